@@ -1,0 +1,60 @@
+"""User-facing problems and the exit codes every command shares.
+
+A user error is never a traceback: it is a list of ``Problem`` objects, each
+printed on one line as ``FILE:LINE:COL: key.path: message``. Internal errors
+(bugs) are reported by the CLI as such and exit with ``EXIT_INTERNAL``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+EXIT_OK = 0
+EXIT_USER = 1  # user error or failed check
+EXIT_CHANGES = 2  # changes present: plan, generate --check, qa differences
+EXIT_INTERNAL = 3
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """Where something came from: a file and a 1-based line and column."""
+
+    file: str
+    line: int = 0
+    col: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the user's input."""
+
+    location: Location
+    path: str  # dotted key path inside the file, e.g. "flows[2].merge_on"
+    message: str
+    level: str = "error"  # "error" | "warning"
+
+    def __str__(self) -> str:
+        prefix = "warning: " if self.level == "warning" else ""
+        key = self.path or "$"
+        return f"{self.location}: {key}: {prefix}{self.message}"
+
+
+class UserError(Exception):
+    """Raised with every problem a stage found; the CLI prints them and exits 1."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def fail(file: str, message: str, *, line: int = 0, col: int = 0, path: str = "") -> UserError:
+    """Shorthand for a single-problem ``UserError``."""
+    return UserError([Problem(Location(file, line, col), path, message)])
+
+
+def errors_only(problems: Iterable[Problem]) -> list[Problem]:
+    return [p for p in problems if p.level == "error"]
