@@ -1,18 +1,46 @@
-"""`pipegen generate` (not yet available)."""
+"""``pipegen generate [SPEC_OR_FOLDER…] [-o DIR] [--check]``."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
-from generator.errors import EXIT_INTERNAL
+from generator.errors import EXIT_CHANGES, EXIT_OK
+from generator.generate import generate
 
 
 def register(sub) -> None:
-    parser = sub.add_parser("generate", help="(not yet available)")
-    parser.add_argument("rest", nargs="*")
+    parser = sub.add_parser("generate", help="render specs into a Sesam node config folder",
+                            description="Render dataflow specs into a Sesam node config folder. With no "
+                                        "arguments: the top-level specs in specs/ into output/<name>/.")
+    parser.add_argument("specs", nargs="*", type=Path, metavar="SPEC_OR_FOLDER",
+                        help="spec files or folders of specs (default: specs/)")
+    parser.add_argument("-o", "--output", type=Path, metavar="DIR",
+                        help="the node config folder to write (default: output/<name>/)")
+    parser.add_argument("--name", help="name of the node config (default: the dataflow of a single spec)")
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; exit 2 when the output on disk is not up to date")
+    parser.add_argument("-q", "--quiet", action="store_true", help="do not print warnings")
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
-    print("pipegen generate: not yet available in this version", file=sys.stderr)
-    return EXIT_INTERNAL
+    specs = args.specs or [Path("specs")]
+    outcome = generate(specs, Path("output"), args.output, check=args.check, name=args.name)
+    if not args.quiet:
+        for warning in outcome.rendered.warnings:
+            print(warning, file=sys.stderr)
+    if args.check:
+        if outcome.changed:
+            for path in outcome.changed:
+                print(f"stale: {outcome.out_dir / path}")
+            print(f"{outcome.out_dir}: {len(outcome.changed)} file(s) out of date; run 'pipegen generate'")
+            return EXIT_CHANGES
+        print(f"{outcome.out_dir}: up to date")
+        return EXIT_OK
+    count = sum(1 for p in outcome.rendered.files if p.startswith("pipes/"))
+    verb = "wrote" if outcome.changed else "unchanged"
+    print(f"{outcome.out_dir}: {verb} ({count} pipes, "
+          f"{sum(1 for p in outcome.rendered.files if p.startswith('systems/'))} systems, "
+          f"{len(outcome.changed)} file(s) changed)")
+    return EXIT_OK

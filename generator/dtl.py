@@ -1,0 +1,256 @@
+"""DTL rule builders for the generated pipes.
+
+Every rule here uses documented DTL functions only (``sesam-docs/hub/dtl``),
+so that the pipes can be reviewed, validated and simulated offline. See
+docs/sync-design.md for why each pipe looks the way it does.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from generator.model import Datatype, Ref
+from generator.plan_model import Feed, MergeKey, Target
+
+CASTS = {"string": "string", "integer": "integer", "float": "float", "decimal": "decimal",
+         "boolean": "boolean", "datetime": "datetime", "date": "datetime"}
+
+MODIFIED = "sesam-modified"  # enrich property: when this entity last changed
+
+
+def cast_name(type_text: str | None) -> str | None:
+    """The DTL cast for a target data type as documents write it ('"string"', N/A, ...)."""
+    if not type_text:
+        return None
+    return CASTS.get(type_text.strip().strip('"').strip().lower())
+
+
+def ns_path(var: str, ref: Ref, path: str) -> str:
+    """``_S`` + ``customerp-employee`` + ``address.city`` -> ``_S.customerp-employee:address.city``."""
+    return f"{var}.{ref.key}:{path}"
+
+
+def ns_list(refs: Iterable[Ref]) -> list:
+    return ["list", *(r.key for r in refs)]
+
+
+def members_of(ref: Ref) -> list:
+    """The golden record's ``$ids`` that belong to ``ref``'s namespace."""
+    return ["filter", ["eq", ["ni-ns", "_."], ref.key], "_S.$ids"]
+
+
+# --- collect ---------------------------------------------------------------
+
+
+def collect_rules(ref: Ref, dt: Datatype) -> dict:
+    """Connector output: copy as read, establish origin, parse last-modified."""
+    default: list[Any] = [
+        ["copy", "*"],
+        # Establish origin: an entity our share pipe inserted carries the id the
+        # insert returned as $generated_id in the share dataset.
+        ["merge-union",
+         ["map", ["dict", "origin_entity", "_."],
+          ["hops", {"datasets": [f"{ref.key}-share st"],
+                    "where": [["eq", f"_S.{dt.primary_key}", "st.$generated_id"]],
+                    "track-dependencies": False}]]],
+        ["add-if", "$origin", "_T.origin_entity.$origin"],
+        ["remove", "origin_entity"],
+    ]
+    if dt.updated:
+        default.append(["add", "$last-modified", ["datetime", f"_S.{dt.updated}"]])
+    return {"default": default}
+
+
+# --- enrich ----------------------------------------------------------------
+
+
+def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...]) -> dict:
+    key = ref.key
+    default: list[Any] = [
+        ["copy", "*"],
+        ["add", "rdf:type", ["ni", f"{ref.system}:{ref.datatype}"]],
+        ["add", "$ids", ["list", ["ni", key, ["string", f"_S.{key}:{dt.primary_key}"]]]],
+        # Most recent change wins per property: the system's own timestamp where it
+        # has one, else the time Sesam saw this version (_ts, microseconds).
+        ["add", f"{key}:{MODIFIED}",
+         ["datetime", "_S.$last-modified"] if dt.updated else ["datetime", ["*", 1000, "_S._ts"]]],
+    ]
+    for mk in keys:
+        parts = [ns_path("_S", ref, p) for p in mk.paths]
+        default.append(["add", f"{key}:{mk.name}",
+                        ["if", ["all", ["map", ["is-not-empty", "_."], ["list", *parts]]],
+                         ["join", "|", ["list", *(["string", p] for p in parts)]],
+                         None]])
+    return {"default": default}
+
+
+# --- global ----------------------------------------------------------------
+
+
+def alias(ref: Ref) -> str:
+    return f"{ref.system}_{ref.datatype}"
+
+
+def equality_sets(members: tuple[Ref, ...], equality: tuple) -> list:
+    # Origin: an entity created by a share pipe carries the $ids of the entity
+    # that caused it as $origin (established in -collect).
+    origin = [f"{alias(r)}.$ids" for r in members] + [f"{alias(r)}.$origin" for r in members]
+    sets = [origin]
+    for pair in equality:
+        sets.append([f"{alias(ref)}.{ref.key}:{prop}" for ref, prop in pair])
+    return sets
+
+
+# --- transform -------------------------------------------------------------
+
+
+def _winner(target: Target, feeds: list[Feed], own_path: str | None) -> list:
+    """Most recently modified non-empty candidate; the target's own value last so ties keep it."""
+    candidates = []
+    for feed in feeds:
+        value = ns_path("_R._S", feed.source, feed.source_path)
+        cast = cast_name(feed.type)
+        if cast:
+            value = [cast, value]
+        candidates.append(["dict", "t", ns_path("_R._S", feed.source, MODIFIED), "v", value])
+    if own_path is not None:
+        candidates.append(["dict", "t", ns_path("_R._S", target.ref, MODIFIED),
+                           "v", ns_path("_R._S", target.ref, own_path)])
+    return ["path", "v", ["last", ["sorted", "_.t", ["filter", ["is-not-empty", "_.v"], ["list", *candidates]]]]]
+
+
+def _tree(paths_values: list[tuple[str, Any]]) -> dict:
+    """Nest dotted target paths: [("a.b", x), ("a.c", y)] -> {"a": {"b": x, "c": y}}."""
+    tree: dict = {}
+    for path, value in paths_values:
+        node = tree
+        parts = path.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                break
+        else:
+            node[parts[-1]] = value
+    return tree
+
+
+def _dict_expr(tree: dict) -> list:
+    out: list[Any] = ["dict"]
+    for k, v in tree.items():
+        out += [k, _dict_expr(v) if isinstance(v, dict) else v]
+    return out
+
+
+def _adds(tree: dict) -> list:
+    return [["add", k, _dict_expr(v) if isinstance(v, dict) else v] for k, v in tree.items()]
+
+
+def _by_target(feeds: Iterable[Feed]) -> dict[str, list[Feed]]:
+    out: dict[str, list[Feed]] = {}
+    for feed in feeds:
+        out.setdefault(feed.target_path, []).append(feed)
+    return out
+
+
+def _conditions(feeds: Iterable[Feed]) -> list:
+    notes = sorted({f"{f.target_path}: {f.condition}" for f in feeds if f.condition})
+    return [["comment", f"condition (applied unconditionally): {n}"] for n in notes]
+
+
+def transform_rules(target: Target) -> dict:
+    """Namespace split: one update per linked member, one insert where a create rule allows."""
+    feeds = _by_target(target.feeds)
+    pk = target.datatype.primary_key
+    update_values = [(path, _winner(target, fs, path)) for path, fs in feeds.items()]
+    insert_values = [(path, _winner(target, fs, None)) for path, fs in feeds.items()]
+    based_on = [(path, ns_path("_R._S", target.ref, path)) for path in feeds]
+    linked = members_of(target.ref)
+
+    live: list[Any] = [["create", ["apply", "update", linked]]]
+    if target.creators:
+        origin = ["first", ["filter", ["in", ["ni-ns", "_."], ns_list(target.creators)], "_S.$ids"]]
+        live.append(["if", ["and", ["is-empty", linked], ["is-not-null", origin]],
+                     [["create", ["apply", "insert", origin]]]])
+    default: list[Any] = [*_conditions(target.feeds)]
+    if target.deleters:
+        deleted = ["and", ["eq", "_S._deleted", True], ["neq", "_S.$replaced", True]]
+        default.append(["if", deleted,
+                        [["create", ["apply-hops", "delete", {
+                            "datasets": [f"{target.ref.key}-enrich t"],
+                            "where": [["eq", "t.$origin", "_S.$ids"]]}]]],
+                        [["if", ["neq", "_S._deleted", True], live]]])
+    else:
+        default.append(["if", ["neq", "_S._deleted", True], live])
+    default.append(["discard"])
+
+    rules = {
+        "default": default,
+        "update": [
+            ["add", "_id", ["concat", ["ni-ns", "_S."], ":", ["ni-id", "_S."]]],
+            ["add", pk, ["ni-id", "_S."]],
+            ["add", "$ids", "_R._S.$ids"],
+            *_adds(_tree(update_values)),
+            ["add", "$based_on", _dict_expr(_tree(based_on))],
+        ],
+    }
+    if target.creators:
+        rules["insert"] = [
+            ["add", "_id", ["concat", ["ni-ns", "_S."], ":", ["ni-id", "_S."]]],
+            ["add", "$origin", "_S."],
+            ["add", "$ids", "_R._S.$ids"],
+            *_adds(_tree(insert_values)),
+        ]
+    if target.deleters:
+        rules["delete"] = [
+            ["add", "_id", "_S._id"],
+            ["add", pk, ns_path("_S", target.ref, pk)],
+            ["add", "$delete", True],
+        ]
+    return rules
+
+
+# --- share -----------------------------------------------------------------
+
+
+def share_decide_rules(target: Target) -> dict:
+    """Pick the operation: delete, insert (once), update (only when something changed), or none."""
+    dt, key = target.datatype, target.ref.key
+    pk = dt.primary_key
+    # Duplicate hops block: an entity this pipe already inserted is never inserted again.
+    previous = ["first", ["hops", {"datasets": [f"{key}-share st"],
+                                   "where": [["eq", "_S._id", "st._id"]],
+                                   "return": "st.$generated_id",
+                                   "track-dependencies": False}]]
+    return {
+        "default": [
+            ["copy", "_id"],
+            ["copy", "$origin"],
+            ["copy", "$ids"],
+            ["add", "payload", ["apply", "payload", "_S."]],
+            ["add", "properties", ["dict", "id", f"_S.{pk}"]],
+            ["add-if", "$generated_id", previous],
+            ["case",
+             ["eq", "_S.$delete", True], ["add", "operation", f"{dt.id}-delete"],
+             ["is-null", f"_S.{pk}"],
+             ["if", ["is-null", "_T.$generated_id"], ["add", "operation", f"{dt.id}-insert"]],
+             ["neq", "_T.payload", "_S.$based_on"], ["add", "operation", f"{dt.id}-update"]],
+        ],
+        "payload": [
+            ["copy", "*", ["list", "_*", "$*"]],
+            ["remove", pk],
+        ],
+    }
+
+
+def share_capture_rules(target: Target) -> dict:
+    """Capture the primary key an insert returned, so -collect can establish origin."""
+    dt = target.datatype
+    return {
+        "default": [
+            ["copy", "*"],
+            ["if", ["eq", "_S.operation", f"{dt.id}-insert"],
+             [["add", "$generated_id", f"_S.response_body.{dt.primary_key}"],
+              ["if", ["is-null", "_T.$generated_id"],
+               ["trip!", f"{dt.id}-insert returned no {dt.primary_key}"]]]],
+        ],
+    }

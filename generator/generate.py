@@ -1,0 +1,43 @@
+"""``generate``: specs -> node config folder (write, or check against what is there)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from generator import fsutil
+from generator.errors import Problem
+from generator.loader import load_node_config
+from generator.render import Rendered, render_config
+
+
+@dataclass(frozen=True)
+class Outcome:
+    rendered: Rendered
+    out_dir: Path
+    changed: tuple[str, ...]  # relative paths that differ from what is on disk (added, changed, removed)
+
+
+def render_specs(spec_paths: Sequence[Path], name: str | None = None) -> Rendered:
+    return render_config(load_node_config(spec_paths, name))
+
+
+def diff_tree(files: dict[str, str], out_dir: Path) -> tuple[str, ...]:
+    current = fsutil.read_tree(out_dir)
+    return tuple(sorted(p for p in set(files) | set(current) if files.get(p) != current.get(p)))
+
+
+def generate(spec_paths: Sequence[Path], out_root: Path, out_dir: Path | None = None,
+             *, check: bool = False, name: str | None = None) -> Outcome:
+    """Render specs; write atomically unless ``check``. Raises ``UserError`` on bad input."""
+    rendered = render_specs(spec_paths, name)
+    target = out_dir or out_root / rendered.name
+    changed = diff_tree(dict(rendered.files), target)
+    if changed and not check:
+        fsutil.replace_tree(target, rendered.files)
+    return Outcome(rendered, target, changed)
+
+
+def warnings_of(outcome: Outcome) -> tuple[Problem, ...]:
+    return outcome.rendered.warnings

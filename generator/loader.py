@@ -1,0 +1,273 @@
+"""Load spec files (YAML) into the immutable model.
+
+Stage 1 of the pipeline. Every problem in every file is collected and raised
+together as one ``UserError``, each pointing at ``FILE:LINE:COL: key.path``.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import jsonschema
+
+from generator import yamlpos
+from generator.errors import Location, Problem, UserError
+from generator.model import (
+    Auth, CreateRule, Datatype, Flow, NodeConfig, PropertyRow, Ref, Spec, System,
+)
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+@lru_cache(maxsize=1)
+def spec_schema() -> dict:
+    text = resources.files("generator").joinpath("schemas/spec.schema.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def find_spec_files(paths: Sequence[Path]) -> list[Path]:
+    """Spec files named directly, or the top-level ``*.yaml`` of each folder named."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.iterdir() if p.suffix in SPEC_SUFFIXES and p.is_file()))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise UserError([Problem(Location(str(path)), "", "no such file or folder")])
+    if not found:
+        raise UserError([Problem(Location(str(paths[0]) if paths else "specs"), "", "no spec files found")])
+    return found
+
+
+def load_node_config(paths: Sequence[Path], name: str | None = None) -> NodeConfig:
+    """Load every spec under ``paths`` and merge them into one node config."""
+    specs, problems = [], []
+    for file in find_spec_files(paths):
+        try:
+            specs.append(load_spec_file(file))
+        except UserError as err:
+            problems.extend(err.problems)
+    if problems:
+        raise UserError(problems)
+    return merge_specs(specs, name)
+
+
+def load_spec_file(file: Path) -> Spec:
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise UserError([Problem(Location(str(file), 1, 1), "", f"not UTF-8 text ({err.reason})")]) from None
+    return load_spec_text(text, str(file))
+
+
+def load_spec_text(text: str, file: str) -> Spec:
+    doc = yamlpos.load(text, file)
+    if not isinstance(doc.data, dict):
+        raise UserError([Problem(Location(file, 1, 1), "", "a spec must be a YAML mapping with 'dataflow', 'systems' and 'flows'")])
+    problems = list(_schema_problems(doc))
+    if problems:
+        raise UserError(problems)
+    return _build_spec(doc)
+
+
+def _schema_problems(doc: yamlpos.Positioned) -> Iterable[Problem]:
+    validator = jsonschema.Draft202012Validator(spec_schema())
+    for error in sorted(validator.iter_errors(doc.data), key=lambda e: list(map(str, e.absolute_path))):
+        yield _schema_problem(doc, error)
+
+
+def _schema_problem(doc: yamlpos.Positioned, error: jsonschema.ValidationError) -> Problem:
+    path = tuple(error.absolute_path)
+    message = error.message
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        if extra:
+            path, message = path + (extra[0],), f"unknown key {extra[0]!r}"
+    elif error.validator == "pattern":
+        message = f"{error.instance!r} is not a valid id (lowercase letters and digits, no delimiters)"
+        if path and path[-1] in ("from", "to") and "flows" in path and len(path) == 3:
+            message = f"{error.instance!r} is not a 'system.datatype' reference"
+    elif error.validator == "propertyNames":
+        message = f"{error.instance!r}: ids are lowercase letters and digits, no delimiters"
+    elif error.validator == "oneOf":
+        message = _one_of_message(path, error)
+    return Problem(doc.location(path), yamlpos.dotted(path), message)
+
+
+def _one_of_message(path: tuple, error: jsonschema.ValidationError) -> str:
+    if path and path[-1] == "create":
+        return f"{error.instance!r} is not a create rule (always, link-only, {{when-connected: [...]}}, {{when: '...'}})"
+    if "merge_on" in path:
+        return "a merge criterion is a [source, target] pair or a list of such pairs"
+    if "datatypes" in path:
+        return "a datatype is a label or a mapping of label, path, primary_key, updated, ..."
+    return error.message
+
+
+def _build_spec(doc: yamlpos.Positioned) -> Spec:
+    data = doc.data
+    systems = {sid: _build_system(doc, sid, raw or {}) for sid, raw in (data.get("systems") or {}).items()}
+    flows = tuple(_build_flow(doc, i, raw) for i, raw in enumerate(data.get("flows") or []))
+    return Spec(
+        dataflow=data["dataflow"],
+        title=data.get("title") or data["dataflow"],
+        systems=systems,
+        flows=flows,
+        file=doc.file,
+        notes=tuple(data.get("notes") or ()),
+        doc=data.get("doc") or {},
+    )
+
+
+def _build_system(doc: yamlpos.Positioned, sid: str, raw: dict) -> System:
+    auth_raw = raw.get("auth") or {}
+    auth_type = auth_raw.get("type", "bearer")
+    auth = Auth(
+        type=auth_type,
+        secret=None if auth_type == "none" else auth_raw.get("secret", f"{sid}-api-token"),
+        username=auth_raw.get("username"),
+    )
+    datatypes = {
+        did: _build_datatype(doc, ("systems", sid, "datatypes", did), did, draw)
+        for did, draw in (raw.get("datatypes") or {}).items()
+    }
+    return System(
+        id=sid,
+        label=raw.get("label", sid),
+        base_url=raw.get("base_url", f"$ENV({sid}-base-url)"),
+        auth=auth,
+        datatypes=datatypes,
+        location=doc.location(("systems", sid)),
+        doc=raw.get("doc") or {},
+    )
+
+
+def _build_datatype(doc: yamlpos.Positioned, path: tuple, did: str, raw: Any) -> Datatype:
+    if isinstance(raw, str):
+        raw = {"label": raw}
+    raw = raw or {}
+    return Datatype(
+        id=did,
+        label=raw.get("label", did),
+        path=raw.get("path", did),
+        primary_key=raw.get("primary_key", "id"),
+        updated=raw.get("updated"),
+        since_param=raw.get("since_param", "since"),
+        list_property=raw.get("list_property"),
+        next_page=raw.get("next_page"),
+        update_method=raw.get("update_method", "PUT"),
+        location=doc.location(path),
+    )
+
+
+def _ref(text: str) -> Ref:
+    system, datatype = text.split(".", 1)
+    return Ref(system, datatype)
+
+
+def _build_create(raw: Any) -> CreateRule:
+    if raw is None or raw == "always":
+        return CreateRule("always")
+    if raw == "link-only":
+        return CreateRule("link-only")
+    if "when-connected" in raw:
+        return CreateRule("when-connected", connected=tuple(raw["when-connected"]))
+    return CreateRule("when", text=raw["when"])
+
+
+def _build_merge_on(raw: list) -> tuple:
+    alternatives = []
+    for alt in raw or ():
+        pairs = [alt] if alt and isinstance(alt[0], str) else alt
+        alternatives.append(tuple((p[0], p[1]) for p in pairs))
+    return tuple(alternatives)
+
+
+def _build_flow(doc: yamlpos.Positioned, index: int, raw: dict) -> Flow:
+    path = ("flows", index)
+    rows = tuple(
+        PropertyRow(
+            source=row["from"],
+            target=row["to"],
+            type=row.get("type"),
+            condition=row.get("condition"),
+            location=doc.location(path + ("properties", j)),
+            doc=row.get("doc") or {},
+        )
+        for j, row in enumerate(raw.get("properties") or ())
+    )
+    return Flow(
+        source=_ref(raw["from"]),
+        target=_ref(raw["to"]),
+        create=_build_create(raw.get("create")),
+        merge_on=_build_merge_on(raw.get("merge_on")),
+        properties=rows,
+        qualifier=raw.get("qualifier"),
+        delete=bool(raw.get("delete", False)),
+        notes=tuple(raw.get("notes") or ()),
+        location=doc.location(path),
+        doc=raw.get("doc") or {},
+    )
+
+
+# --- several specs -> one node config ---------------------------------------
+
+
+def merge_specs(specs: Sequence[Spec], name: str | None = None) -> NodeConfig:
+    """Join specs: systems defined once (identical repeats allowed), flows checked."""
+    problems: list[Problem] = []
+    systems = _merge_systems(specs, problems)
+    flows: list[Flow] = []
+    seen: dict[tuple, Flow] = {}
+    for spec in specs:
+        for i, flow in enumerate(spec.flows):
+            problems.extend(_flow_ref_problems(flow, i, systems))
+            key = (flow.source, flow.target, flow.qualifier)
+            if key in seen:
+                first = seen[key].location
+                problems.append(Problem(flow.location, f"flows[{i}]", f"duplicate flow {flow.name} (first defined at {first})"))
+                continue
+            seen[key] = flow
+            flows.append(flow)
+    if problems:
+        raise UserError(problems)
+    name = name or (specs[0].dataflow if len(specs) == 1 else "node")
+    return NodeConfig(name=name, specs=tuple(specs), systems=systems, flows=tuple(flows))
+
+
+def _system_signature(system: System) -> tuple:
+    # Locations and document layout do not make two definitions conflict.
+    dts = tuple(sorted((d.id, d.label, d.path, d.primary_key, d.updated, d.since_param,
+                        d.list_property, d.next_page, d.update_method) for d in system.datatypes.values()))
+    return (system.label, system.base_url, system.auth, dts)
+
+
+def _merge_systems(specs: Sequence[Spec], problems: list[Problem]) -> dict[str, System]:
+    systems: dict[str, System] = {}
+    for spec in specs:
+        for sid, system in spec.systems.items():
+            known = systems.get(sid)
+            if known is None:
+                systems[sid] = system
+            elif _system_signature(known) != _system_signature(system):
+                problems.append(Problem(system.location, f"systems.{sid}",
+                                        f"conflicting definition of system {sid!r} (first defined at {known.location})"))
+    return dict(sorted(systems.items()))
+
+
+def _flow_ref_problems(flow: Flow, index: int, systems: dict[str, System]) -> Iterable[Problem]:
+    for key, ref in (("from", flow.source), ("to", flow.target)):
+        path = f"flows[{index}].{key}"
+        system = systems.get(ref.system)
+        if system is None:
+            yield Problem(flow.location, path, f"unknown system {ref.system!r}")
+        elif ref.datatype not in system.datatypes:
+            known = ", ".join(sorted(system.datatypes)) or "none"
+            yield Problem(flow.location, path, f"unknown datatype {ref.datatype!r} of system {ref.system!r} (known: {known})")
+    if flow.source == flow.target:
+        yield Problem(flow.location, f"flows[{index}]", f"a flow cannot map {flow.source} onto itself")

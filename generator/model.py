@@ -1,0 +1,147 @@
+"""The spec model: immutable, typed objects that every later stage reads.
+
+A *spec* (one YAML file) names systems and flows. Several specs form one
+*node config* (``NodeConfig``): a system is defined once and may be used by
+many specs. Everything here is frozen; stages derive new objects instead of
+mutating these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from generator.errors import Location
+
+NOWHERE = Location("<built-in>")
+
+CREATE_KINDS = ("always", "link-only", "when-connected", "when")
+
+
+@dataclass(frozen=True)
+class Auth:
+    """How pipegen's generated system authenticates: only secret *names* live here."""
+
+    type: str = "bearer"  # bearer | basic | none
+    secret: str | None = None  # secret name for bearer tokens and basic passwords
+    username: str | None = None  # for basic: a literal or $ENV(...)
+
+
+@dataclass(frozen=True)
+class Datatype:
+    """One entity type of a system, with the REST API shape used to read and write it."""
+
+    id: str
+    label: str
+    path: str  # collection path relative to the system's base URL
+    primary_key: str = "id"
+    updated: str | None = None  # property holding the last-modified time, enables `since`
+    since_param: str = "since"  # query parameter the list operation takes for `since`
+    list_property: str | None = None  # where the list response holds its entities (None: body is a list)
+    next_page: str | None = None  # Jinja expression of the next page link (None: no paging)
+    update_method: str = "PUT"
+    location: Location = NOWHERE
+
+
+@dataclass(frozen=True)
+class System:
+    id: str
+    label: str
+    base_url: str
+    auth: Auth
+    datatypes: Mapping[str, Datatype]
+    location: Location = NOWHERE
+    doc: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, order=True)
+class Ref:
+    """A ``system.datatype`` reference."""
+
+    system: str
+    datatype: str
+
+    @property
+    def key(self) -> str:
+        """The Sesam prefix of this datatype's pipes: ``<system>-<datatype>``."""
+        return f"{self.system}-{self.datatype}"
+
+    def __str__(self) -> str:
+        return f"{self.system}.{self.datatype}"
+
+
+@dataclass(frozen=True)
+class CreateRule:
+    """When an entity with no counterpart is created on the target side."""
+
+    kind: str = "always"  # one of CREATE_KINDS
+    connected: tuple[str, ...] = ()  # when-connected: the datatypes (labels or refs) named
+    text: str | None = None  # when: the free-text condition, verbatim
+
+    @property
+    def creates(self) -> bool:
+        """True when the generated config may insert new target entities.
+
+        ``when-connected`` and ``when`` conditions are prose the generator cannot
+        evaluate, so they generate link-only behaviour (see docs/sync-design.md).
+        """
+        return self.kind == "always"
+
+
+@dataclass(frozen=True)
+class PropertyRow:
+    """One row of a flow's property table: a source property feeds a target property."""
+
+    source: str  # dotted path in the source entity ("" when the document left it blank)
+    target: str  # dotted path in the target entity
+    type: str | None = None  # target data type as written: string, integer, N/A, ...
+    condition: str | None = None  # e.g. "Dependant on having wd:Q2366457 in Country"
+    location: Location = NOWHERE
+    doc: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Flow:
+    """Entities of ``source`` correspond to entities of ``target``."""
+
+    source: Ref
+    target: Ref
+    create: CreateRule
+    merge_on: tuple[tuple[tuple[str, str], ...], ...] = ()  # alternatives of (source, target) pairs
+    properties: tuple[PropertyRow, ...] = ()
+    qualifier: str | None = None  # e.g. "human data"
+    delete: bool = False  # propagate deletes (Talk never did)
+    notes: tuple[str, ...] = ()
+    location: Location = NOWHERE
+    doc: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        qual = f" ({self.qualifier})" if self.qualifier else ""
+        return f"{self.source} -> {self.target}{qual}"
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One spec file."""
+
+    dataflow: str
+    title: str
+    systems: Mapping[str, System]
+    flows: tuple[Flow, ...]
+    file: str
+    notes: tuple[str, ...] = ()
+    doc: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """Several specs merged into the input of one Sesam node config."""
+
+    name: str
+    specs: tuple[Spec, ...]
+    systems: Mapping[str, System]
+    flows: tuple[Flow, ...]
+
+    def datatype(self, ref: Ref) -> Datatype:
+        return self.systems[ref.system].datatypes[ref.datatype]

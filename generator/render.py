@@ -1,0 +1,132 @@
+"""Render a plan into the files of a Sesam node config folder.
+
+Stage 3 of the pipeline. Jinja2 templates in ``templates/`` give each system
+and pipe its shape; the DTL inside comes from ``generator.dtl``. Every
+rendered text is parsed back and serialized with ``jsonfmt`` so that output
+is portal-canonical and byte-stable whatever the templates' whitespace.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import jinja2
+
+from generator import dtl, jsonfmt
+from generator.errors import Location, Problem, UserError
+from generator.model import NodeConfig, Ref
+from generator.plan_model import Plan, build_plan
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+ENV_RE = re.compile(r"\$ENV\(([^()]+)\)")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A node config in memory: relative path -> canonical JSON text."""
+
+    name: str
+    files: Mapping[str, str]
+    warnings: tuple[Problem, ...]
+
+
+def template_env(template_dir: Path = TEMPLATE_DIR) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_dir)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+    )
+
+
+def render_config(config: NodeConfig, template_dir: Path = TEMPLATE_DIR) -> Rendered:
+    plan = build_plan(config)
+    renderer = _Renderer(template_env(template_dir), template_dir)
+    objects = list(_systems(plan, renderer)) + list(_pipes(plan, renderer))
+    files = {f"{kind}/{obj['_id']}.conf.json": jsonfmt.dumps(obj) for kind, obj in objects}
+    files["node-metadata.conf.json"] = jsonfmt.dumps(renderer.render("node-metadata.json.j2"))
+    files["variables.json"] = jsonfmt.dumps({name: "" for name in env_variables(files.values())})
+    return Rendered(config.name, dict(sorted(files.items())), plan.warnings)
+
+
+def env_variables(texts) -> list[str]:
+    return sorted({m for text in texts for m in ENV_RE.findall(text)})
+
+
+class _Renderer:
+    def __init__(self, env: jinja2.Environment, template_dir: Path):
+        self.env = env
+        self.template_dir = template_dir
+
+    def render(self, name: str, **context: Any) -> dict:
+        """Render one template to a JSON object; template problems name template and line."""
+        try:
+            text = self.env.get_template(name).render(**context)
+        except jinja2.TemplateSyntaxError as err:
+            raise self._error(name, err.lineno, f"template syntax error: {err.message}") from None
+        except jinja2.TemplateNotFound:
+            raise self._error(name, 0, "template not found") from None
+        except jinja2.TemplateError as err:
+            raise self._error(name, _template_line(err, name), f"template error: {err}") from None
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as err:
+            raise self._error(name, 0, f"template rendered invalid JSON (output line {err.lineno}, "
+                                       f"column {err.colno}): {err.msg}") from None
+
+    def _error(self, name: str, line: int, message: str) -> UserError:
+        file = str(Path("templates") / name)
+        return UserError([Problem(Location(file, line, 0), "", message)])
+
+
+def _template_line(err: Exception, name: str) -> int:
+    # Jinja rewrites tracebacks so that template frames carry the template's file and line.
+    for frame in reversed(traceback.extract_tb(err.__traceback__)):
+        if frame.filename.replace("\\", "/").endswith(name):
+            return frame.lineno or 0
+    return 0
+
+
+def _systems(plan: Plan, r: _Renderer):
+    used: dict[str, list] = {}
+    for ref in plan.participants:
+        used.setdefault(ref.system, []).append(plan.config.datatype(ref))
+    for sid, datatypes in sorted(used.items()):
+        system = plan.config.systems[sid]
+        yield "systems", r.render("systems/rest.json.j2", system=system, datatypes=datatypes)
+
+
+def _pipes(plan: Plan, r: _Renderer):
+    config = plan.config
+    for ref in plan.participants:
+        ctx = _ctx(config, ref)
+        dt = ctx["dt"]
+        yield "pipes", r.render("pipes/all.json.j2", **ctx)
+        yield "pipes", r.render("pipes/collect.json.j2", rules=dtl.collect_rules(ref, dt), **ctx)
+        yield "pipes", r.render("pipes/enrich.json.j2",
+                                rules=dtl.enrich_rules(ref, dt, plan.merge_keys.get(ref, ())), **ctx)
+    for group in plan.groups:
+        datasets = [f"{m.key}-enrich {dtl.alias(m)}" for m in group.members]
+        yield "pipes", r.render("pipes/global.json.j2", group=group, datasets=datasets,
+                                equality_sets=dtl.equality_sets(group.members, group.equality))
+    for target in plan.targets:
+        ctx = _ctx(config, target.ref)
+        yield "pipes", r.render("pipes/transform.json.j2", group=target.group,
+                                rules=dtl.transform_rules(target), create_note=_create_note(target), **ctx)
+        yield "pipes", r.render("pipes/share.json.j2", decide_rules=dtl.share_decide_rules(target),
+                                capture_rules=dtl.share_capture_rules(target), **ctx)
+
+
+def _ctx(config: NodeConfig, ref: Ref) -> dict:
+    return {"key": ref.key, "system": config.systems[ref.system], "dt": config.datatype(ref)}
+
+
+def _create_note(target) -> str:
+    if not target.creators:
+        return "updates linked entities only (no flow may create here)"
+    return "creates from " + ", ".join(str(c) for c in target.creators) + "; updates linked entities"
