@@ -77,8 +77,8 @@ def load_spec_text(text: str, file: str) -> Spec:
 
 def _schema_problems(doc: yamlpos.Positioned) -> Iterable[Problem]:
     validator = jsonschema.Draft202012Validator(spec_schema())
-    for error in sorted(validator.iter_errors(doc.data), key=lambda e: list(map(str, e.absolute_path))):
-        yield _schema_problem(doc, error)
+    problems = [_schema_problem(doc, error) for error in validator.iter_errors(doc.data)]
+    return sorted(problems, key=lambda p: (p.location, p.path))
 
 
 def _schema_problem(doc: yamlpos.Positioned, error: jsonschema.ValidationError) -> Problem:
@@ -88,12 +88,13 @@ def _schema_problem(doc: yamlpos.Positioned, error: jsonschema.ValidationError) 
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         if extra:
             path, message = path + (extra[0],), f"unknown key {extra[0]!r}"
+    elif "propertyNames" in error.schema_path:
+        path = path + (error.instance,)
+        message = f"{error.instance!r}: ids are lowercase letters and digits, no delimiters"
     elif error.validator == "pattern":
         message = f"{error.instance!r} is not a valid id (lowercase letters and digits, no delimiters)"
         if path and path[-1] in ("from", "to") and "flows" in path and len(path) == 3:
             message = f"{error.instance!r} is not a 'system.datatype' reference"
-    elif error.validator == "propertyNames":
-        message = f"{error.instance!r}: ids are lowercase letters and digits, no delimiters"
     elif error.validator == "oneOf":
         message = _one_of_message(path, error)
     return Problem(doc.location(path), yamlpos.dotted(path), message)

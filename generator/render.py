@@ -35,17 +35,28 @@ class Rendered:
     warnings: tuple[Problem, ...]
 
 
-def template_env(template_dir: Path = TEMPLATE_DIR) -> jinja2.Environment:
-    return jinja2.Environment(
+def template_env(template_dir: Path) -> jinja2.Environment:
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(template_dir)),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
     )
+    env.filters["tojson"] = _tojson
+    return env
 
 
-def render_config(config: NodeConfig, template_dir: Path = TEMPLATE_DIR) -> Rendered:
+def _tojson(value: Any) -> str:
+    # Jinja's own tojson would serialize an undefined value as a TypeError deep in
+    # json; touching it first raises the template error that names the line.
+    if isinstance(value, jinja2.Undefined):
+        str(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def render_config(config: NodeConfig, template_dir: Path | None = None) -> Rendered:
     plan = build_plan(config)
+    template_dir = template_dir or TEMPLATE_DIR
     renderer = _Renderer(template_env(template_dir), template_dir)
     objects = list(_systems(plan, renderer)) + list(_pipes(plan, renderer))
     files = {f"{kind}/{obj['_id']}.conf.json": jsonfmt.dumps(obj) for kind, obj in objects}

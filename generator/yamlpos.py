@@ -49,12 +49,10 @@ def load(text: str, file: str) -> Positioned:
     """Parse one YAML document; syntax errors become a ``UserError`` with position."""
     try:
         node = yaml.compose(text, Loader=_LOADER)
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise UserError([Problem(Location(file, line, col), "", f"invalid YAML: {err.problem or err}")]) from None
-    except yaml.YAMLError as err:
-        raise UserError([Problem(Location(file, 1, 1), "", f"invalid YAML: {err}")]) from None
+    except yaml.YAMLError:
+        # Report with the pure-Python parser: its messages are clearer than
+        # libyaml's and the same on every platform.
+        node = _compose_for_error(text, file)
     positions: dict[KeyPath, tuple[int, int]] = {}
     problems: list[Problem] = []
     builder = _Builder(file, positions, problems)
@@ -71,8 +69,10 @@ class _Builder:
         self.problems = problems
         self.constructor = yaml.SafeLoader("")  # turns tagged scalars into Python values
 
-    def build(self, node: yaml.Node, path: KeyPath) -> Any:
-        self.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    def build(self, node: yaml.Node, path: KeyPath, key_node: yaml.Node | None = None) -> Any:
+        # A collection is best pointed at by its key; a scalar by the value itself.
+        mark = key_node.start_mark if key_node is not None and not isinstance(node, yaml.ScalarNode) else node.start_mark
+        self.positions[path] = (mark.line + 1, mark.column + 1)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
@@ -89,5 +89,16 @@ class _Builder:
                 line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
                 self.problems.append(Problem(Location(self.file, line, col), dotted(path + (key,)), "duplicate key"))
                 continue
-            out[key] = self.build(value_node, path + (key,))
+            out[key] = self.build(value_node, path + (key,), key_node)
         return out
+
+
+def _compose_for_error(text: str, file: str) -> yaml.Node:
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise UserError([Problem(Location(file, line, col), "", f"invalid YAML: {err.problem or err}")]) from None
+    except yaml.YAMLError as err:
+        raise UserError([Problem(Location(file, 1, 1), "", f"invalid YAML: {err}")]) from None

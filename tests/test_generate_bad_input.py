@@ -1,0 +1,185 @@
+"""Every class of bad input: one exact line per problem, exit 1, output untouched."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from generator.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+GOOD = """\
+dataflow: a-b
+systems:
+  sysa:
+    datatypes:
+      person: Person
+  sysb:
+    datatypes:
+      contact: Contact
+flows:
+  - from: sysa.person
+    to: sysb.contact
+"""
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A project folder with one good spec and generated output."""
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "a-b.yaml").write_text(GOOD)
+    monkeypatch.chdir(tmp_path)
+    assert main(["generate", "-q"]) == 0
+    return tmp_path
+
+
+def snapshot(folder: Path) -> dict:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def run_bad(project, capsys, text: str, *, name="a-b.yaml", binary: bytes | None = None) -> list[str]:
+    before = snapshot(project / "output")
+    spec = project / "specs" / name
+    if binary is not None:
+        spec.write_bytes(binary)
+    else:
+        spec.write_text(text)
+    capsys.readouterr()
+    code = main(["generate", "-q"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "Traceback" not in err
+    assert snapshot(project / "output") == before, "output changed after a failed run"
+    return err.splitlines()
+
+
+def test_malformed_yaml(project, capsys):
+    lines = run_bad(project, capsys, GOOD.replace("to: sysb.contact", "to: [sysb.contact"))
+    assert lines == ["specs/a-b.yaml:12:1: $: invalid YAML: expected ',' or ']', but got '<stream end>'"]
+
+
+def test_unknown_key(project, capsys):
+    lines = run_bad(project, capsys, GOOD.replace("    to: sysb.contact", "    to: sysb.contact\n    crate: always"))
+    assert lines == ["specs/a-b.yaml:12:12: flows[0].crate: unknown key 'crate'"]
+
+
+def test_unknown_system(project, capsys):
+    lines = run_bad(project, capsys, GOOD.replace("from: sysa.person", "from: sysc.person"))
+    assert lines == ["specs/a-b.yaml:10:5: flows[0].from: unknown system 'sysc'"]
+
+
+def test_unknown_datatype(project, capsys):
+    lines = run_bad(project, capsys, GOOD.replace("to: sysb.contact", "to: sysb.contacts"))
+    assert lines == ["specs/a-b.yaml:10:5: flows[0].to: unknown datatype 'contacts' of system 'sysb' (known: contact)"]
+
+
+def test_duplicate_flow(project, capsys):
+    lines = run_bad(project, capsys, GOOD + "  - {from: sysa.person, to: sysb.contact}\n")
+    assert lines == ["specs/a-b.yaml:12:5: flows[1]: duplicate flow sysa.person -> sysb.contact (first defined at specs/a-b.yaml:10:5)"]
+
+
+def test_id_sesam_rejects(project, capsys):
+    lines = run_bad(project, capsys, GOOD.replace("  sysa:", "  sys/a:").replace("sysa.person", "sys/a.person"))
+    assert lines == [
+        "specs/a-b.yaml:3:3: systems.sys/a: 'sys/a': ids are lowercase letters and digits, no delimiters",
+        "specs/a-b.yaml:10:11: flows[0].from: 'sys/a.person' is not a 'system.datatype' reference",
+    ]
+
+
+def test_all_problems_of_a_run_are_reported_together(project, capsys):
+    (project / "specs" / "c-d.yaml").write_text("dataflow: c-d\nflows:\n  - {from: x.y, to: sysb.contact}\n")
+    lines = run_bad(project, capsys, GOOD.replace("to: sysb.contact", "to: sysb.nope"))
+    assert lines == [
+        "specs/a-b.yaml:10:5: flows[0].to: unknown datatype 'nope' of system 'sysb' (known: contact)",
+        "specs/c-d.yaml:3:5: flows[0].from: unknown system 'x'",
+    ]
+
+
+def test_conflicting_system_definitions(project, capsys):
+    other = GOOD.replace("dataflow: a-b", "dataflow: c-d").replace("contact: Contact", "contact: Kontakt")
+    (project / "specs" / "c-d.yaml").write_text(other.replace("flows:\n  - from: sysa.person\n    to: sysb.contact\n", "flows: []\n"))
+    lines = run_bad(project, capsys, GOOD)
+    assert lines == ["specs/c-d.yaml:6:3: systems.sysb: conflicting definition of system 'sysb' (first defined at specs/a-b.yaml:6:3)"]
+
+
+def test_duplicate_yaml_key(project, capsys):
+    lines = run_bad(project, capsys, GOOD.replace("dataflow: a-b", "dataflow: a-b\ndataflow: a-c"))
+    assert lines == ["specs/a-b.yaml:2:1: dataflow: duplicate key"]
+
+
+def test_not_utf8(project, capsys):
+    lines = run_bad(project, capsys, "", binary=b"dataflow: \xff\xfe\n")
+    assert lines == ["specs/a-b.yaml:1:1: $: not UTF-8 text (invalid start byte)"]
+
+
+def test_not_a_mapping(project, capsys):
+    lines = run_bad(project, capsys, "- just\n- a list\n")
+    assert lines == ["specs/a-b.yaml:1:1: $: a spec must be a YAML mapping with 'dataflow', 'systems' and 'flows'"]
+
+
+def test_bad_create_rule(project, capsys):
+    lines = run_bad(project, capsys, GOOD.replace("    to: sysb.contact", "    to: sysb.contact\n    create: sometimes"))
+    assert lines == ["specs/a-b.yaml:12:13: flows[0].create: 'sometimes' is not a create rule "
+                     "(always, link-only, {when-connected: [...]}, {when: '...'})"]
+
+
+def test_template_error_names_template_and_line(project, capsys, monkeypatch):
+    templates = project / "templates"
+    shutil.copytree(ROOT / "templates", templates)
+    broken = templates / "pipes" / "all.json.j2"
+    lines = broken.read_text().splitlines()
+    lines[5] = '  "description": {{ dt.no_such_attribute | tojson }},'
+    broken.write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr("generator.render.TEMPLATE_DIR", templates)
+    before = snapshot(project / "output")
+    capsys.readouterr()
+    assert main(["generate", "-q"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["templates/pipes/all.json.j2:6:0: $: template error: "
+                   "'generator.model.Datatype object' has no attribute 'no_such_attribute'"]
+    assert snapshot(project / "output") == before
+
+
+def test_template_syntax_error(project, capsys, monkeypatch):
+    templates = project / "templates"
+    shutil.copytree(ROOT / "templates", templates)
+    (templates / "pipes" / "enrich.json.j2").write_text('{\n  "_id": "{{ key }",\n}\n')
+    monkeypatch.setattr("generator.render.TEMPLATE_DIR", templates)
+    capsys.readouterr()
+    assert main(["generate", "-q"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["templates/pipes/enrich.json.j2:2:0: $: template syntax error: unexpected '}'"]
+
+
+def test_check_reports_stale_output(project, capsys):
+    assert main(["generate", "--check"]) == 0
+    (project / "output" / "a-b" / "pipes" / "sysa-person-all.conf.json").write_text("{}\n")
+    capsys.readouterr()
+    assert main(["generate", "--check"]) == 2
+    out = capsys.readouterr().out
+    assert "stale: output/a-b/pipes/sysa-person-all.conf.json" in out
+
+
+def test_check_writes_nothing(project):
+    shutil.rmtree(project / "output")
+    assert main(["generate", "--check", "-q"]) == 2
+    assert not (project / "output").exists()
+
+
+def test_failed_write_leaves_previous_output(project, monkeypatch):
+    before = snapshot(project / "output")
+    (project / "specs" / "a-b.yaml").write_text(GOOD.replace("contact: Contact", "contact: Contacts"))
+
+    def explode(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("pathlib.Path.write_text", explode)
+    with pytest.raises(OSError):
+        from generator.generate import generate
+        generate([project / "specs"], project / "output")
+    monkeypatch.undo()
+    assert snapshot(project / "output") == before
+    assert [p.name for p in project.iterdir() if p.name.startswith(".")] == []
