@@ -161,8 +161,9 @@ def transform_rules(target: Target) -> dict:
     """Namespace split: one update per linked member, one insert where a create rule allows."""
     feeds = _by_target(target.feeds)
     pk = target.datatype.primary_key
-    update_values = [(path, _winner(target, fs, path)) for path, fs in feeds.items()]
-    insert_values = [(path, _winner(target, fs, None)) for path, fs in feeds.items()]
+    # One "values" rule serves updates and inserts: an insert's golden record has
+    # no member of the target, so the target's own candidate is null there.
+    values = [(path, _winner(target, fs, path)) for path, fs in feeds.items()]
     based_on = [(path, ns_path("_R._S", target.ref, path)) for path in feeds]
     linked = members_of(target.ref)
 
@@ -183,22 +184,24 @@ def transform_rules(target: Target) -> dict:
         default.append(["if", ["neq", "_S._deleted", True], live])
     default.append(["discard"])
 
+    member_id = ["add", "_id", ["concat", ["ni-ns", "_S."], ":", ["ni-id", "_S."]]]
     rules = {
         "default": default,
         "update": [
-            ["add", "_id", ["concat", ["ni-ns", "_S."], ":", ["ni-id", "_S."]]],
+            member_id,
             ["add", pk, ["ni-id", "_S."]],
             ["add", "$ids", "_R._S.$ids"],
-            *_adds(_tree(update_values)),
+            ["merge", ["apply", "values", "_R._S."]],
             ["add", "$based_on", _dict_expr(_tree(based_on))],
         ],
+        "values": _adds(_tree(values)),
     }
     if target.creators:
         rules["insert"] = [
-            ["add", "_id", ["concat", ["ni-ns", "_S."], ":", ["ni-id", "_S."]]],
+            member_id,
             ["add", "$origin", "_S."],
             ["add", "$ids", "_R._S.$ids"],
-            *_adds(_tree(insert_values)),
+            ["merge", ["apply", "values", "_R._S."]],
         ]
     if target.deleters:
         rules["delete"] = [

@@ -39,46 +39,58 @@ def sort_keys(value: Any) -> Any:
     return value
 
 
+_encode_str = json.encoder.encode_basestring  # the ensure_ascii=False string encoder
+
+
 def _scalar(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):
+        return _encode_str(value)
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return "null"
+    return json.dumps(value)
 
 
 def _format(value: Any, depth: int, in_array: bool) -> str:
-    if isinstance(value, dict):
+    kind = type(value)
+    if kind is dict:
         if not value:
             return "{}"
         # Objects directly inside arrays keep the array's indentation.
         inner = depth if in_array else depth + 1
         pad = INDENT * inner
-        items = [f"{pad}{_scalar(k)}: {_format(v, inner, False)}" for k, v in value.items()]
-        close = INDENT * (inner - 1)
-        return "{\n" + ",\n".join(items) + "\n" + close + "}"
-    if isinstance(value, list):
+        items = [f"{pad}{_encode_str(k)}: {_format(value[k], inner, False)}" for k in sorted(value, key=_key_weight)]
+        return "{\n" + ",\n".join(items) + "\n" + INDENT * (inner - 1) + "}"
+    if kind is list:
         if not value:
             return "[]"
-        if not any(isinstance(v, list) for v in value):
-            return "[" + ", ".join(_format(v, depth + 1, True) for v in value) + "]"
-        return _format_nested_array(value, depth)
+        for v in value:
+            if type(v) is list:
+                return _format_nested_array(value, depth)
+        return "[" + ", ".join([_format(v, depth + 1, True) for v in value]) + "]"
     return _scalar(value)
 
 
 def _format_nested_array(value: list, depth: int) -> str:
     # An array holding arrays puts each child array on its own line; scalars and
     # objects follow the previous element on the same line.
-    pad = INDENT * (depth + 1)
-    out = "["
+    pad = "\n" + INDENT * (depth + 1)
+    parts = ["["]
+    last = len(value) - 1
     for i, item in enumerate(value):
-        text = _format(item, depth + 1, True)
-        if isinstance(item, list):
-            out = out.rstrip() + "\n" + pad + text
-        else:
-            out += text
-        if i < len(value) - 1:
-            out += ", "
-    closer = "\n" + INDENT * depth + "]" if isinstance(value[-1], list) else "]"
-    return out + closer
+        if type(item) is list:
+            parts.append(pad)
+        parts.append(_format(item, depth + 1, True))
+        if i < last:
+            # The separator's trailing space is dropped when a child array follows.
+            parts.append("," if isinstance(value[i + 1], list) else ", ")
+    parts.append("\n" + INDENT * depth + "]" if isinstance(value[-1], list) else "]")
+    return "".join(parts)
 
 
 def dumps(value: Any) -> str:
     """Serialize ``value`` as portal-canonical JSON text, trailing newline included."""
-    return _format(sort_keys(value), 0, False) + "\n"
+    return _format(value, 0, False) + "\n"

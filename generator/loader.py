@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+import fastjsonschema
 import jsonschema
 
 from generator import yamlpos
@@ -27,6 +28,11 @@ SPEC_SUFFIXES = (".yaml", ".yml")
 def spec_schema() -> dict:
     text = resources.files("generator").joinpath("schemas/spec.schema.json").read_text(encoding="utf-8")
     return json.loads(text)
+
+
+@lru_cache(maxsize=1)
+def _fast_check():
+    return fastjsonschema.compile(spec_schema())
 
 
 def find_spec_files(paths: Sequence[Path]) -> list[Path]:
@@ -76,7 +82,14 @@ def load_spec_text(text: str, file: str) -> Spec:
 
 
 def _schema_problems(doc: yamlpos.Positioned) -> Iterable[Problem]:
-    validator = jsonschema.Draft202012Validator(spec_schema())
+    # The compiled validator answers "valid?" fast; only an invalid spec pays for
+    # jsonschema's full list of errors with paths.
+    try:
+        _fast_check()(doc.data)
+        return []
+    except fastjsonschema.JsonSchemaException:
+        pass
+    validator = jsonschema.Draft7Validator(spec_schema())
     problems = [_schema_problem(doc, error) for error in validator.iter_errors(doc.data)]
     return sorted(problems, key=lambda p: (p.location, p.path))
 

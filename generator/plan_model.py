@@ -86,7 +86,8 @@ def build_plan(config: NodeConfig) -> Plan:
         for i, members in enumerate(groups_members)
     )
     group_by_ref = {ref: g.name for g in groups for ref in g.members}
-    targets = tuple(_target(config, ref, group_by_ref[ref]) for ref in participants)
+    touching = _flows_by_ref(config.flows)
+    targets = tuple(_target(config, touching[ref], ref, group_by_ref[ref]) for ref in participants)
     return Plan(config, participants, groups, targets, merge_keys, tuple(_warnings(config)))
 
 
@@ -151,38 +152,45 @@ def _merge_criteria(flows, groups):
             {i: tuple(v) for i, v in equality.items()})
 
 
-def _feeds_for(config: NodeConfig, ref: Ref) -> list[Feed]:
+def _feeds_for(flows: list[Flow], ref: Ref) -> list[Feed]:
+    """Feeds of ``ref`` from the flows that touch it (``flows`` is already narrowed)."""
     feeds: list[Feed] = []
-    seen: set[tuple] = set()
-    for flow in config.flows:
+    seen: set[tuple[str, str, str]] = set()
+    for flow in flows:
+        forward = flow.target == ref
+        other = flow.source if forward else flow.target
         for row in flow.properties:
             if not row.source or not row.target:
                 continue
-            if flow.target == ref:
-                feed = Feed(flow.source, row.source, row.target, row.type, row.condition, flow, True)
-            elif flow.source == ref:
-                feed = Feed(flow.target, row.target, row.source, None, row.condition, flow, False)
+            if forward:
+                feed = Feed(other, row.source, row.target, row.type, row.condition, flow, True)
             else:
-                continue
-            key = (feed.source, feed.source_path, feed.target_path)
+                feed = Feed(other, row.target, row.source, None, row.condition, flow, False)
+            key = (other.key, feed.source_path, feed.target_path)
             if key not in seen:  # A->B and B->A tables often state the same pair twice
                 seen.add(key)
                 feeds.append(feed)
     return feeds
 
 
-def _target(config: NodeConfig, ref: Ref, group: str) -> Target:
-    inbound = [f for f in config.flows if f.target == ref]
-    creators = sorted({f.source for f in inbound if f.create.creates})
-    deleters = sorted({f.source for f in inbound if f.delete})
+def _target(config: NodeConfig, touching: list[Flow], ref: Ref, group: str) -> Target:
+    inbound = [f for f in touching if f.target == ref]
     return Target(
         ref=ref,
         datatype=config.datatype(ref),
         group=group,
-        feeds=tuple(_feeds_for(config, ref)),
-        creators=tuple(creators),
-        deleters=tuple(deleters),
+        feeds=tuple(_feeds_for(touching, ref)),
+        creators=tuple(sorted({f.source for f in inbound if f.create.creates})),
+        deleters=tuple(sorted({f.source for f in inbound if f.delete})),
     )
+
+
+def _flows_by_ref(flows: tuple[Flow, ...]) -> dict[Ref, list[Flow]]:
+    index: dict[Ref, list[Flow]] = defaultdict(list)
+    for flow in flows:
+        index[flow.source].append(flow)
+        index[flow.target].append(flow)
+    return index
 
 
 def _warnings(config: NodeConfig):

@@ -42,16 +42,39 @@ def template_env(template_dir: Path) -> jinja2.Environment:
         autoescape=False,
         keep_trailing_newline=True,
     )
-    env.filters["tojson"] = _tojson
     return env
 
 
-def _tojson(value: Any) -> str:
-    # Jinja's own tojson would serialize an undefined value as a TypeError deep in
-    # json; touching it first raises the template error that names the line.
-    if isinstance(value, jinja2.Undefined):
-        str(value)
-    return json.dumps(value, ensure_ascii=False)
+class _Slots:
+    """``tojson`` for templates: scalars inline, structures through a placeholder.
+
+    Rules can be megabytes of DTL; serializing them into the template text only
+    to parse them back is most of the render time. A structure is instead
+    written as a placeholder string and put back after the skeleton is parsed.
+    """
+
+    PREFIX = "\u0000pipegen-slot:"
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    def tojson(self, value: Any) -> str:
+        # Touching an undefined value raises the template error that names the line.
+        if isinstance(value, jinja2.Undefined):
+            str(value)
+        if isinstance(value, (dict, list)):
+            self.values.append(value)
+            return json.dumps(f"{self.PREFIX}{len(self.values) - 1}")
+        return json.dumps(value, ensure_ascii=False)
+
+    def fill(self, skeleton: Any) -> Any:
+        if isinstance(skeleton, str) and skeleton.startswith(self.PREFIX):
+            return self.values[int(skeleton[len(self.PREFIX):])]
+        if isinstance(skeleton, dict):
+            return {k: self.fill(v) for k, v in skeleton.items()}
+        if isinstance(skeleton, list):
+            return [self.fill(v) for v in skeleton]
+        return skeleton
 
 
 def render_config(config: NodeConfig, template_dir: Path | None = None) -> Rendered:
@@ -76,6 +99,8 @@ class _Renderer:
 
     def render(self, name: str, **context: Any) -> dict:
         """Render one template to a JSON object; template problems name template and line."""
+        slots = _Slots()
+        self.env.filters["tojson"] = slots.tojson
         try:
             text = self.env.get_template(name).render(**context)
         except jinja2.TemplateSyntaxError as err:
@@ -85,7 +110,7 @@ class _Renderer:
         except jinja2.TemplateError as err:
             raise self._error(name, _template_line(err, name), f"template error: {err}") from None
         try:
-            return json.loads(text)
+            return slots.fill(json.loads(text))
         except json.JSONDecodeError as err:
             raise self._error(name, 0, f"template rendered invalid JSON (output line {err.lineno}, "
                                        f"column {err.colno}): {err.msg}") from None

@@ -18,6 +18,7 @@ KeyPath = tuple  # of str | int
 
 # libyaml's composer is several times faster; positions are the same.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,8 @@ class _Builder:
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
+        if node.tag == _STR_TAG:  # most scalars: skip the constructor's dispatch
+            return node.value
         return self.constructor.construct_object(node)
 
     def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict:

@@ -176,7 +176,7 @@ def test_failed_write_leaves_previous_output(project, monkeypatch):
     def explode(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("pathlib.Path.write_text", explode)
+    monkeypatch.setattr("generator.fsutil._write", explode)
     with pytest.raises(OSError):
         from generator.generate import generate
         generate([project / "specs"], project / "output")
