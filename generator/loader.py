@@ -7,6 +7,8 @@ together as one ``UserError``, each pointing at ``FILE:LINE:COL: key.path``.
 from __future__ import annotations
 
 import json
+import os
+from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -50,17 +52,37 @@ def find_spec_files(paths: Sequence[Path]) -> list[Path]:
     return found
 
 
+PARALLEL_BYTES = 1_000_000  # below this, starting worker processes costs more than it saves
+
+
 def load_node_config(paths: Sequence[Path], name: str | None = None) -> NodeConfig:
     """Load every spec under ``paths`` and merge them into one node config."""
+    files = find_spec_files(paths)
     specs, problems = [], []
-    for file in find_spec_files(paths):
-        try:
-            specs.append(load_spec_file(file))
-        except UserError as err:
-            problems.extend(err.problems)
+    for result in _load_all(files):
+        if isinstance(result, UserError):
+            problems.extend(result.problems)
+        else:
+            specs.append(result)
     if problems:
         raise UserError(problems)
     return merge_specs(specs, name)
+
+
+def _load_or_error(file: Path) -> Spec | UserError:
+    try:
+        return load_spec_file(file)
+    except UserError as err:
+        return err
+
+
+def _load_all(files: list[Path]) -> list[Spec | UserError]:
+    """Parse spec files, on every core when there are many large ones (YAML parsing is CPU-bound)."""
+    workers = min(len(files), os.cpu_count() or 1)
+    if workers < 2 or sum(f.stat().st_size for f in files) < PARALLEL_BYTES:
+        return [_load_or_error(f) for f in files]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(_load_or_error, files, chunksize=max(1, len(files) // (workers * 4))))
 
 
 def load_spec_file(file: Path) -> Spec:
