@@ -29,7 +29,7 @@ from generator import jsonfmt
 from generator.errors import Location, Problem, UserError, fail
 from generator.node.client import NodeClient, NodeError, NodeRejected, NodeUnavailable
 from generator.node.folder import NodeFolder, locate
-from generator.node.plan import REMOVE, Plan, compute_plan, normalize_config
+from generator.node.plan import ADD, CHANGE, REMOVE, Plan, compute_plan, normalize_config
 
 DEPLOYING_STATES = frozenset({"Deploying", "Removing"})
 _PATH_SEGMENT = re.compile(r"\['((?:[^'\\]|\\.)*)'\]|\[(\d+)\]")
@@ -349,7 +349,8 @@ def deploy(
             env_applied = True
             print(f"Set {len(env.changes)} environment variables from {env.file}.", file=out)
         warnings = _upload(client, folder, group, configs, body, live_before, undo_env)
-        print(f"Uploaded config group {group!r}: {plan.summary()}.", file=out)
+        print(f"Uploaded config group {group!r}: {plan.count(ADD)} added, {plan.count(CHANGE)} changed, "
+              f"{plan.count(REMOVE)} removed.", file=out)
         landed = client.get_config_group(group)
         check = compute_plan([(c, None) for c in configs], landed, group=group)
         if check.has_changes:
