@@ -637,9 +637,15 @@ class Emulator:
     def _pump(self, cid: str, component: Component) -> dict:
         return {
             "_id": f"pump:{cid}",
-            "is-running": False,
-            "is-disabled": component.disabled,
-            "supported-operations": list(PUMP_OPERATIONS),
+            "runtime": {
+                "is-running": False,
+                "is-disabled": component.disabled,
+                "is-valid-config": not any(e["level"] == "error" for e in component.errors),
+                "config-errors": component.errors,
+                "supported-operations": list(PUMP_OPERATIONS),
+                "last-run": None,
+                "next-run": None,
+            },
         }
 
     def get_pump(self, request: Request, cid: str) -> tuple[int, Any]:
@@ -884,7 +890,8 @@ def start_emulator(
     faults = Faults()
     server = ThreadingHTTPServer((host, port), _make_handler(Emulator(state, jwt, readonly_jwt), faults))
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="sesam-node-emulator", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name="sesam-node-emulator", daemon=True)
     thread.start()
 
     def stop() -> None:
