@@ -10,7 +10,7 @@ from generator.node.emulator import start_emulator
 @pytest.fixture
 def sesam_node():
     """A running node emulator: ``.url`` (ends in /api), ``.jwt``, ``.readonly_jwt``, ``.state``, ``.faults``."""
-    node = start_emulator(deploy_delay=0.2)
+    node = start_emulator(deploy_delay=0.05)
     try:
         yield node
     finally:

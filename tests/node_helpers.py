@@ -40,3 +40,12 @@ def sample_configs() -> list[dict]:
 
     folder = FIXTURES / SAMPLE
     return [json.loads(p.read_text()) for sub in ("pipes", "systems") for p in sorted((folder / sub).glob("*.json"))]
+
+
+def fast_retries(monkeypatch) -> None:
+    """Keep the CLI's retry pauses short in tests; the policy itself is tested in test_node_client."""
+    import functools
+
+    from generator.node.client import RetryPolicy
+
+    monkeypatch.setattr("generator.node.options.RetryPolicy", functools.partial(RetryPolicy, base=0.02, cap=0.1))

@@ -238,7 +238,7 @@ def wait_until_deployed(
     *,
     timeout: float,
     progress: Progress,
-    first_interval: float = 0.2,
+    first_interval: float = 0.1,
     max_interval: float = 2.0,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
