@@ -359,6 +359,7 @@ class NodeClient:
                 reason = self._describe_exception(err)
                 safe = idempotent or isinstance(err, requests.exceptions.ConnectTimeout)
                 if not safe or last:
+                    log.info("%s %s: %s; giving up", method, shown, reason)
                     tries = f" after {attempt} attempts" if attempt > 1 else ""
                     raise NodeUnavailable(f"{method} {shown} failed{tries}: {reason}") from None
                 delay = self.retry.backoff(attempt, self._rng)
@@ -418,7 +419,8 @@ class NodeClient:
                 f"{method} {shown}: the JWT lacks permission for this request (403 {reason}); "
                 "a read-only token can plan but not deploy"
             )
-        body = self.redact(response.text[:300].strip())
+        # Redact before cutting: a cut could leave part of the token that no longer matches.
+        body = self.redact(response.text).strip()[:300]
         tries = f" after {attempt} attempts" if attempt > 1 else ""
         message = f"{method} {shown}: node answered {status} {reason}{tries}"
         if body:

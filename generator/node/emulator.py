@@ -88,7 +88,7 @@ def _one_of(value: Any, allowed: frozenset) -> str:
 # --------------------------------------------------------------------------- validation
 
 
-def validate_component(config: Any, group: str, state: "NodeState") -> list[dict]:
+def validate_component(config: Any, group: str, state: "NodeState", cross_group: bool = True) -> list[dict]:
     """The node's checks that the emulator reproduces, as ``config-errors``.
 
     Errors: not an object; missing ``_id`` or ``type``; unknown component,
@@ -97,6 +97,9 @@ def validate_component(config: Any, group: str, state: "NodeState") -> list[dict
     ``$config-group`` that differs from the group in the URL; an ``_id`` used
     by another group. Warnings: ``$ENV`` variables the node does not define;
     ``$SECRET`` in a pipe (secrets apply to systems only).
+
+    ``cross_group=False`` allows moving a component between groups, which the
+    single-component endpoints and ``/config-all`` do.
     """
     if not isinstance(config, dict):
         return [_error((), "A configuration entity must be a JSON object")]
@@ -120,7 +123,7 @@ def validate_component(config: Any, group: str, state: "NodeState") -> list[dict
         errors.append(_error(("metadata", "$config-group"),
                              f"The config-group {tagged!r} differs from the config-group {group or 'default'!r} "
                              "the config was uploaded to"))
-    if isinstance(cid, str):
+    if isinstance(cid, str) and cross_group:
         owner = state.group_of(cid)
         if owner is not None and owner != group:
             errors.append(_error(("_id",), f"The id {cid!r} is already used by a component in the config-group "
@@ -500,9 +503,7 @@ class Emulator:
     def _check(self, configs: list, group: str, force: bool, cross_group: bool = True) -> tuple[list, bool]:
         entries, seen, ok = [], set(), True
         for config in configs:
-            errors = validate_component(config, group, self.state)
-            if not cross_group:
-                errors = [e for e in errors if "already used by a component" not in e["msg"]]
+            errors = validate_component(config, group, self.state, cross_group)
             cid = config.get("_id") if isinstance(config, dict) else None
             if isinstance(cid, str) and cid in seen:
                 errors.append(_error(("_id",), f"The id {cid!r} is used by more than one component"))
@@ -628,7 +629,7 @@ class Emulator:
         config = {**config, "_id": cid}
         group = _group_tag(config)
         with self.state.lock:
-            errors = validate_component(config, group, self.state)
+            errors = validate_component(config, group, self.state, cross_group=False)
             if any(e["level"] == "error" for e in errors) and not request.flag("force"):
                 return 400, {"validation_errors": [validation_entry(config, errors)]}
             self.state._place(_tagged(config, group), group, errors)
