@@ -346,3 +346,14 @@ def test_a_pipe_that_never_settles_ends_the_wait_with_a_clear_error(project, ses
     code, _, err = run(capsys, "deploy", "--yes", "--wait-timeout", "0.3")
     assert code == 1
     assert "the config landed, but 4 pipes were still deploying after 0.3s" in err
+
+
+def test_a_failed_undo_of_the_env_step_is_reported_with_the_rejection(project, sesam_node, capsys, tmp_path):
+    env_file = tmp_path / "env.json"
+    env_file.write_text(json.dumps({"brand-new": "x"}))
+    break_config(project)
+    sesam_node.faults.unavailable(method="DELETE", times=None)
+    code, _, err = run(capsys, "deploy", "--yes", "--retries", "0", "--env-file", str(env_file))
+    assert code == 1
+    assert "source.type: error: pipe global-contact" in err
+    assert "undoing the environment step failed" in err.strip().splitlines()[-1]

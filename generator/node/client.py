@@ -493,6 +493,3 @@ class NodeClient:
 
     def delete_env(self, name: str) -> None:
         self.request("DELETE", self.url("/env", name), ok=(200, 404))
-
-    def health(self) -> Any:
-        return self.get_json("/health")

@@ -295,11 +295,15 @@ def _upload(client: NodeClient, folder: NodeFolder, group: str, configs: list[di
     try:
         return client.put_config_group(group, body)
     except NodeRejected as rejected:
-        undo()
         problems = validation_problems(rejected.validation_errors, folder)
         errors = sum(1 for p in problems if p.level == "error")
         summary = (f"the node rejected config group {group!r} ({errors} errors, {len(problems) - errors} warnings); "
                    "nothing was changed on the node")
+        try:
+            undo()
+        except NodeError as err:
+            summary = (f"the node rejected config group {group!r}; the config was not changed, but undoing the "
+                       f"environment step failed, so the variables named in the env file may differ: {err}")
         raise UserError(problems + [Problem(Location(where), "", summary)]) from None
     except NodeUnavailable as lost:
         # Every retry failed, so we do not know whether the node applied the

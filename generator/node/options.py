@@ -14,6 +14,7 @@ from generator.node.client import (
 from generator.node.folder import check_group_name, find_default_folder, load_folder, NodeFolder
 
 _HANDLER_NAME = "pipegen-node-verbose"
+log = logging.getLogger("pipegen.node")
 
 
 def add_node_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,6 +57,7 @@ def make_client(args: argparse.Namespace, creds: Credentials, where: str) -> Nod
     if args.timeout <= 0 or args.retries < 0:
         raise fail(where, "--timeout must be positive and --retries zero or more")
     configure_logging(args.verbose, creds.jwt)
+    log.info("using %s", creds.describe())
     return NodeClient.from_credentials(
         creds,
         timeouts=Timeouts(connect=min(10.0, args.timeout), read=args.timeout),
