@@ -192,27 +192,17 @@ class FakeTerminal(io.StringIO):
         return True
 
 
-def test_without_yes_a_non_interactive_run_refuses(project, sesam_node, capsys, monkeypatch):
-    monkeypatch.setattr("sys.stdin", io.StringIO("yes\n"))
-    code, _, err = run(capsys, "deploy")
-    assert code == 1
-    assert "pass --yes" in err
-    assert sesam_node.state.count("PUT") == 0
-
-
-def test_an_interactive_yes_deploys(project, sesam_node, capsys, monkeypatch):
-    monkeypatch.setattr("sys.stdin", FakeTerminal("yes\n"))
-    code, _, err = run(capsys, "deploy")
-    assert code == 0
-    assert "Deploy these changes to config group 'customerp-crmoffice'" in err
-    assert sesam_node.state.count("PUT") == 1
-
-
-def test_anything_but_yes_cancels(project, sesam_node, capsys, monkeypatch):
-    monkeypatch.setattr("sys.stdin", FakeTerminal("y\n"))
-    code, _, err = run(capsys, "deploy")
-    assert code == 1 and "cancelled" in err
-    assert sesam_node.state.count("PUT") == 0
+@pytest.mark.parametrize("stdin, code, puts, message", [
+    (io.StringIO("yes\n"), 1, 0, "pass --yes"),  # no terminal: nobody can confirm
+    (FakeTerminal("yes\n"), 0, 1, "Deploy these changes to config group 'customerp-crmoffice'"),
+    (FakeTerminal("y\n"), 1, 0, "cancelled"),
+], ids=["non-interactive-refuses", "yes-deploys", "anything-else-cancels"])
+def test_confirmation(project, sesam_node, capsys, monkeypatch, stdin, code, puts, message):
+    monkeypatch.setattr("sys.stdin", stdin)
+    result, _, err = run(capsys, "deploy")
+    assert result == code
+    assert message in err
+    assert sesam_node.state.count("PUT") == puts
 
 
 def test_dry_run_prints_the_exact_requests_and_sends_nothing(project, sesam_node, capsys, monkeypatch):
