@@ -9,7 +9,7 @@ import json
 import pytest
 
 from generator import jsonfmt
-from generator.node.deploy import dotted, json_path_segments, upload_body
+from generator.node.deploy import Progress, dotted, json_path_segments, upload_body, wait_until_deployed
 from tests.node_helpers import SAMPLE, fast_retries, make_project, run, sample_configs, use_node
 
 OTHER_GROUP = [
@@ -347,3 +347,53 @@ def test_a_failed_undo_of_the_env_step_is_reported_with_the_rejection(project, s
     assert code == 1
     assert "source.type: error: pipe global-contact" in err
     assert "undoing the environment step failed" in err.strip().splitlines()[-1]
+
+
+# --------------------------------------------------------------------------- waiting
+
+
+class ScriptedNode:
+    """Answers GET /pipes from a script, one list per poll."""
+
+    def __init__(self, *polls):
+        self.polls = list(polls)
+
+    def get_pipes_runtime(self):
+        return self.polls.pop(0) if len(self.polls) > 1 else self.polls[0]
+
+
+def pipe_state(cid, state):
+    return {"_id": cid, "runtime": {"state": state}}
+
+
+def test_a_sent_pipe_not_yet_listed_is_waited_for():
+    node = ScriptedNode([], [pipe_state("a", "Deploying")], [pipe_state("a", "Deployed")])
+    sleeps = []
+    polls = wait_until_deployed(node, {"a"}, timeout=10, progress=Progress(io.StringIO()), sleep=sleeps.append)
+    assert polls == 3
+    assert sleeps == [0.1, 0.2]
+
+
+def test_a_removed_pipe_is_waited_for_until_it_is_gone():
+    node = ScriptedNode([pipe_state("old", "Removing"), pipe_state("other", "Deploying")], [])
+    polls = wait_until_deployed(node, set(), {"old"}, timeout=10, progress=Progress(io.StringIO()),
+                                sleep=lambda s: None)
+    assert polls == 2
+
+
+def test_other_groups_pipes_do_not_hold_up_the_wait():
+    node = ScriptedNode([pipe_state("a", "Deployed"), pipe_state("someone-elses", "Deploying")])
+    assert wait_until_deployed(node, {"a"}, timeout=10, progress=Progress(io.StringIO())) == 1
+
+
+def test_progress_is_one_line_per_change_off_a_terminal():
+    stream = io.StringIO()
+    node = ScriptedNode(*[[pipe_state("a", "Deploying"), pipe_state("b", "Deploying")]] * 3,
+                        [pipe_state("a", "Deployed"), pipe_state("b", "Deploying")],
+                        [pipe_state("a", "Deployed"), pipe_state("b", "Deployed")])
+    wait_until_deployed(node, {"a", "b"}, timeout=10, progress=Progress(stream), sleep=lambda s: None)
+    assert stream.getvalue().splitlines() == [
+        "Waiting for the node to deploy: 2 of 2 pipes still deploying (0s)",
+        "Waiting for the node to deploy: 1 of 2 pipes still deploying (0s)",
+        "All 2 pipes of the group are deployed (0.0s).",
+    ]

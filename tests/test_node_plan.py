@@ -179,3 +179,27 @@ def test_duplicate_ids_in_the_folder_are_reported(project, capsys):
     (project / "pipes" / "copy.conf.json").write_text(jsonfmt.dumps(first))
     code, _, err = run(capsys, "plan")
     assert code == 1 and f"duplicate _id {first['_id']!r}" in err
+
+
+def test_the_installed_entry_point_plans_and_deploys(tmp_path, sesam_node):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    make_project(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k not in ("NODE", "JWT", "SESAM_NODE", "SESAM_JWT")}
+    env.update(SESAM_NODE=sesam_node.url, SESAM_JWT=sesam_node.jwt,
+               PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+
+    def pipegen(*argv):
+        return subprocess.run([sys.executable, "-m", "generator", *argv], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+
+    assert pipegen("plan").returncode == 2
+    refused = pipegen("deploy")
+    assert refused.returncode == 1 and "pass --yes" in refused.stderr
+    assert pipegen("deploy", "--yes").returncode == 0
+    again = pipegen("plan")
+    assert again.returncode == 0, again.stderr
+    assert sesam_node.jwt not in again.stdout + again.stderr

@@ -232,9 +232,22 @@ class Progress:
         self.stream.flush()
 
 
+def pending_pipes(entries: Sequence[Mapping[str, Any]], sent: set[str], removed: set[str]) -> list[str]:
+    """The pipes not yet where the upload puts them.
+
+    A sent pipe is pending while it is Deploying or Removing, or not listed yet
+    (a node may list a new pipe only once it starts deploying it); a removed
+    pipe is pending while it is still listed.
+    """
+    listed = {e.get("_id"): (e.get("runtime") or {}).get("state") for e in entries}
+    waiting = [cid for cid in sent if cid not in listed or listed[cid] in DEPLOYING_STATES]
+    return sorted(waiting + [cid for cid in removed if cid in listed])
+
+
 def wait_until_deployed(
     client: NodeClient,
-    pipe_ids: set[str],
+    sent: set[str],
+    removed: set[str] = frozenset(),
     *,
     timeout: float,
     progress: Progress,
@@ -243,29 +256,26 @@ def wait_until_deployed(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
-    """Poll until no pipe in ``pipe_ids`` is Deploying or Removing; return the number of polls.
+    """Poll until every sent pipe is deployed and every removed one gone; return the number of polls.
 
     One ``GET /pipes?fields=runtime`` per poll whatever the size of the group;
     polls start fast and back off to ``max_interval``. Past ``timeout`` it stops
     with an error naming the pipes still deploying.
     """
-    started, interval, polls = clock(), first_interval, 0
+    started, interval, polls, total = clock(), first_interval, 0, len(sent) + len(removed)
     while True:
         polls += 1
-        pending = sorted(
-            p["_id"] for p in client.get_pipes_runtime()
-            if p.get("_id") in pipe_ids and (p.get("runtime") or {}).get("state") in DEPLOYING_STATES
-        )
+        pending = pending_pipes(client.get_pipes_runtime(), sent, set(removed))
         elapsed = clock() - started
         if not pending:
-            progress.done(f"All {len(pipe_ids)} pipes of the group are deployed ({elapsed:.1f}s).")
+            progress.done(f"All {total} pipes of the group are deployed ({elapsed:.1f}s).")
             return polls
         if elapsed >= timeout:
             shown = ", ".join(pending[:10]) + (" ..." if len(pending) > 10 else "")
             raise NodeError(
                 f"the config landed, but {len(pending)} pipes were still deploying after {timeout:g}s: {shown}"
             )
-        progress.update(f"Waiting for the node to deploy: {len(pending)} of {len(pipe_ids)} pipes "
+        progress.update(f"Waiting for the node to deploy: {len(pending)} of {total} pipes "
                         f"still deploying ({elapsed:.0f}s)")
         sleep(min(interval, max(0.0, timeout - elapsed)))
         interval = min(max_interval, interval * 2)
@@ -361,9 +371,10 @@ def deploy(
             ids = ", ".join(c.id for c in check.changes)
             raise fail(where, f"the node accepted the upload but what it holds differs from what was sent: {ids}")
         print(f"Verified: the node holds the {len(configs)} components that were sent.", file=out)
-        pipe_ids = {c.id for c in folder.components if c.type == "pipe"}
-        pipe_ids |= {c.id for c in plan.changes if c.action == REMOVE and c.type == "pipe"}
-        polls = wait_until_deployed(client, pipe_ids, timeout=wait_timeout, progress=progress) if pipe_ids else 0
+        sent = {c.id for c in folder.components if c.type == "pipe"}
+        removed = {c.id for c in plan.changes if c.action == REMOVE and c.type == "pipe"}
+        polls = (wait_until_deployed(client, sent, removed, timeout=wait_timeout, progress=progress)
+                 if sent or removed else 0)
     except NodeError as err:
         raise fail(where, str(err)) from None
     problems = validation_problems(warnings, folder)
