@@ -259,9 +259,11 @@ def test_env_only_changes_are_deployed_without_a_config_change(project, sesam_no
     run(capsys, "deploy", "--yes")
     env_file = tmp_path / "env.json"
     env_file.write_text(json.dumps({"crmoffice-base-url": "https://crm/"}))
-    code, _, _ = run(capsys, "deploy", "--yes", "--env-file", str(env_file))
+    code, out, _ = run(capsys, "deploy", "--yes", "--env-file", str(env_file))
     assert code == 0
+    assert "already up to date: nothing uploaded" in out
     assert sesam_node.state.env["crmoffice-base-url"] == "https://crm/"
+    assert sesam_node.state.count("PUT") == 1  # the first deploy's only
 
 
 def test_a_bad_env_file_is_a_user_error(project, capsys, tmp_path):
@@ -397,3 +399,17 @@ def test_progress_is_one_line_per_change_off_a_terminal():
         "Waiting for the node to deploy: 1 of 2 pipes still deploying (0s)",
         "All 2 pipes of the group are deployed (0.0s).",
     ]
+
+
+def test_a_node_that_alters_the_upload_fails_the_verification(project, sesam_node, capsys, monkeypatch):
+    from generator.node import emulator
+
+    original = emulator.NodeState.replace_group
+
+    def lossy(self, group, configs, errors):
+        original(self, group, [c for c in configs if c.get("_id") != "crmoffice"], errors)
+
+    monkeypatch.setattr(emulator.NodeState, "replace_group", lossy)
+    code, _, err = run(capsys, "deploy", "--yes")
+    assert code == 1
+    assert "what it holds differs from what was sent: crmoffice (missing)" in err

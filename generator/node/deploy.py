@@ -332,6 +332,16 @@ def _upload(client: NodeClient, folder: NodeFolder, group: str, configs: list[di
                           "run `pipegen plan` to see its state") from None
 
 
+def _verify(client: NodeClient, group: str, configs: list[dict], where: str) -> None:
+    """Read the group back: what the node holds must be exactly what was sent."""
+    landed = client.get_config_group(group)
+    check = compute_plan([(c, None) for c in configs], landed, group=group)
+    if check.has_changes:
+        how = {ADD: "missing", CHANGE: "different", REMOVE: "not sent"}
+        ids = ", ".join(f"{c.id} ({how[c.action]})" for c in check.changes)
+        raise fail(where, f"the node accepted the upload but what it holds differs from what was sent: {ids}")
+
+
 def deploy(
     client: NodeClient,
     folder: NodeFolder,
@@ -362,14 +372,14 @@ def deploy(
             client.post_env(env.wanted)
             env_applied = True
             print(f"Set {len(env.changes)} environment variables from {env.file}.", file=out)
+        if not plan.has_changes:
+            # Only the environment step had work to do; re-sending an identical group would be noise.
+            print(f"Config group {group!r} is already up to date: nothing uploaded.", file=out)
+            return DeployResult(group, (), 0, dict(client.stats))
         warnings = _upload(client, folder, group, configs, body, live_before, undo_env)
         print(f"Uploaded config group {group!r}: {plan.count(ADD)} added, {plan.count(CHANGE)} changed, "
               f"{plan.count(REMOVE)} removed.", file=out)
-        landed = client.get_config_group(group)
-        check = compute_plan([(c, None) for c in configs], landed, group=group)
-        if check.has_changes:
-            ids = ", ".join(c.id for c in check.changes)
-            raise fail(where, f"the node accepted the upload but what it holds differs from what was sent: {ids}")
+        _verify(client, group, configs, where)
         print(f"Verified: the node holds the {len(configs)} components that were sent.", file=out)
         sent = {c.id for c in folder.components if c.type == "pipe"}
         removed = {c.id for c in plan.changes if c.action == REMOVE and c.type == "pipe"}

@@ -908,7 +908,8 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - manual us
     """Run the emulator in the foreground: ``python -m generator.node.emulator [PORT]``."""
     import sys
 
-    port = int((argv if argv is not None else sys.argv[1:] or ["0"])[0])
+    args = sys.argv[1:] if argv is None else argv
+    port = int(args[0]) if args else 0
     node = start_emulator(port=port)
     print(f"SESAM_NODE={node.url}")
     print("SESAM_JWT is the emulator's default token (see start_emulator); Ctrl-C stops.")
