@@ -11,10 +11,16 @@ from generator.node.plan import ADD, CHANGE, REMOVE, compute_plan, normalize_con
 from tests.node_helpers import SAMPLE, fast_retries, make_project, run, sample_configs, use_node
 
 
-def test_runtime_keys_are_stripped_and_keys_put_in_canonical_order():
+def test_runtime_keys_are_stripped():
     live = {"type": "pipe", "_ts": 1, "_hash": "x", "$audit": {"by": "me"}, "_updated": 4, "_id": "p",
-            "source": {"type": "embedded"}}
-    assert list(normalize_config(live)) == ["_id", "type", "source"]
+            "source": {"type": "embedded", "_keep": "nested keys are config"}}
+    assert normalize_config(live) == {"_id": "p", "type": "pipe",
+                                      "source": {"type": "embedded", "_keep": "nested keys are config"}}
+
+
+def test_shown_configs_are_portal_canonical():
+    plan = compute_plan([({"type": "pipe", "source": {"type": "embedded"}, "_id": "p"}, None)], [], group="g")
+    assert plan.changes[0].after == jsonfmt.dumps({"_id": "p", "type": "pipe", "source": {"type": "embedded"}})
 
 
 def test_the_config_group_tag_of_the_planned_group_is_ignored():
