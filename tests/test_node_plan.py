@@ -57,6 +57,13 @@ def test_key_order_and_formatting_never_show_as_changes():
     assert not compute_plan([(config, None)], [reordered], group="g").has_changes
 
 
+@pytest.mark.parametrize("before, after", [(1, True), (1, 1.0), (0, False), ("1", 1), (None, "")])
+def test_values_python_calls_equal_are_still_changes(before, after):
+    plan = compute_plan([({"_id": "a", "type": "pipe", "x": after}, None)],
+                        [{"_id": "a", "type": "pipe", "x": before}], group="g")
+    assert [c.action for c in plan.changes] == [CHANGE]
+
+
 def test_text_rendering_names_every_change_and_ends_with_the_counts():
     plan = compute_plan([({"_id": "a", "type": "pipe", "x": 2}, "f"), ({"_id": "s", "type": "system:url"}, "g")],
                         [{"_id": "a", "type": "pipe", "x": 1}, {"_id": "old", "type": "pipe"}],

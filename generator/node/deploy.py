@@ -29,7 +29,7 @@ from generator import jsonfmt
 from generator.errors import Location, Problem, UserError, fail
 from generator.node.client import NodeClient, NodeError, NodeRejected, NodeUnavailable
 from generator.node.folder import NodeFolder, locate
-from generator.node.plan import ADD, CHANGE, REMOVE, Plan, compute_plan, normalize_config
+from generator.node.plan import ADD, CHANGE, REMOVE, Plan, compute_plan
 
 DEPLOYING_STATES = frozenset({"Deploying", "Removing"})
 _PATH_SEGMENT = re.compile(r"\['((?:[^'\\]|\\.)*)'\]|\[(\d+)\]")
@@ -293,9 +293,7 @@ class DeployResult:
 
 
 def _same_group(a: Sequence[Mapping[str, Any]], b: Sequence[Mapping[str, Any]], group: str) -> bool:
-    def by_id(configs: Sequence[Mapping[str, Any]]) -> dict:
-        return {c.get("_id"): normalize_config(c, group) for c in configs}
-    return by_id(a) == by_id(b)
+    return not compute_plan([(c, None) for c in a if isinstance(c.get("_id"), str)], b, group=group).has_changes
 
 
 def _upload(client: NodeClient, folder: NodeFolder, group: str, configs: list[dict], body: bytes,

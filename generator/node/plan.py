@@ -52,6 +52,21 @@ def canonical_text(config: Mapping[str, Any]) -> str:
     return jsonfmt.dumps(config)
 
 
+def same_config(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Equal as JSON documents, whatever the key order.
+
+    Not ``a == b``: Python holds ``True == 1`` and ``1 == 1.0``, but a node
+    reading ``true``, ``1`` and ``1.0`` may not. The sorted, compact
+    serialisation tells them apart and is computed in C, so it stays fast for
+    groups of thousands of components.
+    """
+    return _fingerprint(a) == _fingerprint(b)
+
+
+def _fingerprint(config: Mapping[str, Any]) -> str:
+    return json.dumps(config, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 @dataclass(frozen=True)
 class Change:
     """One component that a deploy would add, change or remove."""
@@ -130,7 +145,7 @@ def compute_plan(
         theirs = live_by_id.get(cid)
         if theirs is None:
             changes.append(Change(cid, _type_of(mine), ADD, None, canonical_text(mine), file))
-        elif theirs != mine:
+        elif not same_config(theirs, mine):
             changes.append(Change(cid, _type_of(mine), CHANGE, canonical_text(theirs), canonical_text(mine), file))
         else:
             unchanged.append(cid)
