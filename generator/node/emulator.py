@@ -546,12 +546,10 @@ class Emulator:
         if component.is_pipe:
             runtime["dependencies"] = _dependencies(component.config)
             runtime["supported-operations"] = list(PUMP_OPERATIONS)
-        view: dict[str, Any] = {
-            "_id": cid,
-            "config": {"original": component.config, "effective": self._effective(component.config)},
-            "runtime": runtime,
-            "storage": {"total": 0},
-        }
+        view: dict[str, Any] = {"_id": cid, "runtime": runtime, "storage": {"total": 0}}
+        if fields is None or "config" in fields:
+            # Expanding the effective config is the costly part; a runtime-only poll skips it.
+            view["config"] = {"original": component.config, "effective": self._effective(component.config)}
         if component.is_pipe:
             view["graph"] = {"source": runtime["dependencies"]}
         else:
