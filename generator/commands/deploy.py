@@ -1,18 +1,81 @@
-"""`pipegen deploy` (not yet available)."""
+"""`pipegen deploy`: upload one config group atomically, verify it, wait until it is deployed."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
-from generator.errors import EXIT_INTERNAL
+from generator.errors import EXIT_OK, EXIT_USER, fail
+from generator.node.client import NodeError
+from generator.node.deploy import (
+    deploy, group_configs, load_env_file, plan_env, planned_requests, render_env_plan, upload_body,
+)
+from generator.node.options import add_node_arguments, credentials, make_client, resolve_folder
+from generator.node.plan import compute_plan, render_text
 
 
 def register(sub) -> None:
-    parser = sub.add_parser("deploy", help="(not yet available)")
-    parser.add_argument("rest", nargs="*")
+    parser = sub.add_parser(
+        "deploy", help="upload a config group to a node, verify it and wait until it is deployed",
+        description="Show the plan, ask for confirmation, then replace exactly one config group on the node "
+                    "(PUT /api/config/{group}?force=false): other groups, node metadata and environment "
+                    "variables are left alone. The node applies all of the config or, if it finds an error, "
+                    "none of it.",
+    )
+    add_node_arguments(parser)
+    parser.add_argument("--yes", action="store_true", help="deploy without asking (for CI)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the exact requests (method, URL, body digest) and send nothing")
+    parser.add_argument("--env-file", metavar="FILE",
+                        help="JSON object of environment variables: a separate, planned step sets exactly "
+                             "these on the node before the upload")
+    parser.add_argument("--wait-timeout", type=float, default=600.0, metavar="SECONDS",
+                        help="how long to wait for the pipes to deploy (default: 600)")
     parser.set_defaults(run=run)
 
 
+def _confirm(question: str) -> bool:
+    if not sys.stdin or not sys.stdin.isatty():
+        raise fail("stdin", "not a terminal, so nobody can confirm the deploy: pass --yes to deploy without asking")
+    print(f"{question} Only 'yes' will be accepted: ", end="", file=sys.stderr, flush=True)
+    return sys.stdin.readline().strip() == "yes"
+
+
 def run(args) -> int:
-    print("pipegen deploy: not yet available in this version", file=sys.stderr)
-    return EXIT_INTERNAL
+    folder, group = resolve_folder(args)
+    where = str(folder.path)
+    wanted_env = load_env_file(Path(args.env_file)) if args.env_file else None
+    creds = credentials(args, where)
+    configs = group_configs(folder)
+    body = upload_body(configs)
+    if args.dry_run:
+        # Nothing is sent, not even the plan's read: only the node URL is needed.
+        client = make_client(args, creds, where)
+        print(f"Dry run: a deploy of {where} to {client.base_url} sends these requests (nothing was sent):")
+        for request in planned_requests(client, group, body, len(configs), wanted_env, args.env_file):
+            print(request.render())
+        return EXIT_OK
+    client = make_client(args, creds, where)
+    try:
+        live = client.get_config_group(group)
+        env = plan_env(args.env_file, wanted_env, client.get_env()) if wanted_env is not None else None
+    except NodeError as err:
+        raise fail(where, str(err)) from None
+    plan = compute_plan(((c.config, c.file) for c in folder.components), live,
+                        group=group, node=client.base_url, folder=where)
+    print(render_text(plan), end="")
+    if env is not None:
+        print()
+        print(render_env_plan(env), end="")
+    if not plan.has_changes and not (env and env.changes):
+        print("Nothing to deploy.")
+        return EXIT_OK
+    if not args.yes and not _confirm(f"Deploy these changes to config group {group!r} on {client.base_url}?"):
+        print("Deploy cancelled; nothing was sent.", file=sys.stderr)
+        return EXIT_USER
+    result = deploy(client, folder, group, plan, live, env=env, wait_timeout=args.wait_timeout)
+    for warning in result.warnings:
+        print(warning, file=sys.stderr)
+    counts = ", ".join(f"{n} {k}" for k, n in sorted(result.requests.items()))
+    print(f"Deployed config group {group!r} to {client.base_url} (requests: {counts}).")
+    return EXIT_OK

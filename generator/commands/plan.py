@@ -1,18 +1,41 @@
-"""`pipegen plan` (not yet available)."""
+"""`pipegen plan`: what a deploy would add, change and remove in a config group.
+
+Exit codes follow Terraform's ``-detailed-exitcode``: 0 no changes, 2 changes, 1 error.
+"""
 
 from __future__ import annotations
 
-import sys
+import json
 
-from generator.errors import EXIT_INTERNAL
+from generator.errors import EXIT_CHANGES, EXIT_OK, fail
+from generator.node.client import NodeError
+from generator.node.options import add_node_arguments, credentials, make_client, resolve_folder
+from generator.node.plan import compute_plan, plan_as_dict, render_text
 
 
 def register(sub) -> None:
-    parser = sub.add_parser("plan", help="(not yet available)")
-    parser.add_argument("rest", nargs="*")
+    parser = sub.add_parser(
+        "plan", help="show what a deploy would change on a node",
+        description="Compare a node config folder with its config group on a node: per _id what would be "
+                    "added, changed (with a JSON diff) and removed. Exit 0: no changes, 2: changes, 1: error.",
+    )
+    add_node_arguments(parser)
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
-    print("pipegen plan: not yet available in this version", file=sys.stderr)
-    return EXIT_INTERNAL
+    folder, group = resolve_folder(args)
+    where = str(folder.path)
+    client = make_client(args, credentials(args, where), where)
+    try:
+        live = client.get_config_group(group)
+    except NodeError as err:
+        raise fail(where, str(err)) from None
+    plan = compute_plan(((c.config, c.file) for c in folder.components), live,
+                        group=group, node=client.base_url, folder=where)
+    if args.format == "json":
+        print(json.dumps(plan_as_dict(plan), indent=2, ensure_ascii=False))
+    else:
+        print(render_text(plan), end="")
+    return EXIT_CHANGES if plan.has_changes else EXIT_OK

@@ -1,0 +1,495 @@
+"""HTTP client for the Sesam node API (``swagger_public.yaml``).
+
+What it guarantees:
+
+* the node URL is normalised the way sesam-py does it (``https://`` and ``/api`` added);
+* every request carries ``Authorization: Bearer <JWT>``, has connect and read
+  timeouts, and verifies TLS (optionally against a CA bundle);
+* idempotent requests are retried with bounded exponential backoff and jitter on
+  429 (honouring ``Retry-After``), 502, 503, 504, timeouts and dropped connections;
+* the JWT never appears in anything this module says: exception messages, log
+  records and ``repr`` are free of it, and response text quoted in errors is
+  scrubbed in case a node echoes the token back.
+
+Credentials come from flags, ``SESAM_NODE``/``SESAM_JWT``, ``NODE``/``JWT``, or a
+sesam-py ``.syncconfig`` found upwards from the current folder, in that order,
+each value independently (as sesam-py does).
+"""
+
+from __future__ import annotations
+
+import configparser
+import email.utils
+import itertools
+import json
+import logging
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+from urllib.parse import quote
+
+import requests
+import requests.auth
+
+log = logging.getLogger("pipegen.node")
+
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+SYNCCONFIG = ".syncconfig"
+REDACTED = "<redacted>"
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class NodeError(Exception):
+    """Anything that went wrong talking to the node; the message is safe to print."""
+
+
+class NodeAuthError(NodeError):
+    """401 or 403: the JWT is missing, invalid, or lacks a permission."""
+
+
+class NodeUnavailable(NodeError):
+    """The node could not be reached or kept failing after every retry."""
+
+
+class NodeRejected(NodeError):
+    """The node refused a config upload (400 with ``validation_errors``)."""
+
+    def __init__(self, message: str, validation_errors: list):
+        super().__init__(message)
+        self.validation_errors = validation_errors
+
+
+class CredentialsError(NodeError):
+    """No node URL (or no JWT where one is needed) could be found."""
+
+
+# --------------------------------------------------------------------------- credentials
+
+
+def normalize_node_url(node: str) -> str:
+    """``foo.sesam.cloud`` -> ``https://foo.sesam.cloud/api`` (sesam-py's rule).
+
+    Quotes are dropped, a scheme is added when missing and ``/api`` appended
+    unless the URL already ends with it; a trailing slash is removed first.
+    """
+    url = node.strip().replace('"', "").replace("'", "").rstrip("/")
+    if not url:
+        raise CredentialsError("the node URL is empty")
+    if not url.startswith(("http://", "https://")):
+        url = f"https://{url}"
+    if not url.endswith("/api"):
+        url = f"{url}/api"
+    return url
+
+
+def clean_jwt(jwt: str | None) -> str | None:
+    """Strip quotes and a ``bearer `` prefix, as sesam-py accepts both."""
+    if jwt is None:
+        return None
+    token = jwt.strip().strip('"').strip("'").strip()
+    if token[:7].lower() == "bearer ":
+        token = token[7:].strip()
+    return token or None
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Where to talk to and with which token. ``repr`` never shows the token."""
+
+    node: str | None
+    jwt: str | None = field(default=None, repr=False)
+    node_source: str = ""
+    jwt_source: str = ""
+
+    def describe(self) -> str:
+        """A printable account of where each value came from (never the token)."""
+        jwt = f"JWT from {self.jwt_source}" if self.jwt else "no JWT"
+        return f"node {self.node} (from {self.node_source}), {jwt}"
+
+
+def find_syncconfig(start: Path) -> Path | None:
+    """The nearest ``.syncconfig`` in ``start`` or a parent folder (sesam-py's lookup)."""
+    start = start.resolve()
+    for folder in itertools.chain([start], start.parents):
+        candidate = folder / SYNCCONFIG
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_syncconfig(path: Path) -> dict[str, str]:
+    """Read a ``.syncconfig``: JSON, or ``KEY=value`` lines without a section (sesam-py)."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        return {str(k).lower(): str(v) for k, v in data.items() if v is not None}
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    try:
+        parser.read_string("[sesam]\n" + text, source=str(path))
+    except configparser.Error as err:
+        # The parser's message can quote a line of the file, and that line may be
+        # the token: say only where the problem is.
+        line = getattr(err, "lineno", None)
+        where = f" near line {line - 1}" if isinstance(line, int) else ""
+        raise CredentialsError(f"{path}: cannot read this .syncconfig{where}") from None
+    values: dict[str, str] = {}
+    for section in parser.sections():
+        for key, value in parser.items(section):
+            values[key.lower()] = value
+    return values
+
+
+def resolve_credentials(
+    node: str | None = None,
+    jwt: str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Credentials:
+    """Find the node URL and JWT: flags, SESAM_*, NODE/JWT, then ``.syncconfig`` upwards.
+
+    The two values are resolved independently, so a flag for the node can be
+    combined with a token from the environment (sesam-py behaves the same).
+    The node URL comes back normalised; a missing node is an error, a missing
+    JWT is not (``--dry-run`` needs none); ``NodeClient`` refuses to send without one.
+    """
+    env = os.environ if environ is None else environ
+    sync_path = find_syncconfig(cwd or Path.cwd())
+    sync = read_syncconfig(sync_path) if sync_path else {}
+    sync_name = f".syncconfig ({sync_path})" if sync_path else ".syncconfig"
+
+    def pick(flag: str | None, flag_name: str, *names: str) -> tuple[str | None, str]:
+        if flag:
+            return flag, flag_name
+        for name in names:
+            if env.get(name):
+                return env[name], f"${name}"
+        key = names[-1].lower()
+        if sync.get(key):
+            return sync[key], sync_name
+        return None, ""
+
+    node_value, node_source = pick(node, "--node", "SESAM_NODE", "NODE")
+    jwt_value, jwt_source = pick(jwt, "--jwt", "SESAM_JWT", "JWT")
+    if not node_value:
+        raise CredentialsError(
+            "no node URL: pass --node, set SESAM_NODE (or NODE), or add NODE=... to a .syncconfig"
+        )
+    return Credentials(normalize_node_url(node_value), clean_jwt(jwt_value), node_source, jwt_source)
+
+
+# --------------------------------------------------------------------------- retries
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded exponential backoff with jitter.
+
+    ``attempts`` counts the first try. The n-th retry waits ``min(cap, base * 2**(n-1))``
+    halved and topped up with a random share of the other half ("equal jitter"),
+    so parallel clients spread out without ever retrying immediately.
+    ``Retry-After`` replaces the computed delay, up to ``max_retry_after``; a node
+    asking for a longer pause ends the retries with a clear error instead.
+    """
+
+    attempts: int = 5
+    base: float = 0.5
+    cap: float = 8.0
+    max_retry_after: float = 120.0
+
+    def backoff(self, retry: int, rng: random.Random) -> float:
+        ceiling = min(self.cap, self.base * (2 ** (retry - 1)))
+        return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+# --------------------------------------------------------------------------- the client
+
+
+class _Bearer(requests.auth.AuthBase):
+    """Sets the bearer header; passing it as ``auth`` also stops requests from
+    replacing it with credentials from ``~/.netrc``. Its ``repr`` hides the token."""
+
+    def __init__(self, token: str | None):
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+    def __repr__(self) -> str:
+        return f"_Bearer({REDACTED})"
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    connect: float = 10.0
+    read: float = 60.0
+
+
+class NodeClient:
+    """A small, safe client for the endpoints pipegen needs.
+
+    ``verify`` is True (system CAs), or the path of a CA bundle. ``sleep`` and
+    ``rng`` are injectable so tests can run retries instantly and reproducibly.
+    ``stats`` counts requests per ``METHOD path`` for benchmarks and reports.
+    """
+
+    def __init__(
+        self,
+        node: str,
+        jwt: str | None,
+        *,
+        timeouts: Timeouts = Timeouts(),
+        verify: bool | str = True,
+        retry: RetryPolicy = RetryPolicy(),
+        sleep: Callable[[float], None] | None = None,
+        rng: random.Random | None = None,
+        session: requests.Session | None = None,
+    ):
+        self.base_url = normalize_node_url(node)
+        self._jwt = clean_jwt(jwt)
+        self.timeouts = timeouts
+        self.verify = verify
+        self.retry = retry
+        self._sleep = sleep if sleep is not None else time.sleep
+        self._rng = rng or random.Random()
+        self._session = session or requests.Session()
+        self.stats: dict[str, int] = {}
+
+    def __repr__(self) -> str:
+        return f"NodeClient({self.base_url!r}, jwt={REDACTED if self._jwt else None})"
+
+    @classmethod
+    def from_credentials(cls, creds: Credentials, **kwargs: Any) -> "NodeClient":
+        if not creds.node:
+            raise CredentialsError("no node URL")
+        return cls(creds.node, creds.jwt, **kwargs)
+
+    # ---- redaction
+
+    def redact(self, text: str) -> str:
+        """Remove the JWT (and any bearer header) from text that will be shown."""
+        if self._jwt and self._jwt in text:
+            text = text.replace(self._jwt, REDACTED)
+        return text
+
+    # ---- low level
+
+    def url(self, path: str, *segments: str) -> str:
+        """``url("/config", group)`` -> ``<base>/config/<group>`` with segments quoted."""
+        quoted = "".join("/" + quote(s, safe="") for s in segments)
+        return f"{self.base_url}{path}{quoted}"
+
+    def _headers(self, extra: Mapping[str, str] | None) -> dict[str, str]:
+        if not self._jwt:
+            raise CredentialsError(
+                "no JWT: pass --jwt, set SESAM_JWT (or JWT), or add JWT=... to a .syncconfig"
+            )
+        headers = {"Accept": "application/json"}
+        headers.update(extra or {})
+        return headers
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        data: bytes | Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+        ok: Iterable[int] = (200,),
+    ) -> requests.Response:
+        """Send one request with retries; return the response if its status is in ``ok``.
+
+        ``idempotent`` defaults to the HTTP method's semantics; callers set it for
+        a POST whose repetition is harmless. A non-idempotent request is retried
+        only when it certainly never reached the node (connect timeout).
+        """
+        method = method.upper()
+        if idempotent is None:
+            idempotent = method in IDEMPOTENT_METHODS
+        ok = tuple(ok)
+        all_headers = self._headers(headers)
+        shown = self.redact(url)
+        key = f"{method} {url[len(self.base_url):].split('?')[0] or '/'}"
+        for attempt in range(1, self.retry.attempts + 1):
+            last = attempt == self.retry.attempts
+            self.stats[key] = self.stats.get(key, 0) + 1
+            started = time.monotonic()
+            try:
+                response = self._session.request(
+                    method, url, params=params, data=data, headers=all_headers, auth=_Bearer(self._jwt),
+                    timeout=(self.timeouts.connect, self.timeouts.read), verify=self.verify,
+                )
+            except requests.exceptions.SSLError as err:
+                raise NodeUnavailable(
+                    f"TLS verification failed for {shown}: {self._describe_exception(err)}"
+                    " (use --ca-bundle for a private certificate authority)"
+                ) from None
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+                    requests.exceptions.ChunkedEncodingError) as err:
+                reason = self._describe_exception(err)
+                safe = idempotent or isinstance(err, requests.exceptions.ConnectTimeout)
+                if not safe or last:
+                    log.info("%s %s: %s; giving up", method, shown, reason)
+                    tries = f" after {attempt} attempts" if attempt > 1 else ""
+                    raise NodeUnavailable(f"{method} {shown} failed{tries}: {reason}") from None
+                delay = self.retry.backoff(attempt, self._rng)
+                log.info("%s %s: %s; retry %d in %.1fs", method, shown, reason, attempt, delay)
+                self._sleep(delay)
+                continue
+            elapsed = time.monotonic() - started
+            log.info("%s %s -> %d (%.2fs)", method, self.redact(response.url), response.status_code, elapsed)
+            if response.status_code in RETRY_STATUSES and idempotent and not last:
+                delay = self._retry_delay(response, attempt, method, shown)
+                log.info("%s %s: %d; retry %d in %.1fs", method, shown, response.status_code, attempt, delay)
+                self._sleep(delay)
+                continue
+            if response.status_code in ok:
+                return response
+            raise self._status_error(method, shown, response, attempt)
+        raise AssertionError("unreachable")  # pragma: no cover - the loop always returns or raises
+
+    def _retry_delay(self, response: requests.Response, attempt: int, method: str, shown: str) -> float:
+        asked = parse_retry_after(response.headers.get("Retry-After"))
+        if asked is None:
+            return self.retry.backoff(attempt, self._rng)
+        if asked > self.retry.max_retry_after:
+            raise NodeUnavailable(
+                f"{method} {shown}: node answered {response.status_code} and asked to retry after "
+                f"{asked:.0f}s, longer than the {self.retry.max_retry_after:.0f}s pipegen waits; try again later"
+            )
+        # A little jitter on top so that clients told the same moment don't all return at once.
+        return asked + self._rng.uniform(0, min(1.0, self.retry.base))
+
+    def _describe_exception(self, err: BaseException) -> str:
+        if isinstance(err, requests.exceptions.ConnectTimeout):
+            text = f"no connection within {self.timeouts.connect:g}s"
+        elif isinstance(err, requests.exceptions.ReadTimeout):
+            text = f"no answer within {self.timeouts.read:g}s"
+        elif isinstance(err, requests.exceptions.ChunkedEncodingError):
+            text = "the connection was dropped during the reply"
+        elif isinstance(err, requests.exceptions.SSLError):
+            text = "certificate not trusted"
+        else:
+            root: BaseException = err
+            while root.__context__ is not None and root.__context__ is not root:
+                root = root.__context__
+            text = f"connection failed ({type(root).__name__}: {root})" if root is not err else "connection failed"
+        return self.redact(text)
+
+    def _status_error(self, method: str, shown: str, response: requests.Response, attempt: int) -> NodeError:
+        status = response.status_code
+        reason = response.reason or ""
+        if status == 401:
+            return NodeAuthError(
+                f"{method} {shown}: the node rejected the JWT (401 {reason}); check --jwt, "
+                "SESAM_JWT/JWT or .syncconfig"
+            )
+        if status == 403:
+            return NodeAuthError(
+                f"{method} {shown}: the JWT lacks permission for this request (403 {reason}); "
+                "a read-only token can plan but not deploy"
+            )
+        # Redact before cutting: a cut could leave part of the token that no longer matches.
+        body = self.redact(response.text).strip()[:300]
+        tries = f" after {attempt} attempts" if attempt > 1 else ""
+        message = f"{method} {shown}: node answered {status} {reason}{tries}"
+        if body:
+            message += f": {body}"
+        if status in RETRY_STATUSES:
+            return NodeUnavailable(message)
+        return NodeError(message)
+
+    def get_json(self, path: str, *segments: str, params: Mapping[str, Any] | None = None) -> Any:
+        response = self.request("GET", self.url(path, *segments), params=params)
+        return self._json(response)
+
+    def _json(self, response: requests.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise NodeError(
+                f"{response.request.method} {self.redact(response.url)}: the node's answer is not JSON"
+            ) from None
+
+    # ---- endpoints
+
+    def get_config_group(self, group: str) -> list[dict]:
+        """The live config of one config group (``GET /config/{group}``), as a list of objects."""
+        data = self.get_json("/config", group)
+        if not isinstance(data, list) or not all(isinstance(c, dict) for c in data):
+            raise NodeError(f"GET {self.url('/config', group)}: expected a JSON array of config objects")
+        return data
+
+    def put_config_group(self, group: str, body: bytes) -> list:
+        """Replace one config group with ``body`` (a JSON array), ``force=false``.
+
+        Returns the node's ``validation_errors`` (warnings only, on success);
+        raises ``NodeRejected`` with all of them when the node refuses the config.
+        """
+        url = self.url("/config", group)
+        response = self.request(
+            "PUT", url, params={"force": "false"}, data=body,
+            headers={"Content-Type": "application/json"}, ok=(200, 400),
+        )
+        parsed = self._json(response) if response.content else {}
+        errors = parsed.get("validation_errors", []) if isinstance(parsed, dict) else []
+        if response.status_code == 400:
+            raise NodeRejected(f"PUT {url}: the node rejected the config (400)", errors or [])
+        return errors or []
+
+    def get_pipes_runtime(self) -> list[dict]:
+        """All pipes with their runtime only: one request whatever the number of pipes."""
+        data = self.get_json("/pipes", params={"fields": "runtime"})
+        if not isinstance(data, list):
+            raise NodeError(f"GET {self.url('/pipes')}: expected a JSON array")
+        return data
+
+    def get_env(self) -> dict:
+        data = self.get_json("/env")
+        if not isinstance(data, dict):
+            raise NodeError(f"GET {self.url('/env')}: expected a JSON object")
+        return data
+
+    def post_env(self, variables: Mapping[str, Any]) -> None:
+        """Add or overwrite exactly these variables; others are left alone.
+
+        POST is the swagger's "adds ... existing ones are overwritten" and never
+        replaces the whole set (sesam-py's PUT use does). Sending the same values
+        twice leaves the same state, so it is safe to retry.
+        """
+        body = json.dumps(dict(variables), ensure_ascii=False).encode("utf-8")
+        self.request("POST", self.url("/env"), data=body,
+                     headers={"Content-Type": "application/json"}, idempotent=True)
+
+    def delete_env(self, name: str) -> None:
+        self.request("DELETE", self.url("/env", name), ok=(200, 404))

@@ -1,0 +1,389 @@
+"""Deploy one config group: one atomic upload, verified, then waited for.
+
+The steps, in order, each visible in the plan the user confirms:
+
+1. (only with ``--env-file``) set the named environment variables, nothing else;
+2. ``PUT /config/{group}?force=false`` with the group's pipes and systems: the
+   node applies all of it or, on any error, none of it;
+3. read the group back and check that what landed equals what was sent;
+4. poll ``GET /pipes?fields=runtime`` until no pipe of the group is deploying.
+
+Node metadata, other config groups and unnamed environment variables are never
+sent. When the upload is refused, the environment step is undone so that the
+node is left as it was. When the upload's outcome is unknown (the connection
+died after every retry) the group is read back to find out what happened.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence, TextIO
+
+from generator import jsonfmt
+from generator.errors import Location, Problem, UserError, fail
+from generator.node.client import NodeClient, NodeError, NodeRejected, NodeUnavailable
+from generator.node.folder import NodeFolder, locate
+from generator.node.plan import ADD, CHANGE, REMOVE, Plan, compute_plan
+
+DEPLOYING_STATES = frozenset({"Deploying", "Removing"})
+_PATH_SEGMENT = re.compile(r"\['((?:[^'\\]|\\.)*)'\]|\[(\d+)\]")
+
+
+# --------------------------------------------------------------------------- the upload body
+
+
+def group_configs(folder: NodeFolder) -> list[dict]:
+    """What a group upload carries: the folder's pipes and systems, no metadata."""
+    return [c.config for c in folder.components]
+
+
+def upload_body(configs: Sequence[Mapping[str, Any]]) -> bytes:
+    """The exact bytes of ``PUT /config/{group}``: a canonical JSON array."""
+    return jsonfmt.dumps(list(configs)).encode("utf-8")
+
+
+def digest(body: bytes) -> str:
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+# --------------------------------------------------------------------------- environment step
+
+
+@dataclass(frozen=True)
+class EnvChange:
+    name: str
+    before: Any  # None when the node does not define it
+    after: Any
+
+
+@dataclass(frozen=True)
+class EnvPlan:
+    """The optional, separate step that sets the variables named in an env file."""
+
+    file: str
+    wanted: Mapping[str, Any]
+    changes: tuple[EnvChange, ...]
+
+    def body(self) -> bytes:
+        """Every named variable, in name order: the same bytes in a dry run and a real one."""
+        return json.dumps(dict(sorted(self.wanted.items())), ensure_ascii=False).encode("utf-8")
+
+
+def load_env_file(path: Path) -> dict[str, Any]:
+    """A JSON object of variable name -> value (sesam-py's ``*-env.json`` shape)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise UserError([Problem(Location(str(path), err.lineno, err.colno), "$", f"invalid JSON: {err.msg}")])
+    except OSError as err:
+        raise fail(str(path), f"cannot read the env file: {err.strerror}")
+    if not isinstance(data, dict):
+        raise fail(str(path), "an env file is a JSON object of variable name -> value")
+    problems = [
+        Problem(Location(str(path)), name, "a variable value must be a string, number or boolean")
+        for name, value in data.items()
+        if not isinstance(value, (str, int, float, bool))
+    ]
+    if problems:
+        raise UserError(problems)
+    return data
+
+
+def plan_env(file: str, wanted: Mapping[str, Any], live: Mapping[str, Any]) -> EnvPlan:
+    changes = tuple(
+        EnvChange(name, live.get(name), value)
+        for name, value in sorted(wanted.items())
+        if name not in live or live[name] != value
+    )
+    return EnvPlan(file, dict(wanted), changes)
+
+
+def render_env_plan(env: EnvPlan) -> str:
+    lines = [f"Environment variables named in {env.file} (no other variable is touched):"]
+    for change in env.changes:
+        if change.before is None:
+            lines.append(f"  + {change.name} = {json.dumps(change.after, ensure_ascii=False)}")
+        else:
+            lines.append(f"  ~ {change.name}: {json.dumps(change.before, ensure_ascii=False)}"
+                         f" -> {json.dumps(change.after, ensure_ascii=False)}")
+    if not env.changes:
+        lines.append("  No changes.")
+    lines.append(f"Env: {len(env.changes)} to set.")
+    return "\n".join(lines) + "\n"
+
+
+def _undo_env(client: NodeClient, env: EnvPlan) -> None:
+    """Put the named variables back as they were before this deploy."""
+    restore = {c.name: c.before for c in env.changes if c.before is not None}
+    if restore:
+        client.post_env(restore)
+    for change in env.changes:
+        if change.before is None:
+            client.delete_env(change.name)
+
+
+# --------------------------------------------------------------------------- dry run
+
+
+@dataclass(frozen=True)
+class PlannedRequest:
+    method: str
+    url: str
+    purpose: str
+    content_type: str = ""
+    body: bytes | None = None
+
+    def render(self) -> str:
+        line = f"  {self.method:<6} {self.url}"
+        if self.body is not None:
+            line += f"\n         {self.content_type}, {len(self.body)} bytes, {digest(self.body)}"
+        return f"{line}\n         {self.purpose}"
+
+
+def planned_requests(client: NodeClient, group: str, body: bytes, count: int,
+                     env: Mapping[str, Any] | None, env_file: str | None) -> list[PlannedRequest]:
+    """Every request a deploy sends, in order; a dry run prints these and sends nothing."""
+    steps = [PlannedRequest("GET", client.url("/config", group), "read the live group to plan against")]
+    if env:
+        steps.append(PlannedRequest("GET", client.url("/env"), "read the environment variables to plan against"))
+        body_env = json.dumps(dict(sorted(env.items())), ensure_ascii=False).encode("utf-8")
+        steps.append(PlannedRequest(
+            "POST", client.url("/env"),
+            f"set the {len(env)} variables named in {env_file} (only if one differs)",
+            "application/json", body_env))
+    steps += [
+        PlannedRequest("PUT", client.url("/config", group) + "?force=false",
+                       f"replace config group {group!r} with {count} components", "application/json", body),
+        PlannedRequest("GET", client.url("/config", group), "read the group back and verify it"),
+        PlannedRequest("GET", client.url("/pipes") + "?fields=runtime",
+                       "repeated until no pipe of the group is deploying"),
+    ]
+    return steps
+
+
+# --------------------------------------------------------------------------- validation errors
+
+
+def json_path_segments(elements: str) -> tuple[str | int, ...]:
+    """``$['transform'][0]['rules']`` -> ``("transform", 0, "rules")``."""
+    return tuple(
+        int(index) if index else key.replace("\\'", "'")
+        for key, index in _PATH_SEGMENT.findall(elements or "")
+    )
+
+
+def dotted(segments: Sequence[str | int]) -> str:
+    """``("transform", 0, "rules")`` -> ``transform[0].rules``; empty for the root."""
+    out = ""
+    for segment in segments:
+        out += f"[{segment}]" if isinstance(segment, int) else (f".{segment}" if out else segment)
+    return out
+
+
+def validation_problems(errors: Sequence[Any], folder: NodeFolder) -> list[Problem]:
+    """One problem per node error, at the local file, line and key it points to."""
+    problems = []
+    for entry in errors:
+        if not isinstance(entry, dict):
+            continue
+        posted = entry.get("posted-config") if isinstance(entry.get("posted-config"), dict) else {}
+        cid = str(posted.get("_id", "?"))
+        kind = "system" if str(posted.get("type", "")).startswith("system:") else str(posted.get("type", "component"))
+        file = folder.file_of(cid) or str(folder.path)
+        for error in entry.get("config-errors") or []:
+            segments = json_path_segments(str(error.get("elements", "$")))
+            line, col = locate(file, segments) if file.endswith(".json") else (0, 0)
+            level = "warning" if error.get("level") == "warning" else "error"
+            prefix = "" if level == "warning" else "error: "
+            message = f"{prefix}{kind} {cid}: {error.get('msg', '(no message)')}"
+            problems.append(Problem(Location(file, line, col), dotted(segments), message, level))
+    return problems
+
+
+# --------------------------------------------------------------------------- waiting
+
+
+class Progress:
+    """One progress line on stderr: rewritten in place on a terminal, else printed when it changes."""
+
+    def __init__(self, stream: TextIO | None = None):
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._last = ""
+
+    def update(self, text: str) -> None:
+        if self.tty:
+            self.stream.write("\r" + text.ljust(len(self._last)))
+        elif text.split(" (")[0] != self._last.split(" (")[0]:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+        self._last = text
+
+    def done(self, text: str) -> None:
+        if self.tty and self._last:
+            self.stream.write("\r" + " " * len(self._last) + "\r")
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+def pending_pipes(entries: Sequence[Mapping[str, Any]], sent: set[str], removed: set[str]) -> list[str]:
+    """The pipes not yet where the upload puts them.
+
+    A sent pipe is pending while it is Deploying or Removing, or not listed yet
+    (a node may list a new pipe only once it starts deploying it); a removed
+    pipe is pending while it is still listed.
+    """
+    listed = {e.get("_id"): (e.get("runtime") or {}).get("state") for e in entries}
+    waiting = [cid for cid in sent if cid not in listed or listed[cid] in DEPLOYING_STATES]
+    return sorted(waiting + [cid for cid in removed if cid in listed])
+
+
+def wait_until_deployed(
+    client: NodeClient,
+    sent: set[str],
+    removed: set[str] = frozenset(),
+    *,
+    timeout: float,
+    progress: Progress,
+    first_interval: float = 0.1,
+    max_interval: float = 2.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Poll until every sent pipe is deployed and every removed one gone; return the number of polls.
+
+    One ``GET /pipes?fields=runtime`` per poll whatever the size of the group;
+    polls start fast and back off to ``max_interval``. Past ``timeout`` it stops
+    with an error naming the pipes still deploying.
+    """
+    started, interval, polls, total = clock(), first_interval, 0, len(sent) + len(removed)
+    while True:
+        polls += 1
+        pending = pending_pipes(client.get_pipes_runtime(), sent, set(removed))
+        elapsed = clock() - started
+        if not pending:
+            progress.done(f"All {total} pipes of the group are deployed ({elapsed:.1f}s).")
+            return polls
+        if elapsed >= timeout:
+            shown = ", ".join(pending[:10]) + (" ..." if len(pending) > 10 else "")
+            raise NodeError(
+                f"the config landed, but {len(pending)} pipes were still deploying after {timeout:g}s: {shown}"
+            )
+        progress.update(f"Waiting for the node to deploy: {len(pending)} of {total} pipes "
+                        f"still deploying ({elapsed:.0f}s)")
+        sleep(min(interval, max(0.0, timeout - elapsed)))
+        interval = min(max_interval, interval * 2)
+
+
+# --------------------------------------------------------------------------- the deploy
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    group: str
+    warnings: tuple[Problem, ...]
+    polls: int
+    requests: Mapping[str, int]
+
+
+def _same_group(a: Sequence[Mapping[str, Any]], b: Sequence[Mapping[str, Any]], group: str) -> bool:
+    return not compute_plan([(c, None) for c in a if isinstance(c.get("_id"), str)], b, group=group).has_changes
+
+
+def _upload(client: NodeClient, folder: NodeFolder, group: str, configs: list[dict], body: bytes,
+            live_before: Sequence[Mapping[str, Any]], undo: Callable[[], None]) -> list:
+    """The PUT, with the node left as it was whenever it does not succeed."""
+    where = str(folder.path)
+    try:
+        return client.put_config_group(group, body)
+    except NodeRejected as rejected:
+        problems = validation_problems(rejected.validation_errors, folder)
+        errors = sum(1 for p in problems if p.level == "error")
+        summary = (f"the node rejected config group {group!r} ({errors} errors, {len(problems) - errors} warnings); "
+                   "nothing was changed on the node")
+        try:
+            undo()
+        except NodeError as err:
+            summary = (f"the node rejected config group {group!r}; the config was not changed, but undoing the "
+                       f"environment step failed, so the variables named in the env file may differ: {err}")
+        raise UserError(problems + [Problem(Location(where), "", summary)]) from None
+    except NodeUnavailable as lost:
+        # Every retry failed, so we do not know whether the node applied the
+        # upload. Read the group to find out before saying anything.
+        try:
+            now = client.get_config_group(group)
+        except NodeError:
+            raise fail(where, f"{lost}; the node could not be read afterwards either, so whether the config "
+                              "landed is unknown: run `pipegen plan` when the node is back") from None
+        if _same_group(now, configs, group):
+            return []
+        if _same_group(now, live_before, group):
+            undo()
+            raise fail(where, f"{lost}; the node still has its previous config: nothing was changed") from None
+        raise fail(where, f"{lost}; the group on the node matches neither the old nor the new config: "
+                          "run `pipegen plan` to see its state") from None
+
+
+def _verify(client: NodeClient, group: str, configs: list[dict], where: str) -> None:
+    """Read the group back: what the node holds must be exactly what was sent."""
+    landed = client.get_config_group(group)
+    check = compute_plan([(c, None) for c in configs], landed, group=group)
+    if check.has_changes:
+        how = {ADD: "missing", CHANGE: "different", REMOVE: "not sent"}
+        ids = ", ".join(f"{c.id} ({how[c.action]})" for c in check.changes)
+        raise fail(where, f"the node accepted the upload but what it holds differs from what was sent: {ids}")
+
+
+def deploy(
+    client: NodeClient,
+    folder: NodeFolder,
+    group: str,
+    plan: Plan,
+    live_before: Sequence[Mapping[str, Any]],
+    *,
+    env: EnvPlan | None = None,
+    wait_timeout: float = 600.0,
+    progress: Progress | None = None,
+    out: TextIO | None = None,
+) -> DeployResult:
+    """Run the steps in the module docstring; raise ``UserError`` with the node as it was on failure."""
+    out = out or sys.stdout
+    progress = progress or Progress()
+    where = str(folder.path)
+    configs = group_configs(folder)
+    body = upload_body(configs)
+
+    env_applied = False
+
+    def undo_env() -> None:
+        if env is not None and env_applied:
+            _undo_env(client, env)
+
+    try:
+        if env is not None and env.changes:
+            client.post_env(env.wanted)
+            env_applied = True
+            print(f"Set {len(env.changes)} environment variables from {env.file}.", file=out)
+        if not plan.has_changes:
+            # Only the environment step had work to do; re-sending an identical group would be noise.
+            print(f"Config group {group!r} is already up to date: nothing uploaded.", file=out)
+            return DeployResult(group, (), 0, dict(client.stats))
+        warnings = _upload(client, folder, group, configs, body, live_before, undo_env)
+        print(f"Uploaded config group {group!r}: {plan.count(ADD)} added, {plan.count(CHANGE)} changed, "
+              f"{plan.count(REMOVE)} removed.", file=out)
+        _verify(client, group, configs, where)
+        print(f"Verified: the node holds the {len(configs)} components that were sent.", file=out)
+        sent = {c.id for c in folder.components if c.type == "pipe"}
+        removed = {c.id for c in plan.changes if c.action == REMOVE and c.type == "pipe"}
+        polls = (wait_until_deployed(client, sent, removed, timeout=wait_timeout, progress=progress)
+                 if sent or removed else 0)
+    except NodeError as err:
+        raise fail(where, str(err)) from None
+    problems = validation_problems(warnings, folder)
+    return DeployResult(group, tuple(problems), polls, dict(client.stats))

@@ -1,0 +1,181 @@
+"""Read a node config folder, the sesam-py compatible layout ``generate`` writes.
+
+``pipes/<_id>.conf.json`` and ``systems/<_id>.conf.json`` hold one JSON object
+each (an array is accepted too, as sesamclient's importer does);
+``node-metadata.conf.json`` and ``variables.json`` sit beside them. Only pipes
+and systems form a config group: node metadata belongs to the node, not to a
+dataflow, and is never part of a group upload.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from generator.errors import Location, Problem, UserError, fail
+
+COMPONENT_DIRS = ("pipes", "systems")
+METADATA_FILE = "node-metadata.conf.json"
+VARIABLES_FILE = "variables.json"
+GROUP_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+@dataclass(frozen=True)
+class LocalComponent:
+    """One pipe or system config and the file it came from."""
+
+    id: str
+    type: str
+    config: dict
+    file: str
+
+
+@dataclass(frozen=True)
+class NodeFolder:
+    """A node config folder, read and checked."""
+
+    path: Path
+    components: tuple[LocalComponent, ...]
+    metadata: dict | None
+    variables: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def file_of(self, component_id: str) -> str | None:
+        for component in self.components:
+            if component.id == component_id:
+                return component.file
+        return None
+
+
+def is_node_folder(path: Path) -> bool:
+    return path.is_dir() and (
+        any((path / d).is_dir() for d in COMPONENT_DIRS) or (path / METADATA_FILE).is_file()
+    )
+
+
+def find_default_folder(output: Path = Path("output")) -> Path:
+    """The single node config folder under ``output/``; an error names every candidate."""
+    if not output.is_dir():
+        raise fail(str(output), "no output folder here; run `pipegen generate` or pass the folder to use")
+    candidates = sorted(p for p in output.iterdir() if is_node_folder(p))
+    if not candidates:
+        raise fail(str(output), "no node config folder (pipes/, systems/) under it; run `pipegen generate` first")
+    if len(candidates) > 1:
+        names = ", ".join(str(p) for p in candidates)
+        raise fail(str(output), f"several node config folders, pass one of: {names}")
+    return candidates[0]
+
+
+def check_group_name(group: str, where: str) -> str:
+    """Config group ids go into a URL path; keep them to a safe, unambiguous alphabet."""
+    if not GROUP_PATTERN.match(group):
+        raise fail(where, f"config group {group!r} must be letters, digits, '.', '_' or '-' (use --group)")
+    return group
+
+
+def _json_problem(file: str, err: json.JSONDecodeError) -> Problem:
+    return Problem(Location(file, err.lineno, err.colno), "$", f"invalid JSON: {err.msg}")
+
+
+def _read_json(path: Path, problems: list[Problem]) -> Any:
+    try:
+        # Bytes straight to the parser (it decodes UTF-8 itself): a folder can hold thousands of files.
+        return json.loads(path.read_bytes())
+    except json.JSONDecodeError as err:
+        problems.append(_json_problem(str(path), err))
+    except (OSError, UnicodeDecodeError) as err:
+        problems.append(Problem(Location(str(path)), "$", f"cannot read: {err}"))
+    return None
+
+
+def _components_in(path: Path, data: Any, problems: list[Problem]) -> list[LocalComponent]:
+    items = data if isinstance(data, list) else [data]
+    found = []
+    for index, item in enumerate(items):
+        where = f"[{index}]" if isinstance(data, list) else "$"
+        if not isinstance(item, dict):
+            problems.append(Problem(Location(str(path)), where, "a config must be a JSON object"))
+            continue
+        cid, ctype = item.get("_id"), item.get("type")
+        if not isinstance(cid, str) or not cid:
+            problems.append(Problem(Location(str(path)), f"{where}._id".lstrip("$."), "missing or empty _id"))
+            continue
+        if not isinstance(ctype, str) or not ctype:
+            problems.append(Problem(Location(str(path)), f"{where}.type".lstrip("$."), f"{cid}: missing type"))
+            continue
+        found.append(LocalComponent(cid, ctype, item, str(path)))
+    return found
+
+
+def _config_files(folder: Path) -> list[Path]:
+    """``*.conf.json`` in ``folder``, sorted by name (scandir: cheaper than glob on big folders)."""
+    if not folder.is_dir():
+        return []
+    with os.scandir(folder) as entries:
+        names = sorted(e.name for e in entries if e.name.endswith(".conf.json") and e.is_file())
+    return [folder / name for name in names]
+
+
+def load_folder(path: Path) -> NodeFolder:
+    """Read every pipe and system of a node config folder; all problems at once."""
+    if not path.is_dir():
+        raise fail(str(path), "no such folder")
+    problems: list[Problem] = []
+    components: list[LocalComponent] = []
+    for sub in COMPONENT_DIRS:
+        for file in _config_files(path / sub):
+            data = _read_json(file, problems)
+            if data is not None:
+                components.extend(_components_in(file, data, problems))
+    seen: dict[str, str] = {}
+    for component in components:
+        if component.id in seen:
+            problems.append(Problem(Location(component.file), "_id",
+                                    f"duplicate _id {component.id!r} (also in {seen[component.id]})"))
+        seen.setdefault(component.id, component.file)
+    metadata = None
+    if (path / METADATA_FILE).is_file():
+        metadata = _read_json(path / METADATA_FILE, problems)
+    variables: tuple[str, ...] = ()
+    if (path / VARIABLES_FILE).is_file():
+        data = _read_json(path / VARIABLES_FILE, problems)
+        if isinstance(data, dict):
+            variables = tuple(sorted(data))
+    if problems:
+        raise UserError(problems)
+    if not components:
+        raise fail(str(path), "no pipes/*.conf.json or systems/*.conf.json in this folder")
+    return NodeFolder(path, tuple(components), metadata if isinstance(metadata, dict) else None, variables)
+
+
+def locate(file: str, json_path: tuple[str | int, ...]) -> tuple[int, int]:
+    """Best-effort line and column of a JSON path in a portal-formatted file.
+
+    Walks the keys in order through the text; indexes are skipped (the key that
+    follows them is still found after the previous one). Good enough to point an
+    editor at the right line; (0, 0) when the file or a key is not found.
+    """
+    try:
+        text = Path(file).read_text(encoding="utf-8")
+    except OSError:
+        return (0, 0)
+    pos, hit = 0, -1
+    for segment in json_path:
+        if isinstance(segment, int):
+            continue
+        found = text.find(json.dumps(segment, ensure_ascii=False) + ":", pos)
+        if found < 0:
+            break
+        hit, pos = found, found + 1
+    if hit < 0:
+        return (0, 0)
+    line = text.count("\n", 0, hit) + 1
+    col = hit - (text.rfind("\n", 0, hit) + 1) + 1
+    return (line, col)

@@ -1,0 +1,98 @@
+"""Command-line options shared by ``plan`` and ``deploy``, and what they resolve to."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from generator.errors import fail
+from generator.node.client import (
+    REDACTED, Credentials, CredentialsError, NodeClient, RetryPolicy, Timeouts, resolve_credentials,
+)
+from generator.node.folder import check_group_name, find_default_folder, load_folder, NodeFolder
+
+_HANDLER_NAME = "pipegen-node-verbose"
+log = logging.getLogger("pipegen.node")
+
+
+def add_node_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dir", nargs="?", metavar="DIR",
+                        help="node config folder (default: the single folder under output/)")
+    parser.add_argument("--group", help="config group on the node (default: the folder's name, "
+                                        "i.e. the dataflow's name)")
+    parser.add_argument("--node", help="node URL (default: $SESAM_NODE, $NODE or .syncconfig); "
+                                       "https:// and /api are added when missing")
+    parser.add_argument("--jwt", help="JWT for the node (default: $SESAM_JWT, $JWT or .syncconfig); "
+                                      "prefer the environment: arguments are visible to other users")
+    parser.add_argument("--ca-bundle", metavar="FILE",
+                        help="CA bundle to verify the node's TLS certificate (verification is always on)")
+    parser.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
+                        help="read timeout per request (default: 60)")
+    parser.add_argument("--retries", type=int, default=4, metavar="N",
+                        help="retries of an idempotent request on 429, 502-504 and dropped connections (default: 4)")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="log requests to stderr (-vv: also the HTTP library's log); the JWT is never shown")
+
+
+def resolve_folder(args: argparse.Namespace) -> tuple[NodeFolder, str]:
+    """The folder to plan or deploy, and the config group it goes to."""
+    path = Path(args.dir) if args.dir else find_default_folder()
+    folder = load_folder(path)
+    group = check_group_name(args.group or folder.name, str(path))
+    return folder, group
+
+
+def credentials(args: argparse.Namespace, where: str) -> Credentials:
+    try:
+        return resolve_credentials(args.node, args.jwt)
+    except CredentialsError as err:
+        raise fail(where, str(err)) from None
+
+
+def make_client(args: argparse.Namespace, creds: Credentials, where: str) -> NodeClient:
+    if args.ca_bundle and not Path(args.ca_bundle).is_file():
+        raise fail(args.ca_bundle, "no such CA bundle file")
+    if args.timeout <= 0 or args.retries < 0:
+        raise fail(where, "--timeout must be positive and --retries zero or more")
+    configure_logging(args.verbose, creds.jwt)
+    log.info("using %s", creds.describe())
+    return NodeClient.from_credentials(
+        creds,
+        timeouts=Timeouts(connect=min(10.0, args.timeout), read=args.timeout),
+        verify=args.ca_bundle or True,
+        retry=RetryPolicy(attempts=args.retries + 1),
+    )
+
+
+class _Redact(logging.Filter):
+    """Last line of defence: scrub the token from every record a handler emits."""
+
+    def __init__(self, secret: str | None):
+        super().__init__()
+        self.secret = secret
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secret:
+            message = record.getMessage()
+            if self.secret in message:
+                record.msg, record.args = message.replace(self.secret, REDACTED), ()
+        return True
+
+
+def configure_logging(verbosity: int, secret: str | None) -> None:
+    """-v: pipegen's request log; -vv: urllib3's too. Re-entrant (tests call main() many times)."""
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+        root.removeHandler(handler)
+    if verbosity <= 0:
+        logging.getLogger("pipegen").setLevel(logging.WARNING)
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.set_name(_HANDLER_NAME)
+    handler.addFilter(_Redact(secret))
+    handler.setFormatter(logging.Formatter("pipegen: %(name)s: %(message)s"))
+    root.addHandler(handler)
+    logging.getLogger("pipegen").setLevel(logging.DEBUG if verbosity > 1 else logging.INFO)
+    logging.getLogger("urllib3").setLevel(logging.DEBUG if verbosity > 1 else logging.WARNING)
