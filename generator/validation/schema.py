@@ -1,0 +1,126 @@
+"""JSON Schema checks of each entity against the published pipegen schemas.
+
+The schemas (``generator/schemas/*.schema.json``) are plain draft-07 so editors can use
+them. This module turns jsonschema's errors into one-line messages and applies two
+rules the schema language cannot express well:
+
+* a property the schema does not know is a *warning* (Sesam accepts more than its
+  reference documents), everything else is an error;
+* a string holding ``$ENV(...)`` may stand for any type, since the node substitutes
+  it before it reads the value, so type/enum/range errors on such strings are dropped.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Iterable
+
+from jsonschema import Draft7Validator
+from jsonschema.exceptions import ValidationError
+
+from generator.validation.model import METADATA, PIPE, SYSTEM, Entity, Findings, NodeConfig, did_you_mean
+
+SCHEMA_FILES = {PIPE: "pipe.schema.json", SYSTEM: "system.schema.json", METADATA: "metadata.schema.json"}
+
+# Validators whose complaint is about the value itself; a $ENV(...) string may satisfy them at runtime.
+_VALUE_VALIDATORS = {"type", "enum", "const", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+                     "pattern", "minLength", "maxLength", "format"}
+_TYPE_NAMES = {"object": "an object", "array": "a list", "string": "a string", "integer": "an integer",
+               "number": "a number", "boolean": "a boolean", "null": "null"}
+
+
+def load_schema(kind: str) -> dict[str, Any]:
+    """One published schema as a dict."""
+    text = resources.files("generator").joinpath("schemas", SCHEMA_FILES[kind]).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+@lru_cache(maxsize=None)
+def validator(kind: str) -> Draft7Validator:
+    return Draft7Validator(load_schema(kind))
+
+
+def check(config: NodeConfig, findings: Findings) -> None:
+    for entity in config.entities:
+        for error in validator(entity.kind).iter_errors(entity.config):
+            _report(entity, error, findings)
+
+
+def _report(entity: Entity, error: ValidationError, findings: Findings) -> None:
+    path = entity.at(*error.absolute_path)
+    instance = error.instance
+    if error.validator in _VALUE_VALIDATORS and _is_substituted(instance):
+        return
+    kind = error.validator
+    if kind == "additionalProperties":
+        known = _known_properties(error.schema)
+        for name in sorted(set(instance) - known):
+            if _pattern_match(error.schema, name):
+                continue
+            findings.warning(entity.file, path + (name,),
+                             f"unknown property '{name}' (not in the Sesam reference){did_you_mean(name, known)}",
+                             key=True)
+        return
+    if kind == "required":
+        for name in error.validator_value:
+            if isinstance(instance, dict) and name not in instance and "$conditional_properties" not in instance:
+                if name == "default" and path[-1:] == ("rules",):
+                    findings.error(entity.file, path, "missing the 'default' rule (the entry point of a DTL transform)")
+                else:
+                    findings.error(entity.file, path, f"missing required property '{name}'")
+        return
+    findings.error(entity.file, path, _message(error))
+
+
+def _message(error: ValidationError) -> str:
+    kind, instance, expected = error.validator, error.instance, error.validator_value
+    custom = error.schema.get("x-message") if isinstance(error.schema, dict) else None
+    if custom:
+        return custom
+    if kind == "type":
+        wanted = [expected] if isinstance(expected, str) else list(expected)
+        return f"expected {' or '.join(_TYPE_NAMES.get(t, t) for t in wanted)}, got {_json_type(instance)}"
+    if kind == "enum":
+        shown = ", ".join(json.dumps(v) for v in expected)
+        hint = did_you_mean(instance, [v for v in expected if isinstance(v, str)]) if isinstance(instance, str) else ""
+        if len(expected) > 10 and hint:
+            return f"invalid value {json.dumps(instance)}{hint}"
+        return f"invalid value {json.dumps(instance)}{hint}; expected one of: {shown}"
+    if kind == "const":
+        return f"expected {json.dumps(expected)}, got {json.dumps(instance)}"
+    return error.message
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return f"a string ({json.dumps(value)[:40]})"
+    return _TYPE_NAMES["object" if isinstance(value, dict) else "array"]
+
+
+def _is_substituted(value: Any) -> bool:
+    return isinstance(value, str) and "$ENV(" in value
+
+
+def _known_properties(schema: dict[str, Any]) -> set[str]:
+    return set(schema.get("properties", {}))
+
+
+def _pattern_match(schema: dict[str, Any], name: str) -> bool:
+    import re
+
+    return any(re.search(p, name) for p in schema.get("patternProperties", {}))
+
+
+def all_schemas() -> Iterable[tuple[str, dict[str, Any]]]:
+    for kind in SCHEMA_FILES:
+        yield SCHEMA_FILES[kind], load_schema(kind)
