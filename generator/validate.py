@@ -26,14 +26,16 @@ from generator.validation.model import EXTERNAL_DATASETS_FILE, METADATA_FILE, VA
 __all__ = ["validate_files", "validate_folder", "node_folders", "format_problem", "format_text", "format_json"]
 
 
-def validate_files(files: Mapping[str, str], *, root_label: str = "") -> list[Problem]:
+def validate_files(files: Mapping[str, str], *, root_label: str = "", whole: bool = True) -> list[Problem]:
     """Validate a node config given as node-folder-relative posix path -> text.
 
     ``root_label`` is prefixed to every file name in the problems (e.g. the folder
-    the files came from), so messages point at real paths.
+    the files came from), so messages point at real paths. ``whole=False`` says the
+    files are only part of a config (an example, one pipe): checks that need the rest
+    of it (dataset writers, systems, the variables file, unused things) are skipped.
     """
     findings = Findings(files, root_label)
-    config = load(files, findings)
+    config = load(files, findings, whole=whole)
     schema.check(config, findings)
     dtl_reads = dtl.check(config, findings)
     refs.check(config, findings, dtl_reads)

@@ -255,6 +255,11 @@ class Linter:
             self.expression(arg, path, replace(scope, underscore=True))
         elif kind == "tr":
             self.transforms(arg, path, scope)
+        elif kind == "name":
+            if isinstance(arg, list):
+                self.expression(arg, path, scope)
+            elif not isinstance(arg, str):
+                self.error(path, f"argument {path[-1]} of '{fn}' must be a property name or an expression")
         elif kind in ("str", "ds", "rule"):
             if not isinstance(arg, str):
                 self.error(path, f"argument {path[-1]} of '{fn}' must be a string literal")

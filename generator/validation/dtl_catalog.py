@@ -6,6 +6,7 @@ reference's own argument lists (``NAME(kind{cardinality})``):
 * ``expr``      a value expression (also boolean/integer/numeric/character expressions)
 * ``fexpr``     a function expression: an expression in which ``_`` is the current value
 * ``str``       a string literal (not an expression)
+* ``name``      a property name: a string literal, or an expression that computes it
 * ``ds``        a dataset id (string literal)
 * ``rule``      the id of a rule of the same DTL transform (string literal)
 * ``hops``      a hops specification (a dict)
@@ -83,7 +84,7 @@ _EXPRESSIONS = {
     "all": "fexpr? expr", "any": "fexpr? expr",
     "and": "expr+", "or": "expr+", "not": "expr+",
     # booleans, bytes
-    "boolean": "expr? expr", "is-boolean": "expr",
+    "boolean": "fexpr? expr", "is-boolean": "expr",
     "base64-decode": "expr", "base64-encode": "expr", "bytes": "expr", "is-bytes": "expr",
     # comparisons
     "eq": "expr expr", "neq": "expr expr", "gt": "expr expr", "gte": "expr expr",
@@ -92,7 +93,7 @@ _EXPRESSIONS = {
     "if": "expr expr expr?",
     "case": "expr+", "case-eq": "expr+",
     # date and time
-    "datetime": "expr? expr", "datetime-diff": "str expr expr",
+    "datetime": "fexpr? expr", "datetime-diff": "str expr expr",
     "datetime-format": "str? str expr", "datetime-parse": "str? str expr",
     "datetime-plus": "str expr expr", "datetime-shift": "str str expr",
     "is-datetime": "expr", "now": "",
@@ -106,7 +107,7 @@ _EXPRESSIONS = {
     # hops
     "hops": "hops+", "lookup-entity": "ds expr",
     # json
-    "json": "expr", "json-parse": "expr? expr", "json-transit": "expr", "json-transit-parse": "expr? expr",
+    "json": "expr", "json-parse": "fexpr? expr", "json-transit": "expr", "json-transit-parse": "fexpr? expr",
     # lists
     "combine": "expr+", "count": "expr", "distinct": "fexpr? expr", "enumerate": "expr? expr",
     "filter": "fexpr expr", "first": "expr", "flatten": "expr", "group": "fexpr fexpr expr",
@@ -122,7 +123,7 @@ _EXPRESSIONS = {
     "plus": "expr expr", "pow": "expr expr", "round": "expr? expr", "sin": "expr", "sqrt": "expr",
     "tan": "expr",
     # misc
-    "hash128": "str expr? expr", "is-changed": "fexpr", "literal": "any", "tuples": "expr+",
+    "hash128": "str expr? expr", "is-changed": "fexpr", "literal": "any", "tuples": "expr*",
     "completeness": "ds ds",
     # namespaced identifiers
     "is-ni": "expr", "ni": "str? expr", "ni-id": "expr", "ni-ns": "expr",
@@ -130,7 +131,7 @@ _EXPRESSIONS = {
     "coalesce": "fexpr? expr", "coalesce-args": "expr+", "if-null": "expr expr", "is-not-null": "expr",
     "is-null": "expr",
     # numbers
-    "decimal": "expr? expr", "float": "expr? expr", "hex": "expr", "integer": "expr? expr",
+    "decimal": "fexpr? expr", "float": "fexpr? expr", "hex": "expr", "integer": "fexpr? expr",
     "is-decimal": "expr", "is-float": "expr", "is-integer": "expr",
     # phone numbers
     "phonenumber-parse": "str? expr", "phonenumber-format": "str expr",
@@ -148,12 +149,12 @@ _EXPRESSIONS = {
 
 # Transform functions (the items of a rule): name -> signature.
 _TRANSFORMS = {
-    "add": "str expr", "add-if": "str expr? expr", "default": "str expr",
+    "add": "name expr", "add-if": "name fexpr? expr", "default": "name expr",
     "case": "expr+", "case-eq": "expr+",
     "comment": "any*", "copy": "wild wild?", "create": "expr", "create-child": "expr",
     "discard": "expr?", "filter": "expr?", "if": "expr tr tr?",
     "make-ni": "str str str?", "merge": "expr", "merge-union": "expr",
-    "remove": "wild", "rename": "str str",
+    "remove": "wild", "rename": "name name",
     "fail!": "expr", "sleep!": "expr", "trip!": "expr",
 }
 

@@ -26,7 +26,7 @@ def is_config_file(name: str) -> bool:
     return (folder in _FOLDER_KIND and base.endswith(".conf.json")) or name == METADATA_FILE
 
 
-def load(files: Mapping[str, str], findings: Findings) -> NodeConfig:
+def load(files: Mapping[str, str], findings: Findings, *, whole: bool = True) -> NodeConfig:
     """Parse every recognised file; syntax and shape problems go to ``findings``."""
     entities: list[Entity] = []
     for name in sorted(files):
@@ -42,6 +42,7 @@ def load(files: Mapping[str, str], findings: Findings) -> NodeConfig:
         variables=variables,
         variables_file=VARIABLES_FILE,
         external_datasets=external,
+        whole=whole,
     )
 
 

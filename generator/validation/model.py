@@ -50,6 +50,7 @@ class NodeConfig:
     variables: frozenset[str] | None  # None: no variables file in the folder
     variables_file: str
     external_datasets: frozenset[str]
+    whole: bool = True  # False: a fragment of a config; checks that need the rest of it are skipped
 
     @property
     def pipes(self) -> Iterator[Entity]:

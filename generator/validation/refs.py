@@ -113,7 +113,7 @@ def sink_datasets(pipe: Entity) -> list[str]:
 def _sink_datasets(sink: Any, pipe_id: str) -> list[str]:
     if not isinstance(sink, dict):
         return [pipe_id]
-    kind = sink.get("type")
+    kind = sink.get("type", "dataset")  # an untyped sink is a dataset sink
     if kind == "conditional" and isinstance(sink.get("alternatives"), dict):
         return [d for alt in sink["alternatives"].values() for d in _sink_datasets(alt, pipe_id)]
     if kind in ("dataset", "replicated_dataset"):
@@ -208,6 +208,8 @@ def _merge_reads(pipe: Entity, source: dict, path: JsonPath, findings: Findings)
 
 
 def _check_reads(config: NodeConfig, findings: Findings, writers: dict[str, list[Entity]], reads: list[Read]) -> None:
+    if not config.whole:
+        return
     for read in reads:
         if read.dataset in writers or read.dataset in config.external_datasets:
             continue
@@ -298,7 +300,7 @@ def _check_systems(config: NodeConfig, findings: Findings) -> None:
             if not isinstance(name, str) or "$ENV(" in name:
                 continue
             used.add(name)
-            system = _resolve_system(findings, pipe, systems, name, path + ("system",))
+            system = _resolve_system(findings, pipe, systems, name, path + ("system",), config.whole)
             if system is None:
                 continue
             kind = component.get("type")
@@ -316,18 +318,19 @@ def _check_systems(config: NodeConfig, findings: Findings) -> None:
                 name = props.get("rest_system")
                 if isinstance(name, str):
                     used.add(name)
-                    _check_template_operations(findings, pipe, systems, props, path + ("properties",))
+                    _check_template_operations(findings, pipe, systems, props, path + ("properties",), config.whole)
     for system in systems.values():
         _check_custom_auth(findings, system)
-        if system.id not in used:
+        if system.id not in used and config.whole:
             findings.warning(system.file, system.at("_id"), f"system '{system.id}' is not used by any pipe")
 
 
 def _resolve_system(findings: Findings, pipe: Entity, systems: dict[str, Entity], name: str,
-                    path: JsonPath) -> Entity | None:
+                    path: JsonPath, whole: bool) -> Entity | None:
     if name in systems:
         return systems[name]
-    findings.error(pipe.file, path, f"system '{name}' does not exist{did_you_mean(name, systems)}")
+    if whole:
+        findings.error(pipe.file, path, f"system '{name}' does not exist{did_you_mean(name, systems)}")
     return None
 
 
@@ -343,8 +346,8 @@ def _check_operation(findings: Findings, pipe: Entity, system: Entity, component
 
 
 def _check_template_operations(findings: Findings, pipe: Entity, systems: dict[str, Entity], props: dict,
-                               path: JsonPath) -> None:
-    system = _resolve_system(findings, pipe, systems, props["rest_system"], path + ("rest_system",))
+                               path: JsonPath, whole: bool) -> None:
+    system = _resolve_system(findings, pipe, systems, props["rest_system"], path + ("rest_system",), whole)
     if system is None:
         return
     if system.config.get("type") != "system:rest":
@@ -436,14 +439,15 @@ def _check_env_and_secrets(config: NodeConfig, findings: Findings) -> None:
                 if kind == "ENV":
                     used.add(name)
                     _check_variable(config, findings, entity, path, name)
-    if config.variables is not None:
+    if config.variables is not None and config.whole:
         for name in sorted(config.variables - used):
             findings.warning(config.variables_file, (name,), f"variable '{name}' is not used by any config", key=True)
 
 
 def _check_variable(config: NodeConfig, findings: Findings, entity: Entity, path: JsonPath, name: str) -> None:
     if config.variables is None:
-        findings.error(entity.file, path, f"$ENV({name}) is used but the folder has no {config.variables_file}")
+        if config.whole:
+            findings.error(entity.file, path, f"$ENV({name}) is used but the folder has no {config.variables_file}")
     elif name not in config.variables:
         findings.error(entity.file, path, f"$ENV({name}) is not listed in {config.variables_file}"
                                           f"{did_you_mean(name, config.variables)}")
