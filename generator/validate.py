@@ -18,12 +18,13 @@ import json
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from generator.errors import Problem
+from generator.errors import Problem, UserError
 from generator.validation import dtl, refs, schema
 from generator.validation.loader import load
 from generator.validation.model import EXTERNAL_DATASETS_FILE, METADATA_FILE, VARIABLES_FILE, Findings
 
-__all__ = ["validate_files", "validate_folder", "node_folders", "format_problem", "format_text", "format_json"]
+__all__ = ["validate_files", "validate_folder", "ensure_valid", "node_folders", "format_problem", "format_text",
+           "format_json"]
 
 
 def validate_files(files: Mapping[str, str], *, root_label: str = "", whole: bool = True) -> list[Problem]:
@@ -40,6 +41,18 @@ def validate_files(files: Mapping[str, str], *, root_label: str = "", whole: boo
     dtl_reads = dtl.check(config, findings)
     refs.check(config, findings, dtl_reads)
     return findings.problems()
+
+
+def ensure_valid(files: Mapping[str, str], *, root_label: str = "") -> list[Problem]:
+    """For ``pipegen generate``: raise ``UserError`` with every problem if any is an error.
+
+    Returns the warnings (to print) when the files are valid, so a caller can check
+    what it rendered before it writes anything.
+    """
+    problems = validate_files(files, root_label=root_label)
+    if has_errors(problems):
+        raise UserError(problems)
+    return problems
 
 
 def validate_folder(path: Path, *, root_label: str | None = None) -> list[Problem]:

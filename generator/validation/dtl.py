@@ -72,8 +72,8 @@ class Linter:
     def error(self, path: JsonPath, message: str) -> None:
         self.findings.error(self.entity.file, path, message)
 
-    def warning(self, path: JsonPath, message: str) -> None:
-        self.findings.warning(self.entity.file, path, message)
+    def warning(self, path: JsonPath, message: str, *, key: bool = False) -> None:
+        self.findings.warning(self.entity.file, path, message, key=key)
 
     # ----- rule sets
     def ruleset(self, rules: Any, path: JsonPath, *, entry: tuple[str, ...] = ("default",),
@@ -102,7 +102,7 @@ class Linter:
         if report_unused:
             for name in rules:
                 if name not in entry and name not in rs.applied:
-                    self.warning(rs.path + (name,), f"rule '{name}' is never applied")
+                    self.warning(rs.path + (name,), f"rule '{name}' is never applied", key=True)
 
     def rule(self, rule: Any, path: JsonPath, scope: Scope) -> None:
         if not isinstance(rule, list):

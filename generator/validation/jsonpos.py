@@ -18,7 +18,7 @@ JsonPath = tuple[PathPart, ...]
 
 _DECODER = json.JSONDecoder()
 _WS = re.compile(r"[ \t\n\r]*")
-_SIMPLE_KEY = re.compile(r"[A-Za-z_$][A-Za-z0-9_$-]*\Z")
+_SIMPLE_KEY = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*\Z")
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def parse(text: str) -> ParseResult:
 
 
 def format_path(path: Sequence[PathPart]) -> str:
-    """``('source', 'datasets', 0)`` -> ``$.source.datasets[0]``; odd keys in brackets."""
+    """``('source', 'datasets', 0)`` -> ``$.source.datasets[0]``; other keys as ``["a-b"]``."""
     out = ["$"]
     for part in path:
         if isinstance(part, int):

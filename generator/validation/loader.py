@@ -29,11 +29,14 @@ def is_config_file(name: str) -> bool:
 def load(files: Mapping[str, str], findings: Findings, *, whole: bool = True) -> NodeConfig:
     """Parse every recognised file; syntax and shape problems go to ``findings``."""
     entities: list[Entity] = []
+    unreadable: set[str] = set()
     for name in sorted(files):
         if is_config_file(name):
             value = _parse(name, files[name], findings)
-            if value is not None:
-                entities.extend(_entities(name, value, findings))
+            found = _entities(name, value, findings) if value is not None else []
+            entities.extend(found)
+            if not found:
+                unreadable.add(posixpath.basename(name)[: -len(".conf.json")])
     variables = _load_variables(files, findings)
     external = _load_external(files, findings)
     return NodeConfig(
@@ -43,6 +46,7 @@ def load(files: Mapping[str, str], findings: Findings, *, whole: bool = True) ->
         variables_file=VARIABLES_FILE,
         external_datasets=external,
         whole=whole,
+        unreadable=frozenset(unreadable),
     )
 
 

@@ -51,6 +51,8 @@ class NodeConfig:
     variables_file: str
     external_datasets: frozenset[str]
     whole: bool = True  # False: a fragment of a config; checks that need the rest of it are skipped
+    # Ids (file names) of config files that could not be read: references to them are not reported again.
+    unreadable: frozenset[str] = frozenset()
 
     @property
     def pipes(self) -> Iterator[Entity]:

@@ -213,7 +213,7 @@ def _check_reads(config: NodeConfig, findings: Findings, writers: dict[str, list
     for read in reads:
         if read.dataset in writers or read.dataset in config.external_datasets:
             continue
-        if read.dataset.startswith("system:") or "$ENV(" in read.dataset:
+        if read.dataset.startswith("system:") or "$ENV(" in read.dataset or read.dataset in config.unreadable:
             continue
         findings.error(read.pipe.file, read.path,
                        f"dataset '{read.dataset}' is read but no pipe in this folder writes it"
@@ -300,7 +300,8 @@ def _check_systems(config: NodeConfig, findings: Findings) -> None:
             if not isinstance(name, str) or "$ENV(" in name:
                 continue
             used.add(name)
-            system = _resolve_system(findings, pipe, systems, name, path + ("system",), config.whole)
+            system = _resolve_system(findings, pipe, systems, name, path + ("system",),
+                                     config.whole and name not in config.unreadable)
             if system is None:
                 continue
             kind = component.get("type")
@@ -318,7 +319,8 @@ def _check_systems(config: NodeConfig, findings: Findings) -> None:
                 name = props.get("rest_system")
                 if isinstance(name, str):
                     used.add(name)
-                    _check_template_operations(findings, pipe, systems, props, path + ("properties",), config.whole)
+                    _check_template_operations(findings, pipe, systems, props, path + ("properties",),
+                                               config.whole and name not in config.unreadable)
     for system in systems.values():
         _check_custom_auth(findings, system)
         if system.id not in used and config.whole:
