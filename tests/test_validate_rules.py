@@ -166,7 +166,7 @@ def missing_url_pattern(f: Folder) -> None:
 
 
 def bad_method(f: Folder) -> None:
-    f[SYSTEM]["operations"]["employee-lookup"]["method"] = "FETCH"
+    f[SYSTEM]["operations"]["employee-lookup"]["method"] = "get"
 
 
 def duplicate_id(f: Folder) -> None:
@@ -446,7 +446,7 @@ CASES = [
          [W(ENRICH, '"batchsize"', "$.batchsize",
             "unknown property 'batchsize' (not in the Sesam reference) (did you mean \"batch_size\"?)")]),
     Case("property type", wrong_type,
-         [E(EMP_SHARE, '"1"', "$.batch_size", 'expected an integer, got a string ("1")')]),
+         [E(EMP_SHARE, '"1"', "$.batch_size", 'expected an integer, got a string')]),
     Case("source type (discriminated variant)", unknown_source_type,
          [E(ENRICH, '"datset"', "$.source.type", 'invalid value "datset" (did you mean "dataset"?)')]),
     Case("constant value", wrong_const,
@@ -462,8 +462,8 @@ CASES = [
           W(VARS, '"crmoffice-base-url"', '$["crmoffice-base-url"]',
             "variable 'crmoffice-base-url' is not used by any config")]),
     Case("enum", bad_method,
-         [E(SYSTEM, '"FETCH"', '$.operations["employee-lookup"].method',
-            'invalid value "FETCH"; expected one of: "GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"')]),
+         [E(SYSTEM, '"get"', '$.operations["employee-lookup"].method',
+            'invalid value "get" (did you mean "GET"?); expected one of: "GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"')]),
     Case("unique _id", duplicate_id,
          [E(CRM, '"global-person"', "$._id",
             "duplicate _id 'global-person' (also in pipes/global-person.conf.json); ids must be unique across "

@@ -95,7 +95,9 @@ class Findings:
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """' (did you mean "x"?)' for the closest choice, or ''."""
-    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.75)
+    choices = list(choices)
+    same_but_case = [c for c in choices if c.lower() == word.lower() and c != word]
+    match = same_but_case or difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f' (did you mean "{match[0]}"?)' if match else ""
 
 

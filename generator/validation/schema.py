@@ -13,6 +13,7 @@ rules the schema language cannot express well:
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Iterable
@@ -28,6 +29,7 @@ SCHEMA_FILES = {PIPE: "pipe.schema.json", SYSTEM: "system.schema.json", METADATA
 # Validators whose complaint is about the value itself; a $ENV(...) string may satisfy them at runtime.
 _VALUE_VALIDATORS = {"type", "enum", "const", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
                      "pattern", "minLength", "maxLength", "format"}
+_SENSITIVE = re.compile(r"(?i)pass|secret|token|jwt|api.?key|authorization|credential|pem")
 _TYPE_NAMES = {"object": "an object", "array": "a list", "string": "a string", "integer": "an integer",
                "number": "a number", "boolean": "a boolean", "null": "null"}
 
@@ -137,10 +139,15 @@ def _report(entity: Entity, error: ValidationError, findings: Findings) -> None:
                 else:
                     findings.error(entity.file, path, f"missing required property '{name}'")
         return
-    findings.error(entity.file, path, _message(error))
+    findings.error(entity.file, path, _message(error, sensitive=_is_sensitive(path)))
 
 
-def _message(error: ValidationError) -> str:
+def _is_sensitive(path: tuple) -> bool:
+    """Values under such keys may be credentials: never echo them in a message."""
+    return any(isinstance(p, str) and _SENSITIVE.search(p) for p in path)
+
+
+def _message(error: ValidationError, *, sensitive: bool = False) -> str:
     kind, instance, expected = error.validator, error.instance, error.validator_value
     custom = error.schema.get("x-message") if isinstance(error.schema, dict) else None
     if custom:
@@ -148,6 +155,8 @@ def _message(error: ValidationError) -> str:
     if kind == "type":
         wanted = [expected] if isinstance(expected, str) else list(expected)
         return f"expected {' or '.join(_TYPE_NAMES.get(t, t) for t in wanted)}, got {_json_type(instance)}"
+    if sensitive:
+        return "invalid value (not shown: the property may hold a credential)"
     if kind == "enum":
         shown = ", ".join(json.dumps(v) for v in expected)
         hint = did_you_mean(instance, [v for v in expected if isinstance(v, str)]) if isinstance(instance, str) else ""
@@ -169,7 +178,7 @@ def _json_type(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, str):
-        return f"a string ({json.dumps(value)[:40]})"
+        return "a string"  # the value itself is not echoed: it may be a credential in the wrong place
     return _TYPE_NAMES["object" if isinstance(value, dict) else "array"]
 
 
@@ -182,8 +191,6 @@ def _known_properties(schema: dict[str, Any]) -> set[str]:
 
 
 def _pattern_match(schema: dict[str, Any], name: str) -> bool:
-    import re
-
     return any(re.search(p, name) for p in schema.get("patternProperties", {}))
 
 
