@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 from generator.validation.dtl_catalog import (
@@ -160,10 +161,11 @@ class Linter:
             self.call(name, sig, value, path, scope, transform=False)
 
     def path_string(self, text: str, path: JsonPath, scope: Scope) -> None:
-        var = _VARIABLE_REF.match(text)
-        if var:
-            self._variable(var.group(1), text, path, scope)
-            return
+        if text[:1] == "_":
+            var = _VARIABLE_REF.match(text)
+            if var:
+                self._variable(var.group(1), text, path, scope)
+                return
         if scope.aliases is None:
             return
         alias = _ALIAS_REF.match(text)
@@ -252,7 +254,7 @@ class Linter:
         if kind == "expr":
             self.expression(arg, path, scope)
         elif kind == "fexpr":
-            self.expression(arg, path, replace(scope, underscore=True))
+            self.expression(arg, path, _with_underscore(scope))
         elif kind == "tr":
             self.transforms(arg, path, scope)
         elif kind == "name":
@@ -376,6 +378,11 @@ class Linter:
             seen.setdefault(dataset, i)
             self.refs.append(DatasetRef(dataset, path + (i,), kind))
         return aliases
+
+
+@lru_cache(maxsize=None)
+def _with_underscore(scope: Scope) -> Scope:
+    return replace(scope, underscore=True)
 
 
 def _count(lo: int, hi: int | None) -> str:

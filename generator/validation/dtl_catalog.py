@@ -26,7 +26,7 @@ arguments.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -39,16 +39,14 @@ class Param:
 class Signature:
     params: tuple[Param, ...]
     special: str = ""  # name of a hand-written arity rule in dtl.py
+    min_args: int = field(init=False)
+    max_args: int | None = field(init=False)  # None: no upper bound
 
-    @property
-    def min_args(self) -> int:
-        return sum(1 for p in self.params if p.card in ("", "+"))
-
-    @property
-    def max_args(self) -> int | None:
-        if any(p.card in ("*", "+") for p in self.params):
-            return None
-        return len(self.params)
+    def __post_init__(self) -> None:
+        # Computed once: the lint asks for every call of every rule.
+        object.__setattr__(self, "min_args", sum(1 for p in self.params if p.card in ("", "+")))
+        variadic = any(p.card in ("*", "+") for p in self.params)
+        object.__setattr__(self, "max_args", None if variadic else len(self.params))
 
     def assign(self, count: int) -> list[Param]:
         """The parameter each of ``count`` arguments binds to (count within arity)."""
