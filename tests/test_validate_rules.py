@@ -279,9 +279,7 @@ def unclosed_env(f: Folder) -> None:
 
 
 def unlisted_env(f: Folder) -> None:
-    f[CRM]["url_pattern"] = "$ENV(crmoffice-url)/api/%s"
-    f[VARS]["crmoffice-url"] = ""
-    del f[VARS]["crmoffice-base-url"]
+    f[VARS]["crmoffice-url"] = f[VARS].pop("crmoffice-base-url")
     f[CRM]["url_pattern"] = "$ENV(crmofice-url)/api/%s"
 
 
@@ -416,6 +414,17 @@ def dict_arity(f: Folder) -> None:
 
 
 R = "$.transform.rules.default"
+CRM_URL_UNUSED = W(VARS, '"crmoffice-base-url"', '$["crmoffice-base-url"]',
+                   "variable 'crmoffice-base-url' is not used by any config")
+CRM_CYCLE = ("dependency cycle: crmoffice-contacts-collect -> crmoffice-contacts-transform -> crmoffice-contacts-share"
+             " -> crmoffice-contacts-collect (break it by listing the dataset in the reading pipe's "
+             "exclude_completeness)")
+
+
+def not_written(dataset: str, hint: str = "") -> str:
+    mean = f' (did you mean "{hint}"?)' if hint else ""
+    return (f"dataset '{dataset}' is read but no pipe in this folder writes it{mean}; if it comes from elsewhere, "
+            "list it in external-datasets.json")
 
 CASES = [
     Case("json syntax", syntax_error,
@@ -459,8 +468,7 @@ CASES = [
           W(ENRICH, '"main"', "$.transform.rules.main", "rule 'main' is never applied")]),
     Case("url_pattern or base_url", missing_url_pattern,
          [E(CRM, "{", "$", "missing required property 'url_pattern' (or the deprecated 'base_url')"),
-          W(VARS, '"crmoffice-base-url"', '$["crmoffice-base-url"]',
-            "variable 'crmoffice-base-url' is not used by any config")]),
+          CRM_URL_UNUSED]),
     Case("enum", bad_method,
          [E(SYSTEM, '"get"', '$.operations["employee-lookup"].method',
             'invalid value "get" (did you mean "GET"?); expected one of: "GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"')]),
@@ -475,20 +483,16 @@ CASES = [
             "file name does not match _id (expected pipes/customerp/employee-share.conf.json)")]),
     Case("dataset read but not written", dangling_dataset,
          [E(ENRICH, '"customerp-employees-collect"', "$.source.dataset",
-            "dataset 'customerp-employees-collect' is read but no pipe in this folder writes it (did you mean "
-            "\"customerp-employee-collect\"?); if it comes from elsewhere, list it in external-datasets.json")]),
+            not_written("customerp-employees-collect", "customerp-employee-collect"))]),
     Case("merge dataset not written", dangling_merge_dataset,
          [E(GLOBAL, '"crmoffice-contact-enrich b"', "$.source.datasets[1]",
-            "dataset 'crmoffice-contact-enrich' is read but no pipe in this folder writes it (did you mean "
-            "\"crmoffice-contacts-enrich\"?); if it comes from elsewhere, list it in external-datasets.json")]),
+            not_written("crmoffice-contact-enrich", "crmoffice-contacts-enrich"))]),
     Case("hops dataset not written", dangling_hops_dataset,
          [E(TRANSFORM, '"crmoffice-contacts-all c"', f"{R}[4][3][0][2][1][2].datasets[0]",
-            "dataset 'crmoffice-contacts-all' is read but no pipe in this folder writes it (did you mean "
-            "\"crmoffice-contacts-collect\"?); if it comes from elsewhere, list it in external-datasets.json")]),
+            not_written("crmoffice-contacts-all", "crmoffice-contacts-collect"))]),
     Case("exclude_completeness dataset not written", dangling_exclude_completeness,
          [E(ENRICH, '"customerp-employee-share-old"', "$.exclude_completeness[0]",
-            "dataset 'customerp-employee-share-old' is read but no pipe in this folder writes it (did you mean "
-            "\"customerp-employee-share\"?); if it comes from elsewhere, list it in external-datasets.json")]),
+            not_written("customerp-employee-share-old", "customerp-employee-share"))]),
     Case("lookup-entity dataset not written", dangling_lookup,
          [E(ENRICH, '"country-codes"', f"{R}[5][2][1]",
             "dataset 'country-codes' is read but no pipe in this folder writes it; if it comes from elsewhere, "
@@ -550,12 +554,10 @@ CASES = [
          [E(CRM, '"$ENV(crmoffice-$ENV(env)-url)/%s"', "$.url_pattern",
             "$ENV(...) is nested inside $ENV(...); they cannot be nested"),
           E(CRM, '"$ENV(crmoffice-$ENV(env)-url)/%s"', "$.url_pattern", "$ENV(env) is not listed in variables.json"),
-          W(VARS, '"crmoffice-base-url"', '$["crmoffice-base-url"]',
-            "variable 'crmoffice-base-url' is not used by any config")]),
+          CRM_URL_UNUSED]),
     Case("$ENV closed", unclosed_env,
          [E(CRM, '"$ENV(crmoffice-base-url/%s"', "$.url_pattern", "$ENV( is not closed with ')'"),
-          W(VARS, '"crmoffice-base-url"', '$["crmoffice-base-url"]',
-            "variable 'crmoffice-base-url' is not used by any config")]),
+          CRM_URL_UNUSED]),
     Case("$ENV variable listed", unlisted_env,
          [E(CRM, '"$ENV(crmofice-url)/api/%s"', "$.url_pattern",
             "$ENV(crmofice-url) is not listed in variables.json (did you mean \"crmoffice-url\"?)"),
@@ -569,8 +571,7 @@ CASES = [
          [W(VARS, '"customerp-timeout"', '$["customerp-timeout"]', "variable 'customerp-timeout' is not used by any config")]),
     Case("$ENV has a name", empty_env,
          [E(CRM, '"$ENV()/api/%s"', "$.url_pattern", "$ENV() needs a name"),
-          W(VARS, '"crmoffice-base-url"', '$["crmoffice-base-url"]',
-            "variable 'crmoffice-base-url' is not used by any config")]),
+          CRM_URL_UNUSED]),
     Case("cron expression", bad_cron,
          [E(COLLECT, '"*/15 25 * * *"', "$.pump.cron_expression",
             'invalid cron expression "*/15 25 * * *": hour 25 is out of range 0-23')]),
@@ -579,17 +580,13 @@ CASES = [
             "schedule_interval and cron_expression exclude each other; cron_expression wins")]),
     Case("dependency cycle", cycle,
          [E(CRM_COLLECT, '"crmoffice-contacts-share st"', "$.transform[1].rules.default[1][2][1][1].datasets[0]",
-            "dependency cycle: crmoffice-contacts-collect -> crmoffice-contacts-transform -> "
-            "crmoffice-contacts-share -> crmoffice-contacts-collect (break it by listing the dataset in the "
-            "reading pipe's exclude_completeness)")]),
+            CRM_CYCLE)]),
     Case("collect template excludes its share dataset", collect_template_completeness,
          [E(CRM_COLLECT, '"crmoffice-contacts-share"', "$.transform[0].properties.share_dataset",
             "transform-collect-rest hops to share dataset 'crmoffice-contacts-share'; list it in the pipe's "
             "exclude_completeness"),
           E(CRM_COLLECT, '"crmoffice-contacts-share"', "$.transform[0].properties.share_dataset",
-            "dependency cycle: crmoffice-contacts-collect -> crmoffice-contacts-transform -> "
-            "crmoffice-contacts-share -> crmoffice-contacts-collect (break it by listing the dataset in the "
-            "reading pipe's exclude_completeness)")]),
+            CRM_CYCLE)]),
     Case("share template batch size", share_template_batch,
          [E(EMP_SHARE, '"transform-share-rest"', "$.transform.template",
             'a transform-share-rest pipe needs "batch_size": 1')]),
