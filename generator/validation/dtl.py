@@ -141,7 +141,8 @@ class Linter:
     # ----- expressions
     def expression(self, value: Any, path: JsonPath, scope: Scope) -> None:
         if isinstance(value, str):
-            self.path_string(value, path, scope)
+            if value[:1] == "_" or scope.aliases is not None:  # else a literal: nothing to check
+                self.path_string(value, path, scope)
         elif isinstance(value, list):
             if not value:
                 return
@@ -203,8 +204,8 @@ class Linter:
             kinds = self._arity(name, sig, args, path)
         if kinds is None:
             return
-        for i, (arg, param) in enumerate(zip(args, kinds)):
-            self.argument(name, param, arg, path + (i + 1,), scope)
+        for i, (arg, param) in enumerate(zip(args, kinds), 1):
+            self.argument(name, param, arg, path + (i,), scope)
         if name in ("hops", "apply-hops"):
             specs = [(i + 1, a) for i, (a, p) in enumerate(zip(args, kinds)) if p.kind == "hops"]
             for index, spec in specs[:-1]:
