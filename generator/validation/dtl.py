@@ -8,10 +8,11 @@ rule sets, and the expressions of dataset sources) with the function table of
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, Iterable
 
 from generator.validation.dtl_catalog import (
     EXPRESSIONS, HOPS_DEPRECATED, HOPS_KEYS, TRANSFORMS, VARIABLES, Param, Signature,
@@ -78,7 +79,9 @@ class Linter:
 
     # ----- rule sets
     def ruleset(self, rules: Any, path: JsonPath, *, entry: tuple[str, ...] = ("default",),
-                report_unused: bool = True) -> None:
+                template: bool = False) -> None:
+        """Lint named rules; ``entry`` rules run first. A template applies its rules itself
+        (so ``_P`` may exist in any of them) and decides which are used."""
         if not isinstance(rules, dict):
             return  # the schema reports the type
         outer = (self._ruleset, self._rule)
@@ -86,9 +89,9 @@ class Linter:
         for name, rule in rules.items():
             self._rule = name
             self._ruleset.info[name] = _RuleInfo()
-            scope = Scope(applied=name not in entry, endpoint=self.endpoint)
+            scope = Scope(applied=template or name not in entry, endpoint=self.endpoint)
             self.rule(rule, path + (name,), scope)
-        self._finish_ruleset(rules, entry, report_unused)
+        self._finish_ruleset(rules, entry, report_unused=not template)
         self._ruleset, self._rule = outer
 
     def _finish_ruleset(self, rules: dict, entry: tuple[str, ...], report_unused: bool) -> None:
@@ -160,6 +163,17 @@ class Linter:
                     self.error(path + (0,), f"unknown DTL function '{name}'{did_you_mean(name, EXPRESSIONS)}")
                 return
             self.call(name, sig, value, path, scope, transform=False)
+
+    def alias_expressions(self, expressions: Iterable[tuple[Any, JsonPath]], aliases: frozenset[str], *,
+                          strict: bool) -> set[str]:
+        """Lint expressions whose "alias.path" strings name dataset aliases; returns the aliases used."""
+        scope = Scope(aliases=aliases, strict_aliases=strict, endpoint=self.endpoint)
+        used: set[str] = set()
+        outer, self._alias_use = self._alias_use, used
+        for expression, path in expressions:
+            self.expression(expression, path, scope)
+        self._alias_use = outer
+        return used
 
     def path_string(self, text: str, path: JsonPath, scope: Scope) -> None:
         if text[:1] == "_":
@@ -398,8 +412,6 @@ def _count(lo: int, hi: int | None) -> str:
 
 
 def _short(value: Any) -> str:
-    import json
-
     text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -480,6 +492,4 @@ def _lint_transform(linter: Linter, transform: Any, path: JsonPath) -> None:
         props = transform["properties"]
         for key in ("rules", "rewrite_rules_payload", "rewrite_rules_lookup", "rewrite_rules_mutation"):
             if isinstance(props.get(key), dict):
-                # The template names the entry rules; every rule may be one.
-                rules = props[key]
-                linter.ruleset(rules, path + ("properties", key), entry=tuple(rules), report_unused=False)
+                linter.ruleset(props[key], path + ("properties", key), entry=tuple(props[key]), template=True)

@@ -130,13 +130,13 @@ def _load_variables(files: Mapping[str, str], findings: Findings) -> frozenset[s
     return frozenset(value)
 
 
-def _load_external(files: Mapping[str, str], findings: Findings) -> frozenset[str]:
+def _load_external(files: Mapping[str, str], findings: Findings) -> tuple[str, ...]:
     if EXTERNAL_DATASETS_FILE not in files:
-        return frozenset()
+        return ()
     value = _parse(EXTERNAL_DATASETS_FILE, files[EXTERNAL_DATASETS_FILE], findings)
     if value is None:
-        return frozenset()
+        return ()
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         findings.error(EXTERNAL_DATASETS_FILE, (), "external datasets must be a JSON list of dataset ids")
-        return frozenset(v for v in value if isinstance(v, str)) if isinstance(value, list) else frozenset()
-    return frozenset(value)
+        return ()
+    return tuple(value)

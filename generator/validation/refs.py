@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from generator.validation.cron import cron_error
-from generator.validation.dtl import DatasetRef, Linter, Scope
+from generator.validation.dtl import DatasetRef, Linter
 from generator.validation.jsonpos import JsonPath
 from generator.validation.model import (
     EXTERNAL_DATASETS_FILE, METADATA, PIPE, SYSTEM, Entity, Findings, NodeConfig, did_you_mean, walk,
@@ -183,9 +183,7 @@ def _merge_reads(pipe: Entity, source: dict, path: JsonPath, findings: Findings)
     if source.get("version", 1) == 1:
         findings.warning(pipe.file, path + (("version",) if "version" in source else ()),
                          "merge source version 1 is deprecated (and the default); set \"version\": 2")
-    scope = Scope(aliases=frozenset(aliases), strict_aliases=True)
-    used: set[str] = set()
-    linter._alias_use = used
+    expressions: list[tuple[Any, JsonPath]] = []
     for key in ("equality", "equality_sets"):
         rules = source.get(key)
         if not isinstance(rules, list):
@@ -196,10 +194,10 @@ def _merge_reads(pipe: Entity, source: dict, path: JsonPath, findings: Findings)
                 if not (isinstance(rule, list) and len(rule) == 3 and rule[0] == "eq"):
                     findings.error(pipe.file, rule_path, 'an equality rule must be ["eq", EXPRESSION, EXPRESSION]')
                     continue
-                linter.expression(rule, rule_path, scope)
+                expressions.append((rule, rule_path))
             elif isinstance(rule, list):
-                for j, expression in enumerate(rule):
-                    linter.expression(expression, rule_path + (j,), scope)
+                expressions.extend((expression, rule_path + (j,)) for j, expression in enumerate(rule))
+    used = linter.alias_expressions(expressions, frozenset(aliases), strict=True)
     if len(aliases) > 1 and ("equality" in source or "equality_sets" in source):
         for alias, index in aliases.items():
             if alias not in used:
@@ -210,8 +208,9 @@ def _merge_reads(pipe: Entity, source: dict, path: JsonPath, findings: Findings)
 def _check_reads(config: NodeConfig, findings: Findings, writers: dict[str, list[Entity]], reads: list[Read]) -> None:
     if not config.whole:
         return
+    external = set(config.external_datasets)
     for read in reads:
-        if read.dataset in writers or read.dataset in config.external_datasets:
+        if read.dataset in writers or read.dataset in external:
             continue
         if read.dataset.startswith("system:") or "$ENV(" in read.dataset or read.dataset in config.unreadable:
             continue
@@ -222,16 +221,8 @@ def _check_reads(config: NodeConfig, findings: Findings, writers: dict[str, list
 
 
 def _check_external(config: NodeConfig, findings: Findings, writers: dict[str, list[Entity]]) -> None:
-    if EXTERNAL_DATASETS_FILE not in config.texts:
-        return
-    import json
-
-    try:
-        listed = json.loads(config.texts[EXTERNAL_DATASETS_FILE])
-    except ValueError:
-        return
-    for i, dataset in enumerate(listed if isinstance(listed, list) else []):
-        if isinstance(dataset, str) and dataset in writers:
+    for i, dataset in enumerate(config.external_datasets):
+        if dataset in writers:
             findings.warning(EXTERNAL_DATASETS_FILE, (i,),
                              f"dataset '{dataset}' is declared external but pipe '{writers[dataset][0].id}' writes it")
 
