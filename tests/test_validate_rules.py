@@ -266,6 +266,18 @@ def unused_system(f: Folder) -> None:
     f["systems/legacy.conf.json"] = {"_id": "legacy", "type": "system:url", "url_pattern": "http://legacy/%s"}
 
 
+def microservice_id(f: Folder) -> None:
+    f["systems/my_service.conf.json"] = {"_id": "_My.Service", "type": "system:microservice",
+                                          "docker": {"image": "example/service:1", "port": 5000}}
+    f[ENRICH]["source"] = {"type": "json", "system": "_My.Service", "url": "/entities"}
+
+
+def microservice_id_case(f: Folder) -> None:
+    f["systems/MyService.conf.json"] = {"_id": "MyService", "type": "system:microservice",
+                                        "docker": {"image": "example/service:1", "port": 5000}}
+    f[ENRICH]["source"] = {"type": "json", "system": "MyService", "url": "/entities"}
+
+
 def secret_in_pipe(f: Folder) -> None:
     f[COLLECT]["source"]["properties"] = {"token": "$SECRET(customerp-api-token)"}
 
@@ -546,6 +558,15 @@ CASES = [
             "operation 'get-token' is not defined in this system's operations")]),
     Case("unused system", unused_system,
          [W("systems/legacy.conf.json", '"legacy"', "$._id", "system 'legacy' is not used by any pipe")]),
+    Case("microservice _id", microservice_id,
+         [E("systems/my_service.conf.json", '"_My.Service"', "$._id",
+            "a microservice _id must start with a letter or digit, hold only letters, digits, '_' and '-', and be "
+            "2 to 63 characters long"),
+          W("systems/my_service.conf.json", '"_My.Service"', "$._id",
+            "file name does not match _id (expected systems/_My.Service.conf.json)")]),
+    Case("microservice _id lower-case", microservice_id_case,
+         [W("systems/MyService.conf.json", '"MyService"', "$._id",
+            "a microservice _id should be lower-case (it is a DNS name)")]),
     Case("$SECRET only in systems", secret_in_pipe,
          [E(COLLECT, '"$SECRET(customerp-api-token)"', "$.source.properties.token",
             "$SECRET(customerp-api-token) in a pipe: secrets are only allowed in systems; let the system carry "

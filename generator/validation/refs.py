@@ -52,6 +52,7 @@ TEMPLATE_OPERATIONS = ("operation", "operation_lookup", "operation_lookup_delete
                        "operation_update", "operation_delete")
 DEPENDENCY_KINDS = frozenset({"source", "hops", "lookup", "template"})
 _TOKEN = re.compile(r"\$(ENV|SECRET)\(")
+_DOCKER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{1,62}\Z")
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,18 @@ def _check_ids(config: NodeConfig, findings: Findings) -> None:
             first[entity.id] = entity
         if entity.kind == PIPE and "/" in entity.id:
             findings.error(entity.file, entity.at("_id"), "a pipe _id must not contain '/'")
+        if entity.config.get("type") == "system:microservice":
+            _check_microservice_id(entity, findings)
+
+
+def _check_microservice_id(entity: Entity, findings: Findings) -> None:
+    """A microservice _id is a Docker name and a DNS label (hub/.../configuration-systems-microservice.rst)."""
+    if not _DOCKER_NAME.match(entity.id):
+        findings.error(entity.file, entity.at("_id"), "a microservice _id must start with a letter or digit, "
+                                                      "hold only letters, digits, '_' and '-', and be 2 to 63 "
+                                                      "characters long")
+    elif entity.id != entity.id.lower():
+        findings.warning(entity.file, entity.at("_id"), "a microservice _id should be lower-case (it is a DNS name)")
 
 
 # ---------------------------------------------------------------------------------------
