@@ -119,3 +119,17 @@ def test_invalid_cron(expression, problem):
 ])
 def test_env_tokens(text, tokens):
     assert list(env_tokens(text)) == tokens
+
+
+def test_substituted_values_may_stand_for_any_type():
+    from generator.fsutil import read_tree
+    from generator.validate import validate_files
+    from pathlib import Path
+
+    files = read_tree(Path(__file__).parent / "fixtures" / "validate" / "generated")
+    system = json.loads(files["systems/crmoffice.conf.json"])
+    system.update(verify_ssl="$ENV(crmoffice-verify-ssl)", read_timeout="$SECRET(crmoffice-timeout)")
+    files["systems/crmoffice.conf.json"] = json.dumps(system)
+    files["variables.json"] = json.dumps({"crmoffice-base-url": "", "customerp-base-url": "",
+                                          "crmoffice-verify-ssl": ""})
+    assert validate_files(files) == []

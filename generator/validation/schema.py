@@ -6,8 +6,9 @@ rules the schema language cannot express well:
 
 * a property the schema does not know is a *warning* (Sesam accepts more than its
   reference documents), everything else is an error;
-* a string holding ``$ENV(...)`` may stand for any type, since the node substitutes
-  it before it reads the value, so type/enum/range errors on such strings are dropped.
+* a string holding ``$ENV(...)`` (or a system's ``$SECRET(...)``) may stand for any type,
+  since the node substitutes it before it reads the value, so type/enum/range errors on
+  such strings are dropped.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import json
 import re
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Iterable
+from typing import Any
 
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError
@@ -216,7 +217,7 @@ def _json_type(value: Any) -> str:
 
 
 def _is_substituted(value: Any) -> bool:
-    return isinstance(value, str) and "$ENV(" in value
+    return isinstance(value, str) and ("$ENV(" in value or "$SECRET(" in value)
 
 
 def _known_properties(schema: dict[str, Any]) -> set[str]:
@@ -225,8 +226,3 @@ def _known_properties(schema: dict[str, Any]) -> set[str]:
 
 def _pattern_match(schema: dict[str, Any], name: str) -> bool:
     return any(re.search(p, name) for p in schema.get("patternProperties", {}))
-
-
-def all_schemas() -> Iterable[tuple[str, dict[str, Any]]]:
-    for kind in SCHEMA_FILES:
-        yield SCHEMA_FILES[kind], load_schema(kind)
