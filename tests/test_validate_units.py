@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from generator.fsutil import read_tree
+from generator.validate import validate_files
 from generator.validation.cron import cron_error
 from generator.validation.jsonpos import duplicate_key_paths, format_path, locate, parse
 from generator.validation.refs import env_tokens
@@ -122,10 +125,6 @@ def test_env_tokens(text, tokens):
 
 
 def test_substituted_values_may_stand_for_any_type():
-    from generator.fsutil import read_tree
-    from generator.validate import validate_files
-    from pathlib import Path
-
     files = read_tree(Path(__file__).parent / "fixtures" / "validate" / "generated")
     system = json.loads(files["systems/crmoffice.conf.json"])
     system.update(verify_ssl="$ENV(crmoffice-verify-ssl)", read_timeout="$SECRET(crmoffice-timeout)")
