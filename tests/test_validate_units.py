@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from generator.fsutil import read_tree
 from generator.validate import validate_files
@@ -55,11 +54,19 @@ def test_duplicate_keys_are_found_with_their_paths():
     assert not parse('{"a": {"a": 1}}').duplicate_keys
 
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=4), children, max_size=4),
-    max_leaves=20,
-)
+def random_json(rng: random.Random, depth: int = 0):
+    """A random JSON value: nested objects and lists with awkward keys and strings."""
+    kind = rng.randrange(7 if depth < 4 else 4)
+    if kind == 0:
+        return rng.choice([None, True, False])
+    if kind == 1:
+        return rng.randint(-1000, 1000)
+    if kind in (2, 3):
+        return "".join(rng.choice('ab "\\,:{}[]\n\u00e5') for _ in range(rng.randrange(6)))
+    if kind in (4, 5):
+        return {f"k{rng.randrange(5)}{rng.choice(['', '-', ' ', '.'])}": random_json(rng, depth + 1)
+                for _ in range(rng.randrange(5))}
+    return [random_json(rng, depth + 1) for _ in range(rng.randrange(5))]
 
 
 def _paths(value, path=()):
@@ -72,10 +79,12 @@ def _paths(value, path=()):
             yield from _paths(v, path + (i,))
 
 
-@settings(max_examples=60, deadline=None)
-@given(json_values, st.integers(min_value=0, max_value=4))
-def test_locate_finds_every_value_in_any_layout(value, indent):
-    text = json.dumps(value, indent=indent or None)
+@pytest.mark.parametrize("seed", range(40))
+def test_locate_finds_every_value_in_any_layout(seed):
+    rng = random.Random(seed)
+    value = random_json(rng)
+    indent = rng.choice([None, 0, 1, 2, 4])
+    text = json.dumps(value, indent=indent, ensure_ascii=rng.random() < 0.5)
     lines = text.splitlines(keepends=True)
     for path, sub in _paths(value):
         line, col = locate(text, path)
