@@ -1,18 +1,55 @@
-"""`pipegen validate` (not yet available)."""
+"""`pipegen validate [DIR] [--format text|json]`: offline checks of node config folders.
+
+With no DIR, validates every node config folder under ``output/`` of the current
+folder (each subfolder holding ``pipes/`` or ``systems/``). DIR may be a node config
+folder itself or a folder of them. Exit 0 when no errors (warnings allowed), 1 otherwise.
+"""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
-from generator.errors import EXIT_INTERNAL
+from generator.errors import EXIT_OK, EXIT_USER, fail
+from generator.validate import format_json, format_text, has_errors, is_node_folder, node_folders, validate_folder
 
 
 def register(sub) -> None:
-    parser = sub.add_parser("validate", help="(not yet available)")
-    parser.add_argument("rest", nargs="*")
+    parser = sub.add_parser(
+        "validate",
+        help="offline checks of a node config folder: JSON Schema, references, DTL, $ENV/$SECRET",
+        description="Validate Sesam node config folders offline. Problems are printed one per line as "
+                    "FILE:LINE:COL: $.json.path: level: message. Exit 0 when there are no errors "
+                    "(warnings allowed), 1 when there are.",
+    )
+    parser.add_argument("dir", nargs="?", type=Path,
+                        help="a node config folder, or a folder of them (default: every folder under output/)")
+    parser.add_argument("--format", choices=("text", "json"), default="text",
+                        help="text: one problem per line (default); json: a list of problem objects")
     parser.set_defaults(run=run)
 
 
+def folders_to_validate(target: Path | None) -> list[Path]:
+    base = target if target is not None else Path("output")
+    if target is not None and not target.is_dir():
+        raise fail(str(target), "no such folder")
+    if is_node_folder(base):
+        return [base]
+    folders = node_folders(base)
+    if not folders:
+        raise fail(str(base), "no node config folder here (a folder with pipes/ or systems/)")
+    return folders
+
+
 def run(args) -> int:
-    print("pipegen validate: not yet available in this version", file=sys.stderr)
-    return EXIT_INTERNAL
+    problems = []
+    for folder in folders_to_validate(args.dir):
+        label = "" if folder == Path(".") else folder.as_posix()
+        problems.extend(validate_folder(folder, root_label=label))
+    out = format_json(problems) if args.format == "json" else format_text(problems)
+    sys.stdout.write(out)
+    errors = sum(1 for p in problems if p.level == "error")
+    warnings = len(problems) - errors
+    if args.format == "text":
+        print(f"pipegen validate: {errors} error(s), {warnings} warning(s)", file=sys.stderr)
+    return EXIT_USER if has_errors(problems) else EXIT_OK

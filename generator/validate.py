@@ -1,0 +1,127 @@
+"""Offline validation of a Sesam node config folder (``pipegen validate``).
+
+Stage of the pipeline: files (relative path -> text) -> ``NodeConfig`` -> problems.
+Three kinds of check run over the parsed folder and report into one ``Findings``:
+
+* ``validation.schema``: every entity against the published JSON Schemas;
+* ``validation.refs``: ids, datasets, systems, operations, ``$ENV``/``$SECRET``, cron, cycles;
+* ``validation.dtl``: DTL functions, arity, rules, variables and hops specs.
+
+All problems are collected (none stops the others). Each carries the file, the
+line and column of the offending value, its JSON path and a level; warnings never
+fail a run. See ``docs/validate.md`` for the rules and the message format.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterable, Iterator, Mapping
+
+from generator.errors import Problem, UserError
+from generator.validation import dtl, refs, schema
+from generator.validation.loader import load
+from generator.validation.model import EXTERNAL_DATASETS_FILE, METADATA_FILE, VARIABLES_FILE, Findings
+
+__all__ = ["validate_files", "validate_folder", "ensure_valid", "node_folders", "format_problem", "format_text",
+           "format_json"]
+
+
+def validate_files(files: Mapping[str, str], *, root_label: str = "", whole: bool = True) -> list[Problem]:
+    """Validate a node config given as node-folder-relative posix path -> text.
+
+    ``root_label`` is prefixed to every file name in the problems (e.g. the folder
+    the files came from), so messages point at real paths. ``whole=False`` says the
+    files are only part of a config (an example, one pipe): checks that need the rest
+    of it (dataset writers, systems, the variables file, unused things) are skipped.
+    """
+    with _no_gc():
+        findings = Findings(files, root_label)
+        config = load(files, findings, whole=whole)
+        schema.check(config, findings)
+        dtl_reads = dtl.check(config, findings)
+        refs.check(config, findings, dtl_reads)
+        return findings.problems()
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector: parsing a large folder allocates millions of
+    acyclic objects, and the collector's passes over them cost as much as the checks."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def ensure_valid(files: Mapping[str, str], *, root_label: str = "") -> list[Problem]:
+    """For ``pipegen generate``: raise ``UserError`` with every problem if any is an error.
+
+    Returns the warnings (to print) when the files are valid, so a caller can check
+    what it rendered before it writes anything.
+    """
+    problems = validate_files(files, root_label=root_label)
+    if has_errors(problems):
+        raise UserError(problems)
+    return problems
+
+
+def validate_folder(path: Path, *, root_label: str | None = None) -> list[Problem]:
+    """Validate the node config folder at ``path`` (files read as UTF-8)."""
+    label = str(path) if root_label is None else root_label
+    return validate_files(read_node_folder(path), root_label=label)
+
+
+def read_node_folder(path: Path) -> dict[str, str]:
+    """The files of a node folder that validation reads, as relative path -> text."""
+    files: dict[str, str] = {}
+    for sub in ("pipes", "systems"):
+        folder = path / sub
+        if folder.is_dir():
+            for file in sorted(folder.glob("*.conf.json")):
+                files[f"{sub}/{file.name}"] = file.read_text(encoding="utf-8")
+    for name in (METADATA_FILE, VARIABLES_FILE, EXTERNAL_DATASETS_FILE):
+        if (path / name).is_file():
+            files[name] = (path / name).read_text(encoding="utf-8")
+    return files
+
+
+def is_node_folder(path: Path) -> bool:
+    return (path / "pipes").is_dir() or (path / "systems").is_dir()
+
+
+def node_folders(base: Path) -> list[Path]:
+    """Every node config folder directly under ``base`` (a subfolder with pipes/ or systems/)."""
+    if not base.is_dir():
+        return []
+    return [p for p in sorted(base.iterdir()) if p.is_dir() and is_node_folder(p)]
+
+
+def format_problem(problem: Problem) -> str:
+    """``FILE:LINE:COL: $.json.path: level: message`` (``FILE: ...`` when the line is unknown)."""
+    loc = problem.location
+    where = f"{loc.file}:{loc.line}:{loc.col}" if loc.line else loc.file
+    return f"{where}: {problem.path or '$'}: {problem.level}: {problem.message}"
+
+
+def format_text(problems: Iterable[Problem]) -> str:
+    return "".join(format_problem(p) + "\n" for p in problems)
+
+
+def format_json(problems: Iterable[Problem]) -> str:
+    """A JSON list of {file, line, col, path, level, message}, one object per problem."""
+    rows = [
+        {"file": p.location.file, "line": p.location.line, "col": p.location.col,
+         "path": p.path or "$", "level": p.level, "message": p.message}
+        for p in problems
+    ]
+    return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
+
+
+def has_errors(problems: Iterable[Problem]) -> bool:
+    return any(p.level == "error" for p in problems)
