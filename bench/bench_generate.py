@@ -4,8 +4,9 @@
 each. The datatypes form 10 concepts (datatype i of every system is concept i),
 and flows stay within a concept, as Talk's did (person, organisation, ...).
 The flows are split over 40 spec files (as Talk split them over documents).
-Measures the whole chain: load the YAML specs, render, write the
-folder atomically. Prints wall time per stage, pipes written, peak memory.
+Measures the whole chain as `pipegen generate` runs it: load the YAML specs,
+render, validate, write the folder atomically. Prints wall time per stage,
+pipes written and peak memory.
 
     python bench/bench_generate.py [--systems 40] [--per-system 10] [--flows 4000]
 """
@@ -27,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from generator import fsutil  # noqa: E402
 from generator.loader import load_node_config  # noqa: E402
 from generator.render import render_config  # noqa: E402
+from generator.validate import ensure_valid  # noqa: E402
 
 
 def synthetic_spec(systems: int, per_system: int, flows: int, props: int, seed: int = 7) -> dict:
@@ -80,6 +82,8 @@ def main() -> int:
         t1 = time.perf_counter()
         rendered = render_config(config)
         t2 = time.perf_counter()
+        ensure_valid(rendered.files, root_label="out")  # generate validates before it writes
+        tv = time.perf_counter()
         fsutil.replace_tree(Path(tmp) / "out", rendered.files)
         t3 = time.perf_counter()
     pipes = sum(1 for p in rendered.files if p.startswith("pipes/"))
@@ -89,7 +93,8 @@ def main() -> int:
           f"{args.flows} flows, {args.properties} properties each, in {args.files} files")
     print(f"load    {t1 - t0:6.2f} s")
     print(f"render  {t2 - t1:6.2f} s")
-    print(f"write   {t3 - t2:6.2f} s")
+    print(f"validate{tv - t2:6.2f} s")
+    print(f"write   {t3 - tv:6.2f} s")
     print(f"total   {t3 - t0:6.2f} s  (target < 3 s)")
     print(f"pipes written: {pipes}, files: {len(rendered.files)}")
     print(f"peak memory (max RSS): {main_mb:.0f} MB main process, {worker_mb:.0f} MB largest parser "

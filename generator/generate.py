@@ -10,6 +10,7 @@ from generator import fsutil
 from generator.errors import Problem
 from generator.loader import load_node_config
 from generator.render import Rendered, render_config
+from generator.validate import ensure_valid
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,7 @@ class Outcome:
     rendered: Rendered
     out_dir: Path
     changed: tuple[str, ...]  # relative paths that differ from what is on disk (added, changed, removed)
+    validation: tuple[Problem, ...] = ()  # warnings of the offline validation of what was rendered
 
 
 def render_specs(spec_paths: Sequence[Path], name: str | None = None) -> Rendered:
@@ -30,14 +32,19 @@ def diff_tree(files: dict[str, str], out_dir: Path) -> tuple[str, ...]:
 
 def generate(spec_paths: Sequence[Path], out_root: Path, out_dir: Path | None = None,
              *, check: bool = False, name: str | None = None) -> Outcome:
-    """Render specs; write atomically unless ``check``. Raises ``UserError`` on bad input."""
+    """Render, validate, then write atomically unless ``check``.
+
+    Raises ``UserError`` on bad input or when what was rendered does not
+    validate: nothing is written then, so a broken config never reaches disk.
+    """
     rendered = render_specs(spec_paths, name)
     target = out_dir or out_root / rendered.name
+    validation = ensure_valid(rendered.files, root_label=str(target))
     changed = diff_tree(dict(rendered.files), target)
     if changed and not check:
         fsutil.replace_tree(target, rendered.files)
-    return Outcome(rendered, target, changed)
+    return Outcome(rendered, target, changed, tuple(validation))
 
 
 def warnings_of(outcome: Outcome) -> tuple[Problem, ...]:
-    return outcome.rendered.warnings
+    return outcome.rendered.warnings + outcome.validation

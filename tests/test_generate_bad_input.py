@@ -183,3 +183,17 @@ def test_failed_write_leaves_previous_output(project, monkeypatch):
     monkeypatch.undo()
     assert snapshot(project / "output") == before
     assert [p.name for p in project.iterdir() if p.name.startswith(".")] == []
+
+
+def test_rendered_config_that_does_not_validate_is_not_written(project, capsys, monkeypatch):
+    templates = project / "templates"
+    shutil.copytree(ROOT / "templates", templates)
+    tpl = templates / "pipes" / "all.json.j2"
+    tpl.write_text(tpl.read_text().replace('"type": "pipe",', '"type": "pipe",\n  "comment": "$SECRET(leak)",'))
+    monkeypatch.setattr("generator.render.TEMPLATE_DIR", templates)
+    before = snapshot(project / "output")
+    capsys.readouterr()
+    assert main(["generate", "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "pipes/sysa-person-all.conf.json" in err and "$SECRET" in err and "Traceback" not in err
+    assert snapshot(project / "output") == before

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from generator.errors import EXIT_CHANGES, EXIT_OK
-from generator.generate import generate
+from generator.generate import generate, warnings_of
 
 
 def register(sub) -> None:
@@ -28,7 +28,7 @@ def run(args) -> int:
     specs = args.specs or [Path("specs")]
     outcome = generate(specs, Path("output"), args.output, check=args.check, name=args.name)
     if not args.quiet:
-        for warning in outcome.rendered.warnings:
+        for warning in warnings_of(outcome):
             print(warning, file=sys.stderr)
     if args.check:
         if outcome.changed:
