@@ -45,6 +45,10 @@ class Target:
     feeds: tuple[Feed, ...]
     creators: tuple[Ref, ...]  # source datatypes whose flows may create entities here
     deleters: tuple[Ref, ...]  # source datatypes whose deletes propagate here
+    # Datatypes of the target's system that already stand for a creator's entity there:
+    # the target itself and every datatype of its system that a creator has a flow with.
+    # A golden record holding one of them has its counterpart and creates nothing.
+    counterparts: tuple[Ref, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -175,6 +179,9 @@ def _target(config: NodeConfig, ref: Ref, group: str) -> Target:
     inbound = [f for f in config.flows if f.target == ref]
     creators = sorted({f.source for f in inbound if f.create.creates})
     deleters = sorted({f.source for f in inbound if f.delete})
+    partners = {r for f in config.flows for r in (f.source, f.target)
+                if {f.source, f.target} & set(creators)}
+    counterparts = sorted({ref} | {r for r in partners if r.system == ref.system})
     return Target(
         ref=ref,
         datatype=config.datatype(ref),
@@ -182,6 +189,7 @@ def _target(config: NodeConfig, ref: Ref, group: str) -> Target:
         feeds=tuple(_feeds_for(config, ref)),
         creators=tuple(creators),
         deleters=tuple(deleters),
+        counterparts=tuple(counterparts),
     )
 
 
