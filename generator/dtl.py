@@ -142,7 +142,9 @@ def _winner(target: Target, feeds: list[Feed], own_path: str | None) -> list:
     if own_path is not None:
         candidates.append(["dict", "t", changed_at("_S", target.ref, own_path),
                            "v", ns_path("_S", target.ref, own_path)])
-    return ["path", "v", ["last", ["sorted", "_.t", ["filter", ["is-not-empty", "_.v"], ["list", *candidates]]]]]
+    # Empty means null, [] or "" (is-not-empty alone lets "" through).
+    non_empty = ["and", ["is-not-empty", "_.v"], ["neq", "_.v", ""]]
+    return ["path", "v", ["last", ["sorted", "_.t", ["filter", non_empty, ["list", *candidates]]]]]
 
 
 def _tree(paths_values: list[tuple[str, Any]]) -> dict:
