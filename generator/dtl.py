@@ -209,7 +209,11 @@ def transform_rules(target: Target) -> dict:
         live.append(["create", ["apply-hops", "update", {"datasets": [f"{key}-enrich t"], "where": members}]])
     if target.creators:
         origin = ["first", members_in(target.creators)]
-        live.append(["if", ["and", ["is-empty", members_in(target.counterparts)], ["is-not-null", origin]],
+        # An entity whose own origin is gone (deleted, its delete not propagated) stays as it
+        # is: it does not create anew in the system its origin was deleted from.
+        orphaned = ["filter", ["not", ["in", "_.", "_S.$ids"]], "_S.$origin"]
+        live.append(["if", ["and", ["is-empty", members_in(target.counterparts)], ["is-not-null", origin],
+                            ["is-empty", orphaned]],
                      [["create", ["apply", "insert", ["dict", "origin", origin]]]]])
     default: list[Any] = [*_conditions(target.feeds),
                           ["if", ["neq", "_S._deleted", True], live],
@@ -262,6 +266,8 @@ def share_decide_rules(target: Target) -> dict:
             ["add", "properties", ["dict", "id", f"_S.{pk}"]],
             ["add-if", "$generated_id", previous],
             ["case",
+             # A deleted transform entity (deletion tracking after a full run) asks for nothing.
+             ["eq", "_S._deleted", True], ["comment", "deleted: no operation"],
              ["eq", "_S.$delete", True], ["add", "operation", f"{dt.id}-delete"],
              ["is-null", f"_S.{pk}"],
              ["if", ["is-null", "_T.$generated_id"], ["add", "operation", f"{dt.id}-insert"]],

@@ -148,7 +148,10 @@ class Node:
         count = self.run_count.get(pid, 0) + 1
         self.run_count[pid] = count
         every = (pipe.get("pump") or {}).get("rescan_run_count")
-        if rescan or (every and count % every == 0):
+        scheduled = "rescan_cron_expression" in (pipe.get("pump") or {})
+        # A rescan is the pump's scheduled full read of a pipe that declares one (its cron time
+        # is simulated by asking for it); every=N counts runs.
+        if (rescan and scheduled) or (every and count % every == 0):
             state = {}
         try:
             self._run(pipe, state, report)
