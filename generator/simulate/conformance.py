@@ -31,6 +31,7 @@ class Example:
     function: str  # the section (function) the example belongs to
     expr_text: str
     expected_text: str
+    namespaced: bool = False  # shown "with namespaced identifiers enabled" (identity foo, property bar)
 
     @property
     def constant(self) -> bool:
@@ -65,12 +66,16 @@ def extract(doc_dir: Path) -> list[Example]:
     for path in sorted(doc_dir.glob("dtl-functions-*.rst")):
         lines = path.read_text(encoding="utf-8").splitlines()
         section = ""
+        namespaced = False
         buffer: list[str] = []
         for i, line in enumerate(lines):
             if i + 1 < len(lines) and re.fullmatch(r"-{3,}", lines[i + 1].strip()) and line.startswith("``"):
                 section = line.strip("` ")
                 buffer = []
+                namespaced = False
                 continue
+            if "With namespaced identifiers enabled" in line:
+                namespaced = True
             code = _code_of(line)
             stripped = line.strip().lstrip("-").strip().lstrip("|").strip()
             if code is not None:
@@ -91,7 +96,7 @@ def extract(doc_dir: Path) -> list[Example]:
                             break
                         expected += " " + more.group(1)
                         j += 1
-                    examples.append(Example(path.name, i + 1, section, expr, expected))
+                    examples.append(Example(path.name, i + 1, section, expr, expected, namespaced))
                 buffer = []
                 continue
             if stripped and not stripped.startswith(".."):
@@ -124,7 +129,8 @@ def run_example(ex: Example) -> Outcome:
     except ValueError as err:
         return Outcome(ex, False, f"unparseable example: {err}")
     try:
-        got = dtl.Transform({"default": []}).evaluate(expr)
+        ns = dtl.Namespaces(True, "foo", "bar") if ex.namespaced else None
+        got = dtl.Transform({"default": []}, namespaces=ns).evaluate(expr)
     except Exception as err:  # noqa: BLE001 - a failing example is a result, not a crash
         return Outcome(ex, False, f"{type(err).__name__}: {err}")
     if same(got, expected):

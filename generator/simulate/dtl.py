@@ -157,35 +157,47 @@ def _parse_path(path: str) -> list[str]:
     return [p for p in parts if p != ""] if parts != [""] else []
 
 
-def _get(d: dict, key: str, ns_aware: bool):
-    if key in d:
-        return d[key]
-    if ns_aware and ":" not in key and not key.startswith(("_", "$")):
-        # An unqualified property matches that property in every namespace.
-        found = [v for k, v in d.items() if k.rpartition(":")[2] == key and ":" in k]
-        if found:
-            return found[0] if len(found) == 1 else found
+def _get(d: dict, key, ns: str | None):
+    """One path step. With namespaces (``ns`` = the property namespace), an unqualified
+    name is the union of that identifier in every namespace, ``:x`` is ``x`` in the
+    current namespace and ``::x`` is ``x`` as written (dtl-functions-dictionaries.rst, path)."""
+    if not isinstance(key, str):
+        return None
+    if ns is None or key.startswith(("_", "$")):
+        return d.get(key)
     if key.startswith("::"):
         return d.get(key[2:])
-    return None
+    if key.startswith(":"):
+        return d.get(f"{ns}:{key[1:]}")
+    if ":" in key:
+        return d.get(key)
+    found = []
+    for k, v in d.items():
+        if k == key or (":" in k and k.rpartition(":")[2] == key):
+            found.extend(v if isinstance(v, list) else [v])
+    if not found:
+        return None
+    return found[0] if len(found) == 1 else found
 
 
-def traverse(value, parts: list[str], ns_aware: bool = False):
-    """Follow ``parts`` from ``value``: lists flatten, missing properties vanish."""
+def traverse(value, parts: list, ns: str | None = None):
+    """Follow ``parts`` from ``value``: lists flatten, missing properties vanish; non-string parts are ignored."""
     current = value
     for part in parts:
+        if not isinstance(part, str):
+            continue
         if isinstance(current, list):
             out = []
             for item in current:
                 if isinstance(item, dict):
-                    v = _get(item, part, ns_aware)
+                    v = _get(item, part, ns)
                     if isinstance(v, list):
                         out.extend(v)
                     elif v is not None:
                         out.append(v)
             current = out
         elif isinstance(current, dict):
-            current = _get(current, part, ns_aware)
+            current = _get(current, part, ns)
         else:
             return None
         if current is None:
@@ -322,7 +334,7 @@ class Transform:
         parts = _parse_path(rest)
         if not parts:
             return root
-        return traverse(root, parts, self.ns.enabled)
+        return traverse(root, parts, self.ns.property if self.ns.enabled else None)
 
     def _var(self, name: str, ctx: Ctx):
         if name == "_S":
@@ -588,7 +600,7 @@ def st_make_ni(e, ctx, args):
     _arity("make-ni", args, 2, 3)
     ns, prop = args[0], args[1]
     to = args[2] if len(args) == 3 else f"{prop}-ni"
-    vals = [NI(f"{ns}:{v}") for v in as_list(traverse(ctx.S, [prop], e.ns.enabled)) if is_plain_str(v)]
+    vals = [NI(f"{ns}:{v}") for v in as_list(traverse(ctx.S, [prop])) if is_plain_str(v)]
     if vals:
         src = ctx.S.get(prop)
         _set(e, ctx, to, vals if isinstance(src, list) else vals[0])
@@ -1157,12 +1169,12 @@ def f_path(e, ctx, args):
     p = e.ev(args[0], ctx)
     target = e.ev(args[1], ctx) if len(args) == 2 else ctx.S
     if isinstance(p, list):
-        parts = [str(x) for x in p]
+        parts = p
     elif isinstance(p, str):
         parts = _parse_path(p)
     else:
         return None
-    return traverse(target, parts, e.ns.enabled)
+    return traverse(target, parts, e.ns.property if e.ns.enabled else None)
 
 
 @function("apply")

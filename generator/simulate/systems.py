@@ -284,6 +284,10 @@ def _merge_patch(target: dict, patch: dict) -> dict:
 def _handler_for(system: TestSystem):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # One buffered write per response and no Nagle: keep-alive requests would
+        # otherwise wait for delayed ACKs (tens of milliseconds each).
+        wbufsize = 1 << 16
+        disable_nagle_algorithm = True
 
         def _serve(self):
             length = int(self.headers.get("Content-Length") or 0)
