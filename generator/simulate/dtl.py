@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import fnmatch
+import functools
 import hashlib
 import json
 import math
@@ -125,7 +126,12 @@ def is_plain_str(v) -> bool:
     return type(v) is str
 
 
-def _parse_path(path: str) -> list[str]:
+@functools.lru_cache(maxsize=65536)
+def _parse_path(path: str) -> tuple:
+    return tuple(_split_path(path))
+
+
+def _split_path(path: str) -> list[str]:
     """Split ``a.'b.c'.d`` into elements; quoted elements may contain dots (``''`` escapes a quote)."""
     parts, buf, i, n = [], [], 0, len(path)
     while i < n:
@@ -323,15 +329,16 @@ class Transform:
     def _ev_str(self, s: str, ctx: Ctx):
         if type(s) is not str:
             return s  # NI/URI literals
-        if not s.startswith("_") and "." not in s:
-            return s
-        head, dot, rest = s.partition(".")
-        if not dot:
+        split = _SPLIT.get(s)
+        if split is None:
+            head, dot, rest = s.partition(".")
+            split = _SPLIT[s] = (head, _parse_path(rest)) if dot else (None, ())
+        head, parts = split
+        if head is None:
             return s
         root = self._var(head, ctx)
         if root is _NOVAR:
             return s
-        parts = _parse_path(rest)
         if not parts:
             return root
         return traverse(root, parts, self.ns.property if self.ns.enabled else None)
@@ -383,6 +390,7 @@ class Transform:
 
 
 _NOVAR = object()
+_SPLIT: dict = {}  # string -> (variable, path parts), or (None, ()) for plain strings
 
 
 # --------------------------------------------------------------------------

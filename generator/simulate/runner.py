@@ -36,6 +36,7 @@ from generator.simulate.values import NI, decode, plain, same
 SECRET_RE = re.compile(r"\$SECRET\(([^()]+)\)")
 ENV_RE = re.compile(r"\$ENV\(([^()]+)\)")
 _JINJA = jinja2.Environment(autoescape=False)
+_TEMPLATES: dict[str, jinja2.Template] = {}
 
 
 class PipeError(Exception):
@@ -157,6 +158,8 @@ class Node:
             self._run(pipe, state, report)
         except (PipeError, dtl.DTLError, requests.RequestException) as err:
             report.error = f"{type(err).__name__}: {err}"
+        # The since reached by the last batch written is kept, also when a later batch failed.
+        self.store.save_pipe_state(pid, state)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -193,7 +196,6 @@ class Node:
                 out.extend(results)
             self._write(sink, sink_ds, out, report, seen)
             commit(batch)
-            self.store.save_pipe_state(pid, state)
         if full and sink.get("type", "dataset") == "dataset" and sink.get("deletion_tracking", True):
             for old in self.store.live(sink_ds):
                 if old["_id"] not in seen:
@@ -201,7 +203,6 @@ class Node:
                         report.written += 1
                         report.deleted += 1
         commit(None)
-        self.store.save_pipe_state(pid, state)
 
     # ---- sources
 
@@ -449,7 +450,10 @@ class Node:
 
     @staticmethod
     def _render(template: str, ctx: dict) -> Any:
-        return _JINJA.from_string(template).render(**ctx)
+        compiled = _TEMPLATES.get(template)
+        if compiled is None:
+            compiled = _TEMPLATES[template] = _JINJA.from_string(template)
+        return compiled.render(**ctx)
 
 
 # --------------------------------------------------------------------------
