@@ -35,8 +35,12 @@ def stage_of(pipe: str) -> str:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--no-gc", action="store_true", help="disable the cyclic garbage collector")
     parser.add_argument("--spec", type=Path, default=ROOT / "specs" / "examples" / "erp-crm-properties.yaml")
     args = parser.parse_args(argv)
+    if args.no_gc:
+        import gc
+        gc.disable()
     with Simulation.from_specs([args.spec], page_size=500) as sim:
         erp = next(s for s in sim.systems.values() if "employee" in s.system.datatypes)
         crm_id, contacts = next((sid, dt) for sid, s in sim.systems.items()
@@ -44,7 +48,7 @@ def main(argv: list[str]) -> int:
         t0 = time.perf_counter()
         erp.bulk_insert("employee", [{"firstName": f"First{i}", "lastName": f"Last{i}",
                                       "email": f"person{i}@example.org", "phone": f"+47 {i:08d}",
-                                      "employeeNumber": str(i)} for i in range(args.count)])
+                                      "employeeNumber": i} for i in range(args.count)])
         load = time.perf_counter() - t0
         t0 = time.perf_counter()
         result = sim.run()

@@ -308,9 +308,10 @@ class Transform:
     # ---- expressions
 
     def ev(self, expr, ctx: Ctx):
-        if isinstance(expr, str):
+        t = type(expr)
+        if t is str:
             return self._ev_str(expr, ctx)
-        if isinstance(expr, list):
+        if t is list:
             if not expr:
                 raise DTLError("empty expression []")
             name = expr[0]
@@ -472,11 +473,12 @@ def st_copy(e, ctx, args):
     exclude = _patterns(e, ctx, args[1]) if len(args) > 1 else []
     if not isinstance(ctx.S, dict):
         return
+    if include == ["*"] and not exclude:
+        ctx.T.update(ctx.S)
+        return
     for k, v in ctx.S.items():
         if any(ns_wildcard(p, k, e.ns.enabled) for p in include) and \
                 not any(ns_wildcard(p, k, e.ns.enabled) for p in exclude):
-            if k == "_id" and not any(p == "_id" or p.startswith("_") for p in include) and "*" in include:
-                pass
             ctx.T[k] = v
 
 

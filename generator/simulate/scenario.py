@@ -125,7 +125,7 @@ class Simulation:
     def __exit__(self, *exc) -> None:
         for s in self.systems.values():
             s.stop()
-        self.node.session.close()
+        self.node.close()
 
     # ---- running
 

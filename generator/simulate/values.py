@@ -67,10 +67,11 @@ class URI(str):
 class Datetime:
     """A UTC instant with nanosecond precision (Sesam's datetime)."""
 
-    __slots__ = ("ns",)
+    __slots__ = ("ns", "_iso")
 
     def __init__(self, ns: int):
         self.ns = int(ns)
+        self._iso = None
 
     @classmethod
     def from_datetime(cls, d: _dt.datetime, extra_ns: int = 0) -> "Datetime":
@@ -83,6 +84,11 @@ class Datetime:
         return EPOCH + _dt.timedelta(microseconds=self.ns // 1000)
 
     def iso(self) -> str:
+        if self._iso is None:
+            self._iso = self._format()
+        return self._iso
+
+    def _format(self) -> str:
         d = EPOCH + _dt.timedelta(seconds=self.ns // 1_000_000_000)
         frac = self.ns % 1_000_000_000
         text = d.strftime("%Y-%m-%dT%H:%M:%S")
