@@ -30,9 +30,15 @@ def test_scenarios_cover_both_specs():
 
 
 def _cli(argv, cwd):
+    import os
     out = io.StringIO()
-    with contextlib.chdir(cwd), contextlib.redirect_stdout(out):
-        code = cli.main(argv)
+    before = os.getcwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out):
+            code = cli.main(argv)
+    finally:
+        os.chdir(before)
     return code, out.getvalue()
 
 
