@@ -16,6 +16,7 @@ CASTS = {"string": "string", "integer": "integer", "float": "float", "decimal": 
          "boolean": "boolean", "datetime": "datetime", "date": "datetime"}
 
 MODIFIED = "sesam-modified"  # enrich property: when this entity last changed
+CHANGED = "sesam-changed"  # enrich property: per synced property, when its value last changed
 
 
 def cast_name(type_text: str | None) -> str | None:
@@ -34,9 +35,14 @@ def ns_list(refs: Iterable[Ref]) -> list:
     return ["list", *(r.key for r in refs)]
 
 
-def members_of(ref: Ref) -> list:
-    """The golden record's ``$ids`` that belong to ``ref``'s namespace."""
-    return ["filter", ["eq", ["ni-ns", "_."], ref.key], "_S.$ids"]
+def members_in(refs: Iterable[Ref]) -> list:
+    """The golden record's ``$ids`` that belong to the namespaces of ``refs``."""
+    return ["filter", ["in", ["ni-ns", "_."], ns_list(refs)], "_S.$ids"]
+
+
+def changed_at(var: str, ref: Ref, path: str) -> list:
+    """When ``ref``'s property ``path`` last changed (``<key>:sesam-changed``, see enrich_rules)."""
+    return ["path", ["list", f"{ref.key}:{CHANGED}", path], f"{var}."]
 
 
 # --- collect ---------------------------------------------------------------
@@ -48,13 +54,11 @@ def collect_rules(ref: Ref, dt: Datatype) -> dict:
         ["copy", "*"],
         # Establish origin: an entity our share pipe inserted carries the id the
         # insert returned as $generated_id in the share dataset.
-        ["merge-union",
-         ["map", ["dict", "origin_entity", "_."],
+        ["add-if", "$origin",
+         ["path", "$origin",
           ["hops", {"datasets": [f"{ref.key}-share st"],
                     "where": [["eq", f"_S.{dt.primary_key}", "st.$generated_id"]],
                     "track-dependencies": False}]]],
-        ["add-if", "$origin", "_T.origin_entity.$origin"],
-        ["remove", "origin_entity"],
     ]
     if dt.updated:
         default.append(["add", "$last-modified", ["datetime", f"_S.{dt.updated}"]])
@@ -64,17 +68,39 @@ def collect_rules(ref: Ref, dt: Datatype) -> dict:
 # --- enrich ----------------------------------------------------------------
 
 
-def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...]) -> dict:
+def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tuple[str, ...] = ()) -> dict:
+    """Namespaced entity, rdf:type, $ids, modification times and combined merge keys.
+
+    ``synced`` are the properties that flows read or write here: each gets the time
+    its value last changed in ``<key>:sesam-changed``, so that the most recent change
+    wins per property, not per entity (DESIGN.md, point 5). The previous version
+    comes from this pipe's own dataset (a hop into the sink: batch_size 1).
+    """
     key = ref.key
+    modified = ["datetime", "_S.$last-modified"] if dt.updated else ["datetime", ["*", 1000, "_S._ts"]]
     default: list[Any] = [
         ["copy", "*"],
         ["add", "rdf:type", ["ni", f"{ref.system}:{ref.datatype}"]],
         ["add", "$ids", ["list", ["ni", key, ["string", f"_S.{key}:{dt.primary_key}"]]]],
-        # Most recent change wins per property: the system's own timestamp where it
-        # has one, else the time Sesam saw this version (_ts, microseconds).
-        ["add", f"{key}:{MODIFIED}",
-         ["datetime", "_S.$last-modified"] if dt.updated else ["datetime", ["*", 1000, "_S._ts"]]],
+        # When this entity last changed: the system's own timestamp where it has
+        # one, else the time Sesam saw this version (_ts, microseconds).
+        ["add", f"{key}:{MODIFIED}", modified],
     ]
+    if synced:
+        default.append(["add", "$previous-version",
+                        ["first", ["hops", {"datasets": [f"{key}-enrich prev"],
+                                            "where": [["eq", "_S._id", "prev._id"]],
+                                            "track-dependencies": False}]]])
+        changed: list[Any] = ["dict"]
+        for path in synced:
+            now = ns_path("_S", ref, path)
+            before = ns_path("_T.$previous-version", ref, path)
+            kept = ["path", ["list", f"{key}:{CHANGED}", path], "_T.$previous-version"]
+            changed += [path, ["if", ["and", ["is-not-null", "_T.$previous-version"], ["eq", now, before]],
+                               ["coalesce-args", kept, f"_T.{key}:{MODIFIED}"],
+                               f"_T.{key}:{MODIFIED}"]]
+        default.append(["add", f"{key}:{CHANGED}", changed])
+        default.append(["remove", "$previous-version"])
     for mk in keys:
         parts = [ns_path("_S", ref, p) for p in mk.paths]
         default.append(["add", f"{key}:{mk.name}",
@@ -105,18 +131,20 @@ def equality_sets(members: tuple[Ref, ...], equality: tuple) -> list:
 
 
 def _winner(target: Target, feeds: list[Feed], own_path: str | None) -> list:
-    """Most recently modified non-empty candidate; the target's own value last so ties keep it."""
+    """Most recently changed non-empty candidate; the target's own value last so ties keep it."""
     candidates = []
     for feed in feeds:
         value = ns_path("_R._S", feed.source, feed.source_path)
         cast = cast_name(feed.type)
         if cast:
             value = [cast, value]
-        candidates.append(["dict", "t", ns_path("_R._S", feed.source, MODIFIED), "v", value])
+        candidates.append(["dict", "t", changed_at("_R._S", feed.source, feed.source_path), "v", value])
     if own_path is not None:
-        candidates.append(["dict", "t", ns_path("_R._S", target.ref, MODIFIED),
-                           "v", ns_path("_R._S", target.ref, own_path)])
-    return ["path", "v", ["last", ["sorted", "_.t", ["filter", ["is-not-empty", "_.v"], ["list", *candidates]]]]]
+        candidates.append(["dict", "t", changed_at("_S", target.ref, own_path),
+                           "v", ns_path("_S", target.ref, own_path)])
+    # Empty means null, [] or "" (is-not-empty alone lets "" through).
+    non_empty = ["and", ["is-not-empty", "_.v"], ["neq", "_.v", ""]]
+    return ["path", "v", ["last", ["sorted", "_.t", ["filter", non_empty, ["list", *candidates]]]]]
 
 
 def _tree(paths_values: list[tuple[str, Any]]) -> dict:
@@ -160,53 +188,58 @@ def _conditions(feeds: Iterable[Feed]) -> list:
 def transform_rules(target: Target) -> dict:
     """Namespace split: one update per linked member, one insert where a create rule allows."""
     feeds = _by_target(target.feeds)
+    key = target.ref.key
     pk = target.datatype.primary_key
-    # One "values" rule serves updates and inserts: an insert's golden record has
-    # no member of the target, so the target's own candidate is null there.
-    values = [(path, _winner(target, fs, path)) for path, fs in feeds.items()]
-    based_on = [(path, ns_path("_R._S", target.ref, path)) for path in feeds]
-    linked = members_of(target.ref)
-
-    live: list[Any] = [["create", ["apply", "update", linked]]]
-    if target.creators:
-        origin = ["first", ["filter", ["in", ["ni-ns", "_."], ns_list(target.creators)], "_S.$ids"]]
-        live.append(["if", ["and", ["is-empty", linked], ["is-not-null", origin]],
-                     [["create", ["apply", "insert", origin]]]])
-    default: list[Any] = [*_conditions(target.feeds)]
+    update_values = [(path, _winner(target, fs, path)) for path, fs in feeds.items()]
+    insert_values = [(path, _winner(target, fs, None)) for path, fs in feeds.items()]
+    based_on = [(path, ns_path("_S", target.ref, path)) for path in feeds]
+    # The members of this golden record in the target's namespace, as entities of -enrich.
+    members: list[Any] = [["eq", "_S.$ids", "t.$ids"]]
+    live: list[Any] = []
     if target.deleters:
-        deleted = ["and", ["eq", "_S._deleted", True], ["neq", "_S.$replaced", True]]
-        default.append(["if", deleted,
-                        [["create", ["apply-hops", "delete", {
-                            "datasets": [f"{target.ref.key}-enrich t"],
-                            "where": [["eq", "t.$origin", "_S.$ids"]]}]]],
-                        [["if", ["neq", "_S._deleted", True], live]]])
+        # Origins of a deleting flow that are no longer in the golden record were deleted
+        # (origin links hold as long as both entities exist): their creations go too.
+        gone = ["filter", ["and", ["in", ["ni-ns", "_."], ns_list(target.deleters)],
+                           ["not", ["in", "_.", "_S.$ids"]]], "_S.$origin"]
+        live.append(["create", ["apply-hops", "update", {
+            "datasets": [f"{key}-enrich t"], "where": [*members, ["not", ["in", "t.$origin", gone]]]}]])
+        live.append(["create", ["apply-hops", "delete", {
+            "datasets": [f"{key}-enrich t"], "where": [*members, ["in", "t.$origin", gone]]}]])
     else:
-        default.append(["if", ["neq", "_S._deleted", True], live])
-    default.append(["discard"])
-
-    member_id = ["add", "_id", ["concat", ["ni-ns", "_S."], ":", ["ni-id", "_S."]]]
+        live.append(["create", ["apply-hops", "update", {"datasets": [f"{key}-enrich t"], "where": members}]])
+    if target.creators:
+        origin = ["first", members_in(target.creators)]
+        # An entity whose own origin is gone (deleted, its delete not propagated) stays as it
+        # is: it does not create anew in the system its origin was deleted from.
+        orphaned = ["filter", ["not", ["in", "_.", "_S.$ids"]], "_S.$origin"]
+        live.append(["if", ["and", ["is-empty", members_in(target.counterparts)], ["is-not-null", origin],
+                            ["is-empty", orphaned]],
+                     [["create", ["apply", "insert", ["dict", "origin", origin]]]]])
+    default: list[Any] = [*_conditions(target.feeds),
+                          ["if", ["neq", "_S._deleted", True], live],
+                          ["discard"]]
     rules = {
         "default": default,
         "update": [
-            member_id,
-            ["add", pk, ["ni-id", "_S."]],
+            ["add", "_id", "_S._id"],
+            ["add", pk, ns_path("_S", target.ref, pk)],
             ["add", "$ids", "_R._S.$ids"],
-            ["merge", ["apply", "values", "_R._S."]],
+            *_adds(_tree(update_values)),
             ["add", "$based_on", _dict_expr(_tree(based_on))],
         ],
-        "values": _adds(_tree(values)),
     }
     if target.creators:
         rules["insert"] = [
-            member_id,
-            ["add", "$origin", "_S."],
+            ["add", "_id", ["concat", ["ni-ns", "_S.origin"], ":", ["ni-id", "_S.origin"]]],
+            ["add", "$origin", "_S.origin"],
             ["add", "$ids", "_R._S.$ids"],
-            ["merge", ["apply", "values", "_R._S."]],
+            *_adds(_tree(insert_values)),
         ]
     if target.deleters:
         rules["delete"] = [
             ["add", "_id", "_S._id"],
             ["add", pk, ns_path("_S", target.ref, pk)],
+            ["add", "$ids", "_R._S.$ids"],
             ["add", "$delete", True],
         ]
     return rules
@@ -220,10 +253,10 @@ def share_decide_rules(target: Target) -> dict:
     dt, key = target.datatype, target.ref.key
     pk = dt.primary_key
     # Duplicate hops block: an entity this pipe already inserted is never inserted again.
-    previous = ["first", ["hops", {"datasets": [f"{key}-share st"],
-                                   "where": [["eq", "_S._id", "st._id"]],
-                                   "return": "st.$generated_id",
-                                   "track-dependencies": False}]]
+    previous = ["first", ["path", "$generated_id",
+                          ["hops", {"datasets": [f"{key}-share st"],
+                                    "where": [["eq", "_S._id", "st._id"]],
+                                    "track-dependencies": False}]]]
     return {
         "default": [
             ["copy", "_id"],
@@ -233,6 +266,8 @@ def share_decide_rules(target: Target) -> dict:
             ["add", "properties", ["dict", "id", f"_S.{pk}"]],
             ["add-if", "$generated_id", previous],
             ["case",
+             # A deleted transform entity (deletion tracking after a full run) asks for nothing.
+             ["eq", "_S._deleted", True], ["comment", "deleted: no operation"],
              ["eq", "_S.$delete", True], ["add", "operation", f"{dt.id}-delete"],
              ["is-null", f"_S.{pk}"],
              ["if", ["is-null", "_T.$generated_id"], ["add", "operation", f"{dt.id}-insert"]],

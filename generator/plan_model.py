@@ -45,6 +45,10 @@ class Target:
     feeds: tuple[Feed, ...]
     creators: tuple[Ref, ...]  # source datatypes whose flows may create entities here
     deleters: tuple[Ref, ...]  # source datatypes whose deletes propagate here
+    # Datatypes of the target's system that already stand for a creator's entity there:
+    # the target itself and every datatype of its system that a creator has a flow with.
+    # A golden record holding one of them has its counterpart and creates nothing.
+    counterparts: tuple[Ref, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,7 @@ def build_plan(config: NodeConfig) -> Plan:
     )
     group_by_ref = {ref: g.name for g in groups for ref in g.members}
     touching = _flows_by_ref(config.flows)
-    targets = tuple(_target(config, touching[ref], ref, group_by_ref[ref]) for ref in participants)
+    targets = tuple(_target(config, touching, ref, group_by_ref[ref]) for ref in participants)
     return Plan(config, participants, groups, targets, merge_keys, tuple(_warnings(config)))
 
 
@@ -173,15 +177,20 @@ def _feeds_for(flows: list[Flow], ref: Ref) -> list[Feed]:
     return feeds
 
 
-def _target(config: NodeConfig, touching: list[Flow], ref: Ref, group: str) -> Target:
-    inbound = [f for f in touching if f.target == ref]
+def _target(config: NodeConfig, index: dict[Ref, list[Flow]], ref: Ref, group: str) -> Target:
+    inbound = [f for f in index[ref] if f.target == ref]
+    creators = sorted({f.source for f in inbound if f.create.creates})
+    deleters = sorted({f.source for f in inbound if f.delete})
+    partners = {r for c in creators for f in index[c] for r in (f.source, f.target)}
+    counterparts = sorted({ref} | {r for r in partners if r.system == ref.system})
     return Target(
         ref=ref,
         datatype=config.datatype(ref),
         group=group,
-        feeds=tuple(_feeds_for(touching, ref)),
-        creators=tuple(sorted({f.source for f in inbound if f.create.creates})),
-        deleters=tuple(sorted({f.source for f in inbound if f.delete})),
+        feeds=tuple(_feeds_for(index[ref], ref)),
+        creators=tuple(creators),
+        deleters=tuple(deleters),
+        counterparts=tuple(counterparts),
     )
 
 

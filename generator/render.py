@@ -139,13 +139,15 @@ def _systems(plan: Plan, r: _Renderer):
 
 def _pipes(plan: Plan, r: _Renderer):
     config = plan.config
+    deleting = {d for t in plan.targets for d in t.deleters}
     for ref in plan.participants:
         ctx = _ctx(config, ref)
         dt = ctx["dt"]
-        yield "pipes", r.render("pipes/all.json.j2", **ctx)
+        synced = synced_paths(plan, ref)
+        yield "pipes", r.render("pipes/all.json.j2", rescan=ref in deleting, **ctx)
         yield "pipes", r.render("pipes/collect.json.j2", rules=dtl.collect_rules(ref, dt), **ctx)
-        yield "pipes", r.render("pipes/enrich.json.j2",
-                                rules=dtl.enrich_rules(ref, dt, plan.merge_keys.get(ref, ())), **ctx)
+        yield "pipes", r.render("pipes/enrich.json.j2", own_hops=bool(synced),
+                                rules=dtl.enrich_rules(ref, dt, plan.merge_keys.get(ref, ()), synced), **ctx)
     for group in plan.groups:
         datasets = [f"{m.key}-enrich {dtl.alias(m)}" for m in group.members]
         yield "pipes", r.render("pipes/global.json.j2", group=group, datasets=datasets,
@@ -156,6 +158,18 @@ def _pipes(plan: Plan, r: _Renderer):
                                 rules=dtl.transform_rules(target), create_note=_create_note(target), **ctx)
         yield "pipes", r.render("pipes/share.json.j2", decide_rules=dtl.share_decide_rules(target),
                                 capture_rules=dtl.share_capture_rules(target), **ctx)
+
+
+def synced_paths(plan: Plan, ref: Ref) -> tuple[str, ...]:
+    """The properties of ``ref`` that flows read (as a source) or write (as a target), in table order."""
+    paths: dict[str, None] = {}
+    for target in plan.targets:
+        for feed in target.feeds:
+            if target.ref == ref:
+                paths.setdefault(feed.target_path)
+            if feed.source == ref:
+                paths.setdefault(feed.source_path)
+    return tuple(paths)
 
 
 def _ctx(config: NodeConfig, ref: Ref) -> dict:

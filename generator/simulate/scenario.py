@@ -1,0 +1,337 @@
+"""YAML scenarios: edits in systems, runs of the node, expectations about both systems.
+
+A scenario file::
+
+    title: A new ERP employee creates a CRM contact
+    spec: ../../../specs/customerp-crmoffice.yaml   # relative to this file (the CLI may give specs)
+    steps:
+      - edit: {system: customerp, datatype: employee, insert: {firstName: Ada}, as: ada}
+      - run: {}                 # until settled; {rounds: N} runs N rounds; rescan: true does a full read
+      - expect: {system: crmoffice, datatype: contacts, count: 1}
+      - expect: {linked: [ada, {system: crmoffice, datatype: contacts, where: {id: 1}}]}
+      - edit: {system: crmoffice, datatype: contacts, update: {where: {id: 1}}, set: {first_name: Ad}}
+      - fail: {system: crmoffice, after: 1, status: 500, methods: [POST]}
+      - heal: {system: crmoffice}
+      - expect: {writes: 0}     # the last run wrote nothing to any system
+      - expect: {settled: true}
+
+An entity is named by a label (``as:`` on an insert, or ``label:`` on an
+``expect`` that matched exactly one entity) or by ``{system, datatype, where}``.
+"""
+
+from __future__ import annotations
+
+import secrets as _secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from generator import yamlpos
+from generator.errors import Location, Problem, UserError
+from generator.loader import load_node_config
+from generator.model import NodeConfig
+from generator.render import render_config
+from generator.simulate.runner import Node, RoundReport, Settled
+from generator.simulate.store import Store
+from generator.simulate.systems import Clock, Failure, TestSystem
+from generator.simulate.values import NI
+
+STEP_KINDS = ("edit", "run", "expect", "fail", "heal")
+
+
+@dataclass(frozen=True)
+class Step:
+    kind: str
+    args: dict
+    location: Location
+    path: str
+
+
+@dataclass(frozen=True)
+class Scenario:
+    title: str
+    file: str
+    specs: tuple[Path, ...]
+    steps: tuple[Step, ...]
+
+
+@dataclass
+class Result:
+    """What a step found: ``ok`` false for a failed expectation."""
+
+    step: Step
+    ok: bool
+    message: str
+    rounds: list[RoundReport] = field(default_factory=list)
+    settled: bool | None = None
+
+
+def load_scenario(file: Path) -> Scenario:
+    doc = yamlpos.load(file.read_text(encoding="utf-8"), str(file))
+    data = doc.data
+    problems: list[Problem] = []
+    if not isinstance(data, dict):
+        raise UserError([Problem(doc.location(()), "", "a scenario is a mapping with 'steps'")])
+    specs: list[Path] = []
+    raw_specs = data.get("spec", data.get("specs", []))
+    for s in [raw_specs] if isinstance(raw_specs, str) else raw_specs:
+        specs.append((file.parent / s).resolve())
+    steps: list[Step] = []
+    for i, raw in enumerate(data.get("steps") or []):
+        path = ("steps", i)
+        if not isinstance(raw, dict) or len(raw) != 1 or next(iter(raw)) not in STEP_KINDS:
+            problems.append(Problem(doc.location(path), yamlpos.dotted(path),
+                                    f"a step is one of {', '.join(STEP_KINDS)}"))
+            continue
+        kind, args = next(iter(raw.items()))
+        args = args or {}
+        if not isinstance(args, dict):
+            problems.append(Problem(doc.location(path + (kind,)), yamlpos.dotted(path + (kind,)),
+                                    f"{kind}: expects a mapping"))
+            continue
+        steps.append(Step(kind, args, doc.location(path + (kind,)), yamlpos.dotted(path + (kind,))))
+    if not steps:
+        problems.append(Problem(doc.location(("steps",)), "steps", "a scenario needs at least one step"))
+    if problems:
+        raise UserError(problems)
+    return Scenario(str(data.get("title") or file.stem), str(file), tuple(specs), tuple(steps))
+
+
+class Simulation:
+    """A node config, its test systems and the simulated node; a context manager."""
+
+    def __init__(self, config: NodeConfig, *, db_path: str | None = None, page_size: int = 50):
+        self.config = config
+        self.rendered = render_config(config)
+        self.clock = Clock()
+        self.systems = {sid: TestSystem(system, secret=_secrets.token_urlsafe(16), clock=self.clock,
+                                        page_size=page_size)
+                        for sid, system in config.systems.items()}
+        self.node = Node(self.rendered.files, self.systems,
+                         Store(db_path) if db_path else Store())
+        self.labels: dict[str, tuple[str, str, Any]] = {}  # label -> (system, datatype, pk)
+        self.round = 0
+        self.last: Settled | None = None
+
+    @classmethod
+    def from_specs(cls, specs: Sequence[Path], **kw) -> "Simulation":
+        return cls(load_node_config(list(specs)), **kw)
+
+    def __enter__(self) -> "Simulation":
+        for s in self.systems.values():
+            s.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for s in self.systems.values():
+            s.stop()
+        self.node.close()
+
+    # ---- running
+
+    def run(self, *, rounds: int | None = None, rescan: bool = False) -> Settled:
+        writes_before = self.system_writes()
+        if rounds:
+            reports = []
+            for n in range(rounds):
+                self.round += 1
+                reports.append(self.node.run_round(self.round, rescan=rescan and n == 0))
+            result = Settled(reports, False)
+        else:
+            result = self.node.run_until_settled(rescan=rescan, first=self.round + 1)
+            self.round += len(result.rounds)
+        self.last = result
+        self.last_writes = self.system_writes() - writes_before
+        return result
+
+    def system_writes(self) -> int:
+        return sum(s.writes for s in self.systems.values())
+
+    # ---- entities
+
+    def resolve(self, ref, where_ok: bool = True) -> list[tuple[str, str, dict]]:
+        """Entities named by a label or by {system, datatype, where}."""
+        if isinstance(ref, str):
+            if ref not in self.labels:
+                raise ScenarioError(f"no entity labelled {ref!r}")
+            sid, dt, pk = self.labels[ref]
+            row = self.systems[sid].get(dt, pk)
+            return [(sid, dt, row)] if row else []
+        if not isinstance(ref, dict) or "system" not in ref or "datatype" not in ref:
+            raise ScenarioError("name an entity by its label or by {system, datatype, where}")
+        sid, dt = ref["system"], ref["datatype"]
+        system = self.systems.get(sid)
+        if system is None or dt not in system.system.datatypes:
+            raise ScenarioError(f"no datatype {sid}.{dt}")
+        where = ref.get("where") or {}
+        return [(sid, dt, row) for row in system.rows(dt) if _matches(row, where)]
+
+    def golden_records(self) -> list[dict]:
+        out = []
+        for pid, pipe in self.node.pipes.items():
+            if (pipe.get("source") or {}).get("type") == "merge":
+                out.extend(self.node.store.live(pid))
+        return out
+
+    def linked(self, refs: list) -> bool:
+        wanted = []
+        for ref in refs:
+            found = self.resolve(ref)
+            if len(found) != 1:
+                raise ScenarioError(f"linked: {ref!r} names {len(found)} entities, not one")
+            sid, dt, row = found[0]
+            pk = self.config.systems[sid].datatypes[dt].primary_key
+            wanted.append(NI(f"{sid}-{dt}:{row[pk]}"))
+        for record in self.golden_records():
+            ids = record.get("$ids") or []
+            if all(w in ids for w in wanted):
+                return True
+        return False
+
+
+class ScenarioError(Exception):
+    pass
+
+
+def _matches(row: dict, where: dict) -> bool:
+    for k, v in where.items():
+        value = row
+        for part in str(k).split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value != v:
+            return False
+    return True
+
+
+# --------------------------------------------------------------------------
+# steps
+
+
+def run_scenario(scenario: Scenario, sim: Simulation, on_result: Callable[[Result], None] | None = None) -> list[Result]:
+    results = []
+    for step in scenario.steps:
+        try:
+            result = STEP_RUNNERS[step.kind](sim, step)
+        except ScenarioError as err:
+            result = Result(step, False, str(err))
+        results.append(result)
+        if on_result:
+            on_result(result)
+    return results
+
+
+def _edit(sim: Simulation, step: Step) -> Result:
+    a = step.args
+    sid, dt = a.get("system"), a.get("datatype")
+    system = sim.systems.get(sid)
+    if system is None or dt not in system.system.datatypes:
+        raise ScenarioError(f"edit: no datatype {sid}.{dt}")
+    pk = system.system.datatypes[dt].primary_key
+    if "insert" in a:
+        row = system.insert(dt, dict(a["insert"]))
+        if a.get("as"):
+            sim.labels[a["as"]] = (sid, dt, row[pk])
+        return Result(step, True, f"inserted {sid}.{dt} {pk}={row[pk]}" + (f" as {a['as']}" if a.get("as") else ""))
+    target = a.get("update", a.get("delete"))
+    if isinstance(target, dict) and "where" in target and "system" not in target:
+        target = {"system": sid, "datatype": dt, **target}
+    found = sim.resolve(target)
+    if len(found) != 1:
+        raise ScenarioError(f"edit: {target!r} names {len(found)} entities, not one")
+    _, _, row = found[0]
+    if "update" in a:
+        system.update(dt, row[pk], dict(a.get("set") or {}))
+        return Result(step, True, f"updated {sid}.{dt} {pk}={row[pk]}: {a.get('set')}")
+    system.delete(dt, row[pk])
+    return Result(step, True, f"deleted {sid}.{dt} {pk}={row[pk]}")
+
+
+def _run(sim: Simulation, step: Step) -> Result:
+    result = sim.run(rounds=step.args.get("rounds"), rescan=bool(step.args.get("rescan", False)))
+    failed = sum(len(r.failed) for r in result.rounds)
+    note = "settled" if result.settled else ("ran" if step.args.get("rounds") else "did not settle")
+    msg = f"{len(result.rounds)} round(s), {note}, {sim.last_writes} write(s) to systems"
+    if failed:
+        msg += f", {failed} failed pipe run(s)"
+    return Result(step, True, msg, result.rounds, result.settled)
+
+
+def _fail(sim: Simulation, step: Step) -> Result:
+    a = step.args
+    system = sim.systems.get(a.get("system"))
+    if system is None:
+        raise ScenarioError(f"fail: no system {a.get('system')!r}")
+    methods = tuple(a.get("methods") or Failure.methods)
+    system.failure = Failure(int(a.get("after", 0)), int(a.get("status", 500)), methods, a.get("times"))
+    return Result(step, True, f"{system.system.id} answers HTTP {a.get('status', 500)} to "
+                              f"{'/'.join(methods)} after {a.get('after', 0)} more request(s)")
+
+
+def _heal(sim: Simulation, step: Step) -> Result:
+    system = sim.systems.get(step.args.get("system"))
+    if system is None:
+        raise ScenarioError(f"heal: no system {step.args.get('system')!r}")
+    system.failure = None
+    return Result(step, True, f"{system.system.id} answers normally again")
+
+
+def _expect(sim: Simulation, step: Step) -> Result:
+    a = dict(step.args)
+    checks: list[str] = []
+    failures: list[str] = []
+    if "settled" in a:
+        got = bool(sim.last and sim.last.settled)
+        (checks if got == bool(a["settled"]) else failures).append(f"settled is {got}")
+    if "writes" in a:
+        got = getattr(sim, "last_writes", 0)
+        (checks if got == a["writes"] else failures).append(f"{got} write(s) to systems in the last run "
+                                                            f"(expected {a['writes']})")
+    if "linked" in a:
+        ok = sim.linked(list(a["linked"]))
+        (checks if ok else failures).append(("linked: " if ok else "not linked: ") + str(a["linked"]))
+    if "not_linked" in a:
+        ok = not sim.linked(list(a["not_linked"]))
+        (checks if ok else failures).append(("not linked: " if ok else "linked: ") + str(a["not_linked"]))
+    if "system" in a or "entity" in a:
+        ref = a.get("entity") or {k: a[k] for k in ("system", "datatype", "where") if k in a}
+        found = sim.resolve(ref)
+        if "count" in a:
+            (checks if len(found) == a["count"] else failures).append(
+                f"{len(found)} entit{'y' if len(found) == 1 else 'ies'} match {_describe(ref)} (expected {a['count']})")
+        if "values" in a:
+            if not found:
+                failures.append(f"no entity matches {_describe(ref)}")
+            for sid, dt, row in found:
+                diffs = [f"{k}={_lookup(row, k)!r} (expected {v!r})" for k, v in a["values"].items()
+                         if _lookup(row, k) != v]
+                pk = sim.config.systems[sid].datatypes[dt].primary_key
+                if diffs:
+                    failures.append(f"{sid}.{dt} {pk}={row[pk]}: " + ", ".join(diffs))
+                else:
+                    checks.append(f"{sid}.{dt} {pk}={row[pk]} has {a['values']}")
+        if a.get("label"):
+            if len(found) != 1:
+                failures.append(f"label {a['label']}: {len(found)} entities match, not one")
+            else:
+                sid, dt, row = found[0]
+                sim.labels[a["label"]] = (sid, dt, row[sim.config.systems[sid].datatypes[dt].primary_key])
+    if not checks and not failures:
+        raise ScenarioError("expect: nothing to check (count, values, linked, writes, settled)")
+    return Result(step, not failures, "; ".join(failures or checks))
+
+
+def _describe(ref) -> str:
+    if isinstance(ref, str):
+        return ref
+    where = ref.get("where")
+    return f"{ref.get('system')}.{ref.get('datatype')}" + (f" where {where}" if where else "")
+
+
+def _lookup(row: dict, key: str):
+    value: Any = row
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+STEP_RUNNERS = {"edit": _edit, "run": _run, "expect": _expect, "fail": _fail, "heal": _heal}

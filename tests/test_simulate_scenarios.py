@@ -1,0 +1,88 @@
+"""Every scenario under tests/fixtures/simulate/ runs green; a failing expectation exits 1."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+
+import pytest
+
+from generator import cli
+from generator.simulate.scenario import Simulation, load_scenario, run_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = sorted((ROOT / "tests" / "fixtures" / "simulate").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("file", SCENARIOS, ids=[f.stem for f in SCENARIOS])
+def test_scenario_passes(file):
+    scenario = load_scenario(file)
+    with Simulation.from_specs(scenario.specs) as sim:
+        results = run_scenario(scenario, sim)
+    failed = [f"{r.step.location}: {r.message}" for r in results if not r.ok]
+    assert not failed, "\n".join(failed)
+
+
+def test_scenarios_cover_both_specs():
+    specs = {p.name for f in SCENARIOS for p in load_scenario(f).specs}
+    assert {"customerp-crmoffice.yaml", "erp-crm-properties.yaml"} <= specs
+
+
+def _cli(argv, cwd):
+    import os
+    out = io.StringIO()
+    before = os.getcwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out):
+            code = cli.main(argv)
+    finally:
+        os.chdir(before)
+    return code, out.getvalue()
+
+
+def test_cli_runs_the_default_specs_scenarios(monkeypatch):
+    code, text = _cli(["simulate", "-q"], ROOT)
+    assert code == 0, text
+    assert "SIMULATION" in text
+    assert text.count("=== PASS") >= 3 and "=== FAIL" not in text
+
+
+def test_cli_exits_1_and_names_the_failed_expectation(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        f"spec: {ROOT / 'specs' / 'customerp-crmoffice.yaml'}\n"
+        "steps:\n"
+        "  - edit: {system: customerp, datatype: employee, insert: {firstName: X}}\n"
+        "  - run: {}\n"
+        "  - expect: {system: crmoffice, datatype: contacts, count: 2}\n")
+    code, text = _cli(["simulate", "--scenario", str(bad)], ROOT)
+    assert code == 1
+    assert "bad.yaml:5:" in text and "expectation failed" in text and "(expected 2)" in text
+    assert "crmoffice.contacts (1 entity)" in text  # the systems table
+
+
+def test_output_never_shows_secrets(tmp_path):
+    sc = tmp_path / "s.yaml"
+    sc.write_text(f"spec: {ROOT / 'specs' / 'customerp-crmoffice.yaml'}\n"
+                  "steps:\n  - edit: {system: customerp, datatype: employee, insert: {firstName: X}}\n"
+                  "  - run: {}\n  - expect: {settled: true}\n")
+    scenario = load_scenario(sc)
+    with Simulation.from_specs(scenario.specs) as sim:
+        secrets = [s.secret for s in sim.systems.values()]
+        out = io.StringIO()
+        from generator.simulate.report import print_rounds, print_systems
+        results = run_scenario(scenario, sim)
+        for r in results:
+            print_rounds(r.rounds, out)
+        print_systems(sim, out)
+    assert all(r.ok for r in results)
+    assert not any(s in out.getvalue() for s in secrets)
+
+
+def test_bad_scenario_is_a_user_error(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("steps:\n  - jump: {}\n")
+    proc_code, _ = _cli(["simulate", "--scenario", str(bad)], ROOT)
+    assert proc_code == 1
