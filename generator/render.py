@@ -140,10 +140,11 @@ def _systems(plan: Plan, r: _Renderer):
 def _pipes(plan: Plan, r: _Renderer):
     config = plan.config
     deleting = {d for t in plan.targets for d in t.deleters}
+    synced_by_ref = synced_paths(plan)
     for ref in plan.participants:
         ctx = _ctx(config, ref)
         dt = ctx["dt"]
-        synced = synced_paths(plan, ref)
+        synced = synced_by_ref.get(ref, ())
         yield "pipes", r.render("pipes/all.json.j2", rescan=ref in deleting, **ctx)
         yield "pipes", r.render("pipes/collect.json.j2", rules=dtl.collect_rules(ref, dt), **ctx)
         yield "pipes", r.render("pipes/enrich.json.j2", own_hops=bool(synced),
@@ -160,16 +161,14 @@ def _pipes(plan: Plan, r: _Renderer):
                                 capture_rules=dtl.share_capture_rules(target), **ctx)
 
 
-def synced_paths(plan: Plan, ref: Ref) -> tuple[str, ...]:
-    """The properties of ``ref`` that flows read (as a source) or write (as a target), in table order."""
-    paths: dict[str, None] = {}
+def synced_paths(plan: Plan) -> dict[Ref, tuple[str, ...]]:
+    """Per participant, the properties that flows read (as a source) or write (as a target), in table order."""
+    paths: dict[Ref, dict[str, None]] = {}
     for target in plan.targets:
         for feed in target.feeds:
-            if target.ref == ref:
-                paths.setdefault(feed.target_path)
-            if feed.source == ref:
-                paths.setdefault(feed.source_path)
-    return tuple(paths)
+            paths.setdefault(target.ref, {}).setdefault(feed.target_path)
+            paths.setdefault(feed.source, {}).setdefault(feed.source_path)
+    return {ref: tuple(p) for ref, p in paths.items()}
 
 
 def _ctx(config: NodeConfig, ref: Ref) -> dict:
