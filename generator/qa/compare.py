@@ -155,7 +155,8 @@ class _Comparison:
         self.check_global_names()
         for key in self.exp.participants:
             target = self.rec.targets.get(key)
-            if key in self.absent or key in self.unwritten or target is None:
+            if key in self.absent or key in self.unwritten or target is None \
+                    or all(f.name in self.missing for f in self.exp.flows_of(key)):
                 continue
             updates = self.check_updates(key, target)
             self.check_feeds(key, target, updates)
@@ -300,6 +301,8 @@ class _Comparison:
                               prop=feed.row, pipe=got.pipe, path=got.path,
                               expected=feed.source_path, actual=got.source_path)
         for feed in lost:
+            if "*" in target.uncertain or feed.target_path in target.uncertain:
+                continue  # reported as unverified where the value is computed
             drop = _dropped(feed.target_path, dropped)
             pipe, path = ((target.share, drop) if drop else
                           (target.transform, self.target_path_site(feeds, feed.target_path)
@@ -323,6 +326,8 @@ class _Comparison:
         if not flows:
             self.extra_evidence(got.source, key)["feeds"].append(got)
             return
+        if all(f.name in self.missing for f in flows):
+            return  # the flow itself is reported missing
         forward = [f for f in flows if f.source == got.source]
         owner = forward[0] if forward else flows[0]
         row = (f"{got.source_path} -> {got.target_path}" if owner.target == key
@@ -350,7 +355,8 @@ class _Comparison:
                     pipe, path = target.share, target.operations_path
                     why = f"{target.share} never calls the insert operation"
                 else:
-                    pipe, path = target.transform, target.rule_paths.get("insert", "$.transform.rules.default")
+                    pipe, path = target.transform, target.inserts_at or target.rule_paths.get(
+                        "insert", "$.transform.rules.default")
                     why = f"{target.transform} never inserts from {self.label(flow.source)}"
                 self.emit("create-different", [flow.name],
                           f"{self.label(flow.target)} is never created from {self.label(flow.source)} ({why}); "
@@ -382,7 +388,7 @@ class _Comparison:
         calls = "delete" in target.operations
         deleters = dict(target.deleters) if calls else {}
         wanted = [f for f in inbound if f.delete]
-        if "*" in deleters and wanted:
+        if "*" in deleters and any(f.delete for f in self.exp.flows if f.target == key):
             deleters = {f.source: deleters["*"] for f in wanted}
         for flow in wanted:
             if flow.source in deleters:
@@ -399,10 +405,11 @@ class _Comparison:
                       actual="not propagated")
         for namespace, path in sorted(deleters.items()):
             flows = [f for f in inbound if f.source == namespace or namespace == "*"]
-            if any(f.delete for f in flows):
-                continue
-            sources = {namespace} if namespace != "*" else {
-                m for merge in self.rec.merges_with(key) for m in merge.members if m != key}
+            stated = [f for f in self.exp.flows if f.target == key and f.source == namespace]
+            if any(f.delete for f in flows + stated):
+                continue  # asked for (a missing flow is reported as missing)
+            # Deletes reach only entities that have an origin: those created from a creator.
+            sources = {namespace} if namespace != "*" else set(target.creators)
             who = "any origin" if namespace == "*" else self.label(namespace)
             self.emit("delete-different", [f.name for f in flows] or self.flow_names(key),
                       f"{target.transform} deletes {self.label(key)} entities when their origin ({who}) is deleted; "

@@ -83,10 +83,12 @@ class TargetRecovery:
     feeds: tuple[Feed, ...]
     rule_paths: Mapping[str, str]  # "update" / "insert" -> JSON path of the rule set that builds it
     creators: Mapping[str, str]  # namespace -> JSON path of the create that inserts from it
+    inserts_at: str | None  # JSON path of the (first) create that inserts
     deleters: Mapping[str, str]  # namespace whose deletes propagate ("*": any origin) -> JSON path
     operations: frozenset[str]  # what the share pipe calls: insert, update, delete
     operations_path: str
     dropped: Mapping[str, str]  # target property -> JSON path of the share rule that removes it
+    uncertain: frozenset[str] = frozenset()  # target properties with an unverified value ("*": any)
 
 
 @dataclass(frozen=True)
@@ -419,10 +421,12 @@ def _target(key: str, transform: dict | None, info: PipeInfo | None, share: dict
         feeds=tuple(reader.feeds),
         rule_paths=dict(reader.rule_paths),
         creators=dict(reader.creators),
+        inserts_at=reader.inserts_at,
         deleters=dict(reader.deleters),
         operations=ops,
         operations_path=ops_path,
         dropped=dropped,
+        uncertain=frozenset(reader.uncertain),
     )
 
 
@@ -438,6 +442,8 @@ class _TransformReader:
     creators: dict[str, str] = field(default_factory=dict)
     dataset_keys: Mapping[str, str] = field(default_factory=dict)
     deleters: dict[str, str] = field(default_factory=dict)  # namespace ("*": any) -> JSON path
+    inserts_at: str | None = None
+    uncertain: set[str] = field(default_factory=set)  # target paths whose value could not be read ("*": any)
     base: tuple = ()  # JSON path of the rules object being read
 
     def note(self, path: tuple, construct: Any, reason: str) -> None:
@@ -516,6 +522,7 @@ class _TransformReader:
             return "update", name, path
         for namespace in sorted(selection - {self.own}):
             self.creators.setdefault(namespace, json_path(path))
+        self.inserts_at = self.inserts_at or json_path(path)
         return "insert", name, path
 
     def _read_rule_set(self, rules: dict, name: str, role: str, prefix: str, depth: int) -> None:
@@ -530,6 +537,7 @@ class _TransformReader:
                 if what[:1] not in ("_", "$"):
                     removed.append(prefix + _strip_ns(what, self.own))
             elif not _meta_pattern(what):
+                self.uncertain.add("*")
                 self.note(path, ["remove", what], "removes properties by a pattern qa cannot resolve")
 
         def on_create(expr: Any, path: tuple, conds: tuple) -> None:
@@ -576,6 +584,8 @@ class _TransformReader:
         for ref in value_refs(value, path):
             if ref.ref.namespace == self.own:
                 continue  # the target's own current value: not a feed
+            if not ref.ref.namespace or ref.via:
+                self.uncertain.add(target)
             if not ref.ref.namespace:
                 self.note(ref.path, ref.ref.path, f"{target} takes a property without a namespace; "
                                                   "its source datatype is unknown")
@@ -596,6 +606,7 @@ class _TransformReader:
             if colon and not any(c in pattern for c in "*?") and ns != self.own:
                 self.feeds.append(Feed(ns, name, prefix + name, None, role, self.pipe, json_path(path)))
             else:
+                self.uncertain.add("*")
                 self.note(path, rule, "copies properties by a pattern qa cannot resolve")
 
     def _rename(self, source: Any, target: Any, path: tuple, role: str, prefix: str) -> None:
@@ -605,6 +616,7 @@ class _TransformReader:
                 self.feeds.append(Feed(ns, name, prefix + _strip_ns(target, self.own), None, role, self.pipe,
                                        json_path(path)))
         else:
+            self.uncertain.add("*")
             self.note(path, ["rename", source, target], "renames a property qa cannot resolve")
 
 
