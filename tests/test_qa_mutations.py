@@ -261,11 +261,13 @@ def remove_merge(files: Config) -> Changed:
     return [loc(p, path)]
 
 
-def add_merge(files: Config) -> Changed:
-    p = pipe(files, "global-company")
-    sets = p["source"]["equality_sets"]
-    sets.append([f"{alias(p, 'erp-employee')}.erp-employee:lastName", f"{alias(p, 'crm-contact')}.crm-contact:last_name"])
-    return [loc(p, ("source", "equality_sets", len(sets) - 1))]
+def add_merge(global_id: str, a: str, a_prop: str, b: str, b_prop: str):
+    def edit(files: Config) -> Changed:
+        p = pipe(files, global_id)
+        sets = p["source"]["equality_sets"]
+        sets.append([f"{alias(p, a)}.{a}:{a_prop}", f"{alias(p, b)}.{b}:{b_prop}"])
+        return [loc(p, ("source", "equality_sets", len(sets) - 1))]
+    return edit
 
 
 def change_combined_key(files: Config) -> Changed:
@@ -283,11 +285,14 @@ def is_city_ref(node) -> bool:
     return isinstance(node, str) and node.startswith("_S.") and node.endswith("crm-company:address.city")
 
 
-def drop_origin(files: Config) -> Changed:
-    p = pipe(files, "global-company")
-    i = next(j for j, members in enumerate(p["source"]["equality_sets"]) if any(m.endswith(".$origin") for m in members))
-    delete(p, ("source", "equality_sets", i))
-    return [loc(p, ("source", "equality_sets", i))]
+def drop_origin(global_id: str):
+    def edit(files: Config) -> Changed:
+        p = pipe(files, global_id)
+        i = next(j for j, members in enumerate(p["source"]["equality_sets"])
+                 if any(m.endswith(".$origin") for m in members))
+        delete(p, ("source", "equality_sets", i))
+        return [loc(p, ("source", "equality_sets", i))]
+    return edit
 
 
 def turn_on_deletes(pipe_id: str):
@@ -416,9 +421,10 @@ MUTATIONS = [
              one("update-missing", (EMP, CUST_CONTACT), None, "crm-contact-share")),
     Mutation("change merge criteria", change_merge, one("merge-different", EMP, None, "global-company")),
     Mutation("remove a merge criterion", remove_merge, one("merge-missing", EMP, None, "global-company")),
-    Mutation("add a merge criterion", add_merge, one("merge-extra", (EMP, CONTACT_EMP), None, "global-company")),
+    Mutation("add a merge criterion", add_merge("global-company", "erp-employee", "lastName", "crm-contact", "last_name"),
+             one("merge-extra", (EMP, CONTACT_EMP), None, "global-company")),
     Mutation("change a combined merge key", change_combined_key, one("merge-different", ORG, None, "global-company")),
-    Mutation("stop linking created entities to their origin", drop_origin,
+    Mutation("stop linking created entities to their origin", drop_origin("global-company"),
              one("origin-missing", EMP, None, "global-company") + one("origin-missing", ORG, None, "global-company")
              + one("origin-missing", DEPT_COMP, None, "global-company")),
     Mutation("turn on deletes", turn_on_deletes("crm-contact-transform"),

@@ -9,9 +9,10 @@ paths.
 
 Scope: a set of specs speaks for the directions between systems that its flows
 name (``Custom ERP to CRMOffice``). A config usually holds more (the reverse
-document, other systems). A difference that a flow in another direction could
-explain (a reverse flow's create rule, its table read backwards) is listed
-under ``out_of_scope`` instead of as a finding, unless ``strict`` is set.
+document, other systems). A difference that a flow the config implements in
+another direction explains (the reverse flow's create rule, its table read
+backwards) is listed under ``out_of_scope`` instead of as a finding, unless
+``strict`` is set. A difference nothing else explains is always a finding.
 """
 
 from __future__ import annotations
@@ -127,14 +128,22 @@ class _Comparison:
 
     def emit(self, kind: str, flows: Iterable[str], message: str, *, prop: str | None = None,
              pipe: str | None = None, path: str | None = None, expected: str | None = None,
-             actual: str | None = None, directions: Iterable[tuple[str, str]] = (),
-             outside: bool = False) -> None:
-        """Record a finding; ``directions`` are the system directions of every flow that
-        could explain it: one outside the specs' scope makes it out of scope."""
+             actual: str | None = None, pairs: Iterable[tuple[str, str]] = (),
+             directions: Iterable[tuple[str, str]] = (), outside: bool = False) -> None:
+        """Record a finding, or an out-of-scope note.
+
+        ``pairs`` are the (source, target) namespaces of flows that could explain the
+        difference: one in a direction the specs do not cover, which the config
+        demonstrably implements, makes it out of scope. ``directions`` are system
+        pairs that put it out of scope by themselves (datatypes no spec names).
+        """
         flows = tuple(dict.fromkeys(flows)) or ("(config)",)
         finding = Finding(kind, flows, prop, pipe, path, message, expected, actual, self.file_of(pipe),
                           (path,) if path else ())
-        outside = not self.strict and (outside or any(d not in self.exp.scope for d in directions))
+        outside = not self.strict and (
+            outside
+            or any(d not in self.exp.scope for d in directions)
+            or any((_system(a), _system(b)) not in self.exp.scope and self.implements(a, b) for a, b in pairs))
         bucket = self.out_of_scope if outside else self.findings
         key = (kind, flows, prop, pipe, expected, actual, message)
         if key in bucket:
@@ -143,6 +152,13 @@ class _Comparison:
                 bucket[key] = replace(known, paths=known.paths + (path,))
         else:
             bucket[key] = finding
+
+    def implements(self, source: str, target: str) -> bool:
+        """Whether the config has a flow from ``source`` to ``target``: it creates
+        there from it, or maps a property from it with a cast (a table read forwards)."""
+        recovered = self.rec.targets.get(target)
+        return recovered is not None and (
+            source in recovered.creators or any(f.source == source and f.cast for f in recovered.feeds))
 
     def flow_names(self, key: str) -> list[str]:
         return [f.name for f in self.exp.flows_of(key)]
@@ -332,14 +348,11 @@ class _Comparison:
         owner = forward[0] if forward else flows[0]
         row = (f"{got.source_path} -> {got.target_path}" if owner.target == key
                else f"{got.target_path} -> {got.source_path}")
-        directions = {(_system(got.source), _system(key))}
-        if got.cast is None:
-            directions.add((_system(key), _system(got.source)))
+        pairs = {(got.source, key)} | ({(key, got.source)} if got.cast is None else set())
         self.emit("property-extra", [owner.name],
                   f"{self.label(key)}.{got.target_path} is fed from {self.label(got.source)}.{got.source_path}"
                   f"{' as ' + got.cast if got.cast else ''}, which no row of the spec says",
-                  prop=row, pipe=got.pipe, path=got.path, expected="not mapped", actual=row,
-                  directions=directions)
+                  prop=row, pipe=got.pipe, path=got.path, expected="not mapped", actual=row, pairs=pairs)
 
     def check_creates(self, key: str, target: TargetRecovery) -> None:
         calls_insert = "insert" in target.operations
@@ -375,8 +388,7 @@ class _Comparison:
             self.emit("flow-extra", [name],
                       f"{target.transform} creates {self.label(key)} from {self.label(namespace)}; "
                       "no flow of the spec asks for it", pipe=target.transform, path=path,
-                      expected="no flow", actual="create: always",
-                      directions={(_system(namespace), _system(key))})
+                      expected="no flow", actual="create: always", pairs={(namespace, key)})
 
     def check_deletes(self, key: str, target: TargetRecovery) -> None:
         """Per inbound flow: do deletes of its source reach the target?
@@ -414,8 +426,7 @@ class _Comparison:
             self.emit("delete-different", [f.name for f in flows] or self.flow_names(key),
                       f"{target.transform} deletes {self.label(key)} entities when their origin ({who}) is deleted; "
                       "the spec says delete: false", pipe=target.transform, path=path,
-                      expected="delete: false", actual="propagated",
-                      directions={(_system(m), _system(key)) for m in sources})
+                      expected="delete: false", actual="propagated", pairs={(m, key) for m in sources})
 
     # ---------------------------------------------------------------- merges
 
@@ -476,8 +487,7 @@ class _Comparison:
                 text = _criterion(alt, flow.source != a)
                 self.emit("merge-extra", [f.name for f in flows],
                           f"{pipe} also merges {self.label(flow.source)} and {self.label(flow.target)} by {text}",
-                          pipe=pipe, path=path, expected="not merged", actual=text,
-                          directions={(_system(a), _system(b)), (_system(b), _system(a))})
+                          pipe=pipe, path=path, expected="not merged", actual=text, pairs={(a, b), (b, a)})
         for pair, items in recovered.items():
             if pair not in pairs and not self.exp.flows_between(*sorted(pair)):
                 a, b = sorted(pair)
@@ -514,7 +524,7 @@ class _Comparison:
                 name = f"{self.label(first.source)} -> {self.label(target)}"
             else:
                 name = f"{self.label(a)} <-> {self.label(b)}"
-            directions = {(_system(a), _system(b)), (_system(b), _system(a))}
+            pairs = {(a, b), (b, a)}
             what = []
             if feeds:
                 what.append(f"{len(feeds)} mapped propert{'y' if len(feeds) == 1 else 'ies'}")
@@ -525,18 +535,18 @@ class _Comparison:
             self.emit("flow-extra", [name],
                       f"the config connects {self.label(a)} and {self.label(b)} ({', '.join(what)}); "
                       "no flow of the spec does", pipe=anchor_pipe, path=anchor_path,
-                      expected="no flow", actual=", ".join(what), directions=directions)
+                      expected="no flow", actual=", ".join(what), pairs=pairs)
             for feed in feeds:
                 target = next(k for k, t in self.rec.targets.items() if t.transform == feed.pipe)
                 self.emit("property-extra", [name],
                           f"{self.label(target)}.{feed.target_path} is fed from {self.label(feed.source)}.{feed.source_path}",
                           prop=f"{feed.source_path} -> {feed.target_path}", pipe=feed.pipe, path=feed.path,
                           expected="not mapped", actual=f"{feed.source_path} -> {feed.target_path}",
-                          directions=directions)
+                          pairs=pairs)
             for alt, pipe, path in evidence["criteria"]:
                 text = _criterion(alt, False)
                 self.emit("merge-extra", [name], f"{pipe} merges {self.label(a)} and {self.label(b)} by {text}",
-                          pipe=pipe, path=path, expected="not merged", actual=text, directions=directions)
+                          pipe=pipe, path=path, expected="not merged", actual=text, pairs=pairs)
 
     def check_extra_datatypes(self) -> None:
         known = set(self.exp.participants)
