@@ -51,6 +51,27 @@ def test_generated_output_of_all_top_level_specs_together_has_no_findings():
     assert summary(run(generate(*specs), *specs)) == []
 
 
+@pytest.mark.parametrize("spec", all_spec_files(), ids=lambda p: p.name)
+def test_expected_feeds_are_the_plans(spec: Path):
+    from generator.dtl import cast_name
+    from generator.loader import load_node_config
+    from generator.plan_model import build_plan
+    from generator.qa.expected import expected_from
+
+    config = load_node_config([spec])
+    plan = build_plan(config)
+    expected = expected_from(config)
+    for target in plan.targets:
+        want = [(f.source.key, f.source_path, f.target_path, cast_name(f.type), f.flow.name, f.forward)
+                for f in target.feeds]
+        got = [(f.source, f.source_path, f.target_path, f.cast, f.flow, f.forward)
+               for f in expected.targets[target.ref.key].feeds]
+        assert got == want
+        assert expected.targets[target.ref.key].creators == tuple(c.key for c in target.creators)
+    assert [(g.pipe, g.members) for g in expected.groups] == [
+        (f"global-{g.name}", frozenset(m.key for m in g.members)) for g in plan.groups]
+
+
 def test_every_row_of_the_example_is_checked(example):
     result = run(example, EXAMPLE)
     rows = [r for f in result.flows for r in f.rows]

@@ -18,6 +18,7 @@ backwards) is listed under ``out_of_scope`` instead of as a finding, unless
 from __future__ import annotations
 
 from collections import defaultdict
+from fnmatch import fnmatchcase
 from dataclasses import dataclass, field, replace
 from typing import Iterable
 
@@ -355,13 +356,21 @@ class _Comparison:
                   prop=row, pipe=got.pipe, path=got.path, expected="not mapped", actual=row, pairs=pairs)
 
     def check_creates(self, key: str, target: TargetRecovery) -> None:
+        """Per source datatype: does the config create here from it as the flows say?
+
+        Flows of one pair that differ only by qualifier share one create rule in a
+        node config: it creates when any of them says ``always``."""
         calls_insert = "insert" in target.operations
         creators = dict(target.creators) if calls_insert else {}
         inbound = [f for f in self.exp.flows if f.target == key and f.name not in self.missing]
+        by_source: dict[str, list[ExpectedFlow]] = defaultdict(list)
         for flow in inbound:
-            got = flow.source in creators
-            if flow.creates == got:
+            by_source[flow.source].append(flow)
+        for source, flows in by_source.items():
+            creates = any(f.creates for f in flows)
+            if creates == (source in creators):
                 continue
+            flow = next(f for f in flows if f.creates == creates)
             expected = flow.create + ("" if flow.creates or flow.create == "link-only" else " (generated as link-only)")
             if flow.creates:
                 if flow.source in target.creators:
@@ -371,12 +380,12 @@ class _Comparison:
                     pipe, path = target.transform, target.inserts_at or target.rule_paths.get(
                         "insert", "$.transform.rules.default")
                     why = f"{target.transform} never inserts from {self.label(flow.source)}"
-                self.emit("create-different", [flow.name],
+                self.emit("create-different", [f.name for f in flows if f.creates],
                           f"{self.label(flow.target)} is never created from {self.label(flow.source)} ({why}); "
                           f"the spec says create: {flow.create}",
                           pipe=pipe, path=path, expected=expected, actual="link-only")
             else:
-                self.emit("create-different", [flow.name],
+                self.emit("create-different", [f.name for f in flows],
                           f"{target.transform} creates {self.label(flow.target)} from {self.label(flow.source)}; "
                           f"the spec says create: {flow.create}",
                           pipe=target.transform, path=creators[flow.source], expected=expected, actual="always")
@@ -608,8 +617,10 @@ class _Comparison:
 
 
 def _dropped(target_path: str, dropped) -> str | None:
+    """The share rule that keeps ``target_path`` out of the payload (a remove, or a copy's exclude pattern)."""
     for prop, path in dropped.items():
-        if target_path == prop or target_path.startswith(prop + "."):
+        if target_path == prop or target_path.startswith(prop + ".") or (
+                any(c in prop for c in "*?") and fnmatchcase(target_path.split(".", 1)[0], prop)):
             return path
     return None
 

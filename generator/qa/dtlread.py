@@ -22,7 +22,10 @@ from typing import Any, Callable, Iterator
 CASTS = frozenset({"string", "integer", "float", "decimal", "boolean", "datetime", "bytes", "uuid"})
 
 # Properties that carry bookkeeping, not business data.
-META_PROPERTIES = frozenset({"sesam-modified"})
+META_PROPERTIES = frozenset({"sesam-modified", "sesam-changed"})
+# Target properties that carry the sync's own state (Sesam's and the generated pipes').
+BOOKKEEPING = frozenset({"$ids", "$origin", "$based_on", "$delete", "$generated_id", "$last-modified",
+                         "$replaced", "$deleted", "$children"})
 
 _REF = re.compile(r"^(?:_R\.)*_S\.(.*)$")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -63,8 +66,13 @@ class Ref:
 
     @property
     def is_meta(self) -> bool:
+        """Bookkeeping, not data: the entity itself, ``_S.$ids``/``_S._id``, a change timestamp.
+
+        A namespaced property is data whatever its name (Talk maps ``$original_id``)."""
         head = self.path.split(".", 1)[0]
-        return not self.path or head[:1] in ("$", "_") or head in META_PROPERTIES
+        if not self.path or head in META_PROPERTIES:
+            return True
+        return not self.namespace and head[:1] in ("$", "_")
 
 
 def parse_ref(text: Any) -> Ref | None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from generator.qa.dtlread import (
-    RuleVisitor, json_path, literal_strings, mentions, namespace_selection, parse_ref, short,
+    BOOKKEEPING, RuleVisitor, json_path, literal_strings, mentions, namespace_selection, parse_ref, short,
     value_refs, walk_rules,
 )
 
@@ -560,7 +560,7 @@ class _TransformReader:
         if not isinstance(prop, str):
             self.note(path, ["add", prop], "adds a property whose name is computed")
             return
-        if prop[:1] in ("_", "$"):
+        if prop[:1] == "_" or prop in BOOKKEEPING:
             return
         self._values(rules, prefix + _strip_ns(prop, self.own), value, path + (2,), role, depth)
 
@@ -654,8 +654,14 @@ def _share_operations(share: dict, info: PipeInfo, key: str, unverified: list[Un
                         ops.update(("insert", "update", "delete"))
                     ops.update(m.group("op") for m in matches if m)
                 elif node[0] == "remove" and len(node) == 2 and isinstance(node[1], str) \
-                        and node[1][:1] not in ("_", "$", "*") and node[1] not in keep:
+                        and node[1][:1] not in ("_", "*") and node[1] not in keep:
                     dropped[node[1]] = json_path(node_path)
+                elif node[0] == "copy" and len(node) == 3:
+                    # ["copy", "*", ["list", "_*", "$*"]]: what the payload leaves out
+                    excluded = node[2][1:] if isinstance(node[2], list) and node[2][:1] == ["list"] else [node[2]]
+                    for pattern in excluded:
+                        if isinstance(pattern, str) and pattern not in ("_*",):
+                            dropped[pattern] = json_path(node_path)
     return frozenset(ops), ops_path, dropped
 
 
