@@ -15,10 +15,10 @@ from generator.qa.run import run_qa
 def register(sub) -> None:
     parser = sub.add_parser(
         "qa", help="compare a config (folder or live node) with its specs or dataflow documents",
-        description="Recover what a node config does (per target datatype: which property feeds which, with "
-                    "which cast; create rules; merge criteria; deletes) and compare it with specs (.yaml) or "
-                    "Sesam Talk dataflow documents (.rst), flow by flow and property by property. "
-                    "Exit 0: no differences, 2: differences, 1: error.",
+        description="Recover what a node config does (per target datatype: which property feeds which,\n"
+                    "with which cast; create rules; merge criteria; deletes) and compare it with specs\n"
+                    "(.yaml) or Sesam Talk dataflow documents (.rst), flow by flow and property by property.\n"
+                    "Exit 0: no differences, 2: differences, 1: error. See docs/qa.md.",
         epilog="kinds of findings:\n" + kinds_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -52,8 +52,7 @@ def run(args) -> int:
     text = render(qa.result, args.format)
     if args.output:
         write_text_atomic(args.output, text)
-        print(f"{args.output}: {qa.result.findings and len(qa.result.findings) or 'no'} difference(s)",
-              file=sys.stderr)
+        print(f"{args.output}: {len(qa.result.findings) or 'no'} difference(s)", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return EXIT_CHANGES if qa.result.has_differences else EXIT_OK

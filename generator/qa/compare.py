@@ -90,10 +90,6 @@ class QaResult:
     def has_differences(self) -> bool:
         return bool(self.findings)
 
-    def findings_for(self, flow: str, row: str | None = None, *, flow_level: bool = False) -> list[Finding]:
-        return [f for f in self.findings if flow in f.flows
-                and (f.property is None if flow_level else row is None or f.property == row)]
-
 
 def compare(expected: Expected, recovered: Recovered, *, strict: bool = False) -> QaResult:
     comparison = _Comparison(expected, recovered, strict)
@@ -362,7 +358,7 @@ class _Comparison:
         node config: it creates when any of them says ``always``."""
         calls_insert = "insert" in target.operations
         creators = dict(target.creators) if calls_insert else {}
-        inbound = [f for f in self.exp.flows if f.target == key and f.name not in self.missing]
+        inbound = [f for f in self.exp.flows_into(key) if f.name not in self.missing]
         by_source: dict[str, list[ExpectedFlow]] = defaultdict(list)
         for flow in inbound:
             by_source[flow.source].append(flow)
@@ -389,7 +385,7 @@ class _Comparison:
                           f"{target.transform} creates {self.label(flow.target)} from {self.label(flow.source)}; "
                           f"the spec says create: {flow.create}",
                           pipe=target.transform, path=creators[flow.source], expected=expected, actual="always")
-        stated = {f.source for f in inbound} | {f.source for f in self.exp.flows if f.target == key}
+        stated = {f.source for f in self.exp.flows_into(key)}
         for namespace, path in sorted(creators.items()):
             if namespace in stated:
                 continue
@@ -405,11 +401,11 @@ class _Comparison:
         A delete rule that does not say whose deletes it follows ("*") is read as
         following the flows that ask for deletes, if any flow into the target does.
         """
-        inbound = [f for f in self.exp.flows if f.target == key and f.name not in self.missing]
+        inbound = [f for f in self.exp.flows_into(key) if f.name not in self.missing]
         calls = "delete" in target.operations
         deleters = dict(target.deleters) if calls else {}
         wanted = [f for f in inbound if f.delete]
-        if "*" in deleters and any(f.delete for f in self.exp.flows if f.target == key):
+        if "*" in deleters and any(f.delete for f in self.exp.flows_into(key)):
             deleters = {f.source: deleters["*"] for f in wanted}
         for flow in wanted:
             if flow.source in deleters:
@@ -426,7 +422,7 @@ class _Comparison:
                       actual="not propagated")
         for namespace, path in sorted(deleters.items()):
             flows = [f for f in inbound if f.source == namespace or namespace == "*"]
-            stated = [f for f in self.exp.flows if f.target == key and f.source == namespace]
+            stated = [f for f in self.exp.flows_into(key) if f.source == namespace]
             if any(f.delete for f in flows + stated):
                 continue  # asked for (a missing flow is reported as missing)
             # Deletes reach only entities that have an origin: those created from a creator.

@@ -186,13 +186,6 @@ def is_rule(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and isinstance(value[0], str)
 
 
-def rule_list(value: Any) -> list:
-    """A THEN/ELSE argument is one rule or a list of rules."""
-    if is_rule(value):
-        return [value]
-    return value if isinstance(value, list) else []
-
-
 def _branch_items(value: Any, path: tuple) -> Iterator[tuple[Any, tuple]]:
     if is_rule(value):
         yield value, path

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Mapping, Sequence
 
 from generator.dtl import cast_name
@@ -95,11 +96,23 @@ class Expected:
         """The directions (source system, target system) the specs speak for."""
         return frozenset(f.systems for f in self.flows)
 
+    @cached_property
+    def _by_namespace(self) -> dict[str, list[ExpectedFlow]]:
+        index: dict[str, list[ExpectedFlow]] = defaultdict(list)
+        for flow in self.flows:
+            index[flow.source].append(flow)
+            if flow.target != flow.source:
+                index[flow.target].append(flow)
+        return index
+
     def flows_between(self, a: str, b: str) -> list[ExpectedFlow]:
-        return [f for f in self.flows if {f.source, f.target} == {a, b}]
+        return [f for f in self._by_namespace.get(a, ()) if {f.source, f.target} == {a, b}]
 
     def flows_of(self, key: str) -> list[ExpectedFlow]:
-        return [f for f in self.flows if key in (f.source, f.target)]
+        return list(self._by_namespace.get(key, ()))
+
+    def flows_into(self, key: str) -> list[ExpectedFlow]:
+        return [f for f in self._by_namespace.get(key, ()) if f.target == key]
 
     def label(self, key: str) -> str:
         return self.labels.get(key) or label_of(key)

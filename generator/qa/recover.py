@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Iterable, Mapping
 
 from generator.qa.dtlread import (
@@ -116,16 +117,30 @@ class Recovered:
     targets: Mapping[str, TargetRecovery]
     merges: tuple[MergeRecovery, ...]
     unverified: tuple[Unverified, ...]
-    systems: int = 0
 
     def keys(self) -> set[str]:
         return {key for key, _ in self.by_role}
 
+    @cached_property
+    def _roles_by_key(self) -> dict[str, dict[str, PipeInfo]]:
+        index: dict[str, dict[str, PipeInfo]] = defaultdict(dict)
+        for (key, role), info in self.by_role.items():
+            index[key][role] = info
+        return index
+
+    @cached_property
+    def _merges_by_key(self) -> dict[str, list[MergeRecovery]]:
+        index: dict[str, list[MergeRecovery]] = defaultdict(list)
+        for merge in self.merges:
+            for key in merge.members:
+                index[key].append(merge)
+        return index
+
     def pipes_of(self, key: str) -> dict[str, PipeInfo]:
-        return {role: info for (k, role), info in self.by_role.items() if k == key}
+        return dict(self._roles_by_key.get(key, {}))
 
     def merges_with(self, key: str) -> list[MergeRecovery]:
-        return [m for m in self.merges if key in m.members]
+        return list(self._merges_by_key.get(key, ()))
 
 
 # --------------------------------------------------------------------------- entry point
@@ -134,7 +149,6 @@ class Recovered:
 def recover(components: Iterable[Component], source: str) -> Recovered:
     pipes: dict[str, tuple[dict, str | None]] = {}
     unverified: list[Unverified] = []
-    systems = 0
     for component in components:
         config = component.config
         name = component.file or "<config>"
@@ -147,8 +161,6 @@ def recover(components: Iterable[Component], source: str) -> Recovered:
                 unverified.append(Unverified(config["_id"], "$._id", config["_id"], "a second pipe with this _id"))
                 continue
             pipes[config["_id"]] = (config, component.file)
-        elif isinstance(kind, str) and kind.startswith("system"):
-            systems += 1
     infos = _classify(pipes)
     by_role = _index_roles(infos, unverified)
     enrich_keys = {info.key: _enrich_keys(pipes[info.id][0]) for (key, role), info in by_role.items()
@@ -166,7 +178,7 @@ def recover(components: Iterable[Component], source: str) -> Recovered:
     for (key, role), info in sorted(by_role.items()):
         if role == "share" and key not in targets:
             targets[key] = _target(key, None, None, pipes[info.id][0], info, unverified, dataset_keys)
-    return Recovered(source, infos, by_role, targets, merges, tuple(unverified), systems)
+    return Recovered(source, infos, by_role, targets, merges, tuple(unverified))
 
 
 # --------------------------------------------------------------------------- pipe roles
