@@ -201,26 +201,27 @@ def test_a_difference_nothing_else_explains_is_in_scope(example):
     assert [f.kind for f in run(files, EXAMPLE).findings] == ["flow-extra", "property-extra"]
 
 
+def _example_with(folder: Path, old: str, new: str, more: str = "") -> Path:
+    """The example spec with one line replaced (and flows appended): a spec edited after generate."""
+    spec = folder / "spec.yaml"
+    text = EXAMPLE.read_text(encoding="utf-8")
+    assert old in text
+    spec.write_text(text.replace(old, new) + more, encoding="utf-8")
+    return spec
+
+
 def test_a_spec_row_added_but_never_deployed_is_missing(tmp_path, example):
-    spec = tmp_path / "spec.yaml"
-    text = EXAMPLE.read_text(encoding="utf-8").replace(
-        "      - {from: employeeNumber, to: external_id, type: '\"integer\"'}",
-        "      - {from: employeeNumber, to: external_id, type: '\"integer\"'}\n"
-        "      - {from: title, to: job_title, type: '\"string\"'}")
-    spec.write_text(text, encoding="utf-8")
+    row = "      - {from: employeeNumber, to: external_id, type: '\"integer\"'}"
+    spec = _example_with(tmp_path, row, row + "\n      - {from: title, to: job_title, type: '\"string\"'}")
     found = summary(run(example, spec))
     assert found == [("property-missing", ("erp.employee -> crm.contact",), "title -> job_title", "crm-contact-transform"),
                      ("property-missing", ("erp.employee -> crm.contact",), "title -> job_title", "erp-employee-transform")]
 
 
 def test_a_flow_added_but_never_deployed_is_missing(tmp_path, example):
-    spec = tmp_path / "spec.yaml"
-    text = EXAMPLE.read_text(encoding="utf-8").replace(
-        "      contact: {label: Contact, path: contacts, updated: updated_at, update_method: PATCH}",
-        "      contact: {label: Contact, path: contacts, updated: updated_at, update_method: PATCH}\n"
-        "      task: {label: Task, path: tasks}")
-    text += "  - {from: erp.employee, to: crm.task, create: always, properties: [{from: email, to: owner}]}\n"
-    spec.write_text(text, encoding="utf-8")
+    datatype = "      contact: {label: Contact, path: contacts, updated: updated_at, update_method: PATCH}"
+    spec = _example_with(tmp_path, datatype, datatype + "\n      task: {label: Task, path: tasks}",
+                         "  - {from: erp.employee, to: crm.task, create: always, properties: [{from: email, to: owner}]}\n")
     found = summary(run(example, spec))
     assert found == [("flow-missing", ("erp.employee -> crm.task",), None, None)]
     flow = next(f for f in run(example, spec).flows if f.name == "erp.employee -> crm.task")
@@ -347,11 +348,8 @@ def test_junit_has_a_case_per_flow_and_row(folders, tmp_path, capsys):
 
 
 def test_junit_skips_blank_rows(tmp_path, capsys):
-    spec = tmp_path / "blank.yaml"
-    spec.write_text(EXAMPLE.read_text(encoding="utf-8").replace(
-        "      - {from: name, to: name, type: '\"string\"'}\n    delete: false",
-        "      - {from: name, to: name, type: '\"string\"'}\n      - {from: '', to: code}\n    delete: false"),
-        encoding="utf-8")
+    row = "      - {from: name, to: name, type: '\"string\"'}\n    delete: false"
+    spec = _example_with(tmp_path, row, row.replace("\n", "\n      - {from: '', to: code}\n", 1))
     folder = write_config(generate(spec), tmp_path / "cfg")
     assert main(["qa", str(spec), "--config", str(folder), "--format", "junit"]) == 0
     root = ET.fromstring(capsys.readouterr().out)

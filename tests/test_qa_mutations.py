@@ -41,118 +41,89 @@ def default() -> Config:
 # --------------------------------------------------------------------------- edits
 
 
-def drop_property(files: Config) -> Changed:
-    p = pipe(files, "crm-contact-transform")
-    changed = []
-    for path in reversed(adds(p, "first_name")):
-        delete(p, path)
-        changed.append(loc(p, path))
-    return changed
+def each_add(pipe_id: str, prop: str, edit_one: Callable[[dict, tuple], list[tuple]]):
+    """Apply ``edit_one(pipe, add_path) -> changed paths`` to every ``add`` of ``prop``
+    (the update and the insert rule alike, as a careful hand edit would)."""
+    def edit(files: Config) -> Changed:
+        p = pipe(files, pipe_id)
+        return [loc(p, path) for add in adds(p, prop) for path in edit_one(p, add)]
+    return edit
+
+
+def _deleted(p: dict, path: tuple) -> list[tuple]:
+    delete(p, path)
+    return [path]
+
+
+drop_property = each_add("crm-contact-transform", "first_name", _deleted)
+drop_backward = each_add("erp-employee-transform", "firstName", _deleted)
 
 
 def drop_candidate(pipe_id: str, prop: str, namespace: str, source: str):
-    def edit(files: Config) -> Changed:
-        p = pipe(files, pipe_id)
-        changed = []
-        for add in adds(p, prop):
-            cand = candidate(p, refs(p, namespace, source, add)[0])
-            delete(p, cand)
-            changed.append(loc(p, cand))
-        return changed
-    return edit
+    return each_add(pipe_id, prop, lambda p, add: _deleted(p, candidate(p, refs(p, namespace, source, add)[0])))
 
 
-def drop_nested(files: Config) -> Changed:
-    p = pipe(files, "crm-company-transform")
-    changed = []
-    for add in adds(p, "address"):
-        value = get(p, add + (2,))
-        i = value.index("zip")
-        del value[i:i + 2]
-        changed.append(loc(p, add + (2,)))
-    return changed
+def _drop_zip(p: dict, add: tuple) -> list[tuple]:
+    value = get(p, add + (2,))
+    i = value.index("zip")
+    del value[i:i + 2]
+    return [add + (2,)]
 
 
-def drop_backward(files: Config) -> Changed:
-    p = pipe(files, "erp-employee-transform")
-    changed = []
-    for path in reversed(adds(p, "firstName")):
-        delete(p, path)
-        changed.append(loc(p, path))
-    return changed
+def _rename_target(p: dict, add: tuple) -> list[tuple]:
+    get(p, add)[1] = "phone_home"
+    return [add]
 
 
-def retarget(files: Config) -> Changed:
-    p = pipe(files, "crm-contact-transform")
-    changed = []
-    for add in adds(p, "phone_mobile"):
-        get(p, add)[1] = "phone_home"
-        changed.append(loc(p, add))
-    return changed
+def _rename_city(p: dict, add: tuple) -> list[tuple]:
+    value = get(p, add + (2,))
+    value[value.index("city")] = "town"
+    return [add + (2,)]
 
 
-def retarget_nested(files: Config) -> Changed:
-    p = pipe(files, "crm-company-transform")
-    changed = []
-    for add in adds(p, "address"):
-        value = get(p, add + (2,))
-        value[value.index("city")] = "town"
-        changed.append(loc(p, add + (2,)))
-    return changed
+drop_nested = each_add("crm-company-transform", "address", _drop_zip)
+retarget = each_add("crm-contact-transform", "phone_mobile", _rename_target)
+retarget_nested = each_add("crm-company-transform", "address", _rename_city)
 
 
 def replace_ref(pipe_id: str, prop: str, namespace: str, old: str, new: str):
-    def edit(files: Config) -> Changed:
-        p = pipe(files, pipe_id)
-        changed = []
-        for add in adds(p, prop):
-            for path in refs(p, namespace, old, add):
-                parent = get(p, path[:-1])
-                parent[path[-1]] = parent[path[-1]].replace(f"{namespace}:{old}", f"{namespace}:{new}")
-                changed.append(loc(p, path))
-        return changed
-    return edit
+    def edit_one(p: dict, add: tuple) -> list[tuple]:
+        paths = refs(p, namespace, old, add)
+        for path in paths:
+            parent = get(p, path[:-1])
+            parent[path[-1]] = parent[path[-1]].replace(f"{namespace}:{old}", f"{namespace}:{new}")
+        return paths
+    return each_add(pipe_id, prop, edit_one)
 
 
 def swap_sources(files: Config) -> Changed:
     first = replace_ref("crm-contact-transform", "first_name", "erp-employee", "firstName", "lastName")(files)
-    # the last_name candidates now name lastName twice: turn the employee's into firstName
-    p = pipe(files, "crm-contact-transform")
-    changed = []
-    for add in adds(p, "last_name"):
-        for path in refs(p, "erp-employee", "lastName", add):
-            get(p, path[:-1])[path[-1]] = "_R._S.erp-employee:firstName"
-            changed.append(loc(p, path))
-    return first + changed
+    return first + replace_ref("crm-contact-transform", "last_name", "erp-employee", "lastName", "firstName")(files)
 
 
 def change_cast(pipe_id: str, prop: str, namespace: str, source: str, new: str | None):
     """Replace the cast around a reference (``new=None`` removes it)."""
-    def edit(files: Config) -> Changed:
-        p = pipe(files, pipe_id)
-        changed = []
-        for add in adds(p, prop):
-            for path in refs(p, namespace, source, add):
-                cast_path = path[:-1]
-                cast = get(p, cast_path)
-                if new is None:
-                    get(p, cast_path[:-1])[cast_path[-1]] = cast[1]
-                else:
-                    cast[0] = new
-                changed.append(loc(p, cast_path))
-        return changed
-    return edit
+    def edit_one(p: dict, add: tuple) -> list[tuple]:
+        paths = [path[:-1] for path in refs(p, namespace, source, add)]
+        for cast_path in paths:
+            cast = get(p, cast_path)
+            if new is None:
+                get(p, cast_path[:-1])[cast_path[-1]] = cast[1]
+            else:
+                cast[0] = new
+        return paths
+    return each_add(pipe_id, prop, edit_one)
 
 
-def add_cast(files: Config) -> Changed:
-    p = pipe(files, "crm-company-transform")
-    changed = []
-    for add in adds(p, "address"):
-        for path in refs(p, "erp-customer", "zip", add):
-            parent = get(p, path[:-1])
-            parent[path[-1]] = ["string", parent[path[-1]]]
-            changed.append(loc(p, path))
-    return changed
+def _cast_zip(p: dict, add: tuple) -> list[tuple]:
+    paths = refs(p, "erp-customer", "zip", add)
+    for path in paths:
+        parent = get(p, path[:-1])
+        parent[path[-1]] = ["string", parent[path[-1]]]
+    return paths
+
+
+add_cast = each_add("crm-company-transform", "address", _cast_zip)
 
 
 def add_rule(pipe_id: str, rule: list, sets: list[str] | None = None):

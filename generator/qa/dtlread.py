@@ -266,7 +266,7 @@ def namespace_selection(expr: Any) -> frozenset[str] | None:
     ``["in", ["ni-ns", "_."], ["list", "a", "b"]]`` anywhere in ``expr``; None if there is none."""
     found: set[str] = set()
     seen = False
-    for node in _lists(expr):
+    for node in all_lists(expr):
         if len(node) == 3 and node[0] in ("eq", "in"):
             left, right = node[1], node[2]
             if _is_ni_ns(right):
@@ -285,15 +285,16 @@ def _is_ni_ns(expr: Any) -> bool:
     return isinstance(expr, list) and len(expr) == 2 and expr[0] == "ni-ns"
 
 
-def _lists(expr: Any) -> Iterator[list]:
+def all_lists(expr: Any) -> Iterator[list]:
+    """Every list in an expression, outermost first."""
     if isinstance(expr, list):
         yield expr
         for item in expr:
-            yield from _lists(item)
+            yield from all_lists(item)
     elif isinstance(expr, dict):
         for item in expr.values():
-            yield from _lists(item)
+            yield from all_lists(item)
 
 
 def mentions(expr: Any, predicate: Callable[[list], bool]) -> bool:
-    return any(predicate(node) for node in _lists(expr))
+    return any(predicate(node) for node in all_lists(expr))

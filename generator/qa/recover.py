@@ -23,7 +23,7 @@ from functools import cached_property
 from typing import Any, Iterable, Mapping
 
 from generator.qa.dtlread import (
-    BOOKKEEPING, RuleVisitor, json_path, literal_strings, mentions, namespace_selection, parse_ref, short,
+    BOOKKEEPING, RuleVisitor, all_lists, json_path, literal_strings, mentions, namespace_selection, parse_ref, short,
     value_refs, walk_rules,
 )
 
@@ -288,22 +288,12 @@ def _classify(pipes: Mapping[str, tuple[dict, str | None]]) -> dict[str, PipeInf
 def _own_namespace(pipe: dict) -> str | None:
     """The namespace a transform writes: the one its insert guard checks is empty."""
     for _, transform in _dtl_transforms(pipe):
-        for node in _walk_lists(transform.get("rules")):
+        for node in all_lists(transform.get("rules")):
             if len(node) == 2 and node[0] == "is-empty":
                 selection = namespace_selection(node[1])
                 if selection and len(selection) == 1:
                     return next(iter(selection))
     return None
-
-
-def _walk_lists(expr: Any):
-    if isinstance(expr, list):
-        yield expr
-        for item in expr:
-            yield from _walk_lists(item)
-    elif isinstance(expr, dict):
-        for item in expr.values():
-            yield from _walk_lists(item)
 
 
 def _index_roles(infos: Mapping[str, PipeInfo], unverified: list[Unverified]) -> dict[tuple[str, str], PipeInfo]:
