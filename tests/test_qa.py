@@ -13,6 +13,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from generator.cli import main
 from generator.qa.dtlread import json_path, parse_ref, value_refs
@@ -435,3 +436,33 @@ def test_a_node_without_the_node_client_is_a_one_line_error(monkeypatch, capsys)
     assert main(["qa", str(EXAMPLE), "--node", "http://127.0.0.1:9"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "generator.node" in err[0]
+
+
+# --------------------------------------------------------------------------- never a crash
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 3) | st.sampled_from(
+        ["", "_S.", "_R._S.erp-employee:email", "_S.$ids", "apply", "add", "dict", "string", "*", "x.y",
+         "crm_contact.crm-contact:email", "erp-employee", "contact-insert", "global-company"]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(
+        ["type", "rules", "default", "dataset", "datasets", "equality_sets", "system", "source"]), inner, max_size=3),
+    max_leaves=8)
+_EXAMPLE_FILES = generate(EXAMPLE)
+_PLACES = [(rel, path) for rel, data in sorted(_EXAMPLE_FILES.items()) if rel.startswith("pipes/")
+           for path, _ in nodes(data) if path]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(places=st.lists(st.sampled_from(_PLACES), min_size=1, max_size=3), values=st.lists(_JSON, min_size=3, max_size=3))
+def test_any_edit_is_read_without_crashing(places, values):
+    files = copy.deepcopy(_EXAMPLE_FILES)
+    for (rel, path), value in zip(places, values):
+        try:
+            target = files[rel]
+            for part in path[:-1]:
+                target = target[part]
+            target[path[-1]] = value
+        except (KeyError, IndexError, TypeError):
+            continue  # an earlier edit removed this place
+    result = run(files, EXAMPLE)
+    assert all(f.kind and f.flows and f.message for f in result.findings)
