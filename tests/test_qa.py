@@ -335,6 +335,22 @@ def test_json_report_follows_its_schema(folders, capsys):
     assert finding["file"].endswith("crm-contact-transform.conf.json")
 
 
+def test_rows_a_missing_pipe_hides_are_unchecked_and_fail_in_junit(tmp_path, example, capsys):
+    files = copy.deepcopy(example)
+    del files["pipes/crm-contact-share.conf.json"]
+    result = run(files, EXAMPLE)
+    flow = next(f for f in result.flows if f.name == "erp.employee -> crm.contact")
+    assert {r.status for r in flow.rows} == {"unchecked"}
+    folder = write_config(files, tmp_path / "cfg")
+    assert main(["qa", str(EXAMPLE), "--config", str(folder), "--format", "json"]) == 2
+    schema = json.loads(resources.files("generator").joinpath("schemas/qa-report.schema.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(json.loads(capsys.readouterr().out))
+    assert main(["qa", str(EXAMPLE), "--config", str(folder), "--format", "junit"]) == 2
+    cases = ET.fromstring(capsys.readouterr().out).iter("testcase")
+    failed = {c.get("name") for c in cases if c.get("classname") == flow.name and c.find("failure") is not None}
+    assert failed == {"flow"} | {f"row {r.label}" for r in flow.rows}
+
+
 def test_junit_has_a_case_per_flow_and_row(folders, tmp_path, capsys):
     good, bad = folders
     out = tmp_path / "qa.xml"

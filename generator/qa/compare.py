@@ -64,7 +64,7 @@ class Finding:
 @dataclass(frozen=True)
 class RowReport:
     label: str
-    status: str  # match | differs | missing | extra | not-generated | flow-missing
+    status: str  # match | differs | missing | extra | not-generated | flow-missing | unchecked
     type: str | None = None
 
 
@@ -595,6 +595,8 @@ class _Comparison:
     def flow_report(self, flow: ExpectedFlow, findings: tuple[Finding, ...]) -> FlowReport:
         mine = [f for f in findings if flow.name in f.flows]
         missing = flow.name in self.missing
+        # A side without transform or share pipe cannot be checked (its pipe-missing says why).
+        unchecked = bool({flow.source, flow.target} & self.unwritten)
         rows = []
         for row in flow.rows:
             if not row.generated:
@@ -603,7 +605,8 @@ class _Comparison:
                 rows.append(RowReport(row.label, "flow-missing", row.type))
             else:
                 kinds = {f.kind for f in mine if f.property == row.label}
-                status = "missing" if "property-missing" in kinds else "differs" if kinds else "match"
+                status = "missing" if "property-missing" in kinds else "differs" if kinds else \
+                    "unchecked" if unchecked else "match"
                 rows.append(RowReport(row.label, status, row.type))
         listed = {r.label for r in rows}
         rows += [RowReport(f.property, "extra") for f in mine

@@ -160,7 +160,7 @@ def render_junit(result: QaResult, now: datetime) -> str:
         for row in flow.rows:
             mine = [f for f in grouped.get(flow.name, ()) if f.property == row.label]
             skipped = "a blank cell: kept in the spec, not generated" if row.status == "not-generated" else None
-            if row.status == "flow-missing":
+            if row.status in ("flow-missing", "unchecked"):
                 mine = [f for f in grouped.get(flow.name, ()) if f.property is None]
             _case(suite, flow.name, f"row {row.label}", mine, skipped=skipped, file=flow.spec)
     listed = {f.name for f in result.flows}
