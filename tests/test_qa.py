@@ -468,7 +468,7 @@ _PLACES = [(rel, path) for rel, data in sorted(_EXAMPLE_FILES.items()) if rel.st
            for path, _ in nodes(data) if path]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(places=st.lists(st.sampled_from(_PLACES), min_size=1, max_size=3), values=st.lists(_JSON, min_size=3, max_size=3))
 def test_any_edit_is_read_without_crashing(places, values):
     files = copy.deepcopy(_EXAMPLE_FILES)
