@@ -167,6 +167,44 @@ def test_all_cosmetic_edits_at_once(example):
     assert summary(run(files, EXAMPLE)) == []
 
 
+def _update_set(files, pipe_id):
+    rules, _ = rules_of(pipe(files, pipe_id))
+    key = pipe_id.rsplit("-", 1)[0]
+    return next(name for name in rules if name != "default"
+                and any(isinstance(r, list) and r[:2] == ["add", "$based_on"] for r in rules[name])), rules, key
+
+
+def test_a_hand_written_equivalent_mapping_gives_no_findings(example):
+    """copy, rename, default, coalesce, case-eq and if say what the generated conflict rule says."""
+    files = copy.deepcopy(example)
+    name, rules, _ = _update_set(files, "erp-employee-transform")
+    keep = [r for r in rules[name] if r[1][:1] in ("_", "$") or r[1] == "id"]
+    rules[name] = keep + [
+        ["comment", "written by hand after a download"],
+        ["copy", "crm-contact:email"],
+        ["rename", "crm-contact:first_name", "firstName"],
+        ["default", "lastName", "_S.crm-contact:last_name"],
+        ["add", "phone", ["coalesce", ["list", "_R._S.crm-contact:phone_work", "_R._S.crm-contact:phone_mobile"]]],
+        ["case-eq", "_S.kind", "staff", ["add", "employeeNumber", "_R._S.crm-contact:external_id"],
+         ["add", "employeeNumber", ["if", ["is-null", "_S.x"], "_R._S.crm-contact:external_id", None]]],
+    ]
+    assert summary(run(files, EXAMPLE)) == []
+    rules[name].append(["remove", "lastName"])
+    assert [(f.kind, f.property) for f in run(files, EXAMPLE).findings] == [("property-missing", "lastName -> last_name")]
+
+
+def test_nested_targets_built_by_an_applied_rule_set(example):
+    files = copy.deepcopy(example)
+    rules, _ = rules_of(pipe(files, "crm-company-transform"))
+    for name in [n for n in rules if n != "default"]:
+        for rule in rules[name]:
+            if rule[:2] == ["add", "address"]:
+                parts = rule[2][1:]
+                rules[f"{name}-address"] = [["add", parts[i], parts[i + 1]] for i in range(0, len(parts), 2)]
+                rule[2] = ["apply", f"{name}-address", "_S."]
+    assert summary(run(files, EXAMPLE)) == []
+
+
 # --------------------------------------------------------------------------- scope
 
 
