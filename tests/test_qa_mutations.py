@@ -311,9 +311,7 @@ def drop_in_share(files: Config) -> Changed:
 
 def unreadable_value(files: Config) -> Changed:
     p = pipe(files, "crm-contact-transform")
-    name = first_update_set(files, "crm-contact-transform")[0]
-    rules, base = rules_of(p)
-    path = adds(p, "first_name", [name])[0]
+    path = adds(p, "first_name")[0]  # one rule set only: the update's, or the values both share
     rule = get(p, path)
     rule[2] = ["upper", rule[2]]
     return [loc(p, path)]

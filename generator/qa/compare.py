@@ -17,7 +17,7 @@ backwards) is listed under ``out_of_scope`` instead of as a finding, unless
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from fnmatch import fnmatchcase
 from dataclasses import dataclass, field, replace
 from typing import Iterable
@@ -319,7 +319,7 @@ class _Comparison:
             drop = _dropped(feed.target_path, dropped)
             pipe, path = ((target.share, drop) if drop else
                           (target.transform, self.target_path_site(feeds, feed.target_path)
-                           or target.rule_paths.get(role)))
+                           or _mapping_site(feeds) or target.rule_paths.get(role)))
             self.emit("property-missing", [feed.flow],
                       f"{self.describe(feed, key)} is not mapped" + (f" ({target.share} removes it)" if drop else ""),
                       prop=feed.row, pipe=pipe, path=path, expected=self.describe(feed, key), actual="not mapped")
@@ -613,6 +613,12 @@ class _Comparison:
                  if f.kind == "property-extra" and f.property not in listed]
         status = "missing" if missing else "differs" if mine else "match"
         return FlowReport(flow.name, status, tuple(rows), f"{flow.spec_file}:{flow.line}")
+
+
+def _mapping_site(feeds: list[Feed]) -> str | None:
+    """The rule set that holds most of a produced entity's mapping: where a missing row belongs."""
+    sites = Counter(f.rule_set for f in feeds if f.rule_set)
+    return sites.most_common(1)[0][0] if sites else None
 
 
 def _dropped(target_path: str, dropped) -> str | None:

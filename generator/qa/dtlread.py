@@ -3,7 +3,7 @@
 The generated transforms are one shape among many that people write by hand,
 so nothing here matches the generator's exact expressions. A rule set is walked
 rule by rule (``add``, ``default``, ``add-if``, ``copy``, ``rename``, ``remove``,
-``if``, ``case``, ``case-eq``, ``create``), a value expression argument by
+``merge``, ``if``, ``case``, ``case-eq``, ``create``), a value expression argument by
 argument through the functions that pass a value on (``if``, ``case-eq``,
 ``coalesce``, ``first``, ``path``, ``sorted``, ``dict``, ``apply`` ...), and the
 innermost references of the form ``_S.<namespace>:<path>`` (also through
@@ -203,6 +203,7 @@ class RuleVisitor:
     on_rename: Callable[[Any, Any, tuple, tuple], None]
     on_remove: Callable[[Any, tuple, tuple], None]
     on_create: Callable[[Any, tuple, tuple], None]
+    on_merge: Callable[[Any, tuple, tuple], None]
     on_unreadable: Callable[[Unreadable], None]
     on_discard: Callable[[tuple, tuple], None] = field(default=lambda path, conds: None)
 
@@ -231,6 +232,8 @@ def _walk_rule(rule: Any, path: tuple, visitor: RuleVisitor, conditions: tuple) 
         visitor.on_remove(rule[1], path, conditions)
     elif name == "create" and len(rule) == 2:
         visitor.on_create(rule[1], path + (1,), conditions)
+    elif name in ("merge", "merge-union") and len(rule) == 2:
+        visitor.on_merge(rule[1], path + (1,), conditions)
     elif name == "discard":
         visitor.on_discard(path, conditions)
     elif name in _INERT_RULES:

@@ -12,12 +12,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Mapping, Sequence
+from typing import Mapping
 
 from generator.dtl import cast_name
 from generator.model import Flow, NodeConfig, PropertyRow
-# Groups and their names are the plan's own (cheap) functions, so qa names global pipes as generate does.
-from generator.plan_model import _connected_groups, _group_names
+from generator.plan_model import build_plan
 
 
 def row_label(row: PropertyRow) -> str:
@@ -125,50 +124,21 @@ def label_of(key: str) -> str:
 
 
 def expected_from(config: NodeConfig) -> Expected:
+    plan = build_plan(config)
     flows = tuple(_flow(f) for f in config.flows)
-    participants = tuple(sorted({r for f in config.flows for r in (f.source, f.target)}))
-    members = _connected_groups(config.flows, participants)
-    groups = tuple(ExpectedGroup(f"global-{name}", frozenset(m.key for m in group))
-                   for name, group in zip(_group_names(config.flows, members), members))
-    feeds = expected_feeds(config.flows)
-    creators: dict[str, set[str]] = defaultdict(set)
-    for flow in config.flows:
-        if flow.create.creates:
-            creators[flow.target.key].add(flow.source.key)
-    targets = {ref.key: ExpectedTarget(ref.key, tuple(feeds.get(ref.key, ())), tuple(sorted(creators[ref.key])))
-               for ref in participants}
-    labels = {ref.key: str(ref) for ref in participants}
-    return Expected(config.name, flows, targets, groups, tuple(r.key for r in participants), labels,
+    targets = {}
+    for target in plan.targets:
+        feeds = tuple(
+            ExpectedFeed(f.source.key, f.source_path, f.target_path, cast_name(f.type), f.flow.name,
+                         f"{f.source_path} -> {f.target_path}" if f.forward else f"{f.target_path} -> {f.source_path}",
+                         f.forward)
+            for f in target.feeds
+        )
+        targets[target.ref.key] = ExpectedTarget(target.ref.key, feeds, tuple(c.key for c in target.creators))
+    groups = tuple(ExpectedGroup(f"global-{g.name}", frozenset(m.key for m in g.members)) for g in plan.groups)
+    labels = {ref.key: str(ref) for ref in plan.participants}
+    return Expected(config.name, flows, targets, groups, tuple(r.key for r in plan.participants), labels,
                     tuple(spec.file for spec in config.specs))
-
-
-def expected_feeds(flows: Sequence[Flow]) -> dict[str, list[ExpectedFeed]]:
-    """Per target namespace, what feeds it: the plan's rule (``generator.plan_model``), in one pass.
-
-    A row ``s -> t`` of a flow ``A -> B`` feeds ``B.t`` from ``A.s`` with the cast of
-    the row's type, and ``A.s`` from ``B.t`` without a cast; when two rows state
-    the same pair (an ``A -> B`` and a ``B -> A`` table), the first one counts.
-    ``build_plan`` does the same per participant, at a cost quadratic in the
-    number of flows, too slow for a corpus of a thousand documents; a test
-    keeps the two equal.
-    """
-    out: dict[str, list[ExpectedFeed]] = defaultdict(list)
-    seen: set[tuple] = set()
-    for flow in flows:
-        for row in flow.properties:
-            if not row.source or not row.target:
-                continue
-            label = row_label(row)
-            for target, feed in (
-                    (flow.target.key, ExpectedFeed(flow.source.key, row.source, row.target, cast_name(row.type),
-                                                   flow.name, label, True)),
-                    (flow.source.key, ExpectedFeed(flow.target.key, row.target, row.source, None,
-                                                   flow.name, label, False))):
-                key = (target,) + feed.key
-                if key not in seen:
-                    seen.add(key)
-                    out[target].append(feed)
-    return out
 
 
 def _flow(flow: Flow) -> ExpectedFlow:

@@ -62,6 +62,7 @@ class Feed:
     rule: str  # "update" | "insert" | "default": which produced entity carries it
     pipe: str
     path: str  # JSON path of the value expression
+    rule_set: str = ""  # JSON path of the rule set that holds it
 
 
 @dataclass(frozen=True)
@@ -447,6 +448,11 @@ class _TransformReader:
     inserts_at: str | None = None
     uncertain: set[str] = field(default_factory=set)  # target paths whose value could not be read ("*": any)
     base: tuple = ()  # JSON path of the rules object being read
+    reading: list[str] = field(default_factory=list)  # JSON paths of the rule sets being read, innermost last
+
+    @property
+    def rule_set_path(self) -> str:
+        return self.reading[-1] if self.reading else json_path(self.base + ("default",))
 
     def note(self, path: tuple, construct: Any, reason: str) -> None:
         text = construct if isinstance(construct, str) else short(construct)
@@ -467,6 +473,7 @@ class _TransformReader:
     def _read_default(self, rules: dict, base: tuple) -> None:
         self.base = base
         default_adds: list[tuple] = []
+        default_merges: list[tuple] = []
         discarded = []
         producers: list[tuple[str, str, tuple]] = []
 
@@ -481,6 +488,7 @@ class _TransformReader:
             on_rename=lambda a, b, path, conds: self._rename(a, b, path, "default", ""),
             on_remove=lambda what, path, conds: None,
             on_create=on_create,
+            on_merge=lambda expr, path, conds: default_merges.append((expr, path)),
             on_unreadable=lambda u: self.note(u.path, u.construct, u.reason),
             on_discard=lambda path, conds: discarded.append(not conds),
         )
@@ -489,6 +497,8 @@ class _TransformReader:
             # The default rule's own entity is an output too: its adds map properties.
             for prop, value, path in default_adds:
                 self._add(rules, prop, value, path, "default", "", 0)
+            for expr, path in default_merges:
+                self._merge(rules, expr, path, "default", "", 0)
         for role, name, path in producers:
             if name not in rules:
                 self.note(path, name, f"applies the rule set {name!r}, which does not exist")
@@ -551,20 +561,38 @@ class _TransformReader:
             on_rename=lambda a, b, path, conds: self._rename(a, b, path, role, prefix),
             on_remove=on_remove,
             on_create=on_create,
+            on_merge=lambda expr, path, conds: self._merge(rules, expr, path, role, prefix, depth),
             on_unreadable=lambda u: self.note(u.path, u.construct, u.reason),
         )
+        self.reading.append(json_path(self.base + (name,)))
         walk_rules(rules[name], self.base + (name,), visitor)
+        self.reading.pop()
         if removed:
             self.feeds[start:] = [f for f in self.feeds[start:]
                                   if not any(f.target_path == r or f.target_path.startswith(r + ".") for r in removed)]
 
-    def _add(self, rules: dict, prop: Any, value: Any, path: tuple, role: str, prefix: str, depth: int) -> None:
+    def _merge(self, rules: dict, expr: Any, path: tuple, role: str, prefix: str, depth: int) -> None:
+        """``["merge", X]`` adds X's properties: an applied rule set's, or a ``dict``'s."""
+        if isinstance(expr, list) and len(expr) == 3 and expr[0] == "apply" and expr[1] in rules:
+            if depth >= _MAX_APPLY_DEPTH:
+                self.note(path, expr, "rule sets apply each other too deeply")
+                return
+            self._read_rule_set(rules, expr[1], role, prefix, depth + 1)
+        elif isinstance(expr, list) and expr[:1] == ["dict"] and all(isinstance(k, str) for k in expr[1::2]):
+            for i in range(1, len(expr) - 1, 2):
+                self._add(rules, expr[i], expr[i + 1], path + (i + 1,), role, prefix, depth, value_path=True)
+        else:
+            self.uncertain.add("*")
+            self.note(path, ["merge", expr], "merges properties qa cannot resolve")
+
+    def _add(self, rules: dict, prop: Any, value: Any, path: tuple, role: str, prefix: str, depth: int,
+             value_path: bool = False) -> None:
         if not isinstance(prop, str):
             self.note(path, ["add", prop], "adds a property whose name is computed")
             return
         if prop[:1] == "_" or prop in BOOKKEEPING:
             return
-        self._values(rules, prefix + _strip_ns(prop, self.own), value, path + (2,), role, depth)
+        self._values(rules, prefix + _strip_ns(prop, self.own), value, path if value_path else path + (2,), role, depth)
 
     def _values(self, rules: dict, target: str, value: Any, path: tuple, role: str, depth: int) -> None:
         """Nested targets (``dict`` / applied rule sets) first, then the value's sources."""
@@ -596,7 +624,7 @@ class _TransformReader:
                                            f"with {', '.join(dict.fromkeys(ref.via))}, which qa does not check")
             else:
                 self.feeds.append(Feed(ref.ref.namespace, ref.ref.path, target, ref.cast, role, self.pipe,
-                                       json_path(path)))
+                                       json_path(path), self.rule_set_path))
 
     def _copy(self, rule: list, path: tuple, role: str, prefix: str) -> None:
         include = rule[1] if len(rule) > 1 else None
@@ -606,7 +634,8 @@ class _TransformReader:
                 continue
             ns, colon, name = pattern.partition(":") if isinstance(pattern, str) else ("", "", "")
             if colon and not any(c in pattern for c in "*?") and ns != self.own:
-                self.feeds.append(Feed(ns, name, prefix + name, None, role, self.pipe, json_path(path)))
+                self.feeds.append(Feed(ns, name, prefix + name, None, role, self.pipe, json_path(path),
+                                       self.rule_set_path))
             else:
                 self.uncertain.add("*")
                 self.note(path, rule, "copies properties by a pattern qa cannot resolve")
@@ -616,7 +645,7 @@ class _TransformReader:
         if colon and isinstance(target, str) and not any(c in source for c in "*?"):
             if ns != self.own:
                 self.feeds.append(Feed(ns, name, prefix + _strip_ns(target, self.own), None, role, self.pipe,
-                                       json_path(path)))
+                                       json_path(path), self.rule_set_path))
         else:
             self.uncertain.add("*")
             self.note(path, ["rename", source, target], "renames a property qa cannot resolve")
