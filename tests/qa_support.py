@@ -1,4 +1,4 @@
-"""Helpers for the qa tests: generate a config in memory, edit it structurally, run qa on it.
+"""Support code for the qa tests: generate a config in memory, edit it structurally, run qa on it.
 
 Edits find what they change by searching the JSON (an ``add`` of a property, a
 reference to ``<namespace>:<property>``, an equality set), never by fixed
