@@ -22,7 +22,7 @@ from fnmatch import fnmatchcase
 from dataclasses import dataclass, field, replace
 from typing import Iterable
 
-from generator.qa.expected import Expected, ExpectedFeed, ExpectedFlow, label_of
+from generator.qa.expected import Expected, ExpectedFeed, ExpectedFlow
 from generator.qa.recover import ROLES, Feed, Recovered, TargetRecovery
 
 KINDS = {
