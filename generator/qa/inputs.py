@@ -1,0 +1,140 @@
+"""What qa reads: specs (YAML) and dataflow documents (RST), and a config (folder, file or node).
+
+Documents go through ``generator.talkdoc`` and a live config through
+``generator.node.client``; when either is not part of this installation, the
+command that needs it fails with a one-line user error, and YAML specs against
+a folder keep working.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from generator.errors import Location, Problem, UserError, fail
+from generator.loader import load_spec_file, merge_specs
+from generator.model import NodeConfig
+from generator.qa.recover import Component
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+DOC_SUFFIXES = (".rst",)
+COMPONENT_DIRS = ("pipes", "systems")
+
+
+@dataclass(frozen=True)
+class LoadedSpecs:
+    config: NodeConfig
+    warnings: tuple[str, ...]
+
+
+def find_inputs(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
+    """Spec files and document files named directly or found at the top of the folders named."""
+    specs: list[Path] = []
+    docs: list[Path] = []
+    problems: list[Problem] = []
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.iterdir()):
+                if child.is_file() and child.suffix in SPEC_SUFFIXES:
+                    specs.append(child)
+                elif child.is_file() and child.suffix in DOC_SUFFIXES:
+                    docs.append(child)
+        elif path.is_file():
+            if path.suffix in SPEC_SUFFIXES:
+                specs.append(path)
+            elif path.suffix in DOC_SUFFIXES:
+                docs.append(path)
+            else:
+                problems.append(Problem(Location(str(path)), "", "not a spec (.yaml) or a dataflow document (.rst)"))
+        else:
+            problems.append(Problem(Location(str(path)), "", "no such file or folder"))
+    if problems:
+        raise UserError(problems)
+    if not specs and not docs:
+        raise fail(str(paths[0]) if paths else "specs", "no specs (.yaml) or dataflow documents (.rst) found")
+    return specs, docs
+
+
+def load_specs(paths: Sequence[Path], name: str | None = None) -> LoadedSpecs:
+    spec_files, doc_files = find_inputs(paths)
+    specs, problems, warnings = [], [], []
+    for file in spec_files:
+        try:
+            specs.append(load_spec_file(file))
+        except UserError as err:
+            problems.extend(err.problems)
+    if doc_files:
+        result = _talkdoc(doc_files[0]).import_docs(doc_files)
+        specs.extend(result.specs)
+        warnings.extend(str(w) for w in getattr(result, "warnings", ()) or ())
+    if problems:
+        raise UserError(problems)
+    return LoadedSpecs(merge_specs(specs, name), tuple(warnings))
+
+
+def _talkdoc(first: Path):
+    try:
+        return importlib.import_module("generator.talkdoc")
+    except ImportError:
+        raise fail(str(first), "reading dataflow documents (.rst) needs the document importer "
+                               "(generator.talkdoc), which this installation does not have; pass a spec (.yaml)") from None
+
+
+# --------------------------------------------------------------------------- configs
+
+
+def read_config(path: Path) -> list[Component]:
+    """A node config folder (``pipes/``, ``systems/``), or one JSON file holding a list of config objects."""
+    if path.is_file():
+        data = _read_json(path)
+        items = data if isinstance(data, list) else [data]
+        return [Component(item, str(path)) for item in items]
+    if not path.is_dir():
+        raise fail(str(path), "no such config folder; run 'pipegen generate' or pass --config DIR")
+    if not any((path / d).is_dir() for d in COMPONENT_DIRS):
+        raise fail(str(path), "not a node config folder (no pipes/ or systems/ in it)")
+    components: list[Component] = []
+    problems: list[Problem] = []
+    for folder in COMPONENT_DIRS:
+        for file in sorted((path / folder).glob("*.json")) if (path / folder).is_dir() else ():
+            try:
+                data = _read_json(file)
+            except UserError as err:
+                problems.extend(err.problems)
+                continue
+            items = data if isinstance(data, list) else [data]
+            components.extend(Component(item, str(file)) for item in items)
+    if problems:
+        raise UserError(problems)
+    return components
+
+
+def _read_json(file: Path) -> Any:
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise fail(str(file), f"not UTF-8 text ({err.reason})", line=1, col=1) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise fail(str(file), f"invalid JSON: {err.msg}", line=err.lineno, col=err.colno) from None
+
+
+def read_node(node: str | None, jwt: str | None, group: str, where: str) -> tuple[list[Component], str]:
+    """The live config of one config group, read-only; the JWT never appears in what this says."""
+    try:
+        client_module = importlib.import_module("generator.node.client")
+    except ImportError:
+        raise fail(where, "reading a live node needs the node client (generator.node), which this "
+                          "installation does not have; pass --config DIR") from None
+    try:
+        creds = client_module.resolve_credentials(node, jwt)
+        client = client_module.NodeClient.from_credentials(creds)
+        configs = client.get_config_group(group)
+    except client_module.NodeError as err:
+        raise fail(where, str(err)) from None
+    base = getattr(client, "base_url", creds.node)
+    return [Component(c, None) for c in configs], f"{base} (config group {group})"

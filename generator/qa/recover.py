@@ -1,0 +1,725 @@
+"""Recover what a node config does, from its pipes alone.
+
+Input: the pipe and system objects of a node config folder or of a config
+group on a node. Output (``Recovered``), per target datatype: which source
+namespace property feeds which target property with which cast, which
+namespaces may cause an insert (the create rule), whether deletes propagate;
+per global merge: its members and merge criteria; and every construct that
+could not be interpreted, with its JSON path.
+
+Pipes are recognised by what they do, not by their ``_id`` (a renamed pipe is
+still found, and reported as renamed by ``compare``): a ``merge`` source is a
+global pipe, a ``rest`` source an ``-all`` pipe, a REST transform a share pipe,
+``namespaces.identity`` an enrich pipe; collect and transform pipes are known
+by what they read. Names are only the last resort.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Iterable, Mapping
+
+from generator.qa.dtlread import (
+    BOOKKEEPING, RuleVisitor, all_lists, json_path, literal_strings, mentions, namespace_selection, parse_ref, short,
+    value_refs, walk_rules,
+)
+
+ROLES = ("all", "collect", "enrich", "transform", "share")
+_NAME_ROLE = re.compile(r"^(?P<key>.+)-(?P<role>all|collect|enrich|transform|share)$")
+_OPERATION = re.compile(r"^(?P<dt>.+)-(?P<op>list|insert|update|delete)$")
+_MAX_APPLY_DEPTH = 6
+
+
+@dataclass(frozen=True)
+class Component:
+    """One config object and where it came from (a file, or None for a node)."""
+
+    config: Any
+    file: str | None = None
+
+
+@dataclass(frozen=True)
+class PipeInfo:
+    id: str
+    role: str  # all | collect | enrich | global | transform | share | other
+    key: str | None  # the datatype's namespace, "<system>-<datatype>"
+    sources: tuple[str, ...]  # datasets read
+    output: str  # dataset written
+    file: str | None
+
+
+@dataclass(frozen=True)
+class Feed:
+    """``target_path`` of the pipe's target is fed from ``source``'s ``source_path``."""
+
+    source: str  # namespace
+    source_path: str
+    target_path: str
+    cast: str | None
+    rule: str  # "update" | "insert" | "default": which produced entity carries it
+    pipe: str
+    path: str  # JSON path of the value expression
+    rule_set: str = ""  # JSON path of the rule set that holds it
+
+
+@dataclass(frozen=True)
+class Unverified:
+    pipe: str
+    path: str
+    construct: str
+    reason: str
+    key: str | None = None  # the datatype whose pipe holds it
+
+
+@dataclass(frozen=True)
+class TargetRecovery:
+    """What the transform and share pipes of one datatype do."""
+
+    key: str
+    transform: str | None
+    share: str | None
+    reads: str | None  # the global pipe the transform reads
+    feeds: tuple[Feed, ...]
+    rule_paths: Mapping[str, str]  # "update" / "insert" -> JSON path of the rule set that builds it
+    creators: Mapping[str, str]  # namespace -> JSON path of the create that inserts from it
+    inserts_at: str | None  # JSON path of the (first) create that inserts
+    deleters: Mapping[str, str]  # namespace whose deletes propagate ("*": any origin) -> JSON path
+    operations: frozenset[str]  # what the share pipe calls: insert, update, delete
+    operations_path: str
+    dropped: Mapping[str, str]  # target property -> JSON path of the share rule that removes it
+    uncertain: frozenset[str] = frozenset()  # target properties with an unverified value ("*": any)
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One equality set of a merge, resolved to each member's (ordered) properties."""
+
+    members: tuple[tuple[str, tuple[str, ...]], ...]  # (namespace, property paths)
+    path: str
+
+
+@dataclass(frozen=True)
+class MergeRecovery:
+    pipe: str
+    members: tuple[str, ...]  # namespaces of the datasets merged
+    criteria: tuple[Criterion, ...]
+    origin: tuple[tuple[frozenset[str], frozenset[str], str], ...]  # ($ids namespaces, $origin namespaces, path)
+    path: str
+
+
+@dataclass(frozen=True)
+class Recovered:
+    source: str  # what was read: a folder, or a node's config group
+    pipes: Mapping[str, PipeInfo]
+    by_role: Mapping[tuple[str, str], PipeInfo]  # (namespace, role) -> pipe
+    targets: Mapping[str, TargetRecovery]
+    merges: tuple[MergeRecovery, ...]
+    unverified: tuple[Unverified, ...]
+
+    def keys(self) -> set[str]:
+        return {key for key, _ in self.by_role}
+
+    @cached_property
+    def _roles_by_key(self) -> dict[str, dict[str, PipeInfo]]:
+        index: dict[str, dict[str, PipeInfo]] = defaultdict(dict)
+        for (key, role), info in self.by_role.items():
+            index[key][role] = info
+        return index
+
+    @cached_property
+    def _merges_by_key(self) -> dict[str, list[MergeRecovery]]:
+        index: dict[str, list[MergeRecovery]] = defaultdict(list)
+        for merge in self.merges:
+            for key in merge.members:
+                index[key].append(merge)
+        return index
+
+    def pipes_of(self, key: str) -> dict[str, PipeInfo]:
+        return dict(self._roles_by_key.get(key, {}))
+
+    def merges_with(self, key: str) -> list[MergeRecovery]:
+        return list(self._merges_by_key.get(key, ()))
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def recover(components: Iterable[Component], source: str) -> Recovered:
+    pipes: dict[str, tuple[dict, str | None]] = {}
+    unverified: list[Unverified] = []
+    for component in components:
+        config = component.config
+        name = component.file or "<config>"
+        if not isinstance(config, dict) or not isinstance(config.get("_id"), str):
+            unverified.append(Unverified(name, "$", short(config), "not a config object with an _id"))
+            continue
+        kind = config.get("type")
+        if kind == "pipe":
+            if config["_id"] in pipes:
+                unverified.append(Unverified(config["_id"], "$._id", config["_id"], "a second pipe with this _id"))
+                continue
+            pipes[config["_id"]] = (config, component.file)
+    infos = _classify(pipes)
+    by_role = _index_roles(infos, unverified)
+    enrich_keys = {info.key: _enrich_keys(pipes[info.id][0]) for (key, role), info in by_role.items()
+                   if role == "enrich"}
+    producers = {info.output: info for info in infos.values()}
+    dataset_keys = {info.output: info.key for info in infos.values() if info.key}
+    merges = tuple(_merge(pipes[i.id][0], i, producers, enrich_keys, unverified)
+                   for i in sorted(infos.values(), key=lambda p: p.id) if i.role == "global")
+    targets = {}
+    for (key, role), info in sorted(by_role.items()):
+        if role == "transform":
+            share = by_role.get((key, "share"))
+            targets[key] = _target(key, pipes[info.id][0], info, share and pipes[share.id][0], share,
+                                   unverified, dataset_keys)
+    for (key, role), info in sorted(by_role.items()):
+        if role == "share" and key not in targets:
+            targets[key] = _target(key, None, None, pipes[info.id][0], info, unverified, dataset_keys)
+    return Recovered(source, infos, by_role, targets, merges, tuple(unverified))
+
+
+# --------------------------------------------------------------------------- pipe roles
+
+
+def _dtl_transforms(pipe: dict) -> list[tuple[tuple, dict]]:
+    """(JSON path, transform) of every DTL transform; ``transform`` is an object or a list."""
+    transform = pipe.get("transform")
+    if isinstance(transform, dict):
+        items = [(("transform",), transform)]
+    elif isinstance(transform, list):
+        items = [(("transform", i), t) for i, t in enumerate(transform) if isinstance(t, dict)]
+    else:
+        items = []
+    return [(p, t) for p, t in items if t.get("type") == "dtl"]
+
+
+def _rest_transforms(pipe: dict) -> list[dict]:
+    transform = pipe.get("transform")
+    items = transform if isinstance(transform, list) else [transform]
+    return [t for t in items if isinstance(t, dict) and t.get("type") == "rest"]
+
+
+def _sources(pipe: dict) -> tuple[str, ...]:
+    source = pipe.get("source")
+    if not isinstance(source, dict):
+        return ()
+    if isinstance(source.get("dataset"), str):
+        return (source["dataset"],)
+    datasets = source.get("datasets")
+    if isinstance(datasets, list):
+        return tuple(d.split()[0] for d in datasets if isinstance(d, str) and d.split())
+    return ()
+
+
+def _output(pipe: dict) -> str:
+    sink = pipe.get("sink")
+    if isinstance(sink, dict) and sink.get("type", "dataset") == "dataset" and isinstance(sink.get("dataset"), str):
+        return sink["dataset"]
+    return pipe["_id"]
+
+
+def _intrinsic_role(pipe: dict) -> tuple[str | None, str | None]:
+    source = pipe.get("source") if isinstance(pipe.get("source"), dict) else {}
+    stype = source.get("type")
+    if stype == "merge":
+        return "global", None
+    if stype == "rest":
+        op = _OPERATION.match(source.get("operation") or "") if isinstance(source.get("operation"), str) else None
+        system = source.get("system")
+        return "all", (f"{system}-{op.group('dt')}" if op and isinstance(system, str) else None)
+    rest = _rest_transforms(pipe)
+    if rest:
+        return "share", _share_key(pipe, rest[0])
+    namespaces = pipe.get("namespaces")
+    if isinstance(namespaces, dict) and isinstance(namespaces.get("identity"), str):
+        return "enrich", namespaces["identity"]
+    return None, None
+
+
+def _share_key(pipe: dict, rest: dict) -> str | None:
+    system = rest.get("system")
+    if not isinstance(system, str):
+        return None
+    trigger = rest.get("trigger_on")
+    value = trigger.get("value") if isinstance(trigger, dict) else None
+    if isinstance(value, str) and value.endswith("-*"):
+        return f"{system}-{value[:-2]}"
+    candidates = [rest.get("operation")] + [s for _, t in _dtl_transforms(pipe) for s in literal_strings(t.get("rules"))]
+    for text in candidates:
+        match = _OPERATION.match(text) if isinstance(text, str) else None
+        if match and match.group("op") != "list":
+            return f"{system}-{match.group('dt')}"
+    return None
+
+
+def _classify(pipes: Mapping[str, tuple[dict, str | None]]) -> dict[str, PipeInfo]:
+    first: dict[str, tuple[str | None, str | None]] = {pid: _intrinsic_role(p) for pid, (p, _) in pipes.items()}
+    output_of = {pid: _output(p) for pid, (p, _) in pipes.items()}
+    producer = {output_of[pid]: pid for pid in pipes}
+    sources = {pid: _sources(p) for pid, (p, _) in pipes.items()}
+    share_of_dataset = {sources[pid][0]: first[pid][1] for pid in pipes
+                        if first[pid][0] == "share" and sources[pid]}
+    infos = {}
+    for pid, (pipe, file) in pipes.items():
+        role, key = first[pid]
+        if role is None and len(sources[pid]) == 1:
+            upstream = first.get(producer.get(sources[pid][0], ""), (None, None))
+            if upstream[0] == "all":
+                role, key = "collect", upstream[1]
+            elif upstream[0] == "global":
+                role, key = "transform", share_of_dataset.get(output_of[pid]) or _own_namespace(pipe)
+        named = _NAME_ROLE.match(pid)
+        if role is None:
+            if pid.startswith("global-"):
+                role = "global"
+            elif named:
+                role = named.group("role")
+        if role not in (None, "global") and key is None and named:
+            key = named.group("key")
+        if role is None or (role != "global" and key is None):
+            role, key = "other", None
+        infos[pid] = PipeInfo(pid, role, key, sources[pid], output_of[pid], file)
+    return infos
+
+
+def _own_namespace(pipe: dict) -> str | None:
+    """The namespace a transform writes: the one its insert guard checks is empty."""
+    for _, transform in _dtl_transforms(pipe):
+        for node in all_lists(transform.get("rules")):
+            if len(node) == 2 and node[0] == "is-empty":
+                selection = namespace_selection(node[1])
+                if selection and len(selection) == 1:
+                    return next(iter(selection))
+    return None
+
+
+def _index_roles(infos: Mapping[str, PipeInfo], unverified: list[Unverified]) -> dict[tuple[str, str], PipeInfo]:
+    grouped: dict[tuple[str, str], list[PipeInfo]] = defaultdict(list)
+    for info in infos.values():
+        if info.role in ROLES and info.key:
+            grouped[(info.key, info.role)].append(info)
+    chosen = {}
+    for (key, role), candidates in grouped.items():
+        conventional = f"{key}-{role}"
+        candidates.sort(key=lambda p: (p.id != conventional, p.id))
+        chosen[(key, role)] = candidates[0]
+        for extra in candidates[1:]:
+            unverified.append(Unverified(extra.id, "$", extra.id,
+                                         f"a second {role} pipe for {key} (besides {candidates[0].id})", key))
+    return chosen
+
+
+# --------------------------------------------------------------------------- enrich and merge
+
+
+def _enrich_keys(pipe: dict) -> dict[str, tuple[str, ...]]:
+    """Properties the enrich pipe computes (merge keys): name -> source paths in order."""
+    own = pipe.get("namespaces", {}).get("identity") if isinstance(pipe.get("namespaces"), dict) else None
+    computed: dict[str, tuple[str, ...]] = {}
+    for _, transform in _dtl_transforms(pipe):
+        rules = transform.get("rules")
+        for rule in (rules.get("default") if isinstance(rules, dict) else None) or ():
+            if isinstance(rule, list) and len(rule) >= 3 and rule[0] in ("add", "default") and isinstance(rule[1], str):
+                name = _strip_ns(rule[1], own)
+                paths: list[str] = []
+                for ref in value_refs(rule[2], ()):
+                    if ref.ref.path not in paths:
+                        paths.append(ref.ref.path)
+                if paths:
+                    computed[name] = tuple(paths)
+    return computed
+
+
+def _strip_ns(name: str, own: str | None) -> str:
+    ns, colon, rest = name.partition(":")
+    return rest if colon and (own is None or ns == own) else name
+
+
+def _merge(pipe: dict, info: PipeInfo, producers: Mapping[str, PipeInfo],
+           enrich_keys: Mapping[str, Mapping[str, tuple[str, ...]]], unverified: list[Unverified]) -> MergeRecovery:
+    source = pipe.get("source", {})
+    aliases: dict[str, str] = {}
+    for i, entry in enumerate(source.get("datasets") or ()):
+        parts = entry.split() if isinstance(entry, str) else []
+        if len(parts) not in (1, 2):
+            unverified.append(Unverified(info.id, json_path(("source", "datasets", i)), short(entry),
+                                         "not a 'dataset alias' entry"))
+            continue
+        dataset, alias = parts[0], parts[-1]
+        producer = producers.get(dataset)
+        key = producer.key if producer and producer.key else _key_from_name(dataset)
+        if key is None:
+            unverified.append(Unverified(info.id, json_path(("source", "datasets", i)), entry,
+                                         "no pipe recognised as the enrich pipe of this dataset"))
+            continue
+        aliases[alias] = key
+    criteria, origin = [], []
+    for i, members in enumerate(source.get("equality_sets") or ()):
+        path = ("source", "equality_sets", i)
+        resolved = _equality_set(members, aliases, enrich_keys, info.id, path, unverified)
+        if resolved is None:
+            continue
+        kind, value = resolved
+        if kind == "origin":
+            origin.append((*value, json_path(path)))
+        else:
+            criteria.append(Criterion(value, json_path(path)))
+    return MergeRecovery(info.id, tuple(dict.fromkeys(aliases.values())), tuple(criteria), tuple(origin),
+                         json_path(("source",)))
+
+
+def _key_from_name(dataset: str) -> str | None:
+    match = _NAME_ROLE.match(dataset)
+    return match.group("key") if match else None
+
+
+def _equality_set(members: Any, aliases: Mapping[str, str], enrich_keys, pipe: str, path: tuple,
+                  unverified: list[Unverified]):
+    if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+        unverified.append(Unverified(pipe, json_path(path), short(members), "an equality set must list 'alias.property' strings"))
+        return None
+    ids, origins, props = set(), set(), []
+    for j, member in enumerate(members):
+        alias, dot, prop = member.partition(".")
+        key = aliases.get(alias)
+        if not dot or key is None:
+            unverified.append(Unverified(pipe, json_path(path + (j,)), member, f"unknown dataset alias {alias!r}"))
+            return None
+        if prop == "$ids":
+            ids.add(key)
+        elif prop == "$origin":
+            origins.add(key)
+        else:
+            name = _strip_ns(prop, key)
+            props.append((key, enrich_keys.get(key, {}).get(name, (name,))))
+    if (ids or origins) and props:
+        unverified.append(Unverified(pipe, json_path(path), short(members),
+                                     "an equality set that mixes $ids/$origin with properties"))
+        return None
+    if ids or origins:
+        return "origin", (frozenset(ids), frozenset(origins))
+    return "criterion", tuple(props)
+
+
+# --------------------------------------------------------------------------- transform and share
+
+
+def _target(key: str, transform: dict | None, info: PipeInfo | None, share: dict | None,
+            share_info: PipeInfo | None, unverified: list[Unverified],
+            dataset_keys: Mapping[str, str]) -> TargetRecovery:
+    reader = _TransformReader(key, info.id if info else "", unverified, dataset_keys=dataset_keys)
+    if transform is not None:
+        reader.read(transform)
+    ops, ops_path, dropped = _share_operations(share, share_info, key, unverified) if share else (frozenset(), "$", {})
+    reads = info.sources[0] if info and info.sources else None
+    return TargetRecovery(
+        key=key,
+        transform=info.id if info else None,
+        share=share_info.id if share_info else None,
+        reads=reads,
+        feeds=tuple(reader.feeds),
+        rule_paths=dict(reader.rule_paths),
+        creators=dict(reader.creators),
+        inserts_at=reader.inserts_at,
+        deleters=dict(reader.deleters),
+        operations=ops,
+        operations_path=ops_path,
+        dropped=dropped,
+        uncertain=frozenset(reader.uncertain),
+    )
+
+
+@dataclass
+class _TransformReader:
+    """Reads a transform pipe's DTL: what each produced entity maps, who may cause inserts."""
+
+    own: str
+    pipe: str
+    unverified: list[Unverified]
+    feeds: list[Feed] = field(default_factory=list)
+    rule_paths: dict[str, str] = field(default_factory=dict)
+    creators: dict[str, str] = field(default_factory=dict)
+    dataset_keys: Mapping[str, str] = field(default_factory=dict)
+    deleters: dict[str, str] = field(default_factory=dict)  # namespace ("*": any) -> JSON path
+    inserts_at: str | None = None
+    uncertain: set[str] = field(default_factory=set)  # target paths whose value could not be read ("*": any)
+    base: tuple = ()  # JSON path of the rules object being read
+    reading: list[str] = field(default_factory=list)  # JSON paths of the rule sets being read, innermost last
+
+    @property
+    def rule_set_path(self) -> str:
+        return self.reading[-1] if self.reading else json_path(self.base + ("default",))
+
+    def note(self, path: tuple, construct: Any, reason: str) -> None:
+        text = construct if isinstance(construct, str) else short(construct)
+        self.unverified.append(Unverified(self.pipe, json_path(path), text, reason, self.own))
+
+    def read(self, pipe: dict) -> None:
+        transforms = _dtl_transforms(pipe)
+        if not transforms:
+            self.note(("transform",), pipe.get("transform"), "no DTL transform to read")
+            return
+        for base, transform in transforms:
+            rules = transform.get("rules")
+            if not isinstance(rules, dict) or "default" not in rules:
+                self.note(base + ("rules",), rules, "DTL rules without a 'default' rule set")
+                continue
+            self._read_default(rules, base + ("rules",))
+
+    def _read_default(self, rules: dict, base: tuple) -> None:
+        self.base = base
+        default_adds: list[tuple] = []
+        default_merges: list[tuple] = []
+        discarded = []
+        producers: list[tuple[str, str, tuple]] = []
+
+        def on_create(expr: Any, path: tuple, conds: tuple) -> None:
+            producer = self._producer(rules, expr, path)
+            if producer:
+                producers.append(producer)
+
+        visitor = RuleVisitor(
+            on_add=lambda prop, value, path, conds: default_adds.append((prop, value, path)),
+            on_copy=lambda rule, path, conds: self._copy(rule, path, "default", ""),
+            on_rename=lambda a, b, path, conds: self._rename(a, b, path, "default", ""),
+            on_remove=lambda what, path, conds: None,
+            on_create=on_create,
+            on_merge=lambda expr, path, conds: default_merges.append((expr, path)),
+            on_unreadable=lambda u: self.note(u.path, u.construct, u.reason),
+            on_discard=lambda path, conds: discarded.append(not conds),
+        )
+        walk_rules(rules["default"], base + ("default",), visitor)
+        if not any(discarded):
+            # The default rule's own entity is an output too: its adds map properties.
+            for prop, value, path in default_adds:
+                self._add(rules, prop, value, path, "default", "", 0)
+            for expr, path in default_merges:
+                self._merge(rules, expr, path, "default", "", 0)
+        for role, name, path in producers:
+            if name not in rules:
+                self.note(path, name, f"applies the rule set {name!r}, which does not exist")
+                continue
+            self.rule_paths.setdefault(role, json_path(base + (name,)))
+            self._read_rule_set(rules, name, role, "", 0)
+
+    def _producer(self, rules: dict, expr: Any, path: tuple) -> tuple[str, str, tuple] | None:
+        """Classify ``["create", X]`` by what it makes: deletes (entities marked ``$delete``),
+        updates (one per linked entity of the own namespace) or inserts (from other namespaces)."""
+        if not (isinstance(expr, list) and len(expr) == 3 and expr[0] in ("apply", "apply-hops")
+                and isinstance(expr[1], str)):
+            self.note(path, expr, "creates entities in a way qa cannot read")
+            return None
+        name, arg = expr[1], expr[2]
+        if name in rules and mentions(rules[name], lambda n: n[:3] == ["add", "$delete", True]):
+            selection = namespace_selection(arg)
+            for namespace in sorted(selection - {self.own}) if selection else ["*"]:
+                self.deleters.setdefault(namespace, json_path(path))
+            return "delete", name, path
+        if expr[0] == "apply-hops":
+            datasets = arg.get("datasets") if isinstance(arg, dict) else None
+            first = datasets[0].split()[0] if isinstance(datasets, list) and datasets and isinstance(datasets[0], str) else None
+            if first and self.dataset_keys.get(first, _key_from_name(first)) == self.own:
+                return "update", name, path
+            self.note(path, expr, "creates entities from a hop qa cannot read")
+            return None
+        selection = namespace_selection(arg)
+        if selection is None:
+            self.note(path, expr, "creates entities from an $ids selection qa cannot read")
+            return None
+        if selection == {self.own}:
+            return "update", name, path
+        for namespace in sorted(selection - {self.own}):
+            self.creators.setdefault(namespace, json_path(path))
+        self.inserts_at = self.inserts_at or json_path(path)
+        return "insert", name, path
+
+    def _read_rule_set(self, rules: dict, name: str, role: str, prefix: str, depth: int) -> None:
+        removed: list[str] = []
+        start = len(self.feeds)
+
+        def on_add(prop: Any, value: Any, path: tuple, conds: tuple) -> None:
+            self._add(rules, prop, value, path, role, prefix, depth)
+
+        def on_remove(what: Any, path: tuple, conds: tuple) -> None:
+            if isinstance(what, str) and not any(c in what for c in "*?") and parse_ref("_S." + what) is not None:
+                if what[:1] not in ("_", "$"):
+                    removed.append(prefix + _strip_ns(what, self.own))
+            elif not _meta_pattern(what):
+                self.uncertain.add("*")
+                self.note(path, ["remove", what], "removes properties by a pattern qa cannot resolve")
+
+        def on_create(expr: Any, path: tuple, conds: tuple) -> None:
+            self.note(path, expr, "creates entities inside a produced entity's rules")
+
+        visitor = RuleVisitor(
+            on_add=on_add,
+            on_copy=lambda rule, path, conds: self._copy(rule, path, role, prefix),
+            on_rename=lambda a, b, path, conds: self._rename(a, b, path, role, prefix),
+            on_remove=on_remove,
+            on_create=on_create,
+            on_merge=lambda expr, path, conds: self._merge(rules, expr, path, role, prefix, depth),
+            on_unreadable=lambda u: self.note(u.path, u.construct, u.reason),
+        )
+        self.reading.append(json_path(self.base + (name,)))
+        walk_rules(rules[name], self.base + (name,), visitor)
+        self.reading.pop()
+        if removed:
+            self.feeds[start:] = [f for f in self.feeds[start:]
+                                  if not any(f.target_path == r or f.target_path.startswith(r + ".") for r in removed)]
+
+    def _merge(self, rules: dict, expr: Any, path: tuple, role: str, prefix: str, depth: int) -> None:
+        """``["merge", X]`` adds X's properties: an applied rule set's, or a ``dict``'s."""
+        if isinstance(expr, list) and len(expr) == 3 and expr[0] == "apply" and expr[1] in rules:
+            if depth >= _MAX_APPLY_DEPTH:
+                self.note(path, expr, "rule sets apply each other too deeply")
+                return
+            self._read_rule_set(rules, expr[1], role, prefix, depth + 1)
+        elif isinstance(expr, list) and expr[:1] == ["dict"] and all(isinstance(k, str) for k in expr[1::2]):
+            for i in range(1, len(expr) - 1, 2):
+                self._add(rules, expr[i], expr[i + 1], path + (i + 1,), role, prefix, depth, value_path=True)
+        else:
+            self.uncertain.add("*")
+            self.note(path, ["merge", expr], "merges properties qa cannot resolve")
+
+    def _add(self, rules: dict, prop: Any, value: Any, path: tuple, role: str, prefix: str, depth: int,
+             value_path: bool = False) -> None:
+        if not isinstance(prop, str):
+            self.note(path, ["add", prop], "adds a property whose name is computed")
+            return
+        if prop[:1] == "_" or prop in BOOKKEEPING:
+            return
+        self._values(rules, prefix + _strip_ns(prop, self.own), value, path if value_path else path + (2,), role, depth)
+
+    def _values(self, rules: dict, target: str, value: Any, path: tuple, role: str, depth: int) -> None:
+        """Nested targets (``dict`` / applied rule sets) first, then the value's sources."""
+        if isinstance(value, list) and value[:1] == ["dict"] and all(isinstance(k, str) for k in value[1::2]):
+            for i in range(1, len(value) - 1, 2):
+                self._values(rules, f"{target}.{value[i]}", value[i + 1], path + (i + 1,), role, depth)
+            return
+        if isinstance(value, dict):
+            for k, v in value.items():
+                self._values(rules, f"{target}.{k}", v, path + (k,), role, depth)
+            return
+        if isinstance(value, list) and len(value) == 3 and value[0] == "apply" and isinstance(value[1], str) \
+                and value[1] in rules:
+            if depth >= _MAX_APPLY_DEPTH:
+                self.note(path, value, "rule sets apply each other too deeply")
+                return
+            self._read_rule_set(rules, value[1], role, target + ".", depth + 1)
+            return
+        for ref in value_refs(value, path):
+            if ref.ref.namespace == self.own:
+                continue  # the target's own current value: not a feed
+            if not ref.ref.namespace or ref.via:
+                self.uncertain.add(target)
+            if not ref.ref.namespace:
+                self.note(ref.path, ref.ref.path, f"{target} takes a property without a namespace; "
+                                                  "its source datatype is unknown")
+            elif ref.via:
+                self.note(ref.path, value, f"{target} is computed from {ref.ref.namespace}:{ref.ref.path} "
+                                           f"with {', '.join(dict.fromkeys(ref.via))}, which qa does not check")
+            else:
+                self.feeds.append(Feed(ref.ref.namespace, ref.ref.path, target, ref.cast, role, self.pipe,
+                                       json_path(path), self.rule_set_path))
+
+    def _copy(self, rule: list, path: tuple, role: str, prefix: str) -> None:
+        include = rule[1] if len(rule) > 1 else None
+        patterns = include[1:] if isinstance(include, list) and include[:1] == ["list"] else [include]
+        for pattern in patterns:
+            if _meta_pattern(pattern):
+                continue
+            ns, colon, name = pattern.partition(":") if isinstance(pattern, str) else ("", "", "")
+            if colon and not any(c in pattern for c in "*?") and ns != self.own:
+                self.feeds.append(Feed(ns, name, prefix + name, None, role, self.pipe, json_path(path),
+                                       self.rule_set_path))
+            else:
+                self.uncertain.add("*")
+                self.note(path, rule, "copies properties by a pattern qa cannot resolve")
+
+    def _rename(self, source: Any, target: Any, path: tuple, role: str, prefix: str) -> None:
+        ns, colon, name = source.partition(":") if isinstance(source, str) else ("", "", "")
+        if colon and isinstance(target, str) and not any(c in source for c in "*?"):
+            if ns != self.own:
+                self.feeds.append(Feed(ns, name, prefix + _strip_ns(target, self.own), None, role, self.pipe,
+                                       json_path(path), self.rule_set_path))
+        else:
+            self.uncertain.add("*")
+            self.note(path, ["rename", source, target], "renames a property qa cannot resolve")
+
+
+def _meta_pattern(pattern: Any) -> bool:
+    """Patterns that only ever match bookkeeping properties (``_*``, ``$*``, ``_id``)."""
+    if isinstance(pattern, list) and pattern[:1] == ["list"]:
+        return all(_meta_pattern(p) for p in pattern[1:])
+    return isinstance(pattern, str) and pattern[:1] in ("_", "$")
+
+
+def _share_operations(share: dict, info: PipeInfo, key: str, unverified: list[Unverified]):
+    """Which operations the share pipe can call, and target properties it removes from the payload."""
+    ops: set[str] = set()
+    dropped: dict[str, str] = {}
+    ops_path = "$.transform"
+    for rest in _rest_transforms(share):
+        match = _OPERATION.match(rest.get("operation") or "") if isinstance(rest.get("operation"), str) else None
+        if match:
+            ops.add(match.group("op"))
+    for base, transform in _dtl_transforms(share):
+        rules = transform.get("rules")
+        if not isinstance(rules, dict):
+            continue
+        keep = _payload_keys(rules)
+        for name, rule_set in rules.items():
+            path = base + ("rules", name)
+            for node_path, node in _rule_nodes(rule_set, path):
+                if node[0] in ("add", "add-if", "default") and len(node) >= 3 and node[1] == "operation":
+                    ops_path = json_path(base + ("rules",))
+                    texts = list(literal_strings(node[2]))
+                    matches = [_OPERATION.match(t) for t in texts]
+                    if not any(matches):
+                        unverified.append(Unverified(info.id, json_path(node_path), short(node),
+                                                     "chooses an operation qa cannot read", key))
+                        ops.update(("insert", "update", "delete"))
+                    ops.update(m.group("op") for m in matches if m)
+                elif node[0] == "remove" and len(node) == 2 and isinstance(node[1], str) \
+                        and node[1][:1] not in ("_", "*") and node[1] not in keep:
+                    dropped[node[1]] = json_path(node_path)
+                elif node[0] == "copy" and len(node) == 3:
+                    # ["copy", "*", ["list", "_*", "$*"]]: what the payload leaves out
+                    excluded = node[2][1:] if isinstance(node[2], list) and node[2][:1] == ["list"] else [node[2]]
+                    for pattern in excluded:
+                        if isinstance(pattern, str) and pattern not in ("_*",):
+                            dropped[pattern] = json_path(node_path)
+    return frozenset(ops), ops_path, dropped
+
+
+def _payload_keys(rules: dict) -> set[str]:
+    """Properties the share pipe passes as the operation's URL parameters (the primary key)."""
+    keep: set[str] = set()
+    for rule_set in rules.values():
+        for _, node in _rule_nodes(rule_set, ()):
+            if node[0] == "add" and len(node) >= 3 and node[1] == "properties":
+                keep.update(r.ref.path for r in value_refs(node[2], ()))
+    return keep
+
+
+def _rule_nodes(rule_set: Any, path: tuple):
+    """Every rule in a rule set, inside conditional branches too (a branch is a rule or a list)."""
+    if isinstance(rule_set, list):
+        for i, node in enumerate(rule_set):
+            yield from _rule_node(node, path + (i,))
+
+
+def _rule_node(node: Any, path: tuple):
+    if not isinstance(node, list) or not node:
+        return
+    if not isinstance(node[0], str):
+        yield from _rule_nodes(node, path)
+        return
+    yield path, node
+    for j, sub in enumerate(node[1:], start=1):
+        if isinstance(sub, list):
+            yield from _rule_node(sub, path + (j,))

@@ -1,0 +1,442 @@
+"""Mutation suite: each kind of edit to generated pipes is found, with exactly the expected findings.
+
+The config is generated at test time from the specs, then edited the way a
+person would (structurally located, see ``qa_support``). Every finding must
+name the expected kind, flow(s), property row and pipe; where the finding sits
+in the edited pipe, its JSON path must lead to (or contain) what was changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import pytest
+
+from tests.qa_support import (
+    DEFAULT, EXAMPLE, Changed, Config, adds, candidate, delete, generate, get, loc, mutated, nodes, pipe,
+    producing_sets, refs, rename_pipe, rules_of, run,
+)
+
+EMP = "erp.employee -> crm.contact"
+CUST_CONTACT = "erp.customer -> crm.contact (human data)"
+ORG = "erp.customer -> crm.company (organisation data)"
+COMP_DEPT = "crm.company -> erp.department"
+CONTACT_EMP = "crm.contact -> erp.employee"
+DEPT_COMP = "erp.department -> crm.company"
+CONTACT_FLOWS = (EMP, CUST_CONTACT, CONTACT_EMP)
+ALL_FLOWS = (EMP, CUST_CONTACT, ORG, COMP_DEPT, CONTACT_EMP, DEPT_COMP)
+
+
+@pytest.fixture(scope="module")
+def example() -> Config:
+    return generate(EXAMPLE)
+
+
+@pytest.fixture(scope="module")
+def default() -> Config:
+    return generate(DEFAULT)
+
+
+# --------------------------------------------------------------------------- edits
+
+
+def each_add(pipe_id: str, prop: str, edit_one: Callable[[dict, tuple], list[tuple]]):
+    """Apply ``edit_one(pipe, add_path) -> changed paths`` to every ``add`` of ``prop``
+    (the update and the insert rule alike, as a careful hand edit would)."""
+    def edit(files: Config) -> Changed:
+        p = pipe(files, pipe_id)
+        return [loc(p, path) for add in adds(p, prop) for path in edit_one(p, add)]
+    return edit
+
+
+def _deleted(p: dict, path: tuple) -> list[tuple]:
+    delete(p, path)
+    return [path]
+
+
+drop_property = each_add("crm-contact-transform", "first_name", _deleted)
+drop_backward = each_add("erp-employee-transform", "firstName", _deleted)
+
+
+def drop_candidate(pipe_id: str, prop: str, namespace: str, source: str):
+    return each_add(pipe_id, prop, lambda p, add: _deleted(p, candidate(p, refs(p, namespace, source, add)[0])))
+
+
+def _drop_zip(p: dict, add: tuple) -> list[tuple]:
+    value = get(p, add + (2,))
+    i = value.index("zip")
+    del value[i:i + 2]
+    return [add + (2,)]
+
+
+def _rename_target(p: dict, add: tuple) -> list[tuple]:
+    get(p, add)[1] = "phone_home"
+    return [add]
+
+
+def _rename_city(p: dict, add: tuple) -> list[tuple]:
+    value = get(p, add + (2,))
+    value[value.index("city")] = "town"
+    return [add + (2,)]
+
+
+drop_nested = each_add("crm-company-transform", "address", _drop_zip)
+retarget = each_add("crm-contact-transform", "phone_mobile", _rename_target)
+retarget_nested = each_add("crm-company-transform", "address", _rename_city)
+
+
+def replace_ref(pipe_id: str, prop: str, namespace: str, old: str, new: str):
+    def edit_one(p: dict, add: tuple) -> list[tuple]:
+        paths = refs(p, namespace, old, add)
+        for path in paths:
+            parent = get(p, path[:-1])
+            parent[path[-1]] = parent[path[-1]].replace(f"{namespace}:{old}", f"{namespace}:{new}")
+        return paths
+    return each_add(pipe_id, prop, edit_one)
+
+
+def swap_sources(files: Config) -> Changed:
+    first = replace_ref("crm-contact-transform", "first_name", "erp-employee", "firstName", "lastName")(files)
+    return first + replace_ref("crm-contact-transform", "last_name", "erp-employee", "lastName", "firstName")(files)
+
+
+def change_cast(pipe_id: str, prop: str, namespace: str, source: str, new: str | None):
+    """Replace the cast around a reference (``new=None`` removes it)."""
+    def edit_one(p: dict, add: tuple) -> list[tuple]:
+        paths = [path[:-1] for path in refs(p, namespace, source, add)]
+        for cast_path in paths:
+            cast = get(p, cast_path)
+            if new is None:
+                get(p, cast_path[:-1])[cast_path[-1]] = cast[1]
+            else:
+                cast[0] = new
+        return paths
+    return each_add(pipe_id, prop, edit_one)
+
+
+def _cast_zip(p: dict, add: tuple) -> list[tuple]:
+    paths = refs(p, "erp-customer", "zip", add)
+    for path in paths:
+        parent = get(p, path[:-1])
+        parent[path[-1]] = ["string", parent[path[-1]]]
+    return paths
+
+
+add_cast = each_add("crm-company-transform", "address", _cast_zip)
+
+
+def add_rule(pipe_id: str, rule: list, sets: list[str] | None = None):
+    def edit(files: Config) -> Changed:
+        p = pipe(files, pipe_id)
+        rules, base = rules_of(p)
+        changed = []
+        for name in sets or producing_sets(p):
+            if name in ("delete",):
+                continue
+            rules[name].append(rule)
+            changed.append(loc(p, base + (name, len(rules[name]) - 1)))
+        return changed
+    return edit
+
+
+def first_update_set(files: Config, pipe_id: str) -> list[str]:
+    """The rule set that builds update entities (the one whose adds include the own value)."""
+    p = pipe(files, pipe_id)
+    rules, _ = rules_of(p)
+    key = pipe_id.rsplit("-", 1)[0]
+    return [name for name in producing_sets(p)
+            if any(isinstance(n, str) and f"S.{key}:" in n and not n.endswith((":id",)) for _, n in nodes(rules[name]))
+            and not any(r[:2] == ["add", "$delete"] for r in rules[name] if isinstance(r, list))][:1]
+
+
+def remove_pipe(pipe_id: str):
+    def edit(files: Config) -> Changed:
+        del files[f"pipes/{pipe_id}.conf.json"]
+        return [(pipe_id, "$")]
+    return edit
+
+
+def rename(old: str, new: str):
+    return lambda files: rename_pipe(files, old, new)
+
+
+def insert_create(p: dict, creator: str) -> tuple:
+    """Path of the ``create`` in the default rules that inserts from ``creator``."""
+    rules, base = rules_of(p)
+    for path, node in nodes(rules["default"], base + ("default",)):
+        if isinstance(node, list) and node[:1] == ["create"] and isinstance(node[1], list) \
+                and node[1][:1] == ["apply"] and any(n == creator for _, n in nodes(node[1][2])):
+            return path
+    raise AssertionError(f"no insert from {creator} in {p['_id']}")
+
+
+def edit_creators(pipe_id: str, creator: str, add: str | None = None, remove: bool = False):
+    def edit(files: Config) -> Changed:
+        p = pipe(files, pipe_id)
+        create = insert_create(p, creator)
+        changed = []
+        for path, node in nodes(get(p, create), create):
+            if isinstance(node, list) and node[:1] == ["list"] and creator in node:
+                if remove:
+                    node.remove(creator)
+                if add:
+                    node.append(add)
+                changed.append(loc(p, path))
+        return changed
+    return edit
+
+
+def drop_insert(files: Config) -> Changed:
+    p = pipe(files, "crm-contact-transform")
+    create = insert_create(p, "erp-employee")
+    delete(p, create)
+    return [loc(p, create)]
+
+
+def drop_operation(pipe_id: str, operation: str):
+    def edit(files: Config) -> Changed:
+        p = pipe(files, pipe_id)
+        for path, node in nodes(p):
+            if isinstance(node, list) and node[:3] == ["add", "operation", operation]:
+                get(p, path[:-1])[path[-1]] = ["comment", f"{operation} removed by hand"]
+                return [loc(p, path)]
+        raise AssertionError(f"{pipe_id} never calls {operation}")
+    return edit
+
+
+def equality_set(p: dict, *suffixes: str) -> tuple:
+    for i, members in enumerate(p["source"]["equality_sets"]):
+        if len(members) == len(suffixes) and all(any(m.endswith(s) for m in members) for s in suffixes):
+            return ("source", "equality_sets", i)
+    raise AssertionError(f"no equality set of {suffixes}")
+
+
+def alias(p: dict, key: str) -> str:
+    return next(d.split()[1] for d in p["source"]["datasets"] if d.split()[0] == f"{key}-enrich")
+
+
+def change_merge(files: Config) -> Changed:
+    p = pipe(files, "global-company")
+    path = equality_set(p, ".erp-employee:email", ".crm-contact:email")
+    members = get(p, path)
+    i = next(j for j, m in enumerate(members) if m.endswith(".crm-contact:email"))
+    members[i] = members[i].replace(":email", ":phone_work")
+    return [loc(p, path)]
+
+
+def remove_merge(files: Config) -> Changed:
+    p = pipe(files, "global-company")
+    path = equality_set(p, ".erp-employee:email", ".crm-contact:email")
+    delete(p, path)
+    return [loc(p, path)]
+
+
+def add_merge(global_id: str, a: str, a_prop: str, b: str, b_prop: str):
+    def edit(files: Config) -> Changed:
+        p = pipe(files, global_id)
+        sets = p["source"]["equality_sets"]
+        sets.append([f"{alias(p, a)}.{a}:{a_prop}", f"{alias(p, b)}.{b}:{b_prop}"])
+        return [loc(p, ("source", "equality_sets", len(sets) - 1))]
+    return edit
+
+
+def change_combined_key(files: Config) -> Changed:
+    p = pipe(files, "crm-company-enrich")
+    rules, base = rules_of(p)
+    changed = []
+    for path, node in nodes(rules["default"], base + ("default",)):
+        if is_city_ref(node):
+            get(p, path[:-1])[path[-1]] = node.replace("address.city", "address.zip")
+            changed.append(loc(p, path))
+    return changed
+
+
+def is_city_ref(node) -> bool:
+    return isinstance(node, str) and node.startswith("_S.") and node.endswith("crm-company:address.city")
+
+
+def drop_origin(global_id: str):
+    def edit(files: Config) -> Changed:
+        p = pipe(files, global_id)
+        i = next(j for j, members in enumerate(p["source"]["equality_sets"])
+                 if any(m.endswith(".$origin") for m in members))
+        delete(p, ("source", "equality_sets", i))
+        return [loc(p, ("source", "equality_sets", i))]
+    return edit
+
+
+def turn_on_deletes(pipe_id: str):
+    def edit(files: Config) -> Changed:
+        p = pipe(files, pipe_id)
+        key = pipe_id.rsplit("-", 1)[0]
+        rules, base = rules_of(p)
+        rules["delete-by-hand"] = [["add", "_id", "_S._id"], ["add", "$delete", True]]
+        rules["default"].insert(0, ["if", ["eq", "_S._deleted", True], [
+            ["create", ["apply-hops", "delete-by-hand", {"datasets": [f"{key}-enrich t"],
+                                                         "where": [["eq", "t.$origin", "_S.$ids"]]}]]]])
+        return [loc(p, base + ("default", 0))]
+    return edit
+
+
+def turn_off_deletes(files: Config) -> Changed:
+    p = pipe(files, "crm-company-transform")
+    rules, base = rules_of(p)
+    deleting = {name for name, rule_set in rules.items()
+                if any(isinstance(r, list) and r[:3] == ["add", "$delete", True] for r in rule_set)}
+    changed = []
+    for path, node in reversed(list(nodes(rules["default"], base + ("default",)))):
+        if isinstance(node, list) and node[:1] == ["create"] and isinstance(node[1], list) and node[1][1] in deleting:
+            delete(p, path)
+            changed.append(loc(p, path))
+    return changed
+
+
+def unlink(files: Config) -> Changed:
+    p = pipe(files, "global-company")
+    name = alias(p, "erp-department")
+    p["source"]["datasets"] = [d for d in p["source"]["datasets"] if d.split()[1] != name]
+    sets = [[m for m in members if not m.startswith(name + ".")] for members in p["source"]["equality_sets"]]
+    p["source"]["equality_sets"] = [s for s in sets if len(s) > 1]
+    return [loc(p, ("source",))]
+
+
+def drop_in_share(files: Config) -> Changed:
+    p = pipe(files, "crm-contact-share")
+    rules, base = rules_of(p)
+    name = next(n for n in rules if n != "default" and any(r[:2] == ["copy", "*"] for r in rules[n]))
+    rules[name].append(["remove", "email"])
+    return [loc(p, base + (name, len(rules[name]) - 1))]
+
+
+def unreadable_value(files: Config) -> Changed:
+    p = pipe(files, "crm-contact-transform")
+    path = adds(p, "first_name")[0]  # one rule set only: the update's, or the values both share
+    rule = get(p, path)
+    rule[2] = ["upper", rule[2]]
+    return [loc(p, path)]
+
+
+# --------------------------------------------------------------------------- the suite
+
+
+@dataclass(frozen=True)
+class Mutation:
+    name: str
+    edit: Callable[[Config], Changed]
+    expect: tuple  # (kind, flows, property, pipe) per finding
+    spec: str = "example"
+
+
+def one(kind: str, flows, prop, pipe_id) -> tuple:
+    return ((kind, tuple(flows) if isinstance(flows, (tuple, list)) else (flows,), prop, pipe_id),)
+
+
+MUTATIONS = [
+    Mutation("drop a property", drop_property,
+             one("property-missing", EMP, "firstName -> first_name", "crm-contact-transform")),
+    Mutation("drop one source of a fan-in", drop_candidate("crm-contact-transform", "last_name", "erp-customer", "name"),
+             one("property-missing", CUST_CONTACT, "name -> last_name", "crm-contact-transform")),
+    Mutation("drop a nested property", drop_nested,
+             one("property-missing", ORG, "zip -> address.zip", "crm-company-transform")),
+    Mutation("drop a property read backwards", drop_backward,
+             one("property-missing", EMP, "firstName -> first_name", "erp-employee-transform")),
+    Mutation("drop one target of a fan-out", drop_candidate("crm-contact-transform", "phone_work", "erp-employee", "phone"),
+             one("property-missing", EMP, "phone -> phone_work", "crm-contact-transform")),
+    Mutation("retarget a property", retarget,
+             one("property-different-target", EMP, "phone -> phone_mobile", "crm-contact-transform")),
+    Mutation("retarget a nested property", retarget_nested,
+             one("property-different-target", ORG, "city -> address.city", "crm-company-transform")),
+    Mutation("change a property's source", replace_ref("crm-contact-transform", "email", "erp-employee", "email", "privateEmail"),
+             one("property-different-source", EMP, "email -> email", "crm-contact-transform")),
+    Mutation("change a cast", change_cast("crm-contact-transform", "first_name", "erp-employee", "firstName", "integer"),
+             one("property-different-type", EMP, "firstName -> first_name", "crm-contact-transform")),
+    Mutation("remove a cast", change_cast("crm-contact-transform", "last_name", "erp-employee", "lastName", None),
+             one("property-different-type", EMP, "lastName -> last_name", "crm-contact-transform")),
+    Mutation("cast a property the spec leaves as is", add_cast,
+             one("property-different-type", ORG, "zip -> address.zip", "crm-company-transform")),
+    Mutation("swap two sources", swap_sources,
+             one("property-different-target", EMP, "firstName -> first_name", "crm-contact-transform")
+             + one("property-different-target", EMP, "lastName -> last_name", "crm-contact-transform")),
+    Mutation("map an extra property", add_rule("crm-contact-transform", ["add", "nickname", ["string", "_R._S.erp-employee:nick"]]),
+             one("property-extra", EMP, "nick -> nickname", "crm-contact-transform")),
+    Mutation("map between datatypes no flow connects",
+             add_rule("erp-department-transform", ["add", "manager", "_R._S.crm-contact:last_name"]),
+             one("flow-extra", "crm.contact -> erp.department", None, "erp-department-transform")
+             + one("property-extra", "crm.contact -> erp.department", "last_name -> manager", "erp-department-transform")),
+    *[Mutation(f"remove the {role} pipe", remove_pipe(f"crm-contact-{role}"),
+               one("pipe-missing", CONTACT_FLOWS, None, f"crm-contact-{role}"))
+      for role in ("all", "collect", "enrich", "transform", "share")],
+    Mutation("remove the global pipe", remove_pipe("global-company"),
+             one("pipe-missing", ALL_FLOWS, None, "global-company")),
+    Mutation("rename a transform pipe", rename("crm-contact-transform", "crm-contact-desired"),
+             one("pipe-renamed", CONTACT_FLOWS, None, "crm-contact-desired")),
+    Mutation("rename an -all pipe", rename("crm-contact-all", "crm-contact-read"),
+             one("pipe-renamed", CONTACT_FLOWS, None, "crm-contact-read")),
+    Mutation("rename a share pipe", rename("erp-employee-share", "erp-employee-writer"),
+             one("pipe-renamed", (EMP, CONTACT_EMP), None, "erp-employee-writer")),
+    Mutation("rename the global pipe", rename("global-company", "global-crm"),
+             one("pipe-renamed", ALL_FLOWS, None, "global-crm")),
+    Mutation("weaken a create rule to link-only", edit_creators("crm-contact-transform", "erp-employee", remove=True),
+             one("create-different", EMP, None, "crm-contact-transform")),
+    Mutation("remove the insert", drop_insert, one("create-different", EMP, None, "crm-contact-transform")),
+    Mutation("create where the spec only links", edit_creators("crm-contact-transform", "erp-employee", add="erp-customer"),
+             one("create-different", CUST_CONTACT, None, "crm-contact-transform")),
+    Mutation("create from a datatype no flow names", edit_creators("crm-contact-transform", "erp-employee", add="erp-department"),
+             one("flow-extra", "erp.department -> crm.contact", None, "crm-contact-transform")),
+    Mutation("never call the insert operation", drop_operation("crm-contact-share", "contact-insert"),
+             one("create-different", EMP, None, "crm-contact-share")),
+    Mutation("never call the update operation", drop_operation("crm-contact-share", "contact-update"),
+             one("update-missing", (EMP, CUST_CONTACT), None, "crm-contact-share")),
+    Mutation("change merge criteria", change_merge, one("merge-different", EMP, None, "global-company")),
+    Mutation("remove a merge criterion", remove_merge, one("merge-missing", EMP, None, "global-company")),
+    Mutation("add a merge criterion", add_merge("global-company", "erp-employee", "lastName", "crm-contact", "last_name"),
+             one("merge-extra", (EMP, CONTACT_EMP), None, "global-company")),
+    Mutation("change a combined merge key", change_combined_key, one("merge-different", ORG, None, "global-company")),
+    Mutation("stop linking created entities to their origin", drop_origin("global-company"),
+             one("origin-missing", EMP, None, "global-company") + one("origin-missing", ORG, None, "global-company")
+             + one("origin-missing", DEPT_COMP, None, "global-company")),
+    Mutation("turn on deletes", turn_on_deletes("crm-contact-transform"),
+             one("delete-different", (EMP, CUST_CONTACT), None, "crm-contact-transform")),
+    Mutation("turn off deletes", turn_off_deletes, one("delete-different", DEPT_COMP, None, "crm-company-transform")),
+    Mutation("never call the delete operation", drop_operation("crm-company-share", "company-delete"),
+             one("delete-different", DEPT_COMP, None, "crm-company-share")),
+    Mutation("take a datatype out of the merge", unlink,
+             one("flow-missing", COMP_DEPT, None, "global-company") + one("flow-missing", DEPT_COMP, None, "global-company")),
+    Mutation("remove a property from the share payload", drop_in_share,
+             one("property-missing", EMP, "email -> email", "crm-contact-share")
+             + one("property-missing", CUST_CONTACT, "email -> email", "crm-contact-share")),
+    Mutation("compute a value qa cannot read", unreadable_value,
+             one("unverified", CONTACT_FLOWS, None, "crm-contact-transform")),
+    Mutation("add a rule qa does not interpret",
+             lambda files: add_rule("crm-contact-transform", ["merge", "_R._S.erp-employee:address"],
+                                    first_update_set(files, "crm-contact-transform"))(files),
+             one("unverified", CONTACT_FLOWS, None, "crm-contact-transform")),
+    Mutation("weaken a create rule (no property table)",
+             edit_creators("crmoffice-contacts-transform", "customerp-employee", remove=True),
+             one("create-different", "customerp.employee -> crmoffice.contacts", None, "crmoffice-contacts-transform"),
+             spec="default"),
+    Mutation("turn on deletes (no property table)", turn_on_deletes("crmoffice-companies-transform"),
+             one("delete-different", "customerp.product -> crmoffice.companies", None, "crmoffice-companies-transform"),
+             spec="default"),
+]
+
+
+def test_at_least_thirty_kinds():
+    assert len({m.name for m in MUTATIONS}) >= 30
+
+
+@pytest.mark.parametrize("mutation", MUTATIONS, ids=[m.name for m in MUTATIONS])
+def test_mutation_is_found_exactly(mutation: Mutation, example: Config, default: Config):
+    base, spec = (example, EXAMPLE) if mutation.spec == "example" else (default, DEFAULT)
+    files, changed = mutated(base, mutation.edit)
+    assert changed, "the edit changed nothing"
+    result = run(files, spec)
+    got = sorted((f.kind, f.flows, f.property, f.pipe) for f in result.findings)
+    assert got == sorted(mutation.expect), "\n".join(f"{f.kind}: {f.message} @ {f.pipe} {f.path}" for f in result.findings)
+    changed_pipes = {pipe_id for pipe_id, _ in changed}
+    for finding in result.findings:
+        if finding.pipe in changed_pipes and finding.paths:
+            edited = [path for pipe_id, path in changed if pipe_id == finding.pipe]
+            assert any(p.startswith(e) or e.startswith(p) for p in finding.paths for e in edited), \
+                (finding.paths, edited)
