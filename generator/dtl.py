@@ -273,11 +273,19 @@ def share_decide_rules(target: Target) -> dict:
              ["if", ["is-null", "_T.$generated_id"], ["add", "operation", f"{dt.id}-insert"]],
              ["neq", "_T.payload", "_S.$based_on"], ["add", "operation", f"{dt.id}-update"]],
         ],
-        "payload": [
-            ["copy", "*", ["list", "_*", "$*"]],
-            ["remove", pk],
-        ],
+        "payload": _payload_rule(target),
     }
+
+
+def _payload_rule(target: Target) -> list:
+    """Copy exactly the mapped top-level properties (some APIs have properties named ``$...``).
+
+    Copying ``*`` less ``_*`` and ``$*`` would drop such properties, and name-based
+    exclusion is the wrong test: what the flows map is what the payload carries.
+    """
+    pk = target.datatype.primary_key
+    names = [n for n in dict.fromkeys(f.target_path.split(".")[0] for f in target.feeds) if n != pk]
+    return [["copy", ["list", *names]]] if names else []
 
 
 def share_capture_rules(target: Target) -> dict:

@@ -304,7 +304,7 @@ def unlink(files: Config) -> Changed:
 def drop_in_share(files: Config) -> Changed:
     p = pipe(files, "crm-contact-share")
     rules, base = rules_of(p)
-    name = next(n for n in rules if n != "default" and any(r[:2] == ["copy", "*"] for r in rules[n]))
+    name = next(n for n in rules if n != "default" and any(r[:1] == ["copy"] for r in rules[n]))
     rules[name].append(["remove", "email"])
     return [loc(p, base + (name, len(rules[name]) - 1))]
 

@@ -274,17 +274,20 @@ class _Comparison:
 
     def match_feeds(self, key: str, target: TargetRecovery, role: str, expected: list[ExpectedFeed],
                     feeds: list[Feed]) -> None:
-        dropped = target.dropped
         recovered: dict[tuple, list[Feed]] = defaultdict(list)
         for feed in feeds:
-            if not _dropped(feed.target_path, dropped):
+            if not _dropped(feed.target_path, target, named_copy=False):
                 recovered[(feed.source, feed.source_path, feed.target_path)].append(feed)
         want = {f.key: f for f in expected}
         lost: list[ExpectedFeed] = []
+        unsent: set[tuple] = set()  # mapped by the transform, left out of the payload by the share
         for k, feed in want.items():
             found = recovered.get(k)
             if found is None:
                 lost.append(feed)
+            elif _dropped(feed.target_path, target):
+                lost.append(feed)
+                unsent.add(k)
             elif feed.cast not in {r.cast for r in found}:
                 got = found[0]
                 self.emit("property-different-type", [feed.flow],
@@ -316,7 +319,7 @@ class _Comparison:
         for feed in lost:
             if "*" in target.uncertain or feed.target_path in target.uncertain:
                 continue  # reported as unverified where the value is computed
-            drop = _dropped(feed.target_path, dropped)
+            drop = _dropped(feed.target_path, target, named_copy=feed.key in unsent)
             pipe, path = ((target.share, drop) if drop else
                           (target.transform, self.target_path_site(feeds, feed.target_path)
                            or _mapping_site(feeds) or target.rule_paths.get(role)))
@@ -621,12 +624,20 @@ def _mapping_site(feeds: list[Feed]) -> str | None:
     return sites.most_common(1)[0][0] if sites else None
 
 
-def _dropped(target_path: str, dropped) -> str | None:
-    """The share rule that keeps ``target_path`` out of the payload (a remove, or a copy's exclude pattern)."""
-    for prop, path in dropped.items():
+def _dropped(target_path: str, target, *, named_copy: bool = True) -> str | None:
+    """The share rule that keeps ``target_path`` out of the payload.
+
+    A remove, a copy's exclude pattern, or (``named_copy``) a copy of named
+    properties that does not name it. A mapping the transform adds but the
+    payload does not name is still reported as the transform's (extra or
+    retargeted); only an expected row the payload leaves out is "removed".
+    """
+    for prop, path in target.dropped.items():
         if target_path == prop or target_path.startswith(prop + ".") or (
                 any(c in prop for c in "*?") and fnmatchcase(target_path.split(".", 1)[0], prop)):
             return path
+    if named_copy and target.kept is not None and target_path.split(".", 1)[0] not in target.kept:
+        return target.kept_path
     return None
 
 

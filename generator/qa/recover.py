@@ -91,6 +91,8 @@ class TargetRecovery:
     operations_path: str
     dropped: Mapping[str, str]  # target property -> JSON path of the share rule that removes it
     uncertain: frozenset[str] = frozenset()  # target properties with an unverified value ("*": any)
+    kept: frozenset[str] | None = None  # the payload copies only these top-level properties (None: all)
+    kept_path: str = "$"  # JSON path of the copy rule that chooses them
 
 
 @dataclass(frozen=True)
@@ -414,7 +416,8 @@ def _target(key: str, transform: dict | None, info: PipeInfo | None, share: dict
     reader = _TransformReader(key, info.id if info else "", unverified, dataset_keys=dataset_keys)
     if transform is not None:
         reader.read(transform)
-    ops, ops_path, dropped = _share_operations(share, share_info, key, unverified) if share else (frozenset(), "$", {})
+    ops, ops_path, dropped, kept = (_share_operations(share, share_info, key, unverified) if share
+                                    else (frozenset(), "$", {}, (None, "$")))
     reads = info.sources[0] if info and info.sources else None
     return TargetRecovery(
         key=key,
@@ -430,6 +433,8 @@ def _target(key: str, transform: dict | None, info: PipeInfo | None, share: dict
         operations_path=ops_path,
         dropped=dropped,
         uncertain=frozenset(reader.uncertain),
+        kept=kept[0],
+        kept_path=kept[1],
     )
 
 
@@ -662,6 +667,7 @@ def _share_operations(share: dict, info: PipeInfo, key: str, unverified: list[Un
     """Which operations the share pipe can call, and target properties it removes from the payload."""
     ops: set[str] = set()
     dropped: dict[str, str] = {}
+    kept: tuple[frozenset[str] | None, str] = (None, "$")
     ops_path = "$.transform"
     for rest in _rest_transforms(share):
         match = _OPERATION.match(rest.get("operation") or "") if isinstance(rest.get("operation"), str) else None
@@ -672,6 +678,7 @@ def _share_operations(share: dict, info: PipeInfo, key: str, unverified: list[Un
         if not isinstance(rules, dict):
             continue
         keep = _payload_keys(rules)
+        payload_rules = _payload_rule_names(rules)
         for name, rule_set in rules.items():
             path = base + ("rules", name)
             for node_path, node in _rule_nodes(rule_set, path):
@@ -687,13 +694,36 @@ def _share_operations(share: dict, info: PipeInfo, key: str, unverified: list[Un
                 elif node[0] == "remove" and len(node) == 2 and isinstance(node[1], str) \
                         and node[1][:1] not in ("_", "*") and node[1] not in keep:
                     dropped[node[1]] = json_path(node_path)
+                elif (node[0] == "copy" and len(node) == 2 and name in payload_rules
+                      and _named_only(node[1]) is not None):
+                    # ["copy", ["list", "a", "b"]]: the payload carries only these properties
+                    kept = (_named_only(node[1]), json_path(node_path))
                 elif node[0] == "copy" and len(node) == 3:
                     # ["copy", "*", ["list", "_*", "$*"]]: what the payload leaves out
                     excluded = node[2][1:] if isinstance(node[2], list) and node[2][:1] == ["list"] else [node[2]]
                     for pattern in excluded:
                         if isinstance(pattern, str) and pattern not in ("_*",):
                             dropped[pattern] = json_path(node_path)
-    return frozenset(ops), ops_path, dropped
+    return frozenset(ops), ops_path, dropped, kept
+
+
+def _payload_rule_names(rules: dict) -> set[str]:
+    """Rule sets that build the operation's payload: ``["add", "payload", ["apply", NAME, ...]]``."""
+    names: set[str] = set()
+    for rule_set in rules.values():
+        for _, node in _rule_nodes(rule_set, ()):
+            if node[0] == "add" and len(node) >= 3 and node[1] == "payload" and isinstance(node[2], list) \
+                    and node[2][:1] == ["apply"] and len(node[2]) >= 2 and isinstance(node[2][1], str):
+                names.add(node[2][1])
+    return names
+
+
+def _named_only(pattern: Any) -> frozenset[str] | None:
+    """The plain property names of a copy pattern without wildcards (None if it has any)."""
+    names = pattern[1:] if isinstance(pattern, list) and pattern[:1] == ["list"] else [pattern]
+    if all(isinstance(n, str) and not any(c in n for c in "*?[") for n in names):
+        return frozenset(names)
+    return None
 
 
 def _payload_keys(rules: dict) -> set[str]:
