@@ -131,7 +131,7 @@ _CELL_FIRST = re.compile(r"^   \* -(?: (.*))?$")
 _CELL_NEXT = re.compile(r"^     -(?: (.*))?$")
 
 
-def _width(text: str) -> int:
+def column_width(text: str) -> int:
     """Column width as docutils measures it (wide characters count twice)."""
     if text.isascii():
         return len(text)
@@ -193,7 +193,7 @@ class _FastReader:
             return None, 0
         if text is None or under != over or not text or text[0] == " " or text[-1] == " ":
             raise OutsideSubset(self.i + 1, "unusual document title")
-        if _width(text) > len(over) or _INLINE.search(text):
+        if column_width(text) > len(over) or _INLINE.search(text):
             raise OutsideSubset(self.i + 2, "title overline too short or inline markup")
         lineno = self.i + 2
         self.i += 3
@@ -205,7 +205,7 @@ class _FastReader:
             return False
         if not _is_adornment(under):
             return False
-        if under[0] != "-" or _width(text) > len(under) or text[0] == " " or text[-1] == " " or _INLINE.search(text):
+        if under[0] != "-" or column_width(text) > len(under) or text[0] == " " or text[-1] == " " or _INLINE.search(text):
             raise OutsideSubset(self.i + 2, "section title of another style or too short")
         return True
 
