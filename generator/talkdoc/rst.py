@@ -114,7 +114,7 @@ def newline_of(text: str) -> str:
 # --- the fast reader ----------------------------------------------------------
 
 _ADORNMENT_CHARS = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
-_ADORNMENT = re.compile(r"^([" + re.escape(_ADORNMENT_CHARS) + r"])\1{3,}$")
+_ADORNMENT = re.compile(r"^([" + re.escape(_ADORNMENT_CHARS) + r"])\1*$")
 # Line starts that RST reads as something other than paragraph text.
 _NOT_TEXT_START = re.compile(
     r"^(?:[-*+\u2022\u2023\u2043](?: |$)"  # bullet list
@@ -320,13 +320,21 @@ def read_docutils(text: str, file: str = "<string>") -> RstDocument:
     title, title_line = None, 0
     top: list[Block] = []
     sections: list[Section] = []
+    subtitle: tuple[str, int] | None = None
+    subtitle_blocks: list[Block] = []
     for child in doctree.children:
         if isinstance(child, nodes.title):
             title, title_line = child.astext(), _line(child, 1)
+        elif isinstance(child, nodes.subtitle):
+            # docutils promotes a lone section right under the title to a subtitle and moves
+            # its body up into the document: read it back as the section it was written as.
+            subtitle = (child.astext(), _line(child, title_line + 3))
         elif isinstance(child, nodes.section):
             sections.extend(converter.sections(child))
         else:
-            top.extend(converter.blocks([child]))
+            (subtitle_blocks if subtitle else top).extend(converter.blocks([child]))
+    if subtitle:
+        sections.insert(0, Section(subtitle[0], subtitle[1], tuple(subtitle_blocks)))
     return RstDocument(title, title_line, tuple(top), tuple(sections), newline_of(text), "docutils")
 
 
