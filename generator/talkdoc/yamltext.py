@@ -101,7 +101,8 @@ def _entry(prefix: str, value: Any, indent: int) -> list[str]:
     if not isinstance(value, (dict, list, tuple)) or not value:
         return [f"{prefix} {flow(value) if isinstance(value, (dict, list, tuple)) else scalar(value)}"]
     compact = flow(value)
-    if len(prefix) + len(compact) <= LINE:
+    top_list = indent == 0 and isinstance(value, (list, tuple))  # flows: one per line, however few
+    if len(prefix) + len(compact) <= LINE and not top_list:
         return [f"{prefix} {compact}"]
     return [prefix] + _block(value, indent + 2)
 
