@@ -71,15 +71,16 @@ def test_fallback_reads_markup_the_docutils_way():
     assert doc.sections[0].blocks[0].text == "Every Alpha Worker will be synchronized with a Beta Person."
 
 
-def test_ragged_table_is_an_error_with_its_line():
+def test_ragged_table_is_an_error_with_the_line_of_the_row():
     text = ("===============\nA to B Dataflow\n===============\n\nS\n-\nx\n\n"
             ".. list-table::\n   :header-rows: 1\n\n   * - h1\n     - h2\n   * - only one\n")
-    with pytest.raises(rst.OutsideSubset):
-        rst.read_fast(text)
     with pytest.raises(rst.RstError) as err:
         rst.read(text)
-    assert err.value.line == 9
-    assert "same number of items" in err.value.message
+    assert (err.value.line, err.value.message) == (
+        14, "list-table row 2 has 1 cell, row 1 has 2: every row needs the same number of cells")
+    with pytest.raises(rst.RstError) as err:  # docutils, the reference, rejects it too
+        rst.read_docutils(text)
+    assert err.value.line == 9 and "same number of items" in err.value.message
 
 
 def test_blank_cells_lose_leading_spaces_like_docutils():

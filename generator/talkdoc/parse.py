@@ -94,6 +94,7 @@ class TalkDocument:
     newline: str
     file: str = field(default="", compare=False)
     warnings: tuple[Problem, ...] = field(default=(), compare=False)
+    reader: str = field(default="", compare=False)  # "fast" or "docutils"
 
 
 # --- ids ---------------------------------------------------------------------
@@ -192,7 +193,7 @@ class _DocumentParser:
         return TalkDocument(
             source_id=ids[0], target_id=ids[1], source_label=source_label, target_label=target_label,
             title=doc.title, generated=generated, preamble=preamble, intro=intro, sections=parsed,
-            newline=doc.newline, file=self.file, warnings=tuple(self.warnings),
+            newline=doc.newline, file=self.file, warnings=tuple(self.warnings), reader=doc.reader,
         )
 
     def title(self, title: str, line: int) -> tuple[str, str, tuple[str, str]]:
@@ -310,6 +311,10 @@ class _DocumentParser:
         return CreateRule("when-connected", connected=phrases.split_or(listed))
 
     def table_kind(self, table: rst.Table, items: list[Item]) -> str:
+        for row, line in zip(table.rows, table.row_lines):
+            if any("\n" in cell for cell in row):
+                raise self.error(line, "a table cell spans several lines or paragraphs: "
+                                       "cells of dataflow documents hold one line")
         previous = items[-1].kind if items else None
         width = len(table.rows[0]) if table.rows else 0
         if table.header_rows != 1:

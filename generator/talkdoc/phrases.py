@@ -137,7 +137,7 @@ PATTERNS: tuple[tuple[str, re.Pattern], ...] = tuple((kind, re.compile(p, re.S))
     ("every", r"^Every (?P<s>.*) will be synchronized with an? (?P<t>.*)\.$"),
     ("before", r"^Before any synchronization can take place, a link between an? (?P<s>.*) and an? (?P<t>.*) "
                r"must be established\.$"),
-    ("when", r"^When an? (?P<text>.*), it +will be synchronized with an? (?P<t>.*)\.$"),
+    ("when", r"^When an? (?P<text>.+), it +will be synchronized with an? (?P<t>.*)\.$"),
     ("connected", r"^A new (?P<t>.*) will be created from an? (?P<s>.*) if it is connected to an? (?P<c>.*) "
                   r"that is synchronized into (?P<into>.*)\.$"),
     ("matching", r"^If (?:a|no) matching .*(?:already exists|is found).*$"),

@@ -272,10 +272,15 @@ class _FastReader:
             raise OutsideSubset(start + 1, "empty list-table")
         if self.line() not in (None, ""):
             raise OutsideSubset(self.i + 1, "list-table not followed by a blank line")
-        widths = {len(r) for r in rows}
-        if len(widths) != 1 or header_rows > len(rows):
-            # Ragged or truncated: docutils reports it; its message and line are the reference.
-            raise OutsideSubset(start + 1, "ragged or truncated list-table")
+        # Ragged or truncated tables are errors for docutils too; saying which row is at fault
+        # (docutils names the directive's line only) helps whoever fixes the document.
+        for number, (row, line) in enumerate(zip(rows, row_lines), start=1):
+            if len(row) != len(rows[0]):
+                cells = f"{len(row)} cell" + ("" if len(row) == 1 else "s")
+                raise RstError(line, f"list-table row {number} has {cells}, row 1 has {len(rows[0])}: "
+                                     "every row needs the same number of cells")
+        if header_rows > len(rows):
+            raise RstError(start + 1, f"list-table has {len(rows)} rows, fewer than its {header_rows} header rows")
         return Table(header_rows, tuple(rows), start + 1, tuple(row_lines))
 
 
