@@ -1,6 +1,6 @@
 """Benchmark: import every Talk document, generate one node config from all of them, validate it.
 
-    python bench/bench_import.py [FOLDER]     (default: ../shared/talk-docs)
+    python bench/bench_import.py [FOLDER_OR_DOC…]     (default: ../shared/talk-docs)
 
 Prints the wall time of each stage and the peak memory (maximum resident set
 size of the process). Validation runs when ``generator.validate`` is present.
@@ -23,6 +23,7 @@ from generator import fsutil  # noqa: E402
 from generator.loader import merge_specs  # noqa: E402
 from generator.render import render_config  # noqa: E402
 from generator.talkdoc import import_docs  # noqa: E402
+from generator.talkdoc.importer import expand_documents  # noqa: E402
 
 DEFAULT = ROOT.parent / "shared" / "talk-docs"
 
@@ -46,6 +47,8 @@ def validate(rendered) -> str | None:
         module = importlib.import_module("generator.validate")
     except ImportError:
         return None
+    if not Path(module.__file__ or "").resolve().is_relative_to(ROOT):
+        return None  # an editable install elsewhere, not this checkout's
     for name in ("validate_rendered", "validate_files", "validate_config"):
         func = getattr(module, name, None)
         if callable(func):
@@ -69,10 +72,9 @@ def _summary(outcome) -> str:
 
 
 def main(args: list[str]) -> int:
-    folder = Path(args[0]) if args else DEFAULT
-    docs = sorted(folder.glob("*.rst"))
+    docs = expand_documents([Path(a) for a in args] or [DEFAULT])
     if not docs:
-        print(f"no documents in {folder}", file=sys.stderr)
+        print(f"no documents found (default folder: {DEFAULT})", file=sys.stderr)
         return 1
     stages = Stages()
     size = sum(p.stat().st_size for p in docs)

@@ -12,21 +12,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from generator.talkdoc.importer import expand_documents  # noqa: E402
 from generator.talkdoc.roundtrip import round_trip  # noqa: E402
 
 DEFAULT = ROOT.parent / "shared" / "talk-docs"
 
 
-def documents(args: list[str]) -> list[Path]:
-    paths = [Path(a) for a in args] or [DEFAULT]
-    found: list[Path] = []
-    for path in paths:
-        found.extend(sorted(path.glob("*.rst")) if path.is_dir() else [path])
-    return found
-
-
 def main(args: list[str]) -> int:
-    docs = documents(args)
+    docs = expand_documents([Path(a) for a in args] or [DEFAULT])
     if not docs:
         print(f"no documents found (default folder: {DEFAULT})", file=sys.stderr)
         return 1

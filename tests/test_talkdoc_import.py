@@ -227,3 +227,9 @@ def test_seed_and_its_reverse_give_the_flows_of_the_default_spec():
     (warning,) = result.warnings
     assert warning.location.line == 60 and "duplicate section 'CRMOffice Contacts to Custom ERP Contact'" in warning.message
     assert spec.doc["documents"][0]["section_labels"] == {"from": "CustomERP"}
+
+
+def test_a_folder_imports_every_document_in_it(tmp_path):
+    result = import_docs([FIXTURES])
+    assert [s.dataflow for s in result.specs] == [
+        "alphasuite-alphasuite", "alphasuite-betacrm", "alphasuite-gammadesk", "deltaerp-alphasuite"]

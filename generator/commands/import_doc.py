@@ -15,7 +15,7 @@ def register(sub) -> None:
         description="Read Sesam Talk dataflow documents (RST) into specs, one spec per pair of systems: "
                     "the documents A-B.rst and B-A.rst given together become one spec, named after the "
                     "first one given. `pipegen docs` writes the documents back from the spec.")
-    parser.add_argument("documents", nargs="+", type=Path, metavar="DOC.rst", help="dataflow documents")
+    parser.add_argument("documents", nargs="+", type=Path, metavar="DOC.rst", help="dataflow documents, or folders of them (*.rst)")
     parser.add_argument("-o", "--output", type=Path, default=Path("specs"), metavar="DIR",
                         help="folder to write <name>.yaml specs to (default: specs/)")
     parser.add_argument("--force", action="store_true",

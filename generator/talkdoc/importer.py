@@ -34,9 +34,12 @@ class ImportResult:
 
 
 def import_docs(paths: Sequence[Path]) -> ImportResult:
-    """Read dataflow documents into specs; every unreadable document is reported (``UserError``)."""
+    """Read dataflow documents (files, or folders of ``*.rst``) into specs.
+
+    Every document that cannot be read is reported, all in one ``UserError``.
+    """
     docs, problems = [], []
-    for path in paths:
+    for path in expand_documents(paths):
         try:
             docs.append(parse_file(Path(path)))
         except UserError as err:
@@ -44,6 +47,13 @@ def import_docs(paths: Sequence[Path]) -> ImportResult:
     if problems:
         raise UserError(problems)
     return import_parsed(docs)
+
+
+def expand_documents(paths: Sequence[Path]) -> list[Path]:
+    found: list[Path] = []
+    for path in map(Path, paths):
+        found.extend(sorted(path.glob("*.rst")) if path.is_dir() else [path])
+    return found
 
 
 def import_parsed(docs: Sequence[TalkDocument]) -> ImportResult:
