@@ -233,3 +233,23 @@ def test_a_folder_imports_every_document_in_it(tmp_path):
     result = import_docs([FIXTURES])
     assert [s.dataflow for s in result.specs] == [
         "alphasuite-alphasuite", "alphasuite-betacrm", "alphasuite-gammadesk", "deltaerp-alphasuite"]
+
+
+def test_a_datatype_spelled_two_ways_is_one_datatype_and_both_spellings_are_kept():
+    from generator.talkdoc import render_docs
+    from generator.talkdoc.importer import import_parsed
+    from generator.talkdoc.parse import parse_text
+
+    def section(s, t):
+        return (f"{s} to {t}\n{'-' * len(s + ' to ' + t)}\nEvery {s} will be synchronized with a {t}.\n\n"
+                f"Once a link between a {s} and a {t} is established, it will keep in sync between the two "
+                f"systems, regardless of where it is edited.\n\n")
+    title = "Alpha to Beta Dataflow"
+    text = (f"{'=' * len(title)}\n{title}\n{'=' * len(title)}\n\nGenerated: 2025-01-01 00:00:00\n\n"
+            + section("Alpha Sales Order", "Beta Deal") + section("Alpha SalesOrder", "Beta Lead"))
+    result = import_parsed([parse_text(text, "alpha-beta.rst")])
+    (spec,) = result.specs
+    assert dict(spec.systems["alpha"].datatypes)["salesorder"].label == "Sales Order"
+    assert spec.flows[1].doc["source_type"] == "SalesOrder"
+    assert any("written 'SalesOrder' here and 'Sales Order' elsewhere" in p.message for p in result.warnings)
+    assert parse_text(render_docs(spec)["alpha-beta.rst"], "alpha-beta.rst") == parse_text(text, "alpha-beta.rst")

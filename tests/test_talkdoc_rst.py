@@ -94,3 +94,19 @@ def test_column_width_counts_wide_characters_twice():
     assert rst.column_width("abc") == 3
     assert rst.column_width("日本") == 4
     assert rst.column_width("e\u0301") == 1
+
+
+@pytest.mark.parametrize("line", ["Business_entity", "properties.email", '"string"', "N/A", "$original_id",
+                                  "_", "name_", "*x*", "`x`", "|x|", "a\\b", "- a", "* b", "1. c", "(a) d",
+                                  ":f: e", ".. x", ">>> y", "[1]_"])
+def test_escaped_text_reads_back_as_written(line):
+    text = ("===============\nA to B Dataflow\n===============\n\nS\n-\n" + rst.escape(line) + "\n\n"
+            ".. list-table::\n   :header-rows: 1\n\n   * - " + rst.escape(line) + "\n")
+    doc = rst.read(text)
+    assert doc.sections[0].blocks[0].text == line
+    assert doc.sections[0].blocks[1].rows == ((line,),)
+
+
+def test_plain_text_is_not_escaped():
+    for line in ("Business_entity", "Every Alpha Worker will be synchronized with a Beta Person.", "wd:Q20 in x.y"):
+        assert rst.escape(line) == line

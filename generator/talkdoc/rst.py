@@ -131,6 +131,24 @@ _CELL_FIRST = re.compile(r"^   \* -(?: (.*))?$")
 _CELL_NEXT = re.compile(r"^     -(?: (.*))?$")
 
 
+_ESCAPED = re.compile(r"([\\*`|_])")
+
+
+def escape(line: str) -> str:
+    """One line of text as RST that docutils reads back as exactly this text.
+
+    Text the fast reader takes as plain (every corpus line) is returned as it is;
+    otherwise markup characters and a leading list or field marker are
+    backslash-escaped, which docutils removes again when it reads the line.
+    """
+    if not line or (not _INLINE.search(line) and not _NOT_TEXT_START.match(line)):
+        return line
+    escaped = _ESCAPED.sub(r"\\\1", line)
+    if _NOT_TEXT_START.match(escaped):
+        escaped = "\\" + escaped
+    return escaped
+
+
 def column_width(text: str) -> int:
     """Column width as docutils measures it (wide characters count twice)."""
     if text.isascii():
@@ -388,11 +406,16 @@ class _DoctreeConverter:
         rows, row_lines, header_rows = [], [], 0
         for part in table.findall(lambda x: isinstance(x, (n.thead, n.tbody))):
             for row in part.children:
-                rows.append(tuple(entry.astext() for entry in row.children))
+                rows.append(tuple(self.cell_text(entry) for entry in row.children))
                 row_lines.append(_line(row, _line(table)))
                 if isinstance(part, n.thead):
                     header_rows += 1
         return Table(header_rows, tuple(rows), _line(table), tuple(row_lines))
+
+    def cell_text(self, entry) -> str:
+        """An entry's text; docutils may file an info message inside it, which is not text."""
+        parts = [c.astext() for c in entry.children if not isinstance(c, self.nodes.system_message)]
+        return "\n\n".join(parts)
 
     def message(self, msg) -> Block | None:
         """A docutils error; one kind is a reading, not an error (see below)."""

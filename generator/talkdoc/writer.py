@@ -17,6 +17,7 @@ from typing import Any, Iterable, Mapping
 from generator.model import CreateRule, Flow, PropertyRow, Ref, Spec
 from generator.talkdoc import phrases
 from generator.talkdoc.rst import column_width as _width
+from generator.talkdoc.rst import escape
 
 CRLF = "\r\n"
 
@@ -65,18 +66,18 @@ def render_document(spec: Spec, doc: Document, generated: str | None = None) -> 
     ctx = Context(spec, doc)
     entry = doc.entry
     blocks: list[list[str]] = []
-    title = _text(entry.get("title"), phrases.title(ctx.title_label("from"), ctx.title_label("to")))
+    title = escape(_text(entry.get("title"), phrases.title(ctx.title_label("from"), ctx.title_label("to"))))
     rule = "=" * _width(title)
     blocks.append([rule, title, rule])
     stamp = entry["generated"] if "generated" in entry else (generated or _now())
     if stamp is not None:
         blocks.append([phrases.GENERATED + str(stamp)])
-    blocks.extend(str(text).split("\n") for text in _preamble(spec, entry))
+    blocks.extend(_lines(text) for text in _preamble(spec, entry))
     standard_intro = [phrases.intro(ctx.title_label("from"), ctx.title_label("to"))]
     intro = entry["intro"] if "intro" in entry else standard_intro
     if intro is not None:
         blocks.append([phrases.INTRODUCTION, "-" * len(phrases.INTRODUCTION)])
-        blocks.extend(str(p).split("\n") for p in _list(intro))
+        blocks.extend(_lines(p) for p in _list(intro))
     for flow in _sections(spec, doc):
         blocks.extend(_section(ctx, flow))
     lines = [line for i, block in enumerate(blocks) for line in ([""] if i else []) + block]
@@ -195,6 +196,9 @@ def standard_layout(flow: Flow) -> list[str]:
     return first + merge + ["once", "following", "property_table"]
 
 
+SENTENCES = ("every", "before", "when", "preamble", "connected", "matching", "merge", "once", "following")
+
+
 def sentence(kind: str, flow: Flow, s: Sides) -> str:
     """The standard text of one sentence of ``flow``'s section."""
     create: CreateRule = flow.create
@@ -243,7 +247,7 @@ def _section(ctx: Context, flow: Flow) -> list[list[str]]:
         n = seen[kind] = seen.get(kind, -1) + 1
         if kind == "note":
             if notes:
-                blocks.append(notes.pop(0).split("\n"))
+                blocks.append(_lines(notes.pop(0)))
         elif kind == "merge_table":
             header = _cells(doc.get("merge_header"), phrases.merge_header(s.source, s.target))
             rows = _rows(doc.get("merge_cells"), merge_cells(flow))
@@ -252,14 +256,19 @@ def _section(ctx: Context, flow: Flow) -> list[list[str]]:
             header = _cells(doc.get("property_header"), phrases.property_header(s.source, s.target, s.target_system))
             rows = [_cells(_mapping(r.doc).get("cells"), row_cells(r)) for r in flow.properties]
             blocks.append(_table(header, rows))
-        else:
-            blocks.append(_override(texts.get(kind), n, sentence(kind, flow, s)).split("\n"))
-    blocks.extend(note.split("\n") for note in notes)  # notes a layout does not place: at the end
-    heading = _text(doc.get("heading"), phrases.heading(s.source, s.target))
+        elif kind in SENTENCES:
+            blocks.append(_lines(_override(texts.get(kind), n, sentence(kind, flow, s))))
+    blocks.extend(_lines(note) for note in notes)  # notes a layout does not place: at the end
+    heading = escape(_text(doc.get("heading"), phrases.heading(s.source, s.target)))
     head = [heading, "-" * _width(heading)]
     blocks = [head + blocks[0]] + blocks[1:] if blocks else [head]
     # Sections end with a blank line, so two of them stand between sections.
     return blocks[:-1] + [blocks[-1] + [""]]
+
+
+def _lines(text) -> list[str]:
+    """A paragraph's lines, each escaped where RST would read it as markup."""
+    return [escape(line) for line in str(text).split("\n")]
 
 
 def _override(value, n: int, default: str) -> str:
@@ -283,7 +292,7 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
     for row in [header, *rows]:
         for i, cell in enumerate(row):
             bullet = "   * -" if i == 0 else "     -"
-            lines.append(f"{bullet} {cell}" if cell else bullet)
+            lines.append(f"{bullet} {escape(cell)}" if cell else bullet)
     return lines
 
 
