@@ -8,7 +8,7 @@ import pytest
 
 from generator import cli
 from generator.loader import load_spec_text, merge_specs
-from generator.model import CreateRule, Ref
+from generator.model import CreateRule
 from generator.render import render_config
 from generator.talkdoc import import_docs, spec_yaml
 from generator.talkdoc.importer import spec_data

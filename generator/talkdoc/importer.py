@@ -84,8 +84,8 @@ class _SpecBuilder:
         self.warnings: list[Problem] = []
         self.where = ""
 
-    def warn(self, file: str, line: int, path: str, message: str) -> None:
-        self.warnings.append(Problem(Location(file, line, 1), path, message, "warning"))
+    def warn(self, file: str, line: int, message: str) -> None:
+        self.warnings.append(Problem(Location(file, line, 1), self.where, message, "warning"))
 
     def build(self) -> tuple[Spec, list[Problem]]:
         first = self.docs[0]
@@ -98,16 +98,16 @@ class _SpecBuilder:
             entry = self.entry(doc, systems, notes)
             kept = []
             for position, section in enumerate(doc.sections):
-                where = self.where = f"sections[{position}]"
+                self.where = f"sections[{position}]"
                 flow = self.flow(doc, section, replace(spec, doc={"documents": [entry]}))
                 key = (flow.source, flow.target, flow.qualifier)
                 if flow.source == flow.target:
-                    self.warn(doc.file, section.line, where, f"section {section.heading!r} maps {flow.source} onto itself: "
-                                                      "kept in doc, not generated")
+                    self.warn(doc.file, section.line, f"section {section.heading!r} maps {flow.source} onto "
+                                                      "itself: kept in doc, not generated")
                 elif key in seen:
                     same = "the same" if _same_flow(flow, seen[key]) else "different content"
-                    self.warn(doc.file, section.line, where, f"duplicate section {section.heading!r} ({same} as at line "
-                                                      f"{seen[key].location.line}): kept in doc, not generated")
+                    self.warn(doc.file, section.line, f"duplicate section {section.heading!r} ({same} as at "
+                                                      f"line {seen[key].location.line}): kept in doc, not generated")
                 else:
                     seen[key] = flow
                     flows.append(flow)
@@ -138,7 +138,8 @@ class _SpecBuilder:
         for sid, label in labels.items():
             if not label.strip():
                 doc = next(d for d in self.docs if sid in (d.source_id, d.target_id))
-                self.warn(doc.file, 2, "title", f"blank system name in the title: the system is {sid!r} (from the file name)")
+                self.where = "title"
+                self.warn(doc.file, 2, f"blank system name in the title: the system is {sid!r} (from the file name)")
                 label = sid
             systems[sid] = System(id=sid, label=label, base_url=f"$ENV({sid}-base-url)",
                                   auth=Auth("bearer", f"{sid}-api-token"), datatypes=datatypes[sid])
@@ -163,7 +164,8 @@ class _SpecBuilder:
         standard_intro = (phrases.intro(doc.source_label, doc.target_label),)
         if doc.intro != standard_intro:
             entry["intro"] = list(doc.intro) if doc.intro is not None else None
-            self.warn(doc.file, 1, "introduction", "the introduction differs from the standard text: kept verbatim")
+            self.where = "introduction"
+            self.warn(doc.file, 1, "the introduction differs from the standard text: kept verbatim")
         if doc.preamble:
             entry["preamble_notes"] = list(range(len(notes), len(notes) + len(doc.preamble)))
             notes.extend(item.text for item in doc.preamble)
@@ -195,28 +197,30 @@ class _SpecBuilder:
             for r in section.rows
         )
         notes = tuple(i.text for i in section.items if i.kind == "note")
+        ctx = writer.Context(spec, writer.Document(doc.source_id, doc.target_id, spec.doc["documents"][0]))
+        fdoc.update(self.label_overrides(doc, section, ctx))
         flow = Flow(source=source, target=target, create=section.create, merge_on=section.merge_on,
                     properties=rows, qualifier=qualifier, notes=notes, location=location, doc=fdoc)
-        ctx = writer.Context(spec, writer.Document(doc.source_id, doc.target_id, spec.doc["documents"][0]))
-        self.label_overrides(doc, section, ctx, fdoc)
-        flow = replace(flow, doc=fdoc)
         return replace(flow, doc=self.layout_overrides(doc, section, ctx, flow),
                        properties=self.row_overrides(section, flow))
 
-    def label_overrides(self, doc: TalkDocument, section: FlowSection, ctx, fdoc: dict) -> None:
+    def label_overrides(self, doc: TalkDocument, section: FlowSection, ctx) -> dict[str, str]:
+        """How this section spells a system or datatype, where other sections spell it otherwise."""
+        fdoc = {}
         for role, side, ref_sid, side_role in (("source", section.source, doc.source_id, "from"),
                                                ("target", section.target, doc.target_id, "to")):
             usual = ctx.section_label(side_role)
             if side.system != usual:
                 fdoc[f"{role}_label"] = side.system
-                self.warn(doc.file, section.line, self.where, f"section {section.heading!r} names the {role} system "
+                self.warn(doc.file, section.line, f"section {section.heading!r} names the {role} system "
                                                   f"{side.system!r}, elsewhere {usual!r}: kept")
             did = sesam_id(side.datatype)
             known = ctx.datatype_label(Ref(ref_sid, did))
             if side.datatype != known:
                 fdoc[f"{role}_type"] = side.datatype
-                self.warn(doc.file, section.line, self.where, f"datatype {did!r} is written {side.datatype!r} here and "
+                self.warn(doc.file, section.line, f"datatype {did!r} is written {side.datatype!r} here and "
                                                   f"{known!r} elsewhere: kept")
+        return fdoc
 
     def layout_overrides(self, doc: TalkDocument, section: FlowSection, ctx, flow: Flow) -> dict:
         fdoc = dict(flow.doc)
@@ -237,7 +241,7 @@ class _SpecBuilder:
             fdoc["text"] = overrides
             for kind in overrides:
                 line = next(i.line for i in section.items if i.kind == kind)
-                self.warn(doc.file, line, self.where, f"the {kind!r} sentence differs from the standard wording: kept verbatim")
+                self.warn(doc.file, line, f"the {kind!r} sentence differs from the standard wording: kept verbatim")
         for item in section.items:
             if item.kind == "merge_table":
                 if item.header != _read_cells(phrases.merge_header(sides.source, sides.target)):

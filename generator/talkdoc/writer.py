@@ -14,6 +14,7 @@ import datetime
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
+from generator.loader import flow_from_data
 from generator.model import CreateRule, Flow, PropertyRow, Ref, Spec
 from generator.talkdoc import phrases
 from generator.talkdoc.rst import column_width as _width
@@ -122,8 +123,6 @@ def _sections(spec: Spec, doc: Document) -> list[Flow]:
 
 def kept_flow(data, file: str) -> Flow | None:
     """A section kept in ``doc`` (a duplicate or a flow onto itself) as a ``Flow``."""
-    from generator.loader import flow_from_data
-
     if not isinstance(data, Mapping):
         return None
     try:
@@ -133,6 +132,8 @@ def kept_flow(data, file: str) -> Flow | None:
 
 
 class Context:
+    """How one document names things: system labels by side, datatype labels."""
+
     def __init__(self, spec: Spec, doc: Document):
         self.spec = spec
         self.doc = doc
