@@ -13,6 +13,8 @@ document (``outline``).
 
 from __future__ import annotations
 
+import copy
+import functools
 import io
 import re
 import unicodedata
@@ -332,14 +334,27 @@ _SETTINGS = {
 }
 
 
+@functools.lru_cache(maxsize=1)
+def _default_settings():
+    """docutils settings, built once: building them takes longer than reading a small document."""
+    from docutils import frontend
+    from docutils.parsers.rst import Parser
+
+    if hasattr(frontend, "get_default_settings"):  # docutils 0.18.1 and later
+        settings = frontend.get_default_settings(Parser)
+    else:  # pragma: no cover - docutils 0.18.0
+        settings = frontend.OptionParser(components=(Parser,)).get_default_values()
+    for key, value in _SETTINGS.items():
+        setattr(settings, key, value)
+    return settings
+
+
 def read_docutils(text: str, file: str = "<string>") -> RstDocument:
     """Read any RST with docutils; errors docutils reports become ``RstError``."""
     from docutils import nodes
-    from docutils.core import publish_doctree
 
-    settings = dict(_SETTINGS, warning_stream=io.StringIO())
-    doctree = publish_doctree(text, source_path=file, settings_overrides=settings)
-    converter = _DoctreeConverter(nodes)
+    doctree = _publish(text, file)
+    converter = _DoctreeConverter(nodes, _header_only_tables(doctree, nodes))
     title, title_line = None, 0
     top: list[Block] = []
     sections: list[Section] = []
@@ -361,6 +376,47 @@ def read_docutils(text: str, file: str = "<string>") -> RstDocument:
     return RstDocument(title, title_line, tuple(top), tuple(sections), newline_of(text), "docutils")
 
 
+def _publish(text: str, file: str):
+    from docutils.core import publish_doctree
+
+    settings = copy.copy(_default_settings())
+    settings.warning_stream = io.StringIO()
+    return publish_doctree(text, source_path=file, settings=settings)
+
+
+_HEADER_ROWS = re.compile(r"(:header-rows:\s*)(\d+)")
+
+
+def _header_only_tables(doctree, nodes) -> dict[int, Table]:
+    """The list-tables docutils refused because they hold only their header rows.
+
+    Talk documents write every empty property table that way, so read each as a
+    table without a body: docutils reads all such directives of the document
+    again, in one go, with no header rows, and the counts are restored. Keyed
+    by ``id`` of docutils' error message, which stands where the table stood.
+    """
+    found = []
+    for msg in doctree.findall(nodes.system_message):
+        literal = msg.next_node(nodes.literal_block)
+        text = msg.children[0].astext() if msg.children else ""
+        count = _HEADER_ROWS.search(literal.astext()) if literal is not None else None
+        if msg.get("level", 0) >= 3 and text.startswith("Insufficient data supplied") and count:
+            found.append((msg, literal.astext(), int(count.group(2))))
+    if not found:
+        return {}
+    again = _publish("\n\n".join(_HEADER_ROWS.sub(r"\g<1>0", source) for _, source, _ in found), "<list-tables>")
+    tables = list(again.findall(nodes.table))
+    if len(tables) != len(found):
+        return {}  # the messages stay errors
+    reader = _DoctreeConverter(nodes, {})
+    out = {}
+    for (msg, source, count), table in zip(found, tables):
+        line = msg.get("line") or _line(msg)
+        row_lines = tuple(line + i for i, src in enumerate(source.split("\n")) if src.lstrip().startswith("* "))
+        out[id(msg)] = Table(count, reader.table(table).rows, line, row_lines)
+    return out
+
+
 def _line(node, default: int = 0) -> int:
     line = getattr(node, "line", None)
     if line is None and node.parent is not None:
@@ -369,8 +425,9 @@ def _line(node, default: int = 0) -> int:
 
 
 class _DoctreeConverter:
-    def __init__(self, nodes):
+    def __init__(self, nodes, header_only: dict[int, Table]):
         self.nodes = nodes
+        self.header_only = header_only
 
     def sections(self, section) -> list[Section]:
         """A section, and (flattened after it) any sections nested in it."""
@@ -418,23 +475,10 @@ class _DoctreeConverter:
         return "\n\n".join(parts)
 
     def message(self, msg) -> Block | None:
-        """A docutils error; one kind is a reading, not an error (see below)."""
-        n = self.nodes
-        text = msg.children[0].astext() if msg.children else ""
-        literal = msg.next_node(n.literal_block)
-        line = msg.get("line") or _line(msg)
+        """A docutils error, or a header-only list-table (see ``_header_only_tables``)."""
         if msg.get("level", 0) < 3:
             return None  # info and warnings (duplicate implicit targets, ...) change nothing read
-        # docutils refuses a list-table that holds only its header rows. Talk documents
-        # write every empty property table that way, so read it as a table without a
-        # body: let docutils read the same directive with no header rows, then restore
-        # the count.
-        if text.startswith("Insufficient data supplied") and literal is not None:
-            source = literal.astext()
-            count = re.search(r":header-rows:\s*(\d+)", source)
-            again = read_docutils(re.sub(r"(:header-rows:\s*)\d+", r"\g<1>0", source), "<list-table>")
-            tables = [b for b in again.blocks if isinstance(b, Table)]
-            if count and len(tables) == 1:
-                t = tables[0]
-                return Table(int(count.group(1)), t.rows, line, tuple(line + r - 1 for r in t.row_lines))
-        raise RstError(line, text.replace("\n", " "))
+        if id(msg) in self.header_only:
+            return self.header_only[id(msg)]
+        text = msg.children[0].astext() if msg.children else ""
+        raise RstError(msg.get("line") or _line(msg), text.replace("\n", " "))
