@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -224,6 +225,15 @@ def _build_merge_on(raw: list) -> tuple:
     return tuple(alternatives)
 
 
+def flow_from_data(raw: dict, file: str) -> Flow:
+    """One mapping shaped like an item of a spec's ``flows`` as a ``Flow`` (no position, no checks).
+
+    ``pipegen docs`` uses it for the sections a document repeats or maps onto
+    themselves, which a spec keeps under ``doc`` rather than as flows.
+    """
+    return _build_flow(yamlpos.Positioned({"flows": [raw]}, {}, file), 0, raw)
+
+
 def _build_flow(doc: yamlpos.Positioned, index: int, raw: dict) -> Flow:
     path = ("flows", index)
     rows = tuple(
@@ -278,12 +288,17 @@ def merge_specs(specs: Sequence[Spec], name: str | None = None) -> NodeConfig:
 
 def _system_signature(system: System) -> tuple:
     # Locations and document layout do not make two definitions conflict.
-    dts = tuple(sorted((d.id, d.label, d.path, d.primary_key, d.updated, d.since_param,
-                        d.list_property, d.next_page, d.update_method) for d in system.datatypes.values()))
-    return (system.label, system.base_url, system.auth, dts)
+    return (system.label, system.base_url, system.auth)
+
+
+def _datatype_signature(d: Datatype) -> tuple:
+    return (d.label, d.path, d.primary_key, d.updated, d.since_param, d.list_property, d.next_page, d.update_method)
 
 
 def _merge_systems(specs: Sequence[Spec], problems: list[Problem]) -> dict[str, System]:
+    """One definition per system id. Specs may each define the datatypes they use of a
+    system (an imported pair of documents names only its own): the definitions must agree
+    on the system's settings and on every datatype they share, and their datatypes are joined."""
     systems: dict[str, System] = {}
     for spec in specs:
         for sid, system in spec.systems.items():
@@ -293,7 +308,22 @@ def _merge_systems(specs: Sequence[Spec], problems: list[Problem]) -> dict[str, 
             elif _system_signature(known) != _system_signature(system):
                 problems.append(Problem(system.location, f"systems.{sid}",
                                         f"conflicting definition of system {sid!r} (first defined at {known.location})"))
+            else:
+                systems[sid] = _join_datatypes(known, system, problems)
     return dict(sorted(systems.items()))
+
+
+def _join_datatypes(known: System, other: System, problems: list[Problem]) -> System:
+    datatypes = dict(known.datatypes)
+    for did, datatype in other.datatypes.items():
+        first = datatypes.setdefault(did, datatype)
+        if first is not datatype and _datatype_signature(first) != _datatype_signature(datatype):
+            problems.append(Problem(datatype.location, f"systems.{other.id}.datatypes.{did}",
+                                    f"conflicting definition of datatype {did!r} of system {other.id!r} "
+                                    f"(first defined at {first.location})"))
+    if len(datatypes) == len(known.datatypes):
+        return known
+    return replace(known, datatypes=datatypes)
 
 
 def _flow_ref_problems(flow: Flow, index: int, systems: dict[str, System]) -> Iterable[Problem]:

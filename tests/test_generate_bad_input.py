@@ -102,7 +102,8 @@ def test_conflicting_system_definitions(project, capsys):
     other = GOOD.replace("dataflow: a-b", "dataflow: c-d").replace("contact: Contact", "contact: Kontakt")
     (project / "specs" / "c-d.yaml").write_text(other.replace("flows:\n  - from: sysa.person\n    to: sysb.contact\n", "flows: []\n"))
     lines = run_bad(project, capsys, GOOD)
-    assert lines == ["specs/c-d.yaml:6:3: systems.sysb: conflicting definition of system 'sysb' (first defined at specs/a-b.yaml:6:3)"]
+    assert lines == ["specs/c-d.yaml:8:16: systems.sysb.datatypes.contact: conflicting definition of datatype "
+                     "'contact' of system 'sysb' (first defined at specs/a-b.yaml:8:16)"]
 
 
 def test_duplicate_yaml_key(project, capsys):

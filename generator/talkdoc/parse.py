@@ -1,0 +1,388 @@
+"""One dataflow document (RST text) -> a typed ``TalkDocument``.
+
+Stage 1 of import-doc. The reader (``rst``) gives titles, paragraphs and
+table cells; this module recognises what each of them says: the title and its
+two systems, the "Generated:" line, the introduction, and per section the two
+sides of the flow, its create rule, merge criteria and property table.
+
+Everything is kept: a paragraph whose wording is not recognised becomes a
+``note`` item with a warning (never dropped), and every item keeps its text as
+written so that the importer can record where a document departs from the
+standard wording. Input that cannot be a dataflow document raises
+``UserError`` with file and line.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator.errors import Location, Problem, UserError
+from generator.model import CreateRule
+from generator.talkdoc import phrases, rst
+
+ID_RE = re.compile(r"^[a-z][a-z0-9]{0,62}$")
+FILE_RE = re.compile(r"^([a-z][a-z0-9]{0,62})-([a-z][a-z0-9]{0,62})$")
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of a section heading, as written: "Business Central" "Customers" "(human data)"."""
+
+    system: str  # the system's label in this section ("" where the document left it blank)
+    datatype: str
+    qualifier: str | None = None
+
+    @property
+    def text(self) -> str:
+        return phrases.side(self.system, self.datatype, self.qualifier)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of a property table."""
+
+    cells: tuple[str, ...]
+    source: str
+    target: str
+    type: str | None
+    condition: str | None
+    condition_on: str | None  # "source" or "target": the cell that carries the condition
+    line: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One paragraph or table of a section, classified.
+
+    ``kind`` is a sentence kind of ``phrases.PATTERNS`` ("every", "once", ...),
+    "note" for an unrecognised paragraph, or "merge_table" / "property_table".
+    """
+
+    kind: str
+    text: str = ""  # paragraph text as written ("" for tables)
+    header: tuple[str, ...] = ()  # tables: the header row as written
+    line: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class FlowSection:
+    heading: str
+    source: Side
+    target: Side
+    create: CreateRule
+    merge_on: tuple[tuple[tuple[str, str], ...], ...]
+    merge_cells: tuple[tuple[str, str], ...]  # merge-table rows as written
+    rows: tuple[Row, ...]
+    items: tuple[Item, ...]
+    line: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class TalkDocument:
+    source_id: str
+    target_id: str
+    source_label: str  # the systems as the title names them
+    target_label: str
+    title: str
+    generated: str | None
+    preamble: tuple[Item, ...]  # paragraphs between the title and the introduction, other than "Generated:"
+    intro: tuple[str, ...] | None  # paragraphs of the Introduction (None: no such section)
+    sections: tuple[FlowSection, ...]
+    newline: str
+    file: str = field(default="", compare=False)
+    warnings: tuple[Problem, ...] = field(default=(), compare=False)
+    reader: str = field(default="", compare=False)  # "fast" or "docutils"
+
+
+# --- ids ---------------------------------------------------------------------
+
+
+def sesam_id(label: str) -> str:
+    """Sesam's naming: lowercase letters and digits, no delimiters, starting with a letter.
+
+    Accents are dropped (Å -> a); a label that starts with a digit gets an ``n``
+    in front (``365 Sales`` -> ``n365sales``); one with no letters or digits
+    at all becomes ``unnamed``. The label itself is always kept beside the id.
+    """
+    plain = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode("ascii")
+    squashed = re.sub(r"[^a-z0-9]", "", plain.lower())
+    if not squashed:
+        return "unnamed"
+    if not squashed[0].isalpha():
+        squashed = "n" + squashed
+    return squashed[:63]
+
+
+def ids_from_file(file: str) -> tuple[str, str] | None:
+    match = FILE_RE.match(Path(file).stem)
+    return (match.group(1), match.group(2)) if match else None
+
+
+# --- document ------------------------------------------------------------------
+
+
+def decode(data: bytes, file: str) -> str:
+    """Bytes -> text, or a ``UserError`` saying why this is not a text document."""
+    if not data.strip():
+        raise UserError([Problem(Location(file, 1, 1), "", "empty file: not a dataflow document")])
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        col = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        raise UserError([Problem(Location(file, line, col), "",
+                                 f"not UTF-8 text (byte 0x{data[err.start]:02x}): not a dataflow document")]) from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        line = text.count("\n", 0, nul) + 1
+        raise UserError([Problem(Location(file, line, 1), "", "binary content (NUL byte): not a dataflow document")])
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def parse_file(path: Path) -> TalkDocument:
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise UserError([Problem(Location(str(path)), "", f"cannot read: {err.strerror or err}")]) from None
+    return parse_text(decode(data, str(path)), str(path))
+
+
+def parse_text(text: str, file: str) -> TalkDocument:
+    try:
+        doc = rst.read(text, file)
+    except rst.RstError as err:
+        raise UserError([Problem(Location(file, err.line, 1), "", f"invalid RST: {err.message}")]) from None
+    return _DocumentParser(file).parse(doc)
+
+
+class _DocumentParser:
+    def __init__(self, file: str):
+        self.file = file
+        self.warnings: list[Problem] = []
+        self.where = "title"  # the part of the document being read, as the key path of problems
+
+    def error(self, line: int, message: str) -> UserError:
+        return UserError([Problem(Location(self.file, line, 1), self.where, message)])
+
+    def warn(self, line: int, message: str) -> None:
+        self.warnings.append(Problem(Location(self.file, line, 1), self.where, message, "warning"))
+
+    def parse(self, doc: rst.RstDocument) -> TalkDocument:
+        if doc.title is None:
+            raise self.error(1, "not a dataflow document: expected a title '<System> to <System> Dataflow' "
+                                "over- and underlined with '='")
+        source_label, target_label, ids = self.title(doc.title, doc.title_line)
+        self.ids = ids
+        self.labels = (source_label, target_label)
+        self.where = "preamble"
+        generated, preamble = self.top(doc.blocks)
+        sections = list(doc.sections)
+        intro = None
+        if sections and sections[0].title == phrases.INTRODUCTION:
+            self.where = "introduction"
+            intro_section = sections.pop(0)
+            intro = tuple(self.intro_paragraph(b) for b in intro_section.blocks)
+        parsed = []
+        for index, section in enumerate(sections):
+            self.where = f"sections[{index}]"
+            parsed.append(self.section(section))
+        parsed = tuple(parsed)
+        return TalkDocument(
+            source_id=ids[0], target_id=ids[1], source_label=source_label, target_label=target_label,
+            title=doc.title, generated=generated, preamble=preamble, intro=intro, sections=parsed,
+            newline=doc.newline, file=self.file, warnings=tuple(self.warnings), reader=doc.reader,
+        )
+
+    def title(self, title: str, line: int) -> tuple[str, str, tuple[str, str]]:
+        from_file = ids_from_file(self.file)
+        match = re.match(r"^(.*) Dataflow$", title)
+        splits = [m.start() for m in re.finditer(r"(?= to )", match.group(1))] if match else []
+        if not splits:
+            raise self.error(line, f"not a dataflow document: the title {title!r} does not read "
+                                   "'<System> to <System> Dataflow'")
+        body = match.group(1)
+        candidates = [(body[:k], body[k + 4:]) for k in splits]
+        for a, b in candidates:
+            if from_file and (sesam_id(a), sesam_id(b)) == from_file:
+                return a, b, from_file
+        a, b = candidates[0]
+        if from_file:
+            return a, b, from_file
+        if not a.strip() or not b.strip():
+            raise self.error(line, "a system name in the title is blank: name the file '<from>-<to>.rst' "
+                                   "after the two system ids")
+        return a, b, (sesam_id(a), sesam_id(b))
+
+    def top(self, blocks) -> tuple[str | None, tuple[Item, ...]]:
+        generated = None
+        preamble = []
+        for block in blocks:
+            if isinstance(block, rst.Paragraph) and block.text.startswith(phrases.GENERATED) and generated is None \
+                    and "\n" not in block.text and not preamble:
+                generated = block.text[len(phrases.GENERATED):]
+                continue
+            preamble.append(self.free_item(block, "before the introduction"))
+        return generated, tuple(preamble)
+
+    def free_item(self, block, where: str) -> Item:
+        if isinstance(block, rst.Paragraph):
+            self.warn(block.line, f"free text {where} kept as a note: {_short(block.text)!r}")
+            return Item("note", block.text, line=block.line)
+        raise self.error(block.line, f"unexpected {_block_name(block)} {where}")
+
+    def intro_paragraph(self, block) -> str:
+        if not isinstance(block, rst.Paragraph):
+            raise self.error(block.line, f"unexpected {_block_name(block)} in the introduction")
+        return block.text
+
+    # --- sections --------------------------------------------------------------
+
+    def section(self, section: rst.Section) -> FlowSection:
+        source, target = self.heading(section.title, section.line)
+        items: list[Item] = []
+        merge_on, merge_cells, rows = [], [], []
+        create: CreateRule | None = None
+        for block in section.blocks:
+            if isinstance(block, rst.Paragraph):
+                kind, match = phrases.classify(block.text)
+                if kind == "note":
+                    self.warn(block.line, f"unknown sentence kept as a note: {_short(block.text)!r}")
+                items.append(Item(kind, block.text, line=block.line))
+                create = self.create_rule(kind, match, block, source, create, items)
+            elif isinstance(block, rst.Table):
+                kind = self.table_kind(block, items)
+                items.append(Item(kind, header=block.rows[0] if block.rows else (), line=block.line))
+                if kind == "merge_table":
+                    pairs, cells = self.merge_rows(block)
+                    merge_on.extend(pairs)
+                    merge_cells.extend(cells)
+                else:
+                    rows.extend(self.property_rows(block))
+            else:
+                raise self.error(block.line, f"unexpected {_block_name(block)} in section {section.title!r}")
+        if create is None:
+            raise self.error(section.line, f"section {section.title!r} has no create rule (expected 'Every ... will "
+                                           "be synchronized with a ...', 'Before any synchronization can take place, "
+                                           "...' or 'When a ..., it will be synchronized with a ...')")
+        if create.kind == "link-only" and any(i.kind == "connected" for i in items):
+            create = self.connected_rule(items, source, section.line)
+        return FlowSection(section.title, source, target, create, tuple(merge_on), tuple(merge_cells),
+                           tuple(rows), tuple(items), section.line)
+
+    def heading(self, title: str, line: int) -> tuple[Side, Side]:
+        for m in re.finditer(r"(?= to )", title):
+            left, right = title[:m.start()], title[m.start() + 4:]
+            source = _side(left, self.ids[0], self.labels[0])
+            target = _side(right, self.ids[1], self.labels[1])
+            if source and target:
+                return source, target
+        raise self.error(line, f"cannot read the section heading {title!r}: expected '<System> <Type> to <System> "
+                               f"<Type>' with the systems {self.labels[0]!r} and {self.labels[1]!r} of the title")
+
+    def create_rule(self, kind: str, match, block, source: Side, current: CreateRule | None, items) -> CreateRule | None:
+        if kind not in phrases.CREATE_SENTENCES:
+            return current
+        if kind == "every":
+            rule = CreateRule("always")
+        elif kind == "before":
+            rule = CreateRule("link-only")
+        elif kind in ("when", "preamble"):
+            rule = CreateRule("when", text=match.group("text"))
+            if kind == "preamble":
+                self.warn(block.line, "free-text preamble in place of 'When a ...': kept as the create condition")
+        else:  # matching: "If no matching ... is found, a new ... will be created."
+            rule = CreateRule("always")
+        if current is None:
+            return rule
+        if current != rule and not (kind == "matching" and current.kind == "always"):
+            self.warn(block.line, f"a second create rule ({kind}) in one section; the first one counts")
+        return current
+
+    def connected_rule(self, items, source: Side, line: int) -> CreateRule:
+        item = next(i for i in items if i.kind == "connected")
+        match = dict(phrases.PATTERNS)["connected"].match(item.text)
+        listed = match.group("c")
+        prefix = f"{source.system} "
+        if listed.startswith(prefix):
+            listed = listed[len(prefix):]
+        return CreateRule("when-connected", connected=phrases.split_or(listed))
+
+    def table_kind(self, table: rst.Table, items: list[Item]) -> str:
+        for row, line in zip(table.rows, table.row_lines):
+            if any("\n" in cell for cell in row):
+                raise self.error(line, "a table cell spans several lines or paragraphs: "
+                                       "cells of dataflow documents hold one line")
+        previous = items[-1].kind if items else None
+        width = len(table.rows[0]) if table.rows else 0
+        if table.header_rows != 1:
+            raise self.error(table.line, f"a table must have exactly one header row (has {table.header_rows})")
+        if previous == "merge" or (previous != "following" and width == 2):
+            kind, expected = "merge_table", 2
+        elif previous == "following" or width == 3:
+            kind, expected = "property_table", 3
+        else:
+            raise self.error(table.line, f"unexpected table with {width} columns: a merge table has 2, "
+                                         "a property table 3")
+        if width != expected:
+            raise self.error(table.line, f"a {kind.replace('_', ' ')} has {expected} columns, this one {width}")
+        if any(i.kind == kind for i in items):
+            raise self.error(table.line, f"a second {kind.replace('_', ' ')} in one section")
+        return kind
+
+    def merge_rows(self, table: rst.Table):
+        pairs, cells = [], []
+        for row in table.rows[table.header_rows:]:
+            cells.append((row[0], row[1]))
+            left, right = row[0].split(phrases.COMBINE), row[1].split(phrases.COMBINE)
+            if len(left) == len(right) and len(left) > 1:
+                pairs.append(tuple(zip(left, right)))
+            else:
+                pairs.append(((row[0], row[1]),))
+        return pairs, cells
+
+    def property_rows(self, table: rst.Table) -> list[Row]:
+        rows = []
+        for row, line in zip(table.rows[table.header_rows:], table.row_lines[table.header_rows:]):
+            source, source_condition = phrases.read_property_cell(row[0])
+            target, target_condition = phrases.read_property_cell(row[1])
+            condition, condition_on = None, None
+            if target_condition is not None:
+                condition, condition_on = target_condition, "target"
+                source, source_condition = row[0], None  # one condition per row; the other cell stays verbatim
+            elif source_condition is not None:
+                condition, condition_on = source_condition, "source"
+            rows.append(Row(row, source, target, phrases.read_type_cell(row[2]), condition, condition_on, line))
+        return rows
+
+
+def _side(text: str, sid: str, label: str) -> Side | None:
+    """Split "Business Central Customers (human data)" into system, datatype and qualifier."""
+    qualifier = None
+    match = re.match(r"^(.*\S) \(([^()]+)\)$", text)
+    if match:
+        text, qualifier = match.group(1), match.group(2)
+    if label and text.startswith(label + " ") and text[len(label) + 1:].strip():
+        return Side(label, text[len(label) + 1:], qualifier)
+    if text.startswith(" ") and text[1:].strip() and not text[1:].startswith(" "):
+        return Side("", text[1:], qualifier)  # a blank system name
+    words = text.split(" ")
+    for k in range(1, len(words)):
+        if sesam_id(" ".join(words[:k])) == sid and " ".join(words[k:]).strip():
+            return Side(" ".join(words[:k]), " ".join(words[k:]), qualifier)
+    return None
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = text.replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _block_name(block) -> str:
+    if isinstance(block, rst.Table):
+        return "table"
+    if isinstance(block, rst.Other):
+        return block.kind.replace("_", " ")
+    return "paragraph"
