@@ -31,7 +31,13 @@ from generator.render import render_config  # noqa: E402
 from generator.validate import ensure_valid  # noqa: E402
 
 
-def synthetic_spec(systems: int, per_system: int, flows: int, props: int, seed: int = 7) -> dict:
+def synthetic_spec(systems: int, per_system: int, flows: int, props: int, seed: int = 7,
+                   fields: int = 10) -> dict:
+    """Each datatype has ``fields`` properties; each flow maps ``props`` of them.
+
+    ``fields == props`` is the worst case: every flow into a datatype maps the
+    same properties, so each target property is fed by every such flow.
+    """
     rng = random.Random(seed)
     spec = {"dataflow": "synthetic", "title": "Synthetic dataflow", "systems": {}, "flows": []}
     for s in range(systems):
@@ -50,7 +56,8 @@ def synthetic_spec(systems: int, per_system: int, flows: int, props: int, seed: 
             "to": f"sys{b}.type{concept}",
             "create": rng.choice(["always", "link-only"]),
             "merge_on": [["email", "email"]],
-            "properties": [{"from": f"field{p}", "to": f"prop{p}", "type": '"string"'} for p in range(props)],
+            "properties": [{"from": f"field{a}", "to": f"field{b}", "type": '"string"'}
+                           for a, b in zip(rng.sample(range(fields), props), rng.sample(range(fields), props))],
         })
     return spec
 
@@ -71,9 +78,11 @@ def main() -> int:
     parser.add_argument("--flows", type=int, default=4000)
     parser.add_argument("--properties", type=int, default=10)
     parser.add_argument("--files", type=int, default=40, help="spec files the flows are split over")
+    parser.add_argument("--fields", type=int, default=10,
+                        help="properties per datatype that flows pick from (= --properties: worst case)")
     args = parser.parse_args()
 
-    spec = synthetic_spec(args.systems, args.per_system, args.flows, args.properties)
+    spec = synthetic_spec(args.systems, args.per_system, args.flows, args.properties, fields=args.fields)
     with tempfile.TemporaryDirectory() as tmp:
         spec_dir = Path(tmp) / "specs"
         write_specs(spec, spec_dir, args.files)
@@ -90,7 +99,7 @@ def main() -> int:
     main_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"spec: {args.systems} systems, {args.systems * args.per_system} datatypes, "
-          f"{args.flows} flows, {args.properties} properties each, in {args.files} files")
+          f"{args.flows} flows, {args.properties} of {args.fields} properties each, in {args.files} files")
     print(f"load    {t1 - t0:6.2f} s")
     print(f"render  {t2 - t1:6.2f} s")
     print(f"validate{tv - t2:6.2f} s")

@@ -697,7 +697,8 @@ def _share_operations(share: dict, info: PipeInfo, key: str, unverified: list[Un
                 elif (node[0] == "copy" and len(node) == 2 and name in payload_rules
                       and _named_only(node[1]) is not None):
                     # ["copy", ["list", "a", "b"]]: the payload carries only these properties
-                    kept = (_named_only(node[1]), json_path(node_path))
+                    # ... plus the primary key, which travels as the operation's URL property
+                    kept = (_named_only(node[1]) | keep, json_path(node_path))
                 elif node[0] == "copy" and len(node) == 3:
                     # ["copy", "*", ["list", "_*", "$*"]]: what the payload leaves out
                     excluded = node[2][1:] if isinstance(node[2], list) and node[2][:1] == ["list"] else [node[2]]
