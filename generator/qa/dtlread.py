@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
+from generator.validation.jsonpos import format_path
+
 CASTS = frozenset({"string", "integer", "float", "decimal", "boolean", "datetime", "bytes", "uuid"})
 
 # Properties that carry bookkeeping, not business data.
@@ -28,7 +30,6 @@ BOOKKEEPING = frozenset({"$ids", "$origin", "$based_on", "$delete", "$generated_
                          "$replaced", "$deleted", "$children"})
 
 _REF = re.compile(r"^(?:_R\.)*_S\.(.*)$")
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 # Rule functions whose only effect is control flow, logging or dropping the entity.
 _INERT_RULES = frozenset({"comment", "discard", "filter", "trip!", "fail!", "sleep!", "make-ni"})
@@ -45,16 +46,8 @@ _OPAQUE_OK = frozenset({"is-empty", "is-not-empty", "is-null", "is-not-null", "e
 
 
 def json_path(parts: tuple) -> str:
-    """``("transform", "rules", "update", 3)`` -> ``$.transform.rules.update[3]``."""
-    out = ["$"]
-    for part in parts:
-        if isinstance(part, int):
-            out.append(f"[{part}]")
-        elif _IDENT.match(part):
-            out.append(f".{part}")
-        else:
-            out.append("[" + json.dumps(part, ensure_ascii=False) + "]")
-    return "".join(out)
+    """``("transform", "rules", "update", 3)`` -> ``$.transform.rules.update[3]``, as validate writes paths."""
+    return format_path(parts)
 
 
 @dataclass(frozen=True)
