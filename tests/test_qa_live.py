@@ -1,7 +1,6 @@
 """qa of the seed document (through the importer) and of a live config (through the node client).
 
-These need modules that may not be part of this installation: they skip
-cleanly when ``generator.talkdoc`` / ``generator.node`` or ``../shared`` are absent.
+The seed tests skip cleanly when ``../shared`` is absent.
 """
 
 from __future__ import annotations
@@ -43,7 +42,6 @@ SEED_MUTATIONS = [
 
 @pytest.fixture(scope="module")
 def seed() -> Path:
-    pytest.importorskip("generator.talkdoc", reason="the document importer is not part of this installation")
     if not SEED.is_file():
         pytest.skip("../shared/seeds is not here")
     return SEED
@@ -51,8 +49,6 @@ def seed() -> Path:
 
 def test_the_seed_document_against_the_committed_output(seed, capsys):
     folder = ROOT / "output" / "customerp-crmoffice"
-    if not folder.is_dir():
-        pytest.skip("no committed output")
     assert main(["qa", str(seed), "--config", str(folder)]) == 0, capsys.readouterr().out
 
 
@@ -95,7 +91,6 @@ class _NodeHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def node_server():
-    pytest.importorskip("generator.node.client", reason="the node client is not part of this installation")
     server = ThreadingHTTPServer(("127.0.0.1", 0), _NodeHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -147,12 +142,10 @@ def test_node_errors_are_one_line_and_never_show_the_token(node_server, capsys, 
     assert JWT not in captured.out + captured.err
 
 
-def test_qa_through_the_node_emulator_equals_qa_of_the_deployed_folder(request, tmp_path, capsys):
-    client_module = pytest.importorskip("generator.node.client")
-    try:
-        node = request.getfixturevalue("sesam_node")
-    except pytest.FixtureLookupError:
-        pytest.skip("the sesam_node fixture (node emulator) is not part of this installation")
+def test_qa_through_the_node_emulator_equals_qa_of_the_deployed_folder(sesam_node, tmp_path, capsys):
+    from generator.node import client as client_module
+
+    node = sesam_node
     files = _edited_example()
     folder = write_config(files, tmp_path / "erp-crm-properties")
     client = client_module.NodeClient.from_credentials(client_module.resolve_credentials(node.url, node.jwt))

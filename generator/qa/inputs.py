@@ -1,21 +1,20 @@
 """What qa reads: specs (YAML) and dataflow documents (RST), and a config (folder, file or node).
 
 Documents go through ``generator.talkdoc`` and a live config through
-``generator.node.client``; when either is not part of this installation, the
-command that needs it fails with a one-line user error, and YAML specs against
-a folder keep working.
+``generator.node.client`` (read-only).
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from generator import talkdoc
 from generator.errors import Location, Problem, UserError, fail
 from generator.loader import load_spec_file, merge_specs
+from generator.node import client as client_module
 from generator.model import NodeConfig
 from generator.qa.recover import Component
 
@@ -67,20 +66,12 @@ def load_specs(paths: Sequence[Path], name: str | None = None) -> LoadedSpecs:
         except UserError as err:
             problems.extend(err.problems)
     if doc_files:
-        result = _talkdoc(doc_files[0]).import_docs(doc_files)
+        result = talkdoc.import_docs(doc_files)
         specs.extend(result.specs)
         warnings.extend(str(w) for w in getattr(result, "warnings", ()) or ())
     if problems:
         raise UserError(problems)
     return LoadedSpecs(merge_specs(specs, name), tuple(warnings))
-
-
-def _talkdoc(first: Path):
-    try:
-        return importlib.import_module("generator.talkdoc")
-    except ImportError:
-        raise fail(str(first), "reading dataflow documents (.rst) needs the document importer "
-                               "(generator.talkdoc), which this installation does not have; pass a spec (.yaml)") from None
 
 
 # --------------------------------------------------------------------------- configs
@@ -125,11 +116,6 @@ def _read_json(file: Path) -> Any:
 
 def read_node(node: str | None, jwt: str | None, group: str, where: str) -> tuple[list[Component], str]:
     """The live config of one config group, read-only; the JWT never appears in what this says."""
-    try:
-        client_module = importlib.import_module("generator.node.client")
-    except ImportError:
-        raise fail(where, "reading a live node needs the node client (generator.node), which this "
-                          "installation does not have; pass --config DIR") from None
     try:
         creds = client_module.resolve_credentials(node, jwt)
         client = client_module.NodeClient.from_credentials(creds)
