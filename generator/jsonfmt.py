@@ -40,6 +40,7 @@ def sort_keys(value: Any) -> Any:
 
 
 _encode_str = json.encoder.encode_basestring  # the ensure_ascii=False string encoder
+_dumps_flat = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
 
 
 def _scalar(value: Any) -> str:
@@ -67,9 +68,15 @@ def _format(value: Any, depth: int, in_array: bool) -> str:
     if kind is list:
         if not value:
             return "[]"
+        flat = True
         for v in value:
-            if type(v) is list:
+            kind = type(v)
+            if kind is list:
                 return _format_nested_array(value, depth)
+            if kind is dict:
+                flat = False
+        if flat:  # scalars only: the C encoder writes exactly "[a, b, c]"
+            return _dumps_flat(value)
         return "[" + ", ".join([_format(v, depth + 1, True) for v in value]) + "]"
     return _scalar(value)
 

@@ -20,6 +20,7 @@ import jsonschema
 
 from generator import yamlpos
 from generator.errors import Location, Problem, UserError
+from generator.gcpause import no_gc
 from generator.model import (
     Auth, CreateRule, Datatype, Flow, NodeConfig, PropertyRow, Ref, Spec, System,
 )
@@ -95,6 +96,11 @@ def load_spec_file(file: Path) -> Spec:
 
 
 def load_spec_text(text: str, file: str) -> Spec:
+    with no_gc():
+        return _load_spec_text(text, file)
+
+
+def _load_spec_text(text: str, file: str) -> Spec:
     doc = yamlpos.load(text, file)
     if not isinstance(doc.data, dict):
         raise UserError([Problem(Location(file, 1, 1), "", "a spec must be a YAML mapping with 'dataflow', 'systems' and 'flows'")])

@@ -19,6 +19,7 @@ import jinja2
 
 from generator import dtl, jsonfmt
 from generator.errors import Location, Problem, UserError
+from generator.gcpause import no_gc
 from generator.model import NodeConfig, Ref
 from generator.plan_model import Plan, build_plan
 
@@ -78,6 +79,11 @@ class _Slots:
 
 
 def render_config(config: NodeConfig, template_dir: Path | None = None) -> Rendered:
+    with no_gc():
+        return _render_config(config, template_dir)
+
+
+def _render_config(config: NodeConfig, template_dir: Path | None) -> Rendered:
     plan = build_plan(config)
     template_dir = template_dir or TEMPLATE_DIR
     renderer = _Renderer(template_env(template_dir), template_dir)

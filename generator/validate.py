@@ -14,13 +14,12 @@ fail a run. See ``docs/validate.md`` for the rules and the message format.
 
 from __future__ import annotations
 
-import gc
 import json
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator, Mapping
+from typing import Iterable, Mapping
 
 from generator.errors import Problem, UserError
+from generator.gcpause import no_gc
 from generator.validation import dtl, refs, schema
 from generator.validation.loader import load
 from generator.validation.model import EXTERNAL_DATASETS_FILE, METADATA_FILE, VARIABLES_FILE, Findings
@@ -37,26 +36,13 @@ def validate_files(files: Mapping[str, str], *, root_label: str = "", whole: boo
     files are only part of a config (an example, one pipe): checks that need the rest
     of it (dataset writers, systems, the variables file, unused things) are skipped.
     """
-    with _no_gc():
+    with no_gc():
         findings = Findings(files, root_label)
         config = load(files, findings, whole=whole)
         schema.check(config, findings)
         dtl_reads = dtl.check(config, findings)
         refs.check(config, findings, dtl_reads)
         return findings.problems()
-
-
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector: parsing a large folder allocates millions of
-    acyclic objects, and the collector's passes over them cost as much as the checks."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def ensure_valid(files: Mapping[str, str], *, root_label: str = "") -> list[Problem]:
