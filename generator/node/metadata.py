@@ -9,7 +9,8 @@ with one ``PUT /metadata`` only when it differs and only after the group
 upload succeeded and was verified. The PUT is read back and verified too.
 
 When the metadata step fails, the group stays deployed: undoing a verified
-upload would be a second deploy that can fail in its own ways. The run ends
+upload would be a second deploy that can fail in its own ways (and the
+environment step stays too, as the deployed group may need it). The run ends
 with exit 1 and says exactly that (the group was deployed, the metadata was
 not), and the next ``plan --metadata`` shows the metadata step as the only
 change left.
