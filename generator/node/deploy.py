@@ -34,7 +34,7 @@ from generator.node.client import NodeClient, NodeError, NodeRejected, NodeUnava
 from generator.node.folder import NodeFolder
 from generator.node.metadata import MetadataPlan, apply_metadata
 from generator.node.plan import ADD, CHANGE, REMOVE, Plan, compute_plan
-from generator.node.problems import dotted, json_path_segments, validation_problems  # noqa: F401 (re-exported)
+from generator.node.problems import validation_problems
 
 DEPLOYING_STATES = frozenset({"Deploying", "Removing"})
 

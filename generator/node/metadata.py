@@ -53,14 +53,10 @@ class MetadataPlan:
 
     def body(self) -> bytes:
         """The exact bytes of ``PUT /metadata``: the same in a dry run and a real deploy."""
-        return metadata_body(self.wanted)
+        return jsonfmt.dumps(dict(self.wanted)).encode("utf-8")
 
     def summary(self) -> str:
         return "metadata: 1 to change" if self.has_changes else "metadata: unchanged"
-
-
-def metadata_body(wanted: Mapping[str, Any]) -> bytes:
-    return jsonfmt.dumps(dict(wanted)).encode("utf-8")
 
 
 # --------------------------------------------------------------------------- the local side
