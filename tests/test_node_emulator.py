@@ -214,3 +214,95 @@ def test_sesamclient_is_refused_with_a_wrong_token(sesam_node):
     connection = sesamclient.Connection(sesam_node.url, jwt_auth_token="wrong", timeout=5)
     with pytest.raises(BadRequestException):
         connection.get_config(config_group="g")
+
+
+# --------------------------------------------------------------------------- node metadata
+
+METADATA = {"_id": "node", "type": "metadata", "namespaced_identifiers": True,
+            "global_defaults": {"default_compaction_type": "sink"}}
+
+
+def test_metadata_endpoints_answer_in_the_swagger_shape(swagger, sesam_node):
+    contract = Contract(swagger, sesam_node)
+    assert contract.call("GET", "/metadata").json() == []  # a node without metadata
+    [stored] = contract.call("PUT", "/metadata", data=json.dumps(METADATA),
+                             headers={"Content-Type": "application/json"}).json()
+    assert stored["_id"] == "node"
+    original = stored["config"]["original"]
+    assert {k: v for k, v in original.items() if k != "$audit"} == METADATA
+    assert original["$audit"]["last_modified_ts"].startswith("~t")  # as a node stores it: stripped by plan
+    assert contract.call("GET", "/metadata").json() == [stored]
+    assert sesam_node.state.metadata == METADATA
+    assert contract.call("DELETE", "/metadata").json() == []
+    assert sesam_node.state.metadata is None
+    assert {("GET", "/metadata"), ("PUT", "/metadata"), ("DELETE", "/metadata")} <= contract.checked
+
+
+def test_metadata_set_through_the_default_group_is_the_same_entity(swagger, sesam_node):
+    contract = Contract(swagger, sesam_node)
+    contract.call("PUT", "/config", data=json.dumps([METADATA]), headers={"Content-Type": "application/json"})
+    [stored] = contract.call("GET", "/metadata").json()
+    assert stored["config"]["original"]["namespaced_identifiers"] is True
+
+
+def test_metadata_effective_config_expands_env_variables(sesam_node):
+    sesam_node.state.env = {"ns": "http://example.org/"}
+    headers = {"Authorization": f"Bearer {sesam_node.jwt}"}
+    body = {**METADATA, "namespaces": {"default": {"ex": "$ENV(ns)"}}}
+    [stored] = requests.put(f"{sesam_node.url}/metadata", data=json.dumps(body), headers=headers, timeout=5).json()
+    assert stored["config"]["original"]["namespaces"]["default"]["ex"] == "$ENV(ns)"
+    assert stored["config"]["effective"]["namespaces"]["default"]["ex"] == "http://example.org/"
+
+
+def test_metadata_can_be_served_as_one_object_as_nodes_have_been_seen_to(sesam_node):
+    sesam_node.state.metadata_shape = "object"
+    headers = {"Authorization": f"Bearer {sesam_node.jwt}"}
+    assert requests.get(f"{sesam_node.url}/metadata", headers=headers, timeout=5).json() == {}
+    sesam_node.state.metadata = dict(METADATA)
+    answer = requests.get(f"{sesam_node.url}/metadata", headers=headers, timeout=5).json()
+    assert answer["_id"] == "node" and answer["config"]["original"]["type"] == "metadata"
+
+
+def test_metadata_needs_a_jwt_and_a_writing_one_to_change(sesam_node):
+    url = f"{sesam_node.url}/metadata"
+    sesam_node.state.metadata = dict(METADATA)
+    assert requests.get(url, timeout=5).status_code == 401
+    assert requests.put(url, data=json.dumps(METADATA), timeout=5).status_code == 401
+    readonly = {"Authorization": f"Bearer {sesam_node.readonly_jwt}"}
+    assert requests.get(url, headers=readonly, timeout=5).status_code == 200
+    assert requests.put(url, data=json.dumps({**METADATA, "namespaced_identifiers": False}), headers=readonly,
+                        timeout=5).status_code == 403
+    assert requests.delete(url, headers=readonly, timeout=5).status_code == 403
+    assert sesam_node.state.metadata == METADATA
+
+
+@pytest.mark.parametrize("body, path", [
+    ({"_id": "node", "type": "pipe"}, "$['type']"),
+    ({"_id": "not-node", "type": "metadata"}, "$['_id']"),
+    ({"type": "metadata"}, "$['_id']"),
+    ([METADATA], "$"),
+    ({**METADATA, "namespaced_identifiers": "yes"}, "$['namespaced_identifiers']"),
+    ({**METADATA, "global_defaults": {"default_compaction_type": "never"}},
+     "$['global_defaults']['default_compaction_type']"),
+], ids=["wrong-type", "wrong-id", "no-id", "array", "not-boolean", "unknown-compaction"])
+def test_invalid_metadata_is_refused_with_the_nodes_errors_and_changes_nothing(swagger, sesam_node, body, path):
+    sesam_node.state.metadata = dict(METADATA)
+    response = requests.put(f"{sesam_node.url}/metadata", data=json.dumps(body),
+                            headers={"Authorization": f"Bearer {sesam_node.jwt}"}, timeout=5)
+    assert response.status_code == 400
+    [entry] = response.json()["validation_errors"]
+    assert entry["is-valid-config"] is False and entry["posted-config"] == body
+    schema = {"$ref": "#/definitions/PipeConfigError", "definitions": swagger["definitions"]}
+    for error in entry["config-errors"]:
+        jsonschema.Draft4Validator(schema).validate(error)
+    assert path in [e["elements"] for e in entry["config-errors"]]
+    assert sesam_node.state.metadata == METADATA
+
+
+def test_sesamclient_reads_and_replaces_the_metadata(connection, sesam_node):
+    connection.set_metadata(METADATA)
+    assert sesam_node.state.metadata == METADATA
+    [stored] = connection.get_metadata()
+    assert stored["config"]["original"]["namespaced_identifiers"] is True
+    connection.delete_metadata()
+    assert connection.get_metadata() == []

@@ -10,7 +10,8 @@ from generator.node.client import NodeError
 from generator.node.deploy import (
     deploy, group_configs, load_env_file, plan_env, planned_requests, render_env_plan, upload_body,
 )
-from generator.node.options import add_node_arguments, credentials, make_client, resolve_folder
+from generator.node.metadata import plan_metadata, render_metadata_plan
+from generator.node.options import add_node_arguments, credentials, make_client, resolve_folder, wanted_metadata
 from generator.node.plan import compute_plan, render_text
 
 
@@ -19,8 +20,8 @@ def register(sub) -> None:
         "deploy", help="upload a config group to a node, verify it and wait until it is deployed",
         description="Show the plan, ask for confirmation, then replace exactly one config group on the node "
                     "(PUT /api/config/{group}?force=false): other groups, node metadata and environment "
-                    "variables are left alone. The node applies all of the config or, if it finds an error, "
-                    "none of it.",
+                    "variables are left alone unless --metadata or --env-file asks for them, each a separate, "
+                    "planned step. The node applies all of the config or, if it finds an error, none of it.",
     )
     add_node_arguments(parser)
     parser.add_argument("--yes", action="store_true", help="deploy without asking (for CI)")
@@ -45,20 +46,23 @@ def run(args) -> int:
     folder, group = resolve_folder(args)
     where = str(folder.path)
     wanted_env = load_env_file(Path(args.env_file)) if args.env_file else None
+    wanted_meta = wanted_metadata(args, folder)
     creds = credentials(args, where)
     configs = group_configs(folder)
     body = upload_body(configs)
     if args.dry_run:
         # Nothing is sent, not even the plan's read: only the node URL is needed.
         client = make_client(args, creds, where)
+        local_meta = plan_metadata(folder, wanted_meta, None) if wanted_meta is not None else None
         print(f"Dry run: a deploy of {where} to {client.base_url} sends these requests (nothing was sent):")
-        for request in planned_requests(client, group, body, len(configs), wanted_env, args.env_file):
+        for request in planned_requests(client, group, body, len(configs), wanted_env, args.env_file, local_meta):
             print(request.render())
         return EXIT_OK
     client = make_client(args, creds, where)
     try:
         live = client.get_config_group(group)
         env = plan_env(args.env_file, wanted_env, client.get_env()) if wanted_env is not None else None
+        meta = plan_metadata(folder, wanted_meta, client.get_metadata()) if wanted_meta is not None else None
     except NodeError as err:
         raise fail(where, str(err)) from None
     plan = compute_plan(((c.config, c.file) for c in folder.components), live,
@@ -67,15 +71,19 @@ def run(args) -> int:
     if env is not None:
         print()
         print(render_env_plan(env), end="")
-    if not plan.has_changes and not (env and env.changes):
+    if meta is not None:
+        print()
+        print(render_metadata_plan(meta, client.base_url), end="")
+    if not plan.has_changes and not (env and env.changes) and not (meta and meta.has_changes):
         print("Nothing to deploy.")
         return EXIT_OK
-    if not args.yes and not _confirm(f"Deploy these changes to config group {group!r} on {client.base_url}?"):
+    also = " and the node metadata" if meta and meta.has_changes else ""
+    if not args.yes and not _confirm(f"Deploy these changes to config group {group!r}{also} on {client.base_url}?"):
         print("Deploy cancelled; nothing was sent.", file=sys.stderr)
         return EXIT_USER
-    result = deploy(client, folder, group, plan, live, env=env, wait_timeout=args.wait_timeout)
+    result = deploy(client, folder, group, plan, live, env=env, metadata=meta, wait_timeout=args.wait_timeout)
     for warning in result.warnings:
         print(warning, file=sys.stderr)
     counts = ", ".join(f"{n} {k}" for k, n in sorted(result.requests.items()))
-    print(f"Deployed config group {group!r} to {client.base_url} (requests: {counts}).")
+    print(f"Deployed config group {group!r}{also} to {client.base_url} (requests: {counts}).")
     return EXIT_OK

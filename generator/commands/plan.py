@@ -9,7 +9,8 @@ import json
 
 from generator.errors import EXIT_CHANGES, EXIT_OK, fail
 from generator.node.client import NodeError
-from generator.node.options import add_node_arguments, credentials, make_client, resolve_folder
+from generator.node.metadata import metadata_as_dict, plan_metadata, render_metadata_plan
+from generator.node.options import add_node_arguments, credentials, make_client, resolve_folder, wanted_metadata
 from generator.node.plan import compute_plan, plan_as_dict, render_text
 
 
@@ -17,7 +18,8 @@ def register(sub) -> None:
     parser = sub.add_parser(
         "plan", help="show what a deploy would change on a node",
         description="Compare a node config folder with its config group on a node: per _id what would be "
-                    "added, changed (with a JSON diff) and removed. Exit 0: no changes, 2: changes, 1: error.",
+                    "added, changed (with a JSON diff) and removed; with --metadata, also the node metadata. "
+                    "Exit 0: no changes, 2: changes, 1: error.",
     )
     add_node_arguments(parser)
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
@@ -27,15 +29,24 @@ def register(sub) -> None:
 def run(args) -> int:
     folder, group = resolve_folder(args)
     where = str(folder.path)
+    wanted = wanted_metadata(args, folder)
     client = make_client(args, credentials(args, where), where)
     try:
         live = client.get_config_group(group)
+        metadata = plan_metadata(folder, wanted, client.get_metadata()) if wanted is not None else None
     except NodeError as err:
         raise fail(where, str(err)) from None
     plan = compute_plan(((c.config, c.file) for c in folder.components), live,
                         group=group, node=client.base_url, folder=where)
     if args.format == "json":
-        print(json.dumps(plan_as_dict(plan), indent=2, ensure_ascii=False))
+        data = plan_as_dict(plan)
+        if metadata is not None:
+            data["metadata"] = metadata_as_dict(metadata)
+        print(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         print(render_text(plan), end="")
-    return EXIT_CHANGES if plan.has_changes else EXIT_OK
+        if metadata is not None:
+            print()
+            print(render_metadata_plan(metadata, client.base_url), end="")
+    changes = plan.has_changes or (metadata is not None and metadata.has_changes)
+    return EXIT_CHANGES if changes else EXIT_OK

@@ -461,11 +461,29 @@ class NodeClient:
             "PUT", url, params={"force": "false"}, data=body,
             headers={"Content-Type": "application/json"}, ok=(200, 400),
         )
-        parsed = self._json(response) if response.content else {}
-        errors = parsed.get("validation_errors", []) if isinstance(parsed, dict) else []
+        return self._accepted_or_rejected(response, url, "the config")
+
+    def _accepted_or_rejected(self, response: requests.Response, url: str, what: str) -> list:
+        """The ``validation_errors`` of a 200, or ``NodeRejected`` carrying them for a 400.
+
+        A 400 without them (a node may answer with a plain message) keeps the
+        node's text, scrubbed of the token, in the exception's message.
+        """
+        try:
+            parsed = self._json(response) if response.content else {}
+        except NodeError:
+            if response.status_code != 400:
+                raise
+            parsed = {}
+        errors = parsed.get("validation_errors") if isinstance(parsed, dict) else None
+        errors = errors if isinstance(errors, list) else []
         if response.status_code == 400:
-            raise NodeRejected(f"PUT {url}: the node rejected the config (400)", errors or [])
-        return errors or []
+            message = f"PUT {url}: the node rejected {what} (400)"
+            if not errors:
+                text = self.redact(response.text).strip()[:300]
+                message += f": {text}" if text else ""
+            raise NodeRejected(message, errors)
+        return errors
 
     def get_pipes_runtime(self) -> list[dict]:
         """All pipes with their runtime only: one request whatever the number of pipes."""
@@ -493,3 +511,49 @@ class NodeClient:
 
     def delete_env(self, name: str) -> None:
         self.request("DELETE", self.url("/env", name), ok=(200, 404))
+
+    def get_metadata(self) -> dict | None:
+        """The node metadata entity as stored (``GET /metadata``), or None when the node has none.
+
+        The swagger documents an array of ``ServiceMetadata``; a node has been
+        seen answering with one object whose ``config.original`` is the stored
+        entity (with ``effective`` and ``runtime`` beside it). Both are read.
+        """
+        url = self.url("/metadata")
+        return unwrap_metadata(self.get_json("/metadata"), url)
+
+    def put_metadata(self, body: bytes) -> list:
+        """Replace the node metadata with ``body`` (one JSON object), as sesamclient's ``set_metadata``.
+
+        Returns the node's warnings, if it gives any; raises ``NodeRejected``
+        when the node refuses the metadata (400).
+        """
+        url = self.url("/metadata")
+        response = self.request("PUT", url, data=body, headers={"Content-Type": "application/json"}, ok=(200, 400))
+        return self._accepted_or_rejected(response, url, "the node metadata")
+
+
+def unwrap_metadata(data: Any, url: str = "/metadata") -> dict | None:
+    """The stored metadata entity out of any answer shape ``GET /metadata`` is known to give.
+
+    An array (the swagger's shape) holds at most the one entity whose ``_id``
+    is ``node``; an entity is either the metadata itself or, as a node shows
+    a component, ``{"_id", "config": {"original", "effective"}, "runtime"}``,
+    of which ``original`` is what was uploaded. An empty answer means none.
+    """
+    if isinstance(data, list):
+        entities = [e for e in data if isinstance(e, dict)]
+        if len(entities) != len(data):
+            raise NodeError(f"GET {url}: expected an array of metadata objects")
+        if not entities:
+            return None
+        data = next((e for e in entities if e.get("_id") == "node"), entities[0])
+    if not isinstance(data, dict):
+        raise NodeError(f"GET {url}: expected a JSON object or array")
+    config = data.get("config")
+    if isinstance(config, dict) and "type" not in data:
+        original = config.get("original")
+        if not isinstance(original, dict):
+            raise NodeError(f"GET {url}: the metadata has a 'config' without an 'original' object")
+        return original
+    return data or None

@@ -6,19 +6,22 @@ The steps, in order, each visible in the plan the user confirms:
 2. ``PUT /config/{group}?force=false`` with the group's pipes and systems: the
    node applies all of it or, on any error, none of it;
 3. read the group back and check that what landed equals what was sent;
-4. poll ``GET /pipes?fields=runtime`` until no pipe of the group is deploying.
+4. (only with ``--metadata``, only if it differs) ``PUT /metadata`` with the
+   folder's node metadata, then read it back (``generator.node.metadata``);
+5. poll ``GET /pipes?fields=runtime`` until no pipe of the group is deploying.
 
-Node metadata, other config groups and unnamed environment variables are never
-sent. When the upload is refused, the environment step is undone so that the
-node is left as it was. When the upload's outcome is unknown (the connection
-died after every retry) the group is read back to find out what happened.
+Other config groups and unnamed environment variables are never sent, nor is
+node metadata unless asked. When the upload is refused, the environment step
+is undone so that the node is left as it was. When the upload's outcome is
+unknown (the connection died after every retry) the group is read back to find
+out what happened. A failed metadata step leaves the deployed group in place
+and says so.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 import sys
 import time
 from dataclasses import dataclass
@@ -28,11 +31,12 @@ from typing import Any, Callable, Mapping, Sequence, TextIO
 from generator import jsonfmt
 from generator.errors import Location, Problem, UserError, fail
 from generator.node.client import NodeClient, NodeError, NodeRejected, NodeUnavailable
-from generator.node.folder import NodeFolder, locate
+from generator.node.folder import NodeFolder
+from generator.node.metadata import MetadataPlan, apply_metadata
 from generator.node.plan import ADD, CHANGE, REMOVE, Plan, compute_plan
+from generator.node.problems import validation_problems
 
 DEPLOYING_STATES = frozenset({"Deploying", "Removing"})
-_PATH_SEGMENT = re.compile(r"\['((?:[^'\\]|\\.)*)'\]|\[(\d+)\]")
 
 
 # --------------------------------------------------------------------------- the upload body
@@ -147,9 +151,15 @@ class PlannedRequest:
 
 
 def planned_requests(client: NodeClient, group: str, body: bytes, count: int,
-                     env: Mapping[str, Any] | None, env_file: str | None) -> list[PlannedRequest]:
-    """Every request a deploy sends, in order; a dry run prints these and sends nothing."""
+                     env: Mapping[str, Any] | None, env_file: str | None,
+                     metadata: MetadataPlan | None = None) -> list[PlannedRequest]:
+    """Every request a deploy sends, in order; a dry run prints these and sends nothing.
+
+    Of ``metadata`` only the file and the body are used: the node side is not read.
+    """
     steps = [PlannedRequest("GET", client.url("/config", group), "read the live group to plan against")]
+    if metadata is not None:
+        steps.append(PlannedRequest("GET", client.url("/metadata"), "read the node metadata to plan against"))
     if env:
         steps.append(PlannedRequest("GET", client.url("/env"), "read the environment variables to plan against"))
         body_env = json.dumps(dict(sorted(env.items())), ensure_ascii=False).encode("utf-8")
@@ -161,49 +171,19 @@ def planned_requests(client: NodeClient, group: str, body: bytes, count: int,
         PlannedRequest("PUT", client.url("/config", group) + "?force=false",
                        f"replace config group {group!r} with {count} components", "application/json", body),
         PlannedRequest("GET", client.url("/config", group), "read the group back and verify it"),
+    ]
+    if metadata is not None:
+        steps += [
+            PlannedRequest("PUT", client.url("/metadata"),
+                           f"replace the node metadata with {metadata.file} (only if it differs)",
+                           "application/json", metadata.body()),
+            PlannedRequest("GET", client.url("/metadata"), "read the node metadata back and verify it"),
+        ]
+    steps += [
         PlannedRequest("GET", client.url("/pipes") + "?fields=runtime",
                        "repeated until no pipe of the group is deploying"),
     ]
     return steps
-
-
-# --------------------------------------------------------------------------- validation errors
-
-
-def json_path_segments(elements: str) -> tuple[str | int, ...]:
-    """``$['transform'][0]['rules']`` -> ``("transform", 0, "rules")``."""
-    return tuple(
-        int(index) if index else key.replace("\\'", "'")
-        for key, index in _PATH_SEGMENT.findall(elements or "")
-    )
-
-
-def dotted(segments: Sequence[str | int]) -> str:
-    """``("transform", 0, "rules")`` -> ``transform[0].rules``; empty for the root."""
-    out = ""
-    for segment in segments:
-        out += f"[{segment}]" if isinstance(segment, int) else (f".{segment}" if out else segment)
-    return out
-
-
-def validation_problems(errors: Sequence[Any], folder: NodeFolder) -> list[Problem]:
-    """One problem per node error, at the local file, line and key it points to."""
-    problems = []
-    for entry in errors:
-        if not isinstance(entry, dict):
-            continue
-        posted = entry.get("posted-config") if isinstance(entry.get("posted-config"), dict) else {}
-        cid = str(posted.get("_id", "?"))
-        kind = "system" if str(posted.get("type", "")).startswith("system:") else str(posted.get("type", "component"))
-        file = folder.file_of(cid) or str(folder.path)
-        for error in entry.get("config-errors") or []:
-            segments = json_path_segments(str(error.get("elements", "$")))
-            line, col = locate(file, segments) if file.endswith(".json") else (0, 0)
-            level = "warning" if error.get("level") == "warning" else "error"
-            prefix = "" if level == "warning" else "error: "
-            message = f"{prefix}{kind} {cid}: {error.get('msg', '(no message)')}"
-            problems.append(Problem(Location(file, line, col), dotted(segments), message, level))
-    return problems
 
 
 # --------------------------------------------------------------------------- waiting
@@ -348,11 +328,16 @@ def deploy(
     live_before: Sequence[Mapping[str, Any]],
     *,
     env: EnvPlan | None = None,
+    metadata: MetadataPlan | None = None,
     wait_timeout: float = 600.0,
     progress: Progress | None = None,
     out: TextIO | None = None,
 ) -> DeployResult:
-    """Run the steps in the module docstring; raise ``UserError`` with the node as it was on failure."""
+    """Run the steps in the module docstring; raise ``UserError`` with the node as it was on failure.
+
+    The one exception is the metadata step: it runs after the group is on the
+    node and verified, and when it fails the error says so (see ``metadata``).
+    """
     out = out or sys.stdout
     progress = progress or Progress()
     where = str(folder.path)
@@ -365,25 +350,41 @@ def deploy(
         if env is not None and env_applied:
             _undo_env(client, env)
 
+    warnings: list = []
+    meta_warnings: list[Problem] = []
+    polls = 0
     try:
         if env is not None and env.changes:
             client.post_env(env.wanted)
             env_applied = True
             print(f"Set {len(env.changes)} environment variables from {env.file}.", file=out)
-        if not plan.has_changes:
-            # Only the environment step had work to do; re-sending an identical group would be noise.
+        if plan.has_changes:
+            warnings = _upload(client, folder, group, configs, body, live_before, undo_env)
+            print(f"Uploaded config group {group!r}: {plan.count(ADD)} added, {plan.count(CHANGE)} changed, "
+                  f"{plan.count(REMOVE)} removed.", file=out)
+            _verify(client, group, configs, where)
+            print(f"Verified: the node holds the {len(configs)} components that were sent.", file=out)
+        else:
+            # Only another step had work to do; re-sending an identical group would be noise.
             print(f"Config group {group!r} is already up to date: nothing uploaded.", file=out)
-            return DeployResult(group, (), 0, dict(client.stats))
-        warnings = _upload(client, folder, group, configs, body, live_before, undo_env)
-        print(f"Uploaded config group {group!r}: {plan.count(ADD)} added, {plan.count(CHANGE)} changed, "
-              f"{plan.count(REMOVE)} removed.", file=out)
-        _verify(client, group, configs, where)
-        print(f"Verified: the node holds the {len(configs)} components that were sent.", file=out)
-        sent = {c.id for c in folder.components if c.type == "pipe"}
-        removed = {c.id for c in plan.changes if c.action == REMOVE and c.type == "pipe"}
-        polls = (wait_until_deployed(client, sent, removed, timeout=wait_timeout, progress=progress)
-                 if sent or removed else 0)
+        if metadata is not None and metadata.has_changes:
+            # After the verified upload and before the wait: a metadata change can make the node
+            # redeploy pipes, and the wait then covers that too.
+            meta_warnings = apply_metadata(client, folder, metadata, _done(group, plan, env if env_applied else None),
+                                           out=out)
+        if plan.has_changes:
+            sent = {c.id for c in folder.components if c.type == "pipe"}
+            removed = {c.id for c in plan.changes if c.action == REMOVE and c.type == "pipe"}
+            polls = (wait_until_deployed(client, sent, removed, timeout=wait_timeout, progress=progress)
+                     if sent or removed else 0)
     except NodeError as err:
         raise fail(where, str(err)) from None
-    problems = validation_problems(warnings, folder)
+    problems = validation_problems(warnings, folder) + meta_warnings
     return DeployResult(group, tuple(problems), polls, dict(client.stats))
+
+
+def _done(group: str, plan: Plan, env: EnvPlan | None) -> str:
+    """What is already on the node when the metadata step starts, for its error message."""
+    done = [f"the environment variables named in {env.file} were set"] if env is not None else []
+    done.append(f"config group {group!r} was deployed" if plan.has_changes else f"config group {group!r} is up to date")
+    return " and ".join(done)

@@ -4,7 +4,7 @@ It serves the config endpoints of ``swagger_public.yaml`` that pipegen and
 sesamclient use: ``/api/config``, ``/api/config/{group}``, ``/api/config-all``,
 ``/api/pipes``, ``/api/pipes/{id}``, ``/api/pipes/{id}/config``,
 ``/api/pipes/{id}/pump``, ``/api/systems`` (and ``/api/systems/{id}``),
-``/api/env`` (and ``/api/env/{name}``) and ``/api/health``.
+``/api/env`` (and ``/api/env/{name}``), ``/api/metadata`` and ``/api/health``.
 
 Behaviour a node has and tests rely on:
 
@@ -15,6 +15,12 @@ Behaviour a node has and tests rely on:
   ``json-schema``, ``posted-config``); warnings alone are accepted (200);
 * config groups: a group upload replaces exactly that group; components are
   tagged with ``metadata.$config-group``; an ``_id`` must be unique across groups;
+* node metadata: ``GET /api/metadata`` answers the swagger's array of one entity
+  shaped like a stored component (``config.original`` with ``$audit``,
+  ``config.effective``, ``runtime``), or, with ``state.metadata_shape =
+  "object"``, that entity alone, as nodes have been seen to answer;
+  ``PUT /api/metadata`` replaces it whole or, when it is not
+  ``{"_id": "node", "type": "metadata", ...}``, answers 400 and changes nothing;
 * deploy state: a new or changed pipe is ``Deploying`` (a removed one
   ``Removing``) for ``deploy_delay`` seconds, then settles;
 * switchable faults per method and path: any status (429 with ``Retry-After``,
@@ -44,6 +50,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
 DEFAULT_GROUP = ""  # the node's "default" config group, what PUT /config replaces
+METADATA_ID = "node"  # the one node metadata entity
 
 # Type names from Sesam's configuration reference (documentation/service-configuration).
 SOURCE_TYPES = frozenset({
@@ -62,6 +69,7 @@ SYSTEM_TYPES = frozenset({
     "system:mysql", "system:oracle", "system:oracle_tns", "system:postgresql", "system:rest",
     "system:smtp", "system:solr", "system:sqlserver", "system:twilio", "system:url",
 })
+COMPACTION_TYPES = frozenset({"background", "sink"})
 PUMP_OPERATIONS = ("start", "start-rescan", "stop", "enable", "disable", "update-last-seen",
                    "set-last-seen-to-end", "reset-tracking", "reset-rescan", "discard-retries",
                    "discard-inferred-schema")
@@ -93,7 +101,9 @@ def validate_component(config: Any, group: str, state: "NodeState", cross_group:
 
     Errors: not an object; missing ``_id`` or ``type``; unknown component,
     source, sink or transform type; ``/`` in a pipe id; a DTL transform
-    without a ``default`` rule; node metadata outside the default group; a
+    without a ``default`` rule; node metadata outside the default group, with
+    an ``_id`` other than ``node``, a non-boolean ``namespaced_identifiers`` or
+    an unknown ``global_defaults.default_compaction_type``; a
     ``$config-group`` that differs from the group in the URL; an ``_id`` used
     by another group. Warnings: ``$ENV`` variables the node does not define;
     ``$SECRET`` in a pipe (secrets apply to systems only).
@@ -113,6 +123,9 @@ def validate_component(config: Any, group: str, state: "NodeState", cross_group:
     if ctype == "pipe":
         errors += _validate_pipe(config)
     elif ctype == "metadata":
+        if isinstance(cid, str) and cid and cid != METADATA_ID:
+            errors.append(_error(("_id",), f"The node metadata must have the _id {METADATA_ID!r}, not {cid!r}"))
+        errors += _validate_metadata_properties(config)
         if group != DEFAULT_GROUP:
             errors.append(_error(("type",), "The node metadata can only be set in the default config-group"))
     elif ctype not in SYSTEM_TYPES:
@@ -133,6 +146,26 @@ def validate_component(config: Any, group: str, state: "NodeState", cross_group:
             errors.append(_error((), f"The environment variable {name!r} is not defined", "warning"))
     if ctype == "pipe" and "$SECRET(" in json.dumps(config):
         errors.append(_error((), "Secrets can only be used in system configurations", "warning"))
+    return errors
+
+
+def validate_metadata(config: Any, state: "NodeState") -> list[dict]:
+    """``PUT /metadata``: the body must be the metadata entity, then the same checks as in a config upload."""
+    if isinstance(config, dict) and config.get("type") != "metadata":
+        return [_error(("type",), f"The node metadata must have the type 'metadata', not {config.get('type')!r}")]
+    return validate_component(config, DEFAULT_GROUP, state)
+
+
+def _validate_metadata_properties(config: dict) -> list[dict]:
+    """Two property types from the service metadata reference (configuration-metadata.rst)."""
+    errors = []
+    if "namespaced_identifiers" in config and not isinstance(config["namespaced_identifiers"], bool):
+        errors.append(_error(("namespaced_identifiers",),
+                             f"{config['namespaced_identifiers']!r} is not of type 'boolean'"))
+    defaults = config.get("global_defaults")
+    compaction = defaults.get("default_compaction_type") if isinstance(defaults, dict) else None
+    if compaction is not None and compaction not in COMPACTION_TYPES:
+        errors.append(_error(("global_defaults", "default_compaction_type"), _one_of(compaction, COMPACTION_TYPES)))
     return errors
 
 
@@ -199,6 +232,9 @@ class NodeState:
         self.groups: dict[str, dict[str, Component]] = {}
         self.removing: dict[str, tuple[Component, float]] = {}
         self.metadata: dict | None = None
+        self.metadata_errors: list = []
+        self.metadata_modified = _timestamp()
+        self.metadata_shape = "array"  # or "object": how GET/PUT /metadata answer (see the module docstring)
         self.env: dict[str, Any] = {}
         self.healthy = True
         self.requests: list[tuple[str, str, int]] = []
@@ -267,9 +303,15 @@ class NodeState:
                     self._remove(cid)
             for config in configs:
                 if config.get("type") == "metadata":
-                    self.metadata = config
+                    self.set_metadata(config, errors.get(config["_id"], []))
                 else:
                     self._place(_tagged(config, group), group, errors.get(config["_id"], []))
+
+    def set_metadata(self, config: dict | None, errors: list) -> None:
+        with self.lock:
+            self.metadata = copy.deepcopy(config)
+            self.metadata_errors = errors
+            self.metadata_modified = _timestamp()
 
     def state_of(self, component: Component, now: float) -> str:
         return "Deploying" if now < component.deploying_until else "Deployed"
@@ -279,6 +321,11 @@ class NodeState:
         with self.lock:
             for cid in [cid for cid, (_, until) in self.removing.items() if until <= now]:
                 del self.removing[cid]
+
+
+def _timestamp() -> str:
+    """A timestamp the way a node writes one in ``$audit`` (Sesam's ``~t`` datetime)."""
+    return time.strftime("~t%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def _tagged(config: dict, group: str) -> dict:
@@ -426,6 +473,9 @@ class Emulator:
             ("POST", r"/env", self.post_env),
             ("PATCH", r"/env", self.post_env),
             ("DELETE", r"/env/(?P<name>[^/]+)", self.delete_env),
+            ("GET", r"/metadata", self.get_metadata),
+            ("PUT", r"/metadata", self.put_metadata),
+            ("DELETE", r"/metadata", self.delete_metadata),
         ]:
             self.routes.append((method, re.compile(pattern + "$"), handler))
 
@@ -703,6 +753,43 @@ class Emulator:
                 raise HttpError(404, f"No environment variable {name!r}")
             del self.state.env[name]
             return 200, dict(self.state.env)
+
+
+    # ---- node metadata
+
+    def _metadata_answer(self) -> Any:
+        """The metadata as a node shows a stored entity: what was uploaded, expanded, and its runtime."""
+        metadata = self.state.metadata
+        entity = None
+        if metadata is not None:
+            audit = {"last_modified_ts": self.state.metadata_modified}
+            entity = {
+                "_id": METADATA_ID,
+                "config": {"original": {**metadata, "$audit": audit},
+                           "effective": {**self._effective(metadata), "$audit": audit}},
+                "runtime": {"is-valid-config": True, "config-errors": self.state.metadata_errors},
+            }
+        if self.state.metadata_shape == "object":
+            return entity or {}
+        return [entity] if entity else []
+
+    def get_metadata(self, request: Request) -> tuple[int, Any]:
+        with self.state.lock:
+            return 200, self._metadata_answer()
+
+    def put_metadata(self, request: Request) -> tuple[int, Any]:
+        config = request.json()
+        with self.state.lock:
+            errors = validate_metadata(config, self.state)
+            if any(e["level"] == "error" for e in errors):
+                return 400, {"validation_errors": [validation_entry(config, errors)]}
+            self.state.set_metadata(config, errors)
+            return 200, self._metadata_answer()
+
+    def delete_metadata(self, request: Request) -> tuple[int, Any]:
+        self.state.set_metadata(None, [])
+        with self.state.lock:
+            return 200, self._metadata_answer()
 
 
 def _group_tag(config: Any) -> str:

@@ -12,6 +12,7 @@ from generator.node.client import (
     REDACTED, Credentials, CredentialsError, NodeClient, RetryPolicy, Timeouts, resolve_credentials,
 )
 from generator.node.folder import check_group_name, find_default_folder, load_folder, NodeFolder
+from generator.node.metadata import local_metadata
 
 _HANDLER_NAME = "pipegen-node-verbose"
 log = logging.getLogger("pipegen.node")
@@ -26,6 +27,9 @@ def add_node_arguments(parser: argparse.ArgumentParser) -> None:
                                        "https:// and /api are added when missing")
     parser.add_argument("--jwt", help="JWT for the node (default: $SESAM_JWT, $JWT or .syncconfig); "
                                       "prefer the environment: arguments are visible to other users")
+    parser.add_argument("--metadata", action="store_true",
+                        help="also plan (and deploy) the folder's node-metadata.conf.json against the node's "
+                             "metadata, as a separate step; without it node metadata is never read or written")
     parser.add_argument("--ca-bundle", metavar="FILE",
                         help="CA bundle to verify the node's TLS certificate (verification is always on)")
     parser.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
@@ -42,6 +46,11 @@ def resolve_folder(args: argparse.Namespace) -> tuple[NodeFolder, str]:
     folder = load_folder(path)
     group = check_group_name(args.group or folder.name, str(path))
     return folder, group
+
+
+def wanted_metadata(args: argparse.Namespace, folder: NodeFolder) -> dict | None:
+    """The folder's node metadata when ``--metadata`` asks for it, checked before anything is sent."""
+    return local_metadata(folder) if args.metadata else None
 
 
 def credentials(args: argparse.Namespace, where: str) -> Credentials:
