@@ -190,8 +190,11 @@ def transform_rules(target: Target) -> dict:
     feeds = _by_target(target.feeds)
     key = target.ref.key
     pk = target.datatype.primary_key
-    update_values = [(path, _winner(target, fs, path)) for path, fs in feeds.items()]
-    insert_values = [(path, _winner(target, fs, None)) for path, fs in feeds.items()]
+    # One "values" rule serves updates and inserts. Its own candidates read "_S."
+    # (the member being updated); an insert applies it to {"origin": ...}, where
+    # they are null and drop out, leaving the other members' values.
+    values = [(path, _winner(target, fs, path)) for path, fs in feeds.items()]
+    mapped = [["merge", ["apply", "values", "_S."]]] if values else []
     based_on = [(path, ns_path("_S", target.ref, path)) for path in feeds]
     # The members of this golden record in the target's namespace, as entities of -enrich.
     members: list[Any] = [["eq", "_S.$ids", "t.$ids"]]
@@ -224,16 +227,18 @@ def transform_rules(target: Target) -> dict:
             ["add", "_id", "_S._id"],
             ["add", pk, ns_path("_S", target.ref, pk)],
             ["add", "$ids", "_R._S.$ids"],
-            *_adds(_tree(update_values)),
+            *mapped,
             ["add", "$based_on", _dict_expr(_tree(based_on))],
         ],
     }
+    if values:
+        rules["values"] = _adds(_tree(values))
     if target.creators:
         rules["insert"] = [
             ["add", "_id", ["concat", ["ni-ns", "_S.origin"], ":", ["ni-id", "_S.origin"]]],
             ["add", "$origin", "_S.origin"],
             ["add", "$ids", "_R._S.$ids"],
-            *_adds(_tree(insert_values)),
+            *mapped,
         ]
     if target.deleters:
         rules["delete"] = [

@@ -129,10 +129,10 @@ def test_share_pipes_follow_the_insert_pattern(rendered):
 def test_property_rows_reach_the_transform():
     objs = objects(render_specs([EXAMPLE]).files)
     rules = objs["pipes/crm-contact-transform.conf.json"]["transform"]["rules"]
-    added = {r[1] for r in rules["update"] if r[0] == "add"}
+    added = {r[1] for r in rules["values"] if r[0] == "add"}
     # fan-out: phone -> phone_work and phone_mobile; fan-in: lastName and name -> last_name
     assert {"first_name", "last_name", "email", "phone_work", "phone_mobile", "external_id"} <= added
-    text = json.dumps(rules["update"])
+    text = json.dumps(rules["values"])
     assert "erp-employee:lastName" in text and "erp-customer:name" in text
     assert '["integer", "_R._S.erp-employee:employeeNumber"]' in text
 
