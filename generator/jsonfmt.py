@@ -30,15 +30,6 @@ def _key_weight(key: str) -> tuple[int, str]:
     return (_RANK[key], "") if key in _RANK else (len(_RANK), key)
 
 
-def sort_keys(value: Any) -> Any:
-    """Return ``value`` with every object's keys in canonical order."""
-    if isinstance(value, dict):
-        return {k: sort_keys(value[k]) for k in sorted(value, key=_key_weight)}
-    if isinstance(value, list):
-        return [sort_keys(v) for v in value]
-    return value
-
-
 _encode_str = json.encoder.encode_basestring  # the ensure_ascii=False string encoder
 _dumps_flat = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
 
