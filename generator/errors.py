@@ -56,5 +56,6 @@ def fail(file: str, message: str, *, line: int = 0, col: int = 0, path: str = ""
     return UserError([Problem(Location(file, line, col), path, message)])
 
 
-def errors_only(problems: Iterable[Problem]) -> list[Problem]:
-    return [p for p in problems if p.level == "error"]
+def has_errors(problems: Iterable[Problem]) -> bool:
+    """True when any problem is an error (warnings never fail a run)."""
+    return any(p.level == "error" for p in problems)

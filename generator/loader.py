@@ -297,10 +297,6 @@ def _system_signature(system: System) -> tuple:
     return (system.label, system.base_url, system.auth)
 
 
-def _datatype_signature(d: Datatype) -> tuple:
-    return (d.label, d.path, d.primary_key, d.updated, d.since_param, d.list_property, d.next_page, d.update_method)
-
-
 def _merge_systems(specs: Sequence[Spec], problems: list[Problem]) -> dict[str, System]:
     """One definition per system id. Specs may each define the datatypes they use of a
     system (an imported pair of documents names only its own): the definitions must agree
@@ -323,7 +319,7 @@ def _join_datatypes(known: System, other: System, problems: list[Problem]) -> Sy
     datatypes = dict(known.datatypes)
     for did, datatype in other.datatypes.items():
         first = datatypes.setdefault(did, datatype)
-        if first is not datatype and _datatype_signature(first) != _datatype_signature(datatype):
+        if first != datatype:
             problems.append(Problem(datatype.location, f"systems.{other.id}.datatypes.{did}",
                                     f"conflicting definition of datatype {did!r} of system {other.id!r} "
                                     f"(first defined at {first.location})"))

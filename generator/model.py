@@ -40,7 +40,8 @@ class Datatype:
     list_property: str | None = None  # where the list response holds its entities (None: body is a list)
     next_page: str | None = None  # Jinja expression of the next page link (None: no paging)
     update_method: str = "PUT"
-    location: Location = NOWHERE
+    # Where a datatype is defined does not make two definitions differ.
+    location: Location = field(default=NOWHERE, compare=False)
 
 
 @dataclass(frozen=True)

@@ -76,9 +76,6 @@ class Plan:
     merge_keys: dict  # Ref -> tuple[MergeKey, ...]; combined keys computed in enrich
     warnings: tuple[Problem, ...]
 
-    def group_of(self, ref: Ref) -> Group:
-        return next(g for g in self.groups if ref in g.members)
-
 
 def build_plan(config: NodeConfig) -> Plan:
     participants = tuple(sorted({r for f in config.flows for r in (f.source, f.target)}))

@@ -86,7 +86,7 @@ def render_config(config: NodeConfig, template_dir: Path | None = None) -> Rende
 def _render_config(config: NodeConfig, template_dir: Path | None) -> Rendered:
     plan = build_plan(config)
     template_dir = template_dir or TEMPLATE_DIR
-    renderer = _Renderer(template_env(template_dir), template_dir)
+    renderer = _Renderer(template_env(template_dir))
     objects = list(_systems(plan, renderer)) + list(_pipes(plan, renderer))
     files = {f"{kind}/{obj['_id']}.conf.json": jsonfmt.dumps(obj) for kind, obj in objects}
     files["node-metadata.conf.json"] = jsonfmt.dumps(renderer.render("node-metadata.json.j2"))
@@ -99,13 +99,13 @@ def env_variables(texts) -> list[str]:
 
 
 class _Renderer:
-    def __init__(self, env: jinja2.Environment, template_dir: Path):
+    def __init__(self, env: jinja2.Environment):
         self.env = env
-        self.template_dir = template_dir
 
     def render(self, name: str, **context: Any) -> dict:
         """Render one template to a JSON object; template problems name template and line."""
         slots = _Slots()
+        # Each render gets its own slots: the filter is swapped per call (renders never overlap).
         self.env.filters["tojson"] = slots.tojson
         try:
             text = self.env.get_template(name).render(**context)

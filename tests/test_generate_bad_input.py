@@ -56,37 +56,45 @@ def run_bad(project, capsys, text: str, *, name="a-b.yaml", binary: bytes | None
     return err.splitlines()
 
 
-def test_malformed_yaml(project, capsys):
-    lines = run_bad(project, capsys, GOOD.replace("to: sysb.contact", "to: [sysb.contact"))
-    assert lines == ["specs/a-b.yaml:12:1: $: invalid YAML: expected ',' or ']', but got '<stream end>'"]
+# One bad spec each: (the spec's text, the exact lines the run prints).
+SINGLE_SPEC_CASES = {
+    "malformed YAML": (
+        GOOD.replace("to: sysb.contact", "to: [sysb.contact"),
+        ["specs/a-b.yaml:12:1: $: invalid YAML: expected ',' or ']', but got '<stream end>'"]),
+    "unknown key": (
+        GOOD.replace("    to: sysb.contact", "    to: sysb.contact\n    crate: always"),
+        ["specs/a-b.yaml:12:12: flows[0].crate: unknown key 'crate'"]),
+    "unknown system": (
+        GOOD.replace("from: sysa.person", "from: sysc.person"),
+        ["specs/a-b.yaml:10:5: flows[0].from: unknown system 'sysc'"]),
+    "unknown datatype": (
+        GOOD.replace("to: sysb.contact", "to: sysb.contacts"),
+        ["specs/a-b.yaml:10:5: flows[0].to: unknown datatype 'contacts' of system 'sysb' (known: contact)"]),
+    "duplicate flow": (
+        GOOD + "  - {from: sysa.person, to: sysb.contact}\n",
+        ["specs/a-b.yaml:12:5: flows[1]: duplicate flow sysa.person -> sysb.contact "
+         "(first defined at specs/a-b.yaml:10:5)"]),
+    "id Sesam rejects": (
+        GOOD.replace("  sysa:", "  sys/a:").replace("sysa.person", "sys/a.person"),
+        ["specs/a-b.yaml:3:3: systems.sys/a: 'sys/a': ids are lowercase letters and digits, no delimiters",
+         "specs/a-b.yaml:10:11: flows[0].from: 'sys/a.person' is not a 'system.datatype' reference"]),
+    "duplicate YAML key": (
+        GOOD.replace("dataflow: a-b", "dataflow: a-b\ndataflow: a-c"),
+        ["specs/a-b.yaml:2:1: dataflow: duplicate key"]),
+    "not a mapping": (
+        "- just\n- a list\n",
+        ["specs/a-b.yaml:1:1: $: a spec must be a YAML mapping with 'dataflow', 'systems' and 'flows'"]),
+    "bad create rule": (
+        GOOD.replace("    to: sysb.contact", "    to: sysb.contact\n    create: sometimes"),
+        ["specs/a-b.yaml:12:13: flows[0].create: 'sometimes' is not a create rule "
+         "(always, link-only, {when-connected: [...]}, {when: '...'})"]),
+}
 
 
-def test_unknown_key(project, capsys):
-    lines = run_bad(project, capsys, GOOD.replace("    to: sysb.contact", "    to: sysb.contact\n    crate: always"))
-    assert lines == ["specs/a-b.yaml:12:12: flows[0].crate: unknown key 'crate'"]
-
-
-def test_unknown_system(project, capsys):
-    lines = run_bad(project, capsys, GOOD.replace("from: sysa.person", "from: sysc.person"))
-    assert lines == ["specs/a-b.yaml:10:5: flows[0].from: unknown system 'sysc'"]
-
-
-def test_unknown_datatype(project, capsys):
-    lines = run_bad(project, capsys, GOOD.replace("to: sysb.contact", "to: sysb.contacts"))
-    assert lines == ["specs/a-b.yaml:10:5: flows[0].to: unknown datatype 'contacts' of system 'sysb' (known: contact)"]
-
-
-def test_duplicate_flow(project, capsys):
-    lines = run_bad(project, capsys, GOOD + "  - {from: sysa.person, to: sysb.contact}\n")
-    assert lines == ["specs/a-b.yaml:12:5: flows[1]: duplicate flow sysa.person -> sysb.contact (first defined at specs/a-b.yaml:10:5)"]
-
-
-def test_id_sesam_rejects(project, capsys):
-    lines = run_bad(project, capsys, GOOD.replace("  sysa:", "  sys/a:").replace("sysa.person", "sys/a.person"))
-    assert lines == [
-        "specs/a-b.yaml:3:3: systems.sys/a: 'sys/a': ids are lowercase letters and digits, no delimiters",
-        "specs/a-b.yaml:10:11: flows[0].from: 'sys/a.person' is not a 'system.datatype' reference",
-    ]
+@pytest.mark.parametrize("case", list(SINGLE_SPEC_CASES))
+def test_bad_spec_is_one_exact_line_per_problem(project, capsys, case):
+    text, expected = SINGLE_SPEC_CASES[case]
+    assert run_bad(project, capsys, text) == expected
 
 
 def test_all_problems_of_a_run_are_reported_together(project, capsys):
@@ -106,53 +114,52 @@ def test_conflicting_system_definitions(project, capsys):
                      "'contact' of system 'sysb' (first defined at specs/a-b.yaml:8:16)"]
 
 
-def test_duplicate_yaml_key(project, capsys):
-    lines = run_bad(project, capsys, GOOD.replace("dataflow: a-b", "dataflow: a-b\ndataflow: a-c"))
-    assert lines == ["specs/a-b.yaml:2:1: dataflow: duplicate key"]
-
-
 def test_not_utf8(project, capsys):
     lines = run_bad(project, capsys, "", binary=b"dataflow: \xff\xfe\n")
     assert lines == ["specs/a-b.yaml:1:1: $: not UTF-8 text (invalid start byte)"]
 
 
-def test_not_a_mapping(project, capsys):
-    lines = run_bad(project, capsys, "- just\n- a list\n")
-    assert lines == ["specs/a-b.yaml:1:1: $: a spec must be a YAML mapping with 'dataflow', 'systems' and 'flows'"]
-
-
-def test_bad_create_rule(project, capsys):
-    lines = run_bad(project, capsys, GOOD.replace("    to: sysb.contact", "    to: sysb.contact\n    create: sometimes"))
-    assert lines == ["specs/a-b.yaml:12:13: flows[0].create: 'sometimes' is not a create rule "
-                     "(always, link-only, {when-connected: [...]}, {when: '...'})"]
-
-
-def test_template_error_names_template_and_line(project, capsys, monkeypatch):
+def run_with_template(project, capsys, monkeypatch, name: str, edit) -> list[str]:
+    """Generate with a copy of the templates in which ``name`` is edited; it must fail cleanly."""
     templates = project / "templates"
     shutil.copytree(ROOT / "templates", templates)
-    broken = templates / "pipes" / "all.json.j2"
-    lines = broken.read_text().splitlines()
-    lines[5] = '  "description": {{ dt.no_such_attribute | tojson }},'
-    broken.write_text("\n".join(lines) + "\n")
+    template = templates / name
+    template.write_text(edit(template.read_text()))
     monkeypatch.setattr("generator.render.TEMPLATE_DIR", templates)
     before = snapshot(project / "output")
     capsys.readouterr()
     assert main(["generate", "-q"]) == 1
-    err = capsys.readouterr().err.splitlines()
-    assert err == ["templates/pipes/all.json.j2:6:0: $: template error: "
-                   "'generator.model.Datatype object' has no attribute 'no_such_attribute'"]
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
     assert snapshot(project / "output") == before
+    return err.splitlines()
+
+
+def test_template_error_names_template_and_line(project, capsys, monkeypatch):
+    def undefined_attribute(text):
+        lines = text.splitlines()
+        lines[5] = '  "description": {{ dt.no_such_attribute | tojson }},'
+        return "\n".join(lines) + "\n"
+
+    assert run_with_template(project, capsys, monkeypatch, "pipes/all.json.j2", undefined_attribute) == [
+        "templates/pipes/all.json.j2:6:0: $: template error: "
+        "'generator.model.Datatype object' has no attribute 'no_such_attribute'"]
 
 
 def test_template_syntax_error(project, capsys, monkeypatch):
-    templates = project / "templates"
-    shutil.copytree(ROOT / "templates", templates)
-    (templates / "pipes" / "enrich.json.j2").write_text('{\n  "_id": "{{ key }",\n}\n')
-    monkeypatch.setattr("generator.render.TEMPLATE_DIR", templates)
-    capsys.readouterr()
-    assert main(["generate", "-q"]) == 1
-    err = capsys.readouterr().err.splitlines()
-    assert err == ["templates/pipes/enrich.json.j2:2:0: $: template syntax error: unexpected '}'"]
+    assert run_with_template(project, capsys, monkeypatch, "pipes/enrich.json.j2",
+                             lambda text: '{\n  "_id": "{{ key }",\n}\n') == [
+        "templates/pipes/enrich.json.j2:2:0: $: template syntax error: unexpected '}'"]
+
+
+def test_rendered_config_that_does_not_validate_is_not_written(project, capsys, monkeypatch):
+    def leak_a_secret(text):
+        return text.replace('"type": "pipe",', '"type": "pipe",\n  "comment": "$SECRET(leak)",')
+
+    assert run_with_template(project, capsys, monkeypatch, "pipes/all.json.j2", leak_a_secret) == [
+        f"output/a-b/pipes/{pipe}-all.conf.json:11:14: $.comment: $SECRET(leak) in a pipe: "
+        "secrets are only allowed in systems; let the system carry the secret"
+        for pipe in ("sysa-person", "sysb-contact")]
 
 
 def test_check_reports_stale_output(project, capsys):
@@ -184,17 +191,3 @@ def test_failed_write_leaves_previous_output(project, monkeypatch):
     monkeypatch.undo()
     assert snapshot(project / "output") == before
     assert [p.name for p in project.iterdir() if p.name.startswith(".")] == []
-
-
-def test_rendered_config_that_does_not_validate_is_not_written(project, capsys, monkeypatch):
-    templates = project / "templates"
-    shutil.copytree(ROOT / "templates", templates)
-    tpl = templates / "pipes" / "all.json.j2"
-    tpl.write_text(tpl.read_text().replace('"type": "pipe",', '"type": "pipe",\n  "comment": "$SECRET(leak)",'))
-    monkeypatch.setattr("generator.render.TEMPLATE_DIR", templates)
-    before = snapshot(project / "output")
-    capsys.readouterr()
-    assert main(["generate", "-q"]) == 1
-    err = capsys.readouterr().err
-    assert "pipes/sysa-person-all.conf.json" in err and "$SECRET" in err and "Traceback" not in err
-    assert snapshot(project / "output") == before
