@@ -130,7 +130,7 @@ def equality_sets(members: tuple[Ref, ...], equality: tuple) -> list:
 # --- transform -------------------------------------------------------------
 
 
-def _winner(target: Target, feeds: list[Feed], own_path: str | None) -> list:
+def _winner(target: Target, feeds: list[Feed], own_path: str) -> list:
     """Most recently changed non-empty candidate; the target's own value last so ties keep it."""
     candidates = []
     for feed in feeds:
@@ -139,9 +139,8 @@ def _winner(target: Target, feeds: list[Feed], own_path: str | None) -> list:
         if cast:
             value = [cast, value]
         candidates.append(["dict", "t", changed_at("_R._S", feed.source, feed.source_path), "v", value])
-    if own_path is not None:
-        candidates.append(["dict", "t", changed_at("_S", target.ref, own_path),
-                           "v", ns_path("_S", target.ref, own_path)])
+    candidates.append(["dict", "t", changed_at("_S", target.ref, own_path),
+                       "v", ns_path("_S", target.ref, own_path)])
     # Empty means null, [] or "" (is-not-empty alone lets "" through).
     non_empty = ["and", ["is-not-empty", "_.v"], ["neq", "_.v", ""]]
     return ["path", "v", ["last", ["sorted", "_.t", ["filter", non_empty, ["list", *candidates]]]]]
