@@ -10,7 +10,6 @@ the new one.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -19,11 +18,11 @@ from generator import fsutil
 from generator.errors import Location, Problem, UserError
 from generator.loader import find_spec_files, load_spec_file
 from generator.talkdoc.importer import ImportResult, import_docs, spec_yaml
+from generator.talkdoc.phrases import GENERATED_LINE
 from generator.talkdoc.writer import render_docs
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "spec.schema.json"
-GENERATED_LINE = re.compile(r"^Generated: .*$", re.M)
 
 
 @dataclass(frozen=True)
