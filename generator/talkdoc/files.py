@@ -54,7 +54,9 @@ def import_to_folder(docs: Sequence[Path], out_dir: Path, *, force: bool = False
         sources = [Path(d.file).name for d in result.documents
                    if f"{d.source_id}-{d.target_id}" in _directions(spec)]
         texts[out_dir / f"{spec.dataflow}.yaml"] = spec_yaml(spec, ref, sources)
-    existing = [p for p, text in texts.items() if p.exists() and p.read_text(encoding="utf-8") != text]
+    # errors="replace": a file that is not UTF-8 text differs, and is refused like any other
+    existing = [p for p, text in texts.items()
+                if p.exists() and p.read_text(encoding="utf-8", errors="replace") != text]
     if existing and not force:
         raise UserError([Problem(Location(str(p)), "", "exists and differs: not overwritten (use --force to replace it)")
                          for p in existing])
