@@ -49,10 +49,10 @@ def import_to_folder(docs: Sequence[Path], out_dir: Path, *, force: bool = False
     """Import documents and write one spec per pair to ``out_dir/<name>.yaml``."""
     result = import_docs(docs)
     ref = schema_ref(out_dir)
+    names = {(d.source_id, d.target_id): Path(d.file).name for d in result.documents}
     texts: dict[Path, str] = {}
     for spec in result.specs:
-        sources = [Path(d.file).name for d in result.documents
-                   if f"{d.source_id}-{d.target_id}" in _directions(spec)]
+        sources = [names[entry["from"], entry["to"]] for entry in spec.doc["documents"]]
         texts[out_dir / f"{spec.dataflow}.yaml"] = spec_yaml(spec, ref, sources)
     # errors="replace": a file that is not UTF-8 text differs, and is refused like any other
     existing = [p for p, text in texts.items()
@@ -61,11 +61,6 @@ def import_to_folder(docs: Sequence[Path], out_dir: Path, *, force: bool = False
         raise UserError([Problem(Location(str(p)), "", "exists and differs: not overwritten (use --force to replace it)")
                          for p in existing])
     return result, _write_all(texts)
-
-
-def _directions(spec) -> set[str]:
-    entries = spec.doc.get("documents", []) if isinstance(spec.doc, dict) else []
-    return {f"{e.get('from')}-{e.get('to')}" for e in entries if isinstance(e, dict)}
 
 
 def render_spec_docs(paths: Sequence[Path], generated: str | None = None) -> dict[str, str]:
