@@ -3,27 +3,24 @@
     python bench/bench_import.py [FOLDER_OR_DOC…]     (default: ../shared/talk-docs)
 
 Prints the wall time of each stage and the peak memory (maximum resident set
-size of the process). Validation runs when ``generator.validate`` is present.
+size of the process).
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import resource
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from generator import fsutil  # noqa: E402
 from generator.loader import merge_specs  # noqa: E402
 from generator.render import render_config  # noqa: E402
 from generator.talkdoc import import_docs  # noqa: E402
 from generator.talkdoc.importer import expand_documents  # noqa: E402
+from generator.validate import validate_files  # noqa: E402
 
 DEFAULT = ROOT.parent / "shared" / "talk-docs"
 
@@ -39,36 +36,6 @@ class Stages:
 
     def total(self) -> None:
         print(f"{'total:':<10} {time.perf_counter() - self.start:6.2f} s")
-
-
-def validate(rendered) -> str | None:
-    """Run generator.validate on the config if that module exists; None when it does not."""
-    try:
-        module = importlib.import_module("generator.validate")
-    except ImportError:
-        return None
-    if not Path(module.__file__ or "").resolve().is_relative_to(ROOT):
-        return None  # an editable install elsewhere, not this checkout's
-    for name in ("validate_rendered", "validate_files", "validate_config"):
-        func = getattr(module, name, None)
-        if callable(func):
-            arg = rendered.files if name == "validate_files" else rendered
-            return _summary(func(arg))
-    for name in ("validate_folder", "validate_dir", "validate_tree", "validate"):
-        func = getattr(module, name, None)
-        if callable(func) and len(inspect.signature(func).parameters) >= 1:
-            with tempfile.TemporaryDirectory() as tmp:
-                fsutil.replace_tree(Path(tmp) / "node", rendered.files)
-                return _summary(func(Path(tmp) / "node"))
-    return None
-
-
-def _summary(outcome) -> str:
-    problems = getattr(outcome, "problems", outcome)
-    try:
-        return f"{len(problems)} problem(s)"
-    except TypeError:
-        return "done"
 
 
 def main(args: list[str]) -> int:
@@ -88,11 +55,7 @@ def main(args: list[str]) -> int:
     rendered = render_config(config)
     pipes = sum(1 for f in rendered.files if f.startswith("pipes/"))
     stages.done("generate", f"{len(rendered.files)} files ({pipes} pipes), {len(rendered.warnings)} warnings")
-    outcome = validate(rendered)
-    if outcome is None:
-        print("validate: n/a")
-    else:
-        stages.done("validate", outcome)
+    stages.done("validate", f"{len(validate_files(rendered.files))} problem(s)")
     stages.total()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
     print(f"{'peak:':<10} {peak:6.0f} MB  (maximum resident set size)")

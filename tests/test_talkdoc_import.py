@@ -188,6 +188,19 @@ def test_import_doc_refuses_to_overwrite_a_different_spec(tmp_path, capsys):
     assert "unchanged" in capsys.readouterr().out
 
 
+def test_import_doc_refuses_to_overwrite_a_spec_that_is_not_utf8(tmp_path, capsys):
+    out = tmp_path / "specs"
+    out.mkdir()
+    target = out / "alphasuite-gammadesk.yaml"
+    target.write_bytes(b"\xff\xfe not UTF-8\n")
+    doc = str(FIXTURES / "alphasuite-gammadesk.rst")
+    assert cli.main(["import-doc", doc, "-o", str(out), "-q"]) == 1
+    assert "exists and differs: not overwritten" in capsys.readouterr().err
+    assert target.read_bytes() == b"\xff\xfe not UTF-8\n"
+    assert cli.main(["import-doc", doc, "-o", str(out), "-q", "--force"]) == 0
+    assert target.read_text(encoding="utf-8").startswith("# Imported by pipegen import-doc")
+
+
 def test_two_documents_for_one_direction_are_refused(tmp_path):
     copy = tmp_path / "alphasuite-gammadesk.rst"
     copy.write_bytes((FIXTURES / "alphasuite-gammadesk.rst").read_bytes())

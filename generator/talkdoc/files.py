@@ -10,7 +10,6 @@ the new one.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -19,11 +18,11 @@ from generator import fsutil
 from generator.errors import Location, Problem, UserError
 from generator.loader import find_spec_files, load_spec_file
 from generator.talkdoc.importer import ImportResult, import_docs, spec_yaml
+from generator.talkdoc.phrases import GENERATED_LINE
 from generator.talkdoc.writer import render_docs
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "spec.schema.json"
-GENERATED_LINE = re.compile(r"^Generated: .*$", re.M)
 
 
 @dataclass(frozen=True)
@@ -50,21 +49,18 @@ def import_to_folder(docs: Sequence[Path], out_dir: Path, *, force: bool = False
     """Import documents and write one spec per pair to ``out_dir/<name>.yaml``."""
     result = import_docs(docs)
     ref = schema_ref(out_dir)
+    names = {(d.source_id, d.target_id): Path(d.file).name for d in result.documents}
     texts: dict[Path, str] = {}
     for spec in result.specs:
-        sources = [Path(d.file).name for d in result.documents
-                   if f"{d.source_id}-{d.target_id}" in _directions(spec)]
+        sources = [names[entry["from"], entry["to"]] for entry in spec.doc["documents"]]
         texts[out_dir / f"{spec.dataflow}.yaml"] = spec_yaml(spec, ref, sources)
-    existing = [p for p, text in texts.items() if p.exists() and p.read_text(encoding="utf-8") != text]
+    # errors="replace": a file that is not UTF-8 text differs, and is refused like any other
+    existing = [p for p, text in texts.items()
+                if p.exists() and p.read_text(encoding="utf-8", errors="replace") != text]
     if existing and not force:
         raise UserError([Problem(Location(str(p)), "", "exists and differs: not overwritten (use --force to replace it)")
                          for p in existing])
     return result, _write_all(texts)
-
-
-def _directions(spec) -> set[str]:
-    entries = spec.doc.get("documents", []) if isinstance(spec.doc, dict) else []
-    return {f"{e.get('from')}-{e.get('to')}" for e in entries if isinstance(e, dict)}
 
 
 def render_spec_docs(paths: Sequence[Path], generated: str | None = None) -> dict[str, str]:

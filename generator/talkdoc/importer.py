@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 from generator.errors import Location, Problem, UserError
 from generator.model import Auth, Datatype, Flow, PropertyRow, Ref, Spec, System
-from generator.talkdoc import phrases, writer
+from generator.talkdoc import phrases, writer, yamltext
 from generator.talkdoc.parse import FlowSection, TalkDocument, parse_file, sesam_id
 
 SCHEMA_COMMENT = "# yaml-language-server: $schema={schema}"
@@ -366,8 +366,6 @@ def _datatype_data(dt: Datatype) -> Any:
 
 def spec_yaml(spec: Spec, schema_ref: str | None = None, sources: Sequence[str] = ()) -> str:
     """The spec as YAML text, with the editor's schema comment when ``schema_ref`` is given."""
-    from generator.talkdoc import yamltext
-
     header = []
     if schema_ref:
         header.append(SCHEMA_COMMENT.format(schema=schema_ref))

@@ -23,7 +23,6 @@ from generator.errors import Location, Problem, UserError
 from generator.model import CreateRule
 from generator.talkdoc import phrases, rst
 
-ID_RE = re.compile(r"^[a-z][a-z0-9]{0,62}$")
 FILE_RE = re.compile(r"^([a-z][a-z0-9]{0,62})-([a-z][a-z0-9]{0,62})$")
 
 
@@ -34,10 +33,6 @@ class Side:
     system: str  # the system's label in this section ("" where the document left it blank)
     datatype: str
     qualifier: str | None = None
-
-    @property
-    def text(self) -> str:
-        return phrases.side(self.system, self.datatype, self.qualifier)
 
 
 @dataclass(frozen=True)
@@ -251,7 +246,7 @@ class _DocumentParser:
                 if kind == "note":
                     self.warn(block.line, f"unknown sentence kept as a note: {_short(block.text)!r}")
                 items.append(Item(kind, block.text, line=block.line))
-                create = self.create_rule(kind, match, block, source, create, items)
+                create = self.create_rule(kind, match, block, create)
             elif isinstance(block, rst.Table):
                 kind = self.table_kind(block, items)
                 items.append(Item(kind, header=block.rows[0] if block.rows else (), line=block.line))
@@ -268,7 +263,7 @@ class _DocumentParser:
                                            "be synchronized with a ...', 'Before any synchronization can take place, "
                                            "...' or 'When a ..., it will be synchronized with a ...')")
         if create.kind == "link-only" and any(i.kind == "connected" for i in items):
-            create = self.connected_rule(items, source, section.line)
+            create = self.connected_rule(items, source)
         return FlowSection(section.title, source, target, create, tuple(merge_on), tuple(merge_cells),
                            tuple(rows), tuple(items), section.line)
 
@@ -282,7 +277,7 @@ class _DocumentParser:
         raise self.error(line, f"cannot read the section heading {title!r}: expected '<System> <Type> to <System> "
                                f"<Type>' with the systems {self.labels[0]!r} and {self.labels[1]!r} of the title")
 
-    def create_rule(self, kind: str, match, block, source: Side, current: CreateRule | None, items) -> CreateRule | None:
+    def create_rule(self, kind: str, match, block, current: CreateRule | None) -> CreateRule | None:
         if kind not in phrases.CREATE_SENTENCES:
             return current
         if kind == "every":
@@ -301,7 +296,7 @@ class _DocumentParser:
             self.warn(block.line, f"a second create rule ({kind}) in one section; the first one counts")
         return current
 
-    def connected_rule(self, items, source: Side, line: int) -> CreateRule:
+    def connected_rule(self, items, source: Side) -> CreateRule:
         item = next(i for i in items if i.kind == "connected")
         match = dict(phrases.PATTERNS)["connected"].match(item.text)
         listed = match.group("c")

@@ -18,6 +18,7 @@ INTRO = ("This technical document provides a detailed overview of the Sesam Talk
          "distributing it without written permission is prohibited.")
 INTRODUCTION = "Introduction"
 GENERATED = "Generated: "
+GENERATED_LINE = re.compile("^" + re.escape(GENERATED) + r"[^\r\n]*", re.M)  # the line, stamp and all
 
 
 def title(a: str, b: str) -> str:

@@ -6,16 +6,14 @@ figures docs/talkdoc.md quotes.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 from generator.talkdoc.importer import import_docs
 from generator.talkdoc.parse import decode, parse_text
+from generator.talkdoc.phrases import GENERATED_LINE
 from generator.talkdoc.writer import render_docs
-
-_GENERATED = re.compile(r"^Generated: [^\r\n]*", re.M)
 
 
 @dataclass(frozen=True)
@@ -58,7 +56,7 @@ def round_trip(paths: Sequence[Path]) -> RoundTrip:
         written = rendered.get(f"{doc.source_id}-{doc.target_id}.rst", "")
         same_parse = parse_text(written, str(path)) == doc if written else False
         same_bytes = written == original
-        but_generated = _GENERATED.sub("", written) == _GENERATED.sub("", original)
+        but_generated = GENERATED_LINE.sub("", written) == GENERATED_LINE.sub("", original)
         counts["parse"] += same_parse
         counts["bytes"] += same_bytes
         counts["but_generated"] += but_generated

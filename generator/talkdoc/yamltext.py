@@ -113,9 +113,6 @@ def _item(prefix: str, value: Any, indent: int) -> list[str]:
     compact = flow(value)
     if len(prefix) + len(compact) <= LINE:
         return [f"{prefix} {compact}"]
-    if isinstance(value, dict):
-        # "- key: value" with the mapping's other keys aligned under the first
-        inner = _block(value, indent + 2)
-        return [prefix + " " + inner[0].lstrip(" ")] + inner[1:]
+    # "- key: value" (or "- - item") with the node's other lines aligned under the first
     inner = _block(value, indent + 2)
     return [prefix + " " + inner[0].lstrip(" ")] + inner[1:]
