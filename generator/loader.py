@@ -22,7 +22,7 @@ from generator import yamlpos
 from generator.errors import Location, Problem, UserError
 from generator.gcpause import no_gc
 from generator.model import (
-    Auth, CreateRule, Datatype, Flow, NodeConfig, PropertyRow, Ref, Spec, System,
+    Auth, CreateRule, Datatype, Flow, NodeConfig, PropertyRow, Ref, Spec, System, default_auth, default_base_url,
 )
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -172,7 +172,7 @@ def _build_system(doc: yamlpos.Positioned, sid: str, raw: dict) -> System:
     auth_type = auth_raw.get("type", "bearer")
     auth = Auth(
         type=auth_type,
-        secret=None if auth_type == "none" else auth_raw.get("secret", f"{sid}-api-token"),
+        secret=None if auth_type == "none" else auth_raw.get("secret", default_auth(sid).secret),
         username=auth_raw.get("username"),
     )
     datatypes = {
@@ -182,7 +182,7 @@ def _build_system(doc: yamlpos.Positioned, sid: str, raw: dict) -> System:
     return System(
         id=sid,
         label=raw.get("label", sid),
-        base_url=raw.get("base_url", f"$ENV({sid}-base-url)"),
+        base_url=raw.get("base_url", default_base_url(sid)),
         auth=auth,
         datatypes=datatypes,
         location=doc.location(("systems", sid)),

@@ -44,6 +44,16 @@ class Datatype:
     location: Location = field(default=NOWHERE, compare=False)
 
 
+def default_base_url(system_id: str) -> str:
+    """A spec that names no base URL gets it from the node's environment."""
+    return f"$ENV({system_id}-base-url)"
+
+
+def default_auth(system_id: str) -> Auth:
+    """A spec that names no credentials gets a bearer token from a secret of the system."""
+    return Auth("bearer", f"{system_id}-api-token")
+
+
 @dataclass(frozen=True)
 class System:
     id: str

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from generator.errors import Location, Problem, UserError
-from generator.model import Auth, Datatype, Flow, PropertyRow, Ref, Spec, System
+from generator.model import Datatype, Flow, PropertyRow, Ref, Spec, System, default_auth, default_base_url
 from generator.talkdoc import phrases, writer, yamltext
 from generator.talkdoc.parse import FlowSection, TalkDocument, parse_file, sesam_id
 
@@ -141,8 +141,8 @@ class _SpecBuilder:
                 self.where = "title"
                 self.warn(doc.file, 2, f"blank system name in the title: the system is {sid!r} (from the file name)")
                 label = sid
-            systems[sid] = System(id=sid, label=label, base_url=f"$ENV({sid}-base-url)",
-                                  auth=Auth("bearer", f"{sid}-api-token"), datatypes=datatypes[sid])
+            systems[sid] = System(id=sid, label=label, base_url=default_base_url(sid),
+                                  auth=default_auth(sid), datatypes=datatypes[sid])
         return systems
 
     # --- documents -----------------------------------------------------------------
@@ -335,9 +335,9 @@ def spec_data(spec: Spec) -> dict[str, Any]:
     data: dict[str, Any] = {"dataflow": spec.dataflow, "title": spec.title, "systems": {}}
     for sid, system in spec.systems.items():
         sdata: dict[str, Any] = {"label": system.label}
-        if system.base_url != f"$ENV({sid}-base-url)":
+        if system.base_url != default_base_url(sid):
             sdata["base_url"] = system.base_url
-        if system.auth != Auth("bearer", f"{sid}-api-token"):
+        if system.auth != default_auth(sid):
             sdata["auth"] = {k: v for k, v in (("type", system.auth.type), ("secret", system.auth.secret),
                                                ("username", system.auth.username)) if v is not None}
         sdata["datatypes"] = {did: _datatype_data(dt) for did, dt in system.datatypes.items()}
