@@ -284,6 +284,8 @@ GARBAGE = [
     {"_id": "global-x", "type": "pipe", "source": {"type": "merge", "datasets": ["a b c", 7],
                                                     "equality_sets": [["nobody.$ids"], "flat", [["nested"]]]}},
     {"_id": "w-share", "type": "pipe", "transform": [{"type": "rest"}, {"type": "dtl", "rules": []}]},
+    {"_id": "global-v", "type": "pipe", "source": None},  # a global pipe by its name only
+    {"_id": "global-u", "type": "pipe", "source": {"type": "merge", "datasets": 5, "equality_sets": 5}},
 ]
 
 

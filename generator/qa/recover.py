@@ -343,9 +343,9 @@ def _strip_ns(name: str, own: str | None) -> str:
 
 def _merge(pipe: dict, info: PipeInfo, producers: Mapping[str, PipeInfo],
            enrich_keys: Mapping[str, Mapping[str, tuple[str, ...]]], unverified: list[Unverified]) -> MergeRecovery:
-    source = pipe.get("source", {})
+    source = pipe.get("source") if isinstance(pipe.get("source"), dict) else {}
     aliases: dict[str, str] = {}
-    for i, entry in enumerate(source.get("datasets") or ()):
+    for i, entry in enumerate(_list(source.get("datasets"))):
         parts = entry.split() if isinstance(entry, str) else []
         if len(parts) not in (1, 2):
             unverified.append(Unverified(info.id, json_path(("source", "datasets", i)), short(entry),
@@ -360,7 +360,7 @@ def _merge(pipe: dict, info: PipeInfo, producers: Mapping[str, PipeInfo],
             continue
         aliases[alias] = key
     criteria, origin = [], []
-    for i, members in enumerate(source.get("equality_sets") or ()):
+    for i, members in enumerate(_list(source.get("equality_sets"))):
         path = ("source", "equality_sets", i)
         resolved = _equality_set(members, aliases, enrich_keys, info.id, path, unverified)
         if resolved is None:
@@ -372,6 +372,10 @@ def _merge(pipe: dict, info: PipeInfo, producers: Mapping[str, PipeInfo],
             criteria.append(Criterion(value, json_path(path)))
     return MergeRecovery(info.id, tuple(dict.fromkeys(aliases.values())), tuple(criteria), tuple(origin),
                          json_path(("source",)))
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
 
 
 def _key_from_name(dataset: str) -> str | None:
