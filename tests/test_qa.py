@@ -14,8 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from generator.cli import main
-from generator.qa.dtlread import json_path, parse_ref, value_refs
+from generator.qa.dtlread import parse_ref, value_refs
 from generator.qa.recover import Component, recover
+from generator.validation.jsonpos import format_path
 from tests.qa_support import (
     DEFAULT, EXAMPLE, ROOT, adds, all_spec_files, components, generate, get, nodes, pipe, rules_of, rename_rule_sets,
     run, summary, write_config,
@@ -269,10 +270,6 @@ def test_value_refs_selects_the_value_of_candidates():
     assert [(r.ref.path, r.cast) for r in value_refs(expr, ())] == [("when", "datetime")]
 
 
-def test_json_path_quotes_odd_keys():
-    assert json_path(("transform", "rules", "my rule", 3)) == '$.transform.rules["my rule"][3]'
-
-
 GARBAGE = [
     [1, 2, 3],
     {"type": "pipe"},
@@ -321,7 +318,7 @@ def folders(tmp_path_factory, example):
 @pytest.fixture(scope="module")
 def sites(example) -> list[str]:
     """Where the first_name mapping of crm-contact-transform lives (the rule sets of its adds)."""
-    return [json_path(path[:-1]) for path in adds(pipe(example, "crm-contact-transform"), "first_name")]
+    return [format_path(path[:-1]) for path in adds(pipe(example, "crm-contact-transform"), "first_name")]
 
 
 def test_cli_exit_codes(folders, sites, capsys):

@@ -19,8 +19,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from generator.validation.jsonpos import format_path
-
 CASTS = frozenset({"string", "integer", "float", "decimal", "boolean", "datetime", "bytes", "uuid"})
 
 # Properties that carry bookkeeping, not business data.
@@ -43,11 +41,6 @@ _PASS_LAST = frozenset({"filter", "sorted", "sorted-descending", "nth", "slice"}
 _OPAQUE_OK = frozenset({"is-empty", "is-not-empty", "is-null", "is-not-null", "eq", "neq", "gt", "gte",
                         "lt", "lte", "and", "or", "not", "all", "any", "in", "ni-ns", "ni-id", "ni",
                         "is-ni", "literal", "now"})
-
-
-def json_path(parts: tuple) -> str:
-    """``("transform", "rules", "update", 3)`` -> ``$.transform.rules.update[3]``, as validate writes paths."""
-    return format_path(parts)
 
 
 @dataclass(frozen=True)
