@@ -48,7 +48,6 @@ class NodeConfig:
     texts: Mapping[str, str]
     entities: tuple[Entity, ...]
     variables: frozenset[str] | None  # None: no variables file in the folder
-    variables_file: str
     external_datasets: tuple[str, ...]  # in file order
     whole: bool = True  # False: a fragment of a config; checks that need the rest of it are skipped
     # Ids (file names) of config files that could not be read: references to them are not reported again.

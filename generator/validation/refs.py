@@ -24,7 +24,8 @@ from generator.validation.cron import cron_error
 from generator.validation.dtl import DatasetRef, Linter
 from generator.validation.jsonpos import JsonPath
 from generator.validation.model import (
-    EXTERNAL_DATASETS_FILE, METADATA, PIPE, SYSTEM, Entity, Findings, NodeConfig, did_you_mean, walk,
+    EXTERNAL_DATASETS_FILE, METADATA, PIPE, SYSTEM, VARIABLES_FILE, Entity, Findings, NodeConfig, did_you_mean,
+    walk,
 )
 
 URL_SYSTEMS = frozenset({"system:url", "system:rest", "system:microservice"})
@@ -450,15 +451,15 @@ def _check_env_and_secrets(config: NodeConfig, findings: Findings) -> None:
                     _check_variable(config, findings, entity, path, name)
     if config.variables is not None and config.whole:
         for name in sorted(config.variables - used):
-            findings.warning(config.variables_file, (name,), f"variable '{name}' is not used by any config", key=True)
+            findings.warning(VARIABLES_FILE, (name,), f"variable '{name}' is not used by any config", key=True)
 
 
 def _check_variable(config: NodeConfig, findings: Findings, entity: Entity, path: JsonPath, name: str) -> None:
     if config.variables is None:
         if config.whole:
-            findings.error(entity.file, path, f"$ENV({name}) is used but the folder has no {config.variables_file}")
+            findings.error(entity.file, path, f"$ENV({name}) is used but the folder has no {VARIABLES_FILE}")
     elif name not in config.variables:
-        findings.error(entity.file, path, f"$ENV({name}) is not listed in {config.variables_file}"
+        findings.error(entity.file, path, f"$ENV({name}) is not listed in {VARIABLES_FILE}"
                                           f"{did_you_mean(name, config.variables)}")
 
 
