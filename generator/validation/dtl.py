@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any, Iterable
 
 from generator.validation.dtl_catalog import (
-    EXPRESSIONS, HOPS_DEPRECATED, HOPS_KEYS, TRANSFORMS, VARIABLES, Param, Signature,
+    EXPRESSIONS, HOPS_DEPRECATED, HOPS_KEYS, TRANSFORMS, VARIABLES, Param, Signature, case_results,
 )
 from generator.validation.jsonpos import JsonPath
 from generator.validation.model import PIPE, Entity, Findings, NodeConfig, did_you_mean
@@ -237,21 +237,16 @@ class Linter:
         then = Param("tr" if transform else "expr", "")
         expr = Param("expr", "")
         n = len(args)
-        if rule == "case":
-            if n < 2:
+        if rule in ("case", "case-eq"):
+            if rule == "case" and n < 2:
                 self.error(path, f"'{name}' takes VALUE, THEN pairs and an optional ELSE, got {n} argument(s)")
                 return None
-            return [expr if i % 2 == 0 and i != n - 1 else then for i in range(n)]
-        if rule == "case-eq":
-            if n < 3:
+            if rule == "case-eq" and n < 3:
                 self.error(path, f"'{name}' takes a VALUE, then VALUE_N, THEN pairs and an optional ELSE, "
                                  f"got {n} argument(s)")
                 return None
-            kinds = [expr]
-            for i in range(1, n):
-                is_else = (n - 1) % 2 == 1 and i == n - 1
-                kinds.append(then if is_else or i % 2 == 0 else expr)
-            return kinds
+            results = set(case_results(rule, n))
+            return [then if i in results else expr for i in range(n)]
         if rule == "dict":
             if n > 1 and n % 2:
                 self.error(path, f"'dict' takes no argument, one list of pairs, or KEY, VALUE pairs; got {n} arguments")
