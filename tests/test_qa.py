@@ -14,8 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from generator.cli import main
+from generator.qa import dtlread
 from generator.qa.dtlread import parse_ref, value_refs
 from generator.qa.recover import Component, recover
+from generator.validation.dtl_catalog import EXPRESSIONS, TRANSFORMS
 from generator.validation.jsonpos import format_path
 from tests.qa_support import (
     DEFAULT, EXAMPLE, ROOT, adds, all_spec_files, components, generate, get, nodes, pipe, rules_of, rename_rule_sets,
@@ -254,6 +256,14 @@ def test_parse_ref():
     assert parse_ref("_S.plain").namespace == ""
     assert parse_ref("_.v") is None and parse_ref("literal") is None and parse_ref(3) is None
     assert parse_ref("_S.").is_meta and parse_ref("_S.$ids").is_meta
+
+
+def test_the_functions_qa_interprets_are_dtl_functions():
+    """qa's tables of functions and validate's catalog must not drift apart (a typo reads nothing)."""
+    rules = dtlread._ADDING_RULES | dtlread._INERT_RULES
+    expressions = dtlread.CASTS | dtlread._PASS_ALL | dtlread._PASS_LAST | dtlread._OPAQUE_OK
+    assert sorted(rules - set(TRANSFORMS)) == []
+    assert sorted(expressions - set(EXPRESSIONS)) == []
 
 
 def test_value_refs_through_conditionals_and_casts():
