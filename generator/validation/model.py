@@ -100,6 +100,26 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f' (did you mean "{match[0]}"?)' if match else ""
 
 
+def transforms(pipe: Entity) -> Iterator[tuple[dict, JsonPath]]:
+    """Every transform of a pipe with its path, outer first: the items of a list, the
+    transforms of a chained transform, the alternatives of a conditional one."""
+    return _transforms(pipe.config.get("transform"), pipe.at("transform"))
+
+
+def _transforms(transform: Any, path: JsonPath) -> Iterator[tuple[dict, JsonPath]]:
+    if isinstance(transform, list):
+        for i, item in enumerate(transform):
+            yield from _transforms(item, path + (i,))
+    elif isinstance(transform, dict):
+        yield transform, path
+        kind = transform.get("type")
+        if kind == "chained":
+            yield from _transforms(transform.get("transforms"), path + ("transforms",))
+        elif kind == "conditional" and isinstance(transform.get("alternatives"), dict):
+            for key, alt in transform["alternatives"].items():
+                yield from _transforms(alt, path + ("alternatives", key))
+
+
 def walk(value: Any, path: JsonPath = ()) -> Iterator[tuple[JsonPath, Any]]:
     """Every (path, value) pair in a JSON value, parents before children."""
     stack = [(path, value)]
