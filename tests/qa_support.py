@@ -16,10 +16,10 @@ from typing import Any, Callable, Iterator
 from generator import jsonfmt
 from generator.loader import load_node_config
 from generator.qa.compare import QaResult, compare
-from generator.qa.dtlread import json_path
 from generator.qa.expected import expected_from
 from generator.qa.recover import Component, recover
 from generator.render import render_config
+from generator.validation.jsonpos import format_path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -134,7 +134,7 @@ def delete(p: dict, path: tuple) -> None:
 
 
 def loc(p: dict, path: tuple) -> tuple[str, str]:
-    return (p["_id"], json_path(path))
+    return (p["_id"], format_path(path))
 
 
 def mutated(files: Config, edit: Callable[[Config], Changed]) -> tuple[Config, Changed]:

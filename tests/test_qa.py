@@ -14,8 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from generator.cli import main
-from generator.qa.dtlread import json_path, parse_ref, value_refs
+from generator.qa import dtlread
+from generator.qa.dtlread import parse_ref, value_refs
 from generator.qa.recover import Component, recover
+from generator.validation.dtl_catalog import EXPRESSIONS, TRANSFORMS
+from generator.validation.jsonpos import format_path
 from tests.qa_support import (
     DEFAULT, EXAMPLE, ROOT, adds, all_spec_files, components, generate, get, nodes, pipe, rules_of, rename_rule_sets,
     run, summary, write_config,
@@ -255,6 +258,14 @@ def test_parse_ref():
     assert parse_ref("_S.").is_meta and parse_ref("_S.$ids").is_meta
 
 
+def test_the_functions_qa_interprets_are_dtl_functions():
+    """qa's tables of functions and validate's catalog must not drift apart (a typo reads nothing)."""
+    rules = dtlread._ADDING_RULES | dtlread._INERT_RULES
+    expressions = dtlread.CASTS | dtlread._PASS_ALL | dtlread._PASS_LAST | dtlread._OPAQUE_OK
+    assert sorted(rules - set(TRANSFORMS)) == []
+    assert sorted(expressions - set(EXPRESSIONS)) == []
+
+
 def test_value_refs_through_conditionals_and_casts():
     expr = ["coalesce", ["list",
             ["if", ["is-not-empty", "_S.a:cond"], ["string", "_S.a:x"], "_S.b:y"],
@@ -269,10 +280,6 @@ def test_value_refs_selects_the_value_of_candidates():
     assert [(r.ref.path, r.cast) for r in value_refs(expr, ())] == [("when", "datetime")]
 
 
-def test_json_path_quotes_odd_keys():
-    assert json_path(("transform", "rules", "my rule", 3)) == '$.transform.rules["my rule"][3]'
-
-
 GARBAGE = [
     [1, 2, 3],
     {"type": "pipe"},
@@ -284,6 +291,8 @@ GARBAGE = [
     {"_id": "global-x", "type": "pipe", "source": {"type": "merge", "datasets": ["a b c", 7],
                                                     "equality_sets": [["nobody.$ids"], "flat", [["nested"]]]}},
     {"_id": "w-share", "type": "pipe", "transform": [{"type": "rest"}, {"type": "dtl", "rules": []}]},
+    {"_id": "global-v", "type": "pipe", "source": None},  # a global pipe by its name only
+    {"_id": "global-u", "type": "pipe", "source": {"type": "merge", "datasets": 5, "equality_sets": 5}},
 ]
 
 
@@ -319,7 +328,7 @@ def folders(tmp_path_factory, example):
 @pytest.fixture(scope="module")
 def sites(example) -> list[str]:
     """Where the first_name mapping of crm-contact-transform lives (the rule sets of its adds)."""
-    return [json_path(path[:-1]) for path in adds(pipe(example, "crm-contact-transform"), "first_name")]
+    return [format_path(path[:-1]) for path in adds(pipe(example, "crm-contact-transform"), "first_name")]
 
 
 def test_cli_exit_codes(folders, sites, capsys):

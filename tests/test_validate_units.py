@@ -11,6 +11,7 @@ import pytest
 from generator.fsutil import read_tree
 from generator.validate import validate_files
 from generator.validation.cron import cron_error
+from generator.validation.dtl_catalog import case_results
 from generator.validation.jsonpos import duplicate_key_paths, format_path, locate, parse
 from generator.validation.refs import env_tokens
 
@@ -26,6 +27,18 @@ TEXT = '{\n  "a": [1, {"b-c": "x"}],\n  "d": {"e": null}\n}\n'
 ])
 def test_format_path(path, expected):
     assert format_path(path) == expected
+
+
+@pytest.mark.parametrize("name,count,expected", [
+    ("case", 2, [1]),  # CONDITION, THEN
+    ("case", 3, [1, 2]),  # ... ELSE
+    ("case", 4, [1, 3]),
+    ("case-eq", 3, [2]),  # VALUE, VALUE_N, THEN
+    ("case-eq", 4, [2, 3]),  # ... ELSE
+    ("case-eq", 5, [2, 4]),
+])
+def test_case_results(name, count, expected):
+    assert case_results(name, count) == expected
 
 
 @pytest.mark.parametrize("path,key,expected", [

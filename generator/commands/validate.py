@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from generator.errors import EXIT_OK, EXIT_USER, fail
-from generator.validate import format_json, format_text, has_errors, is_node_folder, node_folders, validate_folder
+from generator.validate import format_json, format_text, is_node_folder, node_folders, validate_folder
 
 
 def register(sub) -> None:
@@ -52,4 +52,4 @@ def run(args) -> int:
     warnings = len(problems) - errors
     if args.format == "text":
         print(f"pipegen validate: {errors} error(s), {warnings} warning(s)", file=sys.stderr)
-    return EXIT_USER if has_errors(problems) else EXIT_OK
+    return EXIT_USER if errors else EXIT_OK

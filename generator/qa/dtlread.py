@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from generator.validation.jsonpos import format_path
+from generator.validation.dtl_catalog import case_results
 
 CASTS = frozenset({"string", "integer", "float", "decimal", "boolean", "datetime", "bytes", "uuid"})
 
@@ -43,11 +43,6 @@ _PASS_LAST = frozenset({"filter", "sorted", "sorted-descending", "nth", "slice"}
 _OPAQUE_OK = frozenset({"is-empty", "is-not-empty", "is-null", "is-not-null", "eq", "neq", "gt", "gte",
                         "lt", "lte", "and", "or", "not", "all", "any", "in", "ni-ns", "ni-id", "ni",
                         "is-ni", "literal", "now"})
-
-
-def json_path(parts: tuple) -> str:
-    """``("transform", "rules", "update", 3)`` -> ``$.transform.rules.update[3]``, as validate writes paths."""
-    return format_path(parts)
 
 
 @dataclass(frozen=True)
@@ -149,10 +144,9 @@ def value_refs(expr: Any, path: tuple, *, select: str | None = None, cast: str |
     elif name == "if":
         for i in range(2, len(expr)):
             yield from sub(i)
-    elif name == "case":
-        yield from (v for i in _case_values(len(expr), 1) for v in sub(i))
-    elif name == "case-eq":
-        yield from (v for i in _case_values(len(expr), 2) for v in sub(i))
+    elif name in ("case", "case-eq"):
+        for i in case_results(name, len(args)):
+            yield from sub(i + 1)
     elif name in _PASS_ALL:
         for i in range(1, len(expr)):
             yield from sub(i)
@@ -165,14 +159,6 @@ def value_refs(expr: Any, path: tuple, *, select: str | None = None, cast: str |
         # a computation this reader does not check.
         for i in range(1, len(expr)):
             yield from sub(i, via=via + (name,))
-
-
-def _case_values(length: int, first: int) -> range | list[int]:
-    """Indices of the result expressions of ``case`` (first=1) and ``case-eq`` (first=2)."""
-    indices = list(range(first + 1, length, 2))
-    if (length - first) % 2 == 1:  # a trailing ELSE
-        indices.append(length - 1)
-    return indices
 
 
 def is_rule(value: Any) -> bool:
@@ -236,9 +222,10 @@ def _walk_rule(rule: Any, path: tuple, visitor: RuleVisitor, conditions: tuple) 
             for sub, sub_path in _branch_items(rule[j], path + (j,)):
                 _walk_rule(sub, sub_path, visitor, conditions + ((rule[1], j == 2),))
     elif name in ("case", "case-eq"):
-        first = 1 if name == "case" else 2
-        for j in _case_values(len(rule), first):
-            cond = rule[j - 1] if j - 1 >= first and (j - first) % 2 == 1 else None
+        first = 0 if name == "case" else 1  # the first CONDITION (case) or VALUE_N (case-eq)
+        for i in case_results(name, len(rule) - 1):
+            j = i + 1
+            cond = rule[j - 1] if (i - first) % 2 == 1 else None  # None: the ELSE
             for sub, sub_path in _branch_items(rule[j], path + (j,)):
                 _walk_rule(sub, sub_path, visitor, conditions + ((cond, True),))
     else:

@@ -23,9 +23,10 @@ from functools import cached_property
 from typing import Any, Iterable, Mapping
 
 from generator.qa.dtlread import (
-    BOOKKEEPING, RuleVisitor, all_lists, json_path, literal_strings, mentions, namespace_selection, parse_ref, short,
+    BOOKKEEPING, RuleVisitor, all_lists, literal_strings, mentions, namespace_selection, parse_ref, short,
     value_refs, walk_rules,
 )
+from generator.validation.jsonpos import format_path
 
 ROLES = ("all", "collect", "enrich", "transform", "share")
 _NAME_ROLE = re.compile(r"^(?P<key>.+)-(?P<role>all|collect|enrich|transform|share)$")
@@ -343,35 +344,39 @@ def _strip_ns(name: str, own: str | None) -> str:
 
 def _merge(pipe: dict, info: PipeInfo, producers: Mapping[str, PipeInfo],
            enrich_keys: Mapping[str, Mapping[str, tuple[str, ...]]], unverified: list[Unverified]) -> MergeRecovery:
-    source = pipe.get("source", {})
+    source = pipe.get("source") if isinstance(pipe.get("source"), dict) else {}
     aliases: dict[str, str] = {}
-    for i, entry in enumerate(source.get("datasets") or ()):
+    for i, entry in enumerate(_list(source.get("datasets"))):
         parts = entry.split() if isinstance(entry, str) else []
         if len(parts) not in (1, 2):
-            unverified.append(Unverified(info.id, json_path(("source", "datasets", i)), short(entry),
+            unverified.append(Unverified(info.id, format_path(("source", "datasets", i)), short(entry),
                                          "not a 'dataset alias' entry"))
             continue
         dataset, alias = parts[0], parts[-1]
         producer = producers.get(dataset)
         key = producer.key if producer and producer.key else _key_from_name(dataset)
         if key is None:
-            unverified.append(Unverified(info.id, json_path(("source", "datasets", i)), entry,
+            unverified.append(Unverified(info.id, format_path(("source", "datasets", i)), entry,
                                          "no pipe recognised as the enrich pipe of this dataset"))
             continue
         aliases[alias] = key
     criteria, origin = [], []
-    for i, members in enumerate(source.get("equality_sets") or ()):
+    for i, members in enumerate(_list(source.get("equality_sets"))):
         path = ("source", "equality_sets", i)
         resolved = _equality_set(members, aliases, enrich_keys, info.id, path, unverified)
         if resolved is None:
             continue
         kind, value = resolved
         if kind == "origin":
-            origin.append((*value, json_path(path)))
+            origin.append((*value, format_path(path)))
         else:
-            criteria.append(Criterion(value, json_path(path)))
+            criteria.append(Criterion(value, format_path(path)))
     return MergeRecovery(info.id, tuple(dict.fromkeys(aliases.values())), tuple(criteria), tuple(origin),
-                         json_path(("source",)))
+                         format_path(("source",)))
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
 
 
 def _key_from_name(dataset: str) -> str | None:
@@ -382,14 +387,14 @@ def _key_from_name(dataset: str) -> str | None:
 def _equality_set(members: Any, aliases: Mapping[str, str], enrich_keys, pipe: str, path: tuple,
                   unverified: list[Unverified]):
     if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
-        unverified.append(Unverified(pipe, json_path(path), short(members), "an equality set must list 'alias.property' strings"))
+        unverified.append(Unverified(pipe, format_path(path), short(members), "an equality set must list 'alias.property' strings"))
         return None
     ids, origins, props = set(), set(), []
     for j, member in enumerate(members):
         alias, dot, prop = member.partition(".")
         key = aliases.get(alias)
         if not dot or key is None:
-            unverified.append(Unverified(pipe, json_path(path + (j,)), member, f"unknown dataset alias {alias!r}"))
+            unverified.append(Unverified(pipe, format_path(path + (j,)), member, f"unknown dataset alias {alias!r}"))
             return None
         if prop == "$ids":
             ids.add(key)
@@ -399,7 +404,7 @@ def _equality_set(members: Any, aliases: Mapping[str, str], enrich_keys, pipe: s
             name = _strip_ns(prop, key)
             props.append((key, enrich_keys.get(key, {}).get(name, (name,))))
     if (ids or origins) and props:
-        unverified.append(Unverified(pipe, json_path(path), short(members),
+        unverified.append(Unverified(pipe, format_path(path), short(members),
                                      "an equality set that mixes $ids/$origin with properties"))
         return None
     if ids or origins:
@@ -457,11 +462,11 @@ class _TransformReader:
 
     @property
     def rule_set_path(self) -> str:
-        return self.reading[-1] if self.reading else json_path(self.base + ("default",))
+        return self.reading[-1] if self.reading else format_path(self.base + ("default",))
 
     def note(self, path: tuple, construct: Any, reason: str) -> None:
         text = construct if isinstance(construct, str) else short(construct)
-        self.unverified.append(Unverified(self.pipe, json_path(path), text, reason, self.own))
+        self.unverified.append(Unverified(self.pipe, format_path(path), text, reason, self.own))
 
     def read(self, pipe: dict) -> None:
         transforms = _dtl_transforms(pipe)
@@ -508,7 +513,7 @@ class _TransformReader:
             if name not in rules:
                 self.note(path, name, f"applies the rule set {name!r}, which does not exist")
                 continue
-            self.rule_paths.setdefault(role, json_path(base + (name,)))
+            self.rule_paths.setdefault(role, format_path(base + (name,)))
             self._read_rule_set(rules, name, role, "", 0)
 
     def _producer(self, rules: dict, expr: Any, path: tuple) -> tuple[str, str, tuple] | None:
@@ -522,7 +527,7 @@ class _TransformReader:
         if name in rules and mentions(rules[name], lambda n: n[:3] == ["add", "$delete", True]):
             selection = namespace_selection(arg)
             for namespace in sorted(selection - {self.own}) if selection else ["*"]:
-                self.deleters.setdefault(namespace, json_path(path))
+                self.deleters.setdefault(namespace, format_path(path))
             return "delete", name, path
         if expr[0] == "apply-hops":
             datasets = arg.get("datasets") if isinstance(arg, dict) else None
@@ -538,8 +543,8 @@ class _TransformReader:
         if selection == {self.own}:
             return "update", name, path
         for namespace in sorted(selection - {self.own}):
-            self.creators.setdefault(namespace, json_path(path))
-        self.inserts_at = self.inserts_at or json_path(path)
+            self.creators.setdefault(namespace, format_path(path))
+        self.inserts_at = self.inserts_at or format_path(path)
         return "insert", name, path
 
     def _read_rule_set(self, rules: dict, name: str, role: str, prefix: str, depth: int) -> None:
@@ -569,7 +574,7 @@ class _TransformReader:
             on_merge=lambda expr, path, conds: self._merge(rules, expr, path, role, prefix, depth),
             on_unreadable=lambda u: self.note(u.path, u.construct, u.reason),
         )
-        self.reading.append(json_path(self.base + (name,)))
+        self.reading.append(format_path(self.base + (name,)))
         walk_rules(rules[name], self.base + (name,), visitor)
         self.reading.pop()
         if removed:
@@ -629,7 +634,7 @@ class _TransformReader:
                                            f"with {', '.join(dict.fromkeys(ref.via))}, which qa does not check")
             else:
                 self.feeds.append(Feed(ref.ref.namespace, ref.ref.path, target, ref.cast, role, self.pipe,
-                                       json_path(path), self.rule_set_path))
+                                       format_path(path), self.rule_set_path))
 
     def _copy(self, rule: list, path: tuple, role: str, prefix: str) -> None:
         include = rule[1] if len(rule) > 1 else None
@@ -639,7 +644,7 @@ class _TransformReader:
                 continue
             ns, colon, name = pattern.partition(":") if isinstance(pattern, str) else ("", "", "")
             if colon and not any(c in pattern for c in "*?") and ns != self.own:
-                self.feeds.append(Feed(ns, name, prefix + name, None, role, self.pipe, json_path(path),
+                self.feeds.append(Feed(ns, name, prefix + name, None, role, self.pipe, format_path(path),
                                        self.rule_set_path))
             else:
                 self.uncertain.add("*")
@@ -650,7 +655,7 @@ class _TransformReader:
         if colon and isinstance(target, str) and not any(c in source for c in "*?"):
             if ns != self.own:
                 self.feeds.append(Feed(ns, name, prefix + _strip_ns(target, self.own), None, role, self.pipe,
-                                       json_path(path), self.rule_set_path))
+                                       format_path(path), self.rule_set_path))
         else:
             self.uncertain.add("*")
             self.note(path, ["rename", source, target], "renames a property qa cannot resolve")
@@ -683,28 +688,28 @@ def _share_operations(share: dict, info: PipeInfo, key: str, unverified: list[Un
             path = base + ("rules", name)
             for node_path, node in _rule_nodes(rule_set, path):
                 if node[0] in ("add", "add-if", "default") and len(node) >= 3 and node[1] == "operation":
-                    ops_path = json_path(base + ("rules",))
+                    ops_path = format_path(base + ("rules",))
                     texts = list(literal_strings(node[2]))
                     matches = [_OPERATION.match(t) for t in texts]
                     if not any(matches):
-                        unverified.append(Unverified(info.id, json_path(node_path), short(node),
+                        unverified.append(Unverified(info.id, format_path(node_path), short(node),
                                                      "chooses an operation qa cannot read", key))
                         ops.update(("insert", "update", "delete"))
                     ops.update(m.group("op") for m in matches if m)
                 elif node[0] == "remove" and len(node) == 2 and isinstance(node[1], str) \
                         and node[1][:1] not in ("_", "*") and node[1] not in keep:
-                    dropped[node[1]] = json_path(node_path)
+                    dropped[node[1]] = format_path(node_path)
                 elif (node[0] == "copy" and len(node) == 2 and name in payload_rules
                       and _named_only(node[1]) is not None):
                     # ["copy", ["list", "a", "b"]]: the payload carries only these properties
                     # ... plus the primary key, which travels as the operation's URL property
-                    kept = (_named_only(node[1]) | keep, json_path(node_path))
+                    kept = (_named_only(node[1]) | keep, format_path(node_path))
                 elif node[0] == "copy" and len(node) == 3:
                     # ["copy", "*", ["list", "_*", "$*"]]: what the payload leaves out
                     excluded = node[2][1:] if isinstance(node[2], list) and node[2][:1] == ["list"] else [node[2]]
                     for pattern in excluded:
                         if isinstance(pattern, str) and pattern not in ("_*",):
-                            dropped[pattern] = json_path(node_path)
+                            dropped[pattern] = format_path(node_path)
     return frozenset(ops), ops_path, dropped, kept
 
 

@@ -15,10 +15,10 @@ from functools import lru_cache
 from typing import Any, Iterable
 
 from generator.validation.dtl_catalog import (
-    EXPRESSIONS, HOPS_DEPRECATED, HOPS_KEYS, TRANSFORMS, VARIABLES, Param, Signature,
+    EXPRESSIONS, HOPS_DEPRECATED, HOPS_KEYS, TRANSFORMS, VARIABLES, Param, Signature, case_results,
 )
 from generator.validation.jsonpos import JsonPath
-from generator.validation.model import PIPE, Entity, Findings, NodeConfig, did_you_mean
+from generator.validation.model import Entity, Findings, NodeConfig, did_you_mean, transforms
 
 _VARIABLE_REF = re.compile(r"^(_[A-Za-z0-9]*)\.")
 _ALIAS_REF = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*)\.")
@@ -237,21 +237,16 @@ class Linter:
         then = Param("tr" if transform else "expr", "")
         expr = Param("expr", "")
         n = len(args)
-        if rule == "case":
-            if n < 2:
+        if rule in ("case", "case-eq"):
+            if rule == "case" and n < 2:
                 self.error(path, f"'{name}' takes VALUE, THEN pairs and an optional ELSE, got {n} argument(s)")
                 return None
-            return [expr if i % 2 == 0 and i != n - 1 else then for i in range(n)]
-        if rule == "case-eq":
-            if n < 3:
+            if rule == "case-eq" and n < 3:
                 self.error(path, f"'{name}' takes a VALUE, then VALUE_N, THEN pairs and an optional ELSE, "
                                  f"got {n} argument(s)")
                 return None
-            kinds = [expr]
-            for i in range(1, n):
-                is_else = (n - 1) % 2 == 1 and i == n - 1
-                kinds.append(then if is_else or i % 2 == 0 else expr)
-            return kinds
+            results = set(case_results(rule, n))
+            return [then if i in results else expr for i in range(n)]
         if rule == "dict":
             if n > 1 and n % 2:
                 self.error(path, f"'dict' takes no argument, one list of pairs, or KEY, VALUE pairs; got {n} arguments")
@@ -423,9 +418,7 @@ def _short(value: Any) -> str:
 def check(config: NodeConfig, findings: Findings) -> dict[tuple[str, JsonPath], list[DatasetRef]]:
     """Lint every pipe's DTL; returns the datasets each pipe's DTL reads, by (file, base)."""
     reads: dict[tuple[str, JsonPath], list[DatasetRef]] = {}
-    for entity in config.entities:
-        if entity.kind != PIPE:
-            continue
+    for entity in config.pipes:
         linter = Linter(entity, findings, endpoint=_has_endpoint_sink(entity.config.get("sink")))
         _lint_pipe(linter, entity)
         reads[(entity.file, entity.base)] = linter.refs
@@ -441,14 +434,9 @@ def _has_endpoint_sink(sink: Any) -> bool:
 
 
 def _lint_pipe(linter: Linter, entity: Entity) -> None:
-    config = entity.config
-    _lint_source(linter, config.get("source"), entity.at("source"))
-    transform = config.get("transform")
-    if isinstance(transform, list):
-        for i, item in enumerate(transform):
-            _lint_transform(linter, item, entity.at("transform", i))
-    else:
-        _lint_transform(linter, transform, entity.at("transform"))
+    _lint_source(linter, entity.config.get("source"), entity.at("source"))
+    for transform, path in transforms(entity):
+        _lint_transform(linter, transform, path)
 
 
 def _lint_source(linter: Linter, source: Any, path: JsonPath) -> None:
@@ -476,18 +464,10 @@ def _lint_subset(linter: Linter, subset: Any, path: JsonPath, scope: Scope) -> N
                                   'not ["ni", "foo", "bar"])')
 
 
-def _lint_transform(linter: Linter, transform: Any, path: JsonPath) -> None:
-    if not isinstance(transform, dict):
-        return
+def _lint_transform(linter: Linter, transform: dict, path: JsonPath) -> None:
     kind = transform.get("type")
     if kind == "dtl":
         linter.ruleset(transform.get("rules"), path + ("rules",))
-    elif kind == "chained" and isinstance(transform.get("transforms"), list):
-        for i, item in enumerate(transform["transforms"]):
-            _lint_transform(linter, item, path + ("transforms", i))
-    elif kind == "conditional" and isinstance(transform.get("alternatives"), dict):
-        for key, alt in transform["alternatives"].items():
-            _lint_transform(linter, alt, path + ("alternatives", key))
     elif kind == "template" and isinstance(transform.get("properties"), dict):
         props = transform["properties"]
         for key in ("rules", "rewrite_rules_payload", "rewrite_rules_lookup", "rewrite_rules_mutation"):

@@ -17,7 +17,8 @@ reference's own argument lists (``NAME(kind{cardinality})``):
 and a cardinality suffix: none = exactly one, ``?`` = optional, ``*`` = zero or
 more, ``+`` = one or more. Optional arguments are filled from the left, as in
 ``["ni", NAMESPACE?, VALUES]``. Functions whose arguments come in pairs (``case``,
-``case-eq``, ``dict``, ``replace``) have their own rules in ``dtl.py``.
+``case-eq``, ``dict``, ``replace``) have their own rules in ``dtl.py``; which
+arguments of ``case`` and ``case-eq`` are results is ``case_results`` here.
 
 Transform functions (a rule's list items) and expression functions are separate
 tables: ``if``, ``case``, ``case-eq`` and ``filter`` exist in both, with different
@@ -166,6 +167,17 @@ EXPRESSIONS: dict[str, Signature] = {
 TRANSFORMS: dict[str, Signature] = {
     name: _sig(text, _SPECIAL.get(("T", name), "")) for name, text in _TRANSFORMS.items()
 }
+
+def case_results(name: str, count: int) -> list[int]:
+    """Which of the ``count`` arguments of ``case`` or ``case-eq`` are results: each THEN,
+    then a trailing ELSE (0-based). ``case`` pairs CONDITION, THEN; ``case-eq`` starts with
+    the VALUE it compares, then pairs VALUE_N, THEN."""
+    first = 0 if name == "case" else 1
+    results = list(range(first + 1, count, 2))
+    if count > first and (count - first) % 2 == 1:  # a trailing ELSE
+        results.append(count - 1)
+    return results
+
 
 # Built-in variables (hub/dtl/variables.rst).
 VARIABLES = ("_S", "_T", "_P", "_R", "_B", "_")

@@ -43,7 +43,6 @@ def load(files: Mapping[str, str], findings: Findings, *, whole: bool = True) ->
         texts=files,
         entities=tuple(entities),
         variables=variables,
-        variables_file=VARIABLES_FILE,
         external_datasets=external,
         whole=whole,
         unreadable=frozenset(unreadable),

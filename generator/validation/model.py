@@ -48,7 +48,6 @@ class NodeConfig:
     texts: Mapping[str, str]
     entities: tuple[Entity, ...]
     variables: frozenset[str] | None  # None: no variables file in the folder
-    variables_file: str
     external_datasets: tuple[str, ...]  # in file order
     whole: bool = True  # False: a fragment of a config; checks that need the rest of it are skipped
     # Ids (file names) of config files that could not be read: references to them are not reported again.
@@ -99,6 +98,26 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     same_but_case = [c for c in choices if c.lower() == word.lower() and c != word]
     match = same_but_case or difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f' (did you mean "{match[0]}"?)' if match else ""
+
+
+def transforms(pipe: Entity) -> Iterator[tuple[dict, JsonPath]]:
+    """Every transform of a pipe with its path, outer first: the items of a list, the
+    transforms of a chained transform, the alternatives of a conditional one."""
+    return _transforms(pipe.config.get("transform"), pipe.at("transform"))
+
+
+def _transforms(transform: Any, path: JsonPath) -> Iterator[tuple[dict, JsonPath]]:
+    if isinstance(transform, list):
+        for i, item in enumerate(transform):
+            yield from _transforms(item, path + (i,))
+    elif isinstance(transform, dict):
+        yield transform, path
+        kind = transform.get("type")
+        if kind == "chained":
+            yield from _transforms(transform.get("transforms"), path + ("transforms",))
+        elif kind == "conditional" and isinstance(transform.get("alternatives"), dict):
+            for key, alt in transform["alternatives"].items():
+                yield from _transforms(alt, path + ("alternatives", key))
 
 
 def walk(value: Any, path: JsonPath = ()) -> Iterator[tuple[JsonPath, Any]]:

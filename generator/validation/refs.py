@@ -24,7 +24,8 @@ from generator.validation.cron import cron_error
 from generator.validation.dtl import DatasetRef, Linter
 from generator.validation.jsonpos import JsonPath
 from generator.validation.model import (
-    EXTERNAL_DATASETS_FILE, METADATA, PIPE, SYSTEM, Entity, Findings, NodeConfig, did_you_mean, walk,
+    EXTERNAL_DATASETS_FILE, METADATA, PIPE, SYSTEM, VARIABLES_FILE, Entity, Findings, NodeConfig, did_you_mean,
+    transforms, walk,
 )
 
 URL_SYSTEMS = frozenset({"system:url", "system:rest", "system:microservice"})
@@ -149,7 +150,7 @@ def _dataset_reads(config: NodeConfig, findings: Findings,
         yield from _source_reads(pipe, pipe.config.get("source"), pipe.at("source"), findings)
         for key in ("exclude_completeness", "include_completeness"):
             yield from _id_list(pipe, pipe.config.get(key), pipe.at(key), "completeness")
-        for transform, path in _transforms(pipe.config.get("transform"), pipe.at("transform")):
+        for transform, path in transforms(pipe):
             props = transform.get("properties")
             if transform.get("type") == "template" and isinstance(props, dict):
                 if isinstance(props.get("share_dataset"), str):
@@ -259,7 +260,7 @@ def _components(pipe: Entity) -> Iterator[tuple[str, dict, JsonPath]]:
     """(role, component, path) of the pipe's source, sink and transforms, alternatives included."""
     yield from _alternatives("source", pipe.config.get("source"), pipe.at("source"))
     yield from _alternatives("sink", pipe.config.get("sink"), pipe.at("sink"))
-    for transform, path in _transforms(pipe.config.get("transform"), pipe.at("transform")):
+    for transform, path in transforms(pipe):
         yield "transform", transform, path
 
 
@@ -270,20 +271,6 @@ def _alternatives(role: str, component: Any, path: JsonPath) -> Iterator[tuple[s
     if component.get("type") == "conditional" and isinstance(component.get("alternatives"), dict):
         for key, alt in component["alternatives"].items():
             yield from _alternatives(role, alt, path + ("alternatives", key))
-
-
-def _transforms(transform: Any, path: JsonPath) -> Iterator[tuple[dict, JsonPath]]:
-    if isinstance(transform, list):
-        for i, item in enumerate(transform):
-            yield from _transforms(item, path + (i,))
-    elif isinstance(transform, dict):
-        yield transform, path
-        kind = transform.get("type")
-        if kind == "chained":
-            yield from _transforms(transform.get("transforms"), path + ("transforms",))
-        elif kind == "conditional" and isinstance(transform.get("alternatives"), dict):
-            for key, alt in transform["alternatives"].items():
-                yield from _transforms(alt, path + ("alternatives", key))
 
 
 def _systems(config: NodeConfig) -> dict[str, Entity]:
@@ -317,7 +304,7 @@ def _check_systems(config: NodeConfig, findings: Findings) -> None:
                                f"'{name}' is {system_type}")
             elif kind == "rest":
                 _check_operation(findings, pipe, system, component, path)
-        for transform, path in _transforms(pipe.config.get("transform"), pipe.at("transform")):
+        for transform, path in transforms(pipe):
             props = transform.get("properties")
             if transform.get("type") == "template" and isinstance(props, dict):
                 name = props.get("rest_system")
@@ -385,7 +372,7 @@ def _check_custom_auth(findings: Findings, system: Entity) -> None:
 def _check_templates(config: NodeConfig, findings: Findings) -> None:
     """sesam-py's connector rules for the REST templates."""
     for pipe in config.pipes:
-        for transform, path in _transforms(pipe.config.get("transform"), pipe.at("transform")):
+        for transform, path in transforms(pipe):
             props = transform.get("properties")
             if transform.get("type") != "template" or not isinstance(props, dict):
                 continue
@@ -450,15 +437,15 @@ def _check_env_and_secrets(config: NodeConfig, findings: Findings) -> None:
                     _check_variable(config, findings, entity, path, name)
     if config.variables is not None and config.whole:
         for name in sorted(config.variables - used):
-            findings.warning(config.variables_file, (name,), f"variable '{name}' is not used by any config", key=True)
+            findings.warning(VARIABLES_FILE, (name,), f"variable '{name}' is not used by any config", key=True)
 
 
 def _check_variable(config: NodeConfig, findings: Findings, entity: Entity, path: JsonPath, name: str) -> None:
     if config.variables is None:
         if config.whole:
-            findings.error(entity.file, path, f"$ENV({name}) is used but the folder has no {config.variables_file}")
+            findings.error(entity.file, path, f"$ENV({name}) is used but the folder has no {VARIABLES_FILE}")
     elif name not in config.variables:
-        findings.error(entity.file, path, f"$ENV({name}) is not listed in {config.variables_file}"
+        findings.error(entity.file, path, f"$ENV({name}) is not listed in {VARIABLES_FILE}"
                                           f"{did_you_mean(name, config.variables)}")
 
 
