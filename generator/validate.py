@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from generator.errors import Problem, UserError
+from generator.errors import Problem, UserError, has_errors
 from generator.gcpause import no_gc
 from generator.validation import dtl, refs, schema
 from generator.validation.loader import load
@@ -107,7 +107,3 @@ def format_json(problems: Iterable[Problem]) -> str:
         for p in problems
     ]
     return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
-
-
-def has_errors(problems: Iterable[Problem]) -> bool:
-    return any(p.level == "error" for p in problems)
