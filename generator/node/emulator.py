@@ -49,6 +49,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from generator.envref import ENV_REF
+
 DEFAULT_GROUP = ""  # the node's "default" config group, what PUT /config replaces
 METADATA_ID = "node"  # the one node metadata entity
 
@@ -73,7 +75,6 @@ COMPACTION_TYPES = frozenset({"background", "sink"})
 PUMP_OPERATIONS = ("start", "start-rescan", "stop", "enable", "disable", "update-last-seen",
                    "set-last-seen-to-end", "reset-tracking", "reset-rescan", "discard-retries",
                    "discard-inferred-schema")
-_ENV_REF = re.compile(r"\$ENV\(([^()]*)\)")
 _JSON_SCHEMA = {  # what the node embeds in validation errors, reduced to its frame
     "type": "object",
     "required": ["_id", "type"],
@@ -141,7 +142,7 @@ def validate_component(config: Any, group: str, state: "NodeState", cross_group:
         if owner is not None and owner != group:
             errors.append(_error(("_id",), f"The id {cid!r} is already used by a component in the config-group "
                                            f"{owner or 'default'!r}"))
-    for name in sorted(set(_ENV_REF.findall(json.dumps(config)))):
+    for name in sorted(set(ENV_REF.findall(json.dumps(config)))):
         if name not in state.env:
             errors.append(_error((), f"The environment variable {name!r} is not defined", "warning"))
     if ctype == "pipe" and "$SECRET(" in json.dumps(config):
@@ -612,7 +613,7 @@ class Emulator:
         """The config as the runtime uses it: ``$ENV`` expanded, sink and pump defaulted."""
         env = self.state.env
         text = json.dumps(config)
-        expanded = _ENV_REF.sub(lambda m: json.dumps(str(env.get(m.group(1), "")))[1:-1], text)
+        expanded = ENV_REF.sub(lambda m: json.dumps(str(env.get(m.group(1), "")))[1:-1], text)
         effective = json.loads(expanded)
         if effective.get("type") == "pipe":
             effective.setdefault("source", {"type": "empty"})
