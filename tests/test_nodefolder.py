@@ -62,3 +62,17 @@ def test_validate_cli_exits_1_not_internal_error_on_binary_file(tmp_path, capsys
     root = _folder(tmp_path, b"\x89PNG\r\n")
     assert main(["validate", str(root)]) == 1
     assert f"{root}/pipes/b.conf.json:1:1: $: error: not UTF-8 text" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("content, message", [
+    (b'{"a": "b\xf8"}', ":1:1: $: not UTF-8 text (invalid start byte)"),
+    (b'{"a": }', ":1:7: $: invalid JSON: Expecting value"),
+])
+def test_env_file_that_cannot_be_read_is_a_user_error(tmp_path, content, message):
+    from generator.node.deploy import load_env_file
+
+    env = tmp_path / "prod-env.json"
+    env.write_bytes(content)
+    with pytest.raises(UserError) as err:
+        load_env_file(env)
+    assert str(err.value) == f"{env}{message}"

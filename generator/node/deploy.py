@@ -35,6 +35,7 @@ from generator.node.folder import NodeFolder
 from generator.node.metadata import MetadataPlan, apply_metadata
 from generator.node.plan import ADD, CHANGE, REMOVE, Plan, compute_plan
 from generator.node.problems import validation_problems
+from generator.nodefolder import read_json
 
 DEPLOYING_STATES = frozenset({"Deploying", "Removing"})
 
@@ -81,12 +82,7 @@ class EnvPlan:
 
 def load_env_file(path: Path) -> dict[str, Any]:
     """A JSON object of variable name -> value (sesam-py's ``*-env.json`` shape)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise UserError([Problem(Location(str(path), err.lineno, err.colno), "$", f"invalid JSON: {err.msg}")])
-    except OSError as err:
-        raise fail(str(path), f"cannot read the env file: {err.strerror}")
+    data = read_json(path)
     if not isinstance(data, dict):
         raise fail(str(path), "an env file is a JSON object of variable name -> value")
     problems = [
