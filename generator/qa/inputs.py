@@ -109,5 +109,4 @@ def read_node(node: str | None, jwt: str | None, group: str, where: str) -> tupl
         configs = client.get_config_group(group)
     except client_module.NodeError as err:
         raise fail(where, str(err)) from None
-    base = getattr(client, "base_url", creds.node)
-    return [Component(c, None) for c in configs], f"{base} (config group {group})"
+    return [Component(c, None) for c in configs], f"{client.base_url} (config group {group})"
