@@ -30,7 +30,7 @@ from typing import Any, Callable, Mapping, Sequence, TextIO
 
 from generator import jsonfmt
 from generator.errors import Location, Problem, UserError, fail
-from generator.node.client import NodeClient, NodeError, NodeRejected, NodeUnavailable
+from generator.node.client import NodeClient, NodeError, NodeRejected, NodeUnavailable, env_body
 from generator.node.folder import NodeFolder
 from generator.node.metadata import MetadataPlan, apply_metadata
 from generator.node.plan import ADD, CHANGE, REMOVE, Plan, compute_plan
@@ -74,10 +74,6 @@ class EnvPlan:
     file: str
     wanted: Mapping[str, Any]
     changes: tuple[EnvChange, ...]
-
-    def body(self) -> bytes:
-        """Every named variable, in name order: the same bytes in a dry run and a real one."""
-        return json.dumps(dict(sorted(self.wanted.items())), ensure_ascii=False).encode("utf-8")
 
 
 def load_env_file(path: Path) -> dict[str, Any]:
@@ -158,11 +154,10 @@ def planned_requests(client: NodeClient, group: str, body: bytes, count: int,
         steps.append(PlannedRequest("GET", client.url("/metadata"), "read the node metadata to plan against"))
     if env:
         steps.append(PlannedRequest("GET", client.url("/env"), "read the environment variables to plan against"))
-        body_env = json.dumps(dict(sorted(env.items())), ensure_ascii=False).encode("utf-8")
         steps.append(PlannedRequest(
             "POST", client.url("/env"),
             f"set the {len(env)} variables named in {env_file} (only if one differs)",
-            "application/json", body_env))
+            "application/json", env_body(env)))
     steps += [
         PlannedRequest("PUT", client.url("/config", group) + "?force=false",
                        f"replace config group {group!r} with {count} components", "application/json", body),
