@@ -125,7 +125,10 @@ def find_syncconfig(start: Path) -> Path | None:
 
 def read_syncconfig(path: Path) -> dict[str, str]:
     """Read a ``.syncconfig``: JSON, or ``KEY=value`` lines without a section (sesam-py)."""
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise CredentialsError(f"{path}: cannot read this .syncconfig (not UTF-8 text)") from None
     try:
         data = json.loads(text)
     except ValueError:
