@@ -254,6 +254,16 @@ def test_metadata_effective_config_expands_env_variables(sesam_node):
     assert stored["config"]["effective"]["namespaces"]["default"]["ex"] == "http://example.org/"
 
 
+def test_env_variables_with_non_ascii_names_are_found_and_expanded(sesam_node):
+    sesam_node.state.env = {"tjenestenavn-å": "http://example.org/æ"}
+    headers = {"Authorization": f"Bearer {sesam_node.jwt}"}
+    body = {**METADATA, "namespaces": {"default": {"ex": "$ENV(tjenestenavn-å)"}}}
+    answer = requests.put(f"{sesam_node.url}/metadata", data=json.dumps(body), headers=headers, timeout=5)
+    [stored] = answer.json()
+    assert stored["config"]["effective"]["namespaces"]["default"]["ex"] == "http://example.org/æ"
+    assert "not defined" not in answer.text
+
+
 def test_metadata_can_be_served_as_one_object_as_nodes_have_been_seen_to(sesam_node):
     sesam_node.state.metadata_shape = "object"
     headers = {"Authorization": f"Bearer {sesam_node.jwt}"}

@@ -142,10 +142,11 @@ def validate_component(config: Any, group: str, state: "NodeState", cross_group:
         if owner is not None and owner != group:
             errors.append(_error(("_id",), f"The id {cid!r} is already used by a component in the config-group "
                                            f"{owner or 'default'!r}"))
-    for name in sorted(set(ENV_REF.findall(json.dumps(config)))):
+    text = json.dumps(config, ensure_ascii=False)  # names as written: "\u00e5" would not match "å"
+    for name in sorted(set(ENV_REF.findall(text))):
         if name not in state.env:
             errors.append(_error((), f"The environment variable {name!r} is not defined", "warning"))
-    if ctype == "pipe" and "$SECRET(" in json.dumps(config):
+    if ctype == "pipe" and "$SECRET(" in text:
         errors.append(_error((), "Secrets can only be used in system configurations", "warning"))
     return errors
 
@@ -612,8 +613,8 @@ class Emulator:
     def _effective(self, config: dict) -> dict:
         """The config as the runtime uses it: ``$ENV`` expanded, sink and pump defaulted."""
         env = self.state.env
-        text = json.dumps(config)
-        expanded = ENV_REF.sub(lambda m: json.dumps(str(env.get(m.group(1), "")))[1:-1], text)
+        text = json.dumps(config, ensure_ascii=False)
+        expanded = ENV_REF.sub(lambda m: json.dumps(str(env.get(m.group(1), "")), ensure_ascii=False)[1:-1], text)
         effective = json.loads(expanded)
         if effective.get("type") == "pipe":
             effective.setdefault("source", {"type": "empty"})
