@@ -843,6 +843,11 @@ def _config_upload(request: Request) -> list:
         body, kind = parts["file"]
     if kind == "application/zip" or body[:2] == b"PK":
         return _zip_configs(body)
+    return _configs_in(body)
+
+
+def _configs_in(body: bytes) -> list:
+    """One JSON file of an upload: a config or a list of them; a 400 when it is not JSON."""
     try:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
@@ -860,8 +865,7 @@ def _zip_configs(body: bytes) -> list:
     configs: list = []
     for name in sorted(archive.namelist()):
         if name.endswith(".conf.json"):
-            data = json.loads(archive.read(name).decode("utf-8"))
-            configs.extend(data if isinstance(data, list) else [data])
+            configs.extend(_configs_in(archive.read(name)))
     return configs
 
 
