@@ -76,3 +76,16 @@ def test_env_file_that_cannot_be_read_is_a_user_error(tmp_path, content, message
     with pytest.raises(UserError) as err:
         load_env_file(env)
     assert str(err.value) == f"{env}{message}"
+
+
+def test_node_errors_are_located_at_the_indexed_element(tmp_path):
+    from generator.node.folder import locate
+
+    file = tmp_path / "p.conf.json"
+    file.write_text(json.dumps({"_id": "p", "type": "pipe", "transform": [
+        {"type": "dtl", "rules": {"default": []}},
+        {"type": "dtl", "rules": {"default": []}},
+    ]}, indent=2), encoding="utf-8")
+    assert locate(str(file), ("transform", 1, "rules")) == (13, 7)  # not the first element's "rules" at line 7
+    assert locate(str(file), ("type",)) == (3, 3)
+    assert locate(str(tmp_path / "missing.json"), ("type",)) == (0, 0)

@@ -9,13 +9,13 @@ dataflow, and is never part of a group upload.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from generator.errors import Location, Problem, UserError, fail
+from generator.validation import jsonpos
 from generator.nodefolder import METADATA_FILE, VARIABLES_FILE, component_files, has_component_dirs, read_json
 
 GROUP_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -134,26 +134,13 @@ def load_folder(path: Path) -> NodeFolder:
 
 
 def locate(file: str, json_path: tuple[str | int, ...]) -> tuple[int, int]:
-    """Best-effort line and column of a JSON path in a portal-formatted file.
+    """Line and column of the key at a JSON path in a local file, to point an editor at it.
 
-    Walks the keys in order through the text; indexes are skipped (the key that
-    follows them is still found after the previous one). Good enough to point an
-    editor at the right line; (0, 0) when the file or a key is not found.
+    A path that goes deeper than the file resolves to the deepest part found;
+    (0, 0) when the file cannot be read or is not JSON.
     """
     try:
         text = Path(file).read_text(encoding="utf-8")
-    except OSError:
+    except (OSError, UnicodeDecodeError):
         return (0, 0)
-    pos, hit = 0, -1
-    for segment in json_path:
-        if isinstance(segment, int):
-            continue
-        found = text.find(json.dumps(segment, ensure_ascii=False) + ":", pos)
-        if found < 0:
-            break
-        hit, pos = found, found + 1
-    if hit < 0:
-        return (0, 0)
-    line = text.count("\n", 0, hit) + 1
-    col = hit - (text.rfind("\n", 0, hit) + 1) + 1
-    return (line, col)
+    return jsonpos.locate(text, json_path, key=True)
