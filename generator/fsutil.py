@@ -1,4 +1,4 @@
-"""Atomic writes: a failed run leaves the previous output untouched."""
+"""Atomic writes (a failed run leaves the previous output untouched), and reading input files."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Mapping
+
+from generator.errors import fail
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -66,3 +68,13 @@ def read_tree(root: Path) -> dict[str, str]:
         for p in sorted(root.rglob("*"))
         if p.is_file()
     }
+
+
+def read_utf8(path: Path) -> str:
+    """The text of one input file; a file that is not UTF-8 or cannot be read is a one-line user error."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise fail(str(path), f"not UTF-8 text ({err.reason})", line=1, col=1) from None
+    except OSError as err:
+        raise fail(str(path), f"cannot read: {err.strerror or err}") from None

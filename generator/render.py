@@ -9,7 +9,6 @@ is portal-canonical and byte-stable whatever the templates' whitespace.
 from __future__ import annotations
 
 import json
-import re
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +17,13 @@ from typing import Any, Mapping
 import jinja2
 
 from generator import dtl, jsonfmt
+from generator.envref import ENV_REF
 from generator.errors import Location, Problem, UserError
 from generator.gcpause import no_gc
 from generator.model import NodeConfig, Ref
 from generator.plan_model import Plan, build_plan
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
-ENV_RE = re.compile(r"\$ENV\(([^()]+)\)")
 
 
 @dataclass(frozen=True)
@@ -95,7 +94,7 @@ def _render_config(config: NodeConfig, template_dir: Path | None) -> Rendered:
 
 
 def env_variables(texts) -> list[str]:
-    return sorted({m for text in texts for m in ENV_RE.findall(text)})
+    return sorted({m for text in texts for m in ENV_REF.findall(text)})
 
 
 class _Renderer:

@@ -15,11 +15,14 @@ fail a run. See ``docs/validate.md`` for the rules and the message format.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterable, Mapping
 
 from generator.errors import Problem, UserError, has_errors
+from generator.fsutil import read_utf8
 from generator.gcpause import no_gc
+from generator.nodefolder import component_files, has_component_dirs
 from generator.validation import dtl, refs, schema
 from generator.validation.loader import load
 from generator.validation.model import EXTERNAL_DATASETS_FILE, METADATA_FILE, VARIABLES_FILE, Findings
@@ -58,27 +61,34 @@ def ensure_valid(files: Mapping[str, str], *, root_label: str = "") -> list[Prob
 
 
 def validate_folder(path: Path, *, root_label: str | None = None) -> list[Problem]:
-    """Validate the node config folder at ``path`` (files read as UTF-8)."""
+    """Validate the node config folder at ``path`` (files read as UTF-8).
+
+    A file that cannot be read is reported like a file with invalid JSON: one
+    problem, and the rest of the folder is still checked.
+    """
     label = str(path) if root_label is None else root_label
-    return validate_files(read_node_folder(path), root_label=label)
+    files, unreadable = read_node_folder(path, label)
+    return sorted(unreadable + validate_files(files, root_label=label),
+                  key=lambda p: (p.location, p.path, p.level, p.message))
 
 
-def read_node_folder(path: Path) -> dict[str, str]:
-    """The files of a node folder that validation reads, as relative path -> text."""
+def read_node_folder(path: Path, label: str = "") -> tuple[dict[str, str], list[Problem]]:
+    """The files of a node folder that validation reads (relative path -> text), and those it could not read."""
     files: dict[str, str] = {}
-    for sub in ("pipes", "systems"):
-        folder = path / sub
-        if folder.is_dir():
-            for file in sorted(folder.glob("*.conf.json")):
-                files[f"{sub}/{file.name}"] = file.read_text(encoding="utf-8")
-    for name in (METADATA_FILE, VARIABLES_FILE, EXTERNAL_DATASETS_FILE):
-        if (path / name).is_file():
-            files[name] = (path / name).read_text(encoding="utf-8")
-    return files
+    unreadable: list[Problem] = []
+    names = [file.relative_to(path).as_posix() for file in component_files(path)]
+    names += [name for name in (METADATA_FILE, VARIABLES_FILE, EXTERNAL_DATASETS_FILE) if (path / name).is_file()]
+    for name in names:
+        try:
+            files[name] = read_utf8(path / name)
+        except UserError as err:
+            shown = f"{label.rstrip('/')}/{name}" if label else name
+            unreadable.extend(replace(p, location=replace(p.location, file=shown)) for p in err.problems)
+    return files, unreadable
 
 
 def is_node_folder(path: Path) -> bool:
-    return (path / "pipes").is_dir() or (path / "systems").is_dir()
+    return has_component_dirs(path)
 
 
 def node_folders(base: Path) -> list[Path]:

@@ -66,6 +66,12 @@ def test_sesam_variables_win_over_node_and_jwt_and_syncconfig(tmp_path):
     assert (creds.node, creds.jwt) == ("https://sesam.example/api", "sesam-token")
 
 
+def test_a_syncconfig_that_is_not_utf8_is_a_credentials_error(tmp_path):
+    (tmp_path / ".syncconfig").write_bytes(b"NODE=sync.example\nJWT=sync-t\xf8ken\n")
+    with pytest.raises(CredentialsError, match=r"cannot read this \.syncconfig \(not UTF-8 text\)"):
+        resolve_credentials(environ={}, cwd=tmp_path)
+
+
 def test_node_and_jwt_variables_win_over_syncconfig(tmp_path):
     (tmp_path / ".syncconfig").write_text("NODE=sync.example\nJWT=sync-token\n")
     creds = resolve_credentials(environ={"NODE": "n.example", "JWT": "n-token"}, cwd=tmp_path)

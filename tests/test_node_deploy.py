@@ -231,6 +231,21 @@ def test_the_dry_run_digest_is_what_a_real_deploy_sends(project, sesam_node, cap
     assert f"sha256:{hashlib.sha256(sent[0]).hexdigest()}" in out
 
 
+def test_the_dry_run_env_digest_is_what_a_real_deploy_posts(project, sesam_node, capsys, monkeypatch, tmp_path):
+    env_file = tmp_path / "prod-env.json"  # not in name order: the body sorts them either way
+    env_file.write_text(json.dumps({"zz-last": "1", "customerp-base-url": "https://erp.example/v2/"}))
+    sent = []
+    from generator.node import client as client_module
+
+    original = client_module.NodeClient.request
+    monkeypatch.setattr(client_module.NodeClient, "request", lambda self, method, url, **kw: (
+        sent.append(kw["data"]) if method == "POST" and url.endswith("/env") else None) or original(
+        self, method, url, **kw))
+    _, out, _ = run(capsys, "deploy", "--dry-run", "--env-file", str(env_file))
+    assert run(capsys, "deploy", "--yes", "--env-file", str(env_file))[0] == 0
+    assert len(sent) == 1 and f"sha256:{hashlib.sha256(sent[0]).hexdigest()}" in out
+
+
 # --------------------------------------------------------------------------- environment step
 
 

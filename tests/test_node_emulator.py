@@ -200,6 +200,16 @@ def test_sesamclient_uploads_a_zip_and_raw_json(connection, sesam_node):
     assert [c["_id"] for c in connection.get_config(config_group="zipped")] == ["s1"]
 
 
+def test_a_zip_holding_invalid_json_is_a_400_like_raw_json(sesam_node):
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("pipes/p1.conf.json", '{"_id": "p1",')
+    headers = {"Authorization": f"Bearer {sesam_node.jwt}", "Content-Type": "application/zip"}
+    answer = requests.put(f"{sesam_node.url}/config/zipped", data=archive.getvalue(), headers=headers, timeout=5)
+    assert answer.status_code == 400 and "not valid JSON" in answer.text
+    assert sesam_node.state.group_configs("zipped") == []
+
+
 def test_sesamclient_env_and_health(connection):
     connection.put_env_vars({"a": "1"})
     connection.post_env_vars({"b": "2"})
@@ -252,6 +262,16 @@ def test_metadata_effective_config_expands_env_variables(sesam_node):
     [stored] = requests.put(f"{sesam_node.url}/metadata", data=json.dumps(body), headers=headers, timeout=5).json()
     assert stored["config"]["original"]["namespaces"]["default"]["ex"] == "$ENV(ns)"
     assert stored["config"]["effective"]["namespaces"]["default"]["ex"] == "http://example.org/"
+
+
+def test_env_variables_with_non_ascii_names_are_found_and_expanded(sesam_node):
+    sesam_node.state.env = {"tjenestenavn-å": "http://example.org/æ"}
+    headers = {"Authorization": f"Bearer {sesam_node.jwt}"}
+    body = {**METADATA, "namespaces": {"default": {"ex": "$ENV(tjenestenavn-å)"}}}
+    answer = requests.put(f"{sesam_node.url}/metadata", data=json.dumps(body), headers=headers, timeout=5)
+    [stored] = answer.json()
+    assert stored["config"]["effective"]["namespaces"]["default"]["ex"] == "http://example.org/æ"
+    assert "not defined" not in answer.text
 
 
 def test_metadata_can_be_served_as_one_object_as_nodes_have_been_seen_to(sesam_node):

@@ -125,7 +125,10 @@ def find_syncconfig(start: Path) -> Path | None:
 
 def read_syncconfig(path: Path) -> dict[str, str]:
     """Read a ``.syncconfig``: JSON, or ``KEY=value`` lines without a section (sesam-py)."""
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise CredentialsError(f"{path}: cannot read this .syncconfig (not UTF-8 text)") from None
     try:
         data = json.loads(text)
     except ValueError:
@@ -505,8 +508,7 @@ class NodeClient:
         replaces the whole set (sesam-py's PUT use does). Sending the same values
         twice leaves the same state, so it is safe to retry.
         """
-        body = json.dumps(dict(variables), ensure_ascii=False).encode("utf-8")
-        self.request("POST", self.url("/env"), data=body,
+        self.request("POST", self.url("/env"), data=env_body(variables),
                      headers={"Content-Type": "application/json"}, idempotent=True)
 
     def delete_env(self, name: str) -> None:
@@ -531,6 +533,11 @@ class NodeClient:
         url = self.url("/metadata")
         response = self.request("PUT", url, data=body, headers={"Content-Type": "application/json"}, ok=(200, 400))
         return self._accepted_or_rejected(response, url, "the node metadata")
+
+
+def env_body(variables: Mapping[str, Any]) -> bytes:
+    """The exact bytes of ``POST /env``: the variables in name order (a dry run shows their digest)."""
+    return json.dumps(dict(sorted(variables.items())), ensure_ascii=False).encode("utf-8")
 
 
 def unwrap_metadata(data: Any, url: str = "/metadata") -> dict | None:

@@ -30,11 +30,12 @@ from typing import Any, Callable, Mapping, Sequence, TextIO
 
 from generator import jsonfmt
 from generator.errors import Location, Problem, UserError, fail
-from generator.node.client import NodeClient, NodeError, NodeRejected, NodeUnavailable
+from generator.node.client import NodeClient, NodeError, NodeRejected, NodeUnavailable, env_body
 from generator.node.folder import NodeFolder
 from generator.node.metadata import MetadataPlan, apply_metadata
 from generator.node.plan import ADD, CHANGE, REMOVE, Plan, compute_plan
 from generator.node.problems import validation_problems
+from generator.nodefolder import read_json
 
 DEPLOYING_STATES = frozenset({"Deploying", "Removing"})
 
@@ -74,19 +75,10 @@ class EnvPlan:
     wanted: Mapping[str, Any]
     changes: tuple[EnvChange, ...]
 
-    def body(self) -> bytes:
-        """Every named variable, in name order: the same bytes in a dry run and a real one."""
-        return json.dumps(dict(sorted(self.wanted.items())), ensure_ascii=False).encode("utf-8")
-
 
 def load_env_file(path: Path) -> dict[str, Any]:
     """A JSON object of variable name -> value (sesam-py's ``*-env.json`` shape)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise UserError([Problem(Location(str(path), err.lineno, err.colno), "$", f"invalid JSON: {err.msg}")])
-    except OSError as err:
-        raise fail(str(path), f"cannot read the env file: {err.strerror}")
+    data = read_json(path)
     if not isinstance(data, dict):
         raise fail(str(path), "an env file is a JSON object of variable name -> value")
     problems = [
@@ -162,11 +154,10 @@ def planned_requests(client: NodeClient, group: str, body: bytes, count: int,
         steps.append(PlannedRequest("GET", client.url("/metadata"), "read the node metadata to plan against"))
     if env:
         steps.append(PlannedRequest("GET", client.url("/env"), "read the environment variables to plan against"))
-        body_env = json.dumps(dict(sorted(env.items())), ensure_ascii=False).encode("utf-8")
         steps.append(PlannedRequest(
             "POST", client.url("/env"),
             f"set the {len(env)} variables named in {env_file} (only if one differs)",
-            "application/json", body_env))
+            "application/json", env_body(env)))
     steps += [
         PlannedRequest("PUT", client.url("/config", group) + "?force=false",
                        f"replace config group {group!r} with {count} components", "application/json", body),

@@ -49,6 +49,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from generator.envref import ENV_REF
+
 DEFAULT_GROUP = ""  # the node's "default" config group, what PUT /config replaces
 METADATA_ID = "node"  # the one node metadata entity
 
@@ -73,7 +75,6 @@ COMPACTION_TYPES = frozenset({"background", "sink"})
 PUMP_OPERATIONS = ("start", "start-rescan", "stop", "enable", "disable", "update-last-seen",
                    "set-last-seen-to-end", "reset-tracking", "reset-rescan", "discard-retries",
                    "discard-inferred-schema")
-_ENV_REF = re.compile(r"\$ENV\(([^()]*)\)")
 _JSON_SCHEMA = {  # what the node embeds in validation errors, reduced to its frame
     "type": "object",
     "required": ["_id", "type"],
@@ -141,10 +142,11 @@ def validate_component(config: Any, group: str, state: "NodeState", cross_group:
         if owner is not None and owner != group:
             errors.append(_error(("_id",), f"The id {cid!r} is already used by a component in the config-group "
                                            f"{owner or 'default'!r}"))
-    for name in sorted(set(_ENV_REF.findall(json.dumps(config)))):
+    text = json.dumps(config, ensure_ascii=False)  # names as written: "\u00e5" would not match "å"
+    for name in sorted(set(ENV_REF.findall(text))):
         if name not in state.env:
             errors.append(_error((), f"The environment variable {name!r} is not defined", "warning"))
-    if ctype == "pipe" and "$SECRET(" in json.dumps(config):
+    if ctype == "pipe" and "$SECRET(" in text:
         errors.append(_error((), "Secrets can only be used in system configurations", "warning"))
     return errors
 
@@ -611,8 +613,8 @@ class Emulator:
     def _effective(self, config: dict) -> dict:
         """The config as the runtime uses it: ``$ENV`` expanded, sink and pump defaulted."""
         env = self.state.env
-        text = json.dumps(config)
-        expanded = _ENV_REF.sub(lambda m: json.dumps(str(env.get(m.group(1), "")))[1:-1], text)
+        text = json.dumps(config, ensure_ascii=False)
+        expanded = ENV_REF.sub(lambda m: json.dumps(str(env.get(m.group(1), "")), ensure_ascii=False)[1:-1], text)
         effective = json.loads(expanded)
         if effective.get("type") == "pipe":
             effective.setdefault("source", {"type": "empty"})
@@ -841,6 +843,11 @@ def _config_upload(request: Request) -> list:
         body, kind = parts["file"]
     if kind == "application/zip" or body[:2] == b"PK":
         return _zip_configs(body)
+    return _configs_in(body)
+
+
+def _configs_in(body: bytes) -> list:
+    """One JSON file of an upload: a config or a list of them; a 400 when it is not JSON."""
     try:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
@@ -858,8 +865,7 @@ def _zip_configs(body: bytes) -> list:
     configs: list = []
     for name in sorted(archive.namelist()):
         if name.endswith(".conf.json"):
-            data = json.loads(archive.read(name).decode("utf-8"))
-            configs.extend(data if isinstance(data, list) else [data])
+            configs.extend(_configs_in(archive.read(name)))
     return configs
 
 

@@ -9,18 +9,15 @@ dataflow, and is never part of a group upload.
 
 from __future__ import annotations
 
-import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from generator.errors import Location, Problem, UserError, fail
+from generator.validation import jsonpos
+from generator.nodefolder import METADATA_FILE, VARIABLES_FILE, component_files, has_component_dirs, read_json
 
-COMPONENT_DIRS = ("pipes", "systems")
-METADATA_FILE = "node-metadata.conf.json"
-VARIABLES_FILE = "variables.json"
 GROUP_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -55,9 +52,7 @@ class NodeFolder:
 
 
 def is_node_folder(path: Path) -> bool:
-    return path.is_dir() and (
-        any((path / d).is_dir() for d in COMPONENT_DIRS) or (path / METADATA_FILE).is_file()
-    )
+    return path.is_dir() and (has_component_dirs(path) or (path / METADATA_FILE).is_file())
 
 
 def find_default_folder(output: Path = Path("output")) -> Path:
@@ -80,18 +75,11 @@ def check_group_name(group: str, where: str) -> str:
     return group
 
 
-def _json_problem(file: str, err: json.JSONDecodeError) -> Problem:
-    return Problem(Location(file, err.lineno, err.colno), "$", f"invalid JSON: {err.msg}")
-
-
 def _read_json(path: Path, problems: list[Problem]) -> Any:
     try:
-        # Bytes straight to the parser (it decodes UTF-8 itself): a folder can hold thousands of files.
-        return json.loads(path.read_bytes())
-    except json.JSONDecodeError as err:
-        problems.append(_json_problem(str(path), err))
-    except (OSError, UnicodeDecodeError) as err:
-        problems.append(Problem(Location(str(path)), "$", f"cannot read: {err}"))
+        return read_json(path)
+    except UserError as err:
+        problems.extend(err.problems)
     return None
 
 
@@ -114,26 +102,16 @@ def _components_in(path: Path, data: Any, problems: list[Problem]) -> list[Local
     return found
 
 
-def _config_files(folder: Path) -> list[Path]:
-    """``*.conf.json`` in ``folder``, sorted by name (scandir: cheaper than glob on big folders)."""
-    if not folder.is_dir():
-        return []
-    with os.scandir(folder) as entries:
-        names = sorted(e.name for e in entries if e.name.endswith(".conf.json") and e.is_file())
-    return [folder / name for name in names]
-
-
 def load_folder(path: Path) -> NodeFolder:
     """Read every pipe and system of a node config folder; all problems at once."""
     if not path.is_dir():
         raise fail(str(path), "no such folder")
     problems: list[Problem] = []
     components: list[LocalComponent] = []
-    for sub in COMPONENT_DIRS:
-        for file in _config_files(path / sub):
-            data = _read_json(file, problems)
-            if data is not None:
-                components.extend(_components_in(file, data, problems))
+    for file in component_files(path):
+        data = _read_json(file, problems)
+        if data is not None:
+            components.extend(_components_in(file, data, problems))
     seen: dict[str, str] = {}
     for component in components:
         if component.id in seen:
@@ -156,26 +134,13 @@ def load_folder(path: Path) -> NodeFolder:
 
 
 def locate(file: str, json_path: tuple[str | int, ...]) -> tuple[int, int]:
-    """Best-effort line and column of a JSON path in a portal-formatted file.
+    """Line and column of the key at a JSON path in a local file, to point an editor at it.
 
-    Walks the keys in order through the text; indexes are skipped (the key that
-    follows them is still found after the previous one). Good enough to point an
-    editor at the right line; (0, 0) when the file or a key is not found.
+    A path that goes deeper than the file resolves to the deepest part found;
+    (0, 0) when the file cannot be read or is not JSON.
     """
     try:
         text = Path(file).read_text(encoding="utf-8")
-    except OSError:
+    except (OSError, UnicodeDecodeError):
         return (0, 0)
-    pos, hit = 0, -1
-    for segment in json_path:
-        if isinstance(segment, int):
-            continue
-        found = text.find(json.dumps(segment, ensure_ascii=False) + ":", pos)
-        if found < 0:
-            break
-        hit, pos = found, found + 1
-    if hit < 0:
-        return (0, 0)
-    line = text.count("\n", 0, hit) + 1
-    col = hit - (text.rfind("\n", 0, hit) + 1) + 1
-    return (line, col)
+    return jsonpos.locate(text, json_path, key=True)

@@ -6,21 +6,20 @@ Documents go through ``generator.talkdoc`` and a live config through
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 from generator import talkdoc
 from generator.errors import Location, Problem, UserError, fail
 from generator.loader import load_spec_file, merge_specs
 from generator.node import client as client_module
 from generator.model import NodeConfig
+from generator.nodefolder import component_files, has_component_dirs, read_json
 from generator.qa.recover import Component
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 DOC_SUFFIXES = (".rst",)
-COMPONENT_DIRS = ("pipes", "systems")
 
 
 @dataclass(frozen=True)
@@ -80,38 +79,26 @@ def load_specs(paths: Sequence[Path], name: str | None = None) -> LoadedSpecs:
 def read_config(path: Path) -> list[Component]:
     """A node config folder (``pipes/``, ``systems/``), or one JSON file holding a list of config objects."""
     if path.is_file():
-        data = _read_json(path)
+        data = read_json(path)
         items = data if isinstance(data, list) else [data]
         return [Component(item, str(path)) for item in items]
     if not path.is_dir():
         raise fail(str(path), "no such config folder; run 'pipegen generate' or pass --config DIR")
-    if not any((path / d).is_dir() for d in COMPONENT_DIRS):
+    if not has_component_dirs(path):
         raise fail(str(path), "not a node config folder (no pipes/ or systems/ in it)")
     components: list[Component] = []
     problems: list[Problem] = []
-    for folder in COMPONENT_DIRS:
-        for file in sorted((path / folder).glob("*.json")) if (path / folder).is_dir() else ():
-            try:
-                data = _read_json(file)
-            except UserError as err:
-                problems.extend(err.problems)
-                continue
-            items = data if isinstance(data, list) else [data]
-            components.extend(Component(item, str(file)) for item in items)
+    for file in component_files(path):
+        try:
+            data = read_json(file)
+        except UserError as err:
+            problems.extend(err.problems)
+            continue
+        items = data if isinstance(data, list) else [data]
+        components.extend(Component(item, str(file)) for item in items)
     if problems:
         raise UserError(problems)
     return components
-
-
-def _read_json(file: Path) -> Any:
-    try:
-        text = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise fail(str(file), f"not UTF-8 text ({err.reason})", line=1, col=1) from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise fail(str(file), f"invalid JSON: {err.msg}", line=err.lineno, col=err.colno) from None
 
 
 def read_node(node: str | None, jwt: str | None, group: str, where: str) -> tuple[list[Component], str]:
@@ -122,5 +109,4 @@ def read_node(node: str | None, jwt: str | None, group: str, where: str) -> tupl
         configs = client.get_config_group(group)
     except client_module.NodeError as err:
         raise fail(where, str(err)) from None
-    base = getattr(client, "base_url", creds.node)
-    return [Component(c, None) for c in configs], f"{base} (config group {group})"
+    return [Component(c, None) for c in configs], f"{client.base_url} (config group {group})"

@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import gc
 import json
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -31,13 +30,12 @@ import urllib.parse
 
 import jinja2
 
+from generator.envref import ENV_REF, SECRET_REF
 from generator.simulate import dtl
 from generator.simulate.store import Store
 from generator.simulate.systems import TestSystem
 from generator.simulate.values import NI, decode, plain, same
 
-SECRET_RE = re.compile(r"\$SECRET\(([^()]+)\)")
-ENV_RE = re.compile(r"\$ENV\(([^()]+)\)")
 _JINJA = jinja2.Environment(autoescape=False)
 _TEMPLATES: dict[str, jinja2.Template] = {}
 
@@ -436,7 +434,7 @@ class Node:
         headers = {k: self._secrets(v, local) for k, v in (config.get("headers") or {}).items()}
         headers.update({k: self._secrets(v, local) for k, v in (op.get("headers") or {}).items()})
         if config.get("authentication") == "basic":
-            user = ENV_RE.sub(lambda m: "simulated-user", str(config.get("username", "")))
+            user = ENV_REF.sub(lambda m: "simulated-user", str(config.get("username", "")))
             token = base64.b64encode(f"{user}:{self._secrets(config.get('password', ''), local)}".encode()).decode()
             headers["Authorization"] = f"Basic {token}"
         data = None
@@ -487,7 +485,7 @@ class Node:
 
     @staticmethod
     def _secrets(text: str, local: TestSystem) -> str:
-        return SECRET_RE.sub(lambda m: local.secret, str(text))
+        return SECRET_REF.sub(lambda m: local.secret, str(text))
 
     @staticmethod
     def _render(template: str, ctx: dict) -> Any:

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterator
 
+from generator.envref import REF_START
 from generator.validation.cron import cron_error
 from generator.validation.dtl import DatasetRef, Linter
 from generator.validation.jsonpos import JsonPath
@@ -52,7 +53,6 @@ SYSTEM_TYPES: dict[tuple[str, str], frozenset[str]] = {
 TEMPLATE_OPERATIONS = ("operation", "operation_lookup", "operation_lookup_delete", "operation_insert",
                        "operation_update", "operation_delete")
 DEPENDENCY_KINDS = frozenset({"source", "hops", "lookup", "template"})
-_TOKEN = re.compile(r"\$(ENV|SECRET)\(")
 _DOCKER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{1,62}\Z")
 
 
@@ -396,13 +396,13 @@ def env_tokens(text: str) -> Iterator[tuple[str, str, str]]:
     """(kind, name, problem) for each $ENV(...)/$SECRET(...) in ``text``; problem is '' if well-formed."""
     pos = 0
     while True:
-        match = _TOKEN.search(text, pos)
+        match = REF_START.search(text, pos)
         if not match:
             return
         kind = match.group(1)
         start = match.end()
         close = text.find(")", start)
-        inner = _TOKEN.search(text, start)
+        inner = REF_START.search(text, start)
         if inner and (close < 0 or inner.start() < close):
             yield kind, text[start:inner.start()], (
                 f"${inner.group(1)}(...) is nested inside ${kind}(...); they cannot be nested")
