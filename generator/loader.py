@@ -20,6 +20,7 @@ import jsonschema
 
 from generator import yamlpos
 from generator.errors import Location, Problem, UserError
+from generator.fsutil import read_utf8
 from generator.gcpause import no_gc
 from generator.model import (
     Auth, CreateRule, Datatype, Flow, NodeConfig, PropertyRow, Ref, Spec, System, default_auth, default_base_url,
@@ -88,11 +89,7 @@ def _load_all(files: list[Path]) -> list[Spec | UserError]:
 
 
 def load_spec_file(file: Path) -> Spec:
-    try:
-        text = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise UserError([Problem(Location(str(file), 1, 1), "", f"not UTF-8 text ({err.reason})")]) from None
-    return load_spec_text(text, str(file))
+    return load_spec_text(read_utf8(file), str(file))
 
 
 def load_spec_text(text: str, file: str) -> Spec:

@@ -67,7 +67,7 @@ def load_specs(paths: Sequence[Path], name: str | None = None) -> LoadedSpecs:
     if doc_files:
         result = talkdoc.import_docs(doc_files)
         specs.extend(result.specs)
-        warnings.extend(str(w) for w in getattr(result, "warnings", ()) or ())
+        warnings.extend(str(w) for w in result.warnings)
     if problems:
         raise UserError(problems)
     return LoadedSpecs(merge_specs(specs, name), tuple(warnings))

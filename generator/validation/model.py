@@ -11,15 +11,14 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping
 
 from generator.errors import Location, Problem
+from generator.nodefolder import METADATA_FILE, VARIABLES_FILE  # noqa: F401 - the layout, re-exported here
 from generator.validation.jsonpos import JsonPath, format_path, locate
 
 PIPE = "pipe"
 SYSTEM = "system"
 METADATA = "metadata"
 
-VARIABLES_FILE = "variables.json"
 EXTERNAL_DATASETS_FILE = "external-datasets.json"
-METADATA_FILE = "node-metadata.conf.json"
 
 
 @dataclass(frozen=True)
