@@ -1369,14 +1369,17 @@ def _to_int(v):
     if isinstance(v, int):
         return v
     if isinstance(v, (float, Decimal)):
-        return int(v)
+        try:
+            return int(v)
+        except (ValueError, OverflowError):  # NaN and the infinities have no integer
+            return None
     if is_plain_str(v):
         try:
             return int(v.strip())
         except ValueError:
             try:
                 return int(Decimal(v.strip()))
-            except InvalidOperation:
+            except (InvalidOperation, ValueError, OverflowError):
                 return None
     return None
 
