@@ -1363,24 +1363,33 @@ def f_matches(e, ctx, args):
 # -- numbers and math
 
 
+def _or_none(conv: Callable) -> Callable:
+    """``conv`` giving null for a value it cannot convert (a parse error, NaN or infinity to integer)."""
+    def one(v):
+        try:
+            return conv(v)
+        except (ValueError, ArithmeticError):  # ArithmeticError: decimal's InvalidOperation, OverflowError
+            return None
+    return one
+
+
+_int_or_none = _or_none(int)
+_float_or_none = _or_none(float)
+_decimal_or_none = _or_none(Decimal)
+_int_via_decimal = _or_none(lambda text: int(Decimal(text)))  # "1.5", "1e3"
+
+
 def _to_int(v):
     if isinstance(v, bool):
         return None
     if isinstance(v, int):
         return v
     if isinstance(v, (float, Decimal)):
-        try:
-            return int(v)
-        except (ValueError, OverflowError):  # NaN and the infinities have no integer
-            return None
+        return _int_or_none(v)
     if is_plain_str(v):
-        try:
-            return int(v.strip())
-        except ValueError:
-            try:
-                return int(Decimal(v.strip()))
-            except (InvalidOperation, ValueError, OverflowError):
-                return None
+        text = v.strip()
+        n = _int_or_none(text)
+        return n if n is not None else _int_via_decimal(text)
     return None
 
 
@@ -1390,10 +1399,7 @@ def _to_float(v):
     if is_number(v):
         return float(v)
     if is_plain_str(v):
-        try:
-            return float(v)
-        except ValueError:
-            return None
+        return _float_or_none(v)
     return None
 
 
@@ -1407,10 +1413,7 @@ def _to_decimal(v):
     if isinstance(v, float):
         return Decimal(repr(v))
     if is_plain_str(v):
-        try:
-            return Decimal(v.strip())
-        except InvalidOperation:
-            return None
+        return _decimal_or_none(v.strip())
     return None
 
 
@@ -1622,15 +1625,7 @@ def f_url_unquote(e, ctx, args):
 def f_uuid(e, ctx, args):
     if not args:
         return uuid.uuid4()
-
-    def one(v):
-        if isinstance(v, uuid.UUID):
-            return v
-        try:
-            return uuid.UUID(str(v))
-        except ValueError:
-            return None
-    return single_or_list(one, e.ev(args[0], ctx), keep=is_plain_str)
+    return single_or_list(_or_none(uuid.UUID), e.ev(args[0], ctx), keep=is_plain_str)
 
 
 # -- bytes, JSON, hashes
@@ -1653,12 +1648,8 @@ def f_b64e(e, ctx, args):
 @function("base64-decode")
 def f_b64d(e, ctx, args):
     _arity("base64-decode", args, 1)
-    def one(v):
-        try:
-            return base64.b64decode(v, validate=True)
-        except ValueError:
-            return None
-    return single_or_list(one, e.ev(args[0], ctx), keep=is_plain_str)
+    return single_or_list(_or_none(lambda v: base64.b64decode(v, validate=True)), e.ev(args[0], ctx),
+                          keep=is_plain_str)
 
 
 @function("json")
