@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Protocol
 
-from generator.simulate.values import (NI, URI, Datetime, decode, dumps, encode, parse_iso, same, sort_key)
+from generator.simulate.values import (NI, URI, Datetime, decode, dumps, encode, parse_iso, plain, same, sort_key)
 
 VARIABLES = ("_S", "_T", "_P", "_R", "_B", "_")
 
@@ -328,8 +328,6 @@ class Transform:
         return expr
 
     def _ev_str(self, s: str, ctx: Ctx):
-        if type(s) is not str:
-            return s  # NI/URI literals
         split = _SPLIT.get(s)
         if split is None:
             head, dot, rest = s.partition(".")
@@ -538,12 +536,6 @@ def st_case_eq(e, ctx, args):
             return
     if len(rest) % 2:
         e.exec_block(rest[-1], ctx)
-
-
-@statement("filter", "discard")
-def st_filter(e, ctx, args):
-    # `filter` and `discard` are told apart by the caller's name; see _make_drop.
-    raise AssertionError
 
 
 def _make_drop(kind):
@@ -929,9 +921,7 @@ def f_map_values(e, ctx, args):
 @function("map-dict")
 def f_map_dict(e, ctx, args):
     if len(args) == 2:
-        kf = vf = args[0]
-        vals = e.ev(args[1], ctx)
-        kf, vf = args[0], None
+        kf, vf, vals = args[0], None, e.ev(args[1], ctx)
     elif len(args) == 3:
         kf, vf, vals = args[0], args[1], e.ev(args[2], ctx)
     else:
@@ -1655,12 +1645,7 @@ def f_b64d(e, ctx, args):
 @function("json")
 def f_json(e, ctx, args):
     _arity("json", args, 1)
-    return json.dumps(_plainish(e.ev(args[0], ctx)), ensure_ascii=False)
-
-
-def _plainish(v):
-    from generator.simulate.values import plain
-    return plain(v)
+    return json.dumps(plain(e.ev(args[0], ctx)), ensure_ascii=False)
 
 
 @function("json-transit")
@@ -1741,21 +1726,7 @@ def _to_dt(v):
     return None
 
 
-@function("datetime")
-def f_datetime(e, ctx, args):
-    _arity("datetime", args, 1, 2)
-    default = e.ev(args[0], ctx) if len(args) == 2 else None
-    vals = e.ev(args[-1], ctx)
-
-    def one(v):
-        r = _to_dt(v)
-        return r if r is not None else default
-    if isinstance(vals, list):
-        return [r for r in (one(v) for v in vals) if r is not None]
-    return None if vals is None else one(vals)
-
-
-_STRPTIME_FIX = re.compile(r"%f")
+_cast("datetime", _to_dt)
 
 
 def _parse_with(fmt: str, text: str, tz: str | None) -> Datetime | None:
@@ -1881,14 +1852,12 @@ def _alias_refs(expr, aliases: set[str]) -> set[str]:
 def _hops(e: Transform, ctx: Ctx, specs: list):
     if e.datasets is None:
         raise DTLError("hops: no datasets available here")
-    inputs = None
     result = []
     for spec in specs:
         if not isinstance(spec, dict):
             raise DTLError("hops: HOPS_SPEC must be a dict")
         result = _one_hop(e, ctx, spec)
-        inputs = result
-    return result if inputs is not None else []
+    return result
 
 
 def _one_hop(e: Transform, ctx: Ctx, spec: dict) -> list:
