@@ -943,13 +943,7 @@ def f_map_dict(e, ctx, args):
 @function("distinct")
 def f_distinct(e, ctx, args):
     fn, vals = _func_or_values(e, ctx, args, "distinct")
-    seen, out = set(), []
-    for v in vals:
-        key = dumps(e.fn_each(fn, ctx, v) if fn is not None else v)
-        if key not in seen:
-            seen.add(key)
-            out.append(v)
-    return out
+    return _distinct(vals, key=None if fn is None else (lambda v: e.fn_each(fn, ctx, v)))
 
 
 def _sorted(e, ctx, args, reverse):
@@ -1061,10 +1055,11 @@ def f_group_by(e, ctx, args):
 # -- sets
 
 
-def _distinct(vals):
+def _distinct(vals, key: Callable | None = None) -> list:
+    """The first of each value (or of each ``key(value)``), by canonical transit JSON."""
     seen, out = set(), []
     for v in vals:
-        k = dumps(v)
+        k = dumps(v if key is None else key(v))
         if k not in seen:
             seen.add(k)
             out.append(v)
@@ -1073,10 +1068,7 @@ def _distinct(vals):
 
 @function("union")
 def f_union(e, ctx, args):
-    out = []
-    for a in args:
-        out.extend(as_list(e.ev(a, ctx)))
-    return _distinct(out)
+    return _distinct(f_combine(e, ctx, args))
 
 
 @function("intersection")
