@@ -515,27 +515,24 @@ def st_if(e, ctx, args):
         e.exec_block(args[2], ctx)
 
 
+def _branch(e, ctx, args, hit: Callable):
+    """``case``/``case-eq``: the branch after the first condition value ``hit`` accepts, else the
+    trailing default, else None. Statements execute the branch, functions evaluate it."""
+    for i in range(len(args) // 2):
+        if hit(e.ev(args[2 * i], ctx)):
+            return args[2 * i + 1]
+    return args[-1] if len(args) % 2 else None
+
+
 @statement("case")
 def st_case(e, ctx, args):
-    pairs = len(args) // 2
-    for i in range(pairs):
-        if truthy(e.ev(args[2 * i], ctx)):
-            e.exec_block(args[2 * i + 1], ctx)
-            return
-    if len(args) % 2:
-        e.exec_block(args[-1], ctx)
+    e.exec_block(_branch(e, ctx, args, truthy), ctx)
 
 
 @statement("case-eq")
 def st_case_eq(e, ctx, args):
     value = e.ev(args[0], ctx)
-    rest = args[1:]
-    for i in range(len(rest) // 2):
-        if _eq(value, e.ev(rest[2 * i], ctx)):
-            e.exec_block(rest[2 * i + 1], ctx)
-            return
-    if len(rest) % 2:
-        e.exec_block(rest[-1], ctx)
+    e.exec_block(_branch(e, ctx, args[1:], lambda v: _eq(value, v)), ctx)
 
 
 def _make_drop(kind):
@@ -761,20 +758,13 @@ def f_if(e, ctx, args):
 
 @function("case")
 def f_case(e, ctx, args):
-    for i in range(len(args) // 2):
-        if truthy(e.ev(args[2 * i], ctx)):
-            return e.ev(args[2 * i + 1], ctx)
-    return e.ev(args[-1], ctx) if len(args) % 2 else None
+    return e.ev(_branch(e, ctx, args, truthy), ctx)
 
 
 @function("case-eq")
 def f_case_eq(e, ctx, args):
     value = e.ev(args[0], ctx)
-    rest = args[1:]
-    for i in range(len(rest) // 2):
-        if _eq(value, e.ev(rest[2 * i], ctx)):
-            return e.ev(rest[2 * i + 1], ctx)
-    return e.ev(rest[-1], ctx) if len(rest) % 2 else None
+    return e.ev(_branch(e, ctx, args[1:], lambda v: _eq(value, v)), ctx)
 
 
 # -- nulls
