@@ -19,6 +19,7 @@ and can make a system fail with HTTP 500 after a number of requests.
 
 from __future__ import annotations
 
+import base64
 import datetime as _dt
 import json
 import re
@@ -239,7 +240,6 @@ class TestSystem:
         if auth.type == "bearer":
             return given == f"Bearer {self.secret}"
         if auth.type == "basic":
-            import base64
             if not given.startswith("Basic "):
                 return False
             user, _, password = base64.b64decode(given[6:]).decode().partition(":")
