@@ -30,7 +30,7 @@ import re
 import urllib.parse
 import uuid
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any, Callable, Protocol
 
 from generator.simulate.values import (NI, URI, Datetime, decode, dumps, encode, parse_iso, plain, same, sort_key)
@@ -1508,7 +1508,12 @@ def _rounding(name, mode):
 
 
 def _round(v, digits, mode):
-    r = _to_decimal(v).quantize(Decimal(1).scaleb(-digits), rounding=mode)
+    d = _to_decimal(v)
+    if not d.is_finite():
+        return None  # NaN and the infinities have no rounded value
+    with localcontext() as c:
+        c.prec = max(c.prec, d.adjusted() + digits + 2)  # quantize fails when the result has more digits
+        r = d.quantize(Decimal(1).scaleb(-digits), rounding=mode)
     if digits <= 0:
         return int(r)  # no digits: an integer, as documented
     return r if isinstance(v, Decimal) else float(r)
