@@ -140,3 +140,17 @@ def test_unknown_function_and_wrong_arity_fail_loudly():
         ev(["no-such-fn", 1])
     with pytest.raises(dtl.DTLError, match="takes 2"):
         ev(["eq", 1])
+
+
+def test_integer_of_nan_or_infinity_is_not_a_value():
+    # Not convertible: ignored (or the default), never an exception that escapes the pipe run.
+    assert ev(["integer", "NaN"]) is None and ev(["integer", "Infinity"]) is None
+    assert ev(["integer", ["float", "inf"]]) is None and ev(["integer", ["decimal", "sNaN"]]) is None
+    assert ev(["integer", -1, ["list", "2", "-inf", "x"]]) == [2, -1, -1]
+
+
+def test_rounding_non_finite_is_null_and_large_numbers_round():
+    assert ev(["round", ["float", "inf"]]) is None and ev(["floor", ["decimal", "NaN"]]) is None
+    assert ev(["ceil", ["list", 1.2, ["float", "-inf"]]]) == [2]
+    assert ev(["round", 2, ["decimal", "1e30"]]) == decode("~f1000000000000000000000000000000.00")
+    assert ev(["round", 1e30]) == 10 ** 30 and ev(["round", 2, 2.345]) == 2.34

@@ -81,8 +81,11 @@ def test_output_never_shows_secrets(tmp_path):
     assert not any(s in out.getvalue() for s in secrets)
 
 
-def test_bad_scenario_is_a_user_error(tmp_path):
+def test_bad_scenario_is_a_user_error(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("steps:\n  - jump: {}\n")
     proc_code, _ = _cli(["simulate", "--scenario", str(bad)], ROOT)
     assert proc_code == 1
+    # The unknown step is what is reported (the missing spec alone would also exit 1).
+    err = capsys.readouterr().err
+    assert "bad.yaml:2:" in err and "a step is one of" in err

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.simulate import dtl
-from generator.simulate.values import decode, same
+from generator.simulate.values import decode, encode, same
 
 CODE_RE = re.compile(r"``(.+?)``")
 VARIABLE_RE = re.compile(r"(?<![A-Za-z0-9])_[SPTRB]\b|\"_[SPTRB][.\"]")
@@ -139,7 +139,6 @@ def run_example(ex: Example) -> Outcome:
 
 
 def _safe(v):
-    from generator.simulate.values import encode
     try:
         return encode(v)
     except TypeError:

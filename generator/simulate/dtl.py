@@ -30,10 +30,10 @@ import re
 import urllib.parse
 import uuid
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any, Callable, Protocol
 
-from generator.simulate.values import (NI, URI, Datetime, decode, dumps, encode, parse_iso, same, sort_key)
+from generator.simulate.values import (NI, URI, Datetime, decode, dumps, encode, parse_iso, plain, same, sort_key)
 
 VARIABLES = ("_S", "_T", "_P", "_R", "_B", "_")
 
@@ -328,8 +328,6 @@ class Transform:
         return expr
 
     def _ev_str(self, s: str, ctx: Ctx):
-        if type(s) is not str:
-            return s  # NI/URI literals
         split = _SPLIT.get(s)
         if split is None:
             head, dot, rest = s.partition(".")
@@ -517,33 +515,24 @@ def st_if(e, ctx, args):
         e.exec_block(args[2], ctx)
 
 
+def _branch(e, ctx, args, hit: Callable):
+    """``case``/``case-eq``: the branch after the first condition value ``hit`` accepts, else the
+    trailing default, else None. Statements execute the branch, functions evaluate it."""
+    for i in range(len(args) // 2):
+        if hit(e.ev(args[2 * i], ctx)):
+            return args[2 * i + 1]
+    return args[-1] if len(args) % 2 else None
+
+
 @statement("case")
 def st_case(e, ctx, args):
-    pairs = len(args) // 2
-    for i in range(pairs):
-        if truthy(e.ev(args[2 * i], ctx)):
-            e.exec_block(args[2 * i + 1], ctx)
-            return
-    if len(args) % 2:
-        e.exec_block(args[-1], ctx)
+    e.exec_block(_branch(e, ctx, args, truthy), ctx)
 
 
 @statement("case-eq")
 def st_case_eq(e, ctx, args):
     value = e.ev(args[0], ctx)
-    rest = args[1:]
-    for i in range(len(rest) // 2):
-        if _eq(value, e.ev(rest[2 * i], ctx)):
-            e.exec_block(rest[2 * i + 1], ctx)
-            return
-    if len(rest) % 2:
-        e.exec_block(rest[-1], ctx)
-
-
-@statement("filter", "discard")
-def st_filter(e, ctx, args):
-    # `filter` and `discard` are told apart by the caller's name; see _make_drop.
-    raise AssertionError
+    e.exec_block(_branch(e, ctx, args[1:], lambda v: _eq(value, v)), ctx)
 
 
 def _make_drop(kind):
@@ -769,20 +758,13 @@ def f_if(e, ctx, args):
 
 @function("case")
 def f_case(e, ctx, args):
-    for i in range(len(args) // 2):
-        if truthy(e.ev(args[2 * i], ctx)):
-            return e.ev(args[2 * i + 1], ctx)
-    return e.ev(args[-1], ctx) if len(args) % 2 else None
+    return e.ev(_branch(e, ctx, args, truthy), ctx)
 
 
 @function("case-eq")
 def f_case_eq(e, ctx, args):
     value = e.ev(args[0], ctx)
-    rest = args[1:]
-    for i in range(len(rest) // 2):
-        if _eq(value, e.ev(rest[2 * i], ctx)):
-            return e.ev(rest[2 * i + 1], ctx)
-    return e.ev(rest[-1], ctx) if len(rest) % 2 else None
+    return e.ev(_branch(e, ctx, args[1:], lambda v: _eq(value, v)), ctx)
 
 
 # -- nulls
@@ -929,9 +911,7 @@ def f_map_values(e, ctx, args):
 @function("map-dict")
 def f_map_dict(e, ctx, args):
     if len(args) == 2:
-        kf = vf = args[0]
-        vals = e.ev(args[1], ctx)
-        kf, vf = args[0], None
+        kf, vf, vals = args[0], None, e.ev(args[1], ctx)
     elif len(args) == 3:
         kf, vf, vals = args[0], args[1], e.ev(args[2], ctx)
     else:
@@ -953,13 +933,7 @@ def f_map_dict(e, ctx, args):
 @function("distinct")
 def f_distinct(e, ctx, args):
     fn, vals = _func_or_values(e, ctx, args, "distinct")
-    seen, out = set(), []
-    for v in vals:
-        key = dumps(e.fn_each(fn, ctx, v) if fn is not None else v)
-        if key not in seen:
-            seen.add(key)
-            out.append(v)
-    return out
+    return _distinct(vals, key=None if fn is None else (lambda v: e.fn_each(fn, ctx, v)))
 
 
 def _sorted(e, ctx, args, reverse):
@@ -1071,10 +1045,11 @@ def f_group_by(e, ctx, args):
 # -- sets
 
 
-def _distinct(vals):
+def _distinct(vals, key: Callable | None = None) -> list:
+    """The first of each value (or of each ``key(value)``), by canonical transit JSON."""
     seen, out = set(), []
     for v in vals:
-        k = dumps(v)
+        k = dumps(v if key is None else key(v))
         if k not in seen:
             seen.add(k)
             out.append(v)
@@ -1083,10 +1058,7 @@ def _distinct(vals):
 
 @function("union")
 def f_union(e, ctx, args):
-    out = []
-    for a in args:
-        out.extend(as_list(e.ev(a, ctx)))
-    return _distinct(out)
+    return _distinct(f_combine(e, ctx, args))
 
 
 @function("intersection")
@@ -1363,21 +1335,33 @@ def f_matches(e, ctx, args):
 # -- numbers and math
 
 
+def _or_none(conv: Callable) -> Callable:
+    """``conv`` giving null for a value it cannot convert (a parse error, NaN or infinity to integer)."""
+    def one(v):
+        try:
+            return conv(v)
+        except (ValueError, ArithmeticError):  # ArithmeticError: decimal's InvalidOperation, OverflowError
+            return None
+    return one
+
+
+_int_or_none = _or_none(int)
+_float_or_none = _or_none(float)
+_decimal_or_none = _or_none(Decimal)
+_int_via_decimal = _or_none(lambda text: int(Decimal(text)))  # "1.5", "1e3"
+
+
 def _to_int(v):
     if isinstance(v, bool):
         return None
     if isinstance(v, int):
         return v
     if isinstance(v, (float, Decimal)):
-        return int(v)
+        return _int_or_none(v)
     if is_plain_str(v):
-        try:
-            return int(v.strip())
-        except ValueError:
-            try:
-                return int(Decimal(v.strip()))
-            except InvalidOperation:
-                return None
+        text = v.strip()
+        n = _int_or_none(text)
+        return n if n is not None else _int_via_decimal(text)
     return None
 
 
@@ -1387,10 +1371,7 @@ def _to_float(v):
     if is_number(v):
         return float(v)
     if is_plain_str(v):
-        try:
-            return float(v)
-        except ValueError:
-            return None
+        return _float_or_none(v)
     return None
 
 
@@ -1404,10 +1385,7 @@ def _to_decimal(v):
     if isinstance(v, float):
         return Decimal(repr(v))
     if is_plain_str(v):
-        try:
-            return Decimal(v.strip())
-        except InvalidOperation:
-            return None
+        return _decimal_or_none(v.strip())
     return None
 
 
@@ -1530,7 +1508,12 @@ def _rounding(name, mode):
 
 
 def _round(v, digits, mode):
-    r = _to_decimal(v).quantize(Decimal(1).scaleb(-digits), rounding=mode)
+    d = _to_decimal(v)
+    if not d.is_finite():
+        return None  # NaN and the infinities have no rounded value
+    with localcontext() as c:
+        c.prec = max(c.prec, d.adjusted() + digits + 2)  # quantize fails when the result has more digits
+        r = d.quantize(Decimal(1).scaleb(-digits), rounding=mode)
     if digits <= 0:
         return int(r)  # no digits: an integer, as documented
     return r if isinstance(v, Decimal) else float(r)
@@ -1619,15 +1602,7 @@ def f_url_unquote(e, ctx, args):
 def f_uuid(e, ctx, args):
     if not args:
         return uuid.uuid4()
-
-    def one(v):
-        if isinstance(v, uuid.UUID):
-            return v
-        try:
-            return uuid.UUID(str(v))
-        except ValueError:
-            return None
-    return single_or_list(one, e.ev(args[0], ctx), keep=is_plain_str)
+    return single_or_list(_or_none(uuid.UUID), e.ev(args[0], ctx), keep=is_plain_str)
 
 
 # -- bytes, JSON, hashes
@@ -1650,23 +1625,14 @@ def f_b64e(e, ctx, args):
 @function("base64-decode")
 def f_b64d(e, ctx, args):
     _arity("base64-decode", args, 1)
-    def one(v):
-        try:
-            return base64.b64decode(v, validate=True)
-        except ValueError:
-            return None
-    return single_or_list(one, e.ev(args[0], ctx), keep=is_plain_str)
+    return single_or_list(_or_none(lambda v: base64.b64decode(v, validate=True)), e.ev(args[0], ctx),
+                          keep=is_plain_str)
 
 
 @function("json")
 def f_json(e, ctx, args):
     _arity("json", args, 1)
-    return json.dumps(_plainish(e.ev(args[0], ctx)), ensure_ascii=False)
-
-
-def _plainish(v):
-    from generator.simulate.values import plain
-    return plain(v)
+    return json.dumps(plain(e.ev(args[0], ctx)), ensure_ascii=False)
 
 
 @function("json-transit")
@@ -1747,21 +1713,7 @@ def _to_dt(v):
     return None
 
 
-@function("datetime")
-def f_datetime(e, ctx, args):
-    _arity("datetime", args, 1, 2)
-    default = e.ev(args[0], ctx) if len(args) == 2 else None
-    vals = e.ev(args[-1], ctx)
-
-    def one(v):
-        r = _to_dt(v)
-        return r if r is not None else default
-    if isinstance(vals, list):
-        return [r for r in (one(v) for v in vals) if r is not None]
-    return None if vals is None else one(vals)
-
-
-_STRPTIME_FIX = re.compile(r"%f")
+_cast("datetime", _to_dt)
 
 
 def _parse_with(fmt: str, text: str, tz: str | None) -> Datetime | None:
@@ -1887,14 +1839,12 @@ def _alias_refs(expr, aliases: set[str]) -> set[str]:
 def _hops(e: Transform, ctx: Ctx, specs: list):
     if e.datasets is None:
         raise DTLError("hops: no datasets available here")
-    inputs = None
     result = []
     for spec in specs:
         if not isinstance(spec, dict):
             raise DTLError("hops: HOPS_SPEC must be a dict")
         result = _one_hop(e, ctx, spec)
-        inputs = result
-    return result if inputs is not None else []
+    return result
 
 
 def _one_hop(e: Transform, ctx: Ctx, spec: dict) -> list:

@@ -10,7 +10,7 @@ from generator.simulate.runner import RoundReport
 
 def print_rounds(rounds: list[RoundReport], out: TextIO) -> None:
     for rd in rounds:
-        active = [p for p in rd.pipes if p.read or p.written or p.error or _writes(p)]
+        active = [p for p in rd.pipes if p.read or p.error or p.changed]
         print(f"  round {rd.number}: {len(active)} pipe(s) moved data" if active else
               f"  round {rd.number}: nothing to do", file=out)
         for p in active:
@@ -21,10 +21,6 @@ def print_rounds(rounds: list[RoundReport], out: TextIO) -> None:
             if p.error:
                 line += f"  FAILED: {p.error}"
             print(line, file=out)
-
-
-def _writes(p) -> bool:
-    return any(not op.endswith(("-list", "-lookup")) for op in p.requests)
 
 
 def print_systems(sim, out: TextIO, *, limit: int = 20) -> None:

@@ -112,6 +112,7 @@ class Simulation:
         self.labels: dict[str, tuple[str, str, Any]] = {}  # label -> (system, datatype, pk)
         self.round = 0
         self.last: Settled | None = None
+        self.last_writes = 0  # writes to systems in the last run
 
     @classmethod
     def from_specs(cls, specs: Sequence[Path], **kw) -> "Simulation":
@@ -149,7 +150,7 @@ class Simulation:
 
     # ---- entities
 
-    def resolve(self, ref, where_ok: bool = True) -> list[tuple[str, str, dict]]:
+    def resolve(self, ref) -> list[tuple[str, str, dict]]:
         """Entities named by a label or by {system, datatype, where}."""
         if isinstance(ref, str):
             if ref not in self.labels:
@@ -194,13 +195,7 @@ class ScenarioError(Exception):
 
 
 def _matches(row: dict, where: dict) -> bool:
-    for k, v in where.items():
-        value = row
-        for part in str(k).split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-        if value != v:
-            return False
-    return True
+    return all(_lookup(row, str(k)) == v for k, v in where.items())
 
 
 # --------------------------------------------------------------------------
@@ -283,7 +278,7 @@ def _expect(sim: Simulation, step: Step) -> Result:
         got = bool(sim.last and sim.last.settled)
         (checks if got == bool(a["settled"]) else failures).append(f"settled is {got}")
     if "writes" in a:
-        got = getattr(sim, "last_writes", 0)
+        got = sim.last_writes
         (checks if got == a["writes"] else failures).append(f"{got} write(s) to systems in the last run "
                                                             f"(expected {a['writes']})")
     if "linked" in a:

@@ -18,9 +18,8 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 
+from generator.simulate.dtl import _parse_path, traverse
 from generator.simulate.values import decode, dumps, encode
-
-RESERVED = ("_id", "_updated", "_ts", "_hash", "_previous", "_deleted", "_filtered")
 
 
 def entity_hash(entity: dict) -> str:
@@ -166,7 +165,6 @@ class Store:
     def _index_one(index: dict, path: str, entity: dict) -> None:
         if entity.get("_deleted"):
             return
-        from generator.simulate.dtl import traverse, _parse_path
         for key in _index_keys(traverse(entity, _parse_path(path))):
             index.setdefault(key, set()).add(entity["_id"])
 
@@ -175,7 +173,6 @@ class Store:
             self._index_one(index, path, entity)
 
     def _unindex(self, ds: Dataset, entity: dict) -> None:
-        from generator.simulate.dtl import traverse, _parse_path
         for path, index in ds.indexes.items():
             for key in _index_keys(traverse(entity, _parse_path(path))):
                 s = index.get(key)

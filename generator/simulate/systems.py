@@ -19,6 +19,7 @@ and can make a system fail with HTTP 500 after a number of requests.
 
 from __future__ import annotations
 
+import base64
 import datetime as _dt
 import json
 import re
@@ -88,10 +89,7 @@ class TestSystem:
     def insert(self, datatype: str, values: dict) -> dict:
         dt = self.system.datatypes[datatype]
         with self.lock:
-            body = {k: v for k, v in values.items() if k != dt.primary_key}
-            stamp = self.clock.now()
-            if dt.updated:
-                body[dt.updated] = stamp
+            stamp, body = self._stamped(dt, values)
             cur = self.db.execute(f'INSERT INTO "{dt.id}" (updated, body) VALUES (?, ?)',
                                   (stamp, json.dumps(body)))
             self.db.commit()
@@ -104,11 +102,7 @@ class TestSystem:
             if current is None:
                 return None
             base = {k: v for k, v in current.items() if k != dt.primary_key}
-            body = _merge_patch(base, values) if merge else dict(values)
-            body.pop(dt.primary_key, None)
-            stamp = self.clock.now()
-            if dt.updated:
-                body[dt.updated] = stamp
+            stamp, body = self._stamped(dt, _merge_patch(base, values) if merge else values)
             self.db.execute(f'UPDATE "{dt.id}" SET updated = ?, body = ? WHERE pk = ?',
                             (stamp, json.dumps(body), int(pk)))
             self.db.commit()
@@ -152,13 +146,18 @@ class TestSystem:
         with self.lock:
             rows = []
             for values in items:
-                body = {k: v for k, v in values.items() if k != dt.primary_key}
-                stamp = self.clock.now()
-                if dt.updated:
-                    body[dt.updated] = stamp
+                stamp, body = self._stamped(dt, values)
                 rows.append((stamp, json.dumps(body)))
             self.db.executemany(f'INSERT INTO "{dt.id}" (updated, body) VALUES (?, ?)', rows)
             self.db.commit()
+
+    def _stamped(self, dt: Datatype, values: dict) -> tuple[str, dict]:
+        """A write's time and the body it stores: ``values`` without the primary key, ``updated`` set to that time."""
+        body = {k: v for k, v in values.items() if k != dt.primary_key}
+        stamp = self.clock.now()
+        if dt.updated:
+            body[dt.updated] = stamp
+        return stamp, body
 
     @staticmethod
     def _row(dt: Datatype, pk: int, body: dict) -> dict:
@@ -239,7 +238,6 @@ class TestSystem:
         if auth.type == "bearer":
             return given == f"Bearer {self.secret}"
         if auth.type == "basic":
-            import base64
             if not given.startswith("Basic "):
                 return False
             user, _, password = base64.b64decode(given[6:]).decode().partition(":")

@@ -20,7 +20,25 @@ from decimal import Decimal
 EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 
 
-class NI(str):
+class _TypedStr(str):
+    """Text with a type of its own: equal only to a value of the same type with the same text."""
+
+    __slots__ = ()
+
+    def __eq__(self, other):
+        return type(other) is type(self) and str.__eq__(self, other)
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    def __hash__(self):
+        return hash((type(self).__name__, str(self)))
+
+    def __repr__(self):
+        return f"{type(self).__name__}({str(self)!r})"
+
+
+class NI(_TypedStr):
     """A namespaced identifier: the text is ``ns:id`` (no ``~:`` prefix)."""
 
     __slots__ = ()
@@ -35,33 +53,9 @@ class NI(str):
         head, sep, tail = str.partition(self, ":")
         return tail if sep else str(self)
 
-    def __eq__(self, other):
-        return type(other) is NI and str.__eq__(self, other)
 
-    def __ne__(self, other):
-        return not self.__eq__(other)
-
-    def __hash__(self):
-        return hash(("ni", str(self)))
-
-    def __repr__(self):
-        return f"NI({str(self)!r})"
-
-
-class URI(str):
+class URI(_TypedStr):
     __slots__ = ()
-
-    def __eq__(self, other):
-        return type(other) is URI and str.__eq__(self, other)
-
-    def __ne__(self, other):
-        return not self.__eq__(other)
-
-    def __hash__(self):
-        return hash(("uri", str(self)))
-
-    def __repr__(self):
-        return f"URI({str(self)!r})"
 
 
 class Datetime:
