@@ -154,3 +154,19 @@ def test_rounding_non_finite_is_null_and_large_numbers_round():
     assert ev(["ceil", ["list", 1.2, ["float", "-inf"]]]) == [2]
     assert ev(["round", 2, ["decimal", "1e30"]]) == decode("~f1000000000000000000000000000000.00")
     assert ev(["round", 1e30]) == 10 ** 30 and ev(["round", 2, 2.345]) == 2.34
+
+
+def test_a_test_system_refuses_malformed_or_wrong_basic_auth():
+    import base64 as b64
+
+    from generator.model import Auth, Datatype, System
+    from generator.simulate.systems import Clock, TestSystem
+
+    system = System(id="crm", label="CRM", base_url="$ENV(crm-base-url)", auth=Auth("basic", "crm-password"),
+                    datatypes={"contact": Datatype(id="contact", label="Contact", path="contacts")})
+    test_system = TestSystem(system, secret="s3cret", clock=Clock())
+    good = "Basic " + b64.b64encode(b"user:s3cret").decode()
+    wrong = "Basic " + b64.b64encode(b"user:nope").decode()
+    assert test_system.handle("GET", "/contacts", {"Authorization": good}, b"")[0] == 200
+    for header in (wrong, "Basic !!not-base64!!", "Basic " + b64.b64encode(b"\xff\xfe").decode(), "Bearer s3cret"):
+        assert test_system.handle("GET", "/contacts", {"Authorization": header}, b"")[0] == 401, header

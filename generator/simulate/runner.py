@@ -34,7 +34,7 @@ from generator.envref import ENV_REF, SECRET_REF
 from generator.simulate import dtl
 from generator.simulate.store import Store
 from generator.simulate.systems import TestSystem
-from generator.simulate.values import NI, decode, plain, same
+from generator.simulate.values import NI, decode, encode, plain, same
 
 _JINJA = jinja2.Environment(autoescape=False)
 _TEMPLATES: dict[str, jinja2.Template] = {}
@@ -444,7 +444,6 @@ class Node:
                 data = json.dumps(plain(payload))
                 headers.setdefault("Content-Type", "application/json")
             elif kind == "json-transit":
-                from generator.simulate.values import encode
                 data = json.dumps(encode(payload))
                 headers.setdefault("Content-Type", "application/json")
             else:

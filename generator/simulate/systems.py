@@ -240,7 +240,10 @@ class TestSystem:
         if auth.type == "basic":
             if not given.startswith("Basic "):
                 return False
-            user, _, password = base64.b64decode(given[6:]).decode().partition(":")
+            try:
+                _, _, password = base64.b64decode(given[6:], validate=True).decode("utf-8").partition(":")
+            except (ValueError, UnicodeDecodeError):  # binascii.Error is a ValueError
+                return False  # a malformed header is unauthorized, as on a real server
             return password == self.secret
         return True
 
