@@ -10,13 +10,19 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from generator.model import Datatype, Ref
-from generator.plan_model import Feed, MergeKey, Target
+from generator.plan_model import Golden, Group, MergeKey, Member, Target
 
 CASTS = {"string": "string", "integer": "integer", "float": "float", "decimal": "decimal",
          "boolean": "boolean", "datetime": "datetime", "date": "datetime"}
 
-MODIFIED = "sesam-modified"  # enrich property: when this entity last changed
-CHANGED = "sesam-changed"  # enrich property: per synced property, when its value last changed
+MODIFIED = "last-modified"  # enrich property: when this entity last changed, by the concept's clock
+CHANGED = "changed"  # enrich property: per golden candidate property, when its value last changed
+# "Empty" is null, [] or "": is-not-empty alone lets "" through; an empty value never wins.
+NON_EMPTY = ["and", ["is-not-empty", "_.v"], ["neq", "_.v", ""]]
+# A REST response the share pipe records per entity: 429 and 5xx fail the pipe (retried on its next
+# run), any other status is kept in the share dataset (configuration-transforms-rest.rst,
+# allowed_status_codes; capture-response-with-transform-pattern.rst l.42).
+RECORDED_STATUS = "100-428,430-499"
 
 
 def cast_name(type_text: str | None) -> str | None:
@@ -38,11 +44,6 @@ def ns_list(refs: Iterable[Ref]) -> list:
 def members_in(refs: Iterable[Ref]) -> list:
     """The golden record's ``$ids`` that belong to the namespaces of ``refs``."""
     return ["filter", ["in", ["ni-ns", "_."], ns_list(refs)], "_S.$ids"]
-
-
-def changed_at(var: str, ref: Ref, path: str) -> list:
-    """When ``ref``'s property ``path`` last changed (``<key>:sesam-changed``, see enrich_rules)."""
-    return ["path", ["list", f"{ref.key}:{CHANGED}", path], f"{var}."]
 
 
 # --- collect ---------------------------------------------------------------
@@ -68,82 +69,102 @@ def collect_rules(ref: Ref, dt: Datatype) -> dict:
 # --- enrich ----------------------------------------------------------------
 
 
-def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tuple[str, ...] = ()) -> dict:
-    """Namespaced entity, rdf:type, $ids, modification times and combined merge keys.
+def _normalized(ref: Ref, path: str) -> list:
+    """A merge key part as compared: lower-case, stripped text (merge docs: ``["lower", ...]``)."""
+    return ["lower", ["strip", ["string", ns_path("_S", ref, path)]]]
 
-    ``synced`` are the properties that flows read or write here: each gets the time
-    its value last changed in ``<key>:sesam-changed``, so that the most recent change
-    wins per property, not per entity (DESIGN.md, point 5). The previous version
-    comes from this pipe's own dataset (a hop into the sink: batch_size 1).
+
+def merge_key_rule(ref: Ref, mk: MergeKey) -> list:
+    """The normalized key; null when a part is empty, since null never merges (sources-merge l.27)."""
+    parts = ["list", *(_normalized(ref, p) for p in mk.paths)]
+    present = ["filter", ["and", ["is-not-null", "_."], ["neq", "_.", ""]], parts]
+    if len(mk.paths) == 1:
+        return ["add", mk.name, ["first", present]]
+    return ["add", mk.name, ["if", ["eq", ["count", present], len(mk.paths)], ["join", "|", present], None]]
+
+
+def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tuple[str, ...], clock: str) -> dict:
+    """Namespaced entity, rdf:type, $ids, the concept's clock, per-property change times, merge keys.
+
+    ``clock`` is one family for the whole concept: the systems' own last-modified
+    where every member has one ("system"), else the time Sesam saw each version
+    ("observed", ``_ts`` in microseconds). ``synced`` are the properties this
+    datatype contributes to golden properties: each gets the time its value last
+    changed, kept from the previous version in this pipe's own dataset (a hop into
+    the sink: ``batch_size`` 1, ``set_initial_offset: onload`` and
+    ``exclude_completeness``, dtl-functions-hops.rst l.114).
     """
     key = ref.key
-    modified = ["datetime", "_S.$last-modified"] if dt.updated else ["datetime", ["*", 1000, "_S._ts"]]
+    modified = ["datetime", "_S.$last-modified"] if clock == "system" else ["datetime", ["*", 1000, "_S._ts"]]
     default: list[Any] = [
         ["copy", "*"],
         ["add", "rdf:type", ["ni", f"{ref.system}:{ref.datatype}"]],
         ["add", "$ids", ["list", ["ni", key, ["string", f"_S.{key}:{dt.primary_key}"]]]],
-        # When this entity last changed: the system's own timestamp where it has
-        # one, else the time Sesam saw this version (_ts, microseconds).
-        ["add", f"{key}:{MODIFIED}", modified],
+        ["add", MODIFIED, modified],
     ]
     if synced:
-        default.append(["add", "$previous-version",
-                        ["first", ["hops", {"datasets": [f"{key}-enrich prev"],
-                                            "where": [["eq", "_S._id", "prev._id"]],
-                                            "track-dependencies": False}]]])
-        changed: list[Any] = ["dict"]
-        for path in synced:
-            now = ns_path("_S", ref, path)
-            before = ns_path("_T.$previous-version", ref, path)
-            kept = ["path", ["list", f"{key}:{CHANGED}", path], "_T.$previous-version"]
-            changed += [path, ["if", ["and", ["is-not-null", "_T.$previous-version"], ["eq", now, before]],
-                               ["coalesce-args", kept, f"_T.{key}:{MODIFIED}"],
-                               f"_T.{key}:{MODIFIED}"]]
-        default.append(["add", f"{key}:{CHANGED}", changed])
-        default.append(["remove", "$previous-version"])
-    for mk in keys:
-        parts = [ns_path("_S", ref, p) for p in mk.paths]
-        default.append(["add", f"{key}:{mk.name}",
-                        ["if", ["all", ["map", ["is-not-empty", "_."], ["list", *parts]]],
-                         ["join", "|", ["list", *(["string", p] for p in parts)]],
-                         None]])
+        previous = ["first", ["hops", {"datasets": [f"{key}-enrich prev"], "where": [["eq", "_S._id", "prev._id"]],
+                                       "track-dependencies": False}]]
+        # Unchanged since the previous version: keep its change time; else now (this version's time).
+        kept = ["if", ["eq", ["path", "_.", "_S."], ["path", "_.", "_T.$previous"]],
+                ["coalesce-args", ["path", ["list", CHANGED, "_."], "_T.$previous"], f"_T.{MODIFIED}"],
+                f"_T.{MODIFIED}"]
+        default += [
+            ["add", "$previous", previous],
+            ["add", CHANGED, ["dict", ["map", ["list", "_.", kept], ["list", *synced]]]],
+            ["remove", "$previous"],
+        ]
+    default += [merge_key_rule(ref, mk) for mk in keys]
     return {"default": default}
+
+
+def split_rules() -> dict:
+    """A datatype's subset in another concept: the enriched entity as is (no predicate is known)."""
+    return {"default": [["copy", "*"]]}
 
 
 # --- global ----------------------------------------------------------------
 
 
-def alias(ref: Ref) -> str:
-    return f"{ref.system}_{ref.datatype}"
+def alias(member: Member) -> str:
+    ref = member.ref
+    return f"{ref.system}_{ref.datatype}" + ("_split" if member.split else "")
 
 
-def equality_sets(members: tuple[Ref, ...], equality: tuple) -> list:
+def equality_sets(members: tuple[Member, ...], equality: tuple) -> list:
     # Origin: an entity created by a share pipe carries the $ids of the entity
     # that caused it as $origin (established in -collect).
-    origin = [f"{alias(r)}.$ids" for r in members] + [f"{alias(r)}.$origin" for r in members]
+    origin = [f"{alias(m)}.$ids" for m in members] + [f"{alias(m)}.$origin" for m in members]
     sets = [origin]
     for pair in equality:
-        sets.append([f"{alias(ref)}.{ref.key}:{prop}" for ref, prop in pair])
+        sets.append([f"{alias(m)}.{m.ref.key}:{prop}" for m, prop in pair])
     return sets
 
 
+def _candidate(ref: Ref, path: str) -> list:
+    """A member's value and its change time; a nested path gives its first element (never a list)."""
+    value: Any = f"_.{ref.key}:{path}"
+    if "." in path:
+        value = ["first", value]
+    return ["dict", "t", ["path", ["list", f"{ref.key}:{CHANGED}", path], "_."], "v", value]
+
+
+def golden_expr(golden: Golden) -> list:
+    """The most recently changed non-empty value over every member of the golden record (``$merged``)."""
+    candidates = ["list", *(_candidate(c.ref, c.path) for c in golden.candidates)]
+    return ["path", "v", ["last", ["sorted", "_.t", ["filter", NON_EMPTY, ["flatten", ["map", candidates,
+                                                                                      "_S.$merged"]]]]]]
+
+
+def global_rules(group: Group) -> dict:
+    """Golden properties, resolved once per concept (DESIGN point 5)."""
+    # The members stay in $merged (not copied on): the transforms read $ids, $origin and the golden properties.
+    origins = ["add", "$origin", ["distinct", ["filter", ["is-not-null", "_."],
+                                               ["flatten", ["map", "_.$origin", "_S.$merged"]]]]]
+    return {"default": [["copy", ["list", "_id", "$ids"]], origins, *(["add", g.name, golden_expr(g)] for g in group.golden)]}
+
+
 # --- transform -------------------------------------------------------------
-
-
-def _winner(target: Target, feeds: list[Feed], own_path: str) -> list:
-    """Most recently changed non-empty candidate; the target's own value last so ties keep it."""
-    candidates = []
-    for feed in feeds:
-        value = ns_path("_R._S", feed.source, feed.source_path)
-        cast = cast_name(feed.type)
-        if cast:
-            value = [cast, value]
-        candidates.append(["dict", "t", changed_at("_R._S", feed.source, feed.source_path), "v", value])
-    candidates.append(["dict", "t", changed_at("_S", target.ref, own_path),
-                       "v", ns_path("_S", target.ref, own_path)])
-    # Empty means null, [] or "" (is-not-empty alone lets "" through).
-    non_empty = ["and", ["is-not-empty", "_.v"], ["neq", "_.v", ""]]
-    return ["path", "v", ["last", ["sorted", "_.t", ["filter", non_empty, ["list", *candidates]]]]]
 
 
 def _tree(paths_values: list[tuple[str, Any]]) -> dict:
@@ -168,47 +189,34 @@ def _dict_expr(tree: dict) -> list:
     return out
 
 
-def _adds(tree: dict) -> list:
-    return [["add", k, _dict_expr(v) if isinstance(v, dict) else v] for k, v in tree.items()]
-
-
-def _by_target(feeds: Iterable[Feed]) -> dict[str, list[Feed]]:
-    out: dict[str, list[Feed]] = {}
-    for feed in feeds:
-        out.setdefault(feed.target_path, []).append(feed)
-    return out
-
-
-def _conditions(feeds: Iterable[Feed]) -> list:
-    notes = sorted({f"{f.target_path}: {f.condition}" for f in feeds if f.condition})
-    return [["comment", f"condition (applied unconditionally): {n}"] for n in notes]
+def _golden_value(target: Target, golden: str, type_text: str | None) -> Any:
+    value: Any = f"_S.global-{target.group}:{golden}"
+    cast = cast_name(type_text)
+    return [cast, value] if cast else value
 
 
 def transform_rules(target: Target) -> dict:
     """Namespace split: one update per linked member, one insert where a create rule allows."""
-    feeds = _by_target(target.feeds)
     key = target.ref.key
     pk = target.datatype.primary_key
-    # One "values" rule serves updates and inserts. Its own candidates read "_S."
-    # (the member being updated); an insert applies it to {"origin": ...}, where
-    # they are null and drop out, leaving the other members' values.
-    values = [(path, _winner(target, fs, path)) for path, fs in feeds.items()]
-    mapped = [["merge", ["apply", "values", "_S."]]] if values else []
-    based_on = [(path, ns_path("_S", target.ref, path)) for path in feeds]
-    # The members of this golden record in the target's namespace, as entities of -enrich.
+    tree = _tree([(m.target_path, _golden_value(target, m.golden, m.type)) for m in target.mapped])
+    # One "values" rule serves updates and inserts: one add-if per top-level target property,
+    # read from the golden record (the transform's _R._S.).
+    values = [["add-if", k, _dict_expr(v) if isinstance(v, dict) else v] for k, v in tree.items()]
+    mapped = [["merge", ["apply", "values", "_R._S."]]] if values else []
+    current = _tree([(m.target_path, ns_path("_S", target.ref, m.target_path)) for m in target.mapped])
     members: list[Any] = [["eq", "_S.$ids", "t.$ids"]]
     live: list[Any] = []
+    hop = {"datasets": [f"{key}-enrich t"], "where": members, "track-dependencies": False}
     if target.deleters:
         # Origins of a deleting flow that are no longer in the golden record were deleted
         # (origin links hold as long as both entities exist): their creations go too.
         gone = ["filter", ["and", ["in", ["ni-ns", "_."], ns_list(target.deleters)],
                            ["not", ["in", "_.", "_S.$ids"]]], "_S.$origin"]
-        live.append(["create", ["apply-hops", "update", {
-            "datasets": [f"{key}-enrich t"], "where": [*members, ["not", ["in", "t.$origin", gone]]]}]])
-        live.append(["create", ["apply-hops", "delete", {
-            "datasets": [f"{key}-enrich t"], "where": [*members, ["in", "t.$origin", gone]]}]])
+        live.append(["create", ["apply-hops", "update", {**hop, "where": [*members, ["not", ["in", "t.$origin", gone]]]}]])
+        live.append(["create", ["apply-hops", "delete", {**hop, "where": [*members, ["in", "t.$origin", gone]]}]])
     else:
-        live.append(["create", ["apply-hops", "update", {"datasets": [f"{key}-enrich t"], "where": members}]])
+        live.append(["create", ["apply-hops", "update", hop]])
     if target.creators:
         origin = ["first", members_in(target.creators)]
         # An entity whose own origin is gone (deleted, its delete not propagated) stays as it
@@ -217,21 +225,22 @@ def transform_rules(target: Target) -> dict:
         live.append(["if", ["and", ["is-empty", members_in(target.counterparts)], ["is-not-null", origin],
                             ["is-empty", orphaned]],
                      [["create", ["apply", "insert", ["dict", "origin", origin]]]]])
-    default: list[Any] = [*_conditions(target.feeds),
-                          ["if", ["neq", "_S._deleted", True], live],
-                          ["discard"]]
-    rules = {
-        "default": default,
+    conditions = [["comment", f"condition (applied unconditionally): {n}"] for n in target.conditions]
+    rules: dict[str, Any] = {
+        "default": [*conditions, ["if", ["neq", "_S._deleted", True], live], ["discard"]],
         "update": [
             ["add", "_id", "_S._id"],
             ["add", pk, ns_path("_S", target.ref, pk)],
             ["add", "$ids", "_R._S.$ids"],
             *mapped,
-            ["add", "$based_on", _dict_expr(_tree(based_on))],
+            # The target's values as collected (connector-contract.rst l.95): the share pipe
+            # updates only what differs, and checks them against a lookup before it writes.
+            ["add", "$based_on", _dict_expr(current)],
+            ["add", "$based_on_properties", ["list", *current]],
         ],
     }
     if values:
-        rules["values"] = _adds(_tree(values))
+        rules["values"] = values
     if target.creators:
         rules["insert"] = [
             ["add", "_id", ["concat", ["ni-ns", "_S.origin"], ":", ["ni-id", "_S.origin"]]],
@@ -252,8 +261,13 @@ def transform_rules(target: Target) -> dict:
 # --- share -----------------------------------------------------------------
 
 
+def _differs(left: str, right: str, keys: str) -> list:
+    """Some property of ``keys`` differs between the dicts ``left`` and ``right``."""
+    return ["any", ["map", ["neq", ["path", "_.", left], ["path", "_.", right]], ["keys", keys]]]
+
+
 def share_decide_rules(target: Target) -> dict:
-    """Pick the operation: delete, insert (once), update (only when something changed), or none."""
+    """Pick the operation: delete, insert (once), lookup before an update (only when something changed)."""
     dt, key = target.datatype, target.ref.key
     pk = dt.primary_key
     # Duplicate hops block: an entity this pipe already inserted is never inserted again.
@@ -263,44 +277,65 @@ def share_decide_rules(target: Target) -> dict:
                                     "track-dependencies": False}]]]
     return {
         "default": [
-            ["copy", "_id"],
-            ["copy", "$origin"],
-            ["copy", "$ids"],
+            # Deleted transform entities (a reset, a rescan or a merge change: $replaced) ask for
+            # nothing and are not written to the share dataset (insert-pattern.rst l.37, discard).
+            ["discard", ["neq", "_S._deleted", True]],
+            ["copy", ["list", "_id", "$origin", "$ids", "$based_on"]],
             ["add", "payload", ["apply", "payload", "_S."]],
             ["add", "properties", ["dict", "id", f"_S.{pk}"]],
             ["add-if", "$generated_id", previous],
             ["case",
-             # A deleted transform entity (deletion tracking after a full run) asks for nothing.
-             ["eq", "_S._deleted", True], ["comment", "deleted: no operation"],
              ["eq", "_S.$delete", True], ["add", "operation", f"{dt.id}-delete"],
              ["is-null", f"_S.{pk}"],
              ["if", ["is-null", "_T.$generated_id"], ["add", "operation", f"{dt.id}-insert"]],
-             ["neq", "_T.payload", "_S.$based_on"], ["add", "operation", f"{dt.id}-update"]],
+             _differs("_T.payload", "_S.$based_on", "_T.payload"), ["add", "operation", f"{dt.id}-lookup"]],
         ],
         "payload": _payload_rule(target),
     }
 
 
 def _payload_rule(target: Target) -> list:
-    """Copy exactly the mapped top-level properties (some APIs have properties named ``$...``).
-
-    Copying ``*`` less ``_*`` and ``$*`` would drop such properties, and name-based
-    exclusion is the wrong test: what the flows map is what the payload carries.
-    """
+    """Copy exactly the mapped top-level properties (some APIs have properties named ``$...``)."""
     pk = target.datatype.primary_key
-    names = [n for n in dict.fromkeys(f.target_path.split(".")[0] for f in target.feeds) if n != pk]
+    names = [n for n in dict.fromkeys(m.target_path.split(".")[0] for m in target.mapped) if n != pk]
     return [["copy", ["list", *names]]] if names else []
 
 
+def share_lock_rules(target: Target) -> dict:
+    """Optimistic locking (optimistic-locking-pattern.rst): update only what was read.
+
+    The lookup's current values of the mapped properties are compared with
+    ``$based_on`` (the values as collected); an entity changed or gone in the
+    system since is not written, and says why in ``$error``. The next collect
+    brings the change, and the entity is decided anew.
+    """
+    dt = target.datatype
+    current = _tree([(m.target_path, f"_S.{m.target_path}") for m in target.mapped])
+    return {
+        "default": [
+            ["copy", "*"],
+            ["if", ["eq", "_S.operation", f"{dt.id}-lookup"],
+             [["remove", "operation"],
+              ["if", ["eq", "_S.lookup_status", 404], ["add", "$error", "gone from the system: not updated"],
+               ["if", _differs("_S.$based_on", ["apply", "current", "_S.lookup_body"], "_S.payload"),
+                ["add", "$error", "changed in the system after it was read: decided again after the next collect"],
+                ["add", "operation", f"{dt.id}-update"]]]]],
+        ],
+        "current": [["add", k, _dict_expr(v) if isinstance(v, dict) else v] for k, v in current.items()],
+    }
+
+
 def share_capture_rules(target: Target) -> dict:
-    """Capture the primary key an insert returned, so -collect can establish origin."""
+    """Record a rejected write per entity; capture the primary key an insert returned (establish origin)."""
     dt = target.datatype
     return {
         "default": [
             ["copy", "*"],
-            ["if", ["eq", "_S.operation", f"{dt.id}-insert"],
-             [["add", "$generated_id", f"_S.response_body.{dt.primary_key}"],
-              ["if", ["is-null", "_T.$generated_id"],
-               ["trip!", f"{dt.id}-insert returned no {dt.primary_key}"]]]],
+            ["if", ["gte", "_S.response_status", 400],
+             ["add", "$error", ["concat", "_S.operation", " rejected: HTTP ", ["string", "_S.response_status"]]],
+             ["if", ["eq", "_S.operation", f"{dt.id}-insert"],
+              [["add", "$generated_id", f"_S.response_body.{dt.primary_key}"],
+               ["if", ["is-null", "_T.$generated_id"],
+                ["trip!", f"{dt.id}-insert returned no {dt.primary_key}"]]]]],
         ],
     }

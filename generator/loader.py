@@ -200,7 +200,8 @@ def _build_datatype(doc: yamlpos.Positioned, path: tuple, did: str, raw: Any) ->
         since_param=raw.get("since_param", "since"),
         list_property=raw.get("list_property"),
         next_page=raw.get("next_page"),
-        update_method=raw.get("update_method", "PUT"),
+        update_method=raw.get("update_method", "PATCH"),
+        concept=raw.get("concept"),
         location=doc.location(path),
     )
 

@@ -39,7 +39,9 @@ class Datatype:
     since_param: str = "since"  # query parameter the list operation takes for `since`
     list_property: str | None = None  # where the list response holds its entities (None: body is a list)
     next_page: str | None = None  # Jinja expression of the next page link (None: no paging)
-    update_method: str = "PUT"
+    # PATCH: the payload holds the mapped properties only, and a PUT would blank the rest (M11).
+    update_method: str = "PATCH"
+    concept: str | None = None  # the global it belongs to (person, organisation, ...); None: derived
     # Where a datatype is defined does not make two definitions differ.
     location: Location = field(default=NOWHERE, compare=False)
 

@@ -1,25 +1,79 @@
-"""From flows to the pipes a node needs: groups, participants and mappings.
+"""From flows to the pipes a node needs: concepts, golden properties and targets.
 
 Stage 2 of the pipeline: derive, from the spec model, everything the
 templates need, as immutable objects. No JSON is produced here.
 
 * A *participant* is a datatype that takes part in at least one flow; each gets
   ``-all``, ``-collect`` and ``-enrich`` pipes.
-* A *group* is a connected set of participants (joined by flows); each gets a
-  ``global-<group>`` merge pipe.
-* Every participant that can be written gets ``-transform`` and ``-share``:
-  a flow ``A -> B`` keeps linked entities in sync both ways (its property
-  table read forwards for B, backwards for A), and creates B entities from
-  A entities only as its create rule allows.
+* Every participant belongs to one *concept* (person, organisation, ...): the
+  spec's ``concept:``, else the built-in table, else the concept of the
+  datatypes it is linked with, else one named after the flow's target. Each
+  concept gets one ``global-<concept>`` merge pipe ("a global dataset should be
+  defined by what the data it contains is", sesam-dataflow.rst l.159).
+* A flow between datatypes of two concepts links a *subset* of its datatypes
+  (Talk's "(human data)" qualifier): each side is split into the other's
+  concept by a second enrich pipe, ``<system>-<datatype>-<concept>-enrich``.
+  No spec says which entities form the subset, so such flows never create.
+* A *golden property* is a set of (datatype, property) joined by property rows;
+  it is resolved once per concept, in the global pipe, and every target
+  property of the set is written from it.
+* Every participant gets ``-transform`` and ``-share``.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
 from generator.errors import Problem
 from generator.model import Datatype, Flow, NodeConfig, PropertyRow, Ref
+
+# Built-in concepts: a datatype whose (singular, lower-case) name is listed belongs to the concept.
+CONCEPT_TABLE: dict[str, tuple[str, ...]] = {
+    "person": ("employee", "contact", "person", "people", "user", "member", "staff", "individual"),
+    "organisation": ("company", "companie", "customer", "account", "organisation", "organization",
+                     "department", "supplier", "vendor", "client"),
+    "product": ("product", "item", "article", "sku"),
+    "order": ("order", "salesorder", "deal", "quote", "invoice"),
+    "orderline": ("orderline", "lineitem", "line", "orderitem"),
+    "project": ("project", "engagement"),
+    "activity": ("activity", "activitie", "task", "event", "meeting"),
+}
+_BY_NAME = {name: concept for concept, names in CONCEPT_TABLE.items() for name in names}
+_REFERENCE = re.compile(r"^(?P<head>[^.]+(\.[^.]+)*)\.(?P<id>id|Id|ID)$")
+
+
+def table_concept(datatype: str) -> str | None:
+    """The built-in concept of a datatype name: ``Contacts`` -> person, ``lineItems`` -> orderline."""
+    name = re.sub(r"[^a-z]", "", datatype.lower())
+    for candidate in (name, name.removesuffix("s"), name.removesuffix("es")):
+        if candidate in _BY_NAME:
+            return _BY_NAME[candidate]
+    return None
+
+
+def is_association(ref: Ref) -> bool:
+    """An association datatype links two others; it is a reference, never an entity to create."""
+    return "association" in ref.datatype.lower()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One (datatype, property) of a golden property, and the flow whose row brought it."""
+
+    ref: Ref
+    path: str
+    flow: Flow
+    forward: bool  # the row reads it as the flow's source side
+
+
+@dataclass(frozen=True)
+class Golden:
+    """A concept property, resolved once in the global pipe from its candidates."""
+
+    name: str
+    candidates: tuple[Candidate, ...]
 
 
 @dataclass(frozen=True)
@@ -36,35 +90,61 @@ class Feed:
 
 
 @dataclass(frozen=True)
+class Mapped:
+    """A target property written from a golden property."""
+
+    target_path: str
+    golden: str
+    type: str | None  # the target data type of the rows that write it (None: copied as is)
+
+
+@dataclass(frozen=True)
 class Target:
     """A participant seen as a write target: what feeds it and who may create it."""
 
     ref: Ref
     datatype: Datatype
-    group: str
+    group: str  # the concept whose global the transform reads
     feeds: tuple[Feed, ...]
+    mapped: tuple[Mapped, ...]
     creators: tuple[Ref, ...]  # source datatypes whose flows may create entities here
     deleters: tuple[Ref, ...]  # source datatypes whose deletes propagate here
-    # Datatypes of the target's system that already stand for a creator's entity there:
-    # the target itself and every datatype of its system that a creator has a flow with.
-    # A golden record holding one of them has its counterpart and creates nothing.
+    # Datatypes of the target's system that already stand for a creator's entity there.
     counterparts: tuple[Ref, ...] = ()
+    conditions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class MergeKey:
-    """One merge criterion alternative as seen from one participant."""
+    """A normalized merge key that enrich computes from one or more of the datatype's properties."""
 
-    name: str  # the enrich property holding the key (combinations) or the raw path (single pairs)
+    name: str  # the enrich property holding the key
     paths: tuple[str, ...]  # the participant's properties that make up the key
 
 
 @dataclass(frozen=True)
+class Member:
+    """A dataset of a global: a datatype's enrich pipe, or its split into another concept."""
+
+    ref: Ref
+    split: bool  # True: <key>-<concept>-enrich
+
+    def dataset(self, concept: str) -> str:
+        return f"{self.ref.key}-{concept}-enrich" if self.split else f"{self.ref.key}-enrich"
+
+
+@dataclass(frozen=True)
 class Group:
-    name: str  # the global pipe is global-<name>
-    members: tuple[Ref, ...]
-    # Each equality set: tuple of (participant, enrich property) that must be equal.
-    equality: tuple[tuple[tuple[Ref, str], ...], ...]
+    name: str  # the concept; the global pipe is global-<name>
+    members: tuple[Member, ...]
+    # Each equality set: tuple of (member, enrich property) that must be equal.
+    equality: tuple[tuple[tuple[Member, str], ...], ...]
+    golden: tuple[Golden, ...]
+    clock: str  # "system": every member has its own last-modified; "observed": Sesam's _ts for all
+
+    @property
+    def refs(self) -> tuple[Ref, ...]:
+        return tuple(m.ref for m in self.members)
 
 
 @dataclass(frozen=True)
@@ -73,125 +153,253 @@ class Plan:
     participants: tuple[Ref, ...]
     groups: tuple[Group, ...]
     targets: tuple[Target, ...]
-    merge_keys: dict  # Ref -> tuple[MergeKey, ...]; combined keys computed in enrich
+    merge_keys: dict  # Ref -> tuple[MergeKey, ...]; normalized keys computed in enrich
+    concepts: dict  # Ref -> concept
+    splits: tuple[tuple[Ref, str], ...]  # (datatype, other concept) of every split enrich pipe
+    synced: dict  # Ref -> tuple of property paths whose change times enrich keeps
     warnings: tuple[Problem, ...]
 
 
 def build_plan(config: NodeConfig) -> Plan:
+    warnings: list[Problem] = list(_warnings(config))
     participants = tuple(sorted({r for f in config.flows for r in (f.source, f.target)}))
-    groups_members = _connected_groups(config.flows, participants)
-    merge_keys, equality_by_group = _merge_criteria(config.flows, groups_members)
-    names = _group_names(config.flows, groups_members)
-    groups = tuple(
-        Group(name=names[i], members=members, equality=equality_by_group.get(i, ()))
-        for i, members in enumerate(groups_members)
-    )
-    group_by_ref = {ref: g.name for g in groups for ref in g.members}
-    touching = _flows_by_ref(config.flows)
-    targets = tuple(_target(config, touching, ref, group_by_ref[ref]) for ref in participants)
-    return Plan(config, participants, groups, targets, merge_keys, tuple(_warnings(config)))
+    concepts = _concepts(config, participants, warnings)
+    flows = [f for f in config.flows]
+    cross = {id(f) for f in flows if concepts[f.source] != concepts[f.target]}
+    splits = sorted({(r, concepts[o]) for f in flows if id(f) in cross
+                     for r, o in ((f.source, f.target), (f.target, f.source))})
+    members_of: dict[str, list[Member]] = defaultdict(list)
+    for ref in participants:
+        members_of[concepts[ref]].append(Member(ref, False))
+    for ref, concept in splits:
+        members_of[concept].append(Member(ref, True))
+    rows = _identity_rows(config, warnings)
+    merge_keys, equality = _merge_criteria(flows, concepts)
+    golden, mapped = _golden(config, flows, concepts, rows, warnings)
+    groups = []
+    for concept in sorted(members_of):
+        members = tuple(members_of[concept])
+        clock = "system" if all(config.datatype(m.ref).updated for m in members) else "observed"
+        groups.append(Group(concept, members, tuple(equality.get(concept, ())), tuple(golden.get(concept, ())),
+                            clock))
+    touching = _flows_by_ref(flows)
+    targets = tuple(_target(config, touching, ref, concepts, cross, rows, mapped.get(ref, ()), golden)
+                    for ref in participants)
+    synced = _synced(groups)
+    return Plan(config, participants, tuple(groups), targets, merge_keys, concepts, tuple(splits), synced,
+                tuple(warnings))
 
 
-def _connected_groups(flows: tuple[Flow, ...], participants: tuple[Ref, ...]) -> list[tuple[Ref, ...]]:
-    parent = {p: p for p in participants}
+# --------------------------------------------------------------------------- concepts
 
-    def find(x: Ref) -> Ref:
+
+def _concepts(config: NodeConfig, participants: tuple[Ref, ...], warnings: list[Problem]) -> dict[Ref, str]:
+    """Spec ``concept:``, else the built-in table, else the linked datatypes' concept, else the target's name."""
+    known: dict[Ref, str] = {}
+    for ref in participants:
+        dt = config.datatype(ref)
+        concept = dt.concept or table_concept(ref.datatype)
+        if concept:
+            known[ref] = concept
+    unknown = [r for r in participants if r not in known]
+    # Linked datatypes share their target's concept: propagate along flows, targets first.
+    changed = True
+    while changed and unknown:
+        changed = False
+        for flow in config.flows:
+            for a, b in ((flow.source, flow.target), (flow.target, flow.source)):
+                if a not in known and b in known:
+                    known[a] = known[b]
+                    changed = True
+        unknown = [r for r in participants if r not in known]
+    for flow in config.flows:
+        for ref in (flow.target, flow.source):
+            if ref not in known:
+                name = re.sub(r"[^a-z0-9]+", "-", flow.target.datatype.lower()).strip("-") or "entity"
+                known[ref] = name
+                warnings.append(Problem(config.datatype(ref).location, f"systems.{ref.system}.datatypes.{ref.datatype}",
+                                        f"{ref} has no known concept: put in global-{name}; "
+                                        "name one with `concept:`", level="warning"))
+    for flow in config.flows:
+        a, b = known[flow.source], known[flow.target]
+        if a != b:
+            warnings.append(Problem(flow.location, "flows",
+                                    f"flow {flow.name} links concept {a} to concept {b}: each side is split into "
+                                    "the other's global, and since no predicate tells the subset apart, the flow "
+                                    "only links (no creates); give both datatypes one `concept:` if they are the "
+                                    "same thing", level="warning"))
+    return known
+
+
+# --------------------------------------------------------------------------- merge criteria
+
+
+def _key_name(paths: tuple[str, ...]) -> str:
+    return "mergekey-" + "-".join(re.sub(r"[^A-Za-z0-9_]+", "_", p) for p in paths)
+
+
+def _merge_criteria(flows: list[Flow], concepts: dict[Ref, str]):
+    """Normalized enrich keys per participant, deduplicated equality sets per concept."""
+    keys: dict[Ref, dict[str, MergeKey]] = defaultdict(dict)
+    equality: dict[str, list] = defaultdict(list)
+    seen: dict[str, set] = defaultdict(set)
+    for flow in flows:
+        for alternative in flow.merge_on:
+            src_paths = tuple(p[0] for p in alternative)
+            tgt_paths = tuple(p[1] for p in alternative)
+            src, tgt = MergeKey(_key_name(src_paths), src_paths), MergeKey(_key_name(tgt_paths), tgt_paths)
+            keys[flow.source][src.name] = src
+            keys[flow.target][tgt.name] = tgt
+            a, b = concepts[flow.source], concepts[flow.target]
+            for concept in dict.fromkeys((b, a)):
+                pair = ((Member(flow.source, concept != a), src.name), (Member(flow.target, concept != b), tgt.name))
+                if frozenset(pair) not in seen[concept]:  # the reverse flow states the same set again
+                    seen[concept].add(frozenset(pair))
+                    equality[concept].append(pair)
+    return ({ref: tuple(v.values()) for ref, v in keys.items()}, {c: tuple(v) for c, v in equality.items()})
+
+
+# --------------------------------------------------------------------------- golden properties
+
+
+def _is_reference(config: NodeConfig, ref: Ref, path: str) -> bool:
+    """``country.id``: the id of another datatype, which only that datatype's links can translate."""
+    return bool(_REFERENCE.match(path)) and path != config.datatype(ref).primary_key
+
+
+def _identity_rows(config: NodeConfig, warnings: list[Problem]) -> dict[int, list[PropertyRow]]:
+    """The rows that carry data, per flow: primary keys are identity, references are skipped."""
+    out: dict[int, list[PropertyRow]] = {}
+    for spec in config.specs:
+        for i, flow in enumerate(spec.flows):
+            kept = []
+            for j, row in enumerate(flow.properties):
+                if not row.source or not row.target:
+                    continue
+                where = f"flows[{i}].properties[{j}]"
+                pk_s = row.source == config.datatype(flow.source).primary_key
+                pk_t = row.target == config.datatype(flow.target).primary_key
+                if pk_s or pk_t:
+                    warnings.append(Problem(row.location, where,
+                                            f"flow {flow.name}: {row.source} -> {row.target} maps a primary key: "
+                                            "identity ($ids, $origin) links the entities; the row is not data",
+                                            level="warning"))
+                    continue
+                if _is_reference(config, flow.source, row.source) or _is_reference(config, flow.target, row.target):
+                    warnings.append(Problem(row.location, where,
+                                            f"flow {flow.name}: {row.source} -> {row.target} maps a reference to "
+                                            "another datatype, whose ids differ between the systems; skipped",
+                                            level="warning"))
+                    continue
+                if is_association(flow.source) or is_association(flow.target):
+                    continue
+                kept.append(row)
+            out[id(flow)] = kept
+    return out
+
+
+def _golden_name(nodes: list[tuple[Ref, str]], taken: set[str]) -> str:
+    """The most common last path element, as a lower-case identifier; ties alphabetical."""
+    count: dict[str, int] = defaultdict(int)
+    for _, path in nodes:
+        count[re.sub(r"[^a-z0-9]+", "-", path.rsplit(".", 1)[-1].lower()).strip("-") or "value"] += 1
+    base = min(count, key=lambda n: (-count[n], n))
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}-{n}", n + 1
+    taken.add(name)
+    return name
+
+
+def _golden(config: NodeConfig, flows: list[Flow], concepts: dict[Ref, str], rows: dict[int, list[PropertyRow]],
+            warnings: list[Problem]):
+    """Golden properties per concept, and per target the properties they write.
+
+    Rows join (datatype, property) nodes; each connected set within a concept is
+    one golden property. A cross-concept flow's rows join into both concepts
+    (each side is split into the other's global).
+    """
+    parent: dict[tuple[str, Ref, str], tuple[str, Ref, str]] = {}
+    origin: dict[tuple[str, Ref, str], tuple[Flow, bool]] = {}
+    types: dict[tuple[Ref, str], str | None] = {}
+
+    def find(x):
+        parent.setdefault(x, x)
         while parent[x] != x:
             parent[x] = parent[parent[x]]
             x = parent[x]
         return x
 
     for flow in flows:
-        a, b = find(flow.source), find(flow.target)
-        if a != b:
-            parent[max(a, b)] = min(a, b)
-    members: dict[Ref, list[Ref]] = defaultdict(list)
-    for p in participants:
-        members[find(p)].append(p)
-    return sorted((tuple(sorted(m)) for m in members.values()), key=lambda m: m[0])
+        for row in rows.get(id(flow), ()):
+            for concept in dict.fromkeys((concepts[flow.target], concepts[flow.source])):
+                a, b = (concept, flow.source, row.source), (concept, flow.target, row.target)
+                origin.setdefault(a, (flow, True))
+                origin.setdefault(b, (flow, False))
+                ra, rb = find(a), find(b)
+                if ra != rb:
+                    parent[max(ra, rb, key=_order)] = min(ra, rb, key=_order)
+            types.setdefault((flow.target, row.target), row.type)
+    sets: dict[tuple, list] = defaultdict(list)
+    for node in sorted(parent, key=_order):
+        sets[find(node)].append(node)
+    golden: dict[str, list[Golden]] = defaultdict(list)
+    mapped: dict[Ref, list[Mapped]] = defaultdict(list)
+    taken: dict[str, set] = defaultdict(set)
+    for root in sorted(sets, key=_order):
+        nodes = sets[root]
+        concept = root[0]
+        name = _golden_name([(r, p) for _, r, p in nodes], taken[concept])
+        golden[concept].append(Golden(name, tuple(Candidate(r, p, *origin[(c, r, p)]) for c, r, p in nodes)))
+        for _, ref, path in nodes:
+            if concepts[ref] == concept:
+                mapped[ref].append(Mapped(path, name, types.get((ref, path))))
+    return golden, {ref: tuple(sorted(v, key=lambda m: m.target_path)) for ref, v in mapped.items()}
 
 
-def _group_names(flows: tuple[Flow, ...], groups: list[tuple[Ref, ...]]) -> list[str]:
-    """Name each group after its most connected datatype (ties: alphabetical).
-
-    Talk names global datasets after the shared concept (global-person, ...);
-    the datatype most flows meet at is the closest thing a spec tells us.
-    """
-    degree: dict[Ref, int] = defaultdict(int)
-    for flow in flows:
-        degree[flow.source] += 1
-        degree[flow.target] += 1
-    hubs = [min(members, key=lambda r: (-degree[r], r.key)) for members in groups]
-    taken = defaultdict(int)
-    for hub in hubs:
-        taken[hub.datatype] += 1
-    # A datatype name shared by two groups would collide: qualify it with its system.
-    return [hub.datatype if taken[hub.datatype] == 1 else hub.key for hub in hubs]
+def _order(node: tuple[str, Ref, str]) -> tuple:
+    return (node[0], node[1].key, node[2])
 
 
-def _merge_criteria(flows, groups):
-    """Enrich keys per participant and equality sets per group index."""
-    keys: dict[Ref, list] = defaultdict(list)
-    equality: dict[int, list] = defaultdict(list)
-    group_index = {ref: i for i, members in enumerate(groups) for ref in members}
-    for flow in flows:
-        for n, alternative in enumerate(flow.merge_on, start=1):
-            if len(alternative) == 1:
-                (src, tgt), = alternative
-                pair = ((flow.source, src), (flow.target, tgt))
-            else:
-                name = f"sesam-mergekey-{flow.source.key}-{flow.target.key}-{n}"
-                src_key = MergeKey(name, tuple(p[0] for p in alternative))
-                tgt_key = MergeKey(name, tuple(p[1] for p in alternative))
-                keys[flow.source].append(src_key)
-                keys[flow.target].append(tgt_key)
-                pair = ((flow.source, name), (flow.target, name))
-            sets = equality[group_index[flow.source]]
-            if pair not in sets:
-                sets.append(pair)
-    return ({ref: tuple(v) for ref, v in keys.items()},
-            {i: tuple(v) for i, v in equality.items()})
+def _synced(groups: list[Group]) -> dict[Ref, tuple[str, ...]]:
+    """Per participant, the properties whose change times its enrich pipe keeps (golden candidates)."""
+    paths: dict[Ref, dict[str, None]] = defaultdict(dict)
+    for group in groups:
+        for golden in group.golden:
+            for c in golden.candidates:
+                paths[c.ref].setdefault(c.path)
+    return {ref: tuple(sorted(p)) for ref, p in paths.items()}
 
 
-def _feeds_for(flows: list[Flow], ref: Ref) -> list[Feed]:
-    """Feeds of ``ref`` from the flows that touch it (``flows`` is already narrowed)."""
-    feeds: list[Feed] = []
-    seen: set[tuple[str, str, str]] = set()
-    for flow in flows:
-        forward = flow.target == ref
-        other = flow.source if forward else flow.target
-        for row in flow.properties:
-            if not row.source or not row.target:
-                continue
-            if forward:
-                feed = Feed(other, row.source, row.target, row.type, row.condition, flow, True)
-            else:
-                feed = Feed(other, row.target, row.source, None, row.condition, flow, False)
-            key = (other.key, feed.source_path, feed.target_path)
-            if key not in seen:  # A->B and B->A tables often state the same pair twice
-                seen.add(key)
-                feeds.append(feed)
-    return feeds
+# --------------------------------------------------------------------------- targets
 
 
-def _target(config: NodeConfig, index: dict[Ref, list[Flow]], ref: Ref, group: str) -> Target:
+def _target(config: NodeConfig, index: dict[Ref, list[Flow]], ref: Ref, concepts: dict[Ref, str], cross: set,
+            rows: dict[int, list[PropertyRow]], mapped: tuple[Mapped, ...], golden: dict[str, list[Golden]]) -> Target:
     inbound = [f for f in index[ref] if f.target == ref]
-    creators = sorted({f.source for f in inbound if f.create.creates})
+    concept = concepts[ref]
+    # A flow creates only when its rule allows, it maps some property (no blank records), it
+    # stays within one concept (a subset has no predicate) and neither side is an association.
+    creators = sorted({f.source for f in inbound if f.create.creates and id(f) not in cross and rows.get(id(f))
+                       and not is_association(f.source) and not is_association(ref)})
     deleters = sorted({f.source for f in inbound if f.delete})
     partners = {r for c in creators for f in index[c] for r in (f.source, f.target)}
     counterparts = sorted({ref} | {r for r in partners if r.system == ref.system})
-    return Target(
-        ref=ref,
-        datatype=config.datatype(ref),
-        group=group,
-        feeds=tuple(_feeds_for(index[ref], ref)),
-        creators=tuple(creators),
-        deleters=tuple(deleters),
-        counterparts=tuple(counterparts),
-    )
+    by_name = {g.name: g for g in golden.get(concept, ())}
+    feeds: list[Feed] = []
+    for m in mapped:
+        for c in by_name[m.golden].candidates:
+            if c.ref != ref:
+                feeds.append(Feed(c.ref, c.path, m.target_path, m.type, None, c.flow, c.forward))
+    conditions = sorted({f"{r.target}: {r.condition}" for f in inbound for r in f.properties if r.condition}
+                        | {f"{r.source}: {r.condition}" for f in index[ref] if f.source == ref
+                           for r in f.properties if r.condition})
+    return Target(ref=ref, datatype=config.datatype(ref), group=concept, feeds=tuple(feeds), mapped=mapped,
+                  creators=tuple(creators), deleters=tuple(deleters), counterparts=tuple(counterparts),
+                  conditions=tuple(conditions))
 
 
-def _flows_by_ref(flows: tuple[Flow, ...]) -> dict[Ref, list[Flow]]:
+def _flows_by_ref(flows: list[Flow]) -> dict[Ref, list[Flow]]:
     index: dict[Ref, list[Flow]] = defaultdict(list)
     for flow in flows:
         index[flow.source].append(flow)
@@ -199,22 +407,31 @@ def _flows_by_ref(flows: tuple[Flow, ...]) -> dict[Ref, list[Flow]]:
     return index
 
 
+# --------------------------------------------------------------------------- warnings
+
+
 def _warnings(config: NodeConfig):
     for spec in config.specs:
         for i, flow in enumerate(spec.flows):
             yield from _flow_warnings(flow, f"flows[{i}]")
+    yield from _profile_warnings(config)
 
 
 def _flow_warnings(flow: Flow, path: str):
-    if not flow.properties:
+    mapped = any(r.source and r.target for r in flow.properties)
+    if flow.create.creates and not mapped:
         yield Problem(flow.location, f"{path}.properties",
-                      f"flow {flow.name} has no property table: it links and creates entities but carries no properties",
-                      level="warning")
+                      f"flow {flow.name} creates but maps no property: generated as link-only "
+                      "(a created record would be blank)", level="warning")
     if flow.create.kind in ("when-connected", "when"):
         yield Problem(flow.location, f"{path}.create",
                       f"flow {flow.name}: the create condition ({flow.create.kind}) cannot be evaluated by the node; "
                       "generated as link-only (no creates)", level="warning")
-    if not flow.create.creates and not flow.merge_on:
+    if (is_association(flow.source) or is_association(flow.target)) and flow.create.creates:
+        yield Problem(flow.location, f"{path}",
+                      f"flow {flow.name}: an association datatype is a reference, not an entity; "
+                      "generated as link-only", level="warning")
+    if not flow.merge_on and not (flow.create.creates and mapped):
         yield Problem(flow.location, f"{path}.merge_on",
                       f"flow {flow.name} never creates and has no merge criteria: entities can only link by origin",
                       level="warning")
@@ -222,4 +439,23 @@ def _flow_warnings(flow: Flow, path: str):
         if not row.source or not row.target:
             yield Problem(row.location, f"{path}.properties[{j}]",
                           f"flow {flow.name}: a property row with a blank side is kept in the spec but not generated",
+                          level="warning")
+
+
+def _profile_warnings(config: NodeConfig):
+    """A system whose API shape was never given gets defaults that fit few APIs (no envelope, no paging)."""
+    used = {r for f in config.flows for r in (f.source, f.target)}
+    for sid, system in sorted(config.systems.items()):
+        dts = [system.datatypes[r.datatype] for r in sorted(used) if r.system == sid]
+        missing = []
+        if system.base_url == f"$ENV({sid}-base-url)":
+            missing.append("base_url")
+        if dts and all(dt.list_property is None for dt in dts):
+            missing.append("list_property (the list envelope)")
+        if dts and all(dt.next_page is None for dt in dts):
+            missing.append("next_page (paging)")
+        if missing:
+            yield Problem(system.location, f"systems.{sid}",
+                          f"system {sid} has no API profile: {', '.join(missing)} not given; "
+                          "the generated system reads one unpaged list at a URL from the environment",
                           level="warning")

@@ -145,35 +145,32 @@ def _systems(plan: Plan, r: _Renderer):
 def _pipes(plan: Plan, r: _Renderer):
     config = plan.config
     deleting = {d for t in plan.targets for d in t.deleters}
-    synced_by_ref = synced_paths(plan)
+    clocks = {m.ref: g.clock for g in plan.groups for m in g.members if not m.split}
     for ref in plan.participants:
         ctx = _ctx(config, ref)
         dt = ctx["dt"]
-        synced = synced_by_ref.get(ref, ())
+        synced = plan.synced.get(ref, ())
         yield "pipes", r.render("pipes/all.json.j2", rescan=ref in deleting, **ctx)
         yield "pipes", r.render("pipes/collect.json.j2", rules=dtl.collect_rules(ref, dt), **ctx)
         yield "pipes", r.render("pipes/enrich.json.j2", own_hops=bool(synced),
-                                rules=dtl.enrich_rules(ref, dt, plan.merge_keys.get(ref, ()), synced), **ctx)
+                                rules=dtl.enrich_rules(ref, dt, plan.merge_keys.get(ref, ()), synced, clocks[ref]),
+                                **ctx)
+    for ref, concept in plan.splits:
+        yield "pipes", r.render("pipes/split.json.j2", concept=concept, rules=dtl.split_rules(),
+                                **_ctx(config, ref))
     for group in plan.groups:
-        datasets = [f"{m.key}-enrich {dtl.alias(m)}" for m in group.members]
+        datasets = [f"{m.dataset(group.name)} {dtl.alias(m)}" for m in group.members]
         yield "pipes", r.render("pipes/global.json.j2", group=group, datasets=datasets,
-                                equality_sets=dtl.equality_sets(group.members, group.equality))
+                                labels=[str(m.ref) for m in group.members if not m.split],
+                                equality_sets=dtl.equality_sets(group.members, group.equality),
+                                rules=dtl.global_rules(group))
     for target in plan.targets:
         ctx = _ctx(config, target.ref)
         yield "pipes", r.render("pipes/transform.json.j2", group=target.group,
                                 rules=dtl.transform_rules(target), create_note=_create_note(target), **ctx)
         yield "pipes", r.render("pipes/share.json.j2", decide_rules=dtl.share_decide_rules(target),
+                                lock_rules=dtl.share_lock_rules(target), recorded=dtl.RECORDED_STATUS,
                                 capture_rules=dtl.share_capture_rules(target), **ctx)
-
-
-def synced_paths(plan: Plan) -> dict[Ref, tuple[str, ...]]:
-    """Per participant, the properties that flows read (as a source) or write (as a target), in table order."""
-    paths: dict[Ref, dict[str, None]] = {}
-    for target in plan.targets:
-        for feed in target.feeds:
-            paths.setdefault(target.ref, {}).setdefault(feed.target_path)
-            paths.setdefault(feed.source, {}).setdefault(feed.source_path)
-    return {ref: tuple(p) for ref, p in paths.items()}
 
 
 def _ctx(config: NodeConfig, ref: Ref) -> dict:

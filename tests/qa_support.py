@@ -102,16 +102,18 @@ def nodes(expr: Any, path: tuple = ()) -> Iterator[tuple[tuple, Any]]:
 
 
 def is_ref(value: Any, namespace: str, prop: str) -> bool:
-    return isinstance(value, str) and value.startswith("_") and value.endswith(f"S.{namespace}:{prop}")
+    # ``_S.<ns>:<prop>`` in transforms; ``_.<ns>:<prop>`` (a merged member) in a global's golden properties
+    return isinstance(value, str) and value.startswith("_") and (value.endswith(f"S.{namespace}:{prop}")
+                                                                 or value == f"_.{namespace}:{prop}")
 
 
 def adds(p: dict, prop: str, sets: list[str] | None = None) -> list[tuple]:
-    """Paths (from the pipe root) of top-level ``["add", prop, ...]`` rules in the producing rule sets."""
+    """Paths (from the pipe root) of top-level ``["add"/"add-if", prop, ...]`` rules in the producing rule sets."""
     rules, base = rules_of(p)
     found = []
     for name in sets or producing_sets(p):
         for i, rule in enumerate(rules.get(name, ())):
-            if isinstance(rule, list) and rule[:2] == ["add", prop]:
+            if isinstance(rule, list) and rule[:1] in (["add"], ["add-if"]) and rule[1:2] == [prop]:
                 found.append(base + (name, i))
     return found
 

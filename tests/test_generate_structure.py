@@ -39,6 +39,7 @@ def test_every_flow_has_its_pipes_in_both_directions(rendered):
 
 
 def test_group_membership(rendered):
+    """Each datatype's own enrich dataset is in exactly one global, the one its transform reads."""
     _, result = rendered
     objs = objects(result.files)
     globals_ = [o for o in objs.values() if o["_id"].startswith("global-")]
@@ -54,15 +55,29 @@ def test_group_membership(rendered):
         assert t["source"]["dataset"] == enriched[f"{key}-enrich"]
 
 
-def test_default_groups_follow_the_seed():
+def test_default_groups_follow_the_concepts():
+    """Globals per concept (built-in table); a flow between two concepts splits each side into the other's."""
     objs = objects(render_specs([DEFAULT]).files)
     groups = {o["_id"]: sorted(d.split()[0] for d in o["source"]["datasets"])
               for o in objs.values() if o["_id"].startswith("global-")}
     assert groups == {
-        "global-activities": ["crmoffice-activities-enrich", "customerp-project-enrich"],
-        "global-companies": ["crmoffice-companies-enrich", "customerp-product-enrich"],
-        "global-contacts": ["crmoffice-contacts-enrich", "customerp-contact-enrich", "customerp-employee-enrich"],
+        "global-activity": ["crmoffice-activities-enrich", "customerp-project-activity-enrich"],
+        "global-organisation": ["crmoffice-companies-enrich", "customerp-product-organisation-enrich"],
+        "global-person": ["crmoffice-contacts-enrich", "customerp-contact-enrich", "customerp-employee-enrich"],
+        "global-product": ["crmoffice-companies-product-enrich", "customerp-product-enrich"],
+        "global-project": ["crmoffice-activities-project-enrich", "customerp-project-enrich"],
     }
+
+
+def test_a_spec_concept_joins_two_datatypes(tmp_path):
+    data = yaml.safe_load(DEFAULT.read_text())
+    data["systems"]["customerp"]["datatypes"]["product"]["concept"] = "organisation"
+    spec = tmp_path / "seed.yaml"
+    spec.write_text(yaml.safe_dump(data, sort_keys=False))
+    objs = objects(render_specs([spec]).files)
+    datasets = sorted(d.split()[0] for d in objs["pipes/global-organisation.conf.json"]["source"]["datasets"])
+    assert datasets == ["crmoffice-companies-enrich", "customerp-product-enrich"]
+    assert "pipes/global-product.conf.json" not in objs
 
 
 CREDENTIAL_KEYS = re.compile(r"(?i)password|secret|token|authorization|api[-_]?key")
@@ -144,15 +159,28 @@ def test_share_pipes_follow_the_insert_pattern(rendered):
             assert obj["metadata"]["durable"] is True
 
 
-def test_property_rows_reach_the_transform():
+def test_property_rows_reach_the_golden_record():
     objs = objects(render_specs([EXAMPLE]).files)
     rules = objs["pipes/crm-contact-transform.conf.json"]["transform"]["rules"]
-    added = {r[1] for r in rules["values"] if r[0] == "add"}
+    added = {r[1] for r in rules["values"] if r[0] == "add-if"}
     # fan-out: phone -> phone_work and phone_mobile; fan-in: lastName and name -> last_name
     assert {"first_name", "last_name", "email", "phone_work", "phone_mobile", "external_id"} <= added
-    text = json.dumps(rules["values"])
-    assert "erp-employee:lastName" in text and "erp-customer:name" in text
-    assert '["integer", "_R._S.erp-employee:employeeNumber"]' in text
+    values = json.dumps(rules["values"])
+    assert '["integer", "_S.global-person:employeenumber"]' in values
+    golden = json.dumps(objs["pipes/global-person.conf.json"]["transform"]["rules"])
+    assert "_.erp-employee:lastName" in golden and "_.erp-customer:name" in golden
+
+
+def test_primary_key_rows_are_identity(tmp_path):
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["flows"][0]["properties"].append({"from": "id", "to": "id"})
+    spec = tmp_path / "ex.yaml"
+    spec.write_text(yaml.safe_dump(data, sort_keys=False))
+    result = render_specs([spec])
+    objs = objects(result.files)
+    values = objs["pipes/crm-contact-transform.conf.json"]["transform"]["rules"]["values"]
+    assert "id" not in {r[1] for r in values}
+    assert any("maps a primary key" in w.message for w in result.warnings)
 
 
 def test_link_only_and_conditional_flows_do_not_create():
@@ -163,8 +191,36 @@ def test_link_only_and_conditional_flows_do_not_create():
     assert "insert" not in employee  # crm.contact -> erp.employee has a prose `when` condition
 
 
+def test_flows_without_properties_never_create():
+    result = render_specs([DEFAULT])
+    objs = objects(result.files)
+    assert not any("insert" in o["transform"]["rules"] for o in objs.values() if o["_id"].endswith("-transform"))
+    assert sum("creates but maps no property" in w.message for w in result.warnings) == 7
+
+
 def test_merge_criteria_reach_the_global_pipe():
     objs = objects(render_specs([EXAMPLE]).files)
-    source = objs["pipes/global-company.conf.json"]["source"]
-    assert ["erp_employee.erp-employee:email", "crm_contact.crm-contact:email"] in source["equality_sets"]
-    assert ["erp_customer.erp-customer:orgNumber", "crm_company.crm-company:org_nr"] in source["equality_sets"]
+    person = objs["pipes/global-person.conf.json"]["source"]
+    assert ["erp_employee.erp-employee:mergekey-email", "crm_contact.crm-contact:mergekey-email"] in person["equality_sets"]
+    org = objs["pipes/global-organisation.conf.json"]["source"]
+    assert ["erp_customer.erp-customer:mergekey-orgNumber", "crm_company.crm-company:mergekey-org_nr"] in org["equality_sets"]
+    assert org["identity"] == "first" and org["require_populated_input"] is True
+    # Keys are normalized in enrich: lower-case, stripped, "" never merges.
+    enrich = json.dumps(objs["pipes/erp-employee-enrich.conf.json"]["transform"]["rules"])
+    assert '["lower", ["strip", ["string", "_S.erp-employee:email"]]]' in enrich
+
+
+def test_enrich_self_hop_is_runnable():
+    """A hop into the pipe's own sink: onload, batch_size 1, excluded from completeness (B1)."""
+    objs = objects(render_specs([EXAMPLE]).files)
+    enrich = objs["pipes/erp-employee-enrich.conf.json"]
+    assert enrich["sink"]["set_initial_offset"] == "onload" and enrich["batch_size"] == 1
+    assert enrich["exclude_completeness"] == ["erp-employee-enrich"]
+
+
+def test_share_discards_deleted_entities_first():
+    objs = objects(render_specs([EXAMPLE]).files)
+    for obj in objs.values():
+        if obj["_id"].endswith("-share"):
+            assert obj["transform"][0]["rules"]["default"][0] == ["discard", ["neq", "_S._deleted", True]]
+            assert obj["transform"][3]["allowed_status_codes"] == "100-428,430-499"

@@ -16,27 +16,22 @@ import pytest
 from generator.cli import main
 from tests.qa_support import DEFAULT, EXAMPLE, ROOT, SHARED, components, generate, mutated, write_config
 from tests.test_qa_mutations import (
-    add_merge, drop_operation, drop_origin, edit_creators, remove_pipe, rename, turn_on_deletes,
+    add_merge, create_blank, edit_creators, remove_pipe, rename, turn_on_deletes,
 )
 
 SEED = SHARED / "seeds" / "customerp-crmoffice.rst"
 JWT = "eyJhbGciOiJIUzI1NiJ9.qa-test-token.c2lnbmF0dXJl"
 
-# Edits to the default config (whose flows carry no property rows), and what must be named.
+# Edits to the default config (whose flows carry no property rows, so they only link), and what must be named.
 SEED_MUTATIONS = [
     ("remove a pipe", remove_pipe("crmoffice-contacts-share"), "customerp.employee -> crmoffice.contacts", None),
     ("rename a pipe", rename("crmoffice-contacts-transform", "crmoffice-contacts-desired"),
      "customerp.employee -> crmoffice.contacts", "$._id"),
-    ("weaken a create rule", edit_creators("crmoffice-contacts-transform", "customerp-employee", remove=True),
-     "customerp.employee -> crmoffice.contacts", "$.transform.rules.default"),
-    ("never insert", drop_operation("crmoffice-companies-share", "companies-insert"),
-     "customerp.product -> crmoffice.companies", "$.transform[0].rules"),
+    ("create blank records", create_blank, "customerp.employee -> crmoffice.contacts", "$.transform.rules.default"),
     ("turn on deletes", turn_on_deletes("crmoffice-activities-transform"),
      "customerp.project -> crmoffice.activities", "$.transform.rules.default[0]"),
-    ("add merge criteria", add_merge("global-contacts", "customerp-employee", "email", "crmoffice-contacts", "email"),
+    ("add merge criteria", add_merge("global-person", "customerp-employee", "email", "crmoffice-contacts", "email"),
      "customerp.employee -> crmoffice.contacts", "$.source.equality_sets["),
-    ("drop origin linking", drop_origin("global-companies"), "customerp.product -> crmoffice.companies",
-     "$.source.equality_sets"),
 ]
 
 

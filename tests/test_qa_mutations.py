@@ -26,6 +26,7 @@ CONTACT_EMP = "crm.contact -> erp.employee"
 DEPT_COMP = "erp.department -> crm.company"
 CONTACT_FLOWS = (EMP, CUST_CONTACT, CONTACT_EMP)
 ALL_FLOWS = (EMP, CUST_CONTACT, ORG, COMP_DEPT, CONTACT_EMP, DEPT_COMP)
+ORG_FLOWS = (CUST_CONTACT, ORG, COMP_DEPT, DEPT_COMP)  # the flows global-organisation links
 
 
 @pytest.fixture(scope="module")
@@ -43,10 +44,12 @@ def default() -> Config:
 
 def each_add(pipe_id: str, prop: str, edit_one: Callable[[dict, tuple], list[tuple]]):
     """Apply ``edit_one(pipe, add_path) -> changed paths`` to every ``add`` of ``prop``
-    (the update and the insert rule alike, as a careful hand edit would)."""
+    (the update and the insert rule alike, as a careful hand edit would); in a global
+    pipe, to the golden property ``prop`` of its default rules."""
     def edit(files: Config) -> Changed:
         p = pipe(files, pipe_id)
-        return [loc(p, path) for add in adds(p, prop) for path in edit_one(p, add)]
+        sets = ["default"] if pipe_id.startswith("global-") else None
+        return [loc(p, path) for add in adds(p, prop, sets) for path in edit_one(p, add)]
     return edit
 
 
@@ -97,8 +100,8 @@ def replace_ref(pipe_id: str, prop: str, namespace: str, old: str, new: str):
 
 
 def swap_sources(files: Config) -> Changed:
-    first = replace_ref("crm-contact-transform", "first_name", "erp-employee", "firstName", "lastName")(files)
-    return first + replace_ref("crm-contact-transform", "last_name", "erp-employee", "lastName", "firstName")(files)
+    first = replace_ref("global-person", "first-name", "erp-employee", "firstName", "lastName")(files)
+    return first + replace_ref("global-person", "last-name", "erp-employee", "lastName", "firstName")(files)
 
 
 def change_cast(pipe_id: str, prop: str, namespace: str, source: str, new: str | None):
@@ -116,7 +119,7 @@ def change_cast(pipe_id: str, prop: str, namespace: str, source: str, new: str |
 
 
 def _cast_zip(p: dict, add: tuple) -> list[tuple]:
-    paths = refs(p, "erp-customer", "zip", add)
+    paths = refs(p, "global-organisation", "zip", add)
     for path in paths:
         parent = get(p, path[:-1])
         parent[path[-1]] = ["string", parent[path[-1]]]
@@ -187,6 +190,19 @@ def edit_creators(pipe_id: str, creator: str, add: str | None = None, remove: bo
     return edit
 
 
+def create_blank(files: Config) -> Changed:
+    """Insert from every ERP employee, though the flow maps no property (a blank record)."""
+    p = pipe(files, "crmoffice-contacts-transform")
+    rules, base = rules_of(p)
+    origin = ["first", ["filter", ["in", ["ni-ns", "_."], ["list", "customerp-employee"]], "_S.$ids"]]
+    rules["insert"] = [["add", "_id", ["concat", ["ni-ns", "_S.origin"], ":", ["ni-id", "_S.origin"]]],
+                       ["add", "$origin", "_S.origin"], ["add", "$ids", "_R._S.$ids"]]
+    rules["default"].insert(0, ["if", ["is-empty", ["filter", ["in", ["ni-ns", "_."], ["list", "crmoffice-contacts"]],
+                                                       "_S.$ids"]],
+                                [["create", ["apply", "insert", ["dict", "origin", origin]]]]])
+    return [loc(p, base + ("default", 0))]
+
+
 def drop_insert(files: Config) -> Changed:
     p = pipe(files, "crm-contact-transform")
     create = insert_create(p, "erp-employee")
@@ -217,17 +233,17 @@ def alias(p: dict, key: str) -> str:
 
 
 def change_merge(files: Config) -> Changed:
-    p = pipe(files, "global-company")
-    path = equality_set(p, ".erp-employee:email", ".crm-contact:email")
+    p = pipe(files, "global-person")
+    path = equality_set(p, ".erp-employee:mergekey-email", ".crm-contact:mergekey-email")
     members = get(p, path)
-    i = next(j for j, m in enumerate(members) if m.endswith(".crm-contact:email"))
-    members[i] = members[i].replace(":email", ":phone_work")
+    i = next(j for j, m in enumerate(members) if m.endswith(".crm-contact:mergekey-email"))
+    members[i] = members[i].replace(":mergekey-email", ":phone_work")
     return [loc(p, path)]
 
 
 def remove_merge(files: Config) -> Changed:
-    p = pipe(files, "global-company")
-    path = equality_set(p, ".erp-employee:email", ".crm-contact:email")
+    p = pipe(files, "global-person")
+    path = equality_set(p, ".erp-employee:mergekey-email", ".crm-contact:mergekey-email")
     delete(p, path)
     return [loc(p, path)]
 
@@ -293,7 +309,7 @@ def turn_off_deletes(files: Config) -> Changed:
 
 
 def unlink(files: Config) -> Changed:
-    p = pipe(files, "global-company")
+    p = pipe(files, "global-organisation")
     name = alias(p, "erp-department")
     p["source"]["datasets"] = [d for d in p["source"]["datasets"] if d.split()[1] != name]
     sets = [[m for m in members if not m.startswith(name + ".")] for members in p["source"]["equality_sets"]]
@@ -335,24 +351,27 @@ def one(kind: str, flows, prop, pipe_id) -> tuple:
 MUTATIONS = [
     Mutation("drop a property", drop_property,
              one("property-missing", EMP, "firstName -> first_name", "crm-contact-transform")),
-    Mutation("drop one source of a fan-in", drop_candidate("crm-contact-transform", "last_name", "erp-customer", "name"),
-             one("property-missing", CUST_CONTACT, "name -> last_name", "crm-contact-transform")),
+    # A golden property feeds every target property of its set: both lose the source.
+    Mutation("drop one source of a fan-in", drop_candidate("global-person", "last-name", "erp-customer", "name"),
+             one("property-missing", CUST_CONTACT, "name -> last_name", "crm-contact-transform")
+             + one("property-missing", CUST_CONTACT, "name -> lastName", "erp-employee-transform")),
     Mutation("drop a nested property", drop_nested,
              one("property-missing", ORG, "zip -> address.zip", "crm-company-transform")),
     Mutation("drop a property read backwards", drop_backward,
              one("property-missing", EMP, "firstName -> first_name", "erp-employee-transform")),
-    Mutation("drop one target of a fan-out", drop_candidate("crm-contact-transform", "phone_work", "erp-employee", "phone"),
+    Mutation("drop one target of a fan-out", each_add("crm-contact-transform", "phone_work", _deleted),
              one("property-missing", EMP, "phone -> phone_work", "crm-contact-transform")),
     Mutation("retarget a property", retarget,
              one("property-different-target", EMP, "phone -> phone_mobile", "crm-contact-transform")),
     Mutation("retarget a nested property", retarget_nested,
              one("property-different-target", ORG, "city -> address.city", "crm-company-transform")),
-    Mutation("change a property's source", replace_ref("crm-contact-transform", "email", "erp-employee", "email", "privateEmail"),
+    Mutation("change a property's source", replace_ref("global-person", "email", "erp-employee", "email", "privateEmail"),
              one("property-different-source", EMP, "email -> email", "crm-contact-transform")),
-    Mutation("change a cast", change_cast("crm-contact-transform", "first_name", "erp-employee", "firstName", "integer"),
+    Mutation("change a cast", change_cast("crm-contact-transform", "first_name", "global-person", "first-name", "integer"),
              one("property-different-type", EMP, "firstName -> first_name", "crm-contact-transform")),
-    Mutation("remove a cast", change_cast("crm-contact-transform", "last_name", "erp-employee", "lastName", None),
-             one("property-different-type", EMP, "lastName -> last_name", "crm-contact-transform")),
+    Mutation("remove a cast", change_cast("crm-contact-transform", "last_name", "global-person", "last-name", None),
+             one("property-different-type", EMP, "lastName -> last_name", "crm-contact-transform")
+             + one("property-different-type", CUST_CONTACT, "name -> last_name", "crm-contact-transform")),
     Mutation("cast a property the spec leaves as is", add_cast,
              one("property-different-type", ORG, "zip -> address.zip", "crm-company-transform")),
     Mutation("swap two sources", swap_sources,
@@ -367,16 +386,16 @@ MUTATIONS = [
     *[Mutation(f"remove the {role} pipe", remove_pipe(f"crm-contact-{role}"),
                one("pipe-missing", CONTACT_FLOWS, None, f"crm-contact-{role}"))
       for role in ("all", "collect", "enrich", "transform", "share")],
-    Mutation("remove the global pipe", remove_pipe("global-company"),
-             one("pipe-missing", ALL_FLOWS, None, "global-company")),
+    Mutation("remove the global pipe", remove_pipe("global-organisation"),
+             one("pipe-missing", ORG_FLOWS, None, "global-organisation")),
     Mutation("rename a transform pipe", rename("crm-contact-transform", "crm-contact-desired"),
              one("pipe-renamed", CONTACT_FLOWS, None, "crm-contact-desired")),
     Mutation("rename an -all pipe", rename("crm-contact-all", "crm-contact-read"),
              one("pipe-renamed", CONTACT_FLOWS, None, "crm-contact-read")),
     Mutation("rename a share pipe", rename("erp-employee-share", "erp-employee-writer"),
              one("pipe-renamed", (EMP, CONTACT_EMP), None, "erp-employee-writer")),
-    Mutation("rename the global pipe", rename("global-company", "global-crm"),
-             one("pipe-renamed", ALL_FLOWS, None, "global-crm")),
+    Mutation("rename the global pipe", rename("global-organisation", "global-crm"),
+             one("pipe-renamed", ORG_FLOWS, None, "global-crm")),
     Mutation("weaken a create rule to link-only", edit_creators("crm-contact-transform", "erp-employee", remove=True),
              one("create-different", EMP, None, "crm-contact-transform")),
     Mutation("remove the insert", drop_insert, one("create-different", EMP, None, "crm-contact-transform")),
@@ -387,22 +406,22 @@ MUTATIONS = [
     Mutation("never call the insert operation", drop_operation("crm-contact-share", "contact-insert"),
              one("create-different", EMP, None, "crm-contact-share")),
     Mutation("never call the update operation", drop_operation("crm-contact-share", "contact-update"),
-             one("update-missing", (EMP, CUST_CONTACT), None, "crm-contact-share")),
-    Mutation("change merge criteria", change_merge, one("merge-different", EMP, None, "global-company")),
-    Mutation("remove a merge criterion", remove_merge, one("merge-missing", EMP, None, "global-company")),
-    Mutation("add a merge criterion", add_merge("global-company", "erp-employee", "lastName", "crm-contact", "last_name"),
-             one("merge-extra", (EMP, CONTACT_EMP), None, "global-company")),
-    Mutation("change a combined merge key", change_combined_key, one("merge-different", ORG, None, "global-company")),
-    Mutation("stop linking created entities to their origin", drop_origin("global-company"),
-             one("origin-missing", EMP, None, "global-company") + one("origin-missing", ORG, None, "global-company")
-             + one("origin-missing", DEPT_COMP, None, "global-company")),
+             one("update-missing", (CUST_CONTACT, EMP), None, "crm-contact-share")),
+    Mutation("change merge criteria", change_merge, one("merge-different", EMP, None, "global-person")),
+    Mutation("remove a merge criterion", remove_merge, one("merge-missing", EMP, None, "global-person")),
+    Mutation("add a merge criterion", add_merge("global-person", "erp-employee", "lastName", "crm-contact", "last_name"),
+             one("merge-extra", (EMP, CONTACT_EMP), None, "global-person")),
+    Mutation("change a combined merge key", change_combined_key, one("merge-different", ORG, None, "global-organisation")),
+    Mutation("stop linking created entities to their origin", drop_origin("global-organisation"),
+             one("origin-missing", ORG, None, "global-organisation")
+             + one("origin-missing", DEPT_COMP, None, "global-organisation")),
     Mutation("turn on deletes", turn_on_deletes("crm-contact-transform"),
              one("delete-different", (EMP, CUST_CONTACT), None, "crm-contact-transform")),
     Mutation("turn off deletes", turn_off_deletes, one("delete-different", DEPT_COMP, None, "crm-company-transform")),
     Mutation("never call the delete operation", drop_operation("crm-company-share", "company-delete"),
              one("delete-different", DEPT_COMP, None, "crm-company-share")),
     Mutation("take a datatype out of the merge", unlink,
-             one("flow-missing", COMP_DEPT, None, "global-company") + one("flow-missing", DEPT_COMP, None, "global-company")),
+             one("flow-missing", COMP_DEPT, None, "global-organisation") + one("flow-missing", DEPT_COMP, None, "global-organisation")),
     Mutation("remove a property from the share payload", drop_in_share,
              one("property-missing", EMP, "email -> email", "crm-contact-share")
              + one("property-missing", CUST_CONTACT, "email -> email", "crm-contact-share")),
@@ -412,8 +431,7 @@ MUTATIONS = [
              lambda files: add_rule("crm-contact-transform", ["merge", "_R._S.erp-employee:address"],
                                     first_update_set(files, "crm-contact-transform"))(files),
              one("unverified", CONTACT_FLOWS, None, "crm-contact-transform")),
-    Mutation("weaken a create rule (no property table)",
-             edit_creators("crmoffice-contacts-transform", "customerp-employee", remove=True),
+    Mutation("create blank records (no property table)", create_blank,
              one("create-different", "customerp.employee -> crmoffice.contacts", None, "crmoffice-contacts-transform"),
              spec="default"),
     Mutation("turn on deletes (no property table)", turn_on_deletes("crmoffice-companies-transform"),

@@ -54,7 +54,7 @@ def test_cli_exits_1_and_names_the_failed_expectation(tmp_path):
     bad.write_text(
         f"spec: {ROOT / 'specs' / 'customerp-crmoffice.yaml'}\n"
         "steps:\n"
-        "  - edit: {system: customerp, datatype: employee, insert: {firstName: X}}\n"
+        "  - edit: {system: crmoffice, datatype: contacts, insert: {name: X}}\n"
         "  - run: {}\n"
         "  - expect: {system: crmoffice, datatype: contacts, count: 2}\n")
     code, text = _cli(["simulate", "--scenario", str(bad)], ROOT)

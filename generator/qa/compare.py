@@ -217,8 +217,9 @@ class _Comparison:
                 continue
             self.missing.add(flow.name)
             group = next((g for g in self.exp.groups if {flow.source, flow.target} <= g.members), None)
+            # A datatype split into another concept is in two globals: only a merge of the whole group stands in.
             if group and group.pipe not in self.rec.pipes and not any(
-                    set(m.members) & group.members for m in self.rec.merges):
+                    set(m.members) >= group.members for m in self.rec.merges):
                 if group.pipe not in reported_groups:
                     reported_groups.add(group.pipe)
                     flows = [f.name for f in self.exp.flows if {f.source, f.target} <= group.members]

@@ -26,7 +26,7 @@ CASTS = frozenset({"string", "integer", "float", "decimal", "boolean", "datetime
 # Properties that carry bookkeeping, not business data.
 META_PROPERTIES = frozenset({"sesam-modified", "sesam-changed"})
 # Target properties that carry the sync's own state (Sesam's and the generated pipes').
-BOOKKEEPING = frozenset({"$ids", "$origin", "$based_on", "$delete", "$generated_id", "$last-modified",
+BOOKKEEPING = frozenset({"$ids", "$origin", "$based_on", "$based_on_properties", "$delete", "$generated_id", "$last-modified",
                          "$replaced", "$deleted", "$children"})
 
 _REF = re.compile(r"^(?:_R\.)*_S\.(.*)$")

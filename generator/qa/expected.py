@@ -125,7 +125,9 @@ def label_of(key: str) -> str:
 
 def expected_from(config: NodeConfig) -> Expected:
     plan = build_plan(config)
-    flows = tuple(_flow(f) for f in config.flows)
+    # What creates is the plan's reading of the create rules (no blank records, no subset creates).
+    creating = {(c.key, t.ref.key) for t in plan.targets for c in t.creators}
+    flows = tuple(_flow(f, (f.source.key, f.target.key) in creating) for f in config.flows)
     targets = {}
     for target in plan.targets:
         feeds = tuple(
@@ -135,13 +137,13 @@ def expected_from(config: NodeConfig) -> Expected:
             for f in target.feeds
         )
         targets[target.ref.key] = ExpectedTarget(target.ref.key, feeds, tuple(c.key for c in target.creators))
-    groups = tuple(ExpectedGroup(f"global-{g.name}", frozenset(m.key for m in g.members)) for g in plan.groups)
+    groups = tuple(ExpectedGroup(f"global-{g.name}", frozenset(m.ref.key for m in g.members)) for g in plan.groups)
     labels = {ref.key: str(ref) for ref in plan.participants}
     return Expected(config.name, flows, targets, groups, tuple(r.key for r in plan.participants), labels,
                     tuple(spec.file for spec in config.specs))
 
 
-def _flow(flow: Flow) -> ExpectedFlow:
+def _flow(flow: Flow, creates: bool) -> ExpectedFlow:
     rows = tuple(ExpectedRow(row_label(r), r.source, r.target, r.type, bool(r.source and r.target))
                  for r in flow.properties)
     criteria = tuple(frozenset(alt) for alt in flow.merge_on)
@@ -152,7 +154,7 @@ def _flow(flow: Flow) -> ExpectedFlow:
         source_label=str(flow.source),
         target_label=str(flow.target),
         create=flow.create.kind,
-        creates=flow.create.creates,
+        creates=creates,
         delete=flow.delete,
         criteria=criteria,
         rows=rows,

@@ -30,7 +30,10 @@ from generator.validation.jsonpos import format_path
 
 ROLES = ("all", "collect", "enrich", "transform", "share")
 _NAME_ROLE = re.compile(r"^(?P<key>.+)-(?P<role>all|collect|enrich|transform|share)$")
-_OPERATION = re.compile(r"^(?P<dt>.+)-(?P<op>list|insert|update|delete)$")
+_OPERATION = re.compile(r"^(?P<dt>.+)-(?P<op>list|lookup|insert|update|delete)$")
+_WRITES = frozenset({"insert", "update", "delete"})
+# A golden property's candidate inside a global pipe's DTL: ``_.<namespace>:<path>`` of a merged member.
+_MEMBER_REF = re.compile(r"^_\.(?P<ns>[^.:]+):(?P<path>.+)$")
 _MAX_APPLY_DEPTH = 6
 
 
@@ -45,7 +48,7 @@ class Component:
 @dataclass(frozen=True)
 class PipeInfo:
     id: str
-    role: str  # all | collect | enrich | global | transform | share | other
+    role: str  # all | collect | enrich | split | global | transform | share | other
     key: str | None  # the datatype's namespace, "<system>-<datatype>"
     sources: tuple[str, ...]  # datasets read
     output: str  # dataset written
@@ -171,6 +174,12 @@ def recover(components: Iterable[Component], source: str) -> Recovered:
                    if role == "enrich"}
     producers = {info.output: info for info in infos.values()}
     dataset_keys = {info.output: info.key for info in infos.values() if info.key}
+    golden: dict[str, dict] = {}
+    for i in infos.values():
+        if i.role == "global":
+            ns, props = _golden_properties(pipes[i.id][0])
+            golden.setdefault(ns, props)
+            golden.setdefault(i.output, props)
     merges = tuple(_merge(pipes[i.id][0], i, producers, enrich_keys, unverified)
                    for i in sorted(infos.values(), key=lambda p: p.id) if i.role == "global")
     targets = {}
@@ -178,10 +187,10 @@ def recover(components: Iterable[Component], source: str) -> Recovered:
         if role == "transform":
             share = by_role.get((key, "share"))
             targets[key] = _target(key, pipes[info.id][0], info, share and pipes[share.id][0], share,
-                                   unverified, dataset_keys)
+                                   unverified, dataset_keys, golden)
     for (key, role), info in sorted(by_role.items()):
         if role == "share" and key not in targets:
-            targets[key] = _target(key, None, None, pipes[info.id][0], info, unverified, dataset_keys)
+            targets[key] = _target(key, None, None, pipes[info.id][0], info, unverified, dataset_keys, golden)
     return Recovered(source, infos, by_role, targets, merges, tuple(unverified))
 
 
@@ -275,13 +284,16 @@ def _classify(pipes: Mapping[str, tuple[dict, str | None]]) -> dict[str, PipeInf
                 role, key = "collect", upstream[1]
             elif upstream[0] == "global":
                 role, key = "transform", share_of_dataset.get(output_of[pid]) or _own_namespace(pipe)
+        if role == "enrich" and key and pid != f"{key}-enrich" and pid.startswith(f"{key}-") \
+                and pid.endswith("-enrich"):
+            role = "split"  # <key>-<concept>-enrich: the datatype's subset in another concept's global
         named = _NAME_ROLE.match(pid)
         if role is None:
             if pid.startswith("global-"):
                 role = "global"
             elif named:
                 role = named.group("role")
-        if role not in (None, "global") and key is None and named:
+        if role not in (None, "global", "split") and key is None and named:
             key = named.group("key")
         if role is None or (role != "global" and key is None):
             role, key = "other", None
@@ -412,13 +424,29 @@ def _equality_set(members: Any, aliases: Mapping[str, str], enrich_keys, pipe: s
     return "criterion", tuple(props)
 
 
+def _golden_properties(pipe: dict) -> tuple[str, dict[str, tuple[tuple[str, str], ...]]]:
+    """The property namespace of a global pipe, and per property it adds the member properties it reads."""
+    namespaces = pipe.get("namespaces") if isinstance(pipe.get("namespaces"), dict) else {}
+    own = namespaces.get("property") if isinstance(namespaces.get("property"), str) else pipe["_id"]
+    props: dict[str, tuple[tuple[str, str], ...]] = {}
+    for _, transform in _dtl_transforms(pipe):
+        rules = transform.get("rules")
+        for rule in (rules.get("default") if isinstance(rules, dict) else None) or ():
+            if isinstance(rule, list) and len(rule) >= 3 and rule[0] in ("add", "add-if") \
+                    and isinstance(rule[1], str) and rule[1][:1] not in ("_", "$"):
+                found = [(m.group("ns"), m.group("path")) for m in map(_MEMBER_REF.match, literal_strings(rule[2])) if m]
+                props[_strip_ns(rule[1], own)] = tuple(dict.fromkeys(found))
+    return own, props
+
+
 # --------------------------------------------------------------------------- transform and share
 
 
 def _target(key: str, transform: dict | None, info: PipeInfo | None, share: dict | None,
             share_info: PipeInfo | None, unverified: list[Unverified],
-            dataset_keys: Mapping[str, str]) -> TargetRecovery:
-    reader = _TransformReader(key, info.id if info else "", unverified, dataset_keys=dataset_keys)
+            dataset_keys: Mapping[str, str], golden: Mapping[str, Mapping[str, tuple]]) -> TargetRecovery:
+    reader = _TransformReader(key, info.id if info else "", unverified, dataset_keys=dataset_keys, golden=golden,
+                              reads=info.sources[0] if info and info.sources else None)
     if transform is not None:
         reader.read(transform)
     ops, ops_path, dropped, kept = (_share_operations(share, share_info, key, unverified) if share
@@ -454,6 +482,8 @@ class _TransformReader:
     rule_paths: dict[str, str] = field(default_factory=dict)
     creators: dict[str, str] = field(default_factory=dict)
     dataset_keys: Mapping[str, str] = field(default_factory=dict)
+    golden: Mapping[str, Mapping[str, tuple]] = field(default_factory=dict)  # global namespace -> property -> sources
+    reads: str | None = None  # the dataset the transform reads
     deleters: dict[str, str] = field(default_factory=dict)  # namespace ("*": any) -> JSON path
     inserts_at: str | None = None
     uncertain: set[str] = field(default_factory=set)  # target paths whose value could not be read ("*": any)
@@ -583,7 +613,8 @@ class _TransformReader:
 
     def _merge(self, rules: dict, expr: Any, path: tuple, role: str, prefix: str, depth: int) -> None:
         """``["merge", X]`` adds X's properties: an applied rule set's, or a ``dict``'s."""
-        if isinstance(expr, list) and len(expr) == 3 and expr[0] == "apply" and expr[1] in rules:
+        if isinstance(expr, list) and len(expr) == 3 and expr[0] == "apply" and isinstance(expr[1], str) \
+                and expr[1] in rules:
             if depth >= _MAX_APPLY_DEPTH:
                 self.note(path, expr, "rule sets apply each other too deeply")
                 return
@@ -624,6 +655,10 @@ class _TransformReader:
         for ref in value_refs(value, path):
             if ref.ref.namespace == self.own:
                 continue  # the target's own current value: not a feed
+            if ref.ref.namespace.startswith("global-") and ref.ref.namespace not in self.dataset_keys \
+                    and not ref.via:
+                self._golden_feeds(target, ref, role)
+                continue
             if not ref.ref.namespace or ref.via:
                 self.uncertain.add(target)
             if not ref.ref.namespace:
@@ -635,6 +670,24 @@ class _TransformReader:
             else:
                 self.feeds.append(Feed(ref.ref.namespace, ref.ref.path, target, ref.cast, role, self.pipe,
                                        format_path(path), self.rule_set_path))
+
+    def _golden_feeds(self, target: str, ref, role: str) -> None:
+        """A golden property of a global pipe: fed by every member property it is resolved from."""
+        # A golden property of the global pipe this transform reads (by its namespace, else by its dataset).
+        props = self.golden.get(ref.ref.namespace, self.golden.get(self.reads or ""))
+        if props is None:
+            self.uncertain.add(target)  # no global pipe computes it: reported as missing
+            return
+        sources = props.get(ref.ref.path)
+        if sources is None:
+            self.uncertain.add(target)
+            self.note(ref.path, ref.ref.path, f"{target} takes {ref.ref.namespace}:{ref.ref.path}, "
+                                              "which the global pipe does not compute")
+            return
+        for namespace, source_path in sources:
+            if namespace != self.own:
+                self.feeds.append(Feed(namespace, source_path, target, ref.cast, role, self.pipe,
+                                       format_path(ref.path), self.rule_set_path))
 
     def _copy(self, rule: list, path: tuple, role: str, prefix: str) -> None:
         include = rule[1] if len(rule) > 1 else None
@@ -674,9 +727,11 @@ def _share_operations(share: dict, info: PipeInfo, key: str, unverified: list[Un
     dropped: dict[str, str] = {}
     kept: tuple[frozenset[str] | None, str] = (None, "$")
     ops_path = "$.transform"
+    # Operations chosen in several DTL steps (decide, then lock after a lookup): the transform list holds them.
+    staged = sum(1 for _, t in _dtl_transforms(share) if "operation" in set(literal_strings(t.get("rules")))) > 1
     for rest in _rest_transforms(share):
         match = _OPERATION.match(rest.get("operation") or "") if isinstance(rest.get("operation"), str) else None
-        if match:
+        if match and match.group("op") in _WRITES:
             ops.add(match.group("op"))
     for base, transform in _dtl_transforms(share):
         rules = transform.get("rules")
@@ -688,16 +743,16 @@ def _share_operations(share: dict, info: PipeInfo, key: str, unverified: list[Un
             path = base + ("rules", name)
             for node_path, node in _rule_nodes(rule_set, path):
                 if node[0] in ("add", "add-if", "default") and len(node) >= 3 and node[1] == "operation":
-                    ops_path = format_path(base + ("rules",))
+                    ops_path = format_path(base + ("rules",)) if not staged else "$.transform"
                     texts = list(literal_strings(node[2]))
                     matches = [_OPERATION.match(t) for t in texts]
                     if not any(matches):
                         unverified.append(Unverified(info.id, format_path(node_path), short(node),
                                                      "chooses an operation qa cannot read", key))
                         ops.update(("insert", "update", "delete"))
-                    ops.update(m.group("op") for m in matches if m)
+                    ops.update(m.group("op") for m in matches if m and m.group("op") in _WRITES)
                 elif node[0] == "remove" and len(node) == 2 and isinstance(node[1], str) \
-                        and node[1][:1] not in ("_", "*") and node[1] not in keep:
+                        and node[1][:1] not in ("_", "*") and node[1] not in keep and node[1] != "operation":
                     dropped[node[1]] = format_path(node_path)
                 elif (node[0] == "copy" and len(node) == 2 and name in payload_rules
                       and _named_only(node[1]) is not None):

@@ -1,0 +1,99 @@
+"""Size of the DTL in a generated node config folder, as the sync review measures it.
+
+"DTL nodes" is the number of JSON values (lists, dicts and scalars) inside a
+pipe's ``transform``. Conflict resolution is the DTL that picks a property's
+value among the linked members: the ``golden`` rule of a global pipe (and, for
+configs of the older shape, the ``values`` rule of transforms and the
+``sesam-changed`` blocks of enrich pipes). Prints per pipe kind, the total and
+nodes of conflict resolution per mapped target property.
+
+    python bench/dtl_size.py OUTPUT_FOLDER
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+
+def nodes(value) -> int:
+    if isinstance(value, dict):
+        return 1 + sum(nodes(v) for v in value.values())
+    if isinstance(value, list):
+        return 1 + sum(nodes(v) for v in value)
+    return 1
+
+
+def _transforms(pipe: dict) -> list:
+    transform = pipe.get("transform")
+    if transform is None:
+        return []
+    return transform if isinstance(transform, list) else [transform]
+
+
+def _leaves(expr) -> int:
+    """Target property leaves a rule's adds write (nested dict expressions count their leaves)."""
+    if isinstance(expr, list) and expr and expr[0] == "dict":
+        return sum(_leaves(v) for v in expr[2::2])
+    return 1
+
+
+def conflict_nodes(pipe: dict) -> int:
+    total = 0
+    for step in _transforms(pipe):
+        rules = step.get("rules") or {}
+        for name in ("values", "golden"):
+            total += sum(nodes(r) for r in rules.get(name, []))
+        for rule in rules.get("default", []):
+            if isinstance(rule, list) and len(rule) > 1 and isinstance(rule[1], str) and (
+                    rule[1].endswith(":sesam-changed") or rule[1] == "$previous-version"):
+                total += nodes(rule)
+    return total
+
+
+def target_leaves(pipe: dict) -> int:
+    """Mapped target properties of a transform: the leaves its mapping rules write."""
+    if not pipe["_id"].endswith("-transform"):
+        return 0
+    count = 0
+    for step in _transforms(pipe):
+        rules = step.get("rules") or {}
+        for name in ("values", "properties"):
+            for rule in rules.get(name, []):
+                if isinstance(rule, list) and rule[:1] in (["add"], ["add-if"]):
+                    count += _leaves(rule[2])
+    return count
+
+
+def measure(folder: Path) -> dict:
+    per_kind: Counter = Counter()
+    total = conflict = leaves = 0
+    for path in sorted((folder / "pipes").glob("*.conf.json")):
+        pipe = json.loads(path.read_text(encoding="utf-8"))
+        n = sum(nodes(t) for t in _transforms(pipe))
+        kind = "global" if pipe["_id"].startswith("global-") else pipe["_id"].rsplit("-", 1)[-1]
+        per_kind[kind] += n
+        total += n
+        conflict += conflict_nodes(pipe)
+        leaves += target_leaves(pipe)
+    return {"total": total, "conflict": conflict, "leaves": leaves, "per_kind": dict(sorted(per_kind.items()))}
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print(__doc__.strip().splitlines()[-1].strip(), file=sys.stderr)
+        return 1
+    m = measure(Path(argv[0]))
+    for kind, n in m["per_kind"].items():
+        print(f"{kind:>10}: {n:7,d} DTL nodes")
+    print(f"{'total':>10}: {m['total']:7,d} DTL nodes")
+    per_leaf = m["conflict"] / m["leaves"] if m["leaves"] else 0.0
+    print(f"conflict resolution: {m['conflict']:,d} nodes over {m['leaves']} mapped target properties "
+          f"= {per_leaf:.1f} per property")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
