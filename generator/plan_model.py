@@ -105,13 +105,21 @@ class Target:
     ref: Ref
     datatype: Datatype
     group: str  # the concept whose global the transform reads
-    feeds: tuple[Feed, ...]
     mapped: tuple[Mapped, ...]
     creators: tuple[Ref, ...]  # source datatypes whose flows may create entities here
     deleters: tuple[Ref, ...]  # source datatypes whose deletes propagate here
     # Datatypes of the target's system that already stand for a creator's entity there.
     counterparts: tuple[Ref, ...] = ()
     conditions: tuple[str, ...] = ()
+    golden: tuple[Golden, ...] = ()  # the concept's golden properties
+
+    @property
+    def feeds(self) -> tuple[Feed, ...]:
+        """Every (datatype, property) a target property takes its value from: its golden property's
+        candidates but its own. Computed on demand (qa): a large concept has many."""
+        by_name = {g.name: g for g in self.golden}
+        return tuple(Feed(c.ref, c.path, m.target_path, m.type, None, c.flow, c.forward)
+                     for m in self.mapped for c in by_name[m.golden].candidates if c.ref != self.ref)
 
 
 @dataclass(frozen=True)
@@ -298,10 +306,10 @@ def _identity_rows(config: NodeConfig, warnings: list[Problem]) -> dict[int, lis
     return out
 
 
-def _golden_name(nodes: list[tuple[Ref, str]], taken: set[str]) -> str:
+def _golden_name(paths: list[str], taken: set[str]) -> str:
     """The most common last path element, as a lower-case identifier; ties alphabetical."""
     count: dict[str, int] = defaultdict(int)
-    for _, path in nodes:
+    for path in paths:
         count[re.sub(r"[^a-z0-9]+", "-", path.rsplit(".", 1)[-1].lower()).strip("-") or "value"] += 1
     base = min(count, key=lambda n: (-count[n], n))
     name, n = base, 2
@@ -319,46 +327,50 @@ def _golden(config: NodeConfig, flows: list[Flow], concepts: dict[Ref, str], row
     one golden property. A cross-concept flow's rows join into both concepts
     (each side is split into the other's global).
     """
-    parent: dict[tuple[str, Ref, str], tuple[str, Ref, str]] = {}
-    origin: dict[tuple[str, Ref, str], tuple[Flow, bool]] = {}
-    types: dict[tuple[Ref, str], str | None] = {}
+    # Nodes are (concept, datatype key, property): plain strings hash fast on large specs.
+    parent: dict[tuple[str, str, str], tuple[str, str, str]] = {}
+    origin: dict[tuple[str, str, str], tuple[Flow, bool]] = {}
+    types: dict[tuple[str, str], str | None] = {}
+    refs: dict[str, Ref] = {}
 
     def find(x):
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
 
     for flow in flows:
+        src, tgt = flow.source.key, flow.target.key
+        refs[src], refs[tgt] = flow.source, flow.target
         for row in rows.get(id(flow), ()):
             for concept in dict.fromkeys((concepts[flow.target], concepts[flow.source])):
-                a, b = (concept, flow.source, row.source), (concept, flow.target, row.target)
-                origin.setdefault(a, (flow, True))
-                origin.setdefault(b, (flow, False))
+                a, b = (concept, src, row.source), (concept, tgt, row.target)
+                for node, forward in ((a, True), (b, False)):
+                    if node not in parent:
+                        parent[node] = node
+                        origin[node] = (flow, forward)
                 ra, rb = find(a), find(b)
                 if ra != rb:
-                    parent[max(ra, rb, key=_order)] = min(ra, rb, key=_order)
-            types.setdefault((flow.target, row.target), row.type)
+                    parent[max(ra, rb)] = min(ra, rb)
+            types.setdefault((tgt, row.target), row.type)
     sets: dict[tuple, list] = defaultdict(list)
-    for node in sorted(parent, key=_order):
+    for node in sorted(parent):
         sets[find(node)].append(node)
     golden: dict[str, list[Golden]] = defaultdict(list)
     mapped: dict[Ref, list[Mapped]] = defaultdict(list)
     taken: dict[str, set] = defaultdict(set)
-    for root in sorted(sets, key=_order):
+    for root in sorted(sets):
         nodes = sets[root]
         concept = root[0]
-        name = _golden_name([(r, p) for _, r, p in nodes], taken[concept])
-        golden[concept].append(Golden(name, tuple(Candidate(r, p, *origin[(c, r, p)]) for c, r, p in nodes)))
-        for _, ref, path in nodes:
+        name = _golden_name([p for _, _, p in nodes], taken[concept])
+        golden[concept].append(Golden(name, tuple(Candidate(refs[k], p, *origin[(c, k, p)]) for c, k, p in nodes)))
+        for _, key, path in nodes:
+            ref = refs[key]
             if concepts[ref] == concept:
-                mapped[ref].append(Mapped(path, name, types.get((ref, path))))
+                mapped[ref].append(Mapped(path, name, types.get((key, path))))
     return golden, {ref: tuple(sorted(v, key=lambda m: m.target_path)) for ref, v in mapped.items()}
-
-
-def _order(node: tuple[str, Ref, str]) -> tuple:
-    return (node[0], node[1].key, node[2])
 
 
 def _synced(groups: list[Group]) -> dict[Ref, tuple[str, ...]]:
@@ -385,18 +397,12 @@ def _target(config: NodeConfig, index: dict[Ref, list[Flow]], ref: Ref, concepts
     deleters = sorted({f.source for f in inbound if f.delete})
     partners = {r for c in creators for f in index[c] for r in (f.source, f.target)}
     counterparts = sorted({ref} | {r for r in partners if r.system == ref.system})
-    by_name = {g.name: g for g in golden.get(concept, ())}
-    feeds: list[Feed] = []
-    for m in mapped:
-        for c in by_name[m.golden].candidates:
-            if c.ref != ref:
-                feeds.append(Feed(c.ref, c.path, m.target_path, m.type, None, c.flow, c.forward))
     conditions = sorted({f"{r.target}: {r.condition}" for f in inbound for r in f.properties if r.condition}
                         | {f"{r.source}: {r.condition}" for f in index[ref] if f.source == ref
                            for r in f.properties if r.condition})
-    return Target(ref=ref, datatype=config.datatype(ref), group=concept, feeds=tuple(feeds), mapped=mapped,
+    return Target(ref=ref, datatype=config.datatype(ref), group=concept, mapped=mapped,
                   creators=tuple(creators), deleters=tuple(deleters), counterparts=tuple(counterparts),
-                  conditions=tuple(conditions))
+                  conditions=tuple(conditions), golden=tuple(golden.get(concept, ())))
 
 
 def _flows_by_ref(flows: list[Flow]) -> dict[Ref, list[Flow]]:
