@@ -40,15 +40,35 @@ def _leaves(expr) -> int:
     return 1
 
 
+def _mentions(value, name: str) -> bool:
+    if isinstance(value, list):
+        return any(_mentions(v, name) for v in value)
+    if isinstance(value, dict):
+        return any(_mentions(v, name) for v in value.values())
+    return value == name
+
+
 def conflict_nodes(pipe: dict) -> int:
+    """DTL that picks a property's value among linked members, in either shape of generated config.
+
+    Golden-record shape: the golden properties a global pipe adds, and the enrich pipes' rules that
+    offer each member's candidate values with their change times (``$previous``, ``$values``, ``golden``). Older shape: the transforms' ``values`` rules that
+    sort candidates, and the enrich pipes' ``sesam-changed``/``$previous-version`` rules.
+    """
     total = 0
+    is_global = pipe["_id"].startswith("global-")
     for step in _transforms(pipe):
         rules = step.get("rules") or {}
-        for name in ("values", "golden"):
-            total += sum(nodes(r) for r in rules.get(name, []))
+        values = rules.get("values", [])
+        if _mentions(values, "sorted"):
+            total += sum(nodes(r) for r in values)
         for rule in rules.get("default", []):
-            if isinstance(rule, list) and len(rule) > 1 and isinstance(rule[1], str) and (
-                    rule[1].endswith(":sesam-changed") or rule[1] == "$previous-version"):
+            if not (isinstance(rule, list) and len(rule) > 1 and isinstance(rule[1], str)):
+                continue
+            name = rule[1]
+            if is_global and rule[0] == "add" and name[:1] not in ("_", "$"):
+                total += nodes(rule)
+            elif name in ("$previous", "$values", "golden", "$previous-version") or name.endswith(":sesam-changed"):
                 total += nodes(rule)
     return total
 
@@ -60,10 +80,9 @@ def target_leaves(pipe: dict) -> int:
     count = 0
     for step in _transforms(pipe):
         rules = step.get("rules") or {}
-        for name in ("values", "properties"):
-            for rule in rules.get(name, []):
-                if isinstance(rule, list) and rule[:1] in (["add"], ["add-if"]):
-                    count += _leaves(rule[2])
+        for rule in rules.get("values", []):
+            if isinstance(rule, list) and rule[:1] in (["add"], ["add-if"]):
+                count += _leaves(rule[2])
     return count
 
 

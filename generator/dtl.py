@@ -10,15 +10,13 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from generator.model import Datatype, Ref
-from generator.plan_model import Golden, Group, MergeKey, Member, Target
+from generator.plan_model import Golden, Group, MergeKey, Member, Target, golden_key
 
 CASTS = {"string": "string", "integer": "integer", "float": "float", "decimal": "decimal",
          "boolean": "boolean", "datetime": "datetime", "date": "datetime"}
 
 MODIFIED = "last-modified"  # enrich property: when this entity last changed, by the concept's clock
-CHANGED = "changed"  # enrich property: per golden candidate property, when its value last changed
-# "Empty" is null, [] or "": is-not-empty alone lets "" through; an empty value never wins.
-NON_EMPTY = ["and", ["is-not-empty", "_.v"], ["neq", "_.v", ""]]
+GOLDEN = "golden"  # enrich property: per golden key, this member's non-empty value and when it last changed
 # A REST response the share pipe records per entity: 429 and 5xx fail the pipe (retried on its next
 # run), any other status is kept in the share dataset (configuration-transforms-rest.rst,
 # allowed_status_codes; capture-response-with-transform-pattern.rst l.42).
@@ -83,16 +81,25 @@ def merge_key_rule(ref: Ref, mk: MergeKey) -> list:
     return ["add", mk.name, ["if", ["eq", ["count", present], len(mk.paths)], ["join", "|", present], None]]
 
 
-def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tuple[str, ...], clock: str) -> dict:
-    """Namespaced entity, rdf:type, $ids, the concept's clock, per-property change times, merge keys.
+def _item(key: str, path: str) -> list:
+    """A golden candidate as the enrich rule maps it: ``[golden key, property path]``; a nested path is a
+    list of names, since ``path`` takes a string as one literal name (dtl-functions-dictionaries.rst l.324)."""
+    return ["list", key, path if "." not in path else ["list", *path.split(".")]]
+
+
+def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tuple[tuple[str, str], ...],
+                 clock: str) -> dict:
+    """Namespaced entity, rdf:type, $ids, the concept's clock, golden candidates, merge keys.
 
     ``clock`` is one family for the whole concept: the systems' own last-modified
     where every member has one ("system"), else the time Sesam saw each version
-    ("observed", ``_ts`` in microseconds). ``synced`` are the properties this
-    datatype contributes to golden properties: each gets the time its value last
-    changed, kept from the previous version in this pipe's own dataset (a hop into
-    the sink: ``batch_size`` 1, ``set_initial_offset: onload`` and
-    ``exclude_completeness``, dtl-functions-hops.rst l.114).
+    ("observed", ``_ts`` in microseconds). ``synced`` are this datatype's candidates
+    of golden properties: ``golden`` holds, per golden key, the non-empty value
+    (never a list, for a nested path) and when it last changed. The change time
+    is kept from the previous version in this pipe's own dataset while the value is
+    the same (a hop into the sink: ``batch_size`` 1, ``set_initial_offset: onload``
+    and ``exclude_completeness``, dtl-functions-hops.rst l.114), so edits of
+    different properties on two sides both survive (DESIGN point 5).
     """
     key = ref.key
     modified = ["datetime", "_S.$last-modified"] if clock == "system" else ["datetime", ["*", 1000, "_S._ts"]]
@@ -105,14 +112,23 @@ def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tup
     if synced:
         previous = ["first", ["hops", {"datasets": [f"{key}-enrich prev"], "where": [["eq", "_S._id", "prev._id"]],
                                        "track-dependencies": False}]]
-        # Unchanged since the previous version: keep its change time; else now (this version's time).
-        kept = ["if", ["eq", ["path", "_.", "_S."], ["path", "_.", "_T.$previous"]],
-                ["coalesce-args", ["path", ["list", CHANGED, "_."], "_T.$previous"], f"_T.{MODIFIED}"],
-                f"_T.{MODIFIED}"]
+        found = ["path", ["last", "_."], "_S."]
+        # [golden key, value] per candidate; a nested path (a list of names) gives one value, never a list.
+        values = ["map", ["list", ["first", "_."], ["if", ["is-list", ["last", "_."]], ["first", found], found]],
+                  ["list", *(_item(k, p) for k, p in synced)]]
+        value = ["last", "_."]
+        before = ["path", ["list", GOLDEN, ["first", "_."]], "_T.$previous"]
+        # Unchanged since the previous version: keep its change time; else this version's time.
+        since = ["if", ["eq", value, ["path", "v", before]],
+                 ["coalesce-args", ["path", "t", before], f"_T.{MODIFIED}"], f"_T.{MODIFIED}"]
+        present = ["and", ["is-not-empty", value], ["neq", value, ""]]
         default += [
             ["add", "$previous", previous],
-            ["add", CHANGED, ["dict", ["map", ["list", "_.", kept], ["list", *synced]]]],
+            ["add", "$values", values],
+            ["add", GOLDEN, ["dict", ["map", ["list", ["first", "_."], ["dict", "t", since, "v", value]],
+                                      ["filter", present, "_T.$values"]]]],
             ["remove", "$previous"],
+            ["remove", "$values"],
         ]
     default += [merge_key_rule(ref, mk) for mk in keys]
     return {"default": default}
@@ -141,19 +157,11 @@ def equality_sets(members: tuple[Member, ...], equality: tuple) -> list:
     return sets
 
 
-def _candidate(ref: Ref, path: str) -> list:
-    """A member's value and its change time; a nested path gives its first element (never a list)."""
-    value: Any = f"_.{ref.key}:{path}"
-    if "." in path:
-        value = ["first", value]
-    return ["dict", "t", ["path", ["list", f"{ref.key}:{CHANGED}", path], "_."], "v", value]
-
-
-def golden_expr(golden: Golden) -> list:
-    """The most recently changed non-empty value over every member of the golden record (``$merged``)."""
-    candidates = ["list", *(_candidate(c.ref, c.path) for c in golden.candidates)]
-    return ["path", "v", ["last", ["sorted", "_.t", ["filter", NON_EMPTY, ["flatten", ["map", candidates,
-                                                                                      "_S.$merged"]]]]]]
+def golden_expr(concept: str, golden: Golden) -> list:
+    """The most recently changed value over every member of the golden record (``$merged``); members
+    carry only non-empty values (enrich), so an empty value never wins."""
+    pairs = ["path", ["list", GOLDEN, golden_key(concept, golden.name)], "_S.$merged"]
+    return ["path", "v", ["last", ["sorted", "_.t", pairs]]]
 
 
 def global_rules(group: Group) -> dict:
@@ -161,7 +169,8 @@ def global_rules(group: Group) -> dict:
     # The members stay in $merged (not copied on): the transforms read $ids, $origin and the golden properties.
     origins = ["add", "$origin", ["distinct", ["filter", ["is-not-null", "_."],
                                                ["flatten", ["map", "_.$origin", "_S.$merged"]]]]]
-    return {"default": [["copy", ["list", "_id", "$ids"]], origins, *(["add", g.name, golden_expr(g)] for g in group.golden)]}
+    return {"default": [["copy", ["list", "_id", "$ids"]], origins,
+                        *(["add", g.name, golden_expr(group.name, g)] for g in group.golden)]}
 
 
 # --- transform -------------------------------------------------------------

@@ -164,7 +164,7 @@ class Plan:
     merge_keys: dict  # Ref -> tuple[MergeKey, ...]; normalized keys computed in enrich
     concepts: dict  # Ref -> concept
     splits: tuple[tuple[Ref, str], ...]  # (datatype, other concept) of every split enrich pipe
-    synced: dict  # Ref -> tuple of property paths whose change times enrich keeps
+    synced: dict  # Ref -> ((golden key, property), ...) whose values and change times enrich keeps
     warnings: tuple[Problem, ...]
 
 
@@ -365,7 +365,10 @@ def _golden(config: NodeConfig, flows: list[Flow], concepts: dict[Ref, str], row
         nodes = sets[root]
         concept = root[0]
         name = _golden_name([p for _, _, p in nodes], taken[concept])
-        golden[concept].append(Golden(name, tuple(Candidate(refs[k], p, *origin[(c, k, p)]) for c, k, p in nodes)))
+        # A datatype with two properties in one golden property offers the first as its value (both are written).
+        first = {k: (c, k, p) for c, k, p in reversed(nodes)}
+        golden[concept].append(Golden(name, tuple(Candidate(refs[k], p, *origin[(c, k, p)])
+                                                  for c, k, p in nodes if first[k] == (c, k, p))))
         for _, key, path in nodes:
             ref = refs[key]
             if concepts[ref] == concept:
@@ -373,14 +376,20 @@ def _golden(config: NodeConfig, flows: list[Flow], concepts: dict[Ref, str], row
     return golden, {ref: tuple(sorted(v, key=lambda m: m.target_path)) for ref, v in mapped.items()}
 
 
-def _synced(groups: list[Group]) -> dict[Ref, tuple[str, ...]]:
-    """Per participant, the properties whose change times its enrich pipe keeps (golden candidates)."""
-    paths: dict[Ref, dict[str, None]] = defaultdict(dict)
+def golden_key(concept: str, name: str) -> str:
+    """A golden property's key in the members' ``golden`` dicts: unique across concepts (a split datatype
+    feeds two)."""
+    return f"{concept}/{name}"
+
+
+def _synced(groups: list[Group]) -> dict[Ref, tuple[tuple[str, str], ...]]:
+    """Per participant, (golden key, property) of every golden property it is a candidate of."""
+    items: dict[Ref, dict[str, str]] = defaultdict(dict)
     for group in groups:
         for golden in group.golden:
             for c in golden.candidates:
-                paths[c.ref].setdefault(c.path)
-    return {ref: tuple(sorted(p)) for ref, p in paths.items()}
+                items[c.ref].setdefault(golden_key(group.name, golden.name), c.path)
+    return {ref: tuple(sorted(v.items())) for ref, v in items.items()}
 
 
 # --------------------------------------------------------------------------- targets

@@ -168,7 +168,10 @@ def test_property_rows_reach_the_golden_record():
     values = json.dumps(rules["values"])
     assert '["integer", "_S.global-person:employeenumber"]' in values
     golden = json.dumps(objs["pipes/global-person.conf.json"]["transform"]["rules"])
-    assert "_.erp-employee:lastName" in golden and "_.erp-customer:name" in golden
+    assert '["list", "golden", "person/last-name"]' in golden
+    # Each member offers its candidate (value and change time) under the golden key, in enrich.
+    assert '["list", "person/last-name", "lastName"]' in json.dumps(objs["pipes/erp-employee-enrich.conf.json"])
+    assert '["list", "person/last-name", "name"]' in json.dumps(objs["pipes/erp-customer-enrich.conf.json"])
 
 
 def test_primary_key_rows_are_identity(tmp_path):

@@ -62,10 +62,6 @@ drop_property = each_add("crm-contact-transform", "first_name", _deleted)
 drop_backward = each_add("erp-employee-transform", "firstName", _deleted)
 
 
-def drop_candidate(pipe_id: str, prop: str, namespace: str, source: str):
-    return each_add(pipe_id, prop, lambda p, add: _deleted(p, candidate(p, refs(p, namespace, source, add)[0])))
-
-
 def _drop_zip(p: dict, add: tuple) -> list[tuple]:
     value = get(p, add + (2,))
     i = value.index("zip")
@@ -99,9 +95,38 @@ def replace_ref(pipe_id: str, prop: str, namespace: str, old: str, new: str):
     return each_add(pipe_id, prop, edit_one)
 
 
-def swap_sources(files: Config) -> Changed:
-    first = replace_ref("global-person", "first-name", "erp-employee", "firstName", "lastName")(files)
-    return first + replace_ref("global-person", "last-name", "erp-employee", "lastName", "firstName")(files)
+def golden_items(p: dict) -> list[tuple[tuple, list]]:
+    """(path, item) of an enrich pipe's golden candidates: ``["list", "<concept>/<golden>", property]``."""
+    rules, base = rules_of(p)
+    return [(path, node) for path, node in nodes(rules["default"], base + ("default",))
+            if isinstance(node, list) and len(node) == 3 and node[0] == "list" and isinstance(node[1], str)
+            and "/" in node[1]]
+
+
+def drop_candidate(enrich_id: str, golden: str):
+    """The datatype no longer offers its value for a golden property."""
+    def edit(files: Config) -> Changed:
+        p = pipe(files, enrich_id)
+        path = next(path for path, item in golden_items(p) if item[1] == golden)
+        delete(p, path)
+        return [loc(p, path)]
+    return edit
+
+
+def replace_candidate(enrich_id: str, changes: dict[str, str]):
+    """Offer another property as the datatype's value of golden properties (golden key -> property)."""
+    def edit(files: Config) -> Changed:
+        p = pipe(files, enrich_id)
+        changed = []
+        for path, item in golden_items(p):
+            if item[1] in changes:
+                item[2] = changes[item[1]]
+                changed.append(loc(p, path))
+        return changed
+    return edit
+
+
+swap_sources = replace_candidate("erp-employee-enrich", {"person/first-name": "lastName", "person/last-name": "firstName"})
 
 
 def change_cast(pipe_id: str, prop: str, namespace: str, source: str, new: str | None):
@@ -352,7 +377,7 @@ MUTATIONS = [
     Mutation("drop a property", drop_property,
              one("property-missing", EMP, "firstName -> first_name", "crm-contact-transform")),
     # A golden property feeds every target property of its set: both lose the source.
-    Mutation("drop one source of a fan-in", drop_candidate("global-person", "last-name", "erp-customer", "name"),
+    Mutation("drop one source of a fan-in", drop_candidate("erp-customer-enrich", "person/last-name"),
              one("property-missing", CUST_CONTACT, "name -> last_name", "crm-contact-transform")
              + one("property-missing", CUST_CONTACT, "name -> lastName", "erp-employee-transform")),
     Mutation("drop a nested property", drop_nested,
@@ -365,7 +390,7 @@ MUTATIONS = [
              one("property-different-target", EMP, "phone -> phone_mobile", "crm-contact-transform")),
     Mutation("retarget a nested property", retarget_nested,
              one("property-different-target", ORG, "city -> address.city", "crm-company-transform")),
-    Mutation("change a property's source", replace_ref("global-person", "email", "erp-employee", "email", "privateEmail"),
+    Mutation("change a property's source", replace_candidate("erp-employee-enrich", {"person/email": "privateEmail"}),
              one("property-different-source", EMP, "email -> email", "crm-contact-transform")),
     Mutation("change a cast", change_cast("crm-contact-transform", "first_name", "global-person", "first-name", "integer"),
              one("property-different-type", EMP, "firstName -> first_name", "crm-contact-transform")),

@@ -244,7 +244,8 @@ class _Comparison:
     # ---------------------------------------------------------------- per target
 
     def live_feeds(self, key: str) -> list[ExpectedFeed]:
-        return [f for f in self.exp.targets[key].feeds if f.flow not in self.missing]
+        # A source without its enrich pipe offers no golden candidate: that pipe is reported missing.
+        return [f for f in self.exp.targets[key].feeds if f.flow not in self.missing and f.source not in self.no_enrich]
 
     def check_updates(self, key: str, target: TargetRecovery) -> bool:
         """Whether linked entities are updated at all; one finding when they are not."""

@@ -174,10 +174,13 @@ def recover(components: Iterable[Component], source: str) -> Recovered:
                    if role == "enrich"}
     producers = {info.output: info for info in infos.values()}
     dataset_keys = {info.output: info.key for info in infos.values() if info.key}
+    candidates = {key: _golden_candidates(pipes[info.id][0]) for (key, role), info in by_role.items()
+                  if role == "enrich"}
     golden: dict[str, dict] = {}
     for i in infos.values():
         if i.role == "global":
-            ns, props = _golden_properties(pipes[i.id][0])
+            members = list(dict.fromkeys(producers[d].key for d in i.sources if d in producers and producers[d].key))
+            ns, props = _golden_properties(pipes[i.id][0], members, candidates)
             golden.setdefault(ns, props)
             golden.setdefault(i.output, props)
     merges = tuple(_merge(pipes[i.id][0], i, producers, enrich_keys, unverified)
@@ -424,8 +427,13 @@ def _equality_set(members: Any, aliases: Mapping[str, str], enrich_keys, pipe: s
     return "criterion", tuple(props)
 
 
-def _golden_properties(pipe: dict) -> tuple[str, dict[str, tuple[tuple[str, str], ...]]]:
-    """The property namespace of a global pipe, and per property it adds the member properties it reads."""
+def _golden_properties(pipe: dict, members: list[str], candidates: Mapping[str, Mapping[str, str]]
+                       ) -> tuple[str, dict[str, tuple[tuple[str, str], ...]]]:
+    """The property namespace of a global pipe, and per property it adds the member properties it reads.
+
+    A golden property reads the members' ``golden`` dicts (``["path", ["list", "golden", KEY], ...]``), whose
+    entries the members' enrich pipes build (``candidates``: namespace -> key -> property); references to
+    member properties (``_.<namespace>:<path>``) inside its expression count as well."""
     namespaces = pipe.get("namespaces") if isinstance(pipe.get("namespaces"), dict) else {}
     own = namespaces.get("property") if isinstance(namespaces.get("property"), str) else pipe["_id"]
     props: dict[str, tuple[tuple[str, str], ...]] = {}
@@ -435,8 +443,29 @@ def _golden_properties(pipe: dict) -> tuple[str, dict[str, tuple[tuple[str, str]
             if isinstance(rule, list) and len(rule) >= 3 and rule[0] in ("add", "add-if") \
                     and isinstance(rule[1], str) and rule[1][:1] not in ("_", "$"):
                 found = [(m.group("ns"), m.group("path")) for m in map(_MEMBER_REF.match, literal_strings(rule[2])) if m]
+                for node in all_lists(rule[2]):
+                    if len(node) == 3 and node[:2] == ["list", "golden"] and isinstance(node[2], str):
+                        found += [(ns, candidates[ns][node[2]]) for ns in members if node[2] in candidates.get(ns, {})]
                 props[_strip_ns(rule[1], own)] = tuple(dict.fromkeys(found))
     return own, props
+
+
+def _golden_candidates(pipe: dict) -> dict[str, str]:
+    """The golden candidates an enrich pipe builds: golden key -> property path (see ``generator.dtl``)."""
+    out: dict[str, str] = {}
+    for _, transform in _dtl_transforms(pipe):
+        rules = transform.get("rules")
+        for rule in (rules.get("default") if isinstance(rules, dict) else None) or ():
+            if not (isinstance(rule, list) and len(rule) >= 3 and rule[0] == "add"):
+                continue
+            for node in all_lists(rule[2]):
+                if len(node) == 3 and node[0] == "list" and isinstance(node[1], str) and "/" in node[1]:
+                    path = node[2]
+                    if isinstance(path, list) and path[:1] == ["list"] and all(isinstance(p, str) for p in path[1:]):
+                        path = ".".join(path[1:])
+                    if isinstance(path, str):
+                        out.setdefault(node[1], path)
+    return out
 
 
 # --------------------------------------------------------------------------- transform and share
