@@ -86,7 +86,10 @@ class Transform:
         fn = STATEMENTS.get(name)
         if fn is None:
             raise DTLError(f"unknown transform function {name!r}")
-        fn(self, ctx, args)
+        try:
+            fn(self, ctx, args)
+        except _PYTHON_ERRORS as err:
+            raise _internal(name, err) from None
 
     # ---- expressions
 
@@ -105,7 +108,10 @@ class Transform:
                 if name in STATEMENTS:
                     raise DTLError(f"{name!r} is a transform function, not an expression")
                 raise DTLError(f"unknown DTL function {name!r}")
-            return fn(self, ctx, expr[1:])
+            try:
+                return fn(self, ctx, expr[1:])
+            except _PYTHON_ERRORS as err:
+                raise _internal(name, err) from None
         if isinstance(expr, dict):
             return {k: v for k, v in expr.items()}  # literal dicts are constants
         return expr
@@ -172,4 +178,13 @@ class Transform:
 
 
 _NOVAR = object()
+
+# Errors an implementation may raise on arguments of a type it does not take. Each becomes a
+# DTLError naming the function (the node fails the pipe), never a Python error leaking out of
+# the simulator. try/except costs nothing on the path that does not raise.
+_PYTHON_ERRORS = (TypeError, ValueError, AttributeError, KeyError, IndexError, ArithmeticError, RecursionError)
+
+
+def _internal(name: str, err: Exception) -> DTLError:
+    return DTLError(f"{name}: arguments of the wrong type ({type(err).__name__}: {err})")
 _SPLIT: dict = {}  # string -> (variable, path parts), or (None, ()) for plain strings

@@ -5,7 +5,6 @@ from __future__ import annotations
 from generator.simulate.dtl.core import DTLError, _arity, as_list, first, function, single_or_list
 from generator.simulate.dtl.functions.hops import _hops
 from generator.simulate.dtl.paths import parse_path, traverse
-from generator.simulate.dtl.transforms import _prop_name
 
 
 @function("dict")
@@ -31,11 +30,13 @@ def f_dict(e, ctx, args):
 
 @function("has-key")
 def f_has_key(e, ctx, args):
-    _arity("has-key", args, 1, 2)
-    if len(args) == 1:
-        return _prop_name(e, ctx, args[0]) in ctx.S if isinstance(ctx.S, dict) else False
-    d, k = first(e.ev(args[0], ctx)), first(e.ev(args[1], ctx))
-    return isinstance(d, dict) and k in d
+    """``["has-key", KEY, VALUES]``: whether the first value, a dict, has KEY; null for a
+    value that is not a dict (dictionaries.rst l.61)."""
+    _arity("has-key", args, 2)
+    k, d = first(e.ev(args[0], ctx)), first(e.ev(args[1], ctx))
+    if not isinstance(d, dict):
+        return None
+    return isinstance(k, str) and k in d
 
 
 @function("keys")
