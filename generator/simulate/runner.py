@@ -23,7 +23,7 @@ import gc
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import http.client
 import urllib.parse
@@ -34,7 +34,7 @@ from generator.envref import ENV_REF, SECRET_REF
 from generator.simulate import dtl
 from generator.simulate.store import Store
 from generator.simulate.systems import TestSystem
-from generator.simulate.values import NI, decode, encode, plain, same
+from generator.simulate.values import NI, Datetime, decode, encode, plain, same
 
 _JINJA = jinja2.Environment(autoescape=False)
 _TEMPLATES: dict[str, jinja2.Template] = {}
@@ -83,7 +83,12 @@ class Settled:
 class Node:
     """The simulated node: configs, datasets and the systems' local stand-ins."""
 
-    def __init__(self, files: Mapping[str, str], systems: Mapping[str, TestSystem], store: Store | None = None):
+    def __init__(self, files: Mapping[str, str], systems: Mapping[str, TestSystem], store: Store | None = None,
+                 *, now: Callable[[], Datetime] | None = None, secrets: Mapping[str, str] | None = None):
+        """``now`` is the clock DTL's ``now`` reads (``dtl.fixed_clock`` for a test run); ``secrets`` the
+        values of ``$SECRET(name)`` keys in DTL encryption functions."""
+        self.now = now
+        self.dtl_secrets = secrets
         self.store = store or Store()
         self.systems = systems
         self.pipes: dict[str, dict] = {}
@@ -353,7 +358,8 @@ class Node:
         for spec in specs:
             kind = spec.get("type")
             if kind == "dtl":
-                t = dtl.Transform(spec["rules"], namespaces=namespaces, datasets=self.store)
+                t = dtl.Transform(spec["rules"], namespaces=namespaces, datasets=self.store, now=self.now,
+                                  secrets=self.dtl_secrets)
                 out.append(t.run)
             elif kind == "rest":
                 out.append(self._rest_transform(spec, report))
@@ -543,14 +549,16 @@ def add_namespaces(entity: dict, ns: dtl.Namespaces) -> dict:
 
 
 def remove_namespaces(entity: dict) -> dict:
-    """``remove_namespaces``: namespaces off ``_id``, property names and namespaced identifier values."""
+    """``remove_namespaces``: namespaces off ``_id``, property names and namespaced identifier values.
+    An identifier stays an identifier (``~:crm:person`` becomes ``~:person``) and a property name loses
+    everything up to its last ``:`` (``rdf:type`` becomes ``type``), as a node's recorded output shows."""
     def value(v):
         if isinstance(v, NI):
-            return v.ident
+            return NI(v.ident)
         if isinstance(v, list):
             return [value(x) for x in v]
         if isinstance(v, dict):
-            return {k.partition(":")[2] if ":" in k and not k.startswith(("_", "$")) else k: value(x)
+            return {k.rpartition(":")[2] if ":" in k and not k.startswith(("_", "$")) else k: value(x)
                     for k, x in v.items()}
         return v
     out = {}
@@ -558,7 +566,7 @@ def remove_namespaces(entity: dict) -> dict:
         if k == "_id" and isinstance(v, str) and ":" in v:
             out[k] = v.partition(":")[2]
         elif ":" in k and not k.startswith(("_", "$")):
-            out[k.partition(":")[2]] = value(v)
+            out[k.rpartition(":")[2]] = value(v)
         else:
             out[k] = value(v)
     return out
