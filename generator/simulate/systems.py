@@ -174,8 +174,9 @@ class TestSystem:
         handler = _handler_for(self)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, name=f"system-{self.system.id}",
-                                       daemon=True)
+        # A short poll interval: stopping a system waits for the server loop's next poll.
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02},
+                                       name=f"system-{self.system.id}", daemon=True)
         self.thread.start()
 
     def stop(self) -> None:
