@@ -49,6 +49,10 @@ def _walk(node, first: bool, out: list[Hop]) -> None:
     if not isinstance(node, list) or not node:
         return
     head = node[0]
+    if not isinstance(head, str):  # a list of statements
+        for child in node:
+            _walk(child, first, out)
+        return
     if head in ("hops", "apply-hops"):
         for spec in node[1:]:
             if isinstance(spec, dict):

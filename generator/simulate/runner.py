@@ -656,7 +656,7 @@ def _source_merge(run: PipeRun, source: dict) -> Read:
     full = "ids" not in state  # the first run, or after a reset
     rules = _equality_rules(source)
     entities = merge_entities(store, bindings, rules, source.get("identity", "composite"),
-                              source.get("strategy", "default"))
+                              source.get("strategy", "default"), int(source.get("max_merged", 50_000)))
     previous = set(state.get("ids", []))
     produced = {e["_id"] for e in entities}
     for gone in sorted(previous - produced):
@@ -900,7 +900,8 @@ def _equality_rules(source: dict) -> list[list[str]]:
     return sets
 
 
-def merge_entities(store: Store, bindings, rules, identity: str, strategy: str) -> list[dict]:
+def merge_entities(store: Store, bindings, rules, identity: str, strategy: str,
+                   max_merged: int = 50_000) -> list[dict]:
     """Merge source version 2 over the datasets' current entities (configuration-sources-merge.rst)."""
     engine = dtl.Transform({"default": []})
     members: list[tuple[int, dict]] = []
@@ -941,6 +942,9 @@ def merge_entities(store: Store, bindings, rules, identity: str, strategy: str) 
         groups.setdefault(find(idx), []).append(item)
     out = []
     for group in groups.values():
+        if len(group) > max_merged:
+            # "The merge pipe will fail if more than max_merged entities are attempted merged"
+            raise PipeError(f"merge: {len(group)} entities merge into one, more than max_merged ({max_merged})")
         group.sort(key=lambda t: (t[0], t[1]["_id"]))
         out.append(_merged(group, identity, strategy))
     for i, e in deleted:
@@ -961,7 +965,8 @@ def _merged(group: list[tuple[int, dict]], identity: str, strategy: str) -> dict
     for _, e in group:
         ids.extend(dtl.as_list(e["$ids"]) if "$ids" in e else [e["_id"]])
     if strategy == "list":
-        result["$merged"] = [{k: v for k, v in e.items() if not k.startswith("_")} for _, e in group]
+        # "$merged ... does not contain internal properties such as _ts by default" (the _id stays)
+        result["$merged"] = [{k: v for k, v in e.items() if k == "_id" or not k.startswith("_")} for _, e in group]
     else:
         for _, e in group:
             for k, v in e.items():
