@@ -222,8 +222,9 @@ def resolve_credentials(
     node_value, node_source = pick(node, "--node", "SESAM_NODE", "NODE")
     jwt_value, jwt_source = pick(jwt, "--jwt", "SESAM_JWT", "JWT")
     # Known as a secret from here on, before anything could quote it (even a faulty value).
-    redaction.register(jwt_value)
-    token = check_jwt(clean_jwt(jwt_value), jwt_source)
+    token = clean_jwt(jwt_value)
+    redaction.register(token)
+    token = check_jwt(token, jwt_source)
     if not node_value:
         raise CredentialsError(
             "no node URL: pass --node, set SESAM_NODE (or NODE), or add NODE=... to a .syncconfig"
@@ -383,9 +384,10 @@ class NodeClient:
         max_response_bytes: int = MAX_RESPONSE_BYTES,
     ):
         self.base_url = normalize_node_url(node)
-        redaction.register(jwt)
-        self._jwt = check_jwt(clean_jwt(jwt), "")
-        self._redactor = redaction.Redactor([jwt] if jwt else [])
+        token = clean_jwt(jwt)
+        redaction.register(token)
+        self._jwt = check_jwt(token, "")
+        self._redactor = redaction.Redactor([token] if token else [])
         self.timeouts = timeouts
         self.verify = verify
         self.retry = retry
