@@ -746,8 +746,9 @@ class NodeClient:
     def get_pipes_runtime(self) -> list[dict]:
         """All pipes with their runtime only: one request whatever the number of pipes."""
         data = self.get_json("/pipes", params={"fields": "runtime"})
-        if not isinstance(data, list):
-            raise NodeError(f"GET {self.url('/pipes')}: expected a JSON array")
+        if not isinstance(data, list) or not all(_pipe_entry(e) for e in data):
+            raise NodeError(f"GET {self.url('/pipes')}: expected a JSON array of pipes, each an object with "
+                            "an '_id' and a 'runtime' object; the node answered something else")
         return data
 
     def get_env(self) -> dict:
@@ -788,6 +789,12 @@ class NodeClient:
         url = self.url("/metadata")
         response = self.request("PUT", url, data=body, headers={"Content-Type": "application/json"}, ok=(200, 400))
         return self._accepted_or_rejected(response, url, "the node metadata")
+
+
+def _pipe_entry(entry: Any) -> bool:
+    """One element of ``GET /pipes``: an object with a string ``_id`` and, if any, an object ``runtime``."""
+    return (isinstance(entry, dict) and isinstance(entry.get("_id"), str)
+            and isinstance(entry.get("runtime", {}), (dict, type(None))))
 
 
 def env_body(variables: Mapping[str, Any]) -> bytes:
