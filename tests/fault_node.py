@@ -57,7 +57,7 @@ class FaultNode:
         self.log: list[Request] = []
         self._rules: list[tuple[str, re.Pattern, Responder, list[int]]] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server = _QuietServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)
@@ -132,6 +132,11 @@ class FaultNode:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client hanging up mid-answer is what several tests provoke
 
 
 def _handler(node: FaultNode) -> type[BaseHTTPRequestHandler]:

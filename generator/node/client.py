@@ -381,7 +381,7 @@ class NodeClient:
         rng: random.Random | None = None,
         session: requests.Session | None = None,
         deadline: Deadline | None = None,
-        max_response_bytes: int = MAX_RESPONSE_BYTES,
+        max_response_bytes: int | None = None,
     ):
         self.base_url = normalize_node_url(node)
         token = clean_jwt(jwt)
@@ -392,7 +392,7 @@ class NodeClient:
         self.verify = verify
         self.retry = retry
         self.deadline = deadline
-        self.max_response_bytes = max_response_bytes
+        self.max_response_bytes = max_response_bytes or MAX_RESPONSE_BYTES
         self._sleep = sleep if sleep is not None else time.sleep
         self._rng = rng or random.Random()
         self._session = session or requests.Session()

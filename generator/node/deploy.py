@@ -31,7 +31,7 @@ from typing import Any, Callable, Mapping, Sequence, TextIO
 from generator import jsonfmt
 from generator.errors import Location, Problem, UserError, fail
 from generator.node.client import (
-    DeadlineExceeded, NodeAuthError, NodeClient, NodeError, NodeRedirect, NodeRejected, env_body,
+    Deadline, DeadlineExceeded, NodeAuthError, NodeClient, NodeError, NodeRedirect, NodeRejected, env_body,
 )
 from generator.node.folder import NodeFolder
 from generator.node.metadata import MetadataPlan, apply_metadata
@@ -228,6 +228,8 @@ def wait_until_deployed(
     max_interval: float = 2.0,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    bound: str | None = None,
+    deadline: Deadline | None = None,
 ) -> int:
     """Poll until every sent pipe is deployed and every removed one gone; return the number of polls.
 
@@ -236,18 +238,22 @@ def wait_until_deployed(
     with an error naming the pipes still deploying.
     """
     started, interval, polls, total = clock(), first_interval, 0, len(sent) + len(removed)
+    pending = sorted(sent | set(removed))
     while True:
         polls += 1
-        pending = pending_pipes(client.get_pipes_runtime(), sent, set(removed))
+        try:
+            pending = pending_pipes(client.get_pipes_runtime(), sent, set(removed))
+        except DeadlineExceeded:
+            if polls == 1:
+                raise
+            # The last poll fell on the deadline: report what the one before it saw.
         elapsed = clock() - started
         if not pending:
             progress.done(f"All {total} pipes of the group are deployed ({elapsed:.1f}s).")
             return polls
-        if elapsed >= timeout:
+        if elapsed >= timeout or (deadline is not None and deadline.remaining() <= 0):
             shown = ", ".join(pending[:10]) + (" ..." if len(pending) > 10 else "")
-            raise NodeError(
-                f"the config landed, but {len(pending)} pipes were still deploying after {timeout:g}s: {shown}"
-            )
+            raise NodeError(f"{len(pending)} pipes were still deploying {bound or f'after {timeout:g}s'}: {shown}")
         progress.update(f"Waiting for the node to deploy: {len(pending)} of {total} pipes "
                         f"still deploying ({elapsed:.0f}s)")
         sleep(min(interval, max(0.0, timeout - elapsed)))
@@ -377,8 +383,12 @@ def deploy(
         if plan.has_changes:
             sent = {c.id for c in folder.components if c.type == "pipe"}
             removed = {c.id for c in plan.changes if c.action == REMOVE and c.type == "pipe"}
+            limit, bound = wait_timeout, f"after {wait_timeout:g}s"
+            if client.deadline is not None and client.deadline.remaining() < wait_timeout:
+                limit, bound = max(0.0, client.deadline.remaining()), f"at {client.deadline.describe()}"
             try:
-                polls = (wait_until_deployed(client, sent, removed, timeout=wait_timeout, progress=progress)
+                polls = (wait_until_deployed(client, sent, removed, timeout=limit, progress=progress,
+                                             bound=bound, deadline=client.deadline)
                          if sent or removed else 0)
             except NodeError as err:
                 raise fail(where, f"config group {group!r} was deployed and verified, but waiting for its pipes "
