@@ -59,7 +59,8 @@ def find_default_folder(output: Path = Path("output")) -> Path:
     """The single node config folder under ``output/``; an error names every candidate."""
     if not output.is_dir():
         raise fail(str(output), "no output folder here; run `pipegen generate` or pass the folder to use")
-    candidates = sorted(p for p in output.iterdir() if is_node_folder(p))
+    # Hidden folders are never candidates: they are leftovers of interrupted generate runs.
+    candidates = sorted(p for p in output.iterdir() if not p.name.startswith(".") and is_node_folder(p))
     if not candidates:
         raise fail(str(output), "no node config folder (pipes/, systems/) under it; run `pipegen generate` first")
     if len(candidates) > 1:
