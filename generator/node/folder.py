@@ -16,7 +16,9 @@ from typing import Any
 
 from generator.errors import Location, Problem, UserError, fail
 from generator.validation import jsonpos
-from generator.nodefolder import METADATA_FILE, VARIABLES_FILE, component_files, has_component_dirs, read_json
+from generator.nodefolder import (
+    METADATA_FILE, VARIABLES_FILE, component_files, has_component_dirs, read_component, read_json,
+)
 
 GROUP_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -110,9 +112,10 @@ def load_folder(path: Path) -> NodeFolder:
     problems: list[Problem] = []
     components: list[LocalComponent] = []
     for file in component_files(path):
-        data = _read_json(file, problems)
-        if data is not None:
-            components.extend(_components_in(file, data, problems))
+        try:
+            components.extend(_components_in(file, read_component(file), problems))
+        except UserError as err:  # never skipped: deploy would remove the component from the node
+            problems.extend(err.problems)
     seen: dict[str, str] = {}
     for component in components:
         if component.id in seen:
