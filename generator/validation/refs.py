@@ -57,6 +57,7 @@ TEMPLATE_OPERATIONS = ("operation", "operation_lookup", "operation_lookup_delete
 DEPENDENCY_KINDS = frozenset({"source", "hops", "lookup", "template"})
 # DTL functions whose arguments may be $SECRET(...) (hub/dtl/dtl-functions-encryption.rst).
 ENCRYPTION_FUNCTIONS = frozenset({"encrypt", "decrypt", "encrypt-pki", "decrypt-pki", "encrypt-pgp", "decrypt-pgp"})
+MAX_NAMES = 20  # variables named in the one warning about missing values
 _ENV_REF = re.compile(r"\$ENV\(([^()$]+)\)")
 _DOCKER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{1,62}\Z")
 
@@ -496,7 +497,9 @@ def _check_values(config: NodeConfig, findings: Findings, used: dict[str, tuple[
     if not missing:
         return
     named = [name + (did_you_mean(name, [v for v in values if v not in used]) if name not in values else "")
-             for name in missing]
+             for name in missing[:MAX_NAMES]]
+    if len(missing) > MAX_NAMES:
+        named.append(f"and {len(missing) - MAX_NAMES} more")
     entity, path = used[missing[0]]
     files = config.variables.files
     where = (f"given no value by {' or '.join(findings.label(f) for f in files)}" if files else
