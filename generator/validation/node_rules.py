@@ -126,7 +126,8 @@ def _check_rest_transforms(pipe: Entity, systems: Mapping[str, Entity], findings
             methods = _methods(transform, systems.get(transform.get("system")), earlier)
             if methods & INSERT_METHODS:
                 _check_insert_batch(pipe, path, "this REST transform inserts (a POST operation)", findings)
-            if methods & CHANGE_METHODS and shares and not any(_discards_deleted(t) for t, _ in earlier):
+            guarded = _triggers_on_deleted(transform) or any(_discards_deleted(t) for t, _ in earlier)
+            if methods & CHANGE_METHODS and shares and not guarded:
                 findings.warning(pipe.file, path,
                                  "this REST transform can insert or delete, and no earlier rule discards entities "
                                  "with \"_deleted\": true (e.g. [\"filter\", [\"neq\", \"_S._deleted\", true]]), so "
@@ -166,6 +167,13 @@ def _methods(transform: dict, system: Entity | None, earlier: list[tuple[dict, J
         if isinstance(operation, dict) and isinstance(operation.get("method"), str):
             methods.add(operation["method"].upper())
     return methods
+
+
+def _triggers_on_deleted(transform: dict) -> bool:
+    """``"trigger_on": {"key": "_deleted", ...}``: the transform itself chooses by ``_deleted``
+    (configuration-transforms-rest.rst l.157, ``trigger_on``)."""
+    trigger = transform.get("trigger_on")
+    return isinstance(trigger, dict) and trigger.get("key") == "_deleted"
 
 
 def _discards_deleted(transform: dict) -> bool:
