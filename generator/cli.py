@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from typing import Sequence
 
@@ -42,13 +43,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     try:
-        return int(args.run(args))
+        code = int(args.run(args))
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's final flush
+        return code
     except UserError as err:
         for problem in err.problems:
             print(problem, file=sys.stderr)
         return EXIT_USER
     except KeyboardInterrupt:
         print("pipegen: interrupted", file=sys.stderr)
+        return EXIT_USER
+    except BrokenPipeError:
+        # The reader of our output went away (`| head`): files were written as usual; say so once,
+        # and keep the interpreter's final flush from failing on the closed pipe again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        print("pipegen: output closed early (broken pipe); the rest of it was not printed", file=sys.stderr)
         return EXIT_USER
     except Exception as err:  # noqa: BLE001 - the one place that turns bugs into exit 3
         print(f"pipegen: internal error: {type(err).__name__}: {scrub(str(err))}", file=sys.stderr)
