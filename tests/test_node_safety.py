@@ -217,3 +217,27 @@ def test_a_group_name_is_checked_whole(project, node, capsys, group):
     assert code == 1
     assert "must be 1 to 100 letters" in err and len(err.strip().splitlines()) == 1
     assert node.log == []
+
+
+UNREADABLE = {
+    "huge-int": ('{"_id": "global-contacts", "type": "pipe", "x": ' + "9" * 5000 + "}", "invalid JSON: Exceeds the limit"),
+    "deep": ('{"_id": "global-contacts", "type": "pipe", "x": ' + "[" * 100_000 + "]" * 100_000 + "}",
+             "nested deeper than 256 levels"),
+}
+
+
+@pytest.mark.parametrize("command", [["plan"], ["deploy", "--yes"], ["deploy", "--dry-run"]], ids=" ".join)
+@pytest.mark.parametrize("case", sorted(UNREADABLE))
+def test_a_config_json_cannot_read_is_a_user_error(project, node, capsys, case, command):
+    text, message = UNREADABLE[case]
+    _edit_pipe(project, text)
+    code, _, err = run(capsys, *command)
+    assert code == 1, err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert node.log == []
+
+
+def test_an_env_file_with_a_huge_number_is_a_user_error(project, node, capsys, tmp_path):
+    (tmp_path / "env.json").write_text('{"a": ' + "1" * 5000 + "}")
+    code, _, err = run(capsys, "deploy", "--yes", "--env-file", str(tmp_path / "env.json"))
+    assert code == 1 and "Exceeds the limit" in err and node.log == []

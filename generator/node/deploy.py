@@ -35,11 +35,10 @@ from generator.errors import Location, Problem, UserError, fail
 from generator.node.client import (
     Deadline, DeadlineExceeded, NodeAuthError, NodeClient, NodeError, NodeRedirect, NodeRejected, env_body,
 )
-from generator.node.folder import NodeFolder, locate
+from generator.node.folder import NodeFolder, locate, read_config_json
 from generator.node.metadata import MetadataPlan, apply_metadata
 from generator.node.plan import ADD, CHANGE, REMOVE, Plan, compute_plan
 from generator.node.problems import validation_problems
-from generator.nodefolder import read_json
 
 DEPLOYING_STATES = frozenset({"Deploying", "Removing"})
 
@@ -92,7 +91,7 @@ def load_env_file(path: Path) -> dict[str, Any]:
     would be sent as such); a name appears once (JSON parsers keep the last of
     duplicates silently) and matches ``ENV_NAME``.
     """
-    data = read_json(path)
+    data = read_config_json(path)
     file = str(path)
     if not isinstance(data, dict):
         raise fail(file, "an env file is a JSON object of variable name -> value")

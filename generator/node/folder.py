@@ -80,10 +80,26 @@ def check_group_name(group: str, where: str) -> str:
 
 def _read_json(path: Path, problems: list[Problem]) -> Any:
     try:
-        return read_json(path)
+        return read_config_json(path)
     except UserError as err:
         problems.extend(err.problems)
     return None
+
+
+def read_config_json(path: Path) -> Any:
+    """``read_json``, with what the JSON parser raises besides syntax errors as user errors too.
+
+    An integer literal over Python's 4,300-digit limit raises ``ValueError``
+    and nesting beyond the stack ``RecursionError``; both are the file's fault.
+    """
+    try:
+        return read_json(path)
+    except RecursionError:
+        raise fail(str(path), f"nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except UserError:
+        raise
+    except ValueError as err:
+        raise fail(str(path), f"invalid JSON: {str(err).split(';')[0][:160]}") from None
 
 
 def _components_in(path: Path, data: Any, problems: list[Problem]) -> list[LocalComponent]:
