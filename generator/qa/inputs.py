@@ -15,7 +15,7 @@ from generator.errors import Location, Problem, UserError, fail
 from generator.loader import load_spec_file, merge_specs
 from generator.node import client as client_module
 from generator.model import NodeConfig
-from generator.nodefolder import component_files, has_component_dirs, read_json
+from generator.nodefolder import component_files, has_component_dirs, read_component, read_json
 from generator.qa.recover import Component
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -90,7 +90,7 @@ def read_config(path: Path) -> list[Component]:
     problems: list[Problem] = []
     for file in component_files(path):
         try:
-            data = read_json(file)
+            data = read_component(file)
         except UserError as err:
             problems.extend(err.problems)
             continue
