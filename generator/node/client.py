@@ -637,7 +637,8 @@ class NodeClient:
                     "use the host name the certificate names")
         if "wrong version number" in lowered or "record layer failure" in lowered or "http request" in lowered:
             return "the server did not answer in TLS (is it plain http://?)"
-        if "no such file" in lowered or "pem lib" in lowered or "could not find a suitable tls ca" in lowered:
+        if any(sign in lowered for sign in ("no such file", "pem lib", "could not find a suitable tls ca",
+                                             "no certificate or crl found", "[x509", "[pem")):
             return "the CA bundle could not be read (pass a PEM file with --ca-bundle)"
         if "certificate verify failed" in lowered or "self signed" in lowered or "unable to get local issuer" \
                 in lowered:
