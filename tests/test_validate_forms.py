@@ -94,6 +94,8 @@ def test_cli_profile_and_variables_options(capsys):
     capsys.readouterr()
     assert main(["validate", folder, "--variables", str(FORMS / "variables" / "nothere.json")]) == 1
     assert "no such variables file" in capsys.readouterr().err
+    assert main(["validate", folder, "--profile", "staging"]) == 1
+    assert "staging-env.json" in capsys.readouterr().err and main(["validate", folder, "--profile", "test"]) == 0
 
 
 def test_hops_into_the_own_sink_need_onload():
@@ -166,3 +168,20 @@ def test_the_hubspot_connector_names_its_misspelt_sink_property():
     misspelt = [p for p in validate_folder(folder, root_label="") if "set-initial-offset" in p.path]
     assert len(misspelt) == 26 and {p.level for p in misspelt} == {"warning"}
     assert all("'set_initial_offset'" in p.message for p in misspelt)
+
+
+@pytest.mark.parametrize("name", REAL_FOLDERS)
+def test_public_node_folders_deploy_and_then_plan_no_change(name, tmp_path, sesam_node, capsys, monkeypatch):
+    from tests.node_helpers import fast_retries, use_node
+
+    source = REFERENCE / name
+    if not source.is_dir():
+        pytest.skip(f"{name} is not beside the project")
+    folder = tmp_path / "output" / "real"
+    shutil.copytree(source, folder)
+    use_node(monkeypatch, sesam_node, tmp_path)
+    fast_retries(monkeypatch)
+    assert main(["deploy", str(folder), "--yes"]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    assert main(["plan", str(folder)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "Plan: 0 to add, 0 to change, 0 to remove."
