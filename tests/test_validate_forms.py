@@ -122,9 +122,9 @@ def test_own_sink_errors_quote_the_reference():
 def test_rest_inserts_want_batch_size_1_and_no_deleted_entities():
     assert problems("rest-insert") == [
         ("pipes/crm-contact-share.conf.json", "$.transform[1]", "warning",
-         "this REST transform can insert or delete, and no earlier rule discards entities with \"_deleted\": true "
-         "(e.g. [\"filter\", [\"neq\", \"_S._deleted\", true]]), so a deleted source entity becomes a call to the "
-         "system"),
+         "this REST transform can insert or delete, and no earlier rule looks at \"_deleted\" (discard such "
+         "entities, e.g. [\"filter\", [\"neq\", \"_S._deleted\", true]]), so a deleted source entity becomes a call "
+         "to the system"),
         ("pipes/crm-contact-share.conf.json", "$.transform[1]", "warning",
          "this REST transform inserts (a POST operation) but the pipe has no \"batch_size\": 1, so a failed batch "
          "repeats its inserts"),

@@ -572,8 +572,8 @@ CASES = [
          own_sink_read('"customerp-employee-enrich p"', f"{R}[5][2][2].datasets[0]", "hops to")),
     Case("share pipe discards deleted entities", deleted_reach_insert,
          [W(SHARE, "{", "$.transform.transforms[1]",
-            "this REST transform can insert or delete, and no earlier rule discards entities with \"_deleted\": "
-            "true (e.g. [\"filter\", [\"neq\", \"_S._deleted\", true]]), so a deleted source entity becomes a "
+            "this REST transform can insert or delete, and no earlier rule looks at \"_deleted\" (discard such "
+            "entities, e.g. [\"filter\", [\"neq\", \"_S._deleted\", true]]), so a deleted source entity becomes a "
             f"call to the system; {DELETED_PASS}", anchor='["remove", "already_shared"]')]),
     Case("merge dataset pair", merge_pair_malformed,
          [E(GLOBAL, '"customerp-employee-enrich"', "$.source.datasets[0]",
