@@ -133,7 +133,8 @@ def node_folders(base: Path) -> list[Path]:
     """Every node config folder directly under ``base`` (a subfolder with pipes/ or systems/)."""
     if not base.is_dir():
         return []
-    return [p for p in sorted(base.iterdir()) if p.is_dir() and is_node_folder(p)]
+    # Hidden folders are leftovers of interrupted generate runs, not node config folders.
+    return [p for p in sorted(base.iterdir()) if not p.name.startswith(".") and p.is_dir() and is_node_folder(p)]
 
 
 def format_problem(problem: Problem) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from generator.cli import main
+from generator.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -186,7 +187,7 @@ def test_failed_write_leaves_previous_output(project, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr("generator.fsutil._write", explode)
-    with pytest.raises(OSError):
+    with pytest.raises(UserError):  # a file system failure is a one-line user error
         from generator.generate import generate
         generate([project / "specs"], project / "output")
     monkeypatch.undo()

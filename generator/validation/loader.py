@@ -19,6 +19,7 @@ from generator.validation.model import (
 )
 
 _FOLDER_KIND = {"pipes": PIPE, "systems": SYSTEM}
+_UNPARSED = object()  # what _parse returns for a file it reported as invalid
 
 
 def is_config_file(name: str) -> bool:
@@ -38,7 +39,8 @@ def load(files: Mapping[str, str], findings: Findings, *, whole: bool = True,
     for name in sorted(files):
         if is_config_file(name):
             value = _parse(name, files[name], findings)
-            found = _entities(name, value, findings) if value is not None else []
+            # A file holding null is an error like any other shape, never an empty file.
+            found = _entities(name, value, findings) if value is not _UNPARSED else []
             entities.extend(found)
             if not found:
                 unreadable.add(posixpath.basename(name)[: -len(".conf.json")])
@@ -58,7 +60,7 @@ def _parse(name: str, text: str, findings: Findings) -> Any:
     result = parse(text)
     if not result.ok:
         findings.error(name, (), result.error, line=result.line, col=result.col)
-        return None
+        return _UNPARSED
     if result.duplicate_keys:
         for path in duplicate_key_paths(text):
             findings.warning(name, path, f"duplicate key '{path[-1]}' (only the last one counts)", key=True)
@@ -136,7 +138,7 @@ def _load_variables(files: Mapping[str, str], findings: Findings, names: tuple[s
 
 def _variables_file(name: str, text: str, findings: Findings) -> dict[str, Any]:
     value = _parse(name, text, findings)
-    if value is None:
+    if value is _UNPARSED:
         return {}
     if not isinstance(value, dict):
         findings.error(name, (), "the variables file must be a JSON object: variable name -> value")
@@ -148,7 +150,7 @@ def _load_external(files: Mapping[str, str], findings: Findings) -> tuple[str, .
     if EXTERNAL_DATASETS_FILE not in files:
         return ()
     value = _parse(EXTERNAL_DATASETS_FILE, files[EXTERNAL_DATASETS_FILE], findings)
-    if value is None:
+    if value is None or value is _UNPARSED:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         findings.error(EXTERNAL_DATASETS_FILE, (), "external datasets must be a JSON list of dataset ids")

@@ -153,3 +153,41 @@ def _branch(e, ctx, args, hit: Callable):
         if hit(e.ev(args[2 * i], ctx)):
             return args[2 * i + 1]
     return args[-1] if len(args) % 2 else None
+
+
+def cast(name: str, conv: Callable) -> None:
+    """Register a cast ``[NAME, FUNCTION?, VALUES]`` (numbers.rst, booleans.rst, date-and-time.rst):
+    every non-null value that ``conv`` converts is kept; one it cannot convert is ignored, or,
+    given FUNCTION, replaced by FUNCTION evaluated with ``_`` bound to that value
+    (``["integer", ["string", "_."], …]`` gives the value's string cast, numbers.rst l.187)."""
+    def f(e, ctx, args):
+        _arity(name, args, 1, 2)
+        fexpr = args[0] if len(args) == 2 else None
+        vals = e.ev(args[-1], ctx)
+
+        def one(v):
+            r = conv(v)
+            if r is None and fexpr is not None:
+                return e.fn_each(fexpr, ctx, v)
+            return r
+        if isinstance(vals, list):
+            return [r for r in (one(v) for v in vals if v is not None) if r is not None]
+        return None if vals is None else one(vals)
+    FUNCTIONS[name] = f
+
+
+# The most values or characters one call may produce. A node would run out of memory on such a
+# call too; the simulator names the function instead of exhausting the machine.
+MAX_SIZE = 10_000_000
+
+
+def bounded(name: str, size) -> None:
+    if isinstance(size, int) and size > MAX_SIZE:
+        raise DTLError(f"{name}: a result of {size} values or characters is more than the simulator holds")
+
+
+def not_simulated(name: str, why: str) -> None:
+    """Register a function of the reference the simulator does not model: it fails the pipe by name."""
+    def f(e, ctx, args):
+        raise DTLError(f"{name}: {why}")
+    FUNCTIONS[name] = f

@@ -9,16 +9,20 @@ from generator.simulate.dtl.paths import ns_wildcard, traverse
 from generator.simulate.values import NI
 
 
-def _prop_name(e: Transform, ctx: Ctx, expr) -> str:
+def _prop_name(fn: str, e: Transform, ctx: Ctx, expr) -> str:
     name = e.ev(expr, ctx) if isinstance(expr, list) else expr
     name = first(name)
     if not isinstance(name, str):
-        raise DTLError(f"property name must be a string, got {name!r}")
+        raise DTLError(f"{fn}: the property name must be a string, got {name!r}")
     return str(name)
 
 
 def _set(e: Transform, ctx: Ctx, name: str, value):
-    key = e.qualify_property(name)
+    _store(e, ctx, e.qualify_property(name), value)
+
+
+def _store(e: Transform, ctx: Ctx, key: str, value):
+    """Set an already qualified property; ``_id`` values get the identity namespace (transforms.rst, add)."""
     if key == "_id":
         value = e.qualify_id(value)
     ctx.T[key] = value
@@ -27,24 +31,26 @@ def _set(e: Transform, ctx: Ctx, name: str, value):
 @statement("add")
 def st_add(e, ctx, args):
     _arity("add", args, 2)
-    _set(e, ctx, _prop_name(e, ctx, args[0]), e.ev(args[1], ctx))
+    _set(e, ctx, _prop_name("add", e, ctx, args[0]), e.ev(args[1], ctx))
 
 
 @statement("add-if")
 def st_add_if(e, ctx, args):
-    _arity("add-if", args, 2)
-    v = e.ev(args[1], ctx)
-    if v is None or v == [] or v == {}:
-        return
-    _set(e, ctx, _prop_name(e, ctx, args[0]), v)
+    """``[add-if, PROPERTY, CONDITION?, VALUES]``: add VALUES when CONDITION, evaluated with ``_``
+    bound to them, holds; the default CONDITION is ``["neq", "_.", null]`` (transforms.rst l.103-111)."""
+    _arity("add-if", args, 2, 3)
+    v = e.ev(args[-1], ctx)
+    ok = truthy(e.fn_each(args[1], ctx, v)) if len(args) == 3 else not _eq(v, None)
+    if ok:
+        _set(e, ctx, _prop_name("add-if", e, ctx, args[0]), v)
 
 
 @statement("default")
 def st_default(e, ctx, args):
     _arity("default", args, 2)
-    name = e.qualify_property(_prop_name(e, ctx, args[0]))
-    if name not in ctx.T:
-        _set(e, ctx, name, e.ev(args[1], ctx))
+    key = e.qualify_property(_prop_name("default", e, ctx, args[0]))  # qualified once: "::age" is "age" (l.497)
+    if key not in ctx.T:
+        _store(e, ctx, key, e.ev(args[1], ctx))
 
 
 def _patterns(e, ctx, arg) -> list[str]:
@@ -81,12 +87,22 @@ def st_remove(e, ctx, args):
 
 @statement("rename")
 def st_rename(e, ctx, args):
+    """Copy PROPERTY1 of the *source* to PROPERTY2 of the target (transforms.rst l.905-930). With
+    namespaced identifiers, an unqualified PROPERTY1 matches it in every namespace and each match
+    keeps its namespace (the note at l.915); a qualified one is copied to PROPERTY2 as qualified."""
     _arity("rename", args, 2)
-    old, new = _prop_name(e, ctx, args[0]), _prop_name(e, ctx, args[1])
-    for k in list(ctx.T):
-        if ns_wildcard(old, k, e.ns.enabled) if e.ns.enabled else k == old:
-            ctx.T[e.qualify_property(new)] = ctx.T.pop(k)
-            return
+    old, new = _prop_name("rename", e, ctx, args[0]), _prop_name("rename", e, ctx, args[1])
+    if not isinstance(ctx.S, dict):
+        return
+    if not e.ns.enabled or ":" in old or old.startswith(("_", "$")):
+        key = e.qualify_property(old)
+        if key in ctx.S:
+            _set(e, ctx, new, ctx.S[key])
+        return
+    for k, v in ctx.S.items():
+        ns, sep, ident = k.rpartition(":")
+        if ident == old:
+            _store(e, ctx, f"{ns}:{new}" if sep and ":" not in new else e.qualify_property(new), v)
 
 
 @statement("comment")

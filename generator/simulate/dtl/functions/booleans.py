@@ -5,33 +5,30 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
+from generator.simulate.dtl.core import FUNCTIONS, _arity, cast, function, is_plain_str
 from generator.simulate.values import NI, URI, Datetime
 
-from generator.simulate.dtl.core import FUNCTIONS, _arity, function, is_number, is_plain_str, single_or_list
+
+def _to_boolean(v):
+    """Booleans, and the strings "true" and "false" in any case; numbers and other values are
+    not booleans (booleans.rst l.36: ``1234`` is ignored)."""
+    if isinstance(v, bool):
+        return v
+    if is_plain_str(v):
+        low = v.lower()
+        if low == "true":
+            return True
+        if low == "false":
+            return False
+    return None
 
 
-@function("boolean")
-def f_boolean(e, ctx, args):
-    _arity("boolean", args, 1)
-
-    def conv(v):
-        if isinstance(v, bool):
-            return v
-        if is_number(v):
-            return v != 0
-        if is_plain_str(v):
-            low = v.strip().lower()
-            if low in ("true", "1", "yes", "on", "t", "y"):
-                return True
-            if low in ("false", "0", "no", "off", "f", "n"):
-                return False
-        return None
-    return single_or_list(conv, e.ev(args[0], ctx))
+cast("boolean", _to_boolean)
 
 
-def _type_test(pred):
+def _type_test(name, pred):
     def test(e, ctx, args):
-        _arity("is-*", args, 1)
+        _arity(name, args, 1)
         v = e.ev(args[0], ctx)
         if isinstance(v, list):
             return bool(v) and pred(v[0])
@@ -39,17 +36,17 @@ def _type_test(pred):
     return test
 
 
-FUNCTIONS["is-boolean"] = _type_test(lambda v: isinstance(v, bool))
-FUNCTIONS["is-string"] = _type_test(is_plain_str)
-FUNCTIONS["is-integer"] = _type_test(lambda v: isinstance(v, int) and not isinstance(v, bool))
-FUNCTIONS["is-float"] = _type_test(lambda v: isinstance(v, float))
-FUNCTIONS["is-decimal"] = _type_test(lambda v: isinstance(v, Decimal))
-FUNCTIONS["is-datetime"] = _type_test(lambda v: isinstance(v, Datetime))
-FUNCTIONS["is-ni"] = _type_test(lambda v: isinstance(v, NI))
-FUNCTIONS["is-uri"] = _type_test(lambda v: isinstance(v, URI))
-FUNCTIONS["is-uuid"] = _type_test(lambda v: isinstance(v, uuid.UUID))
-FUNCTIONS["is-bytes"] = _type_test(lambda v: isinstance(v, (bytes, bytearray)))
-FUNCTIONS["is-dict"] = _type_test(lambda v: isinstance(v, dict))
+FUNCTIONS["is-boolean"] = _type_test("is-boolean", lambda v: isinstance(v, bool))
+FUNCTIONS["is-string"] = _type_test("is-string", is_plain_str)
+FUNCTIONS["is-integer"] = _type_test("is-integer", lambda v: isinstance(v, int) and not isinstance(v, bool))
+FUNCTIONS["is-float"] = _type_test("is-float", lambda v: isinstance(v, float))
+FUNCTIONS["is-decimal"] = _type_test("is-decimal", lambda v: isinstance(v, Decimal))
+FUNCTIONS["is-datetime"] = _type_test("is-datetime", lambda v: isinstance(v, Datetime))
+FUNCTIONS["is-ni"] = _type_test("is-ni", lambda v: isinstance(v, NI))
+FUNCTIONS["is-uri"] = _type_test("is-uri", lambda v: isinstance(v, URI))
+FUNCTIONS["is-uuid"] = _type_test("is-uuid", lambda v: isinstance(v, uuid.UUID))
+FUNCTIONS["is-bytes"] = _type_test("is-bytes", lambda v: isinstance(v, (bytes, bytearray)))
+FUNCTIONS["is-dict"] = _type_test("is-dict", lambda v: isinstance(v, dict))
 
 
 @function("is-list")

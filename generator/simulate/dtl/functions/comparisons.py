@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from generator.simulate.values import sort_key
-
 from generator.simulate.dtl.core import FUNCTIONS, _arity, _eq, first, function
+from generator.simulate.values import sort_key
 
 
 @function("eq")
@@ -19,16 +18,16 @@ def f_neq(e, ctx, args):
     return not _eq(e.ev(args[0], ctx), e.ev(args[1], ctx))
 
 
-def _cmp(op):
+def _cmp(name, op):
     def compare(e, ctx, args):
-        _arity("comparison", args, 2)
+        _arity(name, args, 2)
         a, b = first(e.ev(args[0], ctx)), first(e.ev(args[1], ctx))
         ka, kb = sort_key(a), sort_key(b)
         return op(ka, kb)
     return compare
 
 
-FUNCTIONS["gt"] = _cmp(lambda a, b: a > b)
-FUNCTIONS["gte"] = _cmp(lambda a, b: a >= b)
-FUNCTIONS["lt"] = _cmp(lambda a, b: a < b)
-FUNCTIONS["lte"] = _cmp(lambda a, b: a <= b)
+FUNCTIONS["gt"] = _cmp("gt", lambda a, b: a > b)
+FUNCTIONS["gte"] = _cmp("gte", lambda a, b: a >= b)
+FUNCTIONS["lt"] = _cmp("lt", lambda a, b: a < b)
+FUNCTIONS["lte"] = _cmp("lte", lambda a, b: a <= b)

@@ -5,10 +5,8 @@ from __future__ import annotations
 import datetime as _dt
 import re
 
-from generator.simulate.dtl.functions.numbers import _cast
-from generator.simulate.values import Datetime, parse_iso
-
-from generator.simulate.dtl.core import FUNCTIONS, _arity, first, function, is_plain_str, single_or_list
+from generator.simulate.dtl.core import DTLError, _arity, cast, first, function, is_plain_str, single_or_list
+from generator.simulate.values import Datetime, datetime_or_none, parse_iso
 
 
 @function("now")
@@ -22,13 +20,13 @@ def _to_dt(v):
     if isinstance(v, bool):
         return None
     if isinstance(v, int):
-        return Datetime(v)
+        return datetime_or_none(v)
     if is_plain_str(v):
         return parse_iso(v)
     return None
 
 
-_cast("datetime", _to_dt)
+cast("datetime", _to_dt)
 
 
 def _parse_with(fmt: str, text: str, tz: str | None) -> Datetime | None:
@@ -91,35 +89,53 @@ def _add_months(d: _dt.datetime, months: int) -> _dt.datetime:
 
 @function("datetime-plus")
 def f_datetime_plus(e, ctx, args):
+    """``[datetime-plus, DATEPART, VALUE, VALUES]``: VALUE is an integer (date-and-time.rst l.258-261);
+    a result outside years 1 to 9999 is null."""
     _arity("datetime-plus", args, 3)
     unit, amount = first(e.ev(args[0], ctx)), first(e.ev(args[1], ctx))
+    if not isinstance(amount, int) or isinstance(amount, bool):
+        raise DTLError(f"datetime-plus: VALUE must be an integer, got {amount!r}")
+    if unit not in _UNITS_NS and unit not in ("month", "year"):
+        raise DTLError(f"datetime-plus: unknown DATEPART {unit!r}")
 
     def one(v):
         if unit in _UNITS_NS:
-            return Datetime(v.ns + int(amount * _UNITS_NS[unit]))
+            return datetime_or_none(v.ns + amount * _UNITS_NS[unit])
         months = amount * 12 if unit == "year" else amount
-        rest = v.ns % 1000
-        return Datetime(Datetime.from_datetime(_add_months(v.to_datetime(), int(months))).ns + rest)
+        try:
+            moved = _add_months(v.to_datetime(), months)
+        except (ValueError, OverflowError):  # beyond year 9999 or before year 1
+            return None
+        return Datetime(Datetime.from_datetime(moved).ns + v.ns % 1000)
     return single_or_list(one, e.ev(args[2], ctx), keep=lambda v: isinstance(v, Datetime))
-
-
-FUNCTIONS["datetime-minus"] = lambda e, ctx, args: f_datetime_plus(e, ctx, [args[0], ["-", 0, args[1]], args[2]])
 
 
 @function("datetime-diff")
 def f_datetime_diff(e, ctx, args):
+    """START minus END in whole DATEPARTs, truncated towards zero: every example of
+    date-and-time.rst l.84-105 gives 07-28 to 07-29 as -1 day and 2015-03-02 to 2016-07-29 as -16 months."""
     _arity("datetime-diff", args, 3)
     unit = first(e.ev(args[0], ctx))
     a, b = first(e.ev(args[1], ctx)), first(e.ev(args[2], ctx))
     if not (isinstance(a, Datetime) and isinstance(b, Datetime)):
         return None
     if unit in _UNITS_NS:
-        return int((b.ns - a.ns) / _UNITS_NS[unit])
+        return _towards_zero(a.ns - b.ns, _UNITS_NS[unit])
+    if unit not in ("month", "year"):
+        raise DTLError(f"datetime-diff: unknown DATEPART {unit!r}")
     da, db = a.to_datetime(), b.to_datetime()
-    months = (db.year - da.year) * 12 + db.month - da.month
-    if (db.day, db.time()) < (da.day, da.time()):
-        months -= 1 if months > 0 else 0
-    return months // 12 if unit == "year" else months
+    months = (da.year - db.year) * 12 + da.month - db.month
+    rest_a, rest_b = (da.day, da.time()), (db.day, db.time())
+    if months > 0 and rest_a < rest_b:
+        months -= 1  # the last month is not complete
+    elif months < 0 and rest_a > rest_b:
+        months += 1
+    return _towards_zero(months, 12) if unit == "year" else months
+
+
+def _towards_zero(n: int, unit: int) -> int:
+    q = abs(n) // unit
+    return q if n >= 0 else -q
 
 
 @function("datetime-shift")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from generator.simulate.dtl.core import (FUNCTIONS, DTLError, _arity, _func_or_values, as_list, first, function,
+from generator.simulate.dtl.core import (bounded, FUNCTIONS, DTLError, _arity, _func_or_values, as_list, first, function,
                                         is_number, truthy)
 from generator.simulate.dtl.functions.sets import _distinct
 from generator.simulate.values import dumps, encode, same, sort_key
@@ -136,7 +136,7 @@ def f_distinct(e, ctx, args):
 
 
 def _sorted(e, ctx, args, reverse):
-    fn, vals = _func_or_values(e, ctx, args, "sorted")
+    fn, vals = _func_or_values(e, ctx, args, "sorted-descending" if reverse else "sorted")
     raw = e.ev(args[-1], ctx)
     if not isinstance(raw, list):
         return raw
@@ -150,7 +150,7 @@ FUNCTIONS["sorted-descending"] = lambda e, ctx, args: _sorted(e, ctx, args, True
 
 
 def _minmax(e, ctx, args, pick):
-    fn, vals = _func_or_values(e, ctx, args, "min/max")
+    fn, vals = _func_or_values(e, ctx, args, pick.__name__)
     vals = [v for v in vals if v is not None]
     if not vals:
         return None
@@ -180,9 +180,9 @@ def f_in(e, ctx, args):
 @function("range")
 def f_range(e, ctx, args):
     vals = [first(e.ev(a, ctx)) for a in args]
-    if len(vals) == 1:
-        return list(range(vals[0]))
-    return list(range(*vals))
+    steps = range(vals[0]) if len(vals) == 1 else range(*vals)
+    bounded("range", len(steps))
+    return list(steps)
 
 
 @function("slice")

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from generator.simulate.values import NI, URI
-
 from generator.simulate.dtl.core import FUNCTIONS, _arity, first, function, is_plain_str, single_or_list
+from generator.simulate.values import NI, URI
 
 
 @function("ni")

@@ -6,7 +6,7 @@ import math
 from decimal import Decimal, InvalidOperation, localcontext
 from typing import Callable
 
-from generator.simulate.dtl.core import FUNCTIONS, _arity, first, function, is_number, is_plain_str, single_or_list
+from generator.simulate.dtl.core import bounded, cast, FUNCTIONS, _arity, first, function, is_number, is_plain_str, single_or_list
 
 
 def _or_none(conv: Callable) -> Callable:
@@ -34,9 +34,21 @@ def _to_int(v):
         return _int_or_none(v)
     if is_plain_str(v):
         text = v.strip()
+        if text[:2] in ("0x", "0X"):
+            return _int_from_hex(text[2:])
         n = _int_or_none(text)
         return n if n is not None else _int_via_decimal(text)
     return None
+
+
+def _int_from_hex(digits: str):
+    """``"0x…"``: hexadecimal in two's complement, as wide as its digits (numbers.rst l.176:
+    ``"0x00ff"`` is 255, ``"0xff"`` is -1)."""
+    try:
+        raw = bytes.fromhex(digits.rjust(len(digits) + len(digits) % 2, "0"))
+    except ValueError:
+        return None
+    return int.from_bytes(raw, "big", signed=True) if raw else None
 
 
 def _to_float(v):
@@ -63,24 +75,9 @@ def _to_decimal(v):
     return None
 
 
-def _cast(name, conv):
-    def f(e, ctx, args):
-        _arity(name, args, 1, 2)
-        default = e.ev(args[0], ctx) if len(args) == 2 else None
-        vals = e.ev(args[-1], ctx)
-
-        def one(v):
-            r = conv(v)
-            return default if r is None else r
-        if isinstance(vals, list):
-            return [r for r in (one(v) for v in vals) if r is not None]
-        return None if vals is None else one(vals)
-    FUNCTIONS[name] = f
-
-
-_cast("integer", _to_int)
-_cast("float", _to_float)
-_cast("decimal", _to_decimal)
+cast("integer", _to_int)
+cast("float", _to_float)
+cast("decimal", _to_decimal)
 
 
 @function("hex")
@@ -137,6 +134,12 @@ def _named(name, op):
     FUNCTIONS[name] = f
 
 
+def _power(a, b, name: str):
+    if isinstance(a, int) and isinstance(b, int) and abs(a) > 1 and b > 0:
+        bounded(name, b * max(a.bit_length(), 1) // 3)  # about the decimal digits of the result
+    return a ** b
+
+
 def _truediv(a, b):
     if b == 0:
         raise ZeroDivisionError
@@ -150,13 +153,13 @@ _symbolic(("-",), lambda a, b: a - b)
 _symbolic(("*",), lambda a, b: a * b)
 _symbolic(("/",), _truediv)
 _symbolic(("%",), lambda a, b: a % b)
-_symbolic(("^",), lambda a, b: a ** b)
+_symbolic(("^",), lambda a, b: _power(a, b, "^"))
 _named("plus", lambda v, p: v + p)
 _named("minus", lambda v, p: v - p)
 _named("multiply", lambda v, p: v * p)
 _named("divide", _truediv)
 _named("mod", lambda v, p: v % p)
-_named("pow", lambda v, p: v ** p)
+_named("pow", lambda v, p: _power(v, p, "pow"))
 
 
 def _math1(name, fn):

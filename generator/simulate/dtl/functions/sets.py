@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from generator.simulate.values import dumps
-
 from generator.simulate.dtl.core import _arity, as_list, function
+from generator.simulate.values import dumps
 
 
 def _distinct(vals, key: Callable | None = None) -> list:

@@ -7,9 +7,8 @@ import uuid
 from decimal import Decimal
 
 from generator.simulate.dtl.paths import wildcard
+from generator.simulate.dtl.core import bounded, FUNCTIONS, _arity, as_list, first, function, is_plain_str, single_or_list
 from generator.simulate.values import NI, URI, Datetime, encode
-
-from generator.simulate.dtl.core import FUNCTIONS, _arity, as_list, first, function, is_plain_str, single_or_list
 
 
 def _str_of(v) -> str | None:
@@ -91,6 +90,7 @@ def _just(name, method):
         width, fill = first(e.ev(args[0], ctx)), first(e.ev(args[1], ctx))
         if not isinstance(fill, str) or len(fill) != 1:
             return None
+        bounded(name, width)
         return single_or_list(lambda s: getattr(s, method)(width, fill), e.ev(args[2], ctx), keep=is_plain_str)
     FUNCTIONS[name] = f
 

@@ -6,9 +6,8 @@ import urllib.parse
 import uuid
 
 from generator.simulate.dtl.functions.numbers import _or_none
-from generator.simulate.values import URI
-
 from generator.simulate.dtl.core import _arity, first, function, is_plain_str, single_or_list
+from generator.simulate.values import URI
 
 
 @function("uri")
