@@ -121,6 +121,7 @@ def _check_rest_transforms(pipe: Entity, systems: Mapping[str, Entity], findings
     for transform, path in transforms(pipe):
         kind = transform.get("type")
         if kind == "template" and transform.get("template") == SHARE_TEMPLATE:
+            # The connector template's share pipe sets "batch_size": 1 (connector-templates.rst l.72).
             _check_insert_batch(pipe, path + ("template",), "the transform-share-rest template inserts", findings)
         elif kind == "rest":
             methods = _methods(transform, systems.get(transform.get("system")), earlier)
