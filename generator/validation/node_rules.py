@@ -31,7 +31,7 @@ BATCH_TO_SINK = ("dtl-functions-hops.rst l.114: the pipe's batch_size property m
                  "guarantee that the hops is able to find the entities being written by the sink")
 INSERT_BATCH = ("insert-pattern.rst l.19-22: should one entity in a batch fail, the whole batch is processed again, "
                 "which could lead to multiple successful insert messages; only the REST sink defaults batch_size "
-                "to 1 (configuration-pipes.rst l.56)")
+                "to 1 (configuration-pipes.rst l.56-57)")
 DELETED_PASS = ("insert-pattern.rst l.37: \"Per default Sesam will pass entities with \"_deleted\": true through all "
                 "transforms, therefore these entities will need to be discarded in the pipe\"")
 # REST operation methods that change the target system.
