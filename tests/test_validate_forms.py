@@ -185,3 +185,12 @@ def test_public_node_folders_deploy_and_then_plan_no_change(name, tmp_path, sesa
     capsys.readouterr()
     assert main(["plan", str(folder)]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "Plan: 0 to add, 0 to change, 0 to remove."
+
+
+def test_a_broken_variables_file_is_reported_once_for_a_folder_of_folders(tmp_path, capsys):
+    for name in ("system-alias", "hops-self-join"):
+        shutil.copytree(FORMS / name, tmp_path / "nodes" / name)
+    broken = tmp_path / "vars.json"
+    broken.write_text('{"a": 1,}')
+    assert main(["validate", str(tmp_path / "nodes"), "--variables", str(broken)]) == 1
+    assert capsys.readouterr().out == f"{broken}:1:9: $: error: invalid JSON: Expecting property name enclosed in double quotes\n"

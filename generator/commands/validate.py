@@ -60,6 +60,7 @@ def run(args) -> int:
     for folder in folders:
         label = "" if folder == Path(".") else folder.as_posix()
         problems.extend(validate_folder(folder, root_label=label, variables=options))
+    problems = list(dict.fromkeys(problems))  # a --variables file's own problems, once for all folders
     out = format_json(problems) if args.format == "json" else format_text(problems)
     sys.stdout.write(out)
     errors = sum(1 for p in problems if p.level == "error")
