@@ -16,7 +16,7 @@ from generator.errors import EXIT_INTERNAL, EXIT_USER, UserError
 
 COMMANDS = (
     "import_doc", "generate", "validate", "docs",
-    "plan", "deploy", "qa", "simulate",
+    "plan", "deploy", "qa", "simulate", "test",
 )
 
 

@@ -31,7 +31,7 @@ import urllib.parse
 import jinja2
 
 from generator.envref import ENV_REF, SECRET_REF
-from generator.simulate import dtl
+from generator.simulate import dtl, pipe_features
 from generator.simulate.store import Store
 from generator.simulate.systems import TestSystem
 from generator.simulate.values import NI, decode, encode, plain, same
@@ -83,15 +83,19 @@ class Settled:
 class Node:
     """The simulated node: configs, datasets and the systems' local stand-ins."""
 
-    def __init__(self, files: Mapping[str, str], systems: Mapping[str, TestSystem], store: Store | None = None):
+    def __init__(self, files: Mapping[str, str], systems: Mapping[str, TestSystem], store: Store | None = None,
+                 *, env: Mapping[str, Any] | None = None, testdata: Any = None):
         self.store = store or Store()
         self.systems = systems
+        self.env = env or {}  # the node's environment variables (conditional components)
+        self.testdata = testdata  # folder of testdata/<pipe>.json for http_endpoint sources
+        self.clock = None  # DTL "now" (a fixed clock for test runs); None: the system clock
         self.pipes: dict[str, dict] = {}
         self.system_configs: dict[str, dict] = {}
         for path, text in sorted(files.items()):
             if path.startswith("pipes/"):
                 obj = json.loads(text)
-                self.pipes[obj["_id"]] = obj
+                self.pipes[obj["_id"]] = self._resolved(obj)
             elif path.startswith("systems/"):
                 obj = json.loads(text)
                 self.system_configs[obj["_id"]] = obj
@@ -99,6 +103,12 @@ class Node:
         self._connections: dict[tuple, http.client.HTTPConnection] = {}
         self.run_count: dict[str, int] = {}
         self._merge_state: dict[str, dict] = {}
+
+    def _resolved(self, pipe: dict) -> dict:
+        try:
+            return pipe_features.resolve_conditionals(pipe, self.env)
+        except pipe_features.FeatureError:
+            return pipe  # left conditional: running the pipe reports why
 
     # ---- order
 
@@ -255,11 +265,36 @@ class Node:
             return self._read_rest(pipe, source, state, report)
         if kind in ("embedded",):
             return [decode(e) for e in source.get("entities", [])], True, lambda b: None
+        if kind == "http_endpoint":
+            return self._read_http_endpoint(pipe, state)
+        if kind == "conditional":
+            raise PipeError(f"source: {self._unresolved(source)}")
         raise PipeError(f"source type {kind!r} is not simulated")
 
+    def _read_http_endpoint(self, pipe: dict, state: dict):
+        if state.get("received"):
+            return [], False, lambda b: None  # the posted entities were written once
+        try:
+            entities = pipe_features.testdata_entities(self.testdata, pipe["_id"])
+        except pipe_features.FeatureError as err:
+            raise PipeError(str(err)) from None
+
+        def commit(batch):
+            if batch is None:
+                state["received"] = True
+        return entities, False, commit
+
+    def _unresolved(self, component: dict) -> str:
+        try:
+            pipe_features.choose(component, self.env)
+        except pipe_features.FeatureError as err:
+            return str(err)
+        return "conditional left unresolved"
+
     def _read_merge(self, pipe: dict, source: dict, state: dict):
-        if source.get("version", 1) != 2:
-            raise PipeError("only merge source version 2 is simulated")
+        version = source.get("version", 1)  # "the default value is 1" (configuration-sources-merge.rst:110-114)
+        if version not in (1, 2):
+            raise PipeError(f"merge source version {version!r} does not exist")
         bindings = []
         for i, item in enumerate(source["datasets"]):
             name, _, alias = item.partition(" ")
@@ -353,10 +388,17 @@ class Node:
         for spec in specs:
             kind = spec.get("type")
             if kind == "dtl":
-                t = dtl.Transform(spec["rules"], namespaces=namespaces, datasets=self.store)
+                t = dtl.Transform(spec["rules"], namespaces=namespaces, datasets=self.store, now=self.clock)
                 out.append(t.run)
             elif kind == "rest":
                 out.append(self._rest_transform(spec, report))
+            elif kind == "emit_children":
+                out.append(pipe_features.emit_children)
+            elif kind == "chained":
+                out.append(pipe_features.chain(self._transforms({"transform": spec.get("transforms") or []},
+                                                                namespaces, report)))
+            elif kind == "conditional":
+                raise PipeError(f"transform: {self._unresolved(spec)}")
             else:
                 raise PipeError(f"transform type {kind!r} is not simulated")
         return out
@@ -410,6 +452,8 @@ class Node:
                     raise PipeError(f"{op_name}: HTTP {status}")
         elif kind == "null":
             return
+        elif kind == "conditional":
+            raise PipeError(f"sink: {self._unresolved(sink)}")
         else:
             raise PipeError(f"sink type {kind!r} is not simulated")
 
@@ -632,7 +676,8 @@ def _merged(group: list[tuple[int, dict]], identity: str, strategy: str) -> dict
     result: dict[str, Any] = {"_id": _id}
     ids: list = []
     for _, e in group:
-        ids.extend(dtl.as_list(e["$ids"]) if "$ids" in e else [e["_id"]])
+        # A node lists the ids as namespaced identifiers (connector-contract.rst:118-122).
+        ids.extend(dtl.as_list(e["$ids"]) if "$ids" in e else [NI(e["_id"])])
     if strategy == "list":
         result["$merged"] = [{k: v for k, v in e.items() if not k.startswith("_")} for _, e in group]
     else:
