@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -31,13 +31,17 @@ def diff_tree(files: dict[str, str], out_dir: Path) -> tuple[str, ...]:
 
 
 def generate(spec_paths: Sequence[Path], out_root: Path, out_dir: Path | None = None,
-             *, check: bool = False, name: str | None = None) -> Outcome:
+             *, check: bool = False, name: str | None = None, with_tests: bool = False,
+             test_scenario: Path | None = None) -> Outcome:
     """Render, validate, then write atomically unless ``check``.
 
     Raises ``UserError`` on bad input or when what was rendered does not
     validate: nothing is written then, so a broken config never reaches disk.
     """
     rendered = render_specs(spec_paths, name)
+    if with_tests:  # sesam-py tests beside the config (docs/test.md)
+        from generator.nodetest.withtests import add_tests, scenario_testdata
+        rendered = replace(rendered, files=add_tests(rendered.files, scenario_testdata(spec_paths, test_scenario)))
     target = out_dir or out_root / rendered.name
     validation = ensure_valid(rendered.files, root_label=str(target))
     changed = diff_tree(dict(rendered.files), target)
