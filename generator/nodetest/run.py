@@ -15,14 +15,16 @@ from typing import Any, Callable
 from generator.nodetest.compare import Outcome, compare_bytes, compare_json, render_csv, update_text
 from generator.nodetest.folder import Effective, NodeFolder, effective_pipes, read_folder
 from generator.nodetest.specs import EXPECTED, TestSpec, load_specs
-from generator.simulate import dtl
-from generator.simulate.runner import Node, PipeError, source_datasets
+from generator.simulate import dtl, pipeinfo, runner
+from generator.simulate.runner import Node, PipeError, PipeRun, register_sink, source_datasets
 from generator.simulate.store import Store
 from generator.simulate.values import encode
 
-# What the simulator runs without a system: sources, transforms and (upstream) sinks.
-SOURCES = frozenset({"dataset", "merge", "merge_datasets", "embedded", "http_endpoint"})
-TRANSFORMS = frozenset({"dtl", "emit_children", "chained"})
+# What the simulator runs in a node folder: its kinds, less those that call a system (a node
+# folder brings no test systems) and conditionals (resolved before this check).
+_NOT_HERE = frozenset({"rest", "conditional"})
+SOURCES = frozenset(runner.SOURCES) - _NOT_HERE
+TRANSFORMS = frozenset(runner.TRANSFORMS) - _NOT_HERE
 UPSTREAM_SINKS = frozenset({"dataset"})
 STAGES = ("source", "before-transforms", "after-transforms", "sink")
 _CAPTURE = "pipegen-capture"
@@ -55,15 +57,15 @@ class Options:
 
 
 class _TestNode(Node):
-    """The runner, with a sink that keeps what a verified pipe would hand its real sink."""
+    """The runner, with what verified pipes handed their sinks."""
 
     captured: dict[str, list[dict]]
 
-    def _write(self, sink, name, out, report, seen):
-        if sink.get("type") == _CAPTURE:
-            self.captured.setdefault(sink["key"], []).extend(out)
-            return
-        super()._write(sink, name, out, report, seen)
+
+@register_sink(_CAPTURE)
+def _capture(run: PipeRun, sink: dict, name: str, out: list[dict], seen: set) -> None:
+    """Keeps what a verified pipe would hand its real sink (which is never called)."""
+    run.node.captured.setdefault(sink["key"], []).extend(out)
 
 
 def test_folder(root: Path, options: Options = Options()) -> FolderResult:
@@ -98,7 +100,7 @@ def test_folder(root: Path, options: Options = Options()) -> FolderResult:
         result.seconds = time.perf_counter() - started
         return result
     before = len(result.errors)
-    node = _run(folder, pipes, needed, options, result)
+    node = _run(folder, pipes, needed, verified, options, result)
     if len(result.errors) == before:  # an upstream pipe that failed leaves nothing to compare
         _verify(folder, pipes, load.specs, verified, node, options, result)
     if options.update:
@@ -204,9 +206,11 @@ def _check_constructs(pipes, needed, verified, result: FolderResult) -> bool:
 
 # ---- running
 
-def _run(folder: NodeFolder, pipes, needed: set[str], options: Options, result: FolderResult) -> _TestNode:
-    files = {f"pipes/{pid}.conf.json": json.dumps(pipes[pid].config) for pid in sorted(needed)}
+def _run(folder: NodeFolder, pipes, needed: set[str], verified: list[str], options: Options,
+         result: FolderResult) -> _TestNode:
+    files = {f"pipes/{pid}.conf.json": json.dumps(pipes[pid].config) for pid in sorted(needed | set(verified))}
     node = _TestNode(files, {}, Store(), env=folder.env, testdata=folder.testdata)
+    node.order = [pid for pid in node.order if pid in needed]  # verified pipes run only to be read
     node.captured = {}
     if options.now is not None:
         node.clock = lambda: options.now
@@ -219,6 +223,8 @@ def _run(folder: NodeFolder, pipes, needed: set[str], options: Options, result: 
     if last is not None:
         for report in last.failed:
             result.errors.append(f"pipe '{report.pipe}' (upstream of a verified pipe) failed: {report.error}")
+        for report in last.waiting:
+            result.errors.append(f"pipe '{report.pipe}' (upstream of a verified pipe) never ran: {report.waiting}")
     if not settled.settled and not (last and last.failed):
         result.errors.append(f"the pipes did not settle in {options.max_rounds} rounds")
     return node
@@ -243,19 +249,19 @@ def pipe_entities(node: _TestNode, config: dict, stage: str | None) -> list[dict
     (dtl-functions-transforms.rst:585-595)."""
     pid = config["_id"]
     key = f"{pid}@{stage or 'sink'}"
-    saved = node.pipes.get(pid)
-    node.pipes[pid] = _stage_config(config, stage, key)
-    node.store.save_pipe_state(pid, {})
+    saved = node.pipes[pid], node.hops[pid]
+    node.pipes[pid] = variant = _stage_config(config, stage, key)
+    node.hops[pid] = pipeinfo.hops_of(variant)
+    node.reset_pipe(pid)
     node.captured[key] = []
     try:
         report = node.run_pipe(pid)
     finally:
-        if saved is None:
-            node.pipes.pop(pid, None)
-        else:
-            node.pipes[pid] = saved
+        node.pipes[pid], node.hops[pid] = saved
     if report.error:
         raise PipeError(report.error)
+    if report.waiting:
+        raise PipeError(f"the node would not run it: {report.waiting}")
     out = [e for e in node.captured[key] if not e.get("_filtered")]
     return json.loads(json.dumps(encode(out)))
 

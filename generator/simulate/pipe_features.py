@@ -137,3 +137,66 @@ def _resolve_transforms(spec: Any, env: Mapping[str, Any]) -> Any:
         if spec.get("type") == "chained" and isinstance(spec.get("transforms"), list):
             spec = {**spec, "transforms": [_resolve_transforms(t, env) for t in spec["transforms"]]}
     return spec
+
+
+def resolved(pipe: dict, env: Mapping[str, Any]) -> dict:
+    """The pipe with conditionals resolved; left as written when they cannot be (running it says why)."""
+    try:
+        return resolve_conditionals(pipe, env)
+    except FeatureError:
+        return pipe
+
+
+# ---- the runner's kinds
+
+from generator.simulate.runner import (  # noqa: E402 - the runner imports this module last
+    PipeError, PipeRun, Read, register_sink, register_source, register_transform)
+
+
+def _unresolved(run: PipeRun, component: dict) -> PipeError:
+    try:
+        choose(component, run.node.env)
+    except FeatureError as err:
+        return PipeError(str(err))
+    return PipeError("conditional left unresolved")
+
+
+@register_source("conditional")
+def _source_conditional(run: PipeRun, source: dict) -> Read:
+    raise _unresolved(run, source)
+
+
+@register_transform("conditional")
+def _transform_conditional(run: PipeRun, spec: dict):
+    raise _unresolved(run, spec)
+
+
+@register_sink("conditional")
+def _sink_conditional(run: PipeRun, sink: dict, name: str, out: list[dict], seen: set) -> None:
+    raise _unresolved(run, sink)
+
+
+@register_source("http_endpoint")
+def _source_http_endpoint(run: PipeRun, source: dict) -> Read:
+    state = run.state
+    if state.get("received"):
+        return Read([], False, lambda b: None)  # the posted entities were written once
+    try:
+        entities = testdata_entities(run.node.testdata, run.id)
+    except FeatureError as err:
+        raise PipeError(str(err)) from None
+
+    def commit(batch):
+        if batch is None:
+            state["received"] = True
+    return Read(entities, False, commit)
+
+
+@register_transform("emit_children")
+def _transform_emit_children(run: PipeRun, spec: dict):
+    return emit_children
+
+
+@register_transform("chained")
+def _transform_chained(run: PipeRun, spec: dict):
+    return chain([run.node._transform(run, t) for t in spec.get("transforms") or []])

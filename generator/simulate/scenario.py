@@ -53,6 +53,7 @@ class Scenario:
     file: str
     specs: tuple[Path, ...]
     steps: tuple[Step, ...]
+    xfail: str | None = None  # a known failure of the generated config: the finding it reproduces
 
 
 @dataclass
@@ -94,7 +95,9 @@ def load_scenario(file: Path) -> Scenario:
         problems.append(Problem(doc.location(("steps",)), "steps", "a scenario needs at least one step"))
     if problems:
         raise UserError(problems)
-    return Scenario(str(data.get("title") or file.stem), str(file), tuple(specs), tuple(steps))
+    xfail = data.get("xfail")
+    return Scenario(str(data.get("title") or file.stem), str(file), tuple(specs), tuple(steps),
+                    str(xfail) if xfail else None)
 
 
 class Simulation:
