@@ -269,3 +269,17 @@ def test_now_fixes_the_dtl_clock(tmp_path, capsys):
     code, out = run_cli(capsys, "--now", "2024-01-02T03:04:05Z", folder)
     assert code == 0, out
     assert main(["test", "--now", "yesterday", str(folder)]) == 1
+
+
+def test_hops_on_an_unqualified_path_match_every_namespace():
+    # dtl/namespaces.rst:17-19: with namespaced identifiers, "properties with only the identifier
+    # part, will in general match that property in all namespaces" - also in a hops join
+    n = node([embedded("orders", [{"_id": "o1", "erp:customer": "~:c:1"}, {"_id": "o2", "erp:customer": "~:c:2"}]),
+              embedded("customers", [{"_id": "c:1"}]),
+              {"_id": "joined", "source": {"type": "dataset", "dataset": "customers"}, "namespaced_identifiers": True,
+               "transform": {"type": "dtl", "rules": {"default": [
+                   ["copy", "_id"],
+                   ["add", "orders", ["map", "_._id", ["hops", {"datasets": ["orders o"],
+                                                                "where": [["eq", ["ni", "_S._id"], "o.customer"]]}]]]]}}}])
+    n.run_until_settled()
+    assert [e.get("joined:orders") for e in live(n, "joined")] == [["o1"]]
