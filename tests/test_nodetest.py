@@ -283,3 +283,48 @@ def test_hops_on_an_unqualified_path_match_every_namespace():
                                                                 "where": [["eq", ["ni", "_S._id"], "o.customer"]]}]]]]}}}])
     n.run_until_settled()
     assert [e.get("joined:orders") for e in live(n, "joined")] == [["o1"]]
+
+
+def test_secrets_come_from_the_secrets_file_and_are_never_printed(tmp_path, capsys):
+    folder = tmp_path / "f"
+    shutil.copytree(FIXTURES / "chained", folder)
+    conf = folder / "pipes" / "people-out.conf.json"
+    pipe = json.loads(conf.read_text())
+    pipe["transform"]["transforms"][0]["rules"]["default"].append(["add", "k", ["length", "$SECRET(key)"]])
+    conf.write_text(json.dumps(pipe))
+    expected = folder / "expected" / "people-out.json"
+    rows = json.loads(expected.read_text())
+    rows[0]["k"] = 11
+    expected.write_text(json.dumps(rows))
+    code, out = run_cli(capsys, folder)
+    assert code == 1 and "$SECRET(key) is not in the --secrets file" in out
+    secrets = tmp_path / "secrets.json"
+    secrets.write_text(json.dumps({"key": "hush-hush-1"}))
+    code, out = run_cli(capsys, "--secrets", secrets, folder)
+    assert code == 0, out
+    assert "hush-hush-1" not in out
+
+
+def test_a_secret_in_a_diff_is_redacted(tmp_path, capsys):
+    folder = tmp_path / "f"
+    shutil.copytree(FIXTURES / "chained", folder)
+    conf = folder / "pipes" / "people-out.conf.json"
+    pipe = json.loads(conf.read_text())
+    pipe["transform"]["transforms"][0]["rules"]["default"].append(["add", "k", "$SECRET(key)"])
+    conf.write_text(json.dumps(pipe))
+    secrets = tmp_path / "secrets.json"
+    secrets.write_text(json.dumps({"key": "hush-hush-1"}))
+    code, out = run_cli(capsys, "--secrets", secrets, folder)
+    assert code == 1 and '+    "k": "***"' in out and "hush-hush-1" not in out
+
+
+@pytest.mark.xfail(strict=True, reason="DTL gap: a merge of an apply leaves _id null, so global-person fails "
+                                       "in the tutorial folder (turns green with the merged-apply _id fix)")
+def test_tutorial_upstream_of_person_crm_endpoint_runs(shared, tmp_path):
+    from generator.nodetest.run import Options, test_folder
+    folder = tmp_path / "tutorial"
+    shutil.copytree(shared / "reference/node-tests/sesam-io+tutorial", folder)
+    for f in (folder / "expected").glob("store-crm-endpoint.*"):
+        f.unlink()
+    result = test_folder(folder, Options())
+    assert not [e for e in result.errors if "failed:" in e], result.errors

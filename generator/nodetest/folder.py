@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from generator.envref import SECRET_REF
 from generator.errors import fail
 from generator.simulate import pipe_features
 
@@ -108,12 +109,14 @@ def _json(path: Path, root: Path) -> Any:
 
 # ---- effective configs
 
-def effective_pipes(folder: NodeFolder) -> dict[str, Effective]:
+def effective_pipes(folder: NodeFolder, secrets: dict | None = None) -> dict[str, Effective]:
     ns_default = bool(folder.metadata.get("namespaced_identifiers", False))
     out = {}
     for pid, raw in folder.pipes.items():
         try:
             config = _effective(raw, folder.env, ns_default)
+            if "transform" in config:
+                config["transform"] = _secrets(config["transform"], secrets or {})
         except pipe_features.FeatureError as err:
             out[pid] = Effective(pid, None, str(err))
             continue
@@ -136,6 +139,22 @@ def _effective(raw: dict, env: dict, ns_default: bool) -> dict:
     config.setdefault("add_namespaces", ns and source.get("type") in ADD_NS_SOURCES)
     config.setdefault("remove_namespaces", ns and sink.get("type") in REMOVE_NS_SINKS)
     return config
+
+
+def _secrets(value: Any, secrets: dict) -> Any:
+    """``$SECRET(name)`` in transforms (e.g. an ``encrypt`` key, dtl-functions-encryption.rst:27) from
+    the ``--secrets`` file. A secret the file lacks makes the pipe invalid: never a made-up key."""
+    if isinstance(value, str) and "$SECRET(" in value:
+        def one(m):
+            if m.group(1) not in secrets:
+                raise pipe_features.FeatureError(f"$SECRET({m.group(1)}) is not in the --secrets file")
+            return str(secrets[m.group(1)])
+        return SECRET_REF.sub(one, value)
+    if isinstance(value, list):
+        return [_secrets(v, secrets) for v in value]
+    if isinstance(value, dict):
+        return {k: _secrets(v, secrets) for k, v in value.items()}
+    return value
 
 
 def _expand(value: Any, env: dict) -> Any:

@@ -8,7 +8,7 @@ not model upstream of a verified pipe fails the run and is named; elsewhere it i
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -75,7 +75,7 @@ def test_folder(root: Path, options: Options = Options()) -> FolderResult:
     folder = read_folder(root, options.profile)
     if not (root / folder.env_file).is_file():
         result.warnings.append(f"no {folder.env_file}: $ENV(...) references have no values")
-    pipes = effective_pipes(folder)
+    pipes = effective_pipes(folder, options.secrets)
     outputs = {pid for pid, e in pipes.items() if e.config is not None and e.kind in ("output", "endpoint")}
     for pid, e in sorted(pipes.items()):
         if e.config is None:
@@ -105,8 +105,24 @@ def test_folder(root: Path, options: Options = Options()) -> FolderResult:
         _verify(folder, pipes, load.specs, verified, node, options, result)
     if options.update:
         _orphans(root, load.specs, result)
+    _redact(result, options.secrets or {})
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _redact(result: FolderResult, secrets: dict) -> None:
+    """Secret values never reach the output, not even through a diff of a pipe that emits one."""
+    values = sorted({str(v) for v in secrets.values() if str(v)}, key=len, reverse=True)
+    if not values:
+        return
+
+    def clean(text: str) -> str:
+        for v in values:
+            text = text.replace(v, "***")
+        return text
+    result.outcomes = [replace(o, message=clean(o.message), diff=clean(o.diff)) for o in result.outcomes]
+    for name in ("errors", "warnings", "info"):
+        setattr(result, name, [clean(m) for m in getattr(result, name)])
 
 
 # ---- which pipes must run
