@@ -328,3 +328,24 @@ def test_tutorial_upstream_of_person_crm_endpoint_runs(shared, tmp_path):
         f.unlink()
     result = test_folder(folder, Options())
     assert not [e for e in result.errors if "failed:" in e], result.errors
+
+
+def test_a_source_property_the_simulator_ignores_is_named(tmp_path, capsys):
+    folder = tmp_path / "f"
+    shutil.copytree(FIXTURES / "chained", folder)
+    conf = folder / "pipes" / "people-out.conf.json"
+    pipe = json.loads(conf.read_text())
+    pipe["source"]["include_previous_versions"] = True
+    conf.write_text(json.dumps(pipe))
+    code, out = run_cli(capsys, folder)
+    assert code == 1
+    assert "pipe 'people-out' (verified): dataset source property 'include_previous_versions' is not simulated" in out
+
+
+def test_a_folder_without_specs_passes_with_a_warning(tmp_path, capsys):
+    folder = tmp_path / "f"
+    shutil.copytree(FIXTURES / "chained", folder)
+    for f in (folder / "expected").iterdir():
+        f.unlink()
+    code, out = run_cli(capsys, folder)
+    assert code == 0 and "warning: Found no tests (*.test.json) to run" in out

@@ -26,6 +26,17 @@ _NOT_HERE = frozenset({"rest", "conditional"})
 SOURCES = frozenset(runner.SOURCES) - _NOT_HERE
 TRANSFORMS = frozenset(runner.TRANSFORMS) - _NOT_HERE
 UPSTREAM_SINKS = frozenset({"dataset"})
+# Source properties the simulator honours, or that do not change what a source gives
+# (signalling, scheduling). Any other property is named as not simulated, never ignored.
+_COMMON = {"type", "supports_signalling", "require_populated_input", "initial_datasets",
+           "ignore_non_existent_datasets", "if_source_empty", "comment"}
+SOURCE_PROPERTIES = {
+    "dataset": _COMMON | {"dataset", "completeness"},
+    "merge": _COMMON | {"datasets", "equality", "equality_sets", "identity", "strategy", "version", "max_merged"},
+    "merge_datasets": _COMMON | {"datasets"},
+    "embedded": _COMMON | {"entities", "is_chronological", "is_since_comparable", "supports_since"},
+    "http_endpoint": _COMMON,
+}
 STAGES = ("source", "before-transforms", "after-transforms", "sink")
 _CAPTURE = "pipegen-capture"
 
@@ -87,7 +98,10 @@ def test_folder(root: Path, options: Options = Options()) -> FolderResult:
         result.seconds = time.perf_counter() - started
         return result
     if not load.specs:
+        # sesam-py: "no test files should result in a warning, not an error"
         result.warnings.append("Found no tests (*.test.json) to run")
+        result.seconds = time.perf_counter() - started
+        return result
     verified = sorted(pid for pid in outputs if any(not s.ignore for s in load.specs.get(pid, [])))
     for pid in sorted(outputs - set(load.specs)):
         if options.update:
@@ -178,6 +192,10 @@ def unmodelled(config: dict, *, verified: bool) -> list[str]:
         out.append(f"source type '{kind}'")
     elif kind == "merge" and source.get("version", 1) not in (1, 2):
         out.append(f"merge source version {source.get('version')!r}")
+    else:
+        known = SOURCE_PROPERTIES.get(kind)
+        if known is not None:
+            out.extend(f"{kind} source property '{k}'" for k in sorted(source) if k not in known)
     for t in _flat_transforms(config.get("transform")):
         if t.get("type") not in TRANSFORMS:
             out.append(f"transform type '{t.get('type')}'")
