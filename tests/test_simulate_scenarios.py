@@ -25,7 +25,7 @@ def _param(file: Path):
 @pytest.mark.parametrize("file", [_param(f) for f in SCENARIOS])
 def test_scenario_passes(file):
     scenario = load_scenario(file)
-    with Simulation.from_specs(scenario.specs) as sim:
+    with Simulation.from_specs(scenario.specs, patch=scenario.patch) as sim:
         results = run_scenario(scenario, sim)
     failed = [f"{r.step.location}: {r.message}" for r in results if not r.ok]
     assert not failed, "\n".join(failed)

@@ -248,6 +248,8 @@ class Node:
         self.run_count: dict[str, int] = {}
         self.deps: dict[str, Dependencies] = {}
         self._rescan: set[str] = set()
+        self.after_pipe: dict[str, list[Callable[[], None]]] = {}  # one-shot hooks, run after that pipe
+        self.compiled: dict[tuple, dtl.Transform] = {}
         self.hops = {pid: pipeinfo.hops_of(p) for pid, p in self.pipes.items()}
         for pid, pipe in self.pipes.items():
             # "onload means that the initial offset will be set when the pipe is loaded"
@@ -300,7 +302,11 @@ class Node:
         self._connections.clear()
 
     def run_round(self, number: int, *, rescan: bool = False) -> RoundReport:
-        reports = [self.run_pipe(pid, rescan=rescan) for pid in self.order]
+        reports = []
+        for pid in self.order:
+            reports.append(self.run_pipe(pid, rescan=rescan))
+            for hook in self.after_pipe.pop(pid, ()):
+                hook()  # a scenario's edit at this point of the round (after the pipe read its source)
         self.store.flush()
         return RoundReport(number, reports)
 
@@ -663,7 +669,8 @@ def _source_merge(run: PipeRun, source: dict) -> Read:
     entities = merge_entities(store, bindings, rules, source.get("identity", "composite"),
                               source.get("strategy", "default"),
                               # max_merged is "not supported in version 1" (configuration-sources-merge.rst:233)
-                              int(source.get("max_merged", 50_000)) if version == 2 else 1 << 62)
+                              int(source.get("max_merged", 50_000)) if version == 2 else 1 << 62,
+                              run.namespaces)
     previous = set(state.get("ids", []))
     produced = {e["_id"] for e in entities}
     for gone in sorted(previous - produced):
@@ -753,7 +760,15 @@ def _source_embedded(run: PipeRun, source: dict) -> Read:
 
 @register_transform("dtl")
 def _transform_dtl(run: PipeRun, spec: dict):
-    return dtl.Transform(spec["rules"], namespaces=run.namespaces, datasets=run.datasets, now=run.node.clock).run
+    # Compiled once per pipe and transform (decoding the rules costs more than a quiet run).
+    key = (run.id, id(spec))
+    compiled = run.node.compiled.get(key)
+    if compiled is None:
+        compiled = run.node.compiled[key] = dtl.Transform(spec["rules"], namespaces=run.namespaces)
+    compiled.datasets = run.datasets
+    if run.node.clock is not None:
+        compiled.now = run.node.clock  # a fixed clock for test runs
+    return compiled.run
 
 
 @register_transform("rest")
@@ -908,9 +923,11 @@ def _equality_rules(source: dict) -> list[list[str]]:
 
 
 def merge_entities(store: Store, bindings, rules, identity: str, strategy: str,
-                   max_merged: int = 50_000) -> list[dict]:
-    """Merge source version 2 over the datasets' current entities (configuration-sources-merge.rst)."""
-    engine = dtl.Transform({"default": []})
+                   max_merged: int = 50_000, namespaces: dtl.Namespaces | None = None) -> list[dict]:
+    """Merge source version 2 over the datasets' current entities (configuration-sources-merge.rst).
+    Equality expressions are evaluated as the pipe's DTL would be, namespaced identifiers included
+    ("Merging follows the same rules as joins in hops", l.22)."""
+    engine = dtl.Transform({"default": []}, namespaces=namespaces)
     members: list[tuple[int, dict]] = []
     deleted: list[tuple[int, dict]] = []
     for i, name, alias in bindings:

@@ -52,7 +52,7 @@ def simulate(specs: Sequence[Path], scenarios: Sequence[Path], *, db_path: str |
         if not use:
             raise UserError([Problem(Location(str(f)), "spec", "the scenario names no spec; give one")])
         print(f"\n=== scenario: {sc.title} ({f})", file=out)
-        with Simulation.from_specs(use, db_path=db_path) as sim:
+        with Simulation.from_specs(use, db_path=db_path, patch=sc.patch) as sim:
             results = run_scenario(sc, sim, on_result=None if quiet else (lambda r: _print_result(r, out)))
             ok = all(r.ok for r in results)
             if not quiet:

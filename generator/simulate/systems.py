@@ -85,6 +85,7 @@ class TestSystem:
             self.db.execute(f'CREATE INDEX IF NOT EXISTS "{dt.id}_updated" ON "{dt.id}" (updated)')
         self.failure: Failure | None = None
         self.requests: list[tuple[str, str, int]] = []  # (method, path, status)
+        self.write_log: list[tuple[str, str, Any, int]] = []  # (method, datatype, key, status) of writes
         self.writes = 0
         self.server: ThreadingHTTPServer | None = None
         self.thread: threading.Thread | None = None
@@ -235,7 +236,9 @@ class TestSystem:
                     return 200, self._list(dt, query)
                 if method == "POST":
                     self.writes += 1
-                    return 201, self.insert(dt.id, _json(body))
+                    created = self.insert(dt.id, _json(body))
+                    self.write_log.append((method, dt.id, created[dt.primary_key], 201))
+                    return 201, created
                 return 405, {"error": "method not allowed"}
             if len(rest) == 1:
                 pk = rest[0]
@@ -245,10 +248,13 @@ class TestSystem:
                 if method in ("PUT", "PATCH"):
                     self.writes += 1
                     found = self.update(dt.id, pk, _json(body), merge=(method == "PATCH"))
+                    self.write_log.append((method, dt.id, _key(pk), 200 if found else 404))
                     return (200, found) if found else (404, {"error": "not found"})
                 if method == "DELETE":
                     self.writes += 1
-                    return (204, None) if self.delete(dt.id, pk) else (404, {"error": "not found"})
+                    gone = self.delete(dt.id, pk)
+                    self.write_log.append((method, dt.id, _key(pk), 204 if gone else 404))
+                    return (204, None) if gone else (404, {"error": "not found"})
         return 404, {"error": "no such resource"}
 
     def _authorized(self, headers) -> bool:
@@ -279,6 +285,13 @@ class TestSystem:
             q["page"] = str(page + 1)
             next_link = self.base_url + dt.path.strip("/") + "?" + "&".join(f"{k}={v}" for k, v in q.items())
         return {dt.list_property: items, m.group(1): next_link}
+
+
+def _key(pk: str):
+    try:
+        return int(pk)
+    except ValueError:
+        return pk
 
 
 def _json(body: bytes) -> dict:
