@@ -13,7 +13,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from generator.envref import SECRET_REF
 from generator.errors import fail
@@ -141,30 +141,29 @@ def _effective(raw: dict, env: dict, ns_default: bool) -> dict:
     return config
 
 
+def map_strings(value: Any, fn: Callable[[str], Any]) -> Any:
+    """``value`` with every string inside it replaced by ``fn(string)``."""
+    if isinstance(value, str):
+        return fn(value)
+    if isinstance(value, list):
+        return [map_strings(v, fn) for v in value]
+    if isinstance(value, dict):
+        return {k: map_strings(v, fn) for k, v in value.items()}
+    return value
+
+
 def _secrets(value: Any, secrets: dict) -> Any:
     """``$SECRET(name)`` in transforms (e.g. an ``encrypt`` key, dtl-functions-encryption.rst:27) from
     the ``--secrets`` file. A secret the file lacks makes the pipe invalid: never a made-up key."""
-    if isinstance(value, str) and "$SECRET(" in value:
-        def one(m):
-            if m.group(1) not in secrets:
-                raise pipe_features.FeatureError(f"$SECRET({m.group(1)}) is not in the --secrets file")
-            return str(secrets[m.group(1)])
-        return SECRET_REF.sub(one, value)
-    if isinstance(value, list):
-        return [_secrets(v, secrets) for v in value]
-    if isinstance(value, dict):
-        return {k: _secrets(v, secrets) for k, v in value.items()}
-    return value
+    def one(m):
+        if m.group(1) not in secrets:
+            raise pipe_features.FeatureError(f"$SECRET({m.group(1)}) is not in the --secrets file")
+        return str(secrets[m.group(1)])
+    return map_strings(value, lambda text: SECRET_REF.sub(one, text) if "$SECRET(" in text else text)
 
 
 def _expand(value: Any, env: dict) -> Any:
-    if isinstance(value, str):
-        return pipe_features.expand_env(value, env)
-    if isinstance(value, list):
-        return [_expand(v, env) for v in value]
-    if isinstance(value, dict):
-        return {k: _expand(v, env) for k, v in value.items()}
-    return value
+    return map_strings(value, lambda text: pipe_features.expand_env(text, env))
 
 
 def pipe_type(config: dict) -> str:

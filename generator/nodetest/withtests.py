@@ -162,28 +162,11 @@ _STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 def _fixed_times(data: dict) -> dict:
     """The test systems stamp writes with the wall clock; the stamps are replaced by a fixed
     sequence in the same order, so ``generate --with-tests`` writes the same files every time."""
-    stamps: set[str] = set()
+    from generator.nodetest.folder import map_strings
 
-    def collect(v):
-        if isinstance(v, str) and _STAMP.match(v):
-            stamps.add(v)
-        elif isinstance(v, list):
-            for x in v:
-                collect(x)
-        elif isinstance(v, dict):
-            for x in v.values():
-                collect(x)
-    collect(data)
+    stamps: set[str] = set()
+    map_strings(data, lambda text: stamps.add(text) if _STAMP.match(text) else None)
     base = _dt.datetime(2000, 1, 1, tzinfo=_dt.timezone.utc)
     fixed = {s: (base + _dt.timedelta(seconds=i + 1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
              for i, s in enumerate(sorted(stamps))}
-
-    def swap(v):
-        if isinstance(v, str):
-            return fixed.get(v, v)
-        if isinstance(v, list):
-            return [swap(x) for x in v]
-        if isinstance(v, dict):
-            return {k: swap(x) for k, x in v.items()}
-        return v
-    return swap(data)
+    return map_strings(data, lambda text: fixed.get(text, text))
