@@ -248,8 +248,11 @@ def test_update_writes_expected_files_only_and_reports_orphans(tmp_path, capsys)
 
 
 def test_junit_and_json_formats(capsys):
+    import xml.etree.ElementTree as ET
     code, out = run_cli(capsys, "--format", "junit", FIXTURES / "chained")
-    assert code == 0 and "<testsuites>" in out and 'name="expected/people-out.test.json"' in out
+    suite = ET.fromstring(out).find("testsuite")
+    assert code == 0 and suite.get("failures") == "0"
+    assert [c.get("name") for c in suite.iter("testcase")] == ["expected/people-out.test.json"]
     code, out = run_cli(capsys, "--format", "json", FIXTURES / "merge-v1")
     assert json.loads(out)["summary"] == {"specs": 1, "matched": 1, "entities": 5, "entities_in_matched": 5,
                                           "failed_folders": 0}
@@ -349,3 +352,11 @@ def test_a_folder_without_specs_passes_with_a_warning(tmp_path, capsys):
         f.unlink()
     code, out = run_cli(capsys, folder)
     assert code == 0 and "warning: Found no tests (*.test.json) to run" in out
+
+
+def test_broken_expected_json_fails_that_spec(tmp_path, capsys):
+    folder = tmp_path / "f"
+    shutil.copytree(FIXTURES / "chained", folder)
+    (folder / "expected" / "people-out.json").write_text("[{")
+    code, out = run_cli(capsys, folder)
+    assert code == 1 and "Expected file 'expected/people-out.json' is not valid JSON" in out

@@ -327,7 +327,10 @@ def _one(root: Path, config: dict, spec: TestSpec, entities: list[dict], options
         new = update_text(spec, entities, large_int_bugs=options.large_int_bugs) if options.update else None
         if options.update:
             return None, new
-        expected = json.loads((root / spec.file).read_text(encoding="utf-8-sig"))
+        try:
+            expected = json.loads((root / spec.file).read_text(encoding="utf-8-sig"))
+        except (ValueError, UnicodeDecodeError) as err:
+            return Outcome(spec, False, f"Expected file '{spec.file}' is not valid JSON: {err}"), None
         return compare_json(spec, expected, entities, large_int_bugs=options.large_int_bugs), None
     published = _published(config, spec, entities)
     if isinstance(published, str):
