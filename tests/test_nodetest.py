@@ -360,3 +360,17 @@ def test_broken_expected_json_fails_that_spec(tmp_path, capsys):
     (folder / "expected" / "people-out.json").write_text("[{")
     code, out = run_cli(capsys, folder)
     assert code == 1 and "Expected file 'expected/people-out.json' is not valid JSON" in out
+
+
+def test_stage_source_compares_what_the_source_gives(tmp_path, capsys):
+    # swagger_public.yaml:334-343: 'source' returns entities as they come out of the source
+    folder = tmp_path / "f"
+    shutil.copytree(FIXTURES / "chained", folder)
+    (folder / "expected" / "people-out.test.json").write_text(json.dumps({"stage": "source"}))
+    (folder / "expected" / "people-out.json").write_text(json.dumps(
+        [{"_id": "1", "first": "Ada", "last": "Lovelace"}, {"_id": "2", "first": "Alan", "last": "Turing"}]))
+    code, out = run_cli(capsys, folder)
+    assert code == 0, out
+    (folder / "expected" / "people-out.test.json").write_text(json.dumps({"stage": "after-transforms"}))
+    code, out = run_cli(capsys, folder)
+    assert code == 1 and "Length mismatch" in out  # after the transforms, Alan is filtered out
