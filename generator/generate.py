@@ -40,8 +40,10 @@ def generate(spec_paths: Sequence[Path], out_root: Path, out_dir: Path | None = 
     """
     rendered = render_specs(spec_paths, name)
     if with_tests:  # sesam-py tests beside the config (docs/test.md)
-        from generator.nodetest.withtests import add_tests, scenario_testdata
-        rendered = replace(rendered, files=add_tests(rendered.files, scenario_testdata(spec_paths, test_scenario)))
+        from generator.nodetest.withtests import add_tests, no_testdata_warning, scenario_testdata
+        testdata = scenario_testdata(spec_paths, test_scenario)
+        rendered = replace(rendered, files=add_tests(rendered.files, testdata), warnings=rendered.warnings + (
+            () if testdata else (no_testdata_warning(spec_paths),)))
     target = out_dir or out_root / rendered.name
     validation = ensure_valid(rendered.files, root_label=str(target))
     changed = diff_tree(dict(rendered.files), target)

@@ -64,3 +64,14 @@ def test_a_broken_generated_pipe_fails_pipegen_test(generated, tmp_path, capsys)
     out = capsys.readouterr().out
     assert "FAIL: crmoffice-contacts-transform-test" in out
     assert '+    "broken": true,' in out
+
+
+def test_without_a_scenario_the_empty_testdata_is_a_warning(tmp_path, capsys):
+    spec = tmp_path / "copy.yaml"
+    spec.write_text(SPEC.read_text())
+    assert main(["generate", str(spec), "--with-tests", "-o", str(tmp_path / "out")]) == 0
+    assert "--with-tests found no scenario for these specs" in capsys.readouterr().err
+    scenario = ROOT / "tests" / "fixtures" / "simulate" / "default-new-employee.yaml"
+    assert main(["generate", "-q", str(spec), "--with-tests", "--test-scenario", str(scenario),
+                 "-o", str(tmp_path / "out2")]) == 0
+    assert json.loads((tmp_path / "out2" / "testdata" / "customerp-employee-all.json").read_text())

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from generator import jsonfmt
-from generator.errors import fail
+from generator.errors import Location, Problem, fail
 
 TEST_SUFFIX = "-test"
 CONDITION = "$ENV(node-env)"
@@ -133,6 +133,13 @@ def _with_expected(files: dict[str, str]) -> dict[str, str]:
         for f in sorted((root / "expected").glob("*.json")):
             out[f"expected/{f.name}"] = f.read_text(encoding="utf-8")
     return out
+
+
+def no_testdata_warning(spec_paths: Sequence[Path]) -> Problem:
+    where = str(spec_paths[0]) if spec_paths else "specs"
+    return Problem(Location(where), "", "--with-tests found no scenario for these specs "
+                                        "(give --test-scenario): testdata/ is empty, so the tests compare no entities",
+                   level="warning")
 
 
 def scenario_testdata(spec_paths: Sequence[Path], scenario: Path | None) -> dict[str, list[dict]]:
