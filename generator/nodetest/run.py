@@ -8,6 +8,7 @@ not model upstream of a verified pipe fails the run and is named; elsewhere it i
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -50,6 +51,7 @@ class FolderResult:
     info: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     ran: list[str] = field(default_factory=list)
+    specs: dict = field(default_factory=dict)  # pipe -> its TestSpecs
     seconds: float = 0.0
 
     @property
@@ -80,9 +82,18 @@ def _capture(run: PipeRun, sink: dict, name: str, out: list[dict], seen: set) ->
 
 
 def test_folder(root: Path, options: Options = Options()) -> FolderResult:
-    import time
+    """``sesam test`` on one node folder: what ran, each spec's outcome, and every problem, named."""
     started = time.perf_counter()
     result = FolderResult(root)
+    _test(root, options, result)
+    if options.update:
+        _orphans(root, result)
+    _redact(result, options.secrets or {})
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _test(root: Path, options: Options, result: FolderResult) -> None:
     folder = read_folder(root, options.profile)
     if not (root / folder.env_file).is_file():
         result.warnings.append(f"no {folder.env_file}: $ENV(...) references have no values")
@@ -93,15 +104,14 @@ def test_folder(root: Path, options: Options = Options()) -> FolderResult:
             result.info.append(f"pipe '{pid}' has an invalid config for this profile: {e.error}")
     load = load_specs(root, outputs, update=options.update)
     result.warnings.extend(load.warnings)
+    result.specs = load.specs
     if load.failed:
         result.errors.extend(load.errors)
-        result.seconds = time.perf_counter() - started
-        return result
+        return
     if not load.specs:
         # sesam-py: "no test files should result in a warning, not an error"
         result.warnings.append("Found no tests (*.test.json) to run")
-        result.seconds = time.perf_counter() - started
-        return result
+        return
     verified = sorted(pid for pid in outputs if any(not s.ignore for s in load.specs.get(pid, [])))
     for pid in sorted(outputs - set(load.specs)):
         if options.update:
@@ -109,19 +119,12 @@ def test_folder(root: Path, options: Options = Options()) -> FolderResult:
         else:
             result.errors.append(f"No tests references pipe '{pid}'")
     needed = upstream(pipes, verified)
-    blocked = _check_constructs(pipes, needed, verified, result)
-    if blocked:
-        result.seconds = time.perf_counter() - started
-        return result
+    if _check_constructs(pipes, needed, verified, result):
+        return
     before = len(result.errors)
     node = _run(folder, pipes, needed, verified, options, result)
     if len(result.errors) == before:  # an upstream pipe that failed leaves nothing to compare
         _verify(folder, pipes, load.specs, verified, node, options, result)
-    if options.update:
-        _orphans(root, load.specs, result)
-    _redact(result, options.secrets or {})
-    result.seconds = time.perf_counter() - started
-    return result
 
 
 def _redact(result: FolderResult, secrets: dict) -> None:
@@ -363,7 +366,8 @@ def _write_expected(root: Path, spec: TestSpec, data: str | bytes, result: Folde
     result.updated.append(spec.file)
 
 
-def _orphans(root: Path, specs: dict[str, list[TestSpec]], result: FolderResult) -> None:
+def _orphans(root: Path, result: FolderResult) -> None:
+    specs = result.specs
     used = {s.file for group in specs.values() for s in group} | \
         {s.spec_file for group in specs.values() for s in group}
     for path in sorted((root / EXPECTED).glob("*")):
