@@ -13,6 +13,7 @@ from typing import Sequence
 
 from generator import __version__
 from generator.errors import EXIT_INTERNAL, EXIT_USER, UserError
+from generator.node.redact import guarded_output, scrub
 
 COMMANDS = (
     "import_doc", "generate", "validate", "docs",
@@ -34,6 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # Whatever a command prints passes the scrubber of the node token (a no-op until one is known).
+    with guarded_output():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.run(args))
     except UserError as err:
@@ -44,6 +51,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("pipegen: interrupted", file=sys.stderr)
         return EXIT_USER
     except Exception as err:  # noqa: BLE001 - the one place that turns bugs into exit 3
-        print(f"pipegen: internal error: {type(err).__name__}: {err}", file=sys.stderr)
+        print(f"pipegen: internal error: {type(err).__name__}: {scrub(str(err))}", file=sys.stderr)
         print("pipegen: this is a bug in pipegen; please report it with the command you ran.", file=sys.stderr)
         return EXIT_INTERNAL

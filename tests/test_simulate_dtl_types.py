@@ -84,7 +84,7 @@ def _check_value(value):
     encode(value)  # raises TypeError for anything that is not an entity value
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(args=ARGUMENTS, namespaced=st.booleans())
 @pytest.mark.parametrize("name", sorted(dtl.FUNCTIONS))
 def test_any_arguments_give_a_value_or_a_dtl_error(name, args, namespaced):
@@ -96,7 +96,7 @@ def test_any_arguments_give_a_value_or_a_dtl_error(name, args, namespaced):
     _check_value(result)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(args=ARGUMENTS, namespaced=st.booleans())
 @pytest.mark.parametrize("name", sorted(dtl.STATEMENTS))
 def test_any_transform_arguments_give_entities_or_a_dtl_error(name, args, namespaced):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from generator.errors import EXIT_CHANGES, EXIT_OK
 from generator.fsutil import write_text_atomic
+from generator.node.options import add_timing_arguments, timing
 from generator.qa.report import FORMATS, kinds_help, render
 from generator.qa.run import run_qa
 
@@ -40,12 +41,13 @@ def register(sub) -> None:
     parser.add_argument("--strict", action="store_true",
                         help="also count differences that flows outside the specs' system directions could explain")
     parser.add_argument("-q", "--quiet", action="store_true", help="do not print import warnings")
+    add_timing_arguments(parser)  # with --node: per-request timeout, whole-run deadline, retries
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
     qa = run_qa(args.inputs or [Path("specs")], config=args.config, node=args.node, jwt=args.jwt,
-                group=args.group, name=args.name, strict=args.strict)
+                group=args.group, name=args.name, strict=args.strict, client_options=timing(args, str((args.inputs or [Path("specs")])[0])))
     if not args.quiet:
         for warning in qa.warnings:
             print(warning, file=sys.stderr)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from generator.errors import EXIT_OK, EXIT_USER, fail
 from generator.nodetest import report
-from generator.nodetest.run import Options, now_from_text, test_folder
+from generator.nodetest.run import Options, test_folder
+from generator.simulate.dtl import fixed_clock
 
 
 def register(sub) -> None:
@@ -35,9 +36,9 @@ def run(args) -> int:
     now = None
     if args.now:
         try:
-            now = now_from_text(args.now)
+            now = fixed_clock(args.now)
         except ValueError as err:
-            raise fail("--now", str(err)) from None
+            raise fail("--now", f"{err} (e.g. 2024-01-01T00:00:00Z)") from None
     secrets = _secrets(args.secrets) if args.secrets else {}
     options = Options(profile=args.profile, update=args.update, now=now,
                       large_int_bugs=not args.no_large_int_bugs, secrets=secrets)

@@ -16,7 +16,9 @@ from typing import Any
 
 from generator.errors import Location, Problem, UserError, fail
 from generator.validation import jsonpos
-from generator.nodefolder import METADATA_FILE, VARIABLES_FILE, component_files, has_component_dirs, read_json
+from generator.nodefolder import (
+    METADATA_FILE, VARIABLES_FILE, component_files, has_component_dirs, read_component, read_json,
+)
 
 GROUP_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -59,7 +61,8 @@ def find_default_folder(output: Path = Path("output")) -> Path:
     """The single node config folder under ``output/``; an error names every candidate."""
     if not output.is_dir():
         raise fail(str(output), "no output folder here; run `pipegen generate` or pass the folder to use")
-    candidates = sorted(p for p in output.iterdir() if is_node_folder(p))
+    # Hidden folders are never candidates: they are leftovers of interrupted generate runs.
+    candidates = sorted(p for p in output.iterdir() if not p.name.startswith(".") and is_node_folder(p))
     if not candidates:
         raise fail(str(output), "no node config folder (pipes/, systems/) under it; run `pipegen generate` first")
     if len(candidates) > 1:
@@ -109,9 +112,10 @@ def load_folder(path: Path) -> NodeFolder:
     problems: list[Problem] = []
     components: list[LocalComponent] = []
     for file in component_files(path):
-        data = _read_json(file, problems)
-        if data is not None:
-            components.extend(_components_in(file, data, problems))
+        try:
+            components.extend(_components_in(file, read_component(file), problems))
+        except UserError as err:  # never skipped: deploy would remove the component from the node
+            problems.extend(err.problems)
     seen: dict[str, str] = {}
     for component in components:
         if component.id in seen:

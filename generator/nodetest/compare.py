@@ -93,9 +93,29 @@ def current_entities(entities: list[dict], spec: TestSpec, expected: list, large
     return sorted(fixed, key=spec.sort_key)
 
 
-def compare_json(spec: TestSpec, expected: Any, entities: list[dict], *, large_int_bugs: bool = True) -> Outcome:
+CIPHERTEXT = "~b(ciphertext)"
+
+
+def opaque_bytes(value: Any) -> Any:
+    """Bytes values (``~b…``) as one placeholder. DTL ``encrypt`` returns bytes, and a node's
+    ciphertext cannot be reproduced (its key derivation is undocumented, see the simulator's
+    encryption functions): where the pipes encrypt, ciphertext is compared as opaque - present
+    on both sides at the same place - never by content."""
+    if isinstance(value, str):
+        return CIPHERTEXT if value.startswith("~b") else value
+    if isinstance(value, list):
+        return [opaque_bytes(v) for v in value]
+    if isinstance(value, dict):
+        return {k: opaque_bytes(v) for k, v in value.items()}
+    return value
+
+
+def compare_json(spec: TestSpec, expected: Any, entities: list[dict], *, large_int_bugs: bool = True,
+                 opaque: bool = False) -> Outcome:
     if not isinstance(expected, list):
         return Outcome(spec, False, f"Expected file '{spec.file}' does not hold a list of entities")
+    if opaque:
+        expected, entities = opaque_bytes(expected), opaque_bytes(entities)
     try:
         expected_sorted = sorted(expected, key=spec.sort_key)
         current = current_entities(entities, spec, expected, large_int_bugs)

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from generator.envref import SECRET_REF
 from generator.errors import fail
 from generator.simulate import pipe_features
 
@@ -109,14 +108,12 @@ def _json(path: Path, root: Path) -> Any:
 
 # ---- effective configs
 
-def effective_pipes(folder: NodeFolder, secrets: dict | None = None) -> dict[str, Effective]:
+def effective_pipes(folder: NodeFolder) -> dict[str, Effective]:
     ns_default = bool(folder.metadata.get("namespaced_identifiers", False))
     out = {}
     for pid, raw in folder.pipes.items():
         try:
             config = _effective(raw, folder.env, ns_default)
-            if "transform" in config:
-                config["transform"] = _secrets(config["transform"], secrets or {})
         except pipe_features.FeatureError as err:
             out[pid] = Effective(pid, None, str(err))
             continue
@@ -150,16 +147,6 @@ def map_strings(value: Any, fn: Callable[[str], Any]) -> Any:
     if isinstance(value, dict):
         return {k: map_strings(v, fn) for k, v in value.items()}
     return value
-
-
-def _secrets(value: Any, secrets: dict) -> Any:
-    """``$SECRET(name)`` in transforms (e.g. an ``encrypt`` key, dtl-functions-encryption.rst:27) from
-    the ``--secrets`` file. A secret the file lacks makes the pipe invalid: never a made-up key."""
-    def one(m):
-        if m.group(1) not in secrets:
-            raise pipe_features.FeatureError(f"$SECRET({m.group(1)}) is not in the --secrets file")
-        return str(secrets[m.group(1)])
-    return map_strings(value, lambda text: SECRET_REF.sub(one, text) if "$SECRET(" in text else text)
 
 
 def _expand(value: Any, env: dict) -> Any:

@@ -63,10 +63,10 @@ class FolderResult:
 class Options:
     profile: str = "test"
     update: bool = False
-    now: Any = None  # a values.Datetime for DTL "now"
+    now: Callable | None = None  # the clock DTL's "now" reads (dtl.fixed_clock); None: the system clock
     large_int_bugs: bool = True
     max_rounds: int = 25
-    secrets: Any = None  # name -> value for $SECRET(...) (encrypt/decrypt keys); never printed
+    secrets: dict | None = None  # name -> value of $SECRET(...) keys of DTL encryption; never printed
 
 
 class _TestNode(Node):
@@ -97,7 +97,7 @@ def _test(root: Path, options: Options, result: FolderResult) -> None:
     folder = read_folder(root, options.profile)
     if not (root / folder.env_file).is_file():
         result.warnings.append(f"no {folder.env_file}: $ENV(...) references have no values")
-    pipes = effective_pipes(folder, options.secrets)
+    pipes = effective_pipes(folder)
     outputs = {pid for pid, e in pipes.items() if e.config is not None and e.kind in ("output", "endpoint")}
     for pid, e in sorted(pipes.items()):
         if e.config is None:
@@ -124,7 +124,14 @@ def _test(root: Path, options: Options, result: FolderResult) -> None:
     before = len(result.errors)
     node = _run(folder, pipes, needed, verified, options, result)
     if len(result.errors) == before:  # an upstream pipe that failed leaves nothing to compare
-        _verify(folder, pipes, load.specs, verified, node, options, result)
+        opaque = _encrypts(pipes[pid].config for pid in needed | set(verified))
+        _verify(folder, pipes, load.specs, verified, node, options, result, opaque)
+
+
+def _encrypts(configs) -> bool:
+    """Whether any of the pipes calls a DTL encryption function (dtl-functions-encryption.rst)."""
+    return any(f'"{name}"' in json.dumps(c.get("transform")) for c in configs
+               for name in ("encrypt", "encrypt-pki", "encrypt-pgp"))
 
 
 def _redact(result: FolderResult, secrets: dict) -> None:
@@ -246,11 +253,10 @@ def _check_constructs(pipes, needed, verified, result: FolderResult) -> bool:
 def _run(folder: NodeFolder, pipes, needed: set[str], verified: list[str], options: Options,
          result: FolderResult) -> _TestNode:
     files = {f"pipes/{pid}.conf.json": json.dumps(pipes[pid].config) for pid in sorted(needed | set(verified))}
-    node = _TestNode(files, {}, Store(), env=folder.env, testdata=folder.testdata)
+    node = _TestNode(files, {}, Store(), now=options.now, secrets=options.secrets, env=folder.env,
+                     testdata=folder.testdata)
     node.order = [pid for pid in node.order if pid in needed]  # verified pipes run only to be read
     node.captured = {}
-    if options.now is not None:
-        node.clock = lambda: options.now
     result.ran = list(node.order)
     try:
         settled = node.run_until_settled(max_rounds=options.max_rounds)
@@ -304,7 +310,7 @@ def pipe_entities(node: _TestNode, config: dict, stage: str | None) -> list[dict
 
 
 def _verify(folder: NodeFolder, pipes, specs: dict[str, list[TestSpec]], verified: list[str], node: _TestNode,
-            options: Options, result: FolderResult) -> None:
+            options: Options, result: FolderResult, opaque: bool = False) -> None:
     for pid in verified:
         config = pipes[pid].config
         for spec in specs[pid]:
@@ -318,14 +324,14 @@ def _verify(folder: NodeFolder, pipes, specs: dict[str, list[TestSpec]], verifie
             except (PipeError, dtl.DTLError) as err:
                 result.outcomes.append(Outcome(spec, False, f"pipe '{pid}' failed: {err}"))
                 continue
-            outcome, new_text = _one(folder.root, config, spec, entities, options)
+            outcome, new_text = _one(folder.root, config, spec, entities, options, opaque)
             if options.update and new_text is not None:
                 _write_expected(folder.root, spec, new_text, result)
             else:
                 result.outcomes.append(outcome)
 
 
-def _one(root: Path, config: dict, spec: TestSpec, entities: list[dict], options: Options):
+def _one(root: Path, config: dict, spec: TestSpec, entities: list[dict], options: Options, opaque: bool):
     if spec.endpoint in ("json", "excel"):
         new = update_text(spec, entities, large_int_bugs=options.large_int_bugs) if options.update else None
         if options.update:
@@ -334,7 +340,7 @@ def _one(root: Path, config: dict, spec: TestSpec, entities: list[dict], options
             expected = json.loads((root / spec.file).read_text(encoding="utf-8-sig"))
         except (ValueError, UnicodeDecodeError) as err:
             return Outcome(spec, False, f"Expected file '{spec.file}' is not valid JSON: {err}"), None
-        return compare_json(spec, expected, entities, large_int_bugs=options.large_int_bugs), None
+        return compare_json(spec, expected, entities, large_int_bugs=options.large_int_bugs, opaque=opaque), None
     published = _published(config, spec, entities)
     if isinstance(published, str):
         return Outcome(spec, False, published), None
@@ -374,11 +380,3 @@ def _orphans(root: Path, result: FolderResult) -> None:
         rel = path.relative_to(root).as_posix()
         if path.is_file() and rel not in used:
             result.warnings.append(f"orphan: '{rel}' belongs to no test spec (left in place)")
-
-
-def now_from_text(text: str) -> Callable:
-    from generator.simulate.values import parse_iso
-    value = parse_iso(text)
-    if value is None:
-        raise ValueError(f"--now: {text!r} is not an ISO 8601 time")
-    return value

@@ -45,7 +45,7 @@ from generator.simulate import dtl, pipeinfo
 from generator.simulate.pipeinfo import sink_dataset, source_datasets
 from generator.simulate.store import Store
 from generator.simulate.systems import TestSystem
-from generator.simulate.values import NI, decode, dumps, encode, plain, same
+from generator.simulate.values import NI, Datetime, decode, dumps, encode, plain, same
 
 _JINJA = jinja2.Environment(autoescape=False)
 _TEMPLATES: dict[str, jinja2.Template] = {}
@@ -228,12 +228,18 @@ class Node:
     """The simulated node: configs, datasets and the systems' local stand-ins."""
 
     def __init__(self, files: Mapping[str, str], systems: Mapping[str, TestSystem], store: Store | None = None,
-                 *, env: Mapping[str, Any] | None = None, testdata: Any = None):
+                 *, now: Callable[[], Datetime] | None = None, secrets: Mapping[str, str] | None = None,
+                 env: Mapping[str, Any] | None = None, testdata: Any = None):
+        """``now`` is the clock DTL's ``now`` reads (``dtl.fixed_clock`` for a test run); ``secrets`` the
+        values of ``$SECRET(name)`` keys in DTL encryption functions; ``env`` the node's environment
+        variables (``conditional`` components); ``testdata`` a folder of ``<pipe>.json`` files that
+        ``http_endpoint`` sources receive."""
+        self.now = now
+        self.dtl_secrets = secrets
         self.store = store or Store()
         self.systems = systems
-        self.env = env or {}  # the node's environment variables (conditional components)
-        self.testdata = testdata  # folder of testdata/<pipe>.json for http_endpoint sources
-        self.clock = None  # DTL "now" (a fixed clock for test runs); None: the system clock
+        self.env = env or {}
+        self.testdata = testdata
         self.pipes: dict[str, dict] = {}
         self.system_configs: dict[str, dict] = {}
         for path, text in sorted(files.items()):
@@ -764,10 +770,10 @@ def _transform_dtl(run: PipeRun, spec: dict):
     key = (run.id, id(spec))
     compiled = run.node.compiled.get(key)
     if compiled is None:
-        compiled = run.node.compiled[key] = dtl.Transform(spec["rules"], namespaces=run.namespaces)
+        compiled = run.node.compiled[key] = dtl.Transform(spec["rules"], namespaces=run.namespaces,
+                                                           datasets=run.datasets, now=run.node.now,
+                                                           secrets=run.node.dtl_secrets)
     compiled.datasets = run.datasets
-    if run.node.clock is not None:
-        compiled.now = run.node.clock  # a fixed clock for test runs
     return compiled.run
 
 
@@ -892,14 +898,16 @@ def _namespaced_value(value, prefix: str):
 
 
 def remove_namespaces(entity: dict) -> dict:
-    """``remove_namespaces``: namespaces off ``_id``, property names and namespaced identifier values."""
+    """``remove_namespaces``: namespaces off ``_id``, property names and namespaced identifier values.
+    An identifier stays an identifier (``~:crm:person`` becomes ``~:person``) and a property name loses
+    everything up to its last ``:`` (``rdf:type`` becomes ``type``), as a node's recorded output shows."""
     def value(v):
         if isinstance(v, NI):
-            return v.ident
+            return NI(v.ident)
         if isinstance(v, list):
             return [value(x) for x in v]
         if isinstance(v, dict):
-            return {k.partition(":")[2] if ":" in k and not k.startswith(("_", "$")) else k: value(x)
+            return {k.rpartition(":")[2] if ":" in k and not k.startswith(("_", "$")) else k: value(x)
                     for k, x in v.items()}
         return v
     out = {}
@@ -907,7 +915,7 @@ def remove_namespaces(entity: dict) -> dict:
         if k == "_id" and isinstance(v, str) and ":" in v:
             out[k] = v.partition(":")[2]
         elif ":" in k and not k.startswith(("_", "$")):
-            out[k.partition(":")[2]] = value(v)
+            out[k.rpartition(":")[2]] = value(v)
         else:
             out[k] = value(v)
     return out

@@ -26,7 +26,8 @@ from __future__ import annotations
 from generator.simulate.dtl import functions, transforms  # noqa: F401 - registers the functions
 from generator.simulate.dtl.core import (FUNCTIONS, STATEMENTS, VARIABLES, Ctx, DatasetLookup, DTLError, Namespaces,
                                         Trip, as_list, first, single_or_list, truthy)
-from generator.simulate.dtl.engine import Transform
+from generator.simulate.dtl.engine import Transform, fixed_clock, wall_clock
+from generator.simulate.dtl.functions.dictionaries import apply_namespaces, strip_namespaces
 from generator.simulate.dtl.functions.hops import _alias_refs
 from generator.simulate.dtl.functions.sets import _distinct
 from generator.simulate.dtl.paths import ns_wildcard, parse_path, traverse, wildcard
@@ -35,5 +36,6 @@ from generator.simulate.values import dumps
 _parse_path = parse_path  # the name callers used before the split
 
 __all__ = ["FUNCTIONS", "STATEMENTS", "VARIABLES", "Ctx", "DatasetLookup", "DTLError", "Namespaces", "Transform",
-           "Trip", "as_list", "dumps", "first", "ns_wildcard", "parse_path", "single_or_list", "traverse", "truthy",
-           "wildcard", "_alias_refs", "_distinct", "_parse_path"]
+           "Trip", "apply_namespaces", "as_list", "dumps", "first", "fixed_clock", "ns_wildcard", "parse_path",
+           "single_or_list", "strip_namespaces", "traverse", "truthy", "wall_clock", "wildcard", "_alias_refs",
+           "_distinct", "_parse_path"]

@@ -184,3 +184,10 @@ MAX_SIZE = 10_000_000
 def bounded(name: str, size) -> None:
     if isinstance(size, int) and size > MAX_SIZE:
         raise DTLError(f"{name}: a result of {size} values or characters is more than the simulator holds")
+
+
+def not_simulated(name: str, why: str) -> None:
+    """Register a function of the reference the simulator does not model: it fails the pipe by name."""
+    def f(e, ctx, args):
+        raise DTLError(f"{name}: {why}")
+    FUNCTIONS[name] = f

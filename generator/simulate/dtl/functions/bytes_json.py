@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
-from generator.simulate.dtl.core import FUNCTIONS, DTLError, _arity, as_list, function, is_plain_str, single_or_list
+from generator.simulate.dtl.core import not_simulated, FUNCTIONS, DTLError, _arity, as_list, function, is_plain_str, single_or_list
 from generator.simulate.dtl.functions.numbers import _or_none
 from generator.simulate.values import URI, decode, encode, plain
 
@@ -107,6 +107,5 @@ def f_tuples(e, ctx, args):
     return [list(t) for t in itertools.product(*lists)]
 
 
-@function("is-changed")
-def f_is_changed(e, ctx, args):
-    raise DTLError("is-changed: needs the previous version of the entity (not simulated)")
+not_simulated("is-changed", "needs the previous version of the entity (not simulated)")
+not_simulated("completeness", "pipe completeness timestamps are not simulated")

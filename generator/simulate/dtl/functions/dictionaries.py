@@ -98,21 +98,65 @@ def f_apply_hops(e, ctx, args):
     return [e._apply_rule(args[0], v, ctx, ctx.R).T for v in found if isinstance(v, dict)]
 
 
+_APPLY_NS_OPTIONS = ("property_namespace", "identity_namespace", "skip_underscore", "skip_dollar", "recursive")
+
+
 @function("apply-ns")
 def f_apply_ns(e, ctx, args):
+    """``[apply-ns, NAMESPACE_OR_CONFIGDICT, VALUES]`` (dictionaries.rst l.238-268): what the
+    ``add_namespaces`` pipe property does, recursively by default."""
     _arity("apply-ns", args, 1, 2)
-    ns = first(e.ev(args[0], ctx))
+    config = args[0]
+    options = {"property_namespace": e.ns.property, "identity_namespace": e.ns.identity,
+               "skip_underscore": True, "skip_dollar": True, "recursive": True}
+    if isinstance(config, dict):
+        unknown = set(config) - set(_APPLY_NS_OPTIONS)
+        if unknown:
+            raise DTLError(f"apply-ns: unknown options {sorted(unknown)}")
+        options.update(config)
+    elif isinstance(config, str):
+        options["property_namespace"] = options["identity_namespace"] = config
+    else:
+        raise DTLError("apply-ns: NAMESPACE_OR_CONFIGDICT must be a string or a dict")
     vals = e.ev(args[1], ctx) if len(args) == 2 else ctx.S
+    return single_or_list(lambda d: apply_namespaces(d, **options), vals, keep=lambda d: isinstance(d, dict))
 
-    def one(d):
-        return {(k if k.startswith(("_", "$")) or ":" in k else f"{ns}:{k}"): v for k, v in d.items()}
-    return single_or_list(one, vals, keep=lambda d: isinstance(d, dict))
+
+def apply_namespaces(d: dict, *, property_namespace: str | None, identity_namespace: str | None,
+                     skip_underscore: bool = True, skip_dollar: bool = True, recursive: bool = True) -> dict:
+    """Namespaces added to the keys of ``d`` (and, ``recursive``, of the dicts in its values); the ``_id``
+    value gets the identity namespace. Keys already qualified and skipped keys are left as they are; a
+    skipped ``$`` key is not looked into (dictionaries.rst l.256-268); a null namespace adds none."""
+    out = {}
+    for k, v in d.items():
+        if k == "_id" and identity_namespace is not None and isinstance(v, str):
+            v = f"{identity_namespace}:{v}"
+        skipped = (skip_underscore and k.startswith("_")) or (skip_dollar and k.startswith("$"))
+        if not skipped and recursive:
+            v = _nested(v, lambda x: apply_namespaces(
+                x, property_namespace=property_namespace, identity_namespace=identity_namespace,
+                skip_underscore=skip_underscore, skip_dollar=skip_dollar, recursive=True))
+        if not skipped and ":" not in k and property_namespace is not None:
+            k = f"{property_namespace}:{k}"
+        out[k] = v
+    return out
+
+
+def strip_namespaces(d: dict) -> dict:
+    """The keys of ``d`` and of the dicts within it without their namespaces (everything up to the
+    last ``:``), as the ``remove_namespaces`` pipe property does (dictionaries.rst l.297)."""
+    return {k.rpartition(":")[2]: _nested(v, strip_namespaces) for k, v in d.items()}
+
+
+def _nested(v, fn):
+    if isinstance(v, dict):
+        return fn(v)
+    if isinstance(v, list):
+        return [_nested(x, fn) for x in v]
+    return v
 
 
 @function("strip-ns")
 def f_strip_ns(e, ctx, args):
     _arity("strip-ns", args, 1)
-
-    def one(d):
-        return {k.rpartition(":")[2]: v for k, v in d.items()}
-    return single_or_list(one, e.ev(args[0], ctx), keep=lambda d: isinstance(d, dict))
+    return single_or_list(strip_namespaces, e.ev(args[0], ctx), keep=lambda d: isinstance(d, dict))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from generator.simulate.dtl.core import Ctx, DTLError, _arity, as_list, first, function, truthy
 from generator.simulate.dtl.engine import Transform
-from generator.simulate.dtl.paths import _split_path
+from generator.simulate.dtl.paths import _split_path, parse_path, traverse
 from generator.simulate.values import same
 
 
@@ -103,16 +103,31 @@ def _one_hop(e: Transform, ctx: Ctx, spec: dict) -> list:
     if ret is None:
         return [r[last_alias] for r in out_rows]
     if isinstance(ret, str):
-        names = [x.strip() for x in ret.split(",")]
-        unknown = [n for n in names if n not in aliases]
-        if unknown:
-            raise DTLError(f"hops: 'return' string must name dataset aliases, not {ret!r} "
-                           "(use an expression to return a value)")
-        return [r[n] for r in out_rows for n in names]
+        return _return_string(e, ret, aliases, out_rows)
     out = []
     for row in out_rows:
         c = Ctx(ctx.S, ctx.T, ctx.P, ctx.R, e, {**ctx.vars, **row})
         out.extend(as_list(e.ev(ret, c)))
+    return out
+
+
+def _return_string(e: Transform, ret: str, aliases: set[str], rows: list[dict]) -> list:
+    """``return`` as a string: comma-separated dataset aliases, each maybe followed by a property
+    path (``"h.name"``, hops.rst l.148), giving the aliases' entities or the values at the paths."""
+    items = []
+    for item in (x.strip() for x in ret.split(",")):
+        alias, _, path = item.partition(".")
+        if alias not in aliases:
+            raise DTLError(f"hops: 'return' names {alias!r}, which is not a dataset alias")
+        items.append((alias, parse_path(path) if path else None))
+    ns = e.ns.property if e.ns.enabled else None
+    out: list = []
+    for row in rows:
+        for alias, parts in items:
+            if parts is None:
+                out.append(row[alias])
+            else:
+                out.extend(v for v in as_list(traverse(row[alias], parts, ns)) if v is not None)
     return out
 
 
