@@ -75,3 +75,14 @@ def test_without_a_scenario_the_empty_testdata_is_a_warning(tmp_path, capsys):
     assert main(["generate", "-q", str(spec), "--with-tests", "--test-scenario", str(scenario),
                  "-o", str(tmp_path / "out2")]) == 0
     assert json.loads((tmp_path / "out2" / "testdata" / "customerp-employee-all.json").read_text())
+
+
+def test_regenerating_with_tests_replaces_its_own_test_files(tmp_path, capsys):
+    out = tmp_path / "node"
+    assert main(["generate", "-q", str(SPEC), "--with-tests", "-o", str(out)]) == 0
+    (out / "expected" / "crmoffice-contacts-transform-test.json").write_text("[]\n")
+    assert main(["generate", "-q", str(SPEC), "--with-tests", "-o", str(out)]) == 0
+    assert json.loads((out / "expected" / "crmoffice-contacts-transform-test.json").read_text())
+    # without --with-tests, expected/ is not generate's to delete
+    assert main(["generate", "-q", str(SPEC), "-o", str(out)]) == 1
+    assert (out / "expected").is_dir()
