@@ -1,7 +1,8 @@
-"""Pipe features beyond the generated config's: merge source version 1, ``emit_children``,
-``chained`` and ``conditional`` components, and the ``http_endpoint`` source in test mode.
+"""Pipe features beyond the generated config's: ``emit_children``, ``chained`` and
+``conditional`` components, and the ``http_endpoint`` source in test mode (merge source
+version 1 is the runner's merge source).
 
-Each is a small function the runner calls at one point; each cites the documentation
+Each is a small function registered with the runner's kinds; each cites the documentation
 passage (``sesam-docs/hub/documentation/service-configuration/pipes/``) it rests on.
 """
 

@@ -19,9 +19,9 @@ too. Dependency tracking re-processes source entities whose hopped-to
 entities changed; completeness holds back entities newer than the source's
 completeness.
 
-Merge source version 1, ``emit_children``, ``chained``, ``conditional`` components and the
-``http_endpoint`` source (reading ``testdata/<pipe>.json``) are registered by
-``pipe_features``; ``env`` and ``testdata`` give them the node's environment and test data.
+Merge source version 1 (the documented default) merges as version 2 does. ``emit_children``,
+``chained``, ``conditional`` components and the ``http_endpoint`` source (reading
+``testdata/<pipe>.json``) are registered by ``pipe_features``; ``env`` and ``testdata`` give them the node's environment and test data.
 
 Kinds of sources, transforms and sinks are looked up in the registries
 ``SOURCES``, ``TRANSFORMS``, ``TEMPLATES`` and ``SINKS``: a new kind is one
