@@ -18,7 +18,7 @@ from generator.node.redact import guarded_output, scrub
 
 COMMANDS = (
     "import_doc", "generate", "validate", "docs",
-    "plan", "deploy", "qa", "simulate",
+    "plan", "deploy", "qa", "simulate", "test",
 )
 
 
