@@ -130,8 +130,11 @@ def test_hops_join_filter_and_return():
     ids = t.evaluate(["path", "_id", ["hops", {"datasets": ["orders o"], "where": ["eq", "_S._id", "o.cust"]}]],
                      {"_id": "c1"})
     assert ids == ["o1", "o2"]
+    # A return string names aliases, each maybe with a property path ("h.name", dtl-functions-hops.rst l.148).
+    assert t.evaluate(["hops", {"datasets": ["orders o"], "where": ["eq", "_S._id", "o.cust"], "return": "o._id"}],
+                      {"_id": "c1"}) == ["o1", "o2"]
     with pytest.raises(dtl.DTLError, match="alias"):
-        t.evaluate(["hops", {"datasets": ["orders o"], "where": ["eq", "_S._id", "o.cust"], "return": "o._id"}],
+        t.evaluate(["hops", {"datasets": ["orders o"], "where": ["eq", "_S._id", "o.cust"], "return": "x._id"}],
                    {"_id": "c1"})
 
 

@@ -1,11 +1,14 @@
 """The DTL reference's examples as a conformance suite for the DTL engine.
 
-The reference (``sesam-docs/hub/dtl/dtl-functions-*.rst``) shows examples as
-an expression in double back-quotes followed by "Returns ``value``". This
-module extracts them from the documents at run time (they are never copied
-into the project), runs those whose inputs are constants (no ``_S``/``_T``
-paths, no clock, no randomness), and reports how many give the documented
-value.
+The reference (``sesam-docs/hub/dtl/dtl-functions-*.rst``) shows examples in
+the cells of its tables as an expression in double back-quotes followed by
+"Returns ``value``" (a *code* example), or with the value written in prose:
+"Returns true.", "Returns a list of booleans: [true, true, false]. The URI …",
+"Returns one integer: 255." or "Returns a list of strings:" with the value in
+code on the lines below (a *prose* example). This module extracts both from the
+documents at run time (they are never copied into the project), runs those
+whose inputs are constants (no ``_S``/``_T`` paths, no clock, no randomness),
+and reports how many give the documented value.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ class Example:
     expr_text: str
     expected_text: str
     namespaced: bool = False  # shown "with namespaced identifiers enabled" (identity foo, property bar)
+    prose: bool = False  # the value is written in prose ("Returns true."), not as ``code``
 
     @property
     def constant(self) -> bool:
@@ -84,24 +88,62 @@ def extract(doc_dir: Path) -> list[Example]:
                 buffer.append(code)
                 continue
             if stripped.startswith("Returns") and buffer:
-                m = CODE_RE.search(stripped)
                 expr = " ".join(buffer)
-                if m and _complete(expr):
-                    expected = m.group(1)
-                    # A value may continue on the following code-only lines.
-                    j = i + 1
-                    while not _complete(expected) and j < len(lines):
-                        more = CODE_RE.search(lines[j])
-                        if not more or not lines[j].strip().lstrip("|").strip().startswith("``"):
-                            break
-                        expected += " " + more.group(1)
-                        j += 1
-                    examples.append(Example(path.name, i + 1, section, expr, expected, namespaced))
+                found = _documented_value(stripped, lines, i) if _complete(expr) else None
+                if found is not None:
+                    expected, prose = found
+                    examples.append(Example(path.name, i + 1, section, expr, expected, namespaced, prose))
                 buffer = []
                 continue
             if stripped and not stripped.startswith(".."):
                 buffer = []
     return examples
+
+
+# "Returns one integer: 255.", "Returns a list of booleans: [true, …]", "Returns: -1": the words before
+# the colon name the value's type and are skipped.
+_PREAMBLE_RE = re.compile(r"^(?:(?:one|two|a|an)\b[^:\[\]\"`]*)?:\s*")
+_KEYWORD_RE = re.compile(r"^(true|false|null)\b(?!\s+if\b)")
+
+
+def _documented_value(stripped: str, lines: list[str], i: int) -> tuple[str, bool] | None:
+    """The documented value of a "Returns …" line (its text, and whether it was prose), or None
+    when the line describes the value in words only ("Returns the order with the lowest amount.")."""
+    text = stripped[len("Returns"):].strip()
+    m = CODE_RE.search(text)
+    if m and not _KEYWORD_RE.match(text):
+        return _continued(m.group(1), lines, i), False
+    text = _PREAMBLE_RE.sub("", text, count=1)
+    if not text:  # "Returns a list of strings:" with the value on the next code lines
+        for j in range(i + 1, min(i + 4, len(lines))):
+            code = _code_of(lines[j])
+            if code is not None:
+                return _continued(code, lines, j), True
+            if lines[j].strip().strip("|").strip():
+                return None
+        return None
+    keyword = _KEYWORD_RE.match(text)
+    if keyword:
+        return keyword.group(1), True
+    if text[:1] in "[{\"-0123456789":
+        try:
+            value, end = json.JSONDecoder().raw_decode(text)
+        except ValueError:
+            return None
+        return json.dumps(value), True
+    return None
+
+
+def _continued(expected: str, lines: list[str], i: int) -> str:
+    """A value may continue on the following code-only lines."""
+    j = i + 1
+    while not _complete(expected) and j < len(lines):
+        more = CODE_RE.search(lines[j])
+        if not more or not lines[j].strip().lstrip("|").strip().startswith("``"):
+            break
+        expected += " " + more.group(1)
+        j += 1
+    return expected
 
 
 def _complete(text: str) -> bool:

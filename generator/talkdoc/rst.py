@@ -174,7 +174,8 @@ def _split_lines(text: str) -> tuple[list[str], str]:
     match = _SPECIAL_WS.search(body)
     if match:
         raise OutsideSubset(body[: match.start()].count("\n") + 1, "tab or special whitespace")
-    lines = body.split("\n")
+    # docutils strips trailing whitespace from every line before reading it
+    lines = [line.rstrip(" ") for line in body.split("\n")]
     if lines and lines[-1] == "":
         lines.pop()
     return lines, newline
@@ -193,10 +194,14 @@ def _check_text(line: str, lineno: int) -> None:
         raise OutsideSubset(lineno, "inline markup")
 
 
+_MIN_ADORNMENT = 4  # docutils reads a shorter over- or underline of a longer text as text
+
+
 class _FastReader:
     def __init__(self, lines: list[str]):
         self.lines = lines
         self.i = 0
+        self.section_char: str | None = None  # underline-only "=" is another style than the title's
 
     def line(self, offset: int = 0) -> str | None:
         j = self.i + offset
@@ -211,10 +216,13 @@ class _FastReader:
         over, text, under = self.line(), self.line(1), self.line(2)
         if over is None or not _is_adornment(over, "="):
             return None, 0
-        if text is None or under != over or not text or text[0] == " " or text[-1] == " ":
+        # An overlined title may be inset (docutils strips the indent); over- and underline must
+        # match. Shorter than the text is a docutils warning, not an error, from four characters on.
+        text = text.lstrip(" ") if text is not None else None
+        if not text or under != over or len(over) < _MIN_ADORNMENT:
             raise OutsideSubset(self.i + 1, "unusual document title")
-        if column_width(text) > len(over) or _INLINE.search(text):
-            raise OutsideSubset(self.i + 2, "title overline too short or inline markup")
+        if _INLINE.search(text) or _NOT_TEXT_START.match(text):
+            raise OutsideSubset(self.i + 2, "inline markup in the title")
         lineno = self.i + 2
         self.i += 3
         return text, lineno
@@ -225,8 +233,14 @@ class _FastReader:
             return False
         if not _is_adornment(under):
             return False
-        if under[0] != "-" or column_width(text) > len(under) or text[0] == " " or text[-1] == " " or _INLINE.search(text):
-            raise OutsideSubset(self.i + 2, "section title of another style or too short")
+        # Any one underline character for every section (several would nest them); an underline
+        # shorter than its title is a docutils warning from four characters on, text below that.
+        self.section_char = self.section_char or under[0]
+        if under[0] != self.section_char:
+            raise OutsideSubset(self.i + 2, "sections of several styles")
+        if (column_width(text) > len(under) and len(under) < _MIN_ADORNMENT) or text[0] == " " \
+                or _INLINE.search(text) or _NOT_TEXT_START.match(text):
+            raise OutsideSubset(self.i + 2, "section title too short, indented or with markup")
         return True
 
     def blocks(self) -> tuple[Block, ...]:

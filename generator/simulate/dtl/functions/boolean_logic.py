@@ -1,0 +1,35 @@
+"""DTL functions of ``dtl-functions-boolean-logic.rst``."""
+
+from __future__ import annotations
+
+from generator.simulate.dtl.core import _arity, _func_or_values, function, truthy
+
+
+@function("and")
+def f_and(e, ctx, args):
+    return all(truthy(e.ev(a, ctx)) for a in args)
+
+
+@function("or")
+def f_or(e, ctx, args):
+    return any(truthy(e.ev(a, ctx)) for a in args)
+
+
+@function("not")
+def f_not(e, ctx, args):
+    _arity("not", args, 1)
+    return not truthy(e.ev(args[0], ctx))
+
+
+@function("all")
+def f_all(e, ctx, args):
+    fn, vals = _func_or_values(e, ctx, args, "all")
+    if not vals:
+        return False
+    return all(truthy(e.fn_each(fn, ctx, v) if fn is not None else v) for v in vals)
+
+
+@function("any")
+def f_any(e, ctx, args):
+    fn, vals = _func_or_values(e, ctx, args, "any")
+    return any(truthy(e.fn_each(fn, ctx, v) if fn is not None else v) for v in vals)
