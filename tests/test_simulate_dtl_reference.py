@@ -6,6 +6,7 @@ Each case cites the passage of ``sesam-docs/hub/dtl/`` it comes from; most are w
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,25 @@ def test_the_catalog_and_the_engine_know_the_same_functions():
     # runs is one validate accepts, and the reference functions it does not model fail by name.
     assert set(dtl.FUNCTIONS) == set(EXPRESSIONS_CATALOG)
     assert set(dtl.STATEMENTS) == set(TRANSFORMS_CATALOG)
+
+
+@pytest.mark.parametrize("table, name", [("E", n) for n in sorted(EXPRESSIONS_CATALOG)] +
+                         [("T", n) for n in sorted(TRANSFORMS_CATALOG)])
+def test_the_dispatcher_checks_the_catalog_arity(table, name):
+    sig = (EXPRESSIONS_CATALOG if table == "E" else TRANSFORMS_CATALOG)[name]
+    for count in range(6):
+        if sig.min_args <= count and (sig.max_args is None or count <= sig.max_args):
+            continue
+        call = [name] + [None] * count
+        with pytest.raises(dtl.DTLError, match=rf"^{re.escape(name)}: takes .* argument\(s\), got {count}$"):
+            if table == "E":
+                dtl.Transform({"default": []}).evaluate(call)
+            else:
+                dtl.Transform({"default": [call]}).run({"_id": "x"})
+
+
+def test_a_function_the_catalog_lacks_cannot_be_registered():
+    from generator.simulate.dtl.core import register
+    with pytest.raises(AssertionError, match="datetime-minus"):
+        register("datetime-minus", lambda e, ctx, args: None)
+    assert "datetime-minus" not in dtl.FUNCTIONS

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from generator.simulate.dtl.core import (STATEMENTS, Ctx, DTLError, Trip, _arity, _branch, _eq, as_list, first, is_plain_str,
-                                        statement, truthy)
+from generator.simulate.dtl.core import (Ctx, DTLError, Trip, _branch, _eq, as_list, first, is_plain_str,
+                                        register_statement, statement, truthy)
 from generator.simulate.dtl.engine import Transform
 from generator.simulate.dtl.paths import ns_wildcard, traverse
 from generator.simulate.values import NI
@@ -30,7 +30,6 @@ def _store(e: Transform, ctx: Ctx, key: str, value):
 
 @statement("add")
 def st_add(e, ctx, args):
-    _arity("add", args, 2)
     _set(e, ctx, _prop_name("add", e, ctx, args[0]), e.ev(args[1], ctx))
 
 
@@ -38,7 +37,6 @@ def st_add(e, ctx, args):
 def st_add_if(e, ctx, args):
     """``[add-if, PROPERTY, CONDITION?, VALUES]``: add VALUES when CONDITION, evaluated with ``_``
     bound to them, holds; the default CONDITION is ``["neq", "_.", null]`` (transforms.rst l.103-111)."""
-    _arity("add-if", args, 2, 3)
     v = e.ev(args[-1], ctx)
     ok = truthy(e.fn_each(args[1], ctx, v)) if len(args) == 3 else not _eq(v, None)
     if ok:
@@ -47,7 +45,6 @@ def st_add_if(e, ctx, args):
 
 @statement("default")
 def st_default(e, ctx, args):
-    _arity("default", args, 2)
     key = e.qualify_property(_prop_name("default", e, ctx, args[0]))  # qualified once: "::age" is "age" (l.497)
     if key not in ctx.T:
         _store(e, ctx, key, e.ev(args[1], ctx))
@@ -60,7 +57,6 @@ def _patterns(e, ctx, arg) -> list[str]:
 
 @statement("copy")
 def st_copy(e, ctx, args):
-    _arity("copy", args, 1, 2)
     include = _patterns(e, ctx, args[0])
     exclude = _patterns(e, ctx, args[1]) if len(args) > 1 else []
     if not isinstance(ctx.S, dict):
@@ -76,7 +72,6 @@ def st_copy(e, ctx, args):
 
 @statement("remove")
 def st_remove(e, ctx, args):
-    _arity("remove", args, 1, 2)
     include = _patterns(e, ctx, args[0])
     exclude = _patterns(e, ctx, args[1]) if len(args) > 1 else []
     for k in list(ctx.T):
@@ -90,7 +85,6 @@ def st_rename(e, ctx, args):
     """Copy PROPERTY1 of the *source* to PROPERTY2 of the target (transforms.rst l.902-930). With
     namespaced identifiers, an unqualified PROPERTY1 matches it in every namespace and each match
     keeps its namespace (the note at l.926); a qualified one is copied to PROPERTY2 as qualified."""
-    _arity("rename", args, 2)
     old, new = _prop_name("rename", e, ctx, args[0]), _prop_name("rename", e, ctx, args[1])
     if not isinstance(ctx.S, dict):
         return
@@ -112,7 +106,6 @@ def st_comment(e, ctx, args):
 
 @statement("if")
 def st_if(e, ctx, args):
-    _arity("if", args, 2, 3)
     if truthy(e.ev(args[0], ctx)):
         e.exec_block(args[1], ctx)
     elif len(args) == 3:
@@ -132,7 +125,6 @@ def st_case_eq(e, ctx, args):
 
 def _make_drop(kind):
     def drop(e, ctx, args):
-        _arity(kind, args, 0, 1)
         if args and truthy(e.ev(args[0], ctx)):
             return
         ctx.stopped = True
@@ -140,13 +132,12 @@ def _make_drop(kind):
     return drop
 
 
-STATEMENTS["filter"] = _make_drop("filter")
-STATEMENTS["discard"] = _make_drop("discard")
+register_statement("filter", _make_drop("filter"))
+register_statement("discard", _make_drop("discard"))
 
 
 @statement("create")
 def st_create(e, ctx, args):
-    _arity("create", args, 1)
     for v in as_list(e.ev(args[0], ctx)):
         if isinstance(v, dict) and isinstance(v.get("_id"), str):
             e.emitted.append(v)
@@ -156,7 +147,6 @@ def st_create(e, ctx, args):
 
 @statement("create-child")
 def st_create_child(e, ctx, args):
-    _arity("create-child", args, 1)
     children = as_list(ctx.T.get("$children"))
     for v in as_list(e.ev(args[0], ctx)):
         if isinstance(v, dict) and isinstance(v.get("_id"), str):
@@ -179,19 +169,16 @@ def _merge_into(target: dict, values, union: bool):
 
 @statement("merge")
 def st_merge(e, ctx, args):
-    _arity("merge", args, 1)
     _merge_into(ctx.T, e.ev(args[0], ctx), union=False)
 
 
 @statement("merge-union")
 def st_merge_union(e, ctx, args):
-    _arity("merge-union", args, 1)
     _merge_into(ctx.T, e.ev(args[0], ctx), union=True)
 
 
 @statement("make-ni")
 def st_make_ni(e, ctx, args):
-    _arity("make-ni", args, 2, 3)
     ns, prop = args[0], args[1]
     to = args[2] if len(args) == 3 else f"{prop}-ni"
     vals = [NI(f"{ns}:{v}") for v in as_list(traverse(ctx.S, [prop])) if is_plain_str(v)]
