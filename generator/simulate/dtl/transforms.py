@@ -5,7 +5,7 @@ from __future__ import annotations
 from generator.simulate.dtl.core import (Ctx, DTLError, Trip, _branch, _eq, as_list, first, is_plain_str,
                                         register_statement, statement, truthy)
 from generator.simulate.dtl.engine import Transform
-from generator.simulate.dtl.paths import ns_wildcard, traverse
+from generator.simulate.dtl.paths import ns_wildcard
 from generator.simulate.values import NI
 
 
@@ -83,8 +83,9 @@ def st_remove(e, ctx, args):
 @statement("rename")
 def st_rename(e, ctx, args):
     """Copy PROPERTY1 of the *source* to PROPERTY2 of the target (transforms.rst l.902-930). With
-    namespaced identifiers, an unqualified PROPERTY1 matches it in every namespace and each match
-    keeps its namespace (the note at l.926); a qualified one is copied to PROPERTY2 as qualified."""
+    namespaced identifiers (l.940-978) an unqualified PROPERTY1 matches it in every namespace; to an
+    unqualified PROPERTY2 each match keeps its namespace (``a``, ``x:a`` to ``b``, ``x:b``), into a
+    qualified one all their values are collected (``["rename", "a", "z:b"]`` gives ``[1, 2, 3]``)."""
     old, new = _prop_name("rename", e, ctx, args[0]), _prop_name("rename", e, ctx, args[1])
     if not isinstance(ctx.S, dict):
         return
@@ -93,10 +94,13 @@ def st_rename(e, ctx, args):
         if key in ctx.S:
             _set(e, ctx, new, ctx.S[key])
         return
-    for k, v in ctx.S.items():
-        ns, sep, ident = k.rpartition(":")
-        if ident == old:
-            _store(e, ctx, f"{ns}:{new}" if sep and ":" not in new else e.qualify_property(new), v)
+    matches = [(k.rpartition(":")[0], v) for k, v in ctx.S.items() if k.rpartition(":")[2] == old]
+    if ":" in new:
+        if matches:
+            _set(e, ctx, new, [x for _, v in matches for x in as_list(v)])
+        return
+    for ns, v in matches:
+        _store(e, ctx, f"{ns}:{new}" if ns else new, v)
 
 
 @statement("comment")
@@ -179,12 +183,33 @@ def st_merge_union(e, ctx, args):
 
 @statement("make-ni")
 def st_make_ni(e, ctx, args):
+    """``[make-ni, NAMESPACE, FROM_PROPERTY, TO_PROPERTY?]``: the string values of FROM_PROPERTY as
+    NAMESPACE identifiers in TO_PROPERTY (default FROM_PROPERTY-ni), nothing when there are none
+    (transforms.rst l.680-690). With namespaced identifiers, FROM_PROPERTY matches as in ``rename``
+    and each match keeps its namespace unless TO_PROPERTY is qualified (the examples at l.715-765)."""
     ns, prop = args[0], args[1]
-    to = args[2] if len(args) == 3 else f"{prop}-ni"
-    vals = [NI(f"{ns}:{v}") for v in as_list(traverse(ctx.S, [prop])) if is_plain_str(v)]
+    to = args[2] if len(args) == 3 else None
+    if not isinstance(ctx.S, dict):
+        return
+    if not e.ns.enabled or ":" in prop:
+        key = e.qualify_property(prop) if e.ns.enabled else prop
+        if key in ctx.S:
+            target = to if to is not None else f"{key}-ni"
+            if e.ns.enabled and to is not None and ":" not in to and ":" in key:
+                target = f"{key.rpartition(':')[0]}:{to}"  # "x:referee" to "ref" gives "x:ref" (l.752)
+            _make_ni(e, ctx, ns, ctx.S[key], target)
+        return
+    for k, v in list(ctx.S.items()):
+        kns, sep, ident = k.rpartition(":")
+        if ident == prop:
+            name = to if to is not None else f"{prop}-ni"
+            _make_ni(e, ctx, ns, v, name if ":" in name or not sep else f"{kns}:{name}")
+
+
+def _make_ni(e: Transform, ctx: Ctx, ns: str, value, key: str) -> None:
+    vals = [NI(f"{ns}:{v}") for v in as_list(value) if is_plain_str(v)]
     if vals:
-        src = ctx.S.get(prop)
-        _set(e, ctx, to, vals if isinstance(src, list) else vals[0])
+        _store(e, ctx, key, vals if isinstance(value, list) else vals[0])
 
 
 @statement("fail!")
