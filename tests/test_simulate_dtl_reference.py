@@ -22,7 +22,8 @@ EXPRESSIONS = [
     # (reference, expression, documented value)
     ("booleans.rst:36", ["boolean", ["list", "true", "~rhttp://www.example.org/", "True", False, 1234]],
      [True, True, False]),
-    ("booleans.rst:43", ["boolean", ["boolean", False], ["list", "true", "~rhttp://www.example.org/", "124.4", "FALSE"]],
+    ("booleans.rst:43", ["boolean", ["boolean", False],
+                         ["list", "true", "~rhttp://www.example.org/", "124.4", "FALSE"]],
      [True, False, False, False]),
     ("booleans.rst:49", ["boolean", ["string", "n/a"], ["list", "true", "~rhttp://www.example.org/", "124.4"]],
      [True, "n/a", "n/a"]),

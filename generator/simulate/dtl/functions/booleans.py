@@ -1,4 +1,4 @@
-"""DTL functions of ``dtl-functions-booleans.rst (and the is-* type tests of each chapter)``."""
+"""DTL functions of ``dtl-functions-booleans.rst``, and the ``is-*`` type tests of every chapter."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""DTL functions of ``dtl-functions-bytes.rst, dtl-functions-json.rst and dtl-functions-misc.rst``."""
+"""DTL functions of ``dtl-functions-bytes.rst``, ``dtl-functions-json.rst`` and ``dtl-functions-misc.rst``."""
 
 from __future__ import annotations
 

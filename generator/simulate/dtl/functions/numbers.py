@@ -1,4 +1,4 @@
-"""DTL functions of ``dtl-functions-numbers.rst and dtl-functions-math.rst``."""
+"""DTL functions of ``dtl-functions-numbers.rst`` and ``dtl-functions-math.rst``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""DTL functions of ``dtl-functions-uris.rst and dtl-functions-uuids.rst``."""
+"""DTL functions of ``dtl-functions-uris.rst`` and ``dtl-functions-uuids.rst``."""
 
 from __future__ import annotations
 
