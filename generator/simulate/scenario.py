@@ -130,7 +130,7 @@ def _argument_problems(kind: str, args: dict) -> list[tuple[str, str]]:
         if not isinstance(rounds, int) or isinstance(rounds, bool) or not 1 <= rounds <= MAX_ROUNDS:
             found.append(("rounds", f"a whole number of rounds from 1 to {MAX_ROUNDS:,}"))
     if kind == "edit":
-        found += [(key, f"{key}: expects a mapping of properties") for key in ("insert", "update")
+        found += [(key, f"{key}: expects a mapping of properties") for key in ("insert", "set")
                   if key in args and not isinstance(args[key], dict)]
     if kind == "fail":
         after, status, methods = args.get("after", 0), args.get("status", 500), args.get("methods", [])
