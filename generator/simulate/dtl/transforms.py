@@ -87,9 +87,9 @@ def st_remove(e, ctx, args):
 
 @statement("rename")
 def st_rename(e, ctx, args):
-    """Copy PROPERTY1 of the *source* to PROPERTY2 of the target (transforms.rst l.905-930). With
+    """Copy PROPERTY1 of the *source* to PROPERTY2 of the target (transforms.rst l.902-930). With
     namespaced identifiers, an unqualified PROPERTY1 matches it in every namespace and each match
-    keeps its namespace (the note at l.915); a qualified one is copied to PROPERTY2 as qualified."""
+    keeps its namespace (the note at l.926); a qualified one is copied to PROPERTY2 as qualified."""
     _arity("rename", args, 2)
     old, new = _prop_name("rename", e, ctx, args[0]), _prop_name("rename", e, ctx, args[1])
     if not isinstance(ctx.S, dict):
