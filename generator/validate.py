@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Mapping
 
+from generator import secretscan
 from generator.errors import Problem, UserError, has_errors
 from generator.fsutil import read_utf8
 from generator.gcpause import no_gc
@@ -49,6 +50,7 @@ def validate_files(files: Mapping[str, str], *, root_label: str = "", whole: boo
         schema.check(config, findings)
         dtl_reads = dtl.check(config, findings)
         refs.check(config, findings, dtl_reads)
+        secretscan.check(config, findings)
         return findings.problems()
 
 

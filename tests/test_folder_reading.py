@@ -123,3 +123,18 @@ def test_parse_json_bounds(text, message):
         parse_json(text, "f")
     assert message in str(err.value)
     assert len(str(err.value).splitlines()) == 1
+
+
+@pytest.mark.parametrize("text,message", [
+    ('{"a": NaN}', "NaN is not a JSON number"),
+    ('{"a": ' + "9" * 5000 + "}", "4300 digits"),
+])
+def test_env_file_values_are_strict_json(tmp_path, text, message):
+    """K9/C3: NaN was POSTed to the node as non-JSON; a huge integer crashed with exit 3."""
+    from generator.node.deploy import load_env_file
+
+    env = tmp_path / "env.json"
+    env.write_text(text)
+    with pytest.raises(UserError) as err:
+        load_env_file(env)
+    assert message in str(err.value) and len(err.value.problems) == 1

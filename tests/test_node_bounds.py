@@ -59,7 +59,7 @@ def test_an_answer_over_64_mib_is_cut_off_there(project, node, capsys):
     code, _, err = run(capsys, "plan", "--retries", "0")
     one_line_error(code, err)
     assert "larger than 64 MiB" in err
-    assert body.sent < 80
+    assert body.sent < 150  # of 200 announced: pipegen hung up (socket buffers hold a few more)
 
 
 def test_an_error_page_of_any_size_is_quoted_in_300_characters(project, node, capsys, monkeypatch):

@@ -39,6 +39,7 @@ import requests
 import requests.auth
 import urllib3.exceptions
 
+from generator.nodefolder import MAX_JSON_DEPTH  # one bound for configs read and answers received
 from generator.node import redact as redaction
 
 log = logging.getLogger("pipegen.node")
@@ -48,7 +49,6 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 SYNCCONFIG = ".syncconfig"
 REDACTED = redaction.REDACTED
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024  # a 10,000-component group is about 30 MB of JSON
-MAX_JSON_DEPTH = 256  # deeper than any config; deeper answers would exhaust the stack
 MAX_QUOTED = 300  # characters of a node's text quoted in an error
 _JWT_CHARS = re.compile(r"[\x21-\x7e]+")  # visible ASCII: what an HTTP header carries unchanged
 
@@ -637,7 +637,8 @@ class NodeClient:
                     "use the host name the certificate names")
         if "wrong version number" in lowered or "record layer failure" in lowered or "http request" in lowered:
             return "the server did not answer in TLS (is it plain http://?)"
-        if "no such file" in lowered or "pem lib" in lowered or "could not find a suitable tls ca" in lowered:
+        if any(sign in lowered for sign in ("no such file", "pem lib", "could not find a suitable tls ca",
+                                             "no certificate or crl found", "[x509", "[pem")):
             return "the CA bundle could not be read (pass a PEM file with --ca-bundle)"
         if "certificate verify failed" in lowered or "self signed" in lowered or "unable to get local issuer" \
                 in lowered:
