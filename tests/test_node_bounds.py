@@ -108,7 +108,7 @@ def test_a_deeply_nested_answer_is_a_one_line_error(project, node, capsys, depth
     node.on("GET", GROUP_PATH, lambda n, r: Reply(200, body))
     code, _, err = run(capsys, *command, "--retries", "0")
     one_line_error(code, err)
-    assert "nests deeper than" in err
+    assert "nested deeper than 200 levels" in err
 
 
 def test_a_deeply_nested_answer_to_qa_is_a_one_line_error(project, node, capsys, root):
@@ -117,7 +117,7 @@ def test_a_deeply_nested_answer_to_qa_is_a_one_line_error(project, node, capsys,
     code, _, err = run(capsys, "qa", str(root / "specs" / f"{SAMPLE}.yaml"), "--node", node.url,
                        "--group", SAMPLE, "--retries", "0")
     one_line_error(code, err)
-    assert "nests deeper than" in err
+    assert "nested deeper than 200 levels" in err
 
 
 # --------------------------------------------------------------------------- --deadline

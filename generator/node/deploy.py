@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 import sys
 import time
@@ -35,7 +34,8 @@ from generator.errors import Location, Problem, UserError, fail
 from generator.node.client import (
     Deadline, DeadlineExceeded, NodeAuthError, NodeClient, NodeError, NodeRedirect, NodeRejected, env_body,
 )
-from generator.node.folder import NodeFolder, locate, read_config_json
+from generator.node.folder import NodeFolder, locate
+from generator.nodefolder import read_json
 from generator.node.metadata import MetadataPlan, apply_metadata
 from generator.node.plan import ADD, CHANGE, REMOVE, Plan, compute_plan
 from generator.node.problems import validation_problems
@@ -87,11 +87,11 @@ ENV_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}")
 def load_env_file(path: Path) -> dict[str, Any]:
     """A JSON object of variable name -> value (sesam-py's ``*-env.json`` shape), checked.
 
-    Values are strings, finite numbers or booleans (``NaN`` is not JSON and
-    would be sent as such); a name appears once (JSON parsers keep the last of
-    duplicates silently) and matches ``ENV_NAME``.
+    Values are strings, numbers or booleans (``read_json`` refuses ``NaN``);
+    a name appears once (JSON parsers keep the last of duplicates silently)
+    and matches ``ENV_NAME``.
     """
-    data = read_config_json(path)
+    data = read_json(path)
     file = str(path)
     if not isinstance(data, dict):
         raise fail(file, "an env file is a JSON object of variable name -> value")
@@ -104,8 +104,6 @@ def load_env_file(path: Path) -> dict[str, Any]:
                                                 "'_', '.', '-'; not starting with '.' or '-')"))
         elif not isinstance(value, (str, int, float, bool)):
             problems.append(Problem(where, name, "a variable value must be a string, number or boolean"))
-        elif isinstance(value, float) and not math.isfinite(value):
-            problems.append(Problem(where, name, f"{value} is not a JSON number"))
     if problems:
         raise UserError(problems)
     return data

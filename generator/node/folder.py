@@ -9,14 +9,12 @@ dataflow, and is never part of a group upload.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from generator.errors import Location, Problem, UserError, fail
-from generator.node.client import MAX_JSON_DEPTH
 from generator.validation import jsonpos
 from generator.nodefolder import (
     METADATA_FILE, VARIABLES_FILE, component_files, has_component_dirs, read_component, read_json,
@@ -83,26 +81,10 @@ def check_group_name(group: str, where: str) -> str:
 
 def _read_json(path: Path, problems: list[Problem]) -> Any:
     try:
-        return read_config_json(path)
+        return read_json(path)
     except UserError as err:
         problems.extend(err.problems)
     return None
-
-
-def read_config_json(path: Path) -> Any:
-    """``read_json``, with what the JSON parser raises besides syntax errors as user errors too.
-
-    An integer literal over Python's 4,300-digit limit raises ``ValueError``
-    and nesting beyond the stack ``RecursionError``; both are the file's fault.
-    """
-    try:
-        return read_json(path)
-    except RecursionError:
-        raise fail(str(path), f"nested deeper than {MAX_JSON_DEPTH} levels") from None
-    except UserError:
-        raise
-    except ValueError as err:
-        raise fail(str(path), f"invalid JSON: {str(err).split(';')[0][:160]}") from None
 
 
 def _components_in(path: Path, data: Any, problems: list[Problem]) -> list[LocalComponent]:
@@ -126,56 +108,8 @@ def _components_in(path: Path, data: Any, problems: list[Problem]) -> list[Local
                                     f"{cid}: node metadata belongs in {METADATA_FILE} (deployed only with "
                                     "--metadata), not in pipes/ or systems/"))
             continue
-        unsendable = _unsendable(item)
-        if unsendable is not None:
-            key, why = unsendable
-            prefix = (index,) if isinstance(data, list) else ()
-            line, col = locate(str(path), prefix + key)
-            problems.append(Problem(Location(str(path), line, col), _dotted(prefix + key), f"{cid}: {why}"))
-            continue
         found.append(LocalComponent(cid, ctype, item, str(path)))
     return found
-
-
-def _unsendable(config: dict) -> tuple[tuple[str | int, ...], str] | None:
-    """The first value of a config that cannot be uploaded as JSON, with why; checked without recursion.
-
-    ``NaN``/``Infinity`` are not JSON (a node would refuse the body or read
-    something else), a lone surrogate cannot be encoded as UTF-8, and nesting
-    deeper than a node answer may be (``MAX_JSON_DEPTH``) would exhaust the stack.
-    """
-    stack: list[tuple[Any, tuple[str | int, ...]]] = [(config, ())]
-    while stack:
-        value, key = stack.pop()
-        if len(key) > MAX_JSON_DEPTH:
-            return key[:MAX_JSON_DEPTH], f"nested deeper than {MAX_JSON_DEPTH} levels"
-        if isinstance(value, float) and not math.isfinite(value):
-            return key, f"{value} is not a JSON number"
-        if isinstance(value, str) and _has_surrogate(value):
-            return key, "a string with a lone surrogate escape (\\ud800-\\udfff) cannot be sent as UTF-8"
-        if isinstance(value, dict):
-            for name, item in value.items():
-                if _has_surrogate(name):
-                    return key, "a key with a lone surrogate escape cannot be sent as UTF-8"
-                stack.append((item, key + (name,)))
-        elif isinstance(value, list):
-            stack.extend((item, key + (i,)) for i, item in enumerate(value))
-    return None
-
-
-def _has_surrogate(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
-def _dotted(key: tuple[str | int, ...]) -> str:
-    out = ""
-    for part in key:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "$"
 
 
 def load_folder(path: Path) -> NodeFolder:
