@@ -231,8 +231,11 @@ def transform_rules(target: Target) -> dict:
         # An entity whose own origin is gone (deleted, its delete not propagated) stays as it
         # is: it does not create anew in the system its origin was deleted from.
         orphaned = ["filter", ["not", ["in", "_.", "_S.$ids"]], "_S.$origin"]
+        # No blank records: insert only when the golden record holds a value to write (the
+        # golden values are never "" or [], so is-not-empty suffices here).
+        filled = [["is-not-empty", f"_S.global-{target.group}:{g}"] for g in dict.fromkeys(m.golden for m in target.mapped)]
         live.append(["if", ["and", ["is-empty", members_in(target.counterparts)], ["is-not-null", origin],
-                            ["is-empty", orphaned]],
+                            ["is-empty", orphaned], *([["or", *filled]] if filled else [])],
                      [["create", ["apply", "insert", ["dict", "origin", origin]]]]])
     conditions = [["comment", f"condition (applied unconditionally): {n}"] for n in target.conditions]
     rules: dict[str, Any] = {

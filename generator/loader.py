@@ -160,7 +160,7 @@ def _one_of_message(path: tuple, error: jsonschema.ValidationError) -> str:
     if path and path[-1] == "create":
         return f"{shown(error.instance)} is not a create rule (always, link-only, {{when-connected: [...]}}, {{when: '...'}})"
     if "merge_on" in path:
-        return "a merge criterion is a [source, target] pair or a list of such pairs"
+        return "a merge criterion is a [source, target] pair, a list of such pairs, or {match: <either>, source: spec}"
     if "datatypes" in path:
         return "a datatype is a label or a mapping of label, path, primary_key, updated, ..."
     return error.message
@@ -238,12 +238,20 @@ def _build_create(raw: Any) -> CreateRule:
     return CreateRule("when", text=raw["when"])
 
 
-def _build_merge_on(raw: list) -> tuple:
-    alternatives = []
+def _build_merge_on(raw: list) -> tuple[tuple, tuple[bool, ...]]:
+    """The alternatives, and per alternative whether it is marked ``source: spec``.
+
+    An alternative is a pair, a list of pairs, or ``{match: <either>, source: spec|document}``
+    (not ``on``: YAML 1.1 reads that key as true).
+    """
+    alternatives, added = [], []
     for alt in raw or ():
-        pairs = [alt] if alt and isinstance(alt[0], str) else alt
+        marked = isinstance(alt, dict)
+        on = alt["match"] if marked else alt
+        pairs = [on] if on and isinstance(on[0], str) else on
         alternatives.append(tuple((p[0], p[1]) for p in pairs))
-    return tuple(alternatives)
+        added.append(marked and alt.get("source") == "spec")
+    return tuple(alternatives), tuple(added)
 
 
 def flow_from_data(raw: dict, file: str) -> Flow:
@@ -265,14 +273,17 @@ def _build_flow(doc: yamlpos.Positioned, index: int, raw: dict) -> Flow:
             condition=row.get("condition"),
             location=doc.location(path + ("properties", j)),
             doc=row.get("doc") or {},
+            added=row.get("source") == "spec",
         )
         for j, row in enumerate(raw.get("properties") or ())
     )
+    merge_on, merge_added = _build_merge_on(raw.get("merge_on"))
     return Flow(
         source=_ref(raw["from"]),
         target=_ref(raw["to"]),
         create=_build_create(raw.get("create")),
-        merge_on=_build_merge_on(raw.get("merge_on")),
+        merge_on=merge_on,
+        merge_added=merge_added if any(merge_added) else (),
         properties=rows,
         qualifier=raw.get("qualifier"),
         delete=bool(raw.get("delete", False)),

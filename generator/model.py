@@ -8,7 +8,7 @@ mutating these.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from generator.errors import Location
@@ -111,6 +111,7 @@ class PropertyRow:
     condition: str | None = None  # e.g. "Dependant on having wd:Q2366457 in Country"
     location: Location = NOWHERE
     doc: Mapping[str, Any] = field(default_factory=dict)
+    added: bool = False  # `source: spec`: written by the spec's author, not in the Talk document
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,20 @@ class Flow:
     notes: tuple[str, ...] = ()
     location: Location = NOWHERE
     doc: Mapping[str, Any] = field(default_factory=dict)
+    merge_added: tuple[bool, ...] = ()  # per alternative of merge_on: `source: spec` (beyond the document)
+
+    def criterion_added(self, index: int) -> bool:
+        return index < len(self.merge_added) and self.merge_added[index]
+
+    @property
+    def has_additions(self) -> bool:
+        return any(r.added for r in self.properties) or any(self.merge_added)
+
+    def without_additions(self) -> Flow:
+        """The flow as its Talk document states it: rows and criteria marked ``source: spec`` left out."""
+        kept = [i for i in range(len(self.merge_on)) if not self.criterion_added(i)]
+        return replace(self, properties=tuple(r for r in self.properties if not r.added),
+                       merge_on=tuple(self.merge_on[i] for i in kept), merge_added=tuple(False for _ in kept))
 
     @property
     def name(self) -> str:
@@ -145,6 +160,10 @@ class Spec:
     file: str
     notes: tuple[str, ...] = ()
     doc: Mapping[str, Any] = field(default_factory=dict)
+
+    def without_additions(self) -> Spec:
+        """The spec as its Talk documents state it (``pipegen docs`` without ``--with-additions``)."""
+        return replace(self, flows=tuple(f.without_additions() for f in self.flows))
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from typing import Any, Mapping
 import jinja2
 
 from generator import dtl, jsonfmt
+from generator.additions import target_additions
 from generator.envref import ENV_REF
 from generator.errors import Location, Problem, UserError
 from generator.gcpause import no_gc
@@ -180,7 +181,8 @@ def _pipes(plan: Plan, r: _Renderer):
     for target in plan.targets:
         ctx = _ctx(config, target.ref)
         yield "pipes", r.render("pipes/transform.json.j2", group=target.group,
-                                rules=dtl.transform_rules(target), create_note=_create_note(target), **ctx)
+                                rules=dtl.transform_rules(target), create_note=_create_note(target),
+                                additions=target_additions(config, target.ref), **ctx)
         yield "pipes", r.render("pipes/share.json.j2", decide_rules=dtl.share_decide_rules(target),
                                 lock_rules=dtl.share_lock_rules(target), recorded=dtl.RECORDED_STATUS,
                                 capture_rules=dtl.share_capture_rules(target), **ctx)

@@ -215,22 +215,31 @@ def _create_from(files, target: str, source: str) -> None:
 
 
 def test_one_direction_against_both_directions_counts_only_its_direction(default):
-    # The seed maps no property, so its flows only link, the same both ways: nothing to tell apart.
-    assert summary(run(default, FORWARD)) == [] and run(default, FORWARD).out_of_scope == ()
+    # The default config creates ERP contacts from CRM contacts (the reverse document's flow,
+    # with the spec's rows): against the forward document alone, that is out of its scope.
+    reverse_contacts = ("flow-extra", ("crmoffice.contacts -> customerp.contact",))
+    base = run(default, FORWARD)
+    assert summary(base) == []
+    assert sorted((f.kind, f.flows) for f in base.out_of_scope) == [reverse_contacts]
     files = copy.deepcopy(default)
-    _create_from(files, "customerp-contact", "crmoffice-contacts")  # a reverse flow's create
+    _create_from(files, "customerp-product", "crmoffice-companies")  # a reverse flow's create
     result = run(files, FORWARD)
     assert summary(result) == []
     kinds = sorted((f.kind, f.flows) for f in result.out_of_scope)
-    assert kinds == [("flow-extra", ("crmoffice.contacts -> customerp.contact",))]
+    assert kinds == sorted([reverse_contacts, ("flow-extra", ("crmoffice.companies -> customerp.product",))])
 
 
 def test_strict_counts_what_other_directions_could_explain(default):
     files = copy.deepcopy(default)
-    _create_from(files, "customerp-contact", "crmoffice-contacts")
+    _create_from(files, "customerp-product", "crmoffice-companies")
     result = run(files, FORWARD, strict=True)
-    assert [f.kind for f in result.findings] == ["flow-extra"]
-    assert result.out_of_scope == ()
+    # (the employee and the ERP contact share golden properties: no flow of the forward document joins them)
+    assert sorted(f.flows for f in result.findings if f.kind == "flow-extra") == [
+        ("crmoffice.companies -> customerp.product",), ("crmoffice.contacts -> customerp.contact",),
+        ("customerp.employee -> customerp.contact",)]
+    # --strict also counts what the spec's additions (beyond the document) make differ
+    assert {f.kind for f in result.findings} >= {"property-extra", "merge-extra"}
+    assert result.out_of_scope == () and result.beyond == ()
 
 
 def test_a_typed_mapping_inside_one_system_is_outside_a_cross_system_spec(example):

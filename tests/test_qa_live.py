@@ -15,14 +15,15 @@ import pytest
 
 from generator.cli import main
 from tests.qa_support import DEFAULT, EXAMPLE, ROOT, SHARED, components, generate, mutated, write_config
-from tests.test_qa_mutations import (
-    add_merge, create_blank, edit_creators, remove_pipe, rename, turn_on_deletes,
+from tests.test_qa_mutations import (  # noqa: F401 (bare_default is a fixture)
+    add_merge, bare_default, create_blank, edit_creators, remove_pipe, rename, turn_on_deletes,
 )
 
 SEED = SHARED / "seeds" / "customerp-crmoffice.rst"
 JWT = "eyJhbGciOiJIUzI1NiJ9.qa-test-token.c2lnbmF0dXJl"
 
-# Edits to the default config (whose flows carry no property rows, so they only link), and what must be named.
+# Edits to the config of the default spec as the seed states it (no `source: spec` rows, so its
+# flows only link), and what must be named.
 SEED_MUTATIONS = [
     ("remove a pipe", remove_pipe("crmoffice-contacts-share"), "customerp.employee -> crmoffice.contacts", None),
     ("rename a pipe", rename("crmoffice-contacts-transform", "crmoffice-contacts-desired"),
@@ -48,8 +49,8 @@ def test_the_seed_document_against_the_committed_output(seed, capsys):
 
 
 @pytest.mark.parametrize("name,edit,flow,path", SEED_MUTATIONS, ids=[m[0] for m in SEED_MUTATIONS])
-def test_the_seed_document_finds_each_edit(seed, tmp_path, capsys, name, edit, flow, path):
-    files, _ = mutated(generate(DEFAULT), edit)
+def test_the_seed_document_finds_each_edit(seed, tmp_path, capsys, bare_default, name, edit, flow, path):
+    files, _ = mutated(generate(bare_default), edit)
     folder = write_config(files, tmp_path / "customerp-crmoffice")
     assert main(["qa", str(seed), "--config", str(folder)]) == 2
     out = capsys.readouterr().out

@@ -22,13 +22,16 @@ def register(sub) -> None:
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 2 when a document on disk differs from its spec "
                              "(the 'Generated:' line aside)")
+    parser.add_argument("--with-additions", action="store_true",
+                        help="also write the property rows and merge criteria the specs mark `source: spec` "
+                             "(default: the documents as Sesam Talk states them)")
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
     specs = args.specs or [Path("specs")]
     if args.check:
-        stale = stale_docs(specs, args.output)
+        stale = stale_docs(specs, args.output, with_additions=args.with_additions)
         for path in stale:
             print(f"stale: {path}")
         if stale:
@@ -36,7 +39,7 @@ def run(args) -> int:
             return EXIT_CHANGES
         print(f"{args.output}: up to date")
         return EXIT_OK
-    written = docs_to_folder(specs, args.output, args.generated)
+    written = docs_to_folder(specs, args.output, args.generated, with_additions=args.with_additions)
     changed = sum(1 for w in written if w.changed)
     for item in written:
         if item.changed:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from generator.errors import EXIT_CHANGES, EXIT_OK
 from generator.generate import generate, warnings_of
+from generator.loader import load_node_config
+from generator.summary import summary_lines
 
 
 def register(sub) -> None:
@@ -49,4 +51,7 @@ def run(args) -> int:
     print(f"{outcome.out_dir}: {verb} ({count} pipes, "
           f"{sum(1 for p in outcome.rendered.files if p.startswith('systems/'))} systems, "
           f"{len(outcome.changed)} file(s) changed)")
+    if not args.quiet:
+        for line in summary_lines(load_node_config(specs, args.name)):
+            print(line)
     return EXIT_OK

@@ -85,16 +85,32 @@ class QaResult:
     findings: tuple[Finding, ...]
     out_of_scope: tuple[Finding, ...]
     strict: bool = False
+    # Differences that the spec's additions (rows and criteria beyond the document, recorded
+    # in the config's metadata) account for, and those additions per flow: informational.
+    beyond: tuple[Finding, ...] = ()
+    additions: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def has_differences(self) -> bool:
         return bool(self.findings)
 
 
-def compare(expected: Expected, recovered: Recovered, *, strict: bool = False) -> QaResult:
-    comparison = _Comparison(expected, recovered, strict)
+def compare(expected: Expected, recovered: Recovered, *, strict: bool = False,
+            explained: frozenset | None = None) -> QaResult:
+    """Compare; with ``explained`` (the differences left once the spec's additions are
+    expected too, see ``finding_keys``), every other difference is beyond the document."""
+    comparison = _Comparison(expected, recovered, strict, explained)
     comparison.run()
     return comparison.result()
+
+
+def finding_keys(result: QaResult) -> frozenset:
+    """The identity of every difference of ``result``, counted or not."""
+    return frozenset(_key(f) for f in (*result.findings, *result.out_of_scope, *result.beyond))
+
+
+def _key(f: Finding) -> tuple:
+    return (f.kind, f.flows, f.property, f.pipe, f.expected, f.actual, f.message)
 
 
 def _system(key: str) -> str:
@@ -106,8 +122,10 @@ class _Comparison:
     exp: Expected
     rec: Recovered
     strict: bool
+    explained: frozenset | None = None  # differences that remain with the additions expected
     findings: dict[tuple, Finding] = field(default_factory=dict)
     out_of_scope: dict[tuple, Finding] = field(default_factory=dict)
+    beyond: dict[tuple, Finding] = field(default_factory=dict)
     missing: set[str] = field(default_factory=set)  # flows not implemented
     absent: set[str] = field(default_factory=set)  # participants without any pipe
     unwritten: set[str] = field(default_factory=set)  # participants without transform or share
@@ -141,8 +159,10 @@ class _Comparison:
             outside
             or any(d not in self.exp.scope for d in directions)
             or any((_system(a), _system(b)) not in self.exp.scope and self.implements(a, b) for a, b in pairs))
+        key = _key(finding)
         bucket = self.out_of_scope if outside else self.findings
-        key = (kind, flows, prop, pipe, expected, actual, message)
+        if not self.strict and self.explained is not None and key not in self.explained:
+            bucket = self.beyond
         if key in bucket:
             known = bucket[key]
             if path and path not in known.paths:
@@ -595,7 +615,7 @@ class _Comparison:
             flows.append(FlowReport(name, "extra", rows))
         pipes = len(self.rec.pipes)
         return QaResult(self.exp.specs, self.rec.source, pipes, tuple(flows), findings,
-                        tuple(self.out_of_scope.values()), self.strict)
+                        tuple(self.out_of_scope.values()), self.strict, tuple(self.beyond.values()))
 
     def flow_report(self, flow: ExpectedFlow, findings: tuple[Finding, ...]) -> FlowReport:
         mine = [f for f in findings if flow.name in f.flows]

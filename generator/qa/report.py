@@ -42,6 +42,7 @@ def summary(result: QaResult) -> dict:
         "findings_by_kind": dict(sorted(Counter(f.kind for f in result.findings).items())),
         "unverified": sum(1 for f in result.findings if f.kind == "unverified"),
         "out_of_scope": len(result.out_of_scope),
+        "beyond_document": len(result.beyond),
     }
 
 
@@ -95,8 +96,26 @@ def render_text(result: QaResult, now: datetime) -> str:
                       "--strict counts them):"]
         for finding in result.out_of_scope:
             lines.append(f"  {finding.kind}: {', '.join(finding.flows)}: {finding.message}")
+    lines += _text_beyond(result)
     lines += ["", headline(result)]
     return "\n".join(lines) + "\n"
+
+
+def _text_beyond(result: QaResult) -> list[str]:
+    """The spec's additions the config records, and the differences they account for."""
+    if not result.additions:
+        return []
+    count = sum(len(items) for _, items in result.additions)
+    counted = "--strict counts the differences they make" if not result.strict else "counted above (--strict)"
+    lines = ["", f"{count} addition(s) beyond the document, recorded in the config by its spec "
+                 f"(`source: spec`; informational, {counted}):"]
+    for flow, items in result.additions:
+        lines.append(f"  {flow}:")
+        lines += [f"    {item}" for item in items]
+    if result.beyond:
+        lines.append(f"  {len(result.beyond)} difference(s) from the document that these additions account for:")
+        lines += [f"    {f.kind}: {', '.join(f.flows)}: {f.message}" for f in result.beyond]
+    return lines
 
 
 def _text_finding(f: Finding) -> list[str]:
@@ -123,6 +142,8 @@ def as_dict(result: QaResult, now: datetime) -> dict:
         "flows": [_flow_dict(f) for f in result.flows],
         "findings": [_finding_dict(f) for f in result.findings],
         "out_of_scope": [_finding_dict(f) for f in result.out_of_scope],
+        "beyond_document": {"additions": [{"flow": flow, "items": list(items)} for flow, items in result.additions],
+                            "differences": [_finding_dict(f) for f in result.beyond]},
     }
 
 
@@ -228,6 +249,11 @@ def render_markdown(result: QaResult, now: datetime) -> str:
     if result.out_of_scope:
         lines += ["", f"<details><summary>{len(result.out_of_scope)} outside the specs' scope (not counted)</summary>", ""]
         lines += [f"- {f.kind} ({_md(', '.join(f.flows))}): {_md(f.message)}" for f in result.out_of_scope]
+        lines += ["", "</details>"]
+    if result.additions:
+        count = sum(len(items) for _, items in result.additions)
+        lines += ["", f"<details><summary>{count} addition(s) beyond the document (informational)</summary>", ""]
+        lines += [f"- {_md(flow)}: {_md(item)}" for flow, items in result.additions for item in items]
         lines += ["", "</details>"]
     return "\n".join(lines) + "\n"
 

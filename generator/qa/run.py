@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from generator import additions
 from generator.qa import dtlcheck
-from generator.qa.compare import QaResult, compare
+from generator.qa.compare import QaResult, compare, finding_keys
 from generator.qa.expected import expected_from
 from generator.qa.inputs import load_specs, read_config, read_node
-from generator.qa.recover import recover
+from generator.model import NodeConfig
+from generator.qa.recover import Component, recover
 
 
 @dataclass(frozen=True)
@@ -25,12 +27,31 @@ def run_qa(inputs: Sequence[Path], *, config: Path | None = None, node: str | No
            client_options: Mapping[str, Any] | None = None) -> QaRun:
     """Load the specs, read the config (default: ``output/<name>/``), recover and compare."""
     loaded = load_specs(inputs, name)
-    expected = expected_from(loaded.config)
     if node is not None or (config is None and group is not None):
         components, source = read_node(node, jwt, group or loaded.config.name, str(inputs[0]), client_options)
     else:
         folder = config or output_root / loaded.config.name
         components, source = read_config(folder), str(folder)
+    return QaRun(compare_config(loaded.config, components, source, strict=strict), loaded.warnings)
+
+
+def compare_config(config: NodeConfig, components: Sequence[Component], source: str, *,
+                   strict: bool = False) -> QaResult:
+    """Recover ``components`` and compare them with ``config``.
+
+    Where the config records additions the specs lack (a spec's ``source: spec`` rows
+    and criteria, checked against its document), the differences they account for are
+    listed as beyond the document rather than counted (unless ``strict``).
+    """
+    expected = expected_from(config)
     recovered = dtlcheck.set_aside(recover(components, source), dtlcheck.dtl_errors(components))
-    result = compare(expected, recovered, strict=strict)
-    return QaRun(result, loaded.warnings)
+    entries = additions.recorded(c.config for c in components if isinstance(c.config, Mapping))
+    extended = additions.apply(config, entries)
+    if extended is None:
+        return compare(expected, recovered, strict=strict)
+    explained = finding_keys(compare(expected_from(extended), recovered))
+    result = compare(expected, recovered, strict=strict, explained=explained)
+    names = {f.name for f in config.flows}
+    listed = tuple((additions.flow_name(e), tuple(additions.describe(e))) for e in entries
+                   if additions.flow_name(e) in names)
+    return replace(result, additions=listed)

@@ -10,13 +10,14 @@ the new one.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
 from generator import fsutil
 from generator.errors import Location, Problem, UserError
 from generator.loader import find_spec_files, load_spec_file
+from generator.model import Spec
 from generator.talkdoc.importer import ImportResult, import_docs, spec_yaml
 from generator.talkdoc.phrases import GENERATED_LINE
 from generator.talkdoc.writer import render_docs
@@ -53,7 +54,8 @@ def import_to_folder(docs: Sequence[Path], out_dir: Path, *, force: bool = False
     texts: dict[Path, str] = {}
     for spec in result.specs:
         sources = [names[entry["from"], entry["to"]] for entry in spec.doc["documents"]]
-        texts[out_dir / f"{spec.dataflow}.yaml"] = spec_yaml(spec, ref, sources)
+        path = out_dir / f"{spec.dataflow}.yaml"
+        texts[path] = spec_yaml(keep_additions(spec, _existing_spec(path)), ref, sources)
     # errors="replace": a file that is not UTF-8 text differs, and is refused like any other
     existing = [p for p, text in texts.items()
                 if p.exists() and p.read_text(encoding="utf-8", errors="replace") != text]
@@ -63,7 +65,44 @@ def import_to_folder(docs: Sequence[Path], out_dir: Path, *, force: bool = False
     return result, _write_all(texts)
 
 
-def render_spec_docs(paths: Sequence[Path], generated: str | None = None) -> dict[str, str]:
+def _existing_spec(path: Path) -> Spec | None:
+    """The spec an import would replace, when it is one that loads (else there is nothing to keep)."""
+    if not path.is_file():
+        return None
+    try:
+        return load_spec_file(path)
+    except UserError:
+        return None
+
+
+def keep_additions(imported: Spec, existing: Spec | None) -> Spec:
+    """``imported`` with the rows and merge criteria that ``existing`` marks ``source: spec``.
+
+    A document never holds the spec author's additions, so importing it again
+    must not drop them: each flow the document still has keeps its additions
+    (after the document's own rows and criteria); those the document already
+    states are not repeated.
+    """
+    if existing is None:
+        return imported
+    added = {(f.source, f.target, f.qualifier): f for f in existing.flows if f.has_additions}
+    if not added:
+        return imported
+    flows = []
+    for flow in imported.flows:
+        old = added.get((flow.source, flow.target, flow.qualifier))
+        if old is not None:
+            have = {(r.source, r.target) for r in flow.properties}
+            rows = flow.properties + tuple(r for r in old.properties if r.added and (r.source, r.target) not in have)
+            extra = [alt for i, alt in enumerate(old.merge_on) if old.criterion_added(i) and alt not in flow.merge_on]
+            flow = replace(flow, properties=rows, merge_on=flow.merge_on + tuple(extra),
+                           merge_added=(False,) * len(flow.merge_on) + (True,) * len(extra) if extra else flow.merge_added)
+        flows.append(flow)
+    return replace(imported, flows=tuple(flows))
+
+
+def render_spec_docs(paths: Sequence[Path], generated: str | None = None, *,
+                     with_additions: bool = False) -> dict[str, str]:
     """Every document of every spec under ``paths``: file name -> RST text."""
     problems, out, origin = [], {}, {}
     for file in find_spec_files(paths):
@@ -72,7 +111,7 @@ def render_spec_docs(paths: Sequence[Path], generated: str | None = None) -> dic
         except UserError as err:
             problems.extend(err.problems)
             continue
-        for name, text in render_docs(spec, generated).items():
+        for name, text in render_docs(spec, generated, with_additions=with_additions).items():
             if name in out:
                 problems.append(Problem(Location(str(file)), "", f"{name} is also written from {origin[name]}"))
                 continue
@@ -82,14 +121,16 @@ def render_spec_docs(paths: Sequence[Path], generated: str | None = None) -> dic
     return out
 
 
-def docs_to_folder(paths: Sequence[Path], out_dir: Path, generated: str | None = None) -> list[Written]:
-    return _write_all({out_dir / name: text for name, text in render_spec_docs(paths, generated).items()})
+def docs_to_folder(paths: Sequence[Path], out_dir: Path, generated: str | None = None, *,
+                   with_additions: bool = False) -> list[Written]:
+    texts = render_spec_docs(paths, generated, with_additions=with_additions)
+    return _write_all({out_dir / name: text for name, text in texts.items()})
 
 
-def stale_docs(paths: Sequence[Path], out_dir: Path) -> list[Path]:
+def stale_docs(paths: Sequence[Path], out_dir: Path, *, with_additions: bool = False) -> list[Path]:
     """Documents on disk that differ from the specs (the "Generated:" line aside)."""
     stale = []
-    for name, text in render_spec_docs(paths, "").items():
+    for name, text in render_spec_docs(paths, "", with_additions=with_additions).items():
         path = out_dir / name
         current = path.read_bytes().decode("utf-8", "replace") if path.is_file() else None
         if current is None or _without_stamp(current) != _without_stamp(text):

@@ -319,7 +319,7 @@ def flow_data(flow: Flow) -> dict[str, Any]:
         data["qualifier"] = flow.qualifier
     data["create"] = create_data(flow)
     if flow.merge_on:
-        data["merge_on"] = [list(alt[0]) if len(alt) == 1 else [list(p) for p in alt] for alt in flow.merge_on]
+        data["merge_on"] = [_criterion_data(alt, flow.criterion_added(i)) for i, alt in enumerate(flow.merge_on)]
     if flow.properties:
         data["properties"] = [_row_data(r) for r in flow.properties]
     if flow.delete:
@@ -331,12 +331,19 @@ def flow_data(flow: Flow) -> dict[str, Any]:
     return data
 
 
+def _criterion_data(alt: tuple, added: bool) -> Any:
+    on = list(alt[0]) if len(alt) == 1 else [list(p) for p in alt]
+    return {"match": on, "source": "spec"} if added else on
+
+
 def _row_data(row: PropertyRow) -> dict[str, Any]:
     data: dict[str, Any] = {"from": row.source, "to": row.target}
     if row.type is not None:
         data["type"] = row.type
     if row.condition is not None:
         data["condition"] = row.condition
+    if row.added:
+        data["source"] = "spec"
     if row.doc:
         data["doc"] = _plain(row.doc)
     return data

@@ -54,12 +54,16 @@ def documents(spec: Spec) -> list[Document]:
     return out
 
 
-def render_docs(spec: Spec, generated: str | None = None) -> dict[str, str]:
+def render_docs(spec: Spec, generated: str | None = None, *, with_additions: bool = False) -> dict[str, str]:
     """File name -> RST text of every direction of ``spec``.
 
     ``generated`` is written on the "Generated:" line of documents that have no
-    recorded time (default: now, to the second).
+    recorded time (default: now, to the second). Rows and merge criteria marked
+    ``source: spec`` are the spec author's additions, not the document's: they
+    are left out unless ``with_additions``, so an imported document round-trips.
     """
+    if not with_additions:
+        spec = spec.without_additions()
     return {doc.name: render_document(spec, doc, generated) for doc in documents(spec)}
 
 

@@ -1,0 +1,64 @@
+"""What a generated config will do, in a few lines a newcomer can read.
+
+``pipegen generate`` prints it after writing: each flow with the create rule
+as generated, what links its entities, how many properties it carries; then,
+per pair of linked datatypes, the properties that travel both ways (a flow's
+table is read forwards and backwards, docs/sync-design.md point 4).
+"""
+
+from __future__ import annotations
+
+from generator.model import Flow, NodeConfig, Ref
+from generator.plan_model import Plan, build_plan
+
+
+def summary_lines(config: NodeConfig, plan: Plan | None = None) -> list[str]:
+    plan = plan or build_plan(config)
+    creators = {(c, t.ref) for t in plan.targets for c in t.creators}
+    lines = [f"{config.name}: {len(config.flows)} flow(s)"]
+    for flow in config.flows:
+        lines.append(f"  {flow.name}: {_create(flow, (flow.source, flow.target) in creators)}; "
+                     f"{_links(flow)}; {_count(flow)}")
+    both = _both_ways(config)
+    if both:
+        lines.append("properties that travel both ways:")
+        for (a, b), pairs in both.items():
+            lines.append(f"  {a} <-> {b}: " + ", ".join(f"{x} = {y}" if x != y else x for x, y in pairs))
+    else:
+        lines.append("no properties travel: the flows link and create entities only")
+    return lines
+
+
+def _create(flow: Flow, creates: bool) -> str:
+    if creates:
+        return f"creates {flow.target} (create: {flow.create.kind})"
+    if flow.create.kind == "link-only":
+        return "links only (create: link-only)"
+    return f"links only (create: {flow.create.kind}, generated as link-only: see the warning above)"
+
+
+def _links(flow: Flow) -> str:
+    if not flow.merge_on:
+        return "links its own creations only (no merge criteria)"
+    alts = [" and ".join(f"{s} = {t}" for s, t in alt) for alt in flow.merge_on]
+    return "links on " + " or ".join(alts)
+
+
+def _count(flow: Flow) -> str:
+    rows = [r for r in flow.properties if r.source and r.target]
+    return f"{len(rows)} propert{'y' if len(rows) == 1 else 'ies'}"
+
+
+def _both_ways(config: NodeConfig) -> dict[tuple[Ref, Ref], list[tuple[str, str]]]:
+    """Per pair of datatypes (in the order first named), the property pairs their flows map."""
+    out: dict[tuple[Ref, Ref], list[tuple[str, str]]] = {}
+    for flow in config.flows:
+        reverse = (flow.target, flow.source) in out
+        key = (flow.target, flow.source) if reverse else (flow.source, flow.target)
+        for row in flow.properties:
+            if row.source and row.target:
+                pair = (row.target, row.source) if reverse else (row.source, row.target)
+                bucket = out.setdefault(key, [])
+                if pair not in bucket:
+                    bucket.append(pair)
+    return out
