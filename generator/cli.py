@@ -18,24 +18,36 @@ from generator.node.redact import guarded_output, scrub
 
 COMMANDS = (
     "import_doc", "generate", "validate", "docs",
-    "plan", "deploy", "qa", "simulate",
+    "plan", "deploy", "qa", "simulate", "test",
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; given ``argv`` that names a command, only that command's module is
+    imported (each pulls in its own libraries: start-up time counts for a CI check)."""
     parser = argparse.ArgumentParser(
         prog="pipegen",
         description="Turn dataflow specs into Sesam node configs; validate, plan, deploy and QA them.",
     )
     parser.add_argument("--version", action="version", version=f"pipegen {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    wanted = _command_named(argv)
     for name in COMMANDS:
-        importlib.import_module(f"generator.commands.{name}").register(sub)
+        if wanted is None or name == wanted:
+            importlib.import_module(f"generator.commands.{name}").register(sub)
     return parser
 
 
+def _command_named(argv: Sequence[str] | None) -> str | None:
+    """The module of the command ``argv`` starts with, or None (help, version, a typo: build them all)."""
+    first = next((a for a in argv if not a.startswith("-")), None) if argv else None
+    module = first.replace("-", "_") if first else None
+    return module if module in COMMANDS else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv).parse_args(argv)
     # Whatever a command prints passes the scrubber of the node token (a no-op until one is known).
     with guarded_output():
         return _run(args)

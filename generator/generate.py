@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -22,6 +22,9 @@ NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
 # files are not user data and go with the old tree.
 OWNED_FILES = frozenset({METADATA_FILE, VARIABLES_FILE})
 CLUTTER = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
+# With --with-tests generate also writes sesam-py's test files (docs/test.md).
+TEST_FILES = frozenset({"test-env.json"})
+TEST_DIRS = frozenset({"expected", "testdata"})
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ def check_name(name: str | None) -> str | None:
     return name
 
 
-def check_owned(target: Path) -> None:
+def check_owned(target: Path, *, tests: bool = False) -> None:
     """Refuse to replace anything but a folder generate could have written.
 
     ``target`` may be missing, an empty folder, or a folder holding only
@@ -56,22 +59,24 @@ def check_owned(target: Path) -> None:
         return
     if not target.is_dir():
         raise fail(str(target), "exists and is not a folder: not replaced (pass -o a folder for the node config)")
-    stray = _stray_entry(target)
+    stray = _stray_entry(target, tests)
     if stray is not None:
         raise fail(str(stray), f"is not part of a node config folder: not replacing {target} "
                                "(generate writes only a new or empty folder, or one it wrote; check -o/--name)")
 
 
-def _stray_entry(target: Path) -> Path | None:
+def _stray_entry(target: Path, tests: bool = False) -> Path | None:
+    files = OWNED_FILES | (TEST_FILES if tests else frozenset())
+    dirs = {d: ".conf.json" for d in COMPONENT_DIRS} | ({d: ".json" for d in TEST_DIRS} if tests else {})
     for entry in sorted(target.iterdir()):
-        if entry.name in CLUTTER or (entry.name in OWNED_FILES and entry.is_file() and not entry.is_symlink()):
+        if entry.name in CLUTTER or (entry.name in files and entry.is_file() and not entry.is_symlink()):
             continue
-        if entry.name not in COMPONENT_DIRS or not entry.is_dir() or entry.is_symlink():
+        if entry.name not in dirs or not entry.is_dir() or entry.is_symlink():
             return entry
         for file in sorted(entry.iterdir()):
             if file.name in CLUTTER:
                 continue
-            if not (file.name.endswith(".conf.json") and file.is_file() and not file.is_symlink()):
+            if not (file.name.endswith(dirs[entry.name]) and file.is_file() and not file.is_symlink()):
                 return file
     return None
 
@@ -82,7 +87,8 @@ def diff_tree(files: dict[str, str], out_dir: Path) -> tuple[str, ...]:
 
 
 def generate(spec_paths: Sequence[Path], out_root: Path, out_dir: Path | None = None,
-             *, check: bool = False, name: str | None = None) -> Outcome:
+             *, check: bool = False, name: str | None = None, with_tests: bool = False,
+             test_scenario: Path | None = None) -> Outcome:
     """Render, validate, then write atomically unless ``check``.
 
     Raises ``UserError`` on bad input, when what was rendered does not
@@ -90,11 +96,16 @@ def generate(spec_paths: Sequence[Path], out_root: Path, out_dir: Path | None = 
     nothing is written then, so a broken config never reaches disk.
     """
     rendered = render_specs(spec_paths, name)
+    if with_tests:  # sesam-py tests beside the config (docs/test.md)
+        from generator.nodetest.withtests import add_tests, no_testdata_warning, scenario_testdata
+        testdata = scenario_testdata(spec_paths, test_scenario)
+        rendered = replace(rendered, files=add_tests(rendered.files, testdata), warnings=rendered.warnings + (
+            () if testdata else (no_testdata_warning(spec_paths),)))
     target = out_dir or out_root / rendered.name
     validation = ensure_valid(rendered.files, root_label=str(target))
     if not check:
         _recover(target)
-        check_owned(target)
+        check_owned(target, tests=with_tests)
     try:
         changed = diff_tree(dict(rendered.files), target)
     except OSError as err:

@@ -49,7 +49,7 @@ Responder = Callable[["FaultNode", Request], Reply]
 
 
 class FaultNode:
-    def __init__(self, jwt: str, lifetime: float = 120.0):
+    def __init__(self, jwt: str, lifetime: float = 120.0, tls: Any = None):
         self.jwt = jwt
         self.groups: dict[str, list[dict]] = {}
         self.env: dict[str, Any] = {}
@@ -59,13 +59,16 @@ class FaultNode:
         self._lock = threading.Lock()
         self._server = _QuietServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
+        if tls is not None:  # an ssl.SSLContext holding the server's certificate
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)
         self._thread.start()
         self._stopper = threading.Timer(lifetime, self.stop)
         self._stopper.daemon = True
         self._stopper.start()
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/api"
+        self.port = self._server.server_address[1]
+        self.url = f"{'https' if tls is not None else 'http'}://127.0.0.1:{self.port}/api"
 
     # ---- scripting
 

@@ -11,6 +11,7 @@ import json
 
 import pytest
 
+from generator.nodefolder import MAX_JSON_DEPTH
 from tests.fault_node import FaultNode, Reply
 from tests.node_helpers import SAMPLE, fast_retries, make_project, run, sample_configs, use_node
 
@@ -157,3 +158,87 @@ def test_a_malformed_pipes_answer_after_the_upload_says_the_group_was_deployed(p
     assert "Verified" in out
     assert "was deployed and verified, but waiting for its pipes failed" in err and "internal error" not in err
     assert node.groups[SAMPLE]
+
+
+# --------------------------------------------------------------------------- what a folder may send (S4, C2, C4, K9)
+
+
+def _edit_pipe(folder, text: str) -> None:
+    (folder / "pipes" / "global-contacts.conf.json").write_text(text)
+
+
+UNSENDABLE = {
+    "metadata-in-pipes": ('{"_id": "node", "type": "metadata", "task_manager": {"disable_user_pipes": true}}',
+                          "belongs in node-metadata.conf.json"),
+    "nan": ('{"_id": "global-contacts", "type": "pipe", "batch_size": NaN}', "NaN is not a JSON number"),
+    "infinity": ('{"_id": "global-contacts", "type": "pipe", "x": [1, -Infinity]}', "-Infinity is not a JSON number"),
+    "lone-surrogate": ('{"_id": "global-contacts", "type": "pipe", "description": "\\ud800"}', "half of a surrogate pair"),
+    "deep": ('{"_id": "global-contacts", "type": "pipe", "x": ' + "[" * 400 + "]" * 400 + "}",
+             f"nested deeper than {MAX_JSON_DEPTH} levels"),
+}
+
+
+@pytest.mark.parametrize("command", [["plan"], ["deploy", "--yes"], ["deploy", "--dry-run"]], ids=" ".join)
+@pytest.mark.parametrize("case", sorted(UNSENDABLE))
+def test_a_config_that_cannot_be_sent_is_a_user_error_before_any_request(project, node, capsys, case, command):
+    text, message = UNSENDABLE[case]
+    _edit_pipe(project, text)
+    code, out, err = run(capsys, *command)
+    assert code == 1, err
+    assert message in err and "internal error" not in err
+    assert err.startswith(str(project / "pipes" / "global-contacts.conf.json").replace(str(project.parent.parent) + "/", ""))
+    assert node.log == []
+
+
+ENV_FILES = {
+    "nan": ('{"a": NaN}', "NaN is not a JSON number"),
+    "infinity": ('{"a": Infinity}', "Infinity is not a JSON number"),
+    "duplicate": ('{"a": "1", "a": "2"}', "variable 'a' appears more than once"),
+    "empty-name": ('{"": "1"}', "'' is not a usable variable name"),
+    "dot-dot": ('{"../x": "1"}', "'../x' is not a usable variable name"),
+    "slash": ('{"a/b": "1"}', "'a/b' is not a usable variable name"),
+    "space": ('{"with space": "1"}', "'with space' is not a usable variable name"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ENV_FILES))
+def test_an_unusable_env_file_is_refused_before_any_request(project, node, capsys, tmp_path, case):
+    text, message = ENV_FILES[case]
+    (tmp_path / "env.json").write_text(text)
+    code, _, err = run(capsys, "deploy", "--yes", "--env-file", str(tmp_path / "env.json"))
+    assert code == 1, err
+    assert message in err and "env.json:" in err
+    assert node.log == [] and node.env == {}
+
+
+@pytest.mark.parametrize("group", ["newgroup\n", "x" * 101, "-x", "a/b", ""], ids=["newline", "long", "dash", "slash",
+                                                                                  "empty"])
+def test_a_group_name_is_checked_whole(project, node, capsys, group):
+    code, _, err = run(capsys, "plan", f"--group={group}")
+    assert code == 1
+    assert "must be 1 to 100 letters" in err and len(err.strip().splitlines()) == 1
+    assert node.log == []
+
+
+UNREADABLE = {
+    "huge-int": ('{"_id": "global-contacts", "type": "pipe", "x": ' + "9" * 5000 + "}", "invalid JSON: Exceeds the limit"),
+    "deep": ('{"_id": "global-contacts", "type": "pipe", "x": ' + "[" * 100_000 + "]" * 100_000 + "}",
+             f"nested deeper than {MAX_JSON_DEPTH} levels"),
+}
+
+
+@pytest.mark.parametrize("command", [["plan"], ["deploy", "--yes"], ["deploy", "--dry-run"]], ids=" ".join)
+@pytest.mark.parametrize("case", sorted(UNREADABLE))
+def test_a_config_json_cannot_read_is_a_user_error(project, node, capsys, case, command):
+    text, message = UNREADABLE[case]
+    _edit_pipe(project, text)
+    code, _, err = run(capsys, *command)
+    assert code == 1, err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert node.log == []
+
+
+def test_an_env_file_with_a_huge_number_is_a_user_error(project, node, capsys, tmp_path):
+    (tmp_path / "env.json").write_text('{"a": ' + "1" * 5000 + "}")
+    code, _, err = run(capsys, "deploy", "--yes", "--env-file", str(tmp_path / "env.json"))
+    assert code == 1 and "Exceeds the limit" in err and node.log == []

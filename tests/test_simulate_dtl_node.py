@@ -11,6 +11,7 @@ import pytest
 from generator.simulate import dtl
 from generator.simulate.runner import Node, remove_namespaces
 from generator.simulate.values import NI, Datetime, encode
+from test_simulate_dtl import _Data  # the dataset lookup of the engine's own tests
 
 NS = dtl.Namespaces(True, "foo", "bar")
 
@@ -88,17 +89,6 @@ def test_unqualified_path_elements_match_every_namespace_at_every_depth():
 # -- hops return paths
 
 
-class _Data:
-    def __init__(self, rows):
-        self.rows = rows
-
-    def lookup(self, dataset, path, values):
-        return [r for r in self.rows[dataset] if dtl.traverse(r, dtl.parse_path(path)) in values]
-
-    def scan(self, dataset):
-        return list(self.rows[dataset])
-
-
 def test_hops_return_names_alias_property_paths():
     # dtl-functions-hops.rst l.148: "return": "h.name" returns the names of the hobbies.
     data = _Data({"departments": [{"_id": "d1", "cdf:departmentref": "R1", "cdf:boss": {"name": "b"}},
@@ -117,7 +107,7 @@ def test_hops_return_names_alias_property_paths():
 
 
 def test_encrypt_decrypt_round_trip_under_a_literal_or_secret_key():
-    # dtl-functions-encryption.rst l.17-27: decrypt is symmetric with encrypt under the same key, also
+    # dtl-functions-encryption.rst l.6-32: decrypt is symmetric with encrypt under the same key, also
     # when the key is "$SECRET(secret-name)".
     t = dtl.Transform({"default": []}, secrets={"secret-name": "s3cr3t"})
     values = ["list", "a", "b", "c"]
@@ -125,7 +115,7 @@ def test_encrypt_decrypt_round_trip_under_a_literal_or_secret_key():
     assert t.evaluate(["decrypt", "$SECRET(secret-name)", ["encrypt", "$SECRET(secret-name)", values]]) == \
         ["a", "b", "c"]
     token = t.evaluate(["encrypt", "secret", "secret-message"])
-    assert isinstance(token, bytes) and b"secret-message" not in token  # "an encrypted bytes object" (l.131)
+    assert isinstance(token, bytes) and b"secret-message" not in token  # "an encrypted bytes object" (l.140)
     assert t.evaluate(["decrypt", "s3cr3t", ["encrypt", "$SECRET(secret-name)", {"x": 1}]]) == {"x": 1}
 
 
@@ -142,7 +132,7 @@ def test_decrypt_with_another_key_or_a_missing_secret_fails_the_pipe_without_sho
 
 
 def test_pki_round_trip_and_pgp_not_simulated():
-    # dtl-functions-encryption.rst l.71-85 (decrypt-pki) and l.163-175 (encrypt-pki).
+    # dtl-functions-encryption.rst l.76-117 (decrypt-pki) and l.184-220 (encrypt-pki).
     rsa = pytest.importorskip("cryptography.hazmat.primitives.asymmetric.rsa")
     from cryptography.hazmat.primitives import serialization
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)

@@ -94,6 +94,8 @@ def test_cli_profile_and_variables_options(capsys):
     capsys.readouterr()
     assert main(["validate", folder, "--variables", str(FORMS / "variables" / "nothere.json")]) == 1
     assert "no such variables file" in capsys.readouterr().err
+    assert main(["validate", folder, "--profile", "staging"]) == 1
+    assert "staging-env.json" in capsys.readouterr().err and main(["validate", folder, "--profile", "test"]) == 0
 
 
 def test_hops_into_the_own_sink_need_onload():
@@ -120,9 +122,9 @@ def test_own_sink_errors_quote_the_reference():
 def test_rest_inserts_want_batch_size_1_and_no_deleted_entities():
     assert problems("rest-insert") == [
         ("pipes/crm-contact-share.conf.json", "$.transform[1]", "warning",
-         "this REST transform can insert or delete, and no earlier rule discards entities with \"_deleted\": true "
-         "(e.g. [\"filter\", [\"neq\", \"_S._deleted\", true]]), so a deleted source entity becomes a call to the "
-         "system"),
+         "this REST transform can insert or delete, and no earlier rule looks at \"_deleted\" (discard such "
+         "entities, e.g. [\"filter\", [\"neq\", \"_S._deleted\", true]]), so a deleted source entity becomes a call "
+         "to the system"),
         ("pipes/crm-contact-share.conf.json", "$.transform[1]", "warning",
          "this REST transform inserts (a POST operation) but the pipe has no \"batch_size\": 1, so a failed batch "
          "repeats its inserts"),
@@ -166,3 +168,29 @@ def test_the_hubspot_connector_names_its_misspelt_sink_property():
     misspelt = [p for p in validate_folder(folder, root_label="") if "set-initial-offset" in p.path]
     assert len(misspelt) == 26 and {p.level for p in misspelt} == {"warning"}
     assert all("'set_initial_offset'" in p.message for p in misspelt)
+
+
+@pytest.mark.parametrize("name", REAL_FOLDERS)
+def test_public_node_folders_deploy_and_then_plan_no_change(name, tmp_path, sesam_node, capsys, monkeypatch):
+    from tests.node_helpers import fast_retries, use_node
+
+    source = REFERENCE / name
+    if not source.is_dir():
+        pytest.skip(f"{name} is not beside the project")
+    folder = tmp_path / "output" / "real"
+    shutil.copytree(source, folder)
+    use_node(monkeypatch, sesam_node, tmp_path)
+    fast_retries(monkeypatch)
+    assert main(["deploy", str(folder), "--yes"]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    assert main(["plan", str(folder)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "Plan: 0 to add, 0 to change, 0 to remove."
+
+
+def test_a_broken_variables_file_is_reported_once_for_a_folder_of_folders(tmp_path, capsys):
+    for name in ("system-alias", "hops-self-join"):
+        shutil.copytree(FORMS / name, tmp_path / "nodes" / name)
+    broken = tmp_path / "vars.json"
+    broken.write_text('{"a": 1,}')
+    assert main(["validate", str(tmp_path / "nodes"), "--variables", str(broken)]) == 1
+    assert capsys.readouterr().out == f"{broken}:1:9: $: error: invalid JSON: Expecting property name enclosed in double quotes\n"

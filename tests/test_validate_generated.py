@@ -49,3 +49,13 @@ def test_every_spec_renders_to_a_config_without_errors(spec):
     rendered = render_specs([spec])
     problems = validate_files(dict(rendered.files), root_label=spec.stem)
     assert [format_problem(p) for p in problems if p.level == "error"] == []
+
+
+GOLDEN_FOLDERS = node_folders(ROOT / "tests" / "golden")
+
+
+@pytest.mark.parametrize("folder", [pytest.param(f, id=f.name, marks=[OWN_SINK_HOP] if f.name == "erp-crm-properties"
+                                                  else []) for f in GOLDEN_FOLDERS])
+def test_golden_output_validates_without_errors(folder):
+    problems = validate_folder(folder, root_label=f"tests/golden/{folder.name}")
+    assert [format_problem(p) for p in problems if p.level == "error"] == []

@@ -463,6 +463,15 @@ CRM_CYCLE = ("dependency cycle: crmoffice-contacts-collect -> crmoffice-contacts
              "for; list the dataset in the reading pipe's exclude_completeness")
 
 
+def own_sink_read(marker: str, path: str, what: str) -> list[Expect]:
+    """The error and the warning of a read of the enrich pipe's own sink (no onload, no batch_size 1)."""
+    dataset = "'customerp-employee-enrich'"
+    return [E(ENRICH, marker, path, f"{what} the pipe's own sink dataset {dataset}, but the sink lacks "
+                                    f"\"set_initial_offset\": \"onload\"; {HOPS_TO_SINK}"),
+            W(ENRICH, marker, path, f"{what} the pipe's own sink dataset {dataset} without \"batch_size\": 1, so it "
+                                    f"misses what it has just written; {BATCH_TO_SINK}")]
+
+
 def not_written(dataset: str, hint: str = "") -> str:
     mean = f' (did you mean "{hint}"?)' if hint else ""
     return (f"dataset '{dataset}' is read but no pipe in this folder writes it{mean}; if it comes from elsewhere, "
@@ -558,23 +567,13 @@ CASES = [
           W(SHARE, '"set-initial-offset"', '$.sink["set-initial-offset"]',
             "the node ignores 'set-initial-offset': the Sesam reference names this property 'set_initial_offset'")]),
     Case("lookup-entity in own sink", own_sink_lookup_entity,
-         [E(ENRICH, '"customerp-employee-enrich", "_S._id"', f"{R}[5][2][1]",
-            "lookup-entity reads the pipe's own sink dataset 'customerp-employee-enrich', but the sink lacks "
-            f"\"set_initial_offset\": \"onload\"; {HOPS_TO_SINK}"),
-          W(ENRICH, '"customerp-employee-enrich", "_S._id"', f"{R}[5][2][1]",
-            "lookup-entity reads the pipe's own sink dataset 'customerp-employee-enrich' without \"batch_size\": 1, "
-            f"so it misses what it has just written; {BATCH_TO_SINK}")]),
+         own_sink_read('"customerp-employee-enrich", "_S._id"', f"{R}[5][2][1]", "lookup-entity reads")),
     Case("apply-hops into own sink", own_sink_apply_hops,
-         [E(ENRICH, '"customerp-employee-enrich p"', f"{R}[5][2][2].datasets[0]",
-            "hops to the pipe's own sink dataset 'customerp-employee-enrich', but the sink lacks "
-            f"\"set_initial_offset\": \"onload\"; {HOPS_TO_SINK}"),
-          W(ENRICH, '"customerp-employee-enrich p"', f"{R}[5][2][2].datasets[0]",
-            "hops to the pipe's own sink dataset 'customerp-employee-enrich' without \"batch_size\": 1, so it "
-            f"misses what it has just written; {BATCH_TO_SINK}")]),
+         own_sink_read('"customerp-employee-enrich p"', f"{R}[5][2][2].datasets[0]", "hops to")),
     Case("share pipe discards deleted entities", deleted_reach_insert,
          [W(SHARE, "{", "$.transform.transforms[1]",
-            "this REST transform can insert or delete, and no earlier rule discards entities with \"_deleted\": "
-            "true (e.g. [\"filter\", [\"neq\", \"_S._deleted\", true]]), so a deleted source entity becomes a "
+            "this REST transform can insert or delete, and no earlier rule looks at \"_deleted\" (discard such "
+            "entities, e.g. [\"filter\", [\"neq\", \"_S._deleted\", true]]), so a deleted source entity becomes a "
             f"call to the system; {DELETED_PASS}", anchor='["remove", "already_shared"]')]),
     Case("merge dataset pair", merge_pair_malformed,
          [E(GLOBAL, '"customerp-employee-enrich"', "$.source.datasets[0]",
@@ -664,9 +663,9 @@ CASES = [
          [W(CRM_COLLECT, '"crmoffice-contacts-share st"', "$.transform[1].rules.default[1][2][1][1].datasets[0]",
             CRM_CYCLE)]),
     Case("collect template excludes its share dataset", collect_template_completeness,
-         [E(CRM_COLLECT, '"crmoffice-contacts-share"', "$.transform[0].properties.share_dataset",
+         [W(CRM_COLLECT, '"crmoffice-contacts-share"', "$.transform[0].properties.share_dataset",
             "transform-collect-rest hops to share dataset 'crmoffice-contacts-share'; list it in the pipe's "
-            "exclude_completeness"),
+            "exclude_completeness, as the connector template does (connector-templates.rst l.30)"),
  ]),
     Case("share template batch size", share_template_batch,
          [W(EMP_SHARE, '"transform-share-rest"', "$.transform.template",

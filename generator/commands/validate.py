@@ -12,7 +12,7 @@ from pathlib import Path
 
 from generator.errors import EXIT_OK, EXIT_USER, fail
 from generator.validate import (
-    VariableOptions, format_json, format_text, is_node_folder, node_folders, validate_folder,
+    VariableOptions, format_json, format_text, is_node_folder, node_folders, profile_file, validate_folder,
 )
 
 
@@ -28,7 +28,7 @@ def register(sub) -> None:
                         help="a node config folder, or a folder of them (default: every folder under output/)")
     parser.add_argument("--format", choices=("text", "json"), default="text",
                         help="text: one problem per line (default); json: a list of problem objects")
-    parser.add_argument("--profile", default="test", metavar="NAME",
+    parser.add_argument("--profile", metavar="NAME",
                         help="sesam-py profile whose NAME-env.json in the folder gives $ENV values (default: test)")
     parser.add_argument("--variables", type=Path, metavar="FILE",
                         help="a JSON file of $ENV values (e.g. Sesam-Deployer's variables/<env>.json); "
@@ -51,11 +51,16 @@ def folders_to_validate(target: Path | None) -> list[Path]:
 def run(args) -> int:
     if args.variables is not None and not args.variables.is_file():
         raise fail(str(args.variables), "no such variables file")
-    options = VariableOptions(profile=args.profile, file=args.variables)
+    options = VariableOptions(profile=args.profile or "test", file=args.variables)
+    folders = folders_to_validate(args.dir)
+    if args.profile and not any((folder / profile_file(args.profile)).is_file() for folder in folders):
+        # The default profile may be absent; one asked for by name must be there.
+        raise fail(str(folders[0] / profile_file(args.profile)), f"no variables file for profile '{args.profile}'")
     problems = []
-    for folder in folders_to_validate(args.dir):
+    for folder in folders:
         label = "" if folder == Path(".") else folder.as_posix()
         problems.extend(validate_folder(folder, root_label=label, variables=options))
+    problems = list(dict.fromkeys(problems))  # a --variables file's own problems, once for all folders
     out = format_json(problems) if args.format == "json" else format_text(problems)
     sys.stdout.write(out)
     errors = sum(1 for p in problems if p.level == "error")

@@ -39,7 +39,9 @@ import requests
 import requests.auth
 import urllib3.exceptions
 
+from generator.nodefolder import MAX_JSON_DEPTH  # one bound for configs read and answers received
 from generator.node import redact as redaction
+from generator.nodefolder import decode_error, json_problem
 
 log = logging.getLogger("pipegen.node")
 
@@ -48,7 +50,6 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 SYNCCONFIG = ".syncconfig"
 REDACTED = redaction.REDACTED
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024  # a 10,000-component group is about 30 MB of JSON
-MAX_JSON_DEPTH = 256  # deeper than any config; deeper answers would exhaust the stack
 MAX_QUOTED = 300  # characters of a node's text quoted in an error
 _JWT_CHARS = re.compile(r"[\x21-\x7e]+")  # visible ASCII: what an HTTP header carries unchanged
 
@@ -342,23 +343,6 @@ def one_line(text: str, limit: int = MAX_QUOTED) -> str:
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
-def json_depth_ok(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
-    """True when ``value`` nests at most ``limit`` arrays/objects deep (checked without recursion)."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        if depth > limit:
-            return False
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
-    return True
-
-
 class NodeClient:
     """A small, safe client for the endpoints pipegen needs.
 
@@ -637,7 +621,8 @@ class NodeClient:
                     "use the host name the certificate names")
         if "wrong version number" in lowered or "record layer failure" in lowered or "http request" in lowered:
             return "the server did not answer in TLS (is it plain http://?)"
-        if "no such file" in lowered or "pem lib" in lowered or "could not find a suitable tls ca" in lowered:
+        if any(sign in lowered for sign in ("no such file", "pem lib", "could not find a suitable tls ca",
+                                             "no certificate or crl found", "[x509", "[pem")):
             return "the CA bundle could not be read (pass a PEM file with --ca-bundle)"
         if "certificate verify failed" in lowered or "self signed" in lowered or "unable to get local issuer" \
                 in lowered:
@@ -687,16 +672,18 @@ class NodeClient:
         return self._json(response)
 
     def _json(self, response: requests.Response) -> Any:
+        """The answer as JSON, held to what a config file must be (bounded depth, encodable strings)."""
         where = f"{response.request.method} {self.redact(response.url)}"
+        text = response.text
         try:
-            data = response.json()
-        except RecursionError:
-            data = None
-        except ValueError:
+            data = json.loads(text)
+        except json.JSONDecodeError:
             raise NodeError(f"{where}: the node's answer is not JSON") from None
-        if data is None and response.content.strip() != b"null" or not json_depth_ok(data):
-            raise NodeError(f"{where}: the node's answer nests deeper than {MAX_JSON_DEPTH} levels; "
-                            "pipegen does not read it")
+        except (RecursionError, ValueError) as err:
+            raise NodeError(f"{where}: the node's answer is unusable: {decode_error(err)}") from None
+        problem = json_problem(text, data)
+        if problem:
+            raise NodeError(f"{where}: the node's answer is unusable: {problem}")
         return data
 
     # ---- endpoints

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -33,11 +34,11 @@ from generator.errors import Location, Problem, UserError, fail
 from generator.node.client import (
     Deadline, DeadlineExceeded, NodeAuthError, NodeClient, NodeError, NodeRedirect, NodeRejected, env_body,
 )
-from generator.node.folder import NodeFolder
+from generator.node.folder import NodeFolder, locate
+from generator.nodefolder import read_json
 from generator.node.metadata import MetadataPlan, apply_metadata
 from generator.node.plan import ADD, CHANGE, REMOVE, Plan, compute_plan
 from generator.node.problems import validation_problems
-from generator.nodefolder import read_json
 
 DEPLOYING_STATES = frozenset({"Deploying", "Removing"})
 
@@ -78,19 +79,50 @@ class EnvPlan:
     changes: tuple[EnvChange, ...]
 
 
+# The docs do not define the alphabet of variable names; these can be written as $ENV(name) and sent
+# in the URL of DELETE /env/{name} without escaping, and exclude "", "..", "a/b" and blanks.
+ENV_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}")
+
+
 def load_env_file(path: Path) -> dict[str, Any]:
-    """A JSON object of variable name -> value (sesam-py's ``*-env.json`` shape)."""
+    """A JSON object of variable name -> value (sesam-py's ``*-env.json`` shape), checked.
+
+    Values are strings, numbers or booleans (``read_json`` refuses ``NaN``);
+    a name appears once (JSON parsers keep the last of duplicates silently)
+    and matches ``ENV_NAME``.
+    """
     data = read_json(path)
+    file = str(path)
     if not isinstance(data, dict):
-        raise fail(str(path), "an env file is a JSON object of variable name -> value")
-    problems = [
-        Problem(Location(str(path)), name, "a variable value must be a string, number or boolean")
-        for name, value in data.items()
-        if not isinstance(value, (str, int, float, bool))
-    ]
+        raise fail(file, "an env file is a JSON object of variable name -> value")
+    problems = [Problem(Location(file, *locate(file, (name,))), name, f"variable {name!r} appears more than once")
+                for name in _duplicate_keys(path)]
+    for name, value in data.items():
+        where = Location(file, *locate(file, (name,)))
+        if not ENV_NAME.fullmatch(name):
+            problems.append(Problem(where, "$", f"{name[:80]!r} is not a usable variable name (letters, digits, "
+                                                "'_', '.', '-'; not starting with '.' or '-')"))
+        elif not isinstance(value, (str, int, float, bool)):
+            problems.append(Problem(where, name, "a variable value must be a string, number or boolean"))
     if problems:
         raise UserError(problems)
     return data
+
+
+def _duplicate_keys(path: Path) -> list[str]:
+    """Names given twice at the top level of a JSON object file (already known to parse)."""
+    seen: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict:
+        names = [k for k, _ in items]
+        seen.extend(sorted({k for k in names if names.count(k) > 1}))
+        return dict(items)
+
+    try:
+        json.loads(path.read_text(encoding="utf-8-sig"), object_pairs_hook=pairs)
+    except (ValueError, OSError, RecursionError):
+        return []
+    return seen
 
 
 def plan_env(file: str, wanted: Mapping[str, Any], live: Mapping[str, Any]) -> EnvPlan:

@@ -20,7 +20,7 @@ from generator.nodefolder import (
     METADATA_FILE, VARIABLES_FILE, component_files, has_component_dirs, read_component, read_json,
 )
 
-GROUP_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+GROUP_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # used with fullmatch: no trailing newline
 
 
 @dataclass(frozen=True)
@@ -73,8 +73,9 @@ def find_default_folder(output: Path = Path("output")) -> Path:
 
 def check_group_name(group: str, where: str) -> str:
     """Config group ids go into a URL path; keep them to a safe, unambiguous alphabet."""
-    if not GROUP_PATTERN.match(group):
-        raise fail(where, f"config group {group!r} must be letters, digits, '.', '_' or '-' (use --group)")
+    if not GROUP_PATTERN.fullmatch(group):
+        raise fail(where, f"config group {group[:120]!r} must be 1 to 100 letters, digits, '.', '_' or '-', "
+                          "starting with a letter or digit (use --group)")
     return group
 
 
@@ -100,6 +101,12 @@ def _components_in(path: Path, data: Any, problems: list[Problem]) -> list[Local
             continue
         if not isinstance(ctype, str) or not ctype:
             problems.append(Problem(Location(str(path)), f"{where}.type".lstrip("$."), f"{cid}: missing type"))
+            continue
+        if ctype == "metadata":
+            # A group upload never carries node metadata: sent inside one it could change the whole node.
+            problems.append(Problem(Location(str(path)), f"{where}.type".lstrip("$."),
+                                    f"{cid}: node metadata belongs in {METADATA_FILE} (deployed only with "
+                                    "--metadata), not in pipes/ or systems/"))
             continue
         found.append(LocalComponent(cid, ctype, item, str(path)))
     return found

@@ -77,7 +77,7 @@ def resolve_folder(args: argparse.Namespace) -> tuple[NodeFolder, str]:
     """The folder to plan or deploy, and the config group it goes to."""
     path = Path(args.dir) if args.dir else find_default_folder()
     folder = load_folder(path)
-    group = check_group_name(args.group or folder.name, str(path))
+    group = check_group_name(folder.name if args.group is None else args.group, str(path))
     return folder, group
 
 

@@ -33,7 +33,9 @@ from typing import Iterator, TextIO
 REDACTED = "<redacted>"
 
 MIN_FRAGMENT = 12  # shortest run of the token that counts as a leak
-_GRAM, _STRIDE = 8, 4  # every run of >= _GRAM + _STRIDE - 1 chars contains a stride-aligned gram
+# Every needle gram is indexed; text is probed every _STRIDE chars, so any common run of
+# _GRAM + _STRIDE - 1 chars or more is hit at least once, whatever the token's length.
+_GRAM, _STRIDE = 8, 4
 
 # One escape or one blank in the original text: what it stands for in the normalised text.
 _ESCAPE = re.compile(
@@ -46,6 +48,8 @@ _ESCAPE = re.compile(
     r"|\\(?P<lit>[/\\\"'])"
     r"|(?P<space>\s+)"
 )
+_CODE_ESCAPE = re.compile(_ESCAPE.pattern.split(r"|\\+(?P<blank>")[0])  # \u, \x, %XX and &#...; only
+_BACKSLASHES = re.compile(r"\\{2,}")
 _FOLD = str.maketrans({"-": "+", "_": "/"})
 
 
@@ -101,12 +105,13 @@ class _Normalised:
 
 
 def _decode(match: re.Match) -> str:
-    if match.group("space") is not None or match.group("blank") is not None:
+    groups = match.groupdict()
+    if groups.get("space") is not None or groups.get("blank") is not None:
         return ""
-    if match.group("lit") is not None:
-        return match.group("lit")
+    if groups.get("lit") is not None:
+        return groups["lit"]
     for name, base in (("u", 16), ("x", 16), ("pct", 16), ("hexent", 16), ("decent", 10)):
-        value = match.group(name)
+        value = groups.get(name)
         if value is not None:
             code = int(value, base)
             return chr(code) if code < 0x110000 else ""
@@ -152,21 +157,18 @@ class Redactor:
                     continue
                 index = len(self._needles)
                 self._needles.append(needle)
-                offsets = list(range(0, len(needle) - _GRAM + 1, _STRIDE))
-                if offsets[-1] != len(needle) - _GRAM:
-                    offsets.append(len(needle) - _GRAM)
-                for offset in offsets:
+                for offset in range(len(needle) - _GRAM + 1):
                     self._grams.setdefault(needle[offset:offset + _GRAM], []).append((index, offset))
 
     def redact(self, text: str) -> str:
         if not self or not text or not self._may_hold(text):
             return text
         norm = _Normalised(text)
-        spans = self._fragment_spans(norm.text) + self._short_spans(norm.text)
+        spans = [norm.source(s, e) for s, e in self._fragment_spans(norm.text)] + self._short_spans(text)
         if not spans:
             return text
         out, pos = [], 0
-        for start, end in _merge(norm.source(s, e) for s, e in spans):
+        for start, end in _merge(spans):
             if start < pos:
                 start = pos
             out.append(text[pos:start])
@@ -182,25 +184,40 @@ class Redactor:
         needle) in this cruder normalisation, so a miss here is a miss there.
         """
         compact = "".join(text.split())
-        if "\\" in compact or "%" in compact or "&" in compact:
-            compact = _ESCAPE.sub(_decode, compact)
+        if "\\" in compact:
+            # The same reading of backslash escapes as _ESCAPE's, with C-speed replacements.
+            compact = _BACKSLASHES.sub(r"\\", compact)
+            for escape, meaning in (("\\n", ""), ("\\r", ""), ("\\t", ""), ("\\/", "/"), ('\\"', '"'),
+                                    ("\\'", "'")):
+                compact = compact.replace(escape, meaning)
+        if "\\" in compact or "%" in compact or "&#" in compact:
+            compact = _CODE_ESCAPE.sub(_decode, compact)
         folded = _fold(compact)
-        return any(gram in folded for gram in self._grams) or any(n in folded for n in self._short)
+        return bool(self._probe(folded)) or any(n in folded for n in self._short)
+
+    def _probe(self, text: str) -> list[tuple[int, str]]:
+        """Positions (every ``_STRIDE`` chars) where a gram of some needle starts in ``text``."""
+        grams = self._grams
+        return [(at, text[at:at + _GRAM]) for at in range(0, len(text) - _GRAM + 1, _STRIDE)
+                if text[at:at + _GRAM] in grams]
 
     def _fragment_spans(self, text: str) -> list[tuple[int, int]]:
         spans = []
-        for gram, places in self._grams.items():
-            found = text.find(gram)
-            while found >= 0:
-                for index, offset in places:
-                    span = _extend(text, found, self._needles[index], offset)
-                    if span[1] - span[0] >= min(MIN_FRAGMENT, len(self._needles[index])):
-                        spans.append(span)
-                found = text.find(gram, found + 1)
+        covered = -1
+        for found, gram in self._probe(text):
+            if found < covered:
+                continue  # inside a run already found
+            for index, offset in self._grams[gram]:
+                span = _extend(text, found, self._needles[index], offset)
+                if span[1] - span[0] >= min(MIN_FRAGMENT, len(self._needles[index])):
+                    spans.append(span)
+                    covered = max(covered, span[1] - _GRAM)
         return spans
 
     def _short_spans(self, text: str) -> list[tuple[int, int]]:
+        """Where a short token stands alone in the original text (blanks kept: they separate words)."""
         spans = []
+        text = _fold(text)
         for needle in self._short:
             pattern = r"(?<![0-9a-z])" + re.escape(needle) + r"(?![0-9a-z])"
             spans.extend(m.span() for m in re.finditer(pattern, text))

@@ -19,6 +19,10 @@ too. Dependency tracking re-processes source entities whose hopped-to
 entities changed; completeness holds back entities newer than the source's
 completeness.
 
+Merge source version 1 (the documented default) merges as version 2 does. ``emit_children``,
+``chained``, ``conditional`` components and the ``http_endpoint`` source (reading
+``testdata/<pipe>.json``) are registered by ``pipe_features``; ``env`` and ``testdata`` give them the node's environment and test data.
+
 Kinds of sources, transforms and sinks are looked up in the registries
 ``SOURCES``, ``TRANSFORMS``, ``TEMPLATES`` and ``SINKS``: a new kind is one
 registered function. A *round* runs every pipe once; the node has settled after
@@ -228,19 +232,24 @@ class Node:
     """The simulated node: configs, datasets and the systems' local stand-ins."""
 
     def __init__(self, files: Mapping[str, str], systems: Mapping[str, TestSystem], store: Store | None = None,
-                 *, now: Callable[[], Datetime] | None = None, secrets: Mapping[str, str] | None = None):
+                 *, now: Callable[[], Datetime] | None = None, secrets: Mapping[str, str] | None = None,
+                 env: Mapping[str, Any] | None = None, testdata: Any = None):
         """``now`` is the clock DTL's ``now`` reads (``dtl.fixed_clock`` for a test run); ``secrets`` the
-        values of ``$SECRET(name)`` keys in DTL encryption functions."""
+        values of ``$SECRET(name)`` keys in DTL encryption functions; ``env`` the node's environment
+        variables (``conditional`` components); ``testdata`` a folder of ``<pipe>.json`` files that
+        ``http_endpoint`` sources receive."""
         self.now = now
         self.dtl_secrets = secrets
         self.store = store or Store()
         self.systems = systems
+        self.env = env or {}
+        self.testdata = testdata
         self.pipes: dict[str, dict] = {}
         self.system_configs: dict[str, dict] = {}
         for path, text in sorted(files.items()):
             if path.startswith("pipes/"):
                 obj = json.loads(text)
-                self.pipes[obj["_id"]] = obj
+                self.pipes[obj["_id"]] = pipe_features.resolved(obj, self.env)
             elif path.startswith("systems/"):
                 obj = json.loads(text)
                 self.system_configs[obj["_id"]] = obj
@@ -654,8 +663,9 @@ def _source_merge_datasets(run: PipeRun, source: dict) -> Read:
 @register_source("merge")
 def _source_merge(run: PipeRun, source: dict) -> Read:
     store, state = run.node.store, run.state
-    if source.get("version", 1) != 2:
-        raise PipeError("only merge source version 2 is simulated")
+    version = source.get("version", 1)  # "the default value is 1" (configuration-sources-merge.rst:110-114)
+    if version not in (1, 2):
+        raise PipeError(f"merge source version {version!r} does not exist")
     bindings = []
     for i, item in enumerate(source["datasets"]):
         name, _, alias = item.partition(" ")
@@ -667,7 +677,9 @@ def _source_merge(run: PipeRun, source: dict) -> Read:
     full = "ids" not in state  # the first run, or after a reset
     rules = _equality_rules(source)
     entities = merge_entities(store, bindings, rules, source.get("identity", "composite"),
-                              source.get("strategy", "default"), int(source.get("max_merged", 50_000)),
+                              source.get("strategy", "default"),
+                              # max_merged is "not supported in version 1" (configuration-sources-merge.rst:233)
+                              int(source.get("max_merged", 50_000)) if version == 2 else 1 << 62,
                               run.namespaces)
     previous = set(state.get("ids", []))
     produced = {e["_id"] for e in entities}
@@ -987,7 +999,8 @@ def _merged(group: list[tuple[int, dict]], identity: str, strategy: str) -> dict
     result: dict[str, Any] = {"_id": _id}
     ids: list = []
     for _, e in group:
-        ids.extend(dtl.as_list(e["$ids"]) if "$ids" in e else [e["_id"]])
+        # A node lists the ids as namespaced identifiers (connector-contract.rst:118-122).
+        ids.extend(dtl.as_list(e["$ids"]) if "$ids" in e else [NI(e["_id"])])
     if strategy == "list":
         # "$merged ... does not contain internal properties such as _ts by default" (the _id stays)
         result["$merged"] = [{k: v for k, v in e.items() if k == "_id" or not k.startswith("_")} for _, e in group]
@@ -1014,3 +1027,8 @@ def _merged(group: list[tuple[int, dict]], identity: str, strategy: str) -> dict
 
 # The REST templates register themselves in TEMPLATES (a module of their own: their assumptions are many).
 from generator.simulate import templates as _templates  # noqa: E402,F401
+
+
+# Kinds beyond the generated config's (merge v1 aside): conditional, emit_children, chained,
+# http_endpoint. Imported last: the module registers them with the functions above.
+from generator.simulate import pipe_features  # noqa: E402

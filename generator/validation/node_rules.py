@@ -7,7 +7,7 @@ Each rule quotes the Sesam reference passage it enforces:
   pipe waits forever for its own dataset), and ``"batch_size": 1`` (warning);
 * a pipe whose REST transform inserts should run with ``"batch_size": 1`` (warning);
 * a share pipe (one that reads datasets) whose REST transform can insert or delete
-  should discard entities with ``"_deleted": true`` before it (warning).
+  should look at ``_deleted`` before it, to discard such entities (warning).
 
 Misspelt property names the node ignores (``set-initial-offset``) are reported by
 ``schema`` with the right name.
@@ -31,7 +31,7 @@ BATCH_TO_SINK = ("dtl-functions-hops.rst l.114: the pipe's batch_size property m
                  "guarantee that the hops is able to find the entities being written by the sink")
 INSERT_BATCH = ("insert-pattern.rst l.19-22: should one entity in a batch fail, the whole batch is processed again, "
                 "which could lead to multiple successful insert messages; only the REST sink defaults batch_size "
-                "to 1 (configuration-pipes.rst l.56)")
+                "to 1 (configuration-pipes.rst l.56-57)")
 DELETED_PASS = ("insert-pattern.rst l.37: \"Per default Sesam will pass entities with \"_deleted\": true through all "
                 "transforms, therefore these entities will need to be discarded in the pipe\"")
 # REST operation methods that change the target system.
@@ -121,17 +121,18 @@ def _check_rest_transforms(pipe: Entity, systems: Mapping[str, Entity], findings
     for transform, path in transforms(pipe):
         kind = transform.get("type")
         if kind == "template" and transform.get("template") == SHARE_TEMPLATE:
+            # The connector template's share pipe sets "batch_size": 1 (connector-templates.rst l.72).
             _check_insert_batch(pipe, path + ("template",), "the transform-share-rest template inserts", findings)
         elif kind == "rest":
             methods = _methods(transform, systems.get(transform.get("system")), earlier)
             if methods & INSERT_METHODS:
                 _check_insert_batch(pipe, path, "this REST transform inserts (a POST operation)", findings)
-            guarded = _triggers_on_deleted(transform) or any(_discards_deleted(t) for t, _ in earlier)
+            guarded = _triggers_on_deleted(transform) or any(_looks_at_deleted(t) for t, _ in earlier)
             if methods & CHANGE_METHODS and shares and not guarded:
                 findings.warning(pipe.file, path,
-                                 "this REST transform can insert or delete, and no earlier rule discards entities "
-                                 "with \"_deleted\": true (e.g. [\"filter\", [\"neq\", \"_S._deleted\", true]]), so "
-                                 f"a deleted source entity becomes a call to the system; {DELETED_PASS}")
+                                 "this REST transform can insert or delete, and no earlier rule looks at "
+                                 "\"_deleted\" (discard such entities, e.g. [\"filter\", [\"neq\", \"_S._deleted\", "
+                                 f"true]]), so a deleted source entity becomes a call to the system; {DELETED_PASS}")
         earlier.append((transform, path))
 
 
@@ -176,17 +177,14 @@ def _triggers_on_deleted(transform: dict) -> bool:
     return isinstance(trigger, dict) and trigger.get("key") == "_deleted"
 
 
-def _discards_deleted(transform: dict) -> bool:
-    """Does a DTL transform hold a ``filter`` or ``discard`` whose condition looks at ``_deleted``?"""
+def _looks_at_deleted(transform: dict) -> bool:
+    """Does a DTL transform read ``_deleted`` (``"_S._deleted"`` in a filter, discard, if or case)?
+
+    Then its author decided what deleted entities do (discard them, or route them to a
+    delete), which validation cannot judge from the outside."""
     if transform.get("type") != "dtl" or not isinstance(transform.get("rules"), dict):
         return False
-    return any(_is_deleted_guard(value) for _p, value in walk(transform["rules"]))
-
-
-def _is_deleted_guard(value: Any) -> bool:
-    if not (isinstance(value, list) and value and value[0] in ("filter", "discard")):
-        return False
-    return any(isinstance(v, str) and v.endswith("_deleted") for _p, v in walk(value[1:]))
+    return any(isinstance(v, str) and v.endswith("._deleted") for _p, v in walk(transform["rules"]))
 
 
 def own_reads(reads: Iterator[Any], writers: Mapping[str, list[Entity]]) -> list[SinkRead]:

@@ -408,9 +408,11 @@ def _check_templates(config: NodeConfig, findings: Findings) -> None:
             if template == "transform-collect-rest" and isinstance(share, str):
                 excluded = pipe.config.get("exclude_completeness")
                 if not (isinstance(excluded, list) and share in excluded):
-                    findings.error(pipe.file, path + ("properties", "share_dataset"),
-                                   f"transform-collect-rest hops to share dataset '{share}'; list it in the pipe's "
-                                   "exclude_completeness")
+                    # A warning, as for any cycle: it only holds back completeness, which is opt-in.
+                    findings.warning(pipe.file, path + ("properties", "share_dataset"),
+                                     f"transform-collect-rest hops to share dataset '{share}'; list it in the pipe's "
+                                     "exclude_completeness, as the connector template does (connector-templates.rst "
+                                     "l.30)")
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,13 +1,13 @@
 """DTL functions of ``dtl-functions-encryption.rst``.
 
-``encrypt``/``decrypt`` use Fernet with the KEY as a password (l.122-126); ``encrypt-pki``/
-``decrypt-pki`` use RSA with a PEM key (l.71-85, l.163-175). The reference does not say how the
+``encrypt``/``decrypt`` use Fernet with the KEY as a password (l.132-133); ``encrypt-pki``/
+``decrypt-pki`` use RSA with a PEM key (l.76-117, l.184-220). The reference does not say how the
 password becomes a Fernet key, how a value is serialised before ``encrypt`` nor which RSA padding
 is used, so ciphertext made here cannot be read by a node, nor the reverse: the simulator promises
 round trips only (``decrypt`` of its own ``encrypt`` under the same key), and a test compares a
 node's ciphertext as opaque. The choices, written down in docs/simulate-dtl.md: the Fernet key is
 SHA-256 of the password; ``encrypt`` encrypts the canonical transit JSON of VALUES as one bytes
-value (the example encrypts a list and gets "an encrypted bytes object" back, l.131); RSA uses OAEP
+value (the example encrypts a list and gets "an encrypted bytes object" back, l.140); RSA uses OAEP
 with SHA-256.
 
 A KEY written ``$SECRET(name)`` is looked up in the secrets the caller gave the Transform; a
@@ -24,7 +24,7 @@ import hashlib
 import json
 import re
 
-from generator.simulate.dtl.core import DTLError, _arity, first, function, is_plain_str, not_simulated, single_or_list
+from generator.simulate.dtl.core import DTLError, first, function, is_plain_str, not_simulated, single_or_list
 from generator.simulate.values import decode, dumps
 
 _SECRET_RE = re.compile(r"\$SECRET\(([^)]*)\)")
@@ -50,14 +50,12 @@ def _fernet(key: str):
 
 @function("encrypt")
 def f_encrypt(e, ctx, args):
-    _arity("encrypt", args, 2)
     fernet = _fernet(_key(e, ctx, args[0], "encrypt"))
     return fernet.encrypt(dumps(e.ev(args[1], ctx)).encode("utf-8"))
 
 
 @function("decrypt")
 def f_decrypt(e, ctx, args):
-    _arity("decrypt", args, 2)
     from cryptography.fernet import InvalidToken
     fernet = _fernet(_key(e, ctx, args[0], "decrypt"))
 
@@ -91,8 +89,7 @@ def _oaep():
 
 @function("encrypt-pki")
 def f_encrypt_pki(e, ctx, args):
-    """The strings in VALUES, each to one bytes value (l.163-175); other values fail the pipe."""
-    _arity("encrypt-pki", args, 2)
+    """The strings in VALUES, each to one bytes value (l.184-220); other values fail the pipe."""
     public = _pem("encrypt-pki", _key(e, ctx, args[0], "encrypt-pki"), private=False)
 
     def one(text):
@@ -107,8 +104,7 @@ def f_encrypt_pki(e, ctx, args):
 
 @function("decrypt-pki")
 def f_decrypt_pki(e, ctx, args):
-    """The bytes values in VALUES, each back to its string (l.71-85)."""
-    _arity("decrypt-pki", args, 2)
+    """The bytes values in VALUES, each back to its string (l.76-117)."""
     private = _pem("decrypt-pki", _key(e, ctx, args[0], "decrypt-pki"), private=True)
 
     def one(data):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from generator.simulate.dtl.core import Ctx, DTLError, _arity, as_list, first, function, truthy
+from generator.simulate.dtl.core import Ctx, DTLError, as_list, first, function, truthy
 from generator.simulate.dtl.engine import Transform
-from generator.simulate.dtl.paths import parse_path, traverse
+from generator.simulate.dtl.paths import _split_path, parse_path, traverse
 from generator.simulate.values import same
 
 
@@ -30,6 +30,13 @@ def _hops(e: Transform, ctx: Ctx, specs: list):
             raise DTLError("hops: HOPS_SPEC must be a dict")
         result = _one_hop(e, ctx, spec)
     return result
+
+
+def _unqualified(path: str) -> bool:
+    """A path with a step that, with namespaced identifiers, matches "that property in all
+    namespaces" (dtl/namespaces.rst:17-19): the index of the written path cannot answer it, so
+    the join scans and the where clauses decide."""
+    return any(":" not in step and not step.startswith(("_", "$")) for step in _split_path(path))
 
 
 def _one_hop(e: Transform, ctx: Ctx, spec: dict) -> list:
@@ -64,8 +71,8 @@ def _one_hop(e: Transform, ctx: Ctx, spec: dict) -> list:
                 if key_join:
                     break
             c = Ctx(ctx.S, ctx.T, ctx.P, ctx.R, e, {**ctx.vars, **row})
-            if key_join:
-                path = key_join[0].partition(".")[2]
+            path = key_join[0].partition(".")[2] if key_join else ""
+            if key_join and not (e.ns.enabled and _unqualified(path)):
                 values = [v for v in as_list(e.ev(key_join[1], c)) if v is not None]
                 candidates = e.datasets.lookup(name, path, values) if values else []
             else:
@@ -133,7 +140,6 @@ def f_hops(e, ctx, args):
 
 @function("lookup-entity")
 def f_lookup_entity(e, ctx, args):
-    _arity("lookup-entity", args, 2)
     ds = first(e.ev(args[0], ctx))
     ids = [v for v in as_list(e.ev(args[1], ctx)) if v is not None]
     found = e.datasets.lookup(ds, "_id", ids) if e.datasets else []
