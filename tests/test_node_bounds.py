@@ -91,6 +91,22 @@ def test_a_gzipped_answer_under_the_cap_is_read(project, node, capsys):
     assert "Plan:" in out
 
 
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
+def test_a_chunked_answer_is_read_whole(project, node, capsys, encoding):
+    """What nginx in front of a node sends: chunks, often gzipped; the connection is kept for the next request."""
+    import gzip
+    import json
+
+    node.groups[SAMPLE] = sample_configs()
+    body = json.dumps(node.groups[SAMPLE]).encode()
+    body = gzip.compress(body) if encoding == "gzip" else body
+    pieces = tuple(body[i:i + 100] for i in range(0, len(body), 100))
+    node.on("GET", GROUP_PATH, lambda n, r: Reply(200, pieces, {"Content-Encoding": encoding}, chunked=True))
+    code, out, err = run(capsys, "plan")
+    assert code == 0, err
+    assert "No changes" in out
+
+
 def test_an_unknown_content_encoding_is_a_clear_error(project, node, capsys):
     node.on("GET", GROUP_PATH, lambda n, r: Reply(200, b"\x28\xb5\x2f\xfd", {"Content-Encoding": "zstd"}))
     code, _, err = run(capsys, "plan", "--retries", "0")
