@@ -209,3 +209,10 @@ def test_unusable_option_values_are_one_line_errors(project, node, capsys, root,
     one_line_error(code, err)
     assert option[0] in err
     assert node.log == []
+
+
+def test_an_answer_whose_brackets_do_not_close_is_not_json_not_deep(project, node, capsys):
+    node.on("GET", GROUP_PATH, lambda n, r: Reply(200, b'[{"_id": "a", "type": "pipe"}, {"_id": "b"'))
+    code, _, err = run(capsys, "plan", "--retries", "0")
+    one_line_error(code, err)
+    assert "the node's answer is not JSON" in err
