@@ -40,14 +40,16 @@ def main(argv: list[str]) -> int:
         for o in outcomes:
             if not o.passed:
                 ex = o.example
-                kind = "prose" if ex.prose else "code"
+                kind = "prose" if ex.prose else "transform" if ex.transform else "code"
                 print(f"FAIL {ex.file}:{ex.line} [{ex.function}] ({kind}) {ex.expr_text}\n     {o.detail}")
         for fn in sorted(per_fn_total):
             print(f"  {fn:24} {per_fn_pass[fn]}/{per_fn_total[fn]}")
     print(f"DTL conformance: {len(examples)} examples extracted, {len(outcomes)} with constant inputs, "
           f"{passed} passed, {len(outcomes) - passed} failed")
-    for label, prose in (("code", False), ("prose/table", True)):
-        kind = [o for o in outcomes if o.example.prose is prose]
+    kinds = (("code", lambda ex: not ex.prose and not ex.transform), ("prose/table", lambda ex: ex.prose),
+             ("transform (Result: from a source/target entity)", lambda ex: ex.transform))
+    for label, belongs in kinds:
+        kind = [o for o in outcomes if belongs(o.example)]
         print(f"  {label} examples: {sum(o.passed for o in kind)} of {len(kind)} pass")
     return 0
 

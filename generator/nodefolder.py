@@ -29,6 +29,8 @@ COMPONENT_SUFFIX = ".conf.json"
 # Far beyond any config (DTL nests a few dozen levels), well within the
 # recursion every later stage (validation, diffs, canonical JSON) needs.
 MAX_JSON_DEPTH = 200
+# A string literal is matched whole so that a "NaN" inside one is skipped.
+_CONSTANT = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
 _LONE_SURROGATE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])|"
                              r"(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 
@@ -112,7 +114,8 @@ def parse_json(text: str, file: str) -> Any:
     except json.JSONDecodeError as err:
         raise fail(file, f"invalid JSON: {err.msg}", line=err.lineno, col=err.colno) from None
     except _Constant as err:
-        raise fail(file, f"invalid JSON: {err.args[0]} is not a JSON number") from None
+        line, col = _constant_position(text, err.args[0])
+        raise fail(file, f"invalid JSON: {err.args[0]} is not a JSON number", line=line, col=col) from None
     except (RecursionError, ValueError) as err:
         raise fail(file, decode_error(err)) from None
     problem = json_problem(text, data)
@@ -144,6 +147,16 @@ class _Constant(ValueError):
 
 def _no_constant(name: str) -> Any:
     raise _Constant(name)
+
+
+def _constant_position(text: str, name: str) -> tuple[int | None, int | None]:
+    """Line and column of the first ``NaN``/``Infinity`` outside a string, as the JSON parser met it."""
+    for match in _CONSTANT.finditer(text):
+        if match.group(1) == name:
+            start = match.start(1)
+            line = text.count("\n", 0, start) + 1
+            return line, start - (text.rfind("\n", 0, start) + 1) + 1
+    return None, None
 
 
 def _has_surrogate(value: Any) -> bool:

@@ -152,11 +152,11 @@ def punctuation(doc: _Doc, rng: random.Random) -> str | None:
             return None
         doc.lines[i] = doc.lines[i][:-1] + (":" if doc.lines[i].endswith(".") else ".")
         return "other-end-mark"
-    if choice == 2:  # a comma dropped
+    if choice == 2:  # a comma of the fixed wording dropped (those between listed datatypes are data)
         i = _pick(doc, rng, "sentence")
-        if i is None or ", " not in doc.lines[i]:
+        commas = [m.start() for m in re.finditer(", (?=it |a link |regardless |or )", doc.lines[i])] if i is not None else []
+        if not commas:
             return None
-        commas = [m.start() for m in re.finditer(", ", doc.lines[i])]
         k = rng.choice(commas)
         doc.lines[i] = doc.lines[i][:k] + doc.lines[i][k + 1:]
         return "no-comma"

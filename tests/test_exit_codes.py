@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -53,7 +54,7 @@ def test_import_doc_of_an_empty_folder_is_an_error(project, capsys):
     """K4: it exited 0 and printed nothing."""
     (project / "empty").mkdir()
     assert main(["import-doc", "empty", "-o", "out"]) == 1
-    assert capsys.readouterr().err == "empty:0:0: $: no dataflow documents (*.rst) found\n"
+    assert capsys.readouterr().err == "empty:0:0: $: no dataflow documents (*.rst) in this folder\n"
 
 
 def test_docs_on_a_full_disk_says_what_was_written(project, capsys, monkeypatch):
@@ -103,3 +104,45 @@ def test_internal_errors_still_say_so_and_exit_3(project, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert err.startswith("pipegen: internal error: ZeroDivisionError: division by zero\n")
     assert "this is a bug in pipegen" in err
+
+
+SCENARIO = """\
+title: t
+spec: specs/customerp-crmoffice.yaml
+steps:
+  - {step}
+"""
+
+
+@pytest.mark.parametrize("step,line", [
+    ("run: {rounds: many}", "steps[0].run.rounds: a whole number of rounds from 1 to 10,000"),
+    ("run: {rounds: 1.5e300}", "steps[0].run.rounds: a whole number of rounds from 1 to 10,000"),
+    ("run: {rounds: 1000000000}", "steps[0].run.rounds: a whole number of rounds from 1 to 10,000"),
+    ("run: {rounds: -5}", "steps[0].run.rounds: a whole number of rounds from 1 to 10,000"),
+    ("edit: {system: customerp, datatype: employee, insert: [1, 2]}",
+     "steps[0].edit.insert: insert: expects a mapping of properties"),
+    ("fail: {system: crmoffice, after: -1}", "steps[0].fail.after: a number of requests, 0 or more"),
+    ("fail: {system: crmoffice, status: 99999}", "steps[0].fail.status: an HTTP status from 100 to 599"),
+    ("fail: {system: crmoffice, methods: [FLY]}", "steps[0].fail.methods: a list of HTTP methods"),
+])
+def test_scenario_arguments_are_checked_before_running(project, capsys, step, line):
+    """C10/K8: these crashed with TypeError, ran until killed, or were accepted silently."""
+    (project / "s.yaml").write_text(SCENARIO.format(step=step))
+    assert main(["simulate", "-q", "--scenario", "s.yaml"]) == 1
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and re.match(rf"s\.yaml:4:\d+: {re.escape(line)}", err), err
+
+
+@pytest.mark.parametrize("make", ["folder", "not sqlite"])
+def test_db_that_is_not_a_database_is_one_line(project, capsys, make):
+    """C10/C7: --db on a folder or another file exited 3."""
+    db = project / "db"
+    if make == "folder":
+        db.mkdir()
+    else:
+        db.write_text("not a database, just text\n" * 100)
+    assert main(["simulate", "-q", "specs", "--db", "db"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("db:0:0: $: cannot use as the simulation database: ") and len(err.splitlines()) == 1
+    if make != "folder":
+        assert db.read_text().startswith("not a database")

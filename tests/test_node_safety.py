@@ -11,6 +11,7 @@ import json
 
 import pytest
 
+from generator.nodefolder import MAX_JSON_DEPTH
 from tests.fault_node import FaultNode, Reply
 from tests.node_helpers import SAMPLE, fast_retries, make_project, run, sample_configs, use_node
 
@@ -173,7 +174,7 @@ UNSENDABLE = {
     "infinity": ('{"_id": "global-contacts", "type": "pipe", "x": [1, -Infinity]}', "-Infinity is not a JSON number"),
     "lone-surrogate": ('{"_id": "global-contacts", "type": "pipe", "description": "\\ud800"}', "half of a surrogate pair"),
     "deep": ('{"_id": "global-contacts", "type": "pipe", "x": ' + "[" * 400 + "]" * 400 + "}",
-             "nested deeper than 200 levels"),
+             f"nested deeper than {MAX_JSON_DEPTH} levels"),
 }
 
 
@@ -222,7 +223,7 @@ def test_a_group_name_is_checked_whole(project, node, capsys, group):
 UNREADABLE = {
     "huge-int": ('{"_id": "global-contacts", "type": "pipe", "x": ' + "9" * 5000 + "}", "invalid JSON: Exceeds the limit"),
     "deep": ('{"_id": "global-contacts", "type": "pipe", "x": ' + "[" * 100_000 + "]" * 100_000 + "}",
-             "nested deeper than 200 levels"),
+             f"nested deeper than {MAX_JSON_DEPTH} levels"),
 }
 
 

@@ -386,3 +386,18 @@ def test_stage_source_compares_what_the_source_gives(tmp_path, capsys):
     (folder / "expected" / "people-out.test.json").write_text(json.dumps({"stage": "after-transforms"}))
     code, out = run_cli(capsys, folder)
     assert code == 1 and "Length mismatch" in out  # after the transforms, Alan is filtered out
+
+
+def test_upstream_follows_sources_and_hops_also_inside_chained():
+    from generator.nodetest.folder import Effective
+    from generator.nodetest.run import upstream
+    hop = {"type": "dtl", "rules": {"default": [["add", "x", ["hops", {"datasets": ["lookup l"], "where": []}]]]}}
+    configs = {
+        "a": {"_id": "a", "source": {"type": "embedded"}, "sink": {"type": "dataset", "dataset": "a"}},
+        "lookup-pipe": {"_id": "lookup-pipe", "source": {"type": "embedded"}, "sink": {"type": "dataset", "dataset": "lookup"}},
+        "unrelated": {"_id": "unrelated", "source": {"type": "sql"}, "sink": {"type": "dataset", "dataset": "unrelated"}},
+        "out": {"_id": "out", "source": {"type": "dataset", "dataset": "a"}, "sink": {"type": "http_endpoint"},
+                "transform": {"type": "chained", "transforms": [hop]}},
+    }
+    pipes = {pid: Effective(pid, c) for pid, c in configs.items()}
+    assert upstream(pipes, ["out"]) == {"a", "lookup-pipe"}

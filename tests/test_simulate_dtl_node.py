@@ -11,6 +11,7 @@ import pytest
 from generator.simulate import dtl
 from generator.simulate.runner import Node, remove_namespaces
 from generator.simulate.values import NI, Datetime, encode
+from test_simulate_dtl import _Data  # the dataset lookup of the engine's own tests
 
 NS = dtl.Namespaces(True, "foo", "bar")
 
@@ -86,17 +87,6 @@ def test_unqualified_path_elements_match_every_namespace_at_every_depth():
 
 
 # -- hops return paths
-
-
-class _Data:
-    def __init__(self, rows):
-        self.rows = rows
-
-    def lookup(self, dataset, path, values):
-        return [r for r in self.rows[dataset] if dtl.traverse(r, dtl.parse_path(path)) in values]
-
-    def scan(self, dataset):
-        return list(self.rows[dataset])
 
 
 def test_hops_return_names_alias_property_paths():

@@ -53,6 +53,6 @@ def _secrets(path: Path) -> dict:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, ValueError) as err:
         raise fail(str(path), f"cannot read the secrets file: {type(err).__name__}") from None
-    if not isinstance(data, dict):
-        raise fail(str(path), "the secrets file must hold a JSON object of name -> value")
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise fail(str(path), "the secrets file must hold a JSON object of name -> string value")
     return data

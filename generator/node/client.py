@@ -39,6 +39,7 @@ import requests
 import requests.auth
 import urllib3.exceptions
 
+from generator.nodefolder import MAX_JSON_DEPTH  # one bound for configs read and answers received
 from generator.node import redact as redaction
 from generator.nodefolder import MAX_JSON_DEPTH, decode_error, json_problem
 

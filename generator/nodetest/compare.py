@@ -38,19 +38,19 @@ class Outcome:
 
 
 def filter_entity(entity: Any, spec: TestSpec) -> Any:
+    """A new entity (sesam-py deep-copies at every level; building anew keeps its key order)."""
     def item(parent: list[str], value: Any) -> Any:
         if isinstance(value, dict):
-            result = copy.deepcopy(value)
+            result = {}
             for key, sub in value.items():
                 path = parent + [key]
                 if spec.is_path_blacklisted(path):
-                    result.pop(key)
-                elif key.startswith("_"):
+                    continue
+                if key.startswith("_"):
                     if key == "_id" or (key == "_deleted" and sub is True):
-                        continue
-                    result.pop(key)
-                else:
-                    result[key] = item(path, sub)
+                        result[key] = copy.deepcopy(sub)
+                    continue
+                result[key] = item(path, sub)
             return result
         if isinstance(value, list):
             return [item(parent, v) for v in value]
@@ -89,7 +89,8 @@ def current_entities(entities: list[dict], spec: TestSpec, expected: list, large
     if spec.ignore_deletes:
         keep = {e.get("_id") for e in expected if isinstance(e, dict) and e.get("_deleted", False) is True}
         filtered = [e for e in filtered if not (e.get("_deleted", False) is True and e["_id"] not in keep)]
-    fixed = fix_numbers(copy.deepcopy(sorted(filtered, key=spec.sort_key)), large_int_bugs)
+    # filtered entities are new objects: fixing their numbers in place touches nothing else
+    fixed = fix_numbers(sorted(filtered, key=spec.sort_key), large_int_bugs)
     return sorted(fixed, key=spec.sort_key)
 
 

@@ -175,22 +175,9 @@ def upstream(pipes: dict[str, Effective], verified: list[str]) -> set[str]:
 
 
 def read_datasets(config: dict) -> set[str]:
-    out = set(source_datasets(config))
-    _hops_datasets(config.get("transform"), out)
-    return out
-
-
-def _hops_datasets(value: Any, out: set[str]) -> None:
-    # hops/apply-hops name their datasets as "<dataset> <alias>" (dtl joins)
-    if isinstance(value, list):
-        if len(value) >= 2 and value[0] in ("hops", "apply-hops") and isinstance(value[-1], dict):
-            for item in value[-1].get("datasets") or []:
-                out.add(str(item).partition(" ")[0])
-        for v in value:
-            _hops_datasets(v, out)
-    elif isinstance(value, dict):
-        for v in value.values():
-            _hops_datasets(v, out)
+    """The datasets a pipe reads: its source's, and those its transforms hop into (as a node finds them)."""
+    flat = {**config, "transform": _flat_transforms(config.get("transform"))}  # hops inside chained too
+    return set(source_datasets(config)) | {hop.dataset for hop in pipeinfo.hops_of(flat)}
 
 
 def unmodelled(config: dict, *, verified: bool) -> list[str]:

@@ -36,11 +36,18 @@ class Example:
     expected_text: str
     namespaced: bool = False  # shown "with namespaced identifiers enabled" (identity foo, property bar)
     prose: bool = False  # the value is written in prose ("Returns true."), not as ``code``
+    source: str | None = None  # a transform example ("Result: …"): the *Source entity:* it starts from
+    target: str | None = None  # ... and the *Target entity:*, when shown
+
+    @property
+    def transform(self) -> bool:
+        return self.source is not None or self.target is not None
 
     @property
     def constant(self) -> bool:
-        """True when the example depends on nothing but its own text."""
-        if VARIABLE_RE.search(self.expr_text):
+        """True when the example depends on nothing but its own text (a transform example's source
+        and target entities are part of it)."""
+        if VARIABLE_RE.search(self.expr_text) and not self.transform:
             return False
         return not any(tok in self.expr_text for tok in NONDETERMINISTIC)
 
@@ -72,16 +79,31 @@ def extract(doc_dir: Path) -> list[Example]:
         section = ""
         namespaced = False
         buffer: list[str] = []
+        entities: dict[str, str] = {}  # "source"/"target" -> JSON text, for the transform examples
         for i, line in enumerate(lines):
             if i + 1 < len(lines) and re.fullmatch(r"-{3,}", lines[i + 1].strip()) and line.startswith("``"):
                 section = line.strip("` ")
                 buffer = []
+                entities = {}
                 namespaced = False
                 continue
             if "With namespaced identifiers enabled" in line:
                 namespaced = True
             code = _code_of(line)
             stripped = line.strip().lstrip("-").strip().lstrip("|").strip()
+            shown = re.match(r"\*(Source|Target) entity:\*", stripped)
+            if shown:
+                entities[shown.group(1).lower()] = _code_block(lines, i, stripped[shown.end():])
+                buffer = []
+                continue
+            if stripped.startswith("Result:") and buffer and entities:
+                expr = " ".join(buffer)
+                expected = _code_from(lines, i, stripped[len("Result:"):])
+                if expected is not None and _complete(expr):
+                    examples.append(Example(path.name, i + 1, section, expr, expected, namespaced, False,
+                                            entities.get("source", "{}"), entities.get("target")))
+                buffer = []
+                continue
             if code is not None:
                 if buffer and _complete(" ".join(buffer)):
                     buffer = []
@@ -134,6 +156,29 @@ def _documented_value(stripped: str, lines: list[str], i: int) -> tuple[str, boo
     return None
 
 
+def _code_from(lines: list[str], i: int, rest: str) -> str | None:
+    """The code value that starts on line ``i`` after a label (``rest``), or on the lines below it."""
+    m = CODE_RE.search(rest)
+    if m:
+        return _continued(m.group(1), lines, i)
+    for j in range(i + 1, min(i + 3, len(lines))):
+        code = CODE_RE.search(lines[j])
+        if code and lines[j].strip().lstrip("|").strip().startswith("``"):
+            return _continued(code.group(1), lines, j)
+    return None
+
+
+def _code_block(lines: list[str], i: int, rest: str) -> str:
+    """All the code of a label's line (``rest``) and of the code-only lines right below it."""
+    parts = [m.group(1) for m in CODE_RE.finditer(rest)]
+    for line in lines[i + 1:]:
+        body = line.strip().lstrip("|").strip()
+        if not body.startswith("``"):
+            break
+        parts.extend(m.group(1) for m in CODE_RE.finditer(body))
+    return " ".join(parts)
+
+
 def _continued(expected: str, lines: list[str], i: int) -> str:
     """A value may continue on the following code-only lines."""
     j = i + 1
@@ -172,12 +217,28 @@ def run_example(ex: Example) -> Outcome:
         return Outcome(ex, False, f"unparseable example: {err}")
     try:
         ns = dtl.Namespaces(True, "foo", "bar") if ex.namespaced else None
-        got = dtl.Transform({"default": []}, namespaces=ns).evaluate(expr)
+        engine = dtl.Transform({"default": []}, namespaces=ns)
+        if ex.transform:
+            got = _apply_statement(engine, expr, ex)
+        else:
+            got = engine.evaluate(expr)
+    except ValueError as err:
+        return Outcome(ex, False, f"unparseable example: {err}")
     except Exception as err:  # noqa: BLE001 - a failing example is a result, not a crash
         return Outcome(ex, False, f"{type(err).__name__}: {err}")
     if same(got, expected):
         return Outcome(ex, True, "")
     return Outcome(ex, False, f"got {json.dumps(_safe(got))}, expected {ex.expected_text}")
+
+
+def _apply_statement(engine: dtl.Transform, stmt, ex: Example) -> dict:
+    """The target entity after one transform function, from the example's source and target."""
+    # The whole entity text must parse: a prefix would silently drop the properties after a typo.
+    source = decode(json.loads(ex.source.rstrip(". ") or "{}")) if ex.source else {}
+    target = decode(json.loads(ex.target.rstrip(". "))) if ex.target else {}
+    ctx = dtl.Ctx(source, target, None, {"_S": source, "_T": target}, engine)
+    engine.exec(decode(stmt), ctx)
+    return ctx.T
 
 
 def _safe(v):

@@ -39,6 +39,9 @@ def import_docs(paths: Sequence[Path]) -> ImportResult:
     Every document that cannot be read is reported, all in one ``UserError``.
     """
     docs, problems = [], []
+    for path in map(Path, paths):
+        if path.is_dir() and not any(path.glob("*.rst")):
+            problems.append(Problem(Location(str(path)), "", "no dataflow documents (*.rst) in this folder"))
     for path in expand_documents(paths):
         try:
             docs.append(parse_file(Path(path)))

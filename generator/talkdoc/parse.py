@@ -14,6 +14,7 @@ standard wording. Input that cannot be a dataflow document raises
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -115,13 +116,17 @@ def sesam_id(label: str) -> str:
     in front (``365 Sales`` -> ``n365sales``); one with no letters or digits
     at all becomes ``unnamed``. The label itself is always kept beside the id.
     """
-    plain = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode("ascii")
-    squashed = re.sub(r"[^a-z0-9]", "", plain.lower())
+    squashed = _squash(label)
     if not squashed:
         return "unnamed"
     if not squashed[0].isalpha():
         squashed = "n" + squashed
     return squashed[:63]
+
+
+def _squash(label: str) -> str:
+    plain = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]", "", plain.lower())
 
 
 def ids_from_file(file: str) -> tuple[str, str] | None:
@@ -162,7 +167,7 @@ def parse_text(text: str, file: str) -> TalkDocument:
     try:
         doc = rst.read(text, file)
     except rst.RstError as err:
-        raise UserError([Problem(Location(file, err.line, 1), "", f"invalid RST: {err.message}")]) from None
+        raise UserError([Problem(Location(file, err.line, err.col), "", f"invalid RST: {err.message}")]) from None
     return _DocumentParser(file).parse(doc)
 
 
@@ -345,13 +350,14 @@ class _DocumentParser:
         mark, and sides that name no system (read as the datatype alone, system blank).
         """
         text = _HEADING_END.sub("", title)
-        for m in re.finditer(r"(?= to )", text):
+        for m in itertools.islice(re.finditer(r"(?= to )", text), MAX_SPLITS):
             left, right = text[:m.start()], text[m.start() + 4:]
             source = _side(left, self.ids[0], self.labels[0])
             target = _side(right, self.ids[1], self.labels[1])
             if source and target:
                 return source, target
-        splits = [(text[:m.start()].strip(), text[m.end():].strip()) for m in _LOOSE_TO.finditer(text)]
+        splits = [(text[:m.start()].strip(), text[m.end():].strip())
+                  for m in itertools.islice(_LOOSE_TO.finditer(text), MAX_SPLITS)]
         for strict in (True, False) if unnamed else (True,):
             for left, right in splits:
                 source = _loose_side(left, self.ids[0], self.labels[0], strict)
@@ -457,9 +463,7 @@ def _side(text: str, sid: str, label: str) -> Side | None:
     """Split "Business Central Customers (human data)" into system, datatype and qualifier."""
     qualifier = None
     text = text.rstrip(" ")  # "X  to Y": the spacing belongs to " to "
-    match = re.match(r"^(.*\S) +\(([^()]+)\)$", text)
-    if match:
-        text, qualifier = match.group(1), match.group(2)
+    text, qualifier = _split_qualifier(text, " ")
     if label and text.startswith(label + " ") and text[len(label) + 1:].strip():
         return Side(label, text[len(label) + 1:], qualifier)
     named = text.lstrip(" ")  # a title that names the system: spaces before it are spacing, not a blank name
@@ -469,9 +473,9 @@ def _side(text: str, sid: str, label: str) -> Side | None:
     if text.startswith(" ") and text[1:].strip() and not text[1:].startswith(" "):
         return Side("", text[1:], qualifier)  # a blank system name
     words = text.split(" ")
-    for k in range(1, len(words)):
-        if sesam_id(" ".join(words[:k])) == sid and " ".join(words[k:]).strip():
-            return Side(" ".join(words[:k]), " ".join(words[k:]), qualifier)
+    k = _id_prefix(words, sid)
+    if k is not None and " ".join(words[k:]).strip():
+        return Side(" ".join(words[:k]), " ".join(words[k:]), qualifier)
     return None
 
 
@@ -483,6 +487,36 @@ _LOOSE_TITLE = re.compile(r"^(?P<body>.*?)(?:\s*\bdata\s*flow)?$", re.I | re.S)
 
 _INTRO = re.compile(re.escape(phrases.INTRO).replace(r"\{a\}", "(?P<a>.*?)").replace(r"\{b\}", "(?P<b>.*?)") + "$",
                     re.S)
+
+
+# A heading or title with more " to " than this is read at its first ones only: each split is
+# tried against both systems, and headings have one or two.
+MAX_SPLITS = 16
+
+
+def _split_qualifier(text: str, gap: str) -> tuple[str, str | None]:
+    """"Customers (human data)" -> ("Customers", "human data"); ``gap``: what must stand before "(" ("": any spacing)."""
+    text = text.rstrip()
+    if not text.endswith(")"):
+        return text, None
+    start = text.rfind("(")
+    inner, head = text[start + 1:-1], text[:start]
+    if start < 0 or not inner or "(" in inner or ")" in inner or not head.strip() or not head.endswith(gap):
+        return text, None
+    return head.rstrip(), inner
+
+
+def _id_prefix(words: list[str], sid: str) -> int | None:
+    """How many of ``words`` (leaving one) spell the id ``sid`` (``sesam_id`` of the words joined)."""
+    spelled = ""
+    for k in range(1, len(words)):
+        spelled += _squash(words[k - 1])
+        candidate = ("n" + spelled if spelled and not spelled[0].isalpha() else spelled)[:63]
+        if candidate == sid:
+            return k
+        if len(spelled) > 64:  # ids have at most 63 characters
+            return None
+    return None
 
 
 def _label_end(text: str, label: str) -> int | None:
@@ -519,26 +553,26 @@ def _title_candidates(title: str) -> list[tuple]:
     match = re.match(r"^(.*) Dataflow$", title)
     if match:
         body = match.group(1)
-        exact = [(body[:k], body[k + 4:]) for k in (m.start() for m in re.finditer(r"(?= to )", body))]
+        exact = [(body[:m.start()], body[m.start() + 4:])
+                 for m in itertools.islice(re.finditer(r"(?= to )", body), MAX_SPLITS)]
         if exact:
             return exact
     body = _LOOSE_TITLE.match(_HEADING_END.sub("", title)).group("body")
-    return [(body[:m.start()].strip(), body[m.end():].strip(), "loose") for m in _LOOSE_TO.finditer(body)]
+    return [(body[:m.start()].strip(), body[m.end():].strip(), "loose")
+            for m in itertools.islice(_LOOSE_TO.finditer(body), MAX_SPLITS)]
 
 
 def _loose_side(text: str, sid: str, label: str, strict: bool) -> Side | None:
     """A heading side in other case or spacing; unless ``strict``, one naming no system is its datatype alone."""
     qualifier = None
-    match = re.match(r"^(.*\S)\s*\(([^()]+)\)$", text, re.S)
-    if match:
-        text, qualifier = match.group(1), match.group(2)
+    text, qualifier = _split_qualifier(text, "")
     words = text.split()
     end = _label_end(text, label)
     if end is not None:
         return Side(text[:end].rstrip(), text[end:], qualifier)
-    for k in range(1, len(words)):
-        if sesam_id(" ".join(words[:k])) == sid:
-            return Side(" ".join(words[:k]), " ".join(words[k:]), qualifier)
+    k = _id_prefix(words, sid)
+    if k is not None:
+        return Side(" ".join(words[:k]), " ".join(words[k:]), qualifier)
     if strict or not words or sesam_id(text) == "unnamed":
         return None
     return Side("", text, qualifier)

@@ -165,18 +165,30 @@ def _loose(pattern: str) -> re.Pattern:
     """
     body = pattern.replace(" +", " ").replace(", ", ",? ").replace("synchronized", "synchroni[sz]ed")
     body = re.sub(r"(?:\\\.|:)\$$", "", body).rstrip("$")
-    body = body.replace(" ", r"\s+").replace(".*)", ".*?)").replace(".+)", ".+?)")
-    return re.compile(body + r"\s*[.:;!]?$", re.S | re.I)
+    body = body.replace(".*)", ".*?)").replace(".+)", ".+?)")
+    return re.compile(body + r" ?[.:;!]?$", re.S | re.I)  # matched against squashed text (see classify)
 
 
 LOOSE_PATTERNS: tuple[tuple[str, re.Pattern], ...] = tuple((kind, _loose(p.pattern)) for kind, p in PATTERNS)
 
 
+# Longer paragraphs are not read as fixed sentences (the longest in the Talk corpus has 489
+# characters): the patterns' groups make matching super-linear in the length of crafted text.
+MAX_SENTENCE = 2_000
+
+
 def classify(text: str) -> tuple[str, re.Match | None]:
-    """The kind of sentence ``text`` is, with its groups: today's wording first, then a looser one."""
+    """The kind of sentence ``text`` is, with its groups: today's wording first, then a looser one.
+
+    The loose patterns read the text with every run of whitespace squashed to one space, so
+    that no two of their parts compete for the same spaces.
+    """
+    if len(text) > MAX_SENTENCE:
+        return "note", None
+    squashed = " ".join(text.split())
     for patterns in _ORDER:
         for kind, pattern in patterns:
-            match = pattern.match(text)
+            match = pattern.match(squashed if pattern.flags & re.I else text)
             if match:
                 return kind, match
     return "note", None

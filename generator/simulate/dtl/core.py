@@ -11,12 +11,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from generator.simulate.values import same
+from generator.validation.dtl_catalog import EXPRESSIONS, TRANSFORMS, VARIABLES  # noqa: F401 - VARIABLES re-exported
 
 if TYPE_CHECKING:
     from generator.simulate.dtl.engine import Transform
-
-VARIABLES = ("_S", "_T", "_P", "_R", "_B", "_")
-
 
 class DTLError(Exception):
     """The DTL is invalid or failed at run time (the node would fail the pipe)."""
@@ -111,11 +109,30 @@ def is_plain_str(v) -> bool:
 STATEMENTS: dict[str, Callable] = {}
 FUNCTIONS: dict[str, Callable] = {}
 
+# How many arguments each function takes, from the one DTL catalog that ``validate`` lints with (the
+# reference's signatures). The engine checks it once per call, in the dispatcher, so a function never
+# sees a call of the wrong shape and the engine runs exactly what validate accepts.
+ARITY: dict[str, tuple[int, int | None]] = {n: (s.min_args, s.max_args) for n, s in EXPRESSIONS.items()}
+STATEMENT_ARITY: dict[str, tuple[int, int | None]] = {n: (s.min_args, s.max_args) for n, s in TRANSFORMS.items()}
+
+
+def register(name: str, fn: Callable) -> None:
+    """Add an expression function; a name the catalog lacks fails at import time."""
+    if name not in ARITY:
+        raise AssertionError(f"DTL function {name!r} is not in generator/validation/dtl_catalog.py")
+    FUNCTIONS[name] = fn
+
+
+def register_statement(name: str, fn: Callable) -> None:
+    if name not in STATEMENT_ARITY:
+        raise AssertionError(f"DTL transform {name!r} is not in generator/validation/dtl_catalog.py")
+    STATEMENTS[name] = fn
+
 
 def statement(*names):
     def deco(fn):
         for n in names:
-            STATEMENTS[n] = fn
+            register_statement(n, fn)
         return fn
     return deco
 
@@ -123,15 +140,15 @@ def statement(*names):
 def function(*names):
     def deco(fn):
         for n in names:
-            FUNCTIONS[n] = fn
+            register(n, fn)
         return fn
     return deco
 
 
-def _arity(name: str, args: list, *allowed: int):
-    if len(args) not in allowed:
-        want = " or ".join(str(a) for a in allowed)
-        raise DTLError(f"{name}: takes {want} argument(s), got {len(args)}")
+def arity_error(name: str, count: int, bounds: tuple[int, int | None]) -> DTLError:
+    lo, hi = bounds
+    want = str(lo) if lo == hi else f"{lo} or more" if hi is None else f"{lo} to {hi}"
+    return DTLError(f"{name}: takes {want} argument(s), got {count}")
 
 
 def _eq(a, b) -> bool:
@@ -161,7 +178,6 @@ def cast(name: str, conv: Callable) -> None:
     given FUNCTION, replaced by FUNCTION evaluated with ``_`` bound to that value
     (``["integer", ["string", "_."], …]`` gives the value's string cast, numbers.rst l.187)."""
     def f(e, ctx, args):
-        _arity(name, args, 1, 2)
         fexpr = args[0] if len(args) == 2 else None
         vals = e.ev(args[-1], ctx)
 
@@ -173,7 +189,7 @@ def cast(name: str, conv: Callable) -> None:
         if isinstance(vals, list):
             return [r for r in (one(v) for v in vals if v is not None) if r is not None]
         return None if vals is None else one(vals)
-    FUNCTIONS[name] = f
+    register(name, f)
 
 
 # The most values or characters one call may produce. A node would run out of memory on such a
@@ -190,4 +206,4 @@ def not_simulated(name: str, why: str) -> None:
     """Register a function of the reference the simulator does not model: it fails the pipe by name."""
     def f(e, ctx, args):
         raise DTLError(f"{name}: {why}")
-    FUNCTIONS[name] = f
+    register(name, f)

@@ -7,7 +7,8 @@ import datetime as _dt
 import json
 from typing import Callable, Mapping
 
-from generator.simulate.dtl.core import FUNCTIONS, STATEMENTS, Ctx, DatasetLookup, DTLError, Namespaces
+from generator.simulate.dtl.core import (ARITY, FUNCTIONS, STATEMENT_ARITY, STATEMENTS, Ctx, DatasetLookup, DTLError,
+                                        Namespaces, arity_error)
 from generator.simulate.dtl.paths import parse_path, traverse
 from generator.simulate.values import Datetime, decode, encode, parse_iso
 
@@ -109,6 +110,9 @@ class Transform:
         fn = STATEMENTS.get(name)
         if fn is None:
             raise DTLError(f"unknown transform function {name!r}")
+        lo, hi = STATEMENT_ARITY[name]
+        if len(args) < lo or (hi is not None and len(args) > hi):
+            raise arity_error(name, len(args), STATEMENT_ARITY[name])
         try:
             fn(self, ctx, args)
         except _PYTHON_ERRORS as err:
@@ -131,8 +135,12 @@ class Transform:
                 if name in STATEMENTS:
                     raise DTLError(f"{name!r} is a transform function, not an expression")
                 raise DTLError(f"unknown DTL function {name!r}")
+            args = expr[1:]
+            lo, hi = ARITY[name]
+            if len(args) < lo or (hi is not None and len(args) > hi):
+                raise arity_error(name, len(args), ARITY[name])
             try:
-                return fn(self, ctx, expr[1:])
+                return fn(self, ctx, args)
             except _PYTHON_ERRORS as err:
                 raise _internal(name, err) from None
         if isinstance(expr, dict):

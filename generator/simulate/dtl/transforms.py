@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from generator.simulate.dtl.core import (STATEMENTS, Ctx, DTLError, Trip, _arity, _branch, _eq, as_list, first, is_plain_str,
-                                        statement, truthy)
+from generator.simulate.dtl.core import (Ctx, DTLError, Trip, _branch, _eq, as_list, first, is_plain_str,
+                                        register_statement, statement, truthy)
 from generator.simulate.dtl.engine import Transform
-from generator.simulate.dtl.paths import ns_wildcard, traverse
+from generator.simulate.dtl.paths import ns_wildcard
 from generator.simulate.values import NI
 
 
@@ -30,7 +30,6 @@ def _store(e: Transform, ctx: Ctx, key: str, value):
 
 @statement("add")
 def st_add(e, ctx, args):
-    _arity("add", args, 2)
     _set(e, ctx, _prop_name("add", e, ctx, args[0]), e.ev(args[1], ctx))
 
 
@@ -38,7 +37,6 @@ def st_add(e, ctx, args):
 def st_add_if(e, ctx, args):
     """``[add-if, PROPERTY, CONDITION?, VALUES]``: add VALUES when CONDITION, evaluated with ``_``
     bound to them, holds; the default CONDITION is ``["neq", "_.", null]`` (transforms.rst l.103-111)."""
-    _arity("add-if", args, 2, 3)
     v = e.ev(args[-1], ctx)
     ok = truthy(e.fn_each(args[1], ctx, v)) if len(args) == 3 else not _eq(v, None)
     if ok:
@@ -47,7 +45,6 @@ def st_add_if(e, ctx, args):
 
 @statement("default")
 def st_default(e, ctx, args):
-    _arity("default", args, 2)
     key = e.qualify_property(_prop_name("default", e, ctx, args[0]))  # qualified once: "::age" is "age" (l.497)
     if key not in ctx.T:
         _store(e, ctx, key, e.ev(args[1], ctx))
@@ -60,7 +57,6 @@ def _patterns(e, ctx, arg) -> list[str]:
 
 @statement("copy")
 def st_copy(e, ctx, args):
-    _arity("copy", args, 1, 2)
     include = _patterns(e, ctx, args[0])
     exclude = _patterns(e, ctx, args[1]) if len(args) > 1 else []
     if not isinstance(ctx.S, dict):
@@ -76,7 +72,6 @@ def st_copy(e, ctx, args):
 
 @statement("remove")
 def st_remove(e, ctx, args):
-    _arity("remove", args, 1, 2)
     include = _patterns(e, ctx, args[0])
     exclude = _patterns(e, ctx, args[1]) if len(args) > 1 else []
     for k in list(ctx.T):
@@ -88,9 +83,9 @@ def st_remove(e, ctx, args):
 @statement("rename")
 def st_rename(e, ctx, args):
     """Copy PROPERTY1 of the *source* to PROPERTY2 of the target (transforms.rst l.902-930). With
-    namespaced identifiers, an unqualified PROPERTY1 matches it in every namespace and each match
-    keeps its namespace (the note at l.926); a qualified one is copied to PROPERTY2 as qualified."""
-    _arity("rename", args, 2)
+    namespaced identifiers (l.940-978) an unqualified PROPERTY1 matches it in every namespace; to an
+    unqualified PROPERTY2 each match keeps its namespace (``a``, ``x:a`` to ``b``, ``x:b``), into a
+    qualified one all their values are collected (``["rename", "a", "z:b"]`` gives ``[1, 2, 3]``)."""
     old, new = _prop_name("rename", e, ctx, args[0]), _prop_name("rename", e, ctx, args[1])
     if not isinstance(ctx.S, dict):
         return
@@ -99,10 +94,13 @@ def st_rename(e, ctx, args):
         if key in ctx.S:
             _set(e, ctx, new, ctx.S[key])
         return
-    for k, v in ctx.S.items():
-        ns, sep, ident = k.rpartition(":")
-        if ident == old:
-            _store(e, ctx, f"{ns}:{new}" if sep and ":" not in new else e.qualify_property(new), v)
+    matches = [(k.rpartition(":")[0], v) for k, v in ctx.S.items() if k.rpartition(":")[2] == old]
+    if ":" in new:
+        if matches:
+            _set(e, ctx, new, [x for _, v in matches for x in as_list(v)])
+        return
+    for ns, v in matches:
+        _store(e, ctx, f"{ns}:{new}" if ns else new, v)
 
 
 @statement("comment")
@@ -112,7 +110,6 @@ def st_comment(e, ctx, args):
 
 @statement("if")
 def st_if(e, ctx, args):
-    _arity("if", args, 2, 3)
     if truthy(e.ev(args[0], ctx)):
         e.exec_block(args[1], ctx)
     elif len(args) == 3:
@@ -132,7 +129,6 @@ def st_case_eq(e, ctx, args):
 
 def _make_drop(kind):
     def drop(e, ctx, args):
-        _arity(kind, args, 0, 1)
         if args and truthy(e.ev(args[0], ctx)):
             return
         ctx.stopped = True
@@ -140,13 +136,12 @@ def _make_drop(kind):
     return drop
 
 
-STATEMENTS["filter"] = _make_drop("filter")
-STATEMENTS["discard"] = _make_drop("discard")
+register_statement("filter", _make_drop("filter"))
+register_statement("discard", _make_drop("discard"))
 
 
 @statement("create")
 def st_create(e, ctx, args):
-    _arity("create", args, 1)
     for v in as_list(e.ev(args[0], ctx)):
         if isinstance(v, dict) and isinstance(v.get("_id"), str):
             e.emitted.append(v)
@@ -156,7 +151,6 @@ def st_create(e, ctx, args):
 
 @statement("create-child")
 def st_create_child(e, ctx, args):
-    _arity("create-child", args, 1)
     children = as_list(ctx.T.get("$children"))
     for v in as_list(e.ev(args[0], ctx)):
         if isinstance(v, dict) and isinstance(v.get("_id"), str):
@@ -179,25 +173,43 @@ def _merge_into(target: dict, values, union: bool):
 
 @statement("merge")
 def st_merge(e, ctx, args):
-    _arity("merge", args, 1)
     _merge_into(ctx.T, e.ev(args[0], ctx), union=False)
 
 
 @statement("merge-union")
 def st_merge_union(e, ctx, args):
-    _arity("merge-union", args, 1)
     _merge_into(ctx.T, e.ev(args[0], ctx), union=True)
 
 
 @statement("make-ni")
 def st_make_ni(e, ctx, args):
-    _arity("make-ni", args, 2, 3)
+    """``[make-ni, NAMESPACE, FROM_PROPERTY, TO_PROPERTY?]``: the string values of FROM_PROPERTY as
+    NAMESPACE identifiers in TO_PROPERTY (default FROM_PROPERTY-ni), nothing when there are none
+    (transforms.rst l.680-690). With namespaced identifiers, FROM_PROPERTY matches as in ``rename``
+    and each match keeps its namespace unless TO_PROPERTY is qualified (the examples at l.715-765)."""
     ns, prop = args[0], args[1]
-    to = args[2] if len(args) == 3 else f"{prop}-ni"
-    vals = [NI(f"{ns}:{v}") for v in as_list(traverse(ctx.S, [prop])) if is_plain_str(v)]
+    to = args[2] if len(args) == 3 else None
+    if not isinstance(ctx.S, dict):
+        return
+    if not e.ns.enabled or ":" in prop:
+        key = e.qualify_property(prop) if e.ns.enabled else prop
+        if key in ctx.S:
+            target = to if to is not None else f"{key}-ni"
+            if e.ns.enabled and to is not None and ":" not in to and ":" in key:
+                target = f"{key.rpartition(':')[0]}:{to}"  # "x:referee" to "ref" gives "x:ref" (l.752)
+            _make_ni(e, ctx, ns, ctx.S[key], target)
+        return
+    for k, v in list(ctx.S.items()):
+        kns, sep, ident = k.rpartition(":")
+        if ident == prop:
+            name = to if to is not None else f"{prop}-ni"
+            _make_ni(e, ctx, ns, v, name if ":" in name or not sep else f"{kns}:{name}")
+
+
+def _make_ni(e: Transform, ctx: Ctx, ns: str, value, key: str) -> None:
+    vals = [NI(f"{ns}:{v}") for v in as_list(value) if is_plain_str(v)]
     if vals:
-        src = ctx.S.get(prop)
-        _set(e, ctx, to, vals if isinstance(src, list) else vals[0])
+        _store(e, ctx, key, vals if isinstance(value, list) else vals[0])
 
 
 @statement("fail!")

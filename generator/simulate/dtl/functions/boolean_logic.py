@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from generator.simulate.dtl.core import _arity, _func_or_values, function, truthy
+from generator.simulate.dtl.core import DTLError, _func_or_values, function, truthy
 
 
 @function("and")
@@ -17,7 +17,10 @@ def f_or(e, ctx, args):
 
 @function("not")
 def f_not(e, ctx, args):
-    _arity("not", args, 1)
+    """``not`` takes "at least one boolean expression" (boolean-logic.rst) but the reference does not say
+    how several combine, so more than one fails the pipe rather than guess."""
+    if len(args) > 1:
+        raise DTLError("not: more than one argument is not simulated (the reference does not say how they combine)")
     return not truthy(e.ev(args[0], ctx))
 
 

@@ -1,32 +1,30 @@
-"""DTL functions of ``dtl-functions-bytes.rst, dtl-functions-json.rst and dtl-functions-misc.rst``."""
+"""DTL functions of ``dtl-functions-bytes.rst``, ``dtl-functions-json.rst`` and ``dtl-functions-misc.rst``."""
 
 from __future__ import annotations
 
 import base64
 import json
 
-from generator.simulate.dtl.core import not_simulated, FUNCTIONS, DTLError, _arity, as_list, function, is_plain_str, single_or_list
+from generator.simulate.dtl.core import (DTLError, as_list, function, is_plain_str, not_simulated, register,
+                                        single_or_list)
 from generator.simulate.dtl.functions.numbers import _or_none
 from generator.simulate.values import URI, decode, encode, plain
 
 
 @function("bytes")
 def f_bytes(e, ctx, args):
-    _arity("bytes", args, 1)
     return single_or_list(lambda v: bytes(v) if isinstance(v, (bytes, bytearray)) else v.encode("utf-8"),
                           e.ev(args[0], ctx), keep=lambda v: isinstance(v, (str, bytes, bytearray)))
 
 
 @function("base64-encode")
 def f_b64e(e, ctx, args):
-    _arity("base64-encode", args, 1)
     return single_or_list(lambda v: base64.b64encode(v if isinstance(v, bytes) else v.encode()).decode("ascii"),
                           e.ev(args[0], ctx), keep=lambda v: isinstance(v, (str, bytes)))
 
 
 @function("base64-decode")
 def f_b64d(e, ctx, args):
-    _arity("base64-decode", args, 1)
     return single_or_list(_or_none(lambda v: base64.b64decode(v, validate=True)), e.ev(args[0], ctx),
                           keep=is_plain_str)
 
@@ -41,14 +39,12 @@ def _json_text(v, encoder) -> str:
 @function("json")
 def f_json(e, ctx, args):
     """Each value to JSON without transit encoding, dict keys sorted (json.rst l.15)."""
-    _arity("json", args, 1)
     return single_or_list(lambda v: _json_text(v, plain), e.ev(args[0], ctx))
 
 
 @function("json-transit")
 def f_json_transit(e, ctx, args):
     """Each value to transit-encoded JSON, dict keys sorted (json.rst l.110)."""
-    _arity("json-transit", args, 1)
     return single_or_list(lambda v: _json_text(v, encode), e.ev(args[0], ctx))
 
 
@@ -59,7 +55,6 @@ def _json_parser(name, dec):
     """``[NAME, FUNCTION?, VALUES]``: a value that is not a string holding valid JSON is ignored, or,
     given FUNCTION, replaced by FUNCTION with ``_`` bound to it (json.rst l.186: a URI gives the default)."""
     def f(e, ctx, args):
-        _arity(name, args, 1, 2)
         fexpr = args[0] if len(args) == 2 else None
 
         def one(v):
@@ -74,7 +69,7 @@ def _json_parser(name, dec):
             return [r for r in (one(v) for v in vals) if r is not _BAD]
         r = None if vals is None else one(vals)
         return None if r is _BAD else r
-    FUNCTIONS[name] = f
+    register(name, f)
 
 
 _json_parser("json-parse", lambda v: v)
@@ -85,7 +80,6 @@ _json_parser("json-transit-parse", decode)
 def f_hash128(e, ctx, args):
     """``["hash128", "murmur3", SEED?, VALUES]`` (misc.rst l.17): MurmurHash3 is not simulated,
     so the pipe fails naming it rather than computing a different hash."""
-    _arity("hash128", args, 2, 3)
     algorithm = args[0]
     if algorithm != "murmur3":
         raise DTLError(f"hash128: unknown algorithm {algorithm!r} (the reference names only 'murmur3')")
@@ -94,7 +88,6 @@ def f_hash128(e, ctx, args):
 
 @function("literal")
 def f_literal(e, ctx, args):
-    _arity("literal", args, 1)
     return args[0]
 
 

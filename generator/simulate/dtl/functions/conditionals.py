@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 
-from generator.simulate.dtl.core import _arity, _branch, _eq, function, truthy
+from generator.simulate.dtl.core import _branch, _eq, function, truthy
 
 
 @function("if")
 def f_if(e, ctx, args):
-    _arity("if", args, 2, 3)
     if truthy(e.ev(args[0], ctx)):
         return e.ev(args[1], ctx)
     return e.ev(args[2], ctx) if len(args) == 3 else None

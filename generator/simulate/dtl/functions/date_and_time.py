@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 
-from generator.simulate.dtl.core import DTLError, _arity, cast, first, function, is_plain_str, single_or_list
+from generator.simulate.dtl.core import DTLError, cast, first, function, is_plain_str, single_or_list
 from generator.simulate.values import Datetime, datetime_or_none, parse_iso
 
 
@@ -54,7 +54,6 @@ def _parse_with(fmt: str, text: str, tz: str | None) -> Datetime | None:
 
 @function("datetime-parse")
 def f_datetime_parse(e, ctx, args):
-    _arity("datetime-parse", args, 2, 3)
     tz = first(e.ev(args[0], ctx)) if len(args) == 3 else None
     fmt = first(e.ev(args[-2], ctx))
     return single_or_list(lambda s: _parse_with(fmt, s, tz), e.ev(args[-1], ctx), keep=is_plain_str)
@@ -62,7 +61,6 @@ def f_datetime_parse(e, ctx, args):
 
 @function("datetime-format")
 def f_datetime_format(e, ctx, args):
-    _arity("datetime-format", args, 2, 3)
     tz = first(e.ev(args[0], ctx)) if len(args) == 3 else None
     fmt = first(e.ev(args[-2], ctx))
 
@@ -91,7 +89,6 @@ def _add_months(d: _dt.datetime, months: int) -> _dt.datetime:
 def f_datetime_plus(e, ctx, args):
     """``[datetime-plus, DATEPART, VALUE, VALUES]``: VALUE is an integer (date-and-time.rst l.258-261);
     a result outside years 1 to 9999 is null."""
-    _arity("datetime-plus", args, 3)
     unit, amount = first(e.ev(args[0], ctx)), first(e.ev(args[1], ctx))
     if not isinstance(amount, int) or isinstance(amount, bool):
         raise DTLError(f"datetime-plus: VALUE must be an integer, got {amount!r}")
@@ -114,7 +111,6 @@ def f_datetime_plus(e, ctx, args):
 def f_datetime_diff(e, ctx, args):
     """START minus END in whole DATEPARTs, truncated towards zero: every example of
     date-and-time.rst l.84-105 gives 07-28 to 07-29 as -1 day and 2015-03-02 to 2016-07-29 as -16 months."""
-    _arity("datetime-diff", args, 3)
     unit = first(e.ev(args[0], ctx))
     a, b = first(e.ev(args[1], ctx)), first(e.ev(args[2], ctx))
     if not (isinstance(a, Datetime) and isinstance(b, Datetime)):
@@ -140,7 +136,6 @@ def _towards_zero(n: int, unit: int) -> int:
 
 @function("datetime-shift")
 def f_datetime_shift(e, ctx, args):
-    _arity("datetime-shift", args, 3)
     src, dst = first(e.ev(args[0], ctx)), first(e.ev(args[1], ctx))
     from zoneinfo import ZoneInfo
 

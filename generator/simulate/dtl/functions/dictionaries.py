@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from generator.simulate.dtl.core import DTLError, _arity, as_list, first, function, single_or_list
+from generator.simulate.dtl.core import DTLError, as_list, first, function, single_or_list
 from generator.simulate.dtl.functions.hops import _hops
 from generator.simulate.dtl.paths import parse_path, traverse
 
@@ -32,7 +32,6 @@ def f_dict(e, ctx, args):
 def f_has_key(e, ctx, args):
     """``["has-key", KEY, VALUES]``: whether the first value, a dict, has KEY; null for a
     value that is not a dict (dictionaries.rst l.61)."""
-    _arity("has-key", args, 2)
     k, d = first(e.ev(args[0], ctx)), first(e.ev(args[1], ctx))
     if not isinstance(d, dict):
         return None
@@ -41,25 +40,21 @@ def f_has_key(e, ctx, args):
 
 @function("keys")
 def f_keys(e, ctx, args):
-    _arity("keys", args, 1)
     return [k for d in as_list(e.ev(args[0], ctx)) if isinstance(d, dict) for k in d]
 
 
 @function("values")
 def f_values(e, ctx, args):
-    _arity("values", args, 1)
     return [v for d in as_list(e.ev(args[0], ctx)) if isinstance(d, dict) for v in d.values()]
 
 
 @function("items")
 def f_items(e, ctx, args):
-    _arity("items", args, 1)
     return [[k, v] for d in as_list(e.ev(args[0], ctx)) if isinstance(d, dict) for k, v in d.items()]
 
 
 @function("key-values")
 def f_key_values(e, ctx, args):
-    _arity("key-values", args, 1)
     v = e.ev(args[0], ctx)
     out = [{"key": k, "value": x} for d in as_list(v) if isinstance(d, dict) for k, x in d.items()]
     return out[0] if isinstance(v, dict) and len(out) == 1 else out
@@ -67,7 +62,6 @@ def f_key_values(e, ctx, args):
 
 @function("path")
 def f_path(e, ctx, args):
-    _arity("path", args, 1, 2)
     p = e.ev(args[0], ctx)
     target = e.ev(args[1], ctx) if len(args) == 2 else ctx.S
     if isinstance(p, list):
@@ -81,7 +75,6 @@ def f_path(e, ctx, args):
 
 @function("apply")
 def f_apply(e, ctx, args):
-    _arity("apply", args, 2)
     name = args[0]
     vals = e.ev(args[1], ctx)
     out = []
@@ -93,7 +86,6 @@ def f_apply(e, ctx, args):
 
 @function("apply-hops")
 def f_apply_hops(e, ctx, args):
-    _arity("apply-hops", args, 2)
     found = _hops(e, ctx, args[1:])
     return [e._apply_rule(args[0], v, ctx, ctx.R).T for v in found if isinstance(v, dict)]
 
@@ -105,7 +97,6 @@ _APPLY_NS_OPTIONS = ("property_namespace", "identity_namespace", "skip_underscor
 def f_apply_ns(e, ctx, args):
     """``[apply-ns, NAMESPACE_OR_CONFIGDICT, VALUES]`` (dictionaries.rst l.238-268): what the
     ``add_namespaces`` pipe property does, recursively by default."""
-    _arity("apply-ns", args, 1, 2)
     config = args[0]
     options = {"property_namespace": e.ns.property, "identity_namespace": e.ns.identity,
                "skip_underscore": True, "skip_dollar": True, "recursive": True}
@@ -158,5 +149,4 @@ def _nested(v, fn):
 
 @function("strip-ns")
 def f_strip_ns(e, ctx, args):
-    _arity("strip-ns", args, 1)
     return single_or_list(strip_namespaces, e.ev(args[0], ctx), keep=lambda d: isinstance(d, dict))

@@ -24,7 +24,7 @@ import hashlib
 import json
 import re
 
-from generator.simulate.dtl.core import DTLError, _arity, first, function, is_plain_str, not_simulated, single_or_list
+from generator.simulate.dtl.core import DTLError, first, function, is_plain_str, not_simulated, single_or_list
 from generator.simulate.values import decode, dumps
 
 _SECRET_RE = re.compile(r"\$SECRET\(([^)]*)\)")
@@ -50,14 +50,12 @@ def _fernet(key: str):
 
 @function("encrypt")
 def f_encrypt(e, ctx, args):
-    _arity("encrypt", args, 2)
     fernet = _fernet(_key(e, ctx, args[0], "encrypt"))
     return fernet.encrypt(dumps(e.ev(args[1], ctx)).encode("utf-8"))
 
 
 @function("decrypt")
 def f_decrypt(e, ctx, args):
-    _arity("decrypt", args, 2)
     from cryptography.fernet import InvalidToken
     fernet = _fernet(_key(e, ctx, args[0], "decrypt"))
 
@@ -92,7 +90,6 @@ def _oaep():
 @function("encrypt-pki")
 def f_encrypt_pki(e, ctx, args):
     """The strings in VALUES, each to one bytes value (l.184-220); other values fail the pipe."""
-    _arity("encrypt-pki", args, 2)
     public = _pem("encrypt-pki", _key(e, ctx, args[0], "encrypt-pki"), private=False)
 
     def one(text):
@@ -108,7 +105,6 @@ def f_encrypt_pki(e, ctx, args):
 @function("decrypt-pki")
 def f_decrypt_pki(e, ctx, args):
     """The bytes values in VALUES, each back to its string (l.76-117)."""
-    _arity("decrypt-pki", args, 2)
     private = _pem("decrypt-pki", _key(e, ctx, args[0], "decrypt-pki"), private=True)
 
     def one(data):

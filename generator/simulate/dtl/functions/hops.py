@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from generator.simulate.dtl.core import Ctx, DTLError, _arity, as_list, first, function, truthy
+from generator.simulate.dtl.core import Ctx, DTLError, as_list, first, function, truthy
 from generator.simulate.dtl.engine import Transform
 from generator.simulate.dtl.paths import _split_path, parse_path, traverse
 from generator.simulate.values import same
@@ -140,7 +140,6 @@ def f_hops(e, ctx, args):
 
 @function("lookup-entity")
 def f_lookup_entity(e, ctx, args):
-    _arity("lookup-entity", args, 2)
     ds = first(e.ev(args[0], ctx))
     ids = [v for v in as_list(e.ev(args[1], ctx)) if v is not None]
     found = e.datasets.lookup(ds, "_id", ids) if e.datasets else []

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from generator.simulate.dtl.core import (bounded, FUNCTIONS, DTLError, _arity, _func_or_values, as_list, first, function,
-                                        is_number, truthy)
+from generator.simulate.dtl.core import (DTLError, _func_or_values, as_list, bounded, first, function, is_number,
+                                        register, truthy)
 from generator.simulate.dtl.functions.sets import _distinct
 from generator.simulate.values import dumps, encode, same, sort_key
 
@@ -26,31 +26,26 @@ def f_combine(e, ctx, args):
 
 @function("count")
 def f_count(e, ctx, args):
-    _arity("count", args, 1)
     return len(as_list(e.ev(args[0], ctx)))
 
 
 @function("is-empty")
 def f_is_empty(e, ctx, args):
-    _arity("is-empty", args, 1)
     return len(as_list(e.ev(args[0], ctx))) == 0
 
 
 @function("is-not-empty")
 def f_is_not_empty(e, ctx, args):
-    _arity("is-not-empty", args, 1)
     return len(as_list(e.ev(args[0], ctx))) > 0
 
 
 @function("first")
 def f_first(e, ctx, args):
-    _arity("first", args, 1)
     return first(e.ev(args[0], ctx))
 
 
 @function("last")
 def f_last(e, ctx, args):
-    _arity("last", args, 1)
     v = e.ev(args[0], ctx)
     if isinstance(v, list):
         return v[-1] if v else None
@@ -59,7 +54,6 @@ def f_last(e, ctx, args):
 
 @function("nth")
 def f_nth(e, ctx, args):
-    _arity("nth", args, 2)
     i, vals = first(e.ev(args[0], ctx)), as_list(e.ev(args[1], ctx))
     try:
         return vals[i]
@@ -69,7 +63,6 @@ def f_nth(e, ctx, args):
 
 @function("flatten")
 def f_flatten(e, ctx, args):
-    _arity("flatten", args, 1)
     out = []
     for v in as_list(e.ev(args[0], ctx)):
         out.extend(v if isinstance(v, list) else [v])
@@ -78,7 +71,6 @@ def f_flatten(e, ctx, args):
 
 @function("reversed")
 def f_reversed(e, ctx, args):
-    _arity("reversed", args, 1)
     v = e.ev(args[0], ctx)
     return list(reversed(v)) if isinstance(v, list) else v
 
@@ -93,7 +85,6 @@ def f_filter(e, ctx, args):
 
 @function("map")
 def f_map(e, ctx, args):
-    _arity("map", args, 2)
     return [e.fn_each(args[0], ctx, v) for v in as_list(e.ev(args[1], ctx))]
 
 
@@ -145,8 +136,8 @@ def _sorted(e, ctx, args, reverse):
     return [v for _, _, v in keyed]
 
 
-FUNCTIONS["sorted"] = lambda e, ctx, args: _sorted(e, ctx, args, False)
-FUNCTIONS["sorted-descending"] = lambda e, ctx, args: _sorted(e, ctx, args, True)
+register("sorted", lambda e, ctx, args: _sorted(e, ctx, args, False))
+register("sorted-descending", lambda e, ctx, args: _sorted(e, ctx, args, True))
 
 
 def _minmax(e, ctx, args, pick):
@@ -157,20 +148,18 @@ def _minmax(e, ctx, args, pick):
     return pick(vals, key=lambda v: sort_key(e.fn_each(fn, ctx, v) if fn is not None else v))
 
 
-FUNCTIONS["min"] = lambda e, ctx, args: _minmax(e, ctx, args, min)
-FUNCTIONS["max"] = lambda e, ctx, args: _minmax(e, ctx, args, max)
+register("min", lambda e, ctx, args: _minmax(e, ctx, args, min))
+register("max", lambda e, ctx, args: _minmax(e, ctx, args, max))
 
 
 @function("sum")
 def f_sum(e, ctx, args):
-    _arity("sum", args, 1)
     nums = [v for v in as_list(e.ev(args[0], ctx)) if is_number(v)]
     return sum(nums) if nums else 0
 
 
 @function("in")
 def f_in(e, ctx, args):
-    _arity("in", args, 2)
     needles, hay = as_list(e.ev(args[0], ctx)), as_list(e.ev(args[1], ctx))
     if not needles:
         return False
@@ -196,7 +185,6 @@ def f_slice(e, ctx, args):
 
 @function("insert")
 def f_insert(e, ctx, args):
-    _arity("insert", args, 3)
     i, vals, item = first(e.ev(args[0], ctx)), e.ev(args[1], ctx), e.ev(args[2], ctx)
     out = list(as_list(vals))
     out.insert(i, item)
@@ -205,7 +193,6 @@ def f_insert(e, ctx, args):
 
 @function("enumerate")
 def f_enumerate(e, ctx, args):
-    _arity("enumerate", args, 1, 2)
     start = first(e.ev(args[0], ctx)) if len(args) == 2 else 0
     vals = e.ev(args[-1], ctx)
     items = [{"key": start + i, "value": v} for i, v in enumerate(as_list(vals))]
@@ -214,7 +201,6 @@ def f_enumerate(e, ctx, args):
 
 @function("group")
 def f_group(e, ctx, args):
-    _arity("group", args, 2, 3)
     kf = args[0]
     vf = args[1] if len(args) == 3 else None
     groups: dict[str, list] = {}
@@ -229,7 +215,6 @@ def f_group(e, ctx, args):
 
 @function("group-by")
 def f_group_by(e, ctx, args):
-    _arity("group-by", args, 1, 2, 3)
     kf = args[0]
     vals = as_list(e.ev(args[-1], ctx))
     sf = args[1] if len(args) == 3 else None

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from generator.simulate.dtl.core import FUNCTIONS, _arity, first, function, is_plain_str, single_or_list
+from generator.simulate.dtl.core import first, function, is_plain_str, register, single_or_list
 from generator.simulate.values import NI, URI
 
 
 @function("ni")
 def f_ni(e, ctx, args):
-    _arity("ni", args, 1, 2)
     if len(args) == 1:
         def one(v):
             if isinstance(v, NI):
@@ -34,7 +33,6 @@ def f_ni(e, ctx, args):
 
 def _ni_part(which):
     def f(e, ctx, args):
-        _arity("ni-" + which, args, 1)
 
         def one(v):
             if isinstance(v, NI):
@@ -50,5 +48,5 @@ def _ni_part(which):
     return f
 
 
-FUNCTIONS["ni-ns"] = _ni_part("ns")
-FUNCTIONS["ni-id"] = _ni_part("id")
+register("ni-ns", _ni_part("ns"))
+register("ni-id", _ni_part("id"))

@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 
-from generator.simulate.dtl.core import _arity, _func_or_values, first, function, truthy
+from generator.simulate.dtl.core import _func_or_values, first, function, truthy
 
 
 @function("is-null")
 def f_is_null(e, ctx, args):
-    _arity("is-null", args, 1)
     return first(e.ev(args[0], ctx)) is None
 
 
 @function("is-not-null")
 def f_is_not_null(e, ctx, args):
-    _arity("is-not-null", args, 1)
     return first(e.ev(args[0], ctx)) is not None
 
 
 @function("if-null")
 def f_if_null(e, ctx, args):
-    _arity("if-null", args, 2)
     v = e.ev(args[0], ctx)
     return e.ev(args[1], ctx) if first(v) is None else v
 

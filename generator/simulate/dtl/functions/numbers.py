@@ -1,4 +1,4 @@
-"""DTL functions of ``dtl-functions-numbers.rst and dtl-functions-math.rst``."""
+"""DTL functions of ``dtl-functions-numbers.rst`` and ``dtl-functions-math.rst``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import math
 from decimal import Decimal, InvalidOperation, localcontext
 from typing import Callable
 
-from generator.simulate.dtl.core import bounded, cast, FUNCTIONS, _arity, first, function, is_number, is_plain_str, single_or_list
+from generator.simulate.dtl.core import (bounded, cast, first, function, is_number, is_plain_str, register,
+                                        single_or_list)
 
 
 def _or_none(conv: Callable) -> Callable:
@@ -82,7 +83,6 @@ cast("decimal", _to_decimal)
 
 @function("hex")
 def f_hex(e, ctx, args):
-    _arity("hex", args, 1)
 
     def one(v):
         # Two's complement, big-endian, in as few bytes as hold the sign.
@@ -97,41 +97,35 @@ def _numeric_args(e, ctx, args):
     return [first(e.ev(a, ctx)) for a in args]
 
 
+def _combine(op, a, b):
+    """``op`` on two numbers, both as decimals when either is one; null where it is undefined."""
+    if isinstance(a, Decimal) or isinstance(b, Decimal):
+        a, b = _to_decimal(a), _to_decimal(b)
+    try:
+        return op(a, b)
+    except (ZeroDivisionError, InvalidOperation):
+        return None
+
+
 def _symbolic(names, op):
     """``+ - * / % ^``: the first values of both arguments (a single number, or null)."""
     def f(e, ctx, args):
-        _arity(names[0], args, 2)
         a, b = _numeric_args(e, ctx, args)
         if not (is_number(a) and is_number(b)):
             return None
-        if isinstance(a, Decimal) or isinstance(b, Decimal):
-            a, b = _to_decimal(a), _to_decimal(b)
-        try:
-            return op(a, b)
-        except (ZeroDivisionError, InvalidOperation):
-            return None
+        return _combine(op, a, b)
     for n in names:
-        FUNCTIONS[n] = f
+        register(n, f)
 
 
 def _named(name, op):
     """``plus minus multiply divide mod pow``: PARAM then VALUES; each value is combined with PARAM."""
     def f(e, ctx, args):
-        _arity(name, args, 2)
         p = first(e.ev(args[0], ctx))
         if not is_number(p):
             return None
-
-        def one(v):
-            a, b = v, p
-            if isinstance(a, Decimal) or isinstance(b, Decimal):
-                a, b = _to_decimal(a), _to_decimal(b)
-            try:
-                return op(a, b)
-            except (ZeroDivisionError, InvalidOperation):
-                return None
-        return single_or_list(one, e.ev(args[1], ctx), keep=is_number)
-    FUNCTIONS[name] = f
+        return single_or_list(lambda v: _combine(op, v, p), e.ev(args[1], ctx), keep=is_number)
+    register(name, f)
 
 
 def _power(a, b, name: str):
@@ -164,9 +158,8 @@ _named("pow", lambda v, p: _power(v, p, "pow"))
 
 def _math1(name, fn):
     def f(e, ctx, args):
-        _arity(name, args, 1)
         return single_or_list(fn, e.ev(args[0], ctx), keep=is_number)
-    FUNCTIONS[name] = f
+    register(name, f)
 
 
 _math1("abs", abs)
@@ -178,10 +171,9 @@ _math1("tan", lambda v: math.tan(v))
 
 def _rounding(name, mode):
     def f(e, ctx, args):
-        _arity(name, args, 1, 2)
         digits = first(e.ev(args[0], ctx)) if len(args) == 2 else 0
         return single_or_list(lambda v: _round(v, digits, mode), e.ev(args[-1], ctx), keep=is_number)
-    FUNCTIONS[name] = f
+    register(name, f)
 
 
 def _round(v, digits, mode):

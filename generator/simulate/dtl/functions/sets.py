@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from generator.simulate.dtl.core import _arity, as_list, function
+from generator.simulate.dtl.core import as_list, function
 from generator.simulate.values import dumps
 
 
@@ -44,6 +44,5 @@ def f_difference(e, ctx, args):
 
 @function("intersects")
 def f_intersects(e, ctx, args):
-    _arity("intersects", args, 2)
     a = set(dumps(v) for v in as_list(e.ev(args[0], ctx)) if v is not None)
     return any(dumps(v) in a for v in as_list(e.ev(args[1], ctx)) if v is not None)

@@ -6,8 +6,9 @@ import json
 import uuid
 from decimal import Decimal
 
+from generator.simulate.dtl.core import (DTLError, as_list, bounded, first, function, is_plain_str, register,
+                                        single_or_list)
 from generator.simulate.dtl.paths import wildcard
-from generator.simulate.dtl.core import bounded, FUNCTIONS, _arity, as_list, first, function, is_plain_str, single_or_list
 from generator.simulate.values import NI, URI, Datetime, encode
 
 
@@ -35,7 +36,6 @@ def _str_of(v) -> str | None:
 
 @function("string")
 def f_string(e, ctx, args):
-    _arity("string", args, 1)
     return single_or_list(_str_of, e.ev(args[0], ctx))
 
 
@@ -49,16 +49,14 @@ def f_concat(e, ctx, args):
 
 @function("join")
 def f_join(e, ctx, args):
-    _arity("join", args, 2)
     sep = first(e.ev(args[0], ctx))
     return sep.join(x for x in as_list(e.ev(args[1], ctx)) if is_plain_str(x))
 
 
 def _strfn(name, fn):
     def f(e, ctx, args):
-        _arity(name, args, 1)
         return single_or_list(fn, e.ev(args[0], ctx), keep=is_plain_str)
-    FUNCTIONS[name] = f
+    register(name, f)
 
 
 _strfn("lower", str.lower)
@@ -67,16 +65,14 @@ _strfn("upper", str.upper)
 
 @function("length")
 def f_length(e, ctx, args):
-    _arity("length", args, 1)
     return single_or_list(len, e.ev(args[0], ctx), keep=lambda v: isinstance(v, (str, list, dict, bytes)))
 
 
 def _strip(name, method):
     def f(e, ctx, args):
-        _arity(name, args, 1, 2)
         chars = first(e.ev(args[0], ctx)) if len(args) == 2 else None
         return single_or_list(lambda s: getattr(s, method)(chars), e.ev(args[-1], ctx), keep=is_plain_str)
-    FUNCTIONS[name] = f
+    register(name, f)
 
 
 _strip("strip", "strip")
@@ -86,13 +82,12 @@ _strip("rstrip", "rstrip")
 
 def _just(name, method):
     def f(e, ctx, args):
-        _arity(name, args, 3)
         width, fill = first(e.ev(args[0], ctx)), first(e.ev(args[1], ctx))
         if not isinstance(fill, str) or len(fill) != 1:
             return None
         bounded(name, width)
         return single_or_list(lambda s: getattr(s, method)(width, fill), e.ev(args[2], ctx), keep=is_plain_str)
-    FUNCTIONS[name] = f
+    register(name, f)
 
 
 _just("ljust", "ljust")
@@ -101,9 +96,12 @@ _just("rjust", "rjust")
 
 @function("split")
 def f_split(e, ctx, args):
-    _arity("split", args, 2)
-    sep = first(e.ev(args[0], ctx))
-    vals = e.ev(args[1], ctx)
+    """``[split, SEPARATOR?, VALUES]`` (strings.rst): without SEPARATOR, runs of whitespace separate
+    (the reference gives no default; this is Python's, which Sesam's engine is written in)."""
+    sep = first(e.ev(args[0], ctx)) if len(args) == 2 else None
+    if sep is not None and not isinstance(sep, str):
+        raise DTLError("split: SEPARATOR must be a string")
+    vals = e.ev(args[-1], ctx)
 
     def one(s):
         return list(s) if sep == "" else s.split(sep)
@@ -114,7 +112,6 @@ def f_split(e, ctx, args):
 
 @function("substring")
 def f_substring(e, ctx, args):
-    _arity("substring", args, 2, 3)
     start = first(e.ev(args[0], ctx))
     end = first(e.ev(args[1], ctx)) if len(args) == 3 else None
     return single_or_list(lambda s: s[start:end], e.ev(args[-1], ctx), keep=is_plain_str)
@@ -122,7 +119,6 @@ def f_substring(e, ctx, args):
 
 @function("replace")
 def f_replace(e, ctx, args):
-    _arity("replace", args, 2, 3)
     if len(args) == 2:
         mapping = first(e.ev(args[0], ctx))
 
@@ -137,7 +133,6 @@ def f_replace(e, ctx, args):
 
 @function("matches")
 def f_matches(e, ctx, args):
-    _arity("matches", args, 2)
     pattern = first(e.ev(args[0], ctx))
     vals = as_list(e.ev(args[1], ctx))
     return bool(vals) and all(is_plain_str(v) and wildcard(pattern, v) for v in vals)
