@@ -7,9 +7,16 @@ What it guarantees:
   timeouts, and verifies TLS (optionally against a CA bundle);
 * idempotent requests are retried with bounded exponential backoff and jitter on
   429 (honouring ``Retry-After``), 502, 503, 504, timeouts and dropped connections;
+* no redirect is ever followed: a 3xx is an error naming its target, so an
+  upload (and the token) is never re-sent somewhere else;
+* each answer is read up to ``MAX_RESPONSE_BYTES`` after decompression, and
+  its JSON is held to the config files' depth limit;
+* an optional ``Deadline`` bounds everything: requests, retry pauses, reads;
 * the JWT never appears in anything this module says: exception messages, log
   records and ``repr`` are free of it, and response text quoted in errors is
-  scrubbed in case a node echoes the token back.
+  scrubbed (``generator.node.redact``) in case a node echoes the token back,
+  in whatever spelling. A token that cannot be sent as a header is refused
+  without being quoted.
 
 Credentials come from flags, ``SESAM_NODE``/``SESAM_JWT``, ``NODE``/``JWT``, or a
 sesam-py ``.syncconfig`` found upwards from the current folder, in that order,
@@ -23,7 +30,6 @@ import email.utils
 import itertools
 import json
 import logging
-import math
 import os
 import random
 import re
