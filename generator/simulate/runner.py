@@ -5,15 +5,29 @@ What a node does, as far as the generated config needs it
 ``merge`` (version 2: equality sets, ``$ids``, composite identity, standalone
 deleted entities, ``$replaced`` deletes), ``merge_datasets`` and ``rest``
 (through the system's operations, with paging and ``since``); transforms
-``dtl`` and ``rest`` (the REST transform that captures a response); sinks
-``dataset`` (hash-based change tracking, deletion tracking after full runs)
-and ``rest``; ``add_namespaces``/``remove_namespaces``; ``batch_size`` (a
-failing batch is not written and the pipe's since stays at the last batch
-written, so the next run picks up where this one failed).
+``dtl``, ``rest`` (the REST transform that captures a response) and the
+``transform-collect-rest``/``transform-share-rest`` templates; sinks
+``dataset`` (hash-based change tracking, deletion tracking after full runs,
+``set_initial_offset``) and ``rest``; ``add_namespaces`` (recursive) and
+``remove_namespaces``; ``batch_size`` (a failing batch is not written and the
+pipe's since stays at the last batch written, so the next run picks up where
+this one failed).
 
-A *round* runs every pipe once; the node has settled after two rounds in a
-row that wrote nothing to any dataset or system. See docs/simulate.md for
-where this differs from a node.
+Before a pipe runs, the node's gates apply: every dataset its DTL hops into
+must be populated, and with ``require_populated_input`` its source datasets
+too. Dependency tracking re-processes source entities whose hopped-to
+entities changed; completeness holds back entities newer than the source's
+completeness.
+
+Merge source version 1 (the documented default) merges as version 2 does. ``emit_children``,
+``chained``, ``conditional`` components and the ``http_endpoint`` source (reading
+``testdata/<pipe>.json``) are registered by ``pipe_features``; ``env`` and ``testdata`` give them the node's environment and test data.
+
+Kinds of sources, transforms and sinks are looked up in the registries
+``SOURCES``, ``TRANSFORMS``, ``TEMPLATES`` and ``SINKS``: a new kind is one
+registered function. A *round* runs every pipe once; the node has settled after
+two rounds in a row that wrote nothing to any dataset or system. See
+docs/simulate.md for where this differs from a node.
 """
 
 from __future__ import annotations
@@ -23,7 +37,7 @@ import gc
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import http.client
 import urllib.parse
@@ -31,10 +45,11 @@ import urllib.parse
 import jinja2
 
 from generator.envref import ENV_REF, SECRET_REF
-from generator.simulate import dtl
+from generator.simulate import dtl, pipeinfo
+from generator.simulate.pipeinfo import sink_dataset, source_datasets
 from generator.simulate.store import Store
 from generator.simulate.systems import TestSystem
-from generator.simulate.values import NI, decode, encode, plain, same
+from generator.simulate.values import NI, Datetime, decode, dumps, encode, plain, same
 
 _JINJA = jinja2.Environment(autoescape=False)
 _TEMPLATES: dict[str, jinja2.Template] = {}
@@ -52,6 +67,7 @@ class PipeReport:
     deleted: int = 0  # of which deletes (deletion tracking or deleted entities)
     requests: dict = field(default_factory=dict)  # operation -> count
     error: str | None = None
+    waiting: str | None = None  # why the node would not run the pipe yet (a dataset not populated)
     seconds: float = 0.0
 
     @property
@@ -73,6 +89,10 @@ class RoundReport:
     def failed(self) -> list[PipeReport]:
         return [p for p in self.pipes if p.error]
 
+    @property
+    def waiting(self) -> list[PipeReport]:
+        return [p for p in self.pipes if p.waiting]
+
 
 @dataclass
 class Settled:
@@ -80,25 +100,172 @@ class Settled:
     settled: bool
 
 
+@dataclass
+class Read:
+    """What a source gives one run: its entities, whether it is a full read, a commit hook called
+    after each batch written (and with None at the end of a successful run), and whether the
+    source counts as populated once the run completes."""
+
+    entities: list[dict]
+    full: bool
+    commit: Callable[[list[dict] | None], None]
+    populated: bool = True
+
+
+@dataclass
+class PipeRun:
+    """One run of one pipe: what sources, transforms and sinks are given."""
+
+    node: "Node"
+    pipe: dict
+    state: dict
+    report: PipeReport
+    namespaces: dtl.Namespaces
+    datasets: "Tracker"
+
+    @property
+    def id(self) -> str:
+        return self.pipe["_id"]
+
+
+SourceKind = Callable[[PipeRun, dict], Read]
+TransformKind = Callable[[PipeRun, dict], Callable[[dict], list[dict]]]
+SinkKind = Callable[[PipeRun, dict, str, list[dict], set], None]
+
+SOURCES: dict[str, SourceKind] = {}
+TRANSFORMS: dict[str, TransformKind] = {}
+TEMPLATES: dict[str, TransformKind] = {}  # "type": "template" by its "template" name
+SINKS: dict[str, SinkKind] = {}
+
+
+def _register(table: dict, kind: str):
+    def deco(fn):
+        table[kind] = fn
+        return fn
+    return deco
+
+
+def register_source(kind: str):
+    return _register(SOURCES, kind)
+
+
+def register_transform(kind: str):
+    return _register(TRANSFORMS, kind)
+
+
+def register_template(name: str):
+    return _register(TEMPLATES, name)
+
+
+def register_sink(kind: str):
+    return _register(SINKS, kind)
+
+
+class Tracker:
+    """The datasets the DTL reads (``DatasetLookup``), recording what each source entity looked up.
+
+    Dependency tracking inverts the pipe's hops (dtl/caveats.rst l.11): a change to an entity in a
+    hopped-to dataset re-processes the source entities whose join found it, or would find it now.
+    """
+
+    def __init__(self, store: Store, tracked: set[str]):
+        self.store = store
+        self.tracked = tracked
+        self.keys: set[tuple] | None = None  # set while recording one source entity
+
+    def lookup(self, dataset: str, path: str, values: list) -> list[dict]:
+        found = self.store.lookup(dataset, path, values)
+        if self.keys is not None and dataset in self.tracked:
+            self.keys.update((dataset, path, dumps(v)) for v in values if v is not None)
+            self.keys.update((dataset, "_id", dumps(e["_id"])) for e in found)
+        return found
+
+    def scan(self, dataset: str) -> list[dict]:
+        if self.keys is not None and dataset in self.tracked:
+            self.keys.add((dataset, "*", ""))
+        return self.store.scan(dataset)
+
+
+@dataclass
+class Dependencies:
+    """A pipe's inverse hops: lookup key -> source entity ids, and each dataset's offset last seen."""
+
+    by_key: dict = field(default_factory=dict)
+    by_source: dict = field(default_factory=dict)
+    paths: dict = field(default_factory=dict)  # dataset -> paths joined on
+    offsets: dict = field(default_factory=dict)
+
+    def record(self, source_id: str, keys: set[tuple]) -> None:
+        for key in self.by_source.pop(source_id, ()):
+            ids = self.by_key.get(key)
+            if ids is not None:
+                ids.discard(source_id)
+        self.by_source[source_id] = keys
+        for key in keys:
+            self.by_key.setdefault(key, set()).add(source_id)
+            self.paths.setdefault(key[0], set()).add(key[1])
+
+    def dependents(self, store: Store, datasets: set[str]) -> tuple[set[str], dict]:
+        """Source ids whose hops meet an entity changed since the last run, and the new offsets."""
+        found: set[str] = set()
+        offsets = {}
+        for name in sorted(datasets):
+            offsets[name] = store.last_offset(name)
+            since = self.offsets.get(name)
+            if name not in self.offsets:
+                continue  # first run: every source entity is read anyway
+            changed = store.changes(name, since)
+            if changed and (name, "*", "") in self.by_key:
+                found |= self.by_key[(name, "*", "")]
+            for entity in changed:
+                found |= self.by_key.get((name, "_id", dumps(entity["_id"])), set())
+                for path in self.paths.get(name, ()):
+                    if path in ("_id", "*") or entity.get("_deleted"):
+                        continue
+                    for v in dtl.as_list(dtl.traverse(entity, dtl._parse_path(path))):
+                        if v is not None:
+                            found |= self.by_key.get((name, path, dumps(v)), set())
+        return found, offsets
+
+
 class Node:
     """The simulated node: configs, datasets and the systems' local stand-ins."""
 
-    def __init__(self, files: Mapping[str, str], systems: Mapping[str, TestSystem], store: Store | None = None):
+    def __init__(self, files: Mapping[str, str], systems: Mapping[str, TestSystem], store: Store | None = None,
+                 *, now: Callable[[], Datetime] | None = None, secrets: Mapping[str, str] | None = None,
+                 env: Mapping[str, Any] | None = None, testdata: Any = None):
+        """``now`` is the clock DTL's ``now`` reads (``dtl.fixed_clock`` for a test run); ``secrets`` the
+        values of ``$SECRET(name)`` keys in DTL encryption functions; ``env`` the node's environment
+        variables (``conditional`` components); ``testdata`` a folder of ``<pipe>.json`` files that
+        ``http_endpoint`` sources receive."""
+        self.now = now
+        self.dtl_secrets = secrets
         self.store = store or Store()
         self.systems = systems
+        self.env = env or {}
+        self.testdata = testdata
         self.pipes: dict[str, dict] = {}
         self.system_configs: dict[str, dict] = {}
         for path, text in sorted(files.items()):
             if path.startswith("pipes/"):
                 obj = json.loads(text)
-                self.pipes[obj["_id"]] = obj
+                self.pipes[obj["_id"]] = pipe_features.resolved(obj, self.env)
             elif path.startswith("systems/"):
                 obj = json.loads(text)
                 self.system_configs[obj["_id"]] = obj
         self.order = self._dependency_order()
         self._connections: dict[tuple, http.client.HTTPConnection] = {}
         self.run_count: dict[str, int] = {}
-        self._merge_state: dict[str, dict] = {}
+        self.deps: dict[str, Dependencies] = {}
+        self._rescan: set[str] = set()
+        self.after_pipe: dict[str, list[Callable[[], None]]] = {}  # one-shot hooks, run after that pipe
+        self.compiled: dict[tuple, dtl.Transform] = {}
+        self.hops = {pid: pipeinfo.hops_of(p) for pid, p in self.pipes.items()}
+        for pid, pipe in self.pipes.items():
+            # "onload means that the initial offset will be set when the pipe is loaded"
+            # (configuration-sinks-dataset.rst l.60)
+            if (pipe.get("sink") or {}).get("set_initial_offset") == "onload":
+                self.store.set_flags(sink_dataset(pipe), populated=True)
 
     # ---- order
 
@@ -119,6 +286,24 @@ class Node:
                 pending.remove(p)
         return order
 
+    # ---- operator steps
+
+    def reset_pipe(self, pid: str) -> None:
+        """The operator's "reset pipe": its offset and its dependency tracking start over, so the
+        next run is a full run (deletion tracking included); the sink dataset is kept."""
+        self._known(pid)
+        self.store.save_pipe_state(pid, {})
+        self.deps.pop(pid, None)
+
+    def rescan(self, pid: str) -> None:
+        """The next run of the pipe reads its whole source (a full run), keeping everything else."""
+        self._known(pid)
+        self._rescan.add(pid)
+
+    def _known(self, pid: str) -> None:
+        if pid not in self.pipes:
+            raise KeyError(pid)
+
     # ---- rounds
 
     def close(self) -> None:
@@ -127,7 +312,11 @@ class Node:
         self._connections.clear()
 
     def run_round(self, number: int, *, rescan: bool = False) -> RoundReport:
-        reports = [self.run_pipe(pid, rescan=rescan) for pid in self.order]
+        reports = []
+        for pid in self.order:
+            reports.append(self.run_pipe(pid, rescan=rescan))
+            for hook in self.after_pipe.pop(pid, ()):
+                hook()  # a scenario's edit at this point of the round (after the pipe read its source)
         self.store.flush()
         return RoundReport(number, reports)
 
@@ -160,25 +349,71 @@ class Node:
         pipe = self.pipes[pid]
         report = PipeReport(pid)
         started = time.perf_counter()
+        report.waiting = self._gate(pipe)
+        if report.waiting:
+            report.seconds = time.perf_counter() - started
+            return report
+        sink = pipe.get("sink") or {}
+        if sink.get("set_initial_offset") == "initially":
+            self.store.set_flags(sink_dataset(pipe), populated=True)
         state = self.store.pipe_state(pid)
         count = self.run_count.get(pid, 0) + 1
         self.run_count[pid] = count
         every = (pipe.get("pump") or {}).get("rescan_run_count")
         scheduled = "rescan_cron_expression" in (pipe.get("pump") or {})
         # A rescan is the pump's scheduled full read of a pipe that declares one (its cron time
-        # is simulated by asking for it); every=N counts runs.
-        if (rescan and scheduled) or (every and count % every == 0):
-            state = {}
+        # is simulated by asking for it); every=N counts runs; an operator can ask for one.
+        if (rescan and scheduled) or (every and count % every == 0) or pid in self._rescan:
+            state = _full_read(state)
+            self._rescan.discard(pid)
         try:
-            self._run(pipe, state, report)
+            source_populated = self._run(pipe, state, report)
         except (PipeError, dtl.DTLError) as err:
             report.error = f"{type(err).__name__}: {err}"
+        else:
+            self._completed(pipe, source_populated)
         # The since reached by the last batch written is kept, also when a later batch failed.
         self.store.save_pipe_state(pid, state)
         report.seconds = time.perf_counter() - started
         return report
 
-    def _run(self, pipe: dict, state: dict, report: PipeReport) -> None:
+    def _gate(self, pipe: dict) -> str | None:
+        """Why the node would not run the pipe now, or None."""
+        for hop in self.hops[pipe["_id"]]:
+            # "the dataset referenced has to be populated before the DTL transform can run"
+            # (dtl-functions-hops.rst l.193; l.114 for a hop into the pipe's own sink)
+            if not self.store.populated(hop.dataset):
+                return f"hops into {hop.dataset}, which is not populated"
+        source = pipe.get("source") or {}
+        if source.get("require_populated_input", False):
+            # configuration-sources-dataset.rst l.87 (default false)
+            for name in pipeinfo.populating_datasets(pipe):
+                if not self.store.populated(name):
+                    return f"require_populated_input: {name} is not populated"
+        return None
+
+    def _completed(self, pipe: dict, source_populated: bool) -> None:
+        """A successful run: the sink may become populated and inherits completeness."""
+        sink = pipe.get("sink") or {}
+        if sink.get("type", "dataset") != "dataset":
+            return
+        name = sink_dataset(pipe)
+        mode = sink.get("set_initial_offset", "if-source-populated")
+        # configuration-sinks-dataset.rst l.52-59
+        if mode == "always" or (mode == "if-source-populated" and source_populated):
+            self.store.set_flags(name, populated=True)
+        inputs = pipeinfo.completeness_inputs(pipe)
+        if not source_datasets(pipe) and not inputs:
+            inputs = []
+        values = [self.store.completeness(d) for d in inputs]
+        if not inputs:
+            # Inbound pipes, and pipes whose datasets are all excluded, get the current time
+            # (completeness-feature.rst l.28, l.63).
+            self.store.set_flags(name, completeness=time.time_ns() // 1000)
+        elif all(v is not None for v in values):
+            self.store.set_flags(name, completeness=min(values))
+
+    def _run(self, pipe: dict, state: dict, report: PipeReport) -> bool:
         pid = pipe["_id"]
         source = pipe.get("source") or {"type": "dataset", "dataset": pid}
         sink = pipe.get("sink") or {"type": "dataset", "dataset": pid}
@@ -187,21 +422,41 @@ class Node:
                                     (pipe.get("namespaces") or {}).get("property", pid))
         add_ns = pipe.get("add_namespaces", False)
         remove_ns = pipe.get("remove_namespaces", sink.get("type") == "rest" and ns_enabled)
-        transforms = self._transforms(pipe, namespaces, report)
-        entities, full, commit = self._read(pipe, source, state, report)
+        tracked = self._tracked(pipe, source)
+        run = PipeRun(self, pipe, state, report, namespaces, Tracker(self.store, tracked))
+        transforms = [self._transform(run, spec) for spec in pipeinfo.transforms_of(pipe)]
+        kind = source.get("type")
+        if kind not in SOURCES:
+            raise PipeError(f"source type {kind!r} is not simulated")
+        read = SOURCES[kind](run, source)
+        entities = read.entities
+        deps = self.deps.setdefault(pid, Dependencies()) if tracked else None
+        offsets: dict = {}
+        if deps is not None:
+            entities, offsets = self._with_dependents(source, deps, tracked, entities)
         batch_size = int(pipe.get("batch_size", 100))
         sink_ds = sink_dataset(pipe)
+        write = SINKS.get(sink.get("type", "dataset"))
+        if write is None:
+            raise PipeError(f"sink type {sink.get('type')!r} is not simulated")
         seen: set[str] = set()
         for start in range(0, len(entities), batch_size):
             batch = entities[start:start + batch_size]
             out: list[dict] = []
+            recorded = []
             for entity in batch:
                 report.read += 1
+                source_id = entity.get("_id")
                 if add_ns:
                     entity = add_namespaces(entity, namespaces)
                 results = [entity]
-                for t in transforms:
+                for n, t in enumerate(transforms):
+                    # Only the first transform's joins are inverted (dtl/caveats.rst l.13).
+                    run.datasets.keys = set() if deps is not None and n == 0 else None
                     results = [r for e in results for r in t(e)]
+                    if run.datasets.keys is not None:
+                        recorded.append((source_id, run.datasets.keys))
+                run.datasets.keys = None
                 if entity.get("_deleted"):
                     for r in results:
                         if r.get("_id") == entity.get("_id"):
@@ -209,213 +464,57 @@ class Node:
                 if remove_ns:
                     results = [remove_namespaces(r) for r in results]
                 out.extend(results)
-            self._write(sink, sink_ds, out, report, seen)
-            commit(batch)
-        if full and sink.get("type", "dataset") == "dataset" and sink.get("deletion_tracking", True):
+            write(run, sink, sink_ds, out, seen)
+            if deps is not None:
+                for source_id, keys in recorded:
+                    deps.record(source_id, keys)
+            read.commit(batch)
+        if read.full and sink.get("type", "dataset") == "dataset" and sink.get("deletion_tracking", True):
+            # "after a full run any entities that existed in the dataset before the run but that
+            # weren't seen during the run will be deleted" (configuration-sinks-dataset.rst l.142)
             for old in self.store.live(sink_ds):
                 if old["_id"] not in seen:
                     if self.store.write(sink_ds, {"_id": old["_id"], "_deleted": True}):
                         report.written += 1
                         report.deleted += 1
-        commit(None)
+        read.commit(None)
+        if deps is not None:
+            deps.offsets.update(offsets)
+        return read.populated
 
-    # ---- sources
+    def _tracked(self, pipe: dict, source: dict) -> set[str]:
+        """Datasets whose changes re-process this pipe's source entities. Only a dataset source
+        supports dependency tracking (features/dependency-tracking.rst NOTE), and add_namespaces
+        defeats it (dtl/caveats.rst l.15)."""
+        if source.get("type") != "dataset" or pipe.get("add_namespaces", False):
+            return set()
+        return {h.dataset for h in self.hops[pipe["_id"]] if h.tracked and h.first_transform}
 
-    def _read(self, pipe: dict, source: dict, state: dict, report: PipeReport):
-        kind = source.get("type")
-        if kind == "dataset":
-            name = source["dataset"]
-            since = state.get("since")
-            entities = [dict(e) for e in self.store.changes(name, since)]
+    def _with_dependents(self, source: dict, deps: Dependencies, tracked: set[str],
+                         entities: list[dict]) -> tuple[list[dict], dict]:
+        ids, offsets = deps.dependents(self.store, tracked)
+        have = {e["_id"] for e in entities}
+        extra = []
+        for source_id in sorted(ids - have):
+            found = self.store.dataset(source["dataset"]).latest.get(source_id)
+            if found is not None:
+                extra.append(dict(found))
+        return entities + extra, offsets
 
-            def commit(batch):
-                if batch:
-                    state["since"] = batch[-1]["_updated"]
-            return entities, since is None, commit
-        if kind == "merge_datasets":
-            sinces = state.setdefault("sinces", {})
-            latest: dict[str, dict] = {}
-            for name in source["datasets"]:
-                for e in self.store.changes(name, sinces.get(name)):
-                    if e["_id"] not in latest or e["_ts"] >= latest[e["_id"]]["_ts"]:
-                        latest[e["_id"]] = dict(e)
-            entities = sorted(latest.values(), key=lambda e: e["_ts"])
-            full = not sinces
-
-            def commit(batch):
-                if batch is None:
-                    for name in source["datasets"]:
-                        last = self.store.last_offset(name)
-                        if last is not None:
-                            sinces[name] = last
-            return entities, full, commit
-        if kind == "merge":
-            return self._read_merge(pipe, source, state)
-        if kind == "rest":
-            return self._read_rest(pipe, source, state, report)
-        if kind in ("embedded",):
-            return [decode(e) for e in source.get("entities", [])], True, lambda b: None
-        raise PipeError(f"source type {kind!r} is not simulated")
-
-    def _read_merge(self, pipe: dict, source: dict, state: dict):
-        if source.get("version", 1) != 2:
-            raise PipeError("only merge source version 2 is simulated")
-        bindings = []
-        for i, item in enumerate(source["datasets"]):
-            name, _, alias = item.partition(" ")
-            bindings.append((i, name, alias.strip() or name))
-        offsets = {name: self.store.last_offset(name) for _, name, _ in bindings}
-        if state.get("offsets") == offsets and state.get("done"):
-            return [], False, lambda b: None
-        rules = _equality_rules(source)
-        entities = merge_entities(self.store, bindings, rules, source.get("identity", "composite"),
-                                  source.get("strategy", "default"))
-        previous = set(state.get("ids", []))
-        produced = {e["_id"] for e in entities}
-        for gone in sorted(previous - produced):
-            entities.append({"_id": gone, "_deleted": True, "$replaced": True})
-
-        def commit(batch):
-            if batch is None:
-                state["offsets"] = offsets
-                state["ids"] = sorted(produced)
-                state["done"] = True
-        return entities, False, commit
-
-    def _read_rest(self, pipe: dict, source: dict, state: dict, report: PipeReport):
-        system_id = source["system"]
-        op_name = source["operation"]
-        op = {**self._operation(system_id, op_name), **{k: v for k, v in source.items()
-                                                      if k not in ("type", "system", "operation")}}
-        supports_since = bool(source.get("supports_since", False))
-        since = state.get("since") if supports_since else None
-        full = since is None
-        entities: list[dict] = []
-        ctx: dict[str, Any] = {"since": since, "properties": source.get("properties", {})}
-        url = self._render(op["url"], ctx)
-        params: dict[str, Any] = {}
-        if supports_since and since is not None and op.get("since_property_location", "query") == "query":
-            params[op.get("since_property_name", "since")] = since
-        strategies = op.get("next_page_termination_strategy") or ["next-page-link-empty", "same-next-page-request",
-                                                                  "same-response"]
-        if isinstance(strategies, str):
-            strategies = [strategies]
-        page, previous_link, previous_body = 0, None, None
-        newest = since
-        while True:
-            status, body = self._request(system_id, op_name, op, url, params=params, report=report)
-            if not 200 <= status < 300:
-                raise PipeError(f"{op_name}: HTTP {status}")
-            items = body
-            if op.get("payload_property") and isinstance(body, dict):
-                items = body.get(op["payload_property"])
-            items = items if isinstance(items, list) else ([items] if isinstance(items, dict) else [])
-            for item in items:
-                item = dict(item)
-                if op.get("id_expression"):
-                    item["_id"] = self._render(op["id_expression"], {**item, "body": body})
-                updated = self._render(op["updated_expression"], {**item, "body": body}) \
-                    if op.get("updated_expression") else None
-                if updated and (newest is None or str(updated) > str(newest)):
-                    newest = updated
-                if "_id" not in item:
-                    raise PipeError(f"{op_name}: an entity has no _id (set id_expression)")
-                item["_id"] = str(item["_id"])
-                entities.append(item)
-            if not op.get("next_page_link"):
-                break
-            link = self._render(op["next_page_link"], {"body": body, "since": since, "page": page})
-            if (not link or link == "None") and "next-page-link-empty" in strategies:
-                break
-            if not items and "empty-result" in strategies:
-                break
-            if "same-response" in strategies and previous_body is not None and same(previous_body, body):
-                break
-            if "same-next-page-link" in strategies and link == previous_link:
-                break
-            if not link or link == "None":
-                break
-            previous_link, previous_body = link, body
-            url, params, page = link, {}, page + 1
-
-        def commit(batch):
-            if batch is None and supports_since:
-                state["since"] = newest
-        return entities, full, commit
-
-    # ---- transforms and sinks
-
-    def _transforms(self, pipe: dict, namespaces: dtl.Namespaces, report: PipeReport) -> list:
-        specs = pipe.get("transform") or []
-        if isinstance(specs, dict):
-            specs = [specs]
-        out = []
-        for spec in specs:
-            kind = spec.get("type")
-            if kind == "dtl":
-                t = dtl.Transform(spec["rules"], namespaces=namespaces, datasets=self.store)
-                out.append(t.run)
-            elif kind == "rest":
-                out.append(self._rest_transform(spec, report))
-            else:
-                raise PipeError(f"transform type {kind!r} is not simulated")
-        return out
-
-    def _rest_transform(self, spec: dict, report: PipeReport):
-        trigger = spec.get("trigger_on")
-        response_property = spec.get("response_property", "response")
-        status_property = spec.get("response_status_property")
-
-        def run(entity: dict) -> list[dict]:
-            if trigger:
-                value = dtl.traverse(entity, dtl._parse_path(trigger.get("key", "_trigger")))
-                if not isinstance(value, str) or not dtl.wildcard(str(trigger["value"]), value):
-                    return [entity]
-            op_name = entity.get("operation") or spec.get("operation")
-            if not op_name:
-                raise PipeError("rest transform: the entity names no operation")
-            op = self._operation(spec["system"], op_name)
-            properties = entity.get("properties", spec.get("properties", {}))
-            ctx = {"properties": plain(properties), "entity": plain(entity)}
-            url = self._render(op["url"], ctx)
-            payload = entity.get("payload", spec.get("payload", op.get("payload")))
-            status, body = self._request(spec["system"], op_name, op, url, payload=payload, report=report)
-            if not _allowed(status, op.get("allowed_status_codes", spec.get("allowed_status_codes", "200-299"))):
-                raise PipeError(f"{op_name}: HTTP {status}")
-            out = dict(entity)
-            out[response_property] = body
-            if status_property:
-                out[status_property] = status
-            return [out]
-        return run
-
-    def _write(self, sink: dict, name: str, out: list[dict], report: PipeReport, seen: set[str]) -> None:
-        kind = sink.get("type", "dataset")
-        if kind == "dataset":
-            for e in out:
-                if not isinstance(e.get("_id"), str):
-                    raise PipeError("dataset sink: an entity without a string _id")
-                seen.add(e["_id"])
-                if self.store.write(name, e):
-                    report.written += 1
-                    if e.get("_deleted") or e.get("_filtered"):
-                        report.deleted += 1
-        elif kind == "rest":
-            for e in out:
-                op_name = e.get("operation") or sink.get("operation")
-                op = self._operation(sink["system"], op_name)
-                url = self._render(op["url"], {"properties": plain(e.get("properties", {})), "entity": plain(e)})
-                status, _ = self._request(sink["system"], op_name, op, url, payload=e.get("payload"), report=report)
-                if not 200 <= status < 300:
-                    raise PipeError(f"{op_name}: HTTP {status}")
-        elif kind == "null":
-            return
-        else:
-            raise PipeError(f"sink type {kind!r} is not simulated")
+    def _transform(self, run: PipeRun, spec: dict) -> Callable[[dict], list[dict]]:
+        kind = spec.get("type")
+        if kind == "template":
+            name = spec.get("template")
+            if name not in TEMPLATES:
+                raise PipeError(f"transform template {name!r} is not simulated")
+            return TEMPLATES[name](run, spec)
+        if kind not in TRANSFORMS:
+            raise PipeError(f"transform type {kind!r} is not simulated")
+        return TRANSFORMS[kind](run, spec)
 
     # ---- HTTP through the system config
 
-    def _operation(self, system_id: str, name: str) -> dict:
+    def operation(self, system_id: str, name: str) -> dict:
         config = self.system_configs.get(system_id)
         if config is None:
             raise PipeError(f"no system {system_id!r}")
@@ -424,8 +523,8 @@ class Node:
             raise PipeError(f"system {system_id!r} has no operation {name!r}")
         return op
 
-    def _request(self, system_id: str, op_name: str, op: dict, url: str, *, params=None, payload=None,
-                 report: PipeReport) -> tuple[int, Any]:
+    def request(self, system_id: str, op_name: str, op: dict, url: str, *, params=None, payload=None,
+                report: PipeReport) -> tuple[int, Any]:
         config = self.system_configs[system_id]
         local = self.systems[system_id]
         if not url.startswith(("http://", "https://")):
@@ -487,29 +586,273 @@ class Node:
         return SECRET_REF.sub(lambda m: local.secret, str(text))
 
     @staticmethod
-    def _render(template: str, ctx: dict) -> Any:
+    def render(template: str, ctx: dict) -> Any:
         compiled = _TEMPLATES.get(template)
         if compiled is None:
             compiled = _TEMPLATES[template] = _JINJA.from_string(template)
         return compiled.render(**ctx)
 
 
+def _full_read(state: dict) -> dict:
+    """The state of a pipe about to read its whole source: sinces dropped, the rest kept."""
+    return {k: v for k, v in state.items() if k not in ("since", "sinces", "done")}
+
+
+# --------------------------------------------------------------------------
+# sources
+
+
+@register_source("dataset")
+def _source_dataset(run: PipeRun, source: dict) -> Read:
+    store, state = run.node.store, run.state
+    name = source["dataset"]
+    since = state.get("since")
+    entities = [dict(e) for e in store.changes(name, since)]
+    wanted = source.get("initial_completeness")
+    if wanted and any(store.completeness(d) is None for d in wanted):
+        # "The source will then only return source entities if the specified dataset(s) have a
+        # completeness value" (completeness-feature.rst l.34)
+        entities = []
+    limit = _completeness_limit(store, source)
+    if limit is not None:
+        # Hold back entities newer than the completeness (completeness-feature.rst l.13); the
+        # since stays before them.
+        held = next((i for i, e in enumerate(entities) if e["_ts"] > limit), None)
+        if held is not None:
+            entities = entities[:held]
+
+    def commit(batch):
+        if batch:
+            newest = max(e.get("_updated", -1) for e in batch)
+            if state.get("since") is None or newest > state["since"]:
+                state["since"] = newest
+    return Read(entities, since is None, commit, store.populated(name))
+
+
+def _completeness_limit(store: Store, source: dict) -> int | None:
+    flag = source.get("completeness")
+    if not flag:
+        return None
+    names = [source["dataset"]] if flag is True else list(flag)
+    values = [store.completeness(d) for d in names]
+    return -1 if any(v is None for v in values) else min(values)
+
+
+@register_source("merge_datasets")
+def _source_merge_datasets(run: PipeRun, source: dict) -> Read:
+    store = run.node.store
+    sinces = run.state.setdefault("sinces", {})
+    latest: dict[str, dict] = {}
+    for name in source["datasets"]:
+        for e in store.changes(name, sinces.get(name)):
+            if e["_id"] not in latest or e["_ts"] >= latest[e["_id"]]["_ts"]:
+                latest[e["_id"]] = dict(e)
+    entities = sorted(latest.values(), key=lambda e: e["_ts"])
+    full = not sinces
+
+    def commit(batch):
+        if batch is None:
+            for name in source["datasets"]:
+                last = store.last_offset(name)
+                if last is not None:
+                    sinces[name] = last
+    populated = all(store.populated(d) for d in pipeinfo.populating_datasets(run.pipe))
+    return Read(entities, full, commit, populated)
+
+
+@register_source("merge")
+def _source_merge(run: PipeRun, source: dict) -> Read:
+    store, state = run.node.store, run.state
+    version = source.get("version", 1)  # "the default value is 1" (configuration-sources-merge.rst:110-114)
+    if version not in (1, 2):
+        raise PipeError(f"merge source version {version!r} does not exist")
+    bindings = []
+    for i, item in enumerate(source["datasets"]):
+        name, _, alias = item.partition(" ")
+        bindings.append((i, name, alias.strip() or name))
+    populated = all(store.populated(d) for d in pipeinfo.populating_datasets(run.pipe))
+    offsets = {name: store.last_offset(name) for _, name, _ in bindings}
+    if state.get("offsets") == offsets and state.get("done"):
+        return Read([], False, lambda b: None, populated)
+    full = "ids" not in state  # the first run, or after a reset
+    rules = _equality_rules(source)
+    entities = merge_entities(store, bindings, rules, source.get("identity", "composite"),
+                              source.get("strategy", "default"),
+                              # max_merged is "not supported in version 1" (configuration-sources-merge.rst:233)
+                              int(source.get("max_merged", 50_000)) if version == 2 else 1 << 62,
+                              run.namespaces)
+    previous = set(state.get("ids", []))
+    produced = {e["_id"] for e in entities}
+    for gone in sorted(previous - produced):
+        entities.append({"_id": gone, "_deleted": True, "$replaced": True})
+
+    def commit(batch):
+        if batch is None:
+            state["offsets"] = offsets
+            state["ids"] = sorted(produced)
+            state["done"] = True
+    return Read(entities, full, commit, populated)
+
+
+@register_source("rest")
+def _source_rest(run: PipeRun, source: dict) -> Read:
+    node, state, report = run.node, run.state, run.report
+    system_id = source["system"]
+    op_name = source["operation"]
+    op = {**node.operation(system_id, op_name), **{k: v for k, v in source.items()
+                                                  if k not in ("type", "system", "operation")}}
+    supports_since = bool(source.get("supports_since", False))
+    since = state.get("since") if supports_since else None
+    full = since is None
+    entities: list[dict] = []
+    ctx: dict[str, Any] = {"since": since, "properties": source.get("properties", {})}
+    url = node.render(op["url"], ctx)
+    params: dict[str, Any] = {}
+    if supports_since and since is not None and op.get("since_property_location", "query") == "query":
+        params[op.get("since_property_name", "since")] = since
+    strategies = op.get("next_page_termination_strategy") or ["next-page-link-empty", "same-next-page-request",
+                                                              "same-response"]
+    if isinstance(strategies, str):
+        strategies = [strategies]
+    page, previous_link, previous_body = 0, None, None
+    newest = since
+    while True:
+        status, body = node.request(system_id, op_name, op, url, params=params, report=report)
+        if not 200 <= status < 300:
+            raise PipeError(f"{op_name}: HTTP {status}")
+        items = body
+        if op.get("payload_property") and isinstance(body, dict):
+            items = body.get(op["payload_property"])
+        items = items if isinstance(items, list) else ([items] if isinstance(items, dict) else [])
+        for item in items:
+            item = dict(item)
+            if op.get("id_expression"):
+                item["_id"] = node.render(op["id_expression"], {**item, "body": body})
+            updated = node.render(op["updated_expression"], {**item, "body": body}) \
+                if op.get("updated_expression") else None
+            if updated and (newest is None or str(updated) > str(newest)):
+                newest = updated
+            if "_id" not in item:
+                raise PipeError(f"{op_name}: an entity has no _id (set id_expression)")
+            item["_id"] = str(item["_id"])
+            entities.append(item)
+        if not op.get("next_page_link"):
+            break
+        link = node.render(op["next_page_link"], {"body": body, "since": since, "page": page})
+        if (not link or link == "None") and "next-page-link-empty" in strategies:
+            break
+        if not items and "empty-result" in strategies:
+            break
+        if "same-response" in strategies and previous_body is not None and same(previous_body, body):
+            break
+        if "same-next-page-link" in strategies and link == previous_link:
+            break
+        if not link or link == "None":
+            break
+        previous_link, previous_body = link, body
+        url, params, page = link, {}, page + 1
+
+    def commit(batch):
+        if batch is None and supports_since:
+            state["since"] = newest
+    # An inbound source is populated once it has been read to the end.
+    return Read(entities, full, commit, True)
+
+
+@register_source("embedded")
+def _source_embedded(run: PipeRun, source: dict) -> Read:
+    return Read([decode(e) for e in source.get("entities", [])], True, lambda b: None, True)
+
+
+# --------------------------------------------------------------------------
+# transforms
+
+
+@register_transform("dtl")
+def _transform_dtl(run: PipeRun, spec: dict):
+    # Compiled once per pipe and transform (decoding the rules costs more than a quiet run).
+    key = (run.id, id(spec))
+    compiled = run.node.compiled.get(key)
+    if compiled is None:
+        compiled = run.node.compiled[key] = dtl.Transform(spec["rules"], namespaces=run.namespaces,
+                                                           datasets=run.datasets, now=run.node.now,
+                                                           secrets=run.node.dtl_secrets)
+    compiled.datasets = run.datasets
+    return compiled.run
+
+
+@register_transform("rest")
+def _transform_rest(run: PipeRun, spec: dict):
+    node = run.node
+    trigger = spec.get("trigger_on")
+    response_property = spec.get("response_property", "response")
+    status_property = spec.get("response_status_property")
+
+    def call(entity: dict) -> list[dict]:
+        if trigger:
+            value = dtl.traverse(entity, dtl._parse_path(trigger.get("key", "_trigger")))
+            if not isinstance(value, str) or not dtl.wildcard(str(trigger["value"]), value):
+                return [entity]
+        op_name = entity.get("operation") or spec.get("operation")
+        if not op_name:
+            raise PipeError("rest transform: the entity names no operation")
+        op = node.operation(spec["system"], op_name)
+        properties = entity.get("properties", spec.get("properties", {}))
+        ctx = {"properties": plain(properties), "entity": plain(entity)}
+        url = node.render(op["url"], ctx)
+        payload = entity.get("payload", spec.get("payload", op.get("payload")))
+        status, body = node.request(spec["system"], op_name, op, url, payload=payload, report=run.report)
+        if status_in(status, spec.get("ignored_status_codes", op.get("ignored_status_codes"))):
+            return []  # "discarded with no traces" (configuration-transforms-rest.rst l.250)
+        # The transform's allowed_status_codes, else the operation's, else 200-299
+        # (configuration-transforms-rest.rst l.221-235).
+        allowed = spec.get("allowed_status_codes", op.get("allowed_status_codes", "200-299"))
+        if not status_in(status, allowed):
+            raise PipeError(f"{op_name}: HTTP {status}")
+        out = dict(entity)
+        out[response_property] = body
+        if status_property:
+            out[status_property] = status
+        return [out]
+    return call
+
+
+# --------------------------------------------------------------------------
+# sinks
+
+
+@register_sink("dataset")
+def _sink_dataset(run: PipeRun, sink: dict, name: str, out: list[dict], seen: set) -> None:
+    store, report = run.node.store, run.report
+    for e in out:
+        if not isinstance(e.get("_id"), str):
+            raise PipeError("dataset sink: an entity without a string _id")
+        seen.add(e["_id"])
+        if store.write(name, e):
+            report.written += 1
+            if e.get("_deleted") or e.get("_filtered"):
+                report.deleted += 1
+
+
+@register_sink("rest")
+def _sink_rest(run: PipeRun, sink: dict, name: str, out: list[dict], seen: set) -> None:
+    node = run.node
+    for e in out:
+        op_name = e.get("operation") or sink.get("operation")
+        op = node.operation(sink["system"], op_name)
+        url = node.render(op["url"], {"properties": plain(e.get("properties", {})), "entity": plain(e)})
+        status, _ = node.request(sink["system"], op_name, op, url, payload=e.get("payload"), report=run.report)
+        if not 200 <= status < 300:
+            raise PipeError(f"{op_name}: HTTP {status}")
+
+
+@register_sink("null")
+def _sink_null(run: PipeRun, sink: dict, name: str, out: list[dict], seen: set) -> None:
+    return
+
+
 # --------------------------------------------------------------------------
 # helpers
-
-
-def sink_dataset(pipe: dict) -> str:
-    sink = pipe.get("sink") or {}
-    return sink.get("dataset", pipe["_id"])
-
-
-def source_datasets(pipe: dict) -> list[str]:
-    src = pipe.get("source") or {}
-    if src.get("type") == "dataset":
-        return [src["dataset"]]
-    if src.get("type") in ("merge", "merge_datasets", "union_datasets"):
-        return [str(d).partition(" ")[0] for d in src.get("datasets", [])]
-    return []
 
 
 def _stage_rank(pid: str) -> tuple:
@@ -521,7 +864,10 @@ def _stage_rank(pid: str) -> tuple:
     return (4 if pid.endswith("-transform") else 5, pid)
 
 
-def _allowed(status: int, spec: str) -> bool:
+def status_in(status: int, spec: str | None) -> bool:
+    """Whether a status is in an ``allowed_status_codes`` expression ("200-299,404")."""
+    if not spec:
+        return False
     for part in str(spec).split(","):
         lo, _, hi = part.partition("-")
         if int(lo) <= status <= int(hi or lo):
@@ -530,7 +876,11 @@ def _allowed(status: int, spec: str) -> bool:
 
 
 def add_namespaces(entity: dict, ns: dtl.Namespaces) -> dict:
-    """``add_namespaces``: identity namespace on ``_id``, property namespace on every property."""
+    """``add_namespaces``: identity namespace on ``_id``, property namespace on every property,
+    recursively into dicts (also inside lists); ``_``/``$`` properties and their values are left as
+    they are. The reading of dtl-functions-dictionaries.rst l.251 ("add a namespace to the properties
+    of a dict (recursively by default), like the add_namespaces pipe feature does") and l.261
+    (``"recursive": true`` "reflects the behaviour of the add_namespaces=true pipe property")."""
     out = {}
     for k, v in entity.items():
         if k == "_id":
@@ -538,19 +888,30 @@ def add_namespaces(entity: dict, ns: dtl.Namespaces) -> dict:
         elif k.startswith(("_", "$")):
             out[k] = v
         else:
-            out[f"{ns.property}:{k}"] = v
+            out[f"{ns.property}:{k}"] = _namespaced_value(v, ns.property)
     return out
 
 
+def _namespaced_value(value, prefix: str):
+    if isinstance(value, dict):
+        return {(k if k.startswith(("_", "$")) else f"{prefix}:{k}"):
+                (v if k.startswith(("_", "$")) else _namespaced_value(v, prefix)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_namespaced_value(v, prefix) for v in value]
+    return value
+
+
 def remove_namespaces(entity: dict) -> dict:
-    """``remove_namespaces``: namespaces off ``_id``, property names and namespaced identifier values."""
+    """``remove_namespaces``: namespaces off ``_id``, property names and namespaced identifier values.
+    An identifier stays an identifier (``~:crm:person`` becomes ``~:person``) and a property name loses
+    everything up to its last ``:`` (``rdf:type`` becomes ``type``), as a node's recorded output shows."""
     def value(v):
         if isinstance(v, NI):
-            return v.ident
+            return NI(v.ident)
         if isinstance(v, list):
             return [value(x) for x in v]
         if isinstance(v, dict):
-            return {k.partition(":")[2] if ":" in k and not k.startswith(("_", "$")) else k: value(x)
+            return {k.rpartition(":")[2] if ":" in k and not k.startswith(("_", "$")) else k: value(x)
                     for k, x in v.items()}
         return v
     out = {}
@@ -558,7 +919,7 @@ def remove_namespaces(entity: dict) -> dict:
         if k == "_id" and isinstance(v, str) and ":" in v:
             out[k] = v.partition(":")[2]
         elif ":" in k and not k.startswith(("_", "$")):
-            out[k.partition(":")[2]] = value(v)
+            out[k.rpartition(":")[2]] = value(v)
         else:
             out[k] = value(v)
     return out
@@ -573,9 +934,12 @@ def _equality_rules(source: dict) -> list[list[str]]:
     return sets
 
 
-def merge_entities(store: Store, bindings, rules, identity: str, strategy: str) -> list[dict]:
-    """Merge source version 2 over the datasets' current entities (configuration-sources-merge.rst)."""
-    engine = dtl.Transform({"default": []})
+def merge_entities(store: Store, bindings, rules, identity: str, strategy: str,
+                   max_merged: int = 50_000, namespaces: dtl.Namespaces | None = None) -> list[dict]:
+    """Merge source version 2 over the datasets' current entities (configuration-sources-merge.rst).
+    Equality expressions are evaluated as the pipe's DTL would be, namespaced identifiers included
+    ("Merging follows the same rules as joins in hops", l.22)."""
+    engine = dtl.Transform({"default": []}, namespaces=namespaces)
     members: list[tuple[int, dict]] = []
     deleted: list[tuple[int, dict]] = []
     for i, name, alias in bindings:
@@ -614,6 +978,9 @@ def merge_entities(store: Store, bindings, rules, identity: str, strategy: str) 
         groups.setdefault(find(idx), []).append(item)
     out = []
     for group in groups.values():
+        if len(group) > max_merged:
+            # "The merge pipe will fail if more than max_merged entities are attempted merged"
+            raise PipeError(f"merge: {len(group)} entities merge into one, more than max_merged ({max_merged})")
         group.sort(key=lambda t: (t[0], t[1]["_id"]))
         out.append(_merged(group, identity, strategy))
     for i, e in deleted:
@@ -632,9 +999,11 @@ def _merged(group: list[tuple[int, dict]], identity: str, strategy: str) -> dict
     result: dict[str, Any] = {"_id": _id}
     ids: list = []
     for _, e in group:
-        ids.extend(dtl.as_list(e["$ids"]) if "$ids" in e else [e["_id"]])
+        # A node lists the ids as namespaced identifiers (connector-contract.rst:118-122).
+        ids.extend(dtl.as_list(e["$ids"]) if "$ids" in e else [NI(e["_id"])])
     if strategy == "list":
-        result["$merged"] = [{k: v for k, v in e.items() if not k.startswith("_")} for _, e in group]
+        # "$merged ... does not contain internal properties such as _ts by default" (the _id stays)
+        result["$merged"] = [{k: v for k, v in e.items() if k == "_id" or not k.startswith("_")} for _, e in group]
     else:
         for _, e in group:
             for k, v in e.items():
@@ -654,3 +1023,12 @@ def _merged(group: list[tuple[int, dict]], identity: str, strategy: str) -> dict
                     result[k] = v[0] if len(v) == 1 else v
     result["$ids"] = ids
     return result
+
+
+# The REST templates register themselves in TEMPLATES (a module of their own: their assumptions are many).
+from generator.simulate import templates as _templates  # noqa: E402,F401
+
+
+# Kinds beyond the generated config's (merge v1 aside): conditional, emit_children, chained,
+# http_endpoint. Imported last: the module registers them with the functions above.
+from generator.simulate import pipe_features  # noqa: E402

@@ -12,8 +12,17 @@ A scenario file::
       - edit: {system: crmoffice, datatype: contacts, update: {where: {id: 1}}, set: {first_name: Ad}}
       - fail: {system: crmoffice, after: 1, status: 500, methods: [POST]}
       - heal: {system: crmoffice}
+      - fail: {system: crmoffice, status: 409, entity: ada_crm}   # one record only (or body: {...} for inserts)
+      - reset: {pipe: crmoffice-contacts-transform}   # offset and tracking start over; the dataset is kept
+      - rescan: {pipe: crmoffice-contacts-all}        # the pipe's next run reads its whole source
       - expect: {writes: 0}     # the last run wrote nothing to any system
       - expect: {settled: true}
+
+A scenario may carry ``xfail: REASON`` (a known finding of the generated config it reproduces) and
+``patch:`` (changes to generated pipes before the run, to get past one finding and observe the next)::
+
+    patch:
+      - {pipes: "*-enrich", set: {sink: {set_initial_offset: onload}, exclude_completeness: ["{pipe}"]}}
 
 An entity is named by a label (``as:`` on an insert, or ``label:`` on an
 ``expect`` that matched exactly one entity) or by ``{system, datatype, where}``.
@@ -21,6 +30,8 @@ An entity is named by a label (``as:`` on an insert, or ``label:`` on an
 
 from __future__ import annotations
 
+import fnmatch
+import json
 import secrets as _secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +47,7 @@ from generator.simulate.store import Store
 from generator.simulate.systems import Clock, Failure, TestSystem
 from generator.simulate.values import NI
 
-STEP_KINDS = ("edit", "run", "expect", "fail", "heal")
+STEP_KINDS = ("edit", "run", "expect", "fail", "heal", "reset", "rescan")
 
 
 @dataclass(frozen=True)
@@ -53,6 +64,8 @@ class Scenario:
     file: str
     specs: tuple[Path, ...]
     steps: tuple[Step, ...]
+    xfail: str | None = None  # a known failure of the generated config: the finding it reproduces
+    patch: tuple[dict, ...] = ()  # {pipes: GLOB, set: {...}} merged into matching generated pipes
 
 
 @dataclass
@@ -89,25 +102,60 @@ def load_scenario(file: Path) -> Scenario:
             problems.append(Problem(doc.location(path + (kind,)), yamlpos.dotted(path + (kind,)),
                                     f"{kind}: expects a mapping"))
             continue
+        problems.extend(Problem(doc.location(path + (kind, key)), yamlpos.dotted(path + (kind, key)), message)
+                        for key, message in _argument_problems(kind, args))
         steps.append(Step(kind, args, doc.location(path + (kind,)), yamlpos.dotted(path + (kind,))))
     if not steps:
         problems.append(Problem(doc.location(("steps",)), "steps", "a scenario needs at least one step"))
     if problems:
         raise UserError(problems)
-    return Scenario(str(data.get("title") or file.stem), str(file), tuple(specs), tuple(steps))
+    xfail = data.get("xfail")
+    patch = data.get("patch") or []
+    if not isinstance(patch, list) or not all(isinstance(x, dict) and isinstance(x.get("pipes"), str)
+                                              and isinstance(x.get("set"), dict) for x in patch):
+        raise UserError([Problem(doc.location(("patch",)), "patch", "a list of {pipes: GLOB, set: {...}}")])
+    return Scenario(str(data.get("title") or file.stem), str(file), tuple(specs), tuple(steps),
+                    str(xfail) if xfail else None, tuple(patch))
+
+
+MAX_ROUNDS = 10_000  # far beyond settling any config; a typo of 10**9 would run until killed
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _argument_problems(kind: str, args: dict) -> list[tuple[str, str]]:
+    """Argument values a step cannot run with: (key, message), checked before anything runs."""
+    found = []
+    if kind == "run" and "rounds" in args:
+        rounds = args["rounds"]
+        if not isinstance(rounds, int) or isinstance(rounds, bool) or not 1 <= rounds <= MAX_ROUNDS:
+            found.append(("rounds", f"a whole number of rounds from 1 to {MAX_ROUNDS:,}"))
+    if kind == "edit":
+        found += [(key, f"{key}: expects a mapping of properties") for key in ("insert", "set")
+                  if key in args and not isinstance(args[key], dict)]
+    if kind == "fail":
+        after, status, methods = args.get("after", 0), args.get("status", 500), args.get("methods", [])
+        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+            found.append(("after", "a number of requests, 0 or more"))
+        if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+            found.append(("status", "an HTTP status from 100 to 599"))
+        if not isinstance(methods, list) or not all(m in HTTP_METHODS for m in methods):
+            found.append(("methods", f"a list of HTTP methods ({', '.join(HTTP_METHODS)})"))
+    return found
 
 
 class Simulation:
     """A node config, its test systems and the simulated node; a context manager."""
 
-    def __init__(self, config: NodeConfig, *, db_path: str | None = None, page_size: int = 50):
+    def __init__(self, config: NodeConfig, *, db_path: str | None = None, page_size: int = 50,
+                 patch: Sequence[dict] = ()):
         self.config = config
         self.rendered = render_config(config)
+        files = patched(self.rendered.files, patch)
         self.clock = Clock()
         self.systems = {sid: TestSystem(system, secret=_secrets.token_urlsafe(16), clock=self.clock,
                                         page_size=page_size)
                         for sid, system in config.systems.items()}
-        self.node = Node(self.rendered.files, self.systems,
+        self.node = Node(files, self.systems,
                          Store(db_path) if db_path else Store())
         self.labels: dict[str, tuple[str, str, Any]] = {}  # label -> (system, datatype, pk)
         self.round = 0
@@ -194,6 +242,40 @@ class ScenarioError(Exception):
     pass
 
 
+def patched(files: dict[str, str], patch: Sequence[dict]) -> dict[str, str]:
+    """The generated files with each patch merged into the pipes its glob matches (``{pipe}`` in a
+    string value is the pipe's id)."""
+    if not patch:
+        return dict(files)
+    out = {}
+    for path, text in files.items():
+        if path.startswith("pipes/"):
+            obj = json.loads(text)
+            for p in patch:
+                if fnmatch.fnmatchcase(obj["_id"], p["pipes"]):
+                    obj = _deep_merge(obj, _fill(p["set"], obj["_id"]))
+            text = json.dumps(obj)
+        out[path] = text
+    return out
+
+
+def _fill(value, pipe_id: str):
+    if isinstance(value, str):
+        return value.replace("{pipe}", pipe_id)
+    if isinstance(value, list):
+        return [_fill(v, pipe_id) for v in value]
+    if isinstance(value, dict):
+        return {k: _fill(v, pipe_id) for k, v in value.items()}
+    return value
+
+
+def _deep_merge(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for k, v in extra.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
 def _matches(row: dict, where: dict) -> bool:
     return all(_lookup(row, str(k)) == v for k, v in where.items())
 
@@ -257,9 +339,21 @@ def _fail(sim: Simulation, step: Step) -> Result:
     if system is None:
         raise ScenarioError(f"fail: no system {a.get('system')!r}")
     methods = tuple(a.get("methods") or Failure.methods)
-    system.failure = Failure(int(a.get("after", 0)), int(a.get("status", 500)), methods, a.get("times"))
+    record = None
+    if "entity" in a:
+        found = sim.resolve(a["entity"])
+        if len(found) != 1:
+            raise ScenarioError(f"fail: {a['entity']!r} names {len(found)} entities, not one")
+        sid, dt, row = found[0]
+        if sid != system.system.id:
+            raise ScenarioError(f"fail: {a['entity']!r} is not in {system.system.id}")
+        record = (dt, row[sim.config.systems[sid].datatypes[dt].primary_key])
+    body = a.get("body")
+    system.failure = Failure(int(a.get("after", 0)), int(a.get("status", 500)), methods, a.get("times"),
+                             record, dict(body) if isinstance(body, dict) else None)
+    only = f" for {record[0]} {record[1]} only" if record else (f" for writes with {body}" if body else "")
     return Result(step, True, f"{system.system.id} answers HTTP {a.get('status', 500)} to "
-                              f"{'/'.join(methods)} after {a.get('after', 0)} more request(s)")
+                              f"{'/'.join(methods)}{only} after {a.get('after', 0)} more request(s)")
 
 
 def _heal(sim: Simulation, step: Step) -> Result:
@@ -329,4 +423,19 @@ def _lookup(row: dict, key: str):
     return value
 
 
-STEP_RUNNERS = {"edit": _edit, "run": _run, "expect": _expect, "fail": _fail, "heal": _heal}
+def _operator(action: str):
+    """An operator's step on one pipe: ``reset`` or ``rescan``."""
+    def step_runner(sim: Simulation, step: Step) -> Result:
+        pid = step.args.get("pipe")
+        try:
+            getattr(sim.node, "reset_pipe" if action == "reset" else "rescan")(pid)
+        except KeyError:
+            raise ScenarioError(f"{action}: no pipe {pid!r}") from None
+        done = ("offset and dependency tracking start over; the next run is a full run" if action == "reset"
+                else "its next run reads the whole source")
+        return Result(step, True, f"{action} {pid}: {done}")
+    return step_runner
+
+
+STEP_RUNNERS = {"edit": _edit, "run": _run, "expect": _expect, "fail": _fail, "heal": _heal,
+                "reset": _operator("reset"), "rescan": _operator("rescan")}

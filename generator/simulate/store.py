@@ -45,7 +45,8 @@ class Dataset:
     order: dict = field(default_factory=dict)  # _id -> offset of its latest version
     next_offset: int = 0
     indexes: dict = field(default_factory=dict)  # path -> {value key: set(_id)}
-    populated: bool = False
+    populated: bool = False  # its sink set the initial offset (configuration-sinks-dataset.rst l.50)
+    completeness: int | None = None  # microseconds, like _ts (completeness-feature.rst l.28)
 
 
 class Store:
@@ -58,6 +59,8 @@ class Store:
         self.db.execute("CREATE TABLE IF NOT EXISTS versions (dataset TEXT, offset INTEGER, id TEXT, "
                         "hash TEXT, deleted INTEGER, ts INTEGER, body TEXT, PRIMARY KEY (dataset, offset))")
         self.db.execute("CREATE TABLE IF NOT EXISTS pipe_state (pipe TEXT PRIMARY KEY, state TEXT)")
+        self.db.execute("CREATE TABLE IF NOT EXISTS dataset_flags (dataset TEXT PRIMARY KEY, populated INTEGER, "
+                        "completeness INTEGER)")
         self.datasets: dict[str, Dataset] = {}
         self._pending: list[tuple] = []
         self._load()
@@ -71,6 +74,9 @@ class Store:
             ds.latest[_id] = decode(json.loads(body))
             ds.order[_id] = offset
             ds.next_offset = offset + 1
+        for name, populated, completeness in self.db.execute("SELECT * FROM dataset_flags"):
+            ds = self.dataset(name)
+            ds.populated, ds.completeness = bool(populated), completeness
 
     def flush(self) -> None:
         if self._pending:
@@ -84,6 +90,22 @@ class Store:
 
     def save_pipe_state(self, pipe: str, state: dict) -> None:
         self.db.execute("INSERT OR REPLACE INTO pipe_state VALUES (?, ?)", (pipe, json.dumps(state)))
+
+    def set_flags(self, name: str, *, populated: bool | None = None, completeness: int | None = None) -> None:
+        """Mark a dataset populated and/or give it a completeness value (kept with the datasets)."""
+        ds = self.dataset(name)
+        if populated is not None:
+            ds.populated = populated
+        if completeness is not None:
+            ds.completeness = completeness
+        self.db.execute("INSERT OR REPLACE INTO dataset_flags VALUES (?, ?, ?)",
+                        (name, int(ds.populated), ds.completeness))
+
+    def populated(self, name: str) -> bool:
+        return self.dataset(name).populated
+
+    def completeness(self, name: str) -> int | None:
+        return self.dataset(name).completeness
 
     # ---- datasets
 

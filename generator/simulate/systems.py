@@ -37,12 +37,17 @@ NEXT_RE = re.compile(r"^\{\{\s*body\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
 
 @dataclass
 class Failure:
-    """Answer HTTP ``status`` to every request after ``after`` more succeed (methods: which ones fail)."""
+    """Answer HTTP ``status`` to every request after ``after`` more succeed (methods: which ones fail).
+
+    ``record`` (datatype, primary key) limits it to requests for that one record; ``body`` to writes whose
+    JSON body holds those values (an insert of one record, before it has a key)."""
 
     after: int
     status: int = 500
     methods: tuple[str, ...] = ("GET", "POST", "PUT", "PATCH", "DELETE")
     times: int | None = None  # how many failures before it heals (None: until cleared)
+    record: tuple[str, Any] | None = None
+    body: dict | None = None
 
 
 class Clock:
@@ -80,6 +85,7 @@ class TestSystem:
             self.db.execute(f'CREATE INDEX IF NOT EXISTS "{dt.id}_updated" ON "{dt.id}" (updated)')
         self.failure: Failure | None = None
         self.requests: list[tuple[str, str, int]] = []  # (method, path, status)
+        self.write_log: list[tuple[str, str, Any, int]] = []  # (method, datatype, key, status) of writes
         self.writes = 0
         self.server: ThreadingHTTPServer | None = None
         self.thread: threading.Thread | None = None
@@ -174,8 +180,9 @@ class TestSystem:
         handler = _handler_for(self)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, name=f"system-{self.system.id}",
-                                       daemon=True)
+        # A short poll interval: stopping a system waits for the server loop's next poll.
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02},
+                                       name=f"system-{self.system.id}", daemon=True)
         self.thread.start()
 
     def stop(self) -> None:
@@ -184,9 +191,9 @@ class TestSystem:
             self.server.server_close()
             self.server = None
 
-    def fail_check(self, method: str) -> int | None:
+    def fail_check(self, method: str, path: str = "", body: bytes = b"") -> int | None:
         f = self.failure
-        if f is None or method not in f.methods:
+        if f is None or method not in f.methods or not self._concerns(f, path, body):
             return None
         if f.after > 0:
             f.after -= 1
@@ -197,10 +204,23 @@ class TestSystem:
                 self.failure = None
         return f.status
 
+    def _concerns(self, f: Failure, path: str, body: bytes) -> bool:
+        if f.record is not None:
+            datatype, pk = f.record
+            dt = self.system.datatypes.get(datatype)
+            if dt is None or [s for s in urlsplit(path).path.split("/") if s] != \
+                    [*dt.path.strip("/").split("/"), str(pk)]:
+                return False
+        if f.body is not None:
+            sent = _json(body)
+            if any(sent.get(k) != v for k, v in f.body.items()):
+                return False
+        return True
+
     def handle(self, method: str, url: str, headers, body: bytes) -> tuple[int, Any]:
         if not self._authorized(headers):
             return 401, {"error": "unauthorized"}
-        status = self.fail_check(method)
+        status = self.fail_check(method, url, body)
         if status is not None:
             return status, {"error": "simulated failure"}
         parts = urlsplit(url)
@@ -216,7 +236,9 @@ class TestSystem:
                     return 200, self._list(dt, query)
                 if method == "POST":
                     self.writes += 1
-                    return 201, self.insert(dt.id, _json(body))
+                    created = self.insert(dt.id, _json(body))
+                    self.write_log.append((method, dt.id, created[dt.primary_key], 201))
+                    return 201, created
                 return 405, {"error": "method not allowed"}
             if len(rest) == 1:
                 pk = rest[0]
@@ -226,10 +248,13 @@ class TestSystem:
                 if method in ("PUT", "PATCH"):
                     self.writes += 1
                     found = self.update(dt.id, pk, _json(body), merge=(method == "PATCH"))
+                    self.write_log.append((method, dt.id, _key(pk), 200 if found else 404))
                     return (200, found) if found else (404, {"error": "not found"})
                 if method == "DELETE":
                     self.writes += 1
-                    return (204, None) if self.delete(dt.id, pk) else (404, {"error": "not found"})
+                    gone = self.delete(dt.id, pk)
+                    self.write_log.append((method, dt.id, _key(pk), 204 if gone else 404))
+                    return (204, None) if gone else (404, {"error": "not found"})
         return 404, {"error": "no such resource"}
 
     def _authorized(self, headers) -> bool:
@@ -260,6 +285,13 @@ class TestSystem:
             q["page"] = str(page + 1)
             next_link = self.base_url + dt.path.strip("/") + "?" + "&".join(f"{k}={v}" for k, v in q.items())
         return {dt.list_property: items, m.group(1): next_link}
+
+
+def _key(pk: str):
+    try:
+        return int(pk)
+    except ValueError:
+        return pk
 
 
 def _json(body: bytes) -> dict:
