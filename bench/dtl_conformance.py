@@ -2,9 +2,11 @@
 
 Usage: python bench/dtl_conformance.py [DOCS_DTL_DIR] [-v]
 
-Extracts the examples ("``[…]`` Returns ``…``") from the reference at run
-time, runs those with constant inputs and prints how many pass, per function
-and in total. Exit 0 always (the count is the result); -v lists failures.
+Extracts the examples from the reference at run time: those whose value is
+code ("``[…]`` Returns ``…``") and those whose value is written in prose in
+the table cells ("Returns true.", "Returns a list of booleans: [true, …]").
+Runs those with constant inputs and prints how many pass, per function and
+for each kind. Exit 0 always (the counts are the result); -v lists failures.
 """
 
 from __future__ import annotations
@@ -38,11 +40,17 @@ def main(argv: list[str]) -> int:
         for o in outcomes:
             if not o.passed:
                 ex = o.example
-                print(f"FAIL {ex.file}:{ex.line} [{ex.function}] {ex.expr_text}\n     {o.detail}")
+                kind = "prose" if ex.prose else "transform" if ex.transform else "code"
+                print(f"FAIL {ex.file}:{ex.line} [{ex.function}] ({kind}) {ex.expr_text}\n     {o.detail}")
         for fn in sorted(per_fn_total):
             print(f"  {fn:24} {per_fn_pass[fn]}/{per_fn_total[fn]}")
     print(f"DTL conformance: {len(examples)} examples extracted, {len(outcomes)} with constant inputs, "
           f"{passed} passed, {len(outcomes) - passed} failed")
+    kinds = (("code", lambda ex: not ex.prose and not ex.transform), ("prose/table", lambda ex: ex.prose),
+             ("transform (Result: from a source/target entity)", lambda ex: ex.transform))
+    for label, belongs in kinds:
+        kind = [o for o in outcomes if belongs(o.example)]
+        print(f"  {label} examples: {sum(o.passed for o in kind)} of {len(kind)} pass")
     return 0
 
 

@@ -43,7 +43,8 @@ def synthetic_files(min_pipes: int) -> dict[str, str]:
             for word in RENAMES:
                 name, text = name.replace(word, f"{word}{k}"), text.replace(word, f"{word}{k}")
             files[name] = text
-        variables += [f'  "crmoffice{k}-base-url": ""', f'  "customerp{k}-base-url": ""']
+        variables += [f'  "crmoffice{k}-base-url": "https://crmoffice{k}.example"',
+                      f'  "customerp{k}-base-url": "https://customerp{k}.example"']
     files["variables.json"] = "{\n" + ",\n".join(sorted(variables)) + "\n}\n"
     return files
 

@@ -8,34 +8,56 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from typing import Sequence
 
 from generator import __version__
 from generator.errors import EXIT_INTERNAL, EXIT_USER, UserError
+from generator.node.redact import guarded_output, scrub
 
 COMMANDS = (
     "import_doc", "generate", "validate", "docs",
-    "plan", "deploy", "qa", "simulate",
+    "plan", "deploy", "qa", "simulate", "test",
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; given ``argv`` that names a command, only that command's module is
+    imported (each pulls in its own libraries: start-up time counts for a CI check)."""
     parser = argparse.ArgumentParser(
         prog="pipegen",
         description="Turn dataflow specs into Sesam node configs; validate, plan, deploy and QA them.",
     )
     parser.add_argument("--version", action="version", version=f"pipegen {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    wanted = _command_named(argv)
     for name in COMMANDS:
-        importlib.import_module(f"generator.commands.{name}").register(sub)
+        if wanted is None or name == wanted:
+            importlib.import_module(f"generator.commands.{name}").register(sub)
     return parser
 
 
+def _command_named(argv: Sequence[str] | None) -> str | None:
+    """The module of the command ``argv`` starts with, or None (help, version, a typo: build them all)."""
+    first = next((a for a in argv if not a.startswith("-")), None) if argv else None
+    module = first.replace("-", "_") if first else None
+    return module if module in COMMANDS else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv).parse_args(argv)
+    # Whatever a command prints passes the scrubber of the node token (a no-op until one is known).
+    with guarded_output():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
-        return int(args.run(args))
+        code = int(args.run(args))
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's final flush
+        return code
     except UserError as err:
         for problem in err.problems:
             print(problem, file=sys.stderr)
@@ -43,7 +65,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pipegen: interrupted", file=sys.stderr)
         return EXIT_USER
+    except BrokenPipeError:
+        # The reader of our output went away (`| head`): files were written as usual; say so once,
+        # and keep the interpreter's final flush from failing on the closed pipe again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        print("pipegen: output closed early (broken pipe); the rest of it was not printed", file=sys.stderr)
+        return EXIT_USER
     except Exception as err:  # noqa: BLE001 - the one place that turns bugs into exit 3
-        print(f"pipegen: internal error: {type(err).__name__}: {err}", file=sys.stderr)
+        print(f"pipegen: internal error: {type(err).__name__}: {scrub(str(err))}", file=sys.stderr)
         print("pipegen: this is a bug in pipegen; please report it with the command you ran.", file=sys.stderr)
         return EXIT_INTERNAL

@@ -117,31 +117,48 @@ def _schema_problems(doc: yamlpos.Positioned) -> Iterable[Problem]:
         pass
     validator = jsonschema.Draft7Validator(spec_schema())
     problems = [_schema_problem(doc, error) for error in validator.iter_errors(doc.data)]
+    if not problems:  # the two validators disagree (regex dialects): refuse rather than pass
+        problems = [Problem(Location(doc.file, 1, 1), "", "does not match the spec schema")]
     return sorted(problems, key=lambda p: (p.location, p.path))
 
 
 def _schema_problem(doc: yamlpos.Positioned, error: jsonschema.ValidationError) -> Problem:
     path = tuple(error.absolute_path)
     message = error.message
+    value = shown(error.instance)
     if error.validator == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         if extra:
-            path, message = path + (extra[0],), f"unknown key {extra[0]!r}"
+            path, message = path + (extra[0],), f"unknown key {shown(extra[0])}"
     elif "propertyNames" in error.schema_path:
         path = path + (error.instance,)
-        message = f"{error.instance!r}: ids are lowercase letters and digits, no delimiters"
+        message = f"{value}: ids are lowercase letters and digits, no delimiters"
+    elif error.validator == "pattern" and path[-2:-1] == ("auth",) and path[-1] == "secret":
+        # Never echo it: a secret name that breaks the pattern is often the secret itself.
+        message = "a secret name is letters, digits, '_', '.' and '-' (the name under which the node holds the secret)"
     elif error.validator == "pattern":
-        message = f"{error.instance!r} is not a valid id (lowercase letters and digits, no delimiters)"
+        message = f"{value} is not a valid id (lowercase letters and digits, no delimiters)"
         if path and path[-1] in ("from", "to") and "flows" in path and len(path) == 3:
-            message = f"{error.instance!r} is not a 'system.datatype' reference"
+            message = f"{value} is not a 'system.datatype' reference"
     elif error.validator == "oneOf":
         message = _one_of_message(path, error)
+    if len(message) > MAX_MESSAGE:
+        message = message[:MAX_MESSAGE - 1] + "…"
     return Problem(doc.location(path), yamlpos.dotted(path), message)
+
+
+MAX_MESSAGE = 300  # a 50 MB value in a spec is not echoed whole
+
+
+def shown(value: Any) -> str:
+    """A value as quoted in a message, cut short."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:76] + "…" + text[-1]
 
 
 def _one_of_message(path: tuple, error: jsonschema.ValidationError) -> str:
     if path and path[-1] == "create":
-        return f"{error.instance!r} is not a create rule (always, link-only, {{when-connected: [...]}}, {{when: '...'}})"
+        return f"{shown(error.instance)} is not a create rule (always, link-only, {{when-connected: [...]}}, {{when: '...'}})"
     if "merge_on" in path:
         return "a merge criterion is a [source, target] pair or a list of such pairs"
     if "datatypes" in path:
@@ -279,7 +296,8 @@ def merge_specs(specs: Sequence[Spec], name: str | None = None) -> NodeConfig:
             key = (flow.source, flow.target, flow.qualifier)
             if key in seen:
                 first = seen[key].location
-                problems.append(Problem(flow.location, f"flows[{i}]", f"duplicate flow {flow.name} (first defined at {first})"))
+                where = "repeated by a YAML alias" if first == flow.location else f"first defined at {first}"
+                problems.append(Problem(flow.location, f"flows[{i}]", f"duplicate flow {flow.name} ({where})"))
                 continue
             seen[key] = flow
             flows.append(flow)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import traceback
+from importlib import resources
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -23,7 +24,19 @@ from generator.gcpause import no_gc
 from generator.model import NodeConfig, Ref
 from generator.plan_model import Plan, build_plan
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+def _template_dir() -> Path:
+    """The templates: shipped inside the package as ``generator/templates`` (wheel, ``pip install .``).
+
+    In a checkout (run from source, or an editable install) they are
+    ``templates/`` at the repository root, beside the package.
+    """
+    shipped = resources.files("generator") / "templates"
+    if shipped.is_dir():
+        return Path(str(shipped))
+    return Path(__file__).resolve().parent.parent / "templates"
+
+
+TEMPLATE_DIR = _template_dir()
 
 
 @dataclass(frozen=True)

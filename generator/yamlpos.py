@@ -19,6 +19,16 @@ KeyPath = tuple  # of str | int
 # libyaml's composer is several times faster; positions are the same.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_OPEN = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+_CLOSE = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+
+# Far beyond any spec or scenario (they nest about ten levels), well within the
+# recursion of the builder and of the schema check.
+MAX_DEPTH = 100
+# Values that aliases may add beyond the document's own: merge keys of shared
+# defaults need a few thousand; an alias bomb needs billions.
+MAX_ALIAS_EXPANSION = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -47,13 +57,23 @@ def dotted(path: KeyPath) -> str:
 
 
 def load(text: str, file: str) -> Positioned:
-    """Parse one YAML document; syntax errors become a ``UserError`` with position."""
+    """Parse one YAML document; syntax errors become a ``UserError`` with position.
+
+    Input is bounded before any tree is built: nesting deeper than
+    ``MAX_DEPTH`` is refused (libyaml's composer recurses on the C stack and
+    crashes on very deep input), and so are aliases that would expand to more
+    than ``MAX_ALIAS_EXPANSION`` values (a few hundred bytes of nested aliases
+    can otherwise stand for billions of values).
+    """
+    first_alias = _check_depth(text, file)
     try:
         node = yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError:
         # Report with the pure-Python parser: its messages are clearer than
         # libyaml's and the same on every platform.
         node = _compose_for_error(text, file)
+    if node is not None and first_alias is not None:
+        _check_expansion(node, file, first_alias)
     positions: dict[KeyPath, tuple[int, int]] = {}
     problems: list[Problem] = []
     builder = _Builder(file, positions, problems)
@@ -61,6 +81,54 @@ def load(text: str, file: str) -> Positioned:
     if problems:
         raise UserError(problems)
     return Positioned(data, positions, file)
+
+
+def _check_depth(text: str, file: str) -> yaml.Mark | None:
+    """Refuse nesting deeper than ``MAX_DEPTH``; the mark of the first alias, if any.
+
+    libyaml's parser keeps its own stack, so walking its events is safe at any
+    depth. A syntax error is left for the composer to report with its position.
+    """
+    depth, first_alias = 0, None
+    try:
+        for event in yaml.parse(text, Loader=_LOADER):
+            if isinstance(event, _OPEN):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    raise UserError([Problem(Location(file, mark.line + 1, mark.column + 1), "",
+                                             f"nested deeper than {MAX_DEPTH} levels")])
+            elif isinstance(event, _CLOSE):
+                depth -= 1
+            elif first_alias is None and isinstance(event, yaml.AliasEvent):
+                first_alias = event.start_mark
+    except yaml.YAMLError:
+        pass
+    return first_alias
+
+
+def _check_expansion(root: yaml.Node, file: str, first_alias: yaml.Mark) -> None:
+    """Count the values the tree stands for with aliases expanded, each shared node sized once."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        sizes[id(node)] = 1  # a recursive alias counts once here; the composer refuses those anyway
+        if isinstance(node, yaml.SequenceNode):
+            total = 1 + sum(size(item) for item in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total = 1 + sum(size(k) + size(v) for k, v in node.value)
+        else:
+            total = 1
+        sizes[id(node)] = total
+        return total
+
+    if size(root) - len(sizes) > MAX_ALIAS_EXPANSION:
+        raise UserError([Problem(Location(file, first_alias.line + 1, first_alias.column + 1), "",
+                                 f"aliases expand to more than {MAX_ALIAS_EXPANSION:,} values; "
+                                 "write the data out or use fewer nested aliases")])
 
 
 class _Builder:
@@ -80,20 +148,47 @@ class _Builder:
             return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
         if node.tag == _STR_TAG:  # most scalars: skip the constructor's dispatch
             return node.value
-        return self.constructor.construct_object(node)
+        return self._scalar(node, path)
+
+    def _scalar(self, node: yaml.Node, path: KeyPath) -> Any:
+        try:
+            return self.constructor.construct_object(node)
+        except yaml.YAMLError:
+            self._problem(node, path, f"unsupported YAML tag {node.tag!r}")
+            return None
 
     def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict:
         out: dict[Any, Any] = {}
+        merged: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = self.constructor.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+            if key_node.tag == _MERGE_TAG:
+                self._merge(value_node, path, merged)
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                self._problem(key_node, path, "a key must be a plain value, not a list or mapping")
+                continue
+            key = self._scalar(key_node, path)
             if not isinstance(key, (str, int, float, bool)):
                 key = str(key)
             if key in out:
-                line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
-                self.problems.append(Problem(Location(self.file, line, col), dotted(path + (key,)), "duplicate key"))
+                self._problem(key_node, path + (key,), "duplicate key")
                 continue
             out[key] = self.build(value_node, path + (key,), key_node)
-        return out
+        # YAML merge keys ("<<: *defaults"): the mapping's own keys win over merged ones.
+        return {**merged, **out} if merged else out
+
+    def _merge(self, value: yaml.Node, path: KeyPath, merged: dict) -> None:
+        sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
+        for source in sources:
+            if not isinstance(source, yaml.MappingNode):
+                self._problem(source, path, "a merge key ('<<') takes a mapping or a list of mappings")
+                continue
+            for key, item in self._mapping(source, path).items():
+                merged.setdefault(key, item)
+
+    def _problem(self, node: yaml.Node, path: KeyPath, message: str) -> None:
+        line, col = node.start_mark.line + 1, node.start_mark.column + 1
+        self.problems.append(Problem(Location(self.file, line, col), dotted(path), message))
 
 
 def _compose_for_error(text: str, file: str) -> yaml.Node:

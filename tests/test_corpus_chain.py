@@ -31,6 +31,7 @@ def corpus_config(tmp_path_factory):
     return docs, config, rendered, folder
 
 
+@pytest.mark.xfail(strict=True, reason="own-sink hop without onload (review B1); fixed by the generator redesign")
 def test_corpus_config_validates(corpus_config):
     _, config, rendered, folder = corpus_config
     assert len(config.flows) > 3000

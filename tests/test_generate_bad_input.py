@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from generator.cli import main
+from generator.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -158,7 +159,8 @@ def test_rendered_config_that_does_not_validate_is_not_written(project, capsys, 
 
     assert run_with_template(project, capsys, monkeypatch, "pipes/all.json.j2", leak_a_secret) == [
         f"output/a-b/pipes/{pipe}-all.conf.json:11:14: $.comment: $SECRET(leak) in a pipe: "
-        "secrets are only allowed in systems; let the system carry the secret"
+        "secrets are only allowed in systems and as the key of a DTL encryption function; let the system carry "
+        "the secret"
         for pipe in ("sysa-person", "sysb-contact")]
 
 
@@ -185,7 +187,7 @@ def test_failed_write_leaves_previous_output(project, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr("generator.fsutil._write", explode)
-    with pytest.raises(OSError):
+    with pytest.raises(UserError):  # a file system failure is a one-line user error
         from generator.generate import generate
         generate([project / "specs"], project / "output")
     monkeypatch.undo()

@@ -353,7 +353,7 @@ def test_a_pipe_that_never_settles_ends_the_wait_with_a_clear_error(project, ses
     sesam_node.state.deploy_delay = 60
     code, _, err = run(capsys, "deploy", "--yes", "--wait-timeout", "0.3")
     assert code == 1
-    assert "the config landed, but 4 pipes were still deploying after 0.3s" in err
+    assert "was deployed and verified, but waiting for its pipes failed: 4 pipes were still deploying after 0.3s" in err
 
 
 def test_a_failed_undo_of_the_env_step_is_reported_with_the_rejection(project, sesam_node, capsys, tmp_path):

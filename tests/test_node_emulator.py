@@ -326,3 +326,22 @@ def test_sesamclient_reads_and_replaces_the_metadata(connection, sesam_node):
     assert stored["config"]["original"]["namespaced_identifiers"] is True
     connection.delete_metadata()
     assert connection.get_metadata() == []
+
+
+def test_older_documented_forms_are_accepted(sesam_node):
+    # A sink without "type" is a dataset sink (configuration-pipes.rst l.183, insert-pattern.rst l.58);
+    # a "chained" transform (capture-response-with-transform-pattern.rst l.18); system:mssql-azure-dw is a
+    # documented alias of system:sqlserver (configuration-systems-mssql.rst l.101).
+    configs = [
+        {**PIPE, "_id": "typeless", "sink": {"set_initial_offset": "onload"}},
+        {**PIPE, "_id": "chained", "transform": {"type": "chained", "transforms": [
+            {"type": "dtl", "rules": {"default": [["copy", "*"]]}}]}},
+        {"_id": "dw", "type": "system:mssql-azure-dw", "host": "dw.example", "database": "d", "username": "u"},
+    ]
+    response = requests.put(f"{sesam_node.url}/config/g", data=json.dumps(configs),
+                            headers={"Authorization": f"Bearer {sesam_node.jwt}"}, timeout=5)
+    assert response.status_code == 200, response.text
+    bad = {**PIPE, "_id": "bad-sink", "sink": {"type": "datasett"}}
+    response = requests.put(f"{sesam_node.url}/config/g", data=json.dumps(configs + [bad]),
+                            headers={"Authorization": f"Bearer {sesam_node.jwt}"}, timeout=5)
+    assert response.status_code == 400

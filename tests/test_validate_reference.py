@@ -269,10 +269,6 @@ NOT_CONFIGS = {
     "documentation/service-configuration/systems/configuration-systems.rst:19": "placeholder system type",
     "documentation/data-synchronization/parameterized-datatypes-pattern.rst:101":
         "a bug in the example: add's two arguments are wrapped in one list",
-    "documentation/service-configuration/pipes/configuration-transforms-template.rst:64":
-        "the transform alone, without the pipe's exclude_completeness",
-    "documentation/service-configuration/pipes/configuration-transforms-template.rst:222":
-        "the transform alone, without the pipe's exclude_completeness",
 }
 EXAMPLES = examples()
 

@@ -151,6 +151,6 @@ def test_substituted_values_may_stand_for_any_type():
     system = json.loads(files["systems/crmoffice.conf.json"])
     system.update(verify_ssl="$ENV(crmoffice-verify-ssl)", read_timeout="$SECRET(crmoffice-timeout)")
     files["systems/crmoffice.conf.json"] = json.dumps(system)
-    files["variables.json"] = json.dumps({"crmoffice-base-url": "", "customerp-base-url": "",
-                                          "crmoffice-verify-ssl": ""})
+    files["variables.json"] = json.dumps({"crmoffice-base-url": "https://crm.example",
+                                          "customerp-base-url": "https://erp.example", "crmoffice-verify-ssl": "true"})
     assert validate_files(files) == []

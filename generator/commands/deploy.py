@@ -11,7 +11,9 @@ from generator.node.deploy import (
     deploy, group_configs, load_env_file, plan_env, planned_requests, render_env_plan, upload_body,
 )
 from generator.node.metadata import plan_metadata, render_metadata_plan
-from generator.node.options import add_node_arguments, credentials, make_client, resolve_folder, wanted_metadata
+from generator.node.options import (
+    add_node_arguments, check_seconds, credentials, make_client, resolve_folder, wanted_metadata,
+)
 from generator.node.plan import compute_plan, render_text
 
 
@@ -45,6 +47,7 @@ def _confirm(question: str) -> bool:
 def run(args) -> int:
     folder, group = resolve_folder(args)
     where = str(folder.path)
+    check_seconds(args.wait_timeout, "--wait-timeout", where)
     wanted_env = load_env_file(Path(args.env_file)) if args.env_file else None
     wanted_meta = wanted_metadata(args, folder)
     creds = credentials(args, where)

@@ -20,13 +20,19 @@ def register(sub) -> None:
     parser.add_argument("--name", help="name of the node config (default: the dataflow of a single spec)")
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 2 when the output on disk is not up to date")
+    parser.add_argument("--with-tests", action="store_true",
+                        help="add sesam-py tests: conditional REST for node-env test, test endpoint pipes, "
+                             "testdata/ and expected/ from the simulator (docs/test.md)")
+    parser.add_argument("--test-scenario", type=Path, metavar="FILE",
+                        help="with --with-tests: the scenario whose run gives testdata/ (default: the spec's first)")
     parser.add_argument("-q", "--quiet", action="store_true", help="do not print warnings")
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
     specs = args.specs or [Path("specs")]
-    outcome = generate(specs, Path("output"), args.output, check=args.check, name=args.name)
+    outcome = generate(specs, Path("output"), args.output, check=args.check, name=args.name,
+                       with_tests=args.with_tests, test_scenario=args.test_scenario)
     if not args.quiet:
         for warning in warnings_of(outcome):
             print(warning, file=sys.stderr)

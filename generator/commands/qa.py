@@ -6,8 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from generator.errors import EXIT_CHANGES, EXIT_OK
+from generator.errors import EXIT_CHANGES, EXIT_OK, fail
 from generator.fsutil import write_text_atomic
+from generator.node.options import add_timing_arguments, timing
+from generator.nodefolder import COMPONENT_DIRS
+from generator.qa.inputs import DOC_SUFFIXES, SPEC_SUFFIXES
 from generator.qa.report import FORMATS, kinds_help, render
 from generator.qa.run import run_qa
 
@@ -40,12 +43,15 @@ def register(sub) -> None:
     parser.add_argument("--strict", action="store_true",
                         help="also count differences that flows outside the specs' system directions could explain")
     parser.add_argument("-q", "--quiet", action="store_true", help="do not print import warnings")
+    add_timing_arguments(parser)  # with --node: per-request timeout, whole-run deadline, retries
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
+    if args.output:
+        refuse_input_as_output(args.output, [*(args.inputs or [Path("specs")]), *([args.config] if args.config else [])])
     qa = run_qa(args.inputs or [Path("specs")], config=args.config, node=args.node, jwt=args.jwt,
-                group=args.group, name=args.name, strict=args.strict)
+                group=args.group, name=args.name, strict=args.strict, client_options=timing(args, str((args.inputs or [Path("specs")])[0])))
     if not args.quiet:
         for warning in qa.warnings:
             print(warning, file=sys.stderr)
@@ -56,3 +62,23 @@ def run(args) -> int:
     else:
         sys.stdout.write(text)
     return EXIT_CHANGES if qa.result.has_differences else EXIT_OK
+
+
+def refuse_input_as_output(output: Path, inputs: list[Path]) -> None:
+    """``-o`` must not name a spec, a document or a config file the run reads (nor a file in such a folder).
+
+    A report written over its own input loses the input: a user slip git may not cover.
+    """
+    target = output.resolve()
+    for path in inputs:
+        source = path.resolve()
+        if target == source or (target.is_file() and source.is_dir() and source in target.parents
+                                and _read_by_qa(target, source)):
+            raise fail(str(output), f"is an input of this run ({path}): not overwritten; write the report elsewhere")
+
+
+def _read_by_qa(target: Path, folder: Path) -> bool:
+    """Whether qa reads ``target`` from ``folder``: a spec or document at its top, or any config file under it."""
+    if target.parent == folder and target.suffix in SPEC_SUFFIXES + DOC_SUFFIXES:
+        return True
+    return any(target.is_relative_to(folder / sub) for sub in COMPONENT_DIRS) or target.name.endswith(".json")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from pathlib import Path
 
-from generator.errors import EXIT_OK, EXIT_USER
+from generator.errors import EXIT_OK, EXIT_USER, fail
 from generator.simulate.session import simulate
 
 
@@ -27,5 +28,10 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    ok = simulate(args.specs, args.scenario, db_path=args.db, out=sys.stdout, quiet=args.quiet)
+    try:
+        ok = simulate(args.specs, args.scenario, db_path=args.db, out=sys.stdout, quiet=args.quiet)
+    except sqlite3.DatabaseError as err:
+        if not args.db:
+            raise  # the in-memory store failing is a bug, not the user's file
+        raise fail(args.db, f"cannot use as the simulation database: {err}") from None
     return EXIT_OK if ok else EXIT_USER

@@ -1,4 +1,4 @@
-"""`pipegen validate [DIR] [--format text|json]`: offline checks of node config folders.
+"""`pipegen validate [DIR] [--format text|json] [--profile NAME] [--variables FILE]`: offline checks of node config folders.
 
 With no DIR, validates every node config folder under ``output/`` of the current
 folder (each subfolder holding ``pipes/`` or ``systems/``). DIR may be a node config
@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 
 from generator.errors import EXIT_OK, EXIT_USER, fail
-from generator.validate import format_json, format_text, is_node_folder, node_folders, validate_folder
+from generator.validate import (
+    VariableOptions, format_json, format_text, is_node_folder, node_folders, profile_file, validate_folder,
+)
 
 
 def register(sub) -> None:
@@ -26,6 +28,11 @@ def register(sub) -> None:
                         help="a node config folder, or a folder of them (default: every folder under output/)")
     parser.add_argument("--format", choices=("text", "json"), default="text",
                         help="text: one problem per line (default); json: a list of problem objects")
+    parser.add_argument("--profile", metavar="NAME",
+                        help="sesam-py profile whose NAME-env.json in the folder gives $ENV values (default: test)")
+    parser.add_argument("--variables", type=Path, metavar="FILE",
+                        help="a JSON file of $ENV values (e.g. Sesam-Deployer's variables/<env>.json); "
+                             "it wins over the profile, which wins over variables.json")
     parser.set_defaults(run=run)
 
 
@@ -42,10 +49,18 @@ def folders_to_validate(target: Path | None) -> list[Path]:
 
 
 def run(args) -> int:
+    if args.variables is not None and not args.variables.is_file():
+        raise fail(str(args.variables), "no such variables file")
+    options = VariableOptions(profile=args.profile or "test", file=args.variables)
+    folders = folders_to_validate(args.dir)
+    if args.profile and not any((folder / profile_file(args.profile)).is_file() for folder in folders):
+        # The default profile may be absent; one asked for by name must be there.
+        raise fail(str(folders[0] / profile_file(args.profile)), f"no variables file for profile '{args.profile}'")
     problems = []
-    for folder in folders_to_validate(args.dir):
+    for folder in folders:
         label = "" if folder == Path(".") else folder.as_posix()
-        problems.extend(validate_folder(folder, root_label=label))
+        problems.extend(validate_folder(folder, root_label=label, variables=options))
+    problems = list(dict.fromkeys(problems))  # a --variables file's own problems, once for all folders
     out = format_json(problems) if args.format == "json" else format_text(problems)
     sys.stdout.write(out)
     errors = sum(1 for p in problems if p.level == "error")

@@ -23,9 +23,13 @@ import email.utils
 import itertools
 import json
 import logging
+import math
 import os
 import random
+import re
+import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
@@ -33,13 +37,21 @@ from urllib.parse import quote
 
 import requests
 import requests.auth
+import urllib3.exceptions
+
+from generator.nodefolder import MAX_JSON_DEPTH  # one bound for configs read and answers received
+from generator.node import redact as redaction
+from generator.nodefolder import decode_error, json_problem
 
 log = logging.getLogger("pipegen.node")
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 SYNCCONFIG = ".syncconfig"
-REDACTED = "<redacted>"
+REDACTED = redaction.REDACTED
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024  # a 10,000-component group is about 30 MB of JSON
+MAX_QUOTED = 300  # characters of a node's text quoted in an error
+_JWT_CHARS = re.compile(r"[\x21-\x7e]+")  # visible ASCII: what an HTTP header carries unchanged
 
 
 # --------------------------------------------------------------------------- errors
@@ -55,6 +67,14 @@ class NodeAuthError(NodeError):
 
 class NodeUnavailable(NodeError):
     """The node could not be reached or kept failing after every retry."""
+
+
+class DeadlineExceeded(NodeUnavailable):
+    """``--deadline`` passed before the request (or its retries) could finish."""
+
+
+class NodeRedirect(NodeError):
+    """The node (or a proxy) answered 3xx; pipegen never follows a redirect."""
 
 
 class NodeRejected(NodeError):
@@ -96,6 +116,25 @@ def clean_jwt(jwt: str | None) -> str | None:
     if token[:7].lower() == "bearer ":
         token = token[7:].strip()
     return token or None
+
+
+def check_jwt(token: str | None, source: str) -> str | None:
+    """The token itself, or a ``CredentialsError`` that says what is wrong without quoting it.
+
+    A JWT is visible ASCII with no blanks. A line break usually means a
+    ``.syncconfig`` line was wrapped (configparser joins an indented next line
+    into the value); sending it would fail inside the HTTP library, whose
+    message quotes the header.
+    """
+    if token is None:
+        return None
+    where = f"the JWT from {source}" if source else "the JWT"
+    if any(c in token for c in "\r\n"):
+        raise CredentialsError(f"{where} contains a line break; put the whole token on one line")
+    if not _JWT_CHARS.fullmatch(token):
+        raise CredentialsError(f"{where} contains a space, a control character or a non-ASCII character "
+                               "(a JWT is letters, digits and '-', '_', '.'); copy it again")
+    return token
 
 
 @dataclass(frozen=True)
@@ -183,11 +222,15 @@ def resolve_credentials(
 
     node_value, node_source = pick(node, "--node", "SESAM_NODE", "NODE")
     jwt_value, jwt_source = pick(jwt, "--jwt", "SESAM_JWT", "JWT")
+    # Known as a secret from here on, before anything could quote it (even a faulty value).
+    token = clean_jwt(jwt_value)
+    redaction.register(token)
+    token = check_jwt(token, jwt_source)
     if not node_value:
         raise CredentialsError(
             "no node URL: pass --node, set SESAM_NODE (or NODE), or add NODE=... to a .syncconfig"
         )
-    return Credentials(normalize_node_url(node_value), clean_jwt(jwt_value), node_source, jwt_source)
+    return Credentials(normalize_node_url(node_value), token, node_source, jwt_source)
 
 
 # --------------------------------------------------------------------------- retries
@@ -235,6 +278,29 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 # --------------------------------------------------------------------------- the client
 
 
+class _Transient(Exception):
+    """A connection problem worth a retry; ``cause`` is the HTTP library's exception."""
+
+    def __init__(self, cause: BaseException):
+        super().__init__(type(cause).__name__)
+        self.cause = cause
+
+
+def _root_text(err: BaseException) -> str:
+    """The innermost exception's text (the TLS library's reason, not requests' wrapping)."""
+    texts = [str(err)]
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        texts.append(str(current))
+        current = current.__cause__ or current.__context__
+        for arg in getattr(current, "args", ()) if current is not None else ():
+            if isinstance(arg, BaseException):
+                texts.append(str(arg))
+    return " | ".join(texts)
+
+
 class _Bearer(requests.auth.AuthBase):
     """Sets the bearer header; passing it as ``auth`` also stops requests from
     replacing it with credentials from ``~/.netrc``. Its ``repr`` hides the token."""
@@ -256,12 +322,35 @@ class Timeouts:
     read: float = 60.0
 
 
+class Deadline:
+    """A bound on a whole command (``--deadline``): every request, retry pause and wait fits in it."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic):
+        self.seconds = seconds
+        self._clock = clock
+        self._end = clock() + seconds
+
+    def remaining(self) -> float:
+        return self._end - self._clock()
+
+    def describe(self) -> str:
+        return f"the --deadline of {self.seconds:g}s"
+
+
+def one_line(text: str, limit: int = MAX_QUOTED) -> str:
+    """A node's text fit for a one-line message: blanks and line breaks collapsed, cut to ``limit``."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
 class NodeClient:
     """A small, safe client for the endpoints pipegen needs.
 
     ``verify`` is True (system CAs), or the path of a CA bundle. ``sleep`` and
     ``rng`` are injectable so tests can run retries instantly and reproducibly.
     ``stats`` counts requests per ``METHOD path`` for benchmarks and reports.
+    ``deadline`` bounds everything the client does, retries and pauses included;
+    ``max_response_bytes`` bounds each answer (after decompression).
     """
 
     def __init__(
@@ -275,12 +364,19 @@ class NodeClient:
         sleep: Callable[[float], None] | None = None,
         rng: random.Random | None = None,
         session: requests.Session | None = None,
+        deadline: Deadline | None = None,
+        max_response_bytes: int | None = None,
     ):
         self.base_url = normalize_node_url(node)
-        self._jwt = clean_jwt(jwt)
+        token = clean_jwt(jwt)
+        redaction.register(token)
+        self._jwt = check_jwt(token, "")
+        self._redactor = redaction.Redactor([token] if token else [])
         self.timeouts = timeouts
         self.verify = verify
         self.retry = retry
+        self.deadline = deadline
+        self.max_response_bytes = max_response_bytes or MAX_RESPONSE_BYTES
         self._sleep = sleep if sleep is not None else time.sleep
         self._rng = rng or random.Random()
         self._session = session or requests.Session()
@@ -298,10 +394,12 @@ class NodeClient:
     # ---- redaction
 
     def redact(self, text: str) -> str:
-        """Remove the JWT (and any bearer header) from text that will be shown."""
-        if self._jwt and self._jwt in text:
-            text = text.replace(self._jwt, REDACTED)
-        return text
+        """Remove the JWT, in any spelling a node may echo it (see ``redact``), from text that will be shown."""
+        return self._redactor.redact(text)
+
+    def quote(self, text: str) -> str:
+        """A node's text as one short, redacted line. Redacted before it is cut, so no piece survives."""
+        return one_line(self.redact(text))
 
     # ---- low level
 
@@ -315,9 +413,27 @@ class NodeClient:
             raise CredentialsError(
                 "no JWT: pass --jwt, set SESAM_JWT (or JWT), or add JWT=... to a .syncconfig"
             )
-        headers = {"Accept": "application/json"}
+        # Only encodings this client decodes itself, under the size cap (a gzip bomb stops there).
+        headers = {"Accept": "application/json", "Accept-Encoding": "gzip, deflate"}
         headers.update(extra or {})
         return headers
+
+    def _remaining(self, method: str, shown: str) -> float | None:
+        """Seconds left before the deadline (None: no deadline); past it, ``DeadlineExceeded``."""
+        if self.deadline is None:
+            return None
+        left = self.deadline.remaining()
+        if left <= 0:
+            raise DeadlineExceeded(f"{method} {shown}: stopped, {self.deadline.describe()} has passed")
+        return left
+
+    def _pause(self, delay: float, method: str, shown: str, why: str) -> None:
+        """Sleep before a retry, unless the pause would outlast the deadline."""
+        left = self._remaining(method, shown)
+        if left is not None and delay >= left:
+            raise DeadlineExceeded(f"{method} {shown}: {why}; the next retry would come after "
+                                   f"{self.deadline.describe()}, so pipegen stops here")
+        self._sleep(delay)
 
     def request(
         self,
@@ -335,6 +451,8 @@ class NodeClient:
         ``idempotent`` defaults to the HTTP method's semantics; callers set it for
         a POST whose repetition is harmless. A non-idempotent request is retried
         only when it certainly never reached the node (connect timeout).
+        Redirects are never followed (``NodeRedirect``); the answer is read
+        whole, up to ``max_response_bytes``, before this returns.
         """
         method = method.upper()
         if idempotent is None:
@@ -345,41 +463,142 @@ class NodeClient:
         key = f"{method} {url[len(self.base_url):].split('?')[0] or '/'}"
         for attempt in range(1, self.retry.attempts + 1):
             last = attempt == self.retry.attempts
+            left = self._remaining(method, shown)
             self.stats[key] = self.stats.get(key, 0) + 1
             started = time.monotonic()
             try:
-                response = self._session.request(
-                    method, url, params=params, data=data, headers=all_headers, auth=_Bearer(self._jwt),
-                    timeout=(self.timeouts.connect, self.timeouts.read), verify=self.verify,
-                )
-            except requests.exceptions.SSLError as err:
-                raise NodeUnavailable(
-                    f"TLS verification failed for {shown}: {self._describe_exception(err)}"
-                    " (use --ca-bundle for a private certificate authority)"
-                ) from None
-            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
-                    requests.exceptions.ChunkedEncodingError) as err:
-                reason = self._describe_exception(err)
-                safe = idempotent or isinstance(err, requests.exceptions.ConnectTimeout)
+                response = self._send(method, url, params, data, all_headers, left)
+            except _Transient as err:
+                reason = self._describe_exception(err.cause)
+                if self.deadline is not None and self.deadline.remaining() <= 0:
+                    raise DeadlineExceeded(f"{method} {shown}: {reason}; stopped at {self.deadline.describe()}") \
+                        from None
+                safe = idempotent or isinstance(err.cause, requests.exceptions.ConnectTimeout)
                 if not safe or last:
                     log.info("%s %s: %s; giving up", method, shown, reason)
                     tries = f" after {attempt} attempts" if attempt > 1 else ""
                     raise NodeUnavailable(f"{method} {shown} failed{tries}: {reason}") from None
                 delay = self.retry.backoff(attempt, self._rng)
                 log.info("%s %s: %s; retry %d in %.1fs", method, shown, reason, attempt, delay)
-                self._sleep(delay)
+                self._pause(delay, method, shown, reason)
                 continue
+            except requests.exceptions.SSLError as err:
+                raise NodeUnavailable(f"TLS failed for {shown}: {self._describe_tls(err)}") from None
+            except requests.exceptions.RequestException as err:
+                # Anything else the HTTP library refuses (a bad URL, a header it cannot send):
+                # the user's input, not a bug in pipegen. Its text may quote the request, so redact it.
+                raise NodeError(f"{method} {shown}: {self.quote(f'{type(err).__name__}: {err}')}") from None
             elapsed = time.monotonic() - started
-            log.info("%s %s -> %d (%.2fs)", method, self.redact(response.url), response.status_code, elapsed)
+            log.info("%s %s -> %d (%.2fs)", method, shown, response.status_code, elapsed)
+            if 300 <= response.status_code < 400:
+                raise self._redirect_error(method, shown, response)
             if response.status_code in RETRY_STATUSES and idempotent and not last:
                 delay = self._retry_delay(response, attempt, method, shown)
                 log.info("%s %s: %d; retry %d in %.1fs", method, shown, response.status_code, attempt, delay)
-                self._sleep(delay)
+                self._pause(delay, method, shown, f"node answered {response.status_code}")
                 continue
             if response.status_code in ok:
                 return response
             raise self._status_error(method, shown, response, attempt)
         raise AssertionError("unreachable")  # pragma: no cover - the loop always returns or raises
+
+    def _send(self, method: str, url: str, params: Mapping[str, Any] | None, data: Any,
+              headers: Mapping[str, str], left: float | None) -> requests.Response:
+        """One attempt: send, then read the whole answer under the size cap and the deadline.
+
+        Connection problems (also while reading the body) come out as ``_Transient``.
+        """
+        connect, read = self.timeouts.connect, self.timeouts.read
+        if left is not None:
+            connect, read = min(connect, left), min(read, left)
+        try:
+            response = self._session.request(
+                method, url, params=params, data=data, headers=headers, auth=_Bearer(self._jwt),
+                timeout=(connect, read), verify=self.verify, allow_redirects=False, stream=True,
+            )
+        except requests.exceptions.SSLError:
+            raise
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+                requests.exceptions.ChunkedEncodingError) as err:
+            raise _Transient(err) from None
+        try:
+            response._content = self._read_body(response, method, url)
+        except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException, OSError) as err:
+            response.close()
+            if self.deadline is not None and self.deadline.remaining() <= 0:
+                raise _Transient(requests.exceptions.ReadTimeout(str(err))) from None
+            raise _Transient(requests.exceptions.ChunkedEncodingError(str(err))) from None
+        except BaseException:
+            response.close()
+            raise
+        response._content_consumed = True
+        response.raw.release_conn()
+        return response
+
+    def _read_body(self, response: requests.Response, method: str, url: str) -> bytes:
+        """The answer's bytes, decompressed, at most ``max_response_bytes`` of them.
+
+        Read with one socket read at a time, so a node trickling bytes is cut
+        off at the deadline; a watchdog shuts the connection at the deadline in
+        case a single read would block past it.
+        """
+        cap = self.max_response_bytes
+        encoding = (response.headers.get("Content-Encoding") or "identity").strip().lower()
+        if encoding in ("gzip", "x-gzip", "deflate"):
+            decoder = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib, told apart by the header
+        elif encoding == "identity":
+            decoder = None
+        else:
+            raise NodeError(f"{method} {self.redact(url)}: the node answered in a content encoding pipegen "
+                            f"does not read ({one_line(encoding, 40)})")
+        left = self.deadline.remaining() if self.deadline is not None else None
+        watchdog = threading.Timer(max(0.0, left), response.raw.shutdown) if left is not None else None
+        if watchdog is not None:
+            watchdog.daemon = True
+            watchdog.start()
+        chunks, size = [], 0
+        try:
+            while True:
+                chunk = response.raw.read1(65536, decode_content=False)
+                if not chunk:
+                    break
+                if decoder is not None:
+                    try:
+                        chunk = decoder.decompress(chunk, cap - size + 1)
+                    except zlib.error:
+                        raise NodeError(f"{method} {self.redact(url)}: the node's compressed answer is corrupt "
+                                        f"({one_line(encoding, 40)})") from None
+                    if decoder.unconsumed_tail:
+                        size = cap + 1
+                size += len(chunk)
+                if size > cap:
+                    raise NodeError(f"{method} {self.redact(url)}: the node's answer is larger than "
+                                    f"{cap / 1048576:g} MiB; pipegen stops reading there")
+                chunks.append(chunk)
+                if self.deadline is not None and self.deadline.remaining() <= 0:
+                    break
+            if self.deadline is not None and self.deadline.remaining() <= 0:
+                # The watchdog may have cut the answer short: an answer finished after the deadline is not used.
+                raise requests.exceptions.ReadTimeout(f"{self.deadline.describe()} passed while reading")
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
+        if decoder is not None:
+            try:
+                tail = decoder.flush()
+            except zlib.error:
+                tail = b""
+            chunks.append(tail)
+        return b"".join(chunks)
+
+    def _redirect_error(self, method: str, shown: str, response: requests.Response) -> NodeRedirect:
+        """A 3xx is an error: following it could send the upload (and the token) somewhere else."""
+        target = self.quote(response.headers.get("Location") or "(no Location header)")
+        return NodeRedirect(
+            f"{method} {shown}: the node answered {response.status_code} {response.reason or ''}".rstrip()
+            + f", a redirect to {target}; pipegen never follows redirects, so nothing was sent there "
+            "(check the node URL)"
+        )
 
     def _retry_delay(self, response: requests.Response, attempt: int, method: str, shown: str) -> float:
         asked = parse_retry_after(response.headers.get("Retry-After"))
@@ -393,21 +612,38 @@ class NodeClient:
         # A little jitter on top so that clients told the same moment don't all return at once.
         return asked + self._rng.uniform(0, min(1.0, self.retry.base))
 
+    def _describe_tls(self, err: BaseException) -> str:
+        """What went wrong in the TLS handshake, in words that point at the fix."""
+        text = _root_text(err)
+        lowered = text.lower()
+        if "hostname mismatch" in lowered or "doesn't match" in lowered or "not valid for" in lowered:
+            return ("the certificate is not for this host name (hostname mismatch); "
+                    "use the host name the certificate names")
+        if "wrong version number" in lowered or "record layer failure" in lowered or "http request" in lowered:
+            return "the server did not answer in TLS (is it plain http://?)"
+        if any(sign in lowered for sign in ("no such file", "pem lib", "could not find a suitable tls ca",
+                                             "no certificate or crl found", "[x509", "[pem")):
+            return "the CA bundle could not be read (pass a PEM file with --ca-bundle)"
+        if "certificate verify failed" in lowered or "self signed" in lowered or "unable to get local issuer" \
+                in lowered:
+            return "certificate not trusted (use --ca-bundle for a private certificate authority)"
+        return self.quote(text)
+
     def _describe_exception(self, err: BaseException) -> str:
         if isinstance(err, requests.exceptions.ConnectTimeout):
             text = f"no connection within {self.timeouts.connect:g}s"
         elif isinstance(err, requests.exceptions.ReadTimeout):
             text = f"no answer within {self.timeouts.read:g}s"
+            if self.deadline is not None and self.deadline.remaining() <= 0:
+                text = f"no complete answer before {self.deadline.describe()}"
         elif isinstance(err, requests.exceptions.ChunkedEncodingError):
             text = "the connection was dropped during the reply"
-        elif isinstance(err, requests.exceptions.SSLError):
-            text = "certificate not trusted"
         else:
             root: BaseException = err
             while root.__context__ is not None and root.__context__ is not root:
                 root = root.__context__
             text = f"connection failed ({type(root).__name__}: {root})" if root is not err else "connection failed"
-        return self.redact(text)
+        return self.quote(text)
 
     def _status_error(self, method: str, shown: str, response: requests.Response, attempt: int) -> NodeError:
         status = response.status_code
@@ -422,8 +658,7 @@ class NodeClient:
                 f"{method} {shown}: the JWT lacks permission for this request (403 {reason}); "
                 "a read-only token can plan but not deploy"
             )
-        # Redact before cutting: a cut could leave part of the token that no longer matches.
-        body = self.redact(response.text).strip()[:300]
+        body = self.quote(response.text)
         tries = f" after {attempt} attempts" if attempt > 1 else ""
         message = f"{method} {shown}: node answered {status} {reason}{tries}"
         if body:
@@ -437,12 +672,19 @@ class NodeClient:
         return self._json(response)
 
     def _json(self, response: requests.Response) -> Any:
+        """The answer as JSON, held to what a config file must be (bounded depth, encodable strings)."""
+        where = f"{response.request.method} {self.redact(response.url)}"
+        text = response.text
         try:
-            return response.json()
-        except ValueError:
-            raise NodeError(
-                f"{response.request.method} {self.redact(response.url)}: the node's answer is not JSON"
-            ) from None
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            raise NodeError(f"{where}: the node's answer is not JSON") from None
+        except (RecursionError, ValueError) as err:
+            raise NodeError(f"{where}: the node's answer is unusable: {decode_error(err)}") from None
+        problem = json_problem(text, data)
+        if problem:
+            raise NodeError(f"{where}: the node's answer is unusable: {problem}")
+        return data
 
     # ---- endpoints
 
@@ -483,7 +725,7 @@ class NodeClient:
         if response.status_code == 400:
             message = f"PUT {url}: the node rejected {what} (400)"
             if not errors:
-                text = self.redact(response.text).strip()[:300]
+                text = self.quote(response.text)
                 message += f": {text}" if text else ""
             raise NodeRejected(message, errors)
         return errors
@@ -491,8 +733,9 @@ class NodeClient:
     def get_pipes_runtime(self) -> list[dict]:
         """All pipes with their runtime only: one request whatever the number of pipes."""
         data = self.get_json("/pipes", params={"fields": "runtime"})
-        if not isinstance(data, list):
-            raise NodeError(f"GET {self.url('/pipes')}: expected a JSON array")
+        if not isinstance(data, list) or not all(_pipe_entry(e) for e in data):
+            raise NodeError(f"GET {self.url('/pipes')}: expected a JSON array of pipes, each an object with "
+                            "an '_id' and a 'runtime' object; the node answered something else")
         return data
 
     def get_env(self) -> dict:
@@ -533,6 +776,12 @@ class NodeClient:
         url = self.url("/metadata")
         response = self.request("PUT", url, data=body, headers={"Content-Type": "application/json"}, ok=(200, 400))
         return self._accepted_or_rejected(response, url, "the node metadata")
+
+
+def _pipe_entry(entry: Any) -> bool:
+    """One element of ``GET /pipes``: an object with a string ``_id`` and, if any, an object ``runtime``."""
+    return (isinstance(entry, dict) and isinstance(entry.get("_id"), str)
+            and isinstance(entry.get("runtime", {}), (dict, type(None))))
 
 
 def env_body(variables: Mapping[str, Any]) -> bytes:

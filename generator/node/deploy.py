@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -30,12 +31,14 @@ from typing import Any, Callable, Mapping, Sequence, TextIO
 
 from generator import jsonfmt
 from generator.errors import Location, Problem, UserError, fail
-from generator.node.client import NodeClient, NodeError, NodeRejected, NodeUnavailable, env_body
-from generator.node.folder import NodeFolder
+from generator.node.client import (
+    Deadline, DeadlineExceeded, NodeAuthError, NodeClient, NodeError, NodeRedirect, NodeRejected, env_body,
+)
+from generator.node.folder import NodeFolder, locate
+from generator.nodefolder import read_json
 from generator.node.metadata import MetadataPlan, apply_metadata
 from generator.node.plan import ADD, CHANGE, REMOVE, Plan, compute_plan
 from generator.node.problems import validation_problems
-from generator.nodefolder import read_json
 
 DEPLOYING_STATES = frozenset({"Deploying", "Removing"})
 
@@ -76,19 +79,50 @@ class EnvPlan:
     changes: tuple[EnvChange, ...]
 
 
+# The docs do not define the alphabet of variable names; these can be written as $ENV(name) and sent
+# in the URL of DELETE /env/{name} without escaping, and exclude "", "..", "a/b" and blanks.
+ENV_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}")
+
+
 def load_env_file(path: Path) -> dict[str, Any]:
-    """A JSON object of variable name -> value (sesam-py's ``*-env.json`` shape)."""
+    """A JSON object of variable name -> value (sesam-py's ``*-env.json`` shape), checked.
+
+    Values are strings, numbers or booleans (``read_json`` refuses ``NaN``);
+    a name appears once (JSON parsers keep the last of duplicates silently)
+    and matches ``ENV_NAME``.
+    """
     data = read_json(path)
+    file = str(path)
     if not isinstance(data, dict):
-        raise fail(str(path), "an env file is a JSON object of variable name -> value")
-    problems = [
-        Problem(Location(str(path)), name, "a variable value must be a string, number or boolean")
-        for name, value in data.items()
-        if not isinstance(value, (str, int, float, bool))
-    ]
+        raise fail(file, "an env file is a JSON object of variable name -> value")
+    problems = [Problem(Location(file, *locate(file, (name,))), name, f"variable {name!r} appears more than once")
+                for name in _duplicate_keys(path)]
+    for name, value in data.items():
+        where = Location(file, *locate(file, (name,)))
+        if not ENV_NAME.fullmatch(name):
+            problems.append(Problem(where, "$", f"{name[:80]!r} is not a usable variable name (letters, digits, "
+                                                "'_', '.', '-'; not starting with '.' or '-')"))
+        elif not isinstance(value, (str, int, float, bool)):
+            problems.append(Problem(where, name, "a variable value must be a string, number or boolean"))
     if problems:
         raise UserError(problems)
     return data
+
+
+def _duplicate_keys(path: Path) -> list[str]:
+    """Names given twice at the top level of a JSON object file (already known to parse)."""
+    seen: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict:
+        names = [k for k, _ in items]
+        seen.extend(sorted({k for k in names if names.count(k) > 1}))
+        return dict(items)
+
+    try:
+        json.loads(path.read_text(encoding="utf-8-sig"), object_pairs_hook=pairs)
+    except (ValueError, OSError, RecursionError):
+        return []
+    return seen
 
 
 def plan_env(file: str, wanted: Mapping[str, Any], live: Mapping[str, Any]) -> EnvPlan:
@@ -226,6 +260,8 @@ def wait_until_deployed(
     max_interval: float = 2.0,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    bound: str | None = None,
+    deadline: Deadline | None = None,
 ) -> int:
     """Poll until every sent pipe is deployed and every removed one gone; return the number of polls.
 
@@ -234,18 +270,22 @@ def wait_until_deployed(
     with an error naming the pipes still deploying.
     """
     started, interval, polls, total = clock(), first_interval, 0, len(sent) + len(removed)
+    pending = sorted(sent | set(removed))
     while True:
         polls += 1
-        pending = pending_pipes(client.get_pipes_runtime(), sent, set(removed))
+        try:
+            pending = pending_pipes(client.get_pipes_runtime(), sent, set(removed))
+        except DeadlineExceeded:
+            if polls == 1:
+                raise
+            # The last poll fell on the deadline: report what the one before it saw.
         elapsed = clock() - started
         if not pending:
             progress.done(f"All {total} pipes of the group are deployed ({elapsed:.1f}s).")
             return polls
-        if elapsed >= timeout:
+        if elapsed >= timeout or (deadline is not None and deadline.remaining() <= 0):
             shown = ", ".join(pending[:10]) + (" ..." if len(pending) > 10 else "")
-            raise NodeError(
-                f"the config landed, but {len(pending)} pipes were still deploying after {timeout:g}s: {shown}"
-            )
+            raise NodeError(f"{len(pending)} pipes were still deploying {bound or f'after {timeout:g}s'}: {shown}")
         progress.update(f"Waiting for the node to deploy: {len(pending)} of {total} pipes "
                         f"still deploying ({elapsed:.0f}s)")
         sleep(min(interval, max(0.0, timeout - elapsed)))
@@ -268,37 +308,50 @@ def _same_group(a: Sequence[Mapping[str, Any]], b: Sequence[Mapping[str, Any]], 
 
 
 def _upload(client: NodeClient, folder: NodeFolder, group: str, configs: list[dict], body: bytes,
-            live_before: Sequence[Mapping[str, Any]], undo: Callable[[], None]) -> list:
-    """The PUT, with the node left as it was whenever it does not succeed."""
+            live_before: Sequence[Mapping[str, Any]], env_step: "_EnvStep") -> tuple[list, list[Problem]]:
+    """The PUT; on failure, the node left as it was or an exact account of what is on it.
+
+    Returns the node's warnings and pipegen's own notes. A refusal the node
+    gives before doing anything (400 with errors, 401, 403, a redirect) changed
+    nothing; any other failure (500, 404, no answer after every retry) may
+    have landed, so the group is read back before anything is said. The
+    environment step made in the same run is undone whenever the config did
+    not land, and the message says whether that worked.
+    """
     where = str(folder.path)
     try:
-        return client.put_config_group(group, body)
+        return client.put_config_group(group, body), []
     except NodeRejected as rejected:
         problems = validation_problems(rejected.validation_errors, folder)
         errors = sum(1 for p in problems if p.level == "error")
-        summary = (f"the node rejected config group {group!r} ({errors} errors, {len(problems) - errors} warnings); "
-                   "nothing was changed on the node")
-        try:
-            undo()
-        except NodeError as err:
-            summary = (f"the node rejected config group {group!r}; the config was not changed, but undoing the "
-                       f"environment step failed, so the variables named in the env file may differ: {err}")
+        said = f" ({errors} errors, {len(problems) - errors} warnings)" if problems else f": {rejected}"
+        summary = f"the node rejected config group {group!r}{said}; {env_step.undo()}"
         raise UserError(problems + [Problem(Location(where), "", summary)]) from None
-    except NodeUnavailable as lost:
-        # Every retry failed, so we do not know whether the node applied the
-        # upload. Read the group to find out before saying anything.
-        try:
-            now = client.get_config_group(group)
-        except NodeError:
-            raise fail(where, f"{lost}; the node could not be read afterwards either, so whether the config "
-                              "landed is unknown: run `pipegen plan` when the node is back") from None
-        if _same_group(now, configs, group):
-            return []
-        if _same_group(now, live_before, group):
-            undo()
-            raise fail(where, f"{lost}; the node still has its previous config: nothing was changed") from None
-        raise fail(where, f"{lost}; the group on the node matches neither the old nor the new config: "
-                          "run `pipegen plan` to see its state") from None
+    except (NodeAuthError, NodeRedirect) as refused:
+        raise fail(where, f"{refused}; {env_step.undo()}") from None
+    except DeadlineExceeded as late:
+        raise fail(where, f"{late}; whether the config landed is unknown: run `pipegen plan`"
+                          f"{env_step.left()}") from None
+    except NodeError as failed:
+        return [], _read_back(client, where, group, configs, live_before, env_step, failed)
+
+
+def _read_back(client: NodeClient, where: str, group: str, configs: list[dict],
+               live_before: Sequence[Mapping[str, Any]], env_step: "_EnvStep", failed: NodeError) -> list[Problem]:
+    """After a failed PUT whose outcome is unknown: read the group to tell "landed" from "not landed"."""
+    try:
+        now = client.get_config_group(group)
+    except NodeError:
+        raise fail(where, f"{failed}; the node could not be read afterwards either, so whether the config "
+                          f"landed is unknown: run `pipegen plan` when the node is back{env_step.left()}") from None
+    if _same_group(now, configs, group):
+        # It landed: the deploy goes on (verify, wait), and says what the node answered.
+        return [Problem(Location(where), "", f"{failed}; but reading the group back shows the config landed, "
+                                             "so the deploy went on", "warning")]
+    if _same_group(now, live_before, group):
+        raise fail(where, f"{failed}; the node still has its previous config: {env_step.undo()}") from None
+    raise fail(where, f"{failed}; the group on the node matches neither the old nor the new config: "
+                      f"run `pipegen plan` to see its state{env_step.left()}") from None
 
 
 def _verify(client: NodeClient, group: str, configs: list[dict], where: str) -> None:
@@ -335,22 +388,18 @@ def deploy(
     configs = group_configs(folder)
     body = upload_body(configs)
 
-    env_applied = False
-
-    def undo_env() -> None:
-        if env is not None and env_applied:
-            _undo_env(client, env)
+    env_step = _EnvStep(client, env)
 
     warnings: list = []
+    notes: list[Problem] = []
     meta_warnings: list[Problem] = []
     polls = 0
     try:
         if env is not None and env.changes:
-            client.post_env(env.wanted)
-            env_applied = True
+            env_step.apply()
             print(f"Set {len(env.changes)} environment variables from {env.file}.", file=out)
         if plan.has_changes:
-            warnings = _upload(client, folder, group, configs, body, live_before, undo_env)
+            warnings, notes = _upload(client, folder, group, configs, body, live_before, env_step)
             print(f"Uploaded config group {group!r}: {plan.count(ADD)} added, {plan.count(CHANGE)} changed, "
                   f"{plan.count(REMOVE)} removed.", file=out)
             _verify(client, group, configs, where)
@@ -361,17 +410,63 @@ def deploy(
         if metadata is not None and metadata.has_changes:
             # After the verified upload and before the wait: a metadata change can make the node
             # redeploy pipes, and the wait then covers that too.
-            meta_warnings = apply_metadata(client, folder, metadata, _done(group, plan, env if env_applied else None),
+            meta_warnings = apply_metadata(client, folder, metadata, _done(group, plan, env if env_step.applied else None),
                                            out=out)
         if plan.has_changes:
             sent = {c.id for c in folder.components if c.type == "pipe"}
             removed = {c.id for c in plan.changes if c.action == REMOVE and c.type == "pipe"}
-            polls = (wait_until_deployed(client, sent, removed, timeout=wait_timeout, progress=progress)
-                     if sent or removed else 0)
+            limit, bound = wait_timeout, f"after {wait_timeout:g}s"
+            if client.deadline is not None and client.deadline.remaining() < wait_timeout:
+                limit, bound = max(0.0, client.deadline.remaining()), f"at {client.deadline.describe()}"
+            try:
+                polls = (wait_until_deployed(client, sent, removed, timeout=limit, progress=progress,
+                                             bound=bound, deadline=client.deadline)
+                         if sent or removed else 0)
+            except NodeError as err:
+                raise fail(where, f"config group {group!r} was deployed and verified, but waiting for its pipes "
+                                  f"failed: {err}") from None
     except NodeError as err:
         raise fail(where, str(err)) from None
-    problems = validation_problems(warnings, folder) + meta_warnings
+    problems = notes + validation_problems(warnings, folder) + meta_warnings
     return DeployResult(group, tuple(problems), polls, dict(client.stats))
+
+
+class _EnvStep:
+    """This run's environment step: applying it, and what a failure leaves on the node."""
+
+    def __init__(self, client: NodeClient, env: EnvPlan | None):
+        self.client, self.env, self.applied = client, env, False
+
+    def apply(self) -> None:
+        """POST the variables; when that fails, say what it means before anything else is sent."""
+        assert self.env is not None
+        try:
+            self.client.post_env(self.env.wanted)
+        except (NodeRejected, NodeAuthError, NodeRedirect) as refused:
+            raise NodeError(f"{refused}; the environment step was refused, so nothing was changed") from None
+        except NodeError as failed:
+            raise NodeError(f"{failed}; the variables named in {self.env.file} may or may not be set now, and "
+                            "the config was not uploaded: run `pipegen deploy` again") from None
+        self.applied = True
+
+    def undo(self) -> str:
+        """Put the variables back (the config did not land); the words that say what the node now has."""
+        if self.env is None or not self.applied:
+            return "nothing was changed on the node"
+        try:
+            _undo_env(self.client, self.env)
+        except NodeError as err:
+            return (f"the config was not changed, but undoing the environment step failed, so the variables "
+                    f"named in {self.env.file} may still hold their new values ({err})")
+        self.applied = False
+        return (f"the config was not changed and the environment variables named in {self.env.file} were put "
+                "back as they were: nothing was changed on the node")
+
+    def left(self) -> str:
+        """The config may be on the node and need the variables: leave them, and say so."""
+        if self.env is None or not self.applied:
+            return ""
+        return f"; the environment variables named in {self.env.file} were set and are left set"
 
 
 def _done(group: str, plan: Plan, env: EnvPlan | None) -> str:

@@ -63,13 +63,16 @@ SINK_TYPES = frozenset({
     "conditional", "csv_endpoint", "dataset", "elasticsearch", "http_endpoint", "json", "kafka", "mail",
     "null", "replicated_dataset", "rest", "sdshare", "sms", "solr", "sparql", "sql", "xml_endpoint",
 })
+# "chained" (a transform holding "transforms") is the older form of a transform list, still used in
+# capture-response-with-transform-pattern.rst l.18.
 TRANSFORM_TYPES = frozenset({
-    "conditional", "dtl", "emit_children", "http", "json_schema", "rdf", "rest", "template", "xml",
+    "chained", "conditional", "dtl", "emit_children", "http", "json_schema", "rdf", "rest", "template", "xml",
 })
 SYSTEM_TYPES = frozenset({
     "system:elasticsearch", "system:kafka", "system:ldap", "system:microservice", "system:mssql",
     "system:mysql", "system:oracle", "system:oracle_tns", "system:postgresql", "system:rest",
     "system:smtp", "system:solr", "system:sqlserver", "system:twilio", "system:url",
+    "system:mssql-azure-dw",  # still accepted as an alias of system:sqlserver (configuration-systems-mssql.rst l.101)
 })
 COMPACTION_TYPES = frozenset({"background", "sink"})
 PUMP_OPERATIONS = ("start", "start-rescan", "stop", "enable", "disable", "update-last-seen",
@@ -182,7 +185,9 @@ def _validate_pipe(config: dict) -> list[dict]:
     elif source.get("type") not in SOURCE_TYPES:
         errors.append(_error(("source", "type"), _one_of(source.get("type"), SOURCE_TYPES)))
     sink = config.get("sink")
-    if sink is not None and (not isinstance(sink, dict) or sink.get("type") not in SINK_TYPES):
+    # A sink without "type" is a dataset sink: configuration-pipes.rst l.183 makes the dataset sink the
+    # default, and insert-pattern.rst l.58 writes one as {"set_initial_offset": "onload"}.
+    if sink is not None and (not isinstance(sink, dict) or sink.get("type", "dataset") not in SINK_TYPES):
         errors.append(_error(("sink", "type"), _one_of(sink.get("type") if isinstance(sink, dict) else sink,
                                                         SINK_TYPES)))
     transforms = config.get("transform")

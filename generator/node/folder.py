@@ -16,9 +16,11 @@ from typing import Any
 
 from generator.errors import Location, Problem, UserError, fail
 from generator.validation import jsonpos
-from generator.nodefolder import METADATA_FILE, VARIABLES_FILE, component_files, has_component_dirs, read_json
+from generator.nodefolder import (
+    METADATA_FILE, VARIABLES_FILE, component_files, has_component_dirs, read_component, read_json,
+)
 
-GROUP_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+GROUP_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # used with fullmatch: no trailing newline
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,8 @@ def find_default_folder(output: Path = Path("output")) -> Path:
     """The single node config folder under ``output/``; an error names every candidate."""
     if not output.is_dir():
         raise fail(str(output), "no output folder here; run `pipegen generate` or pass the folder to use")
-    candidates = sorted(p for p in output.iterdir() if is_node_folder(p))
+    # Hidden folders are never candidates: they are leftovers of interrupted generate runs.
+    candidates = sorted(p for p in output.iterdir() if not p.name.startswith(".") and is_node_folder(p))
     if not candidates:
         raise fail(str(output), "no node config folder (pipes/, systems/) under it; run `pipegen generate` first")
     if len(candidates) > 1:
@@ -70,8 +73,9 @@ def find_default_folder(output: Path = Path("output")) -> Path:
 
 def check_group_name(group: str, where: str) -> str:
     """Config group ids go into a URL path; keep them to a safe, unambiguous alphabet."""
-    if not GROUP_PATTERN.match(group):
-        raise fail(where, f"config group {group!r} must be letters, digits, '.', '_' or '-' (use --group)")
+    if not GROUP_PATTERN.fullmatch(group):
+        raise fail(where, f"config group {group[:120]!r} must be 1 to 100 letters, digits, '.', '_' or '-', "
+                          "starting with a letter or digit (use --group)")
     return group
 
 
@@ -98,6 +102,12 @@ def _components_in(path: Path, data: Any, problems: list[Problem]) -> list[Local
         if not isinstance(ctype, str) or not ctype:
             problems.append(Problem(Location(str(path)), f"{where}.type".lstrip("$."), f"{cid}: missing type"))
             continue
+        if ctype == "metadata":
+            # A group upload never carries node metadata: sent inside one it could change the whole node.
+            problems.append(Problem(Location(str(path)), f"{where}.type".lstrip("$."),
+                                    f"{cid}: node metadata belongs in {METADATA_FILE} (deployed only with "
+                                    "--metadata), not in pipes/ or systems/"))
+            continue
         found.append(LocalComponent(cid, ctype, item, str(path)))
     return found
 
@@ -109,9 +119,10 @@ def load_folder(path: Path) -> NodeFolder:
     problems: list[Problem] = []
     components: list[LocalComponent] = []
     for file in component_files(path):
-        data = _read_json(file, problems)
-        if data is not None:
-            components.extend(_components_in(file, data, problems))
+        try:
+            components.extend(_components_in(file, read_component(file), problems))
+        except UserError as err:  # never skipped: deploy would remove the component from the node
+            problems.extend(err.problems)
     seen: dict[str, str] = {}
     for component in components:
         if component.id in seen:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 from pathlib import Path
 
 from generator.errors import fail
 from generator.node.client import (
-    REDACTED, Credentials, CredentialsError, NodeClient, RetryPolicy, Timeouts, resolve_credentials,
+    Credentials, CredentialsError, Deadline, NodeClient, RetryPolicy, Timeouts, resolve_credentials,
 )
+from generator.node.redact import scrub
 from generator.node.folder import check_group_name, find_default_folder, load_folder, NodeFolder
 from generator.node.metadata import local_metadata
 
@@ -32,19 +34,50 @@ def add_node_arguments(parser: argparse.ArgumentParser) -> None:
                              "metadata, as a separate step; without it node metadata is never read or written")
     parser.add_argument("--ca-bundle", metavar="FILE",
                         help="CA bundle to verify the node's TLS certificate (verification is always on)")
-    parser.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
-                        help="read timeout per request (default: 60)")
-    parser.add_argument("--retries", type=int, default=4, metavar="N",
-                        help="retries of an idempotent request on 429, 502-504 and dropped connections (default: 4)")
+    add_timing_arguments(parser)
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="log requests to stderr (-vv: also the HTTP library's log); the JWT is never shown")
+
+
+MAX_RETRIES = 20
+
+
+def add_timing_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--timeout``, ``--deadline`` and ``--retries``: shared by every command that talks to a node."""
+    parser.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
+                        help="read timeout per request: the longest pause in an answer (default: 60)")
+    parser.add_argument("--deadline", type=float, default=None, metavar="SECONDS",
+                        help="bound on the whole command: requests, retries, pauses and waits all end by then "
+                             "(default: none)")
+    parser.add_argument("--retries", type=int, default=4, metavar="N",
+                        help="retries of an idempotent request on 429, 502-504 and dropped connections "
+                             f"(default: 4, at most {MAX_RETRIES})")
+
+
+def check_seconds(value: float | None, option: str, where: str) -> None:
+    """A duration option must be a finite, positive number (``nan`` and ``inf`` parse as floats)."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise fail(where, f"{option} must be a positive number of seconds, not {value!r}")
+
+
+def timing(args: argparse.Namespace, where: str) -> dict:
+    """The client's timeouts, retry policy and deadline from the options, checked; a user error if unusable."""
+    check_seconds(args.timeout, "--timeout", where)
+    check_seconds(args.deadline, "--deadline", where)
+    if not 0 <= args.retries <= MAX_RETRIES:
+        raise fail(where, f"--retries must be between 0 and {MAX_RETRIES}, not {args.retries}")
+    return {
+        "timeouts": Timeouts(connect=min(10.0, args.timeout), read=args.timeout),
+        "retry": RetryPolicy(attempts=args.retries + 1),
+        "deadline": Deadline(args.deadline) if args.deadline is not None else None,
+    }
 
 
 def resolve_folder(args: argparse.Namespace) -> tuple[NodeFolder, str]:
     """The folder to plan or deploy, and the config group it goes to."""
     path = Path(args.dir) if args.dir else find_default_folder()
     folder = load_folder(path)
-    group = check_group_name(args.group or folder.name, str(path))
+    group = check_group_name(folder.name if args.group is None else args.group, str(path))
     return folder, group
 
 
@@ -63,34 +96,27 @@ def credentials(args: argparse.Namespace, where: str) -> Credentials:
 def make_client(args: argparse.Namespace, creds: Credentials, where: str) -> NodeClient:
     if args.ca_bundle and not Path(args.ca_bundle).is_file():
         raise fail(args.ca_bundle, "no such CA bundle file")
-    if args.timeout <= 0 or args.retries < 0:
-        raise fail(where, "--timeout must be positive and --retries zero or more")
-    configure_logging(args.verbose, creds.jwt)
+    settings = timing(args, where)
+    configure_logging(args.verbose)
     log.info("using %s", creds.describe())
-    return NodeClient.from_credentials(
-        creds,
-        timeouts=Timeouts(connect=min(10.0, args.timeout), read=args.timeout),
-        verify=args.ca_bundle or True,
-        retry=RetryPolicy(attempts=args.retries + 1),
-    )
+    try:
+        return NodeClient.from_credentials(creds, verify=args.ca_bundle or True, **settings)
+    except CredentialsError as err:
+        raise fail(where, str(err)) from None
 
 
 class _Redact(logging.Filter):
-    """Last line of defence: scrub the token from every record a handler emits."""
-
-    def __init__(self, secret: str | None):
-        super().__init__()
-        self.secret = secret
+    """Last line of defence: scrub the token, in any spelling, from every record a handler emits."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.secret:
-            message = record.getMessage()
-            if self.secret in message:
-                record.msg, record.args = message.replace(self.secret, REDACTED), ()
+        message = record.getMessage()
+        clean = scrub(message)
+        if clean != message:
+            record.msg, record.args = clean, ()
         return True
 
 
-def configure_logging(verbosity: int, secret: str | None) -> None:
+def configure_logging(verbosity: int) -> None:
     """-v: pipegen's request log; -vv: urllib3's too. Re-entrant (tests call main() many times)."""
     root = logging.getLogger()
     for handler in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
@@ -100,7 +126,7 @@ def configure_logging(verbosity: int, secret: str | None) -> None:
         return
     handler = logging.StreamHandler(sys.stderr)
     handler.set_name(_HANDLER_NAME)
-    handler.addFilter(_Redact(secret))
+    handler.addFilter(_Redact())
     handler.setFormatter(logging.Formatter("pipegen: %(name)s: %(message)s"))
     root.addHandler(handler)
     logging.getLogger("pipegen").setLevel(logging.DEBUG if verbosity > 1 else logging.INFO)

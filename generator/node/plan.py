@@ -4,7 +4,8 @@ Both sides are normalised first, so only meaningful differences show:
 portal-canonical JSON (``generator.jsonfmt``), keys that the node adds at
 runtime stripped (``_ts``, ``_hash``, ``$audit`` and other ``_``-keys at the
 top level), and ``metadata.$config-group`` dropped when it names the group
-being planned (the node may tag components with it; the URL already says it).
+being planned (the node may tag components with it; the URL already says it);
+a ``metadata`` left empty is dropped too.
 
 QA uses the same functions to compare a spec with what is live on a node:
 ``NodeClient.get_config_group(group)`` gives the live side, ``normalize_config``
@@ -41,10 +42,11 @@ def normalize_config(config: Mapping[str, Any], group: str | None = None) -> dic
     metadata = out.get("metadata")
     if group is not None and isinstance(metadata, dict) and metadata.get(CONFIG_GROUP_KEY) == group:
         metadata = {k: v for k, v in metadata.items() if k != CONFIG_GROUP_KEY}
-        if metadata:
-            out["metadata"] = metadata
-        else:
-            del out["metadata"]
+        out["metadata"] = metadata
+    if metadata == {}:
+        # An empty metadata says nothing, and the node fills it with its $config-group tag:
+        # kept, a local "metadata": {} would differ from the node's copy on every plan.
+        del out["metadata"]
     return out
 
 

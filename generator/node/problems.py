@@ -12,6 +12,8 @@ from typing import Any, Sequence
 
 from generator.errors import Location, Problem
 from generator.node.folder import METADATA_FILE, NodeFolder, locate
+from generator.node.client import one_line
+from generator.node.redact import scrub
 
 _PATH_SEGMENT = re.compile(r"\['((?:[^'\\]|\\.)*)'\]|\[(\d+)\]")
 
@@ -42,21 +44,31 @@ def validation_problems(errors: Sequence[Any], folder: NodeFolder, fallback: str
     """One problem per node error, at the local file, line and key it points to.
 
     An entry whose component is not found locally is placed at ``fallback``
-    (the file that was sent, when there was one), else at the folder.
+    (the file that was sent, when there was one), else at the folder. Every
+    text taken from the node is scrubbed of the token and kept to one line: a
+    node may echo the request's Authorization header in a message.
     """
     problems = []
     for entry in errors:
         if not isinstance(entry, dict):
             continue
         posted = entry.get("posted-config") if isinstance(entry.get("posted-config"), dict) else {}
-        cid = str(posted.get("_id", "?"))
-        kind = "system" if str(posted.get("type", "")).startswith("system:") else str(posted.get("type", "component"))
+        cid = _quoted(posted.get("_id", "?"))
+        kind = "system" if str(posted.get("type", "")).startswith("system:") else _quoted(posted.get("type", "component"))
         file = _file_of(posted, folder, fallback)
-        for error in entry.get("config-errors") or []:
+        errors_of = entry.get("config-errors")
+        for error in errors_of if isinstance(errors_of, list) else []:
+            if not isinstance(error, dict):
+                continue
             segments = json_path_segments(str(error.get("elements", "$")))
             line, col = locate(file, segments) if file.endswith(".json") else (0, 0)
             level = "warning" if error.get("level") == "warning" else "error"
             prefix = "" if level == "warning" else "error: "
-            message = f"{prefix}{kind} {cid}: {error.get('msg', '(no message)')}"
-            problems.append(Problem(Location(file, line, col), dotted(segments), message, level))
+            message = f"{prefix}{kind} {cid}: {_quoted(error.get('msg', '(no message)'), 1000)}"
+            problems.append(Problem(Location(file, line, col), _quoted(dotted(segments), 200), message, level))
     return problems
+
+
+def _quoted(value: Any, limit: int = 200) -> str:
+    """A value from a node's answer, safe to print: scrubbed, one line, bounded."""
+    return one_line(scrub(str(value)), limit)

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 from generator import talkdoc
 from generator.errors import Location, Problem, UserError, fail
 from generator.loader import load_spec_file, merge_specs
 from generator.node import client as client_module
 from generator.model import NodeConfig
-from generator.nodefolder import component_files, has_component_dirs, read_json
+from generator.nodefolder import component_files, has_component_dirs, read_component, read_json
 from generator.qa.recover import Component
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -90,7 +90,7 @@ def read_config(path: Path) -> list[Component]:
     problems: list[Problem] = []
     for file in component_files(path):
         try:
-            data = read_json(file)
+            data = read_component(file)
         except UserError as err:
             problems.extend(err.problems)
             continue
@@ -101,11 +101,15 @@ def read_config(path: Path) -> list[Component]:
     return components
 
 
-def read_node(node: str | None, jwt: str | None, group: str, where: str) -> tuple[list[Component], str]:
-    """The live config of one config group, read-only; the JWT never appears in what this says."""
+def read_node(node: str | None, jwt: str | None, group: str, where: str,
+              client_options: Mapping[str, Any] | None = None) -> tuple[list[Component], str]:
+    """The live config of one config group, read-only; the JWT never appears in what this says.
+
+    ``client_options`` go to ``NodeClient`` (timeouts, retries, deadline: ``node.options.timing``).
+    """
     try:
         creds = client_module.resolve_credentials(node, jwt)
-        client = client_module.NodeClient.from_credentials(creds)
+        client = client_module.NodeClient.from_credentials(creds, **(client_options or {}))
         configs = client.get_config_group(group)
     except client_module.NodeError as err:
         raise fail(where, str(err)) from None

@@ -19,6 +19,10 @@ too. Dependency tracking re-processes source entities whose hopped-to
 entities changed; completeness holds back entities newer than the source's
 completeness.
 
+Merge source version 1 (the documented default) merges as version 2 does. ``emit_children``,
+``chained``, ``conditional`` components and the ``http_endpoint`` source (reading
+``testdata/<pipe>.json``) are registered by ``pipe_features``; ``env`` and ``testdata`` give them the node's environment and test data.
+
 Kinds of sources, transforms and sinks are looked up in the registries
 ``SOURCES``, ``TRANSFORMS``, ``TEMPLATES`` and ``SINKS``: a new kind is one
 registered function. A *round* runs every pipe once; the node has settled after
@@ -45,7 +49,7 @@ from generator.simulate import dtl, pipeinfo
 from generator.simulate.pipeinfo import sink_dataset, source_datasets
 from generator.simulate.store import Store
 from generator.simulate.systems import TestSystem
-from generator.simulate.values import NI, decode, dumps, encode, plain, same
+from generator.simulate.values import NI, Datetime, decode, dumps, encode, plain, same
 
 _JINJA = jinja2.Environment(autoescape=False)
 _TEMPLATES: dict[str, jinja2.Template] = {}
@@ -227,15 +231,25 @@ class Dependencies:
 class Node:
     """The simulated node: configs, datasets and the systems' local stand-ins."""
 
-    def __init__(self, files: Mapping[str, str], systems: Mapping[str, TestSystem], store: Store | None = None):
+    def __init__(self, files: Mapping[str, str], systems: Mapping[str, TestSystem], store: Store | None = None,
+                 *, now: Callable[[], Datetime] | None = None, secrets: Mapping[str, str] | None = None,
+                 env: Mapping[str, Any] | None = None, testdata: Any = None):
+        """``now`` is the clock DTL's ``now`` reads (``dtl.fixed_clock`` for a test run); ``secrets`` the
+        values of ``$SECRET(name)`` keys in DTL encryption functions; ``env`` the node's environment
+        variables (``conditional`` components); ``testdata`` a folder of ``<pipe>.json`` files that
+        ``http_endpoint`` sources receive."""
+        self.now = now
+        self.dtl_secrets = secrets
         self.store = store or Store()
         self.systems = systems
+        self.env = env or {}
+        self.testdata = testdata
         self.pipes: dict[str, dict] = {}
         self.system_configs: dict[str, dict] = {}
         for path, text in sorted(files.items()):
             if path.startswith("pipes/"):
                 obj = json.loads(text)
-                self.pipes[obj["_id"]] = obj
+                self.pipes[obj["_id"]] = pipe_features.resolved(obj, self.env)
             elif path.startswith("systems/"):
                 obj = json.loads(text)
                 self.system_configs[obj["_id"]] = obj
@@ -245,7 +259,7 @@ class Node:
         self.deps: dict[str, Dependencies] = {}
         self._rescan: set[str] = set()
         self.after_pipe: dict[str, list[Callable[[], None]]] = {}  # one-shot hooks, run after that pipe
-        self.compiled: dict[tuple, dtl.Transform] = {}
+        self.compiled: dict[tuple, tuple[dict, dtl.Transform]] = {}
         self.hops = {pid: pipeinfo.hops_of(p) for pid, p in self.pipes.items()}
         for pid, pipe in self.pipes.items():
             # "onload means that the initial offset will be set when the pipe is loaded"
@@ -649,8 +663,9 @@ def _source_merge_datasets(run: PipeRun, source: dict) -> Read:
 @register_source("merge")
 def _source_merge(run: PipeRun, source: dict) -> Read:
     store, state = run.node.store, run.state
-    if source.get("version", 1) != 2:
-        raise PipeError("only merge source version 2 is simulated")
+    version = source.get("version", 1)  # "the default value is 1" (configuration-sources-merge.rst:110-114)
+    if version not in (1, 2):
+        raise PipeError(f"merge source version {version!r} does not exist")
     bindings = []
     for i, item in enumerate(source["datasets"]):
         name, _, alias = item.partition(" ")
@@ -662,7 +677,9 @@ def _source_merge(run: PipeRun, source: dict) -> Read:
     full = "ids" not in state  # the first run, or after a reset
     rules = _equality_rules(source)
     entities = merge_entities(store, bindings, rules, source.get("identity", "composite"),
-                              source.get("strategy", "default"), int(source.get("max_merged", 50_000)),
+                              source.get("strategy", "default"),
+                              # max_merged is "not supported in version 1" (configuration-sources-merge.rst:233)
+                              int(source.get("max_merged", 50_000)) if version == 2 else 1 << 62,
                               run.namespaces)
     previous = set(state.get("ids", []))
     produced = {e["_id"] for e in entities}
@@ -755,9 +772,12 @@ def _source_embedded(run: PipeRun, source: dict) -> Read:
 def _transform_dtl(run: PipeRun, spec: dict):
     # Compiled once per pipe and transform (decoding the rules costs more than a quiet run).
     key = (run.id, id(spec))
-    compiled = run.node.compiled.get(key)
-    if compiled is None:
-        compiled = run.node.compiled[key] = dtl.Transform(spec["rules"], namespaces=run.namespaces)
+    kept = run.node.compiled.get(key)
+    if kept is None or kept[0] is not spec:  # the spec is kept with it: an id is only unique while alive
+        kept = run.node.compiled[key] = (spec, dtl.Transform(spec["rules"], namespaces=run.namespaces,
+                                                             datasets=run.datasets, now=run.node.now,
+                                                             secrets=run.node.dtl_secrets))
+    compiled = kept[1]
     compiled.datasets = run.datasets
     return compiled.run
 
@@ -883,14 +903,16 @@ def _namespaced_value(value, prefix: str):
 
 
 def remove_namespaces(entity: dict) -> dict:
-    """``remove_namespaces``: namespaces off ``_id``, property names and namespaced identifier values."""
+    """``remove_namespaces``: namespaces off ``_id``, property names and namespaced identifier values.
+    An identifier stays an identifier (``~:crm:person`` becomes ``~:person``) and a property name loses
+    everything up to its last ``:`` (``rdf:type`` becomes ``type``), as a node's recorded output shows."""
     def value(v):
         if isinstance(v, NI):
-            return v.ident
+            return NI(v.ident)
         if isinstance(v, list):
             return [value(x) for x in v]
         if isinstance(v, dict):
-            return {k.partition(":")[2] if ":" in k and not k.startswith(("_", "$")) else k: value(x)
+            return {k.rpartition(":")[2] if ":" in k and not k.startswith(("_", "$")) else k: value(x)
                     for k, x in v.items()}
         return v
     out = {}
@@ -898,7 +920,7 @@ def remove_namespaces(entity: dict) -> dict:
         if k == "_id" and isinstance(v, str) and ":" in v:
             out[k] = v.partition(":")[2]
         elif ":" in k and not k.startswith(("_", "$")):
-            out[k.partition(":")[2]] = value(v)
+            out[k.rpartition(":")[2]] = value(v)
         else:
             out[k] = value(v)
     return out
@@ -978,7 +1000,8 @@ def _merged(group: list[tuple[int, dict]], identity: str, strategy: str) -> dict
     result: dict[str, Any] = {"_id": _id}
     ids: list = []
     for _, e in group:
-        ids.extend(dtl.as_list(e["$ids"]) if "$ids" in e else [e["_id"]])
+        # A node lists the ids as namespaced identifiers (connector-contract.rst:118-122).
+        ids.extend(dtl.as_list(e["$ids"]) if "$ids" in e else [NI(e["_id"])])
     if strategy == "list":
         # "$merged ... does not contain internal properties such as _ts by default" (the _id stays)
         result["$merged"] = [{k: v for k, v in e.items() if k == "_id" or not k.startswith("_")} for _, e in group]
@@ -1005,3 +1028,8 @@ def _merged(group: list[tuple[int, dict]], identity: str, strategy: str) -> dict
 
 # The REST templates register themselves in TEMPLATES (a module of their own: their assumptions are many).
 from generator.simulate import templates as _templates  # noqa: E402,F401
+
+
+# Kinds beyond the generated config's (merge v1 aside): conditional, emit_children, chained,
+# http_endpoint. Imported last: the module registers them with the functions above.
+from generator.simulate import pipe_features  # noqa: E402

@@ -102,6 +102,8 @@ def load_scenario(file: Path) -> Scenario:
             problems.append(Problem(doc.location(path + (kind,)), yamlpos.dotted(path + (kind,)),
                                     f"{kind}: expects a mapping"))
             continue
+        problems.extend(Problem(doc.location(path + (kind, key)), yamlpos.dotted(path + (kind, key)), message)
+                        for key, message in _argument_problems(kind, args))
         steps.append(Step(kind, args, doc.location(path + (kind,)), yamlpos.dotted(path + (kind,))))
     if not steps:
         problems.append(Problem(doc.location(("steps",)), "steps", "a scenario needs at least one step"))
@@ -114,6 +116,31 @@ def load_scenario(file: Path) -> Scenario:
         raise UserError([Problem(doc.location(("patch",)), "patch", "a list of {pipes: GLOB, set: {...}}")])
     return Scenario(str(data.get("title") or file.stem), str(file), tuple(specs), tuple(steps),
                     str(xfail) if xfail else None, tuple(patch))
+
+
+MAX_ROUNDS = 10_000  # far beyond settling any config; a typo of 10**9 would run until killed
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _argument_problems(kind: str, args: dict) -> list[tuple[str, str]]:
+    """Argument values a step cannot run with: (key, message), checked before anything runs."""
+    found = []
+    if kind == "run" and "rounds" in args:
+        rounds = args["rounds"]
+        if not isinstance(rounds, int) or isinstance(rounds, bool) or not 1 <= rounds <= MAX_ROUNDS:
+            found.append(("rounds", f"a whole number of rounds from 1 to {MAX_ROUNDS:,}"))
+    if kind == "edit":
+        found += [(key, f"{key}: expects a mapping of properties") for key in ("insert", "set")
+                  if key in args and not isinstance(args[key], dict)]
+    if kind == "fail":
+        after, status, methods = args.get("after", 0), args.get("status", 500), args.get("methods", [])
+        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+            found.append(("after", "a number of requests, 0 or more"))
+        if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+            found.append(("status", "an HTTP status from 100 to 599"))
+        if not isinstance(methods, list) or not all(m in HTTP_METHODS for m in methods):
+            found.append(("methods", f"a list of HTTP methods ({', '.join(HTTP_METHODS)})"))
+    return found
 
 
 class Simulation:

@@ -59,7 +59,7 @@ class URI(_TypedStr):
 
 
 class Datetime:
-    """A UTC instant with nanosecond precision (Sesam's datetime)."""
+    """A UTC instant with nanosecond precision (Sesam's datetime), in years 1 to 9999."""
 
     __slots__ = ("ns", "_iso")
 
@@ -101,6 +101,16 @@ class Datetime:
 
     def __repr__(self):
         return f"Datetime({self.iso()!r})"
+
+
+# The instants a Datetime can hold: Python's datetime range, years 1 to 9999 (ISO 8601's four digits).
+DATETIME_MIN_NS = -62135596800 * 1_000_000_000
+DATETIME_MAX_NS = 253402300800 * 1_000_000_000 - 1
+
+
+def datetime_or_none(ns: int) -> Datetime | None:
+    """A Datetime at ``ns`` nanoseconds after the epoch, or None outside years 1 to 9999."""
+    return Datetime(ns) if DATETIME_MIN_NS <= ns <= DATETIME_MAX_NS else None
 
 
 _ISO_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?"
@@ -203,8 +213,8 @@ def dumps(value) -> str:
     return json.dumps(encode(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-# Mixed type ordering (entity-data-model.rst): null < boolean < numbers < datetimes
-# < UUID < NI < URI < string < dict; lists compare element-wise.
+# Mixed type ordering (entity-data-model.rst l.302): null < boolean < numbers < datetimes
+# < UUID < NI < URI < string < dict < tuple (a list, compared element-wise) < bytes.
 def _rank(v) -> int:
     if v is None:
         return 0
@@ -222,11 +232,13 @@ def _rank(v) -> int:
         return 6
     if isinstance(v, str):
         return 7
-    if isinstance(v, (bytes, bytearray)):
+    if isinstance(v, dict):
         return 8
     if isinstance(v, list):
         return 9
-    return 10
+    if isinstance(v, (bytes, bytearray)):
+        return 10
+    return 11  # not an entity value
 
 
 def sort_key(v):
@@ -237,11 +249,15 @@ def sort_key(v):
         return (r, v)
     if r == 3:
         return (r, v.ns)
-    if r in (4, 5, 6, 7, 8):
-        return (r, str(v) if r != 8 else bytes(v))
+    if r in (4, 5, 6, 7):
+        return (r, str(v))
+    if r == 8:
+        return (r, tuple((k, sort_key(x)) for k, x in sorted(v.items())))
     if r == 9:
         return (r, tuple(sort_key(x) for x in v))
-    return (r, tuple((k, sort_key(x)) for k, x in sorted(v.items())))
+    if r == 10:
+        return (r, bytes(v))
+    return (r, repr(v))
 
 
 def same(a, b) -> bool:

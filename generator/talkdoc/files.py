@@ -107,7 +107,13 @@ def _write_all(texts: dict[Path, str]) -> list[Written]:
         current = path.read_bytes() if path.is_file() else None
         data = text.encode("utf-8")
         if current != data:
-            # newline="\n" in write_text_atomic writes "\r\n" of CRLF documents unchanged
-            fsutil.write_text_atomic(path, text)
+            try:
+                # newline="\n" in write_text_atomic writes "\r\n" of CRLF documents unchanged
+                fsutil.write_text_atomic(path, text)
+            except UserError as err:  # disk full, permissions: say what is on disk now
+                done = sum(1 for w in written if w.changed)
+                raise UserError([*err.problems, Problem(
+                    Location(str(path.parent)), "",
+                    f"{done} of {len(texts)} file(s) were written before this failure, the others left as they were")])
         written.append(Written(path, current != data))
     return written

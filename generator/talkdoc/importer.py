@@ -21,7 +21,7 @@ from typing import Any, Sequence
 from generator.errors import Location, Problem, UserError
 from generator.model import Datatype, Flow, PropertyRow, Ref, Spec, System, default_auth, default_base_url
 from generator.talkdoc import phrases, writer, yamltext
-from generator.talkdoc.parse import FlowSection, TalkDocument, parse_file, sesam_id
+from generator.talkdoc.parse import FlowSection, TalkDocument, UnreadSection, parse_file, sesam_id
 
 SCHEMA_COMMENT = "# yaml-language-server: $schema={schema}"
 
@@ -39,6 +39,9 @@ def import_docs(paths: Sequence[Path]) -> ImportResult:
     Every document that cannot be read is reported, all in one ``UserError``.
     """
     docs, problems = [], []
+    for path in map(Path, paths):
+        if path.is_dir() and not any(path.glob("*.rst")):
+            problems.append(Problem(Location(str(path)), "", "no dataflow documents (*.rst) in this folder"))
     for path in expand_documents(paths):
         try:
             docs.append(parse_file(Path(path)))
@@ -96,8 +99,8 @@ class _SpecBuilder:
         seen: dict[tuple, Flow] = {}
         for doc in self.docs:
             entry = self.entry(doc, systems, notes)
-            kept = []
-            for position, section in enumerate(doc.sections):
+            kept: list[dict[str, Any]] = [{"at": u.at, "unread": _unread_data(u)} for u in doc.unread]
+            for position, section in zip(_flow_positions(doc), doc.sections):
                 self.where = f"sections[{position}]"
                 flow = self.flow(doc, section, replace(spec, doc={"documents": [entry]}))
                 key = (flow.source, flow.target, flow.qualifier)
@@ -114,7 +117,7 @@ class _SpecBuilder:
                     continue
                 kept.append({"at": position, "section": flow_data(flow)})
             if kept:
-                entry["kept"] = kept
+                entry["kept"] = sorted(kept, key=lambda k: k["at"])
             entries.append(entry)
         doc_data = {"documents": entries}
         return replace(spec, flows=tuple(flows), notes=tuple(notes), doc=doc_data), self.warnings
@@ -149,6 +152,10 @@ class _SpecBuilder:
 
     def entry(self, doc: TalkDocument, systems: dict[str, System], notes: list[str]) -> dict[str, Any]:
         entry: dict[str, Any] = {"from": doc.source_id, "to": doc.target_id, "generated": doc.generated}
+        if doc.generated_prefix != phrases.GENERATED:
+            entry["generated_prefix"] = doc.generated_prefix
+        if doc.intro_heading != phrases.INTRODUCTION:
+            entry["intro_heading"] = doc.intro_heading
         if doc.newline != writer.CRLF:
             entry["newline"] = "lf"
         titled = {"from": doc.source_label, "to": doc.target_label}
@@ -261,6 +268,18 @@ class _SpecBuilder:
                 row = replace(row, doc={**row.doc, "cells": list(parsed.cells)})
             rows.append(row)
         return tuple(rows)
+
+
+def _flow_positions(doc: TalkDocument) -> list[int]:
+    """Each flow section's index among all sections, those kept unread included."""
+    taken = {u.at for u in doc.unread}
+    return [i for i in range(len(doc.sections) + len(taken)) if i not in taken]
+
+
+def _unread_data(section: UnreadSection) -> dict[str, Any]:
+    blocks = [b if isinstance(b, str) else {"header_rows": b[0], "rows": [list(r) for r in b[1]]}
+              for b in section.blocks]
+    return {"heading": section.heading, "blocks": blocks}
 
 
 def _same_flow(a: Flow, b: Flow) -> bool:

@@ -14,6 +14,7 @@ standard wording. Input that cannot be a dataflow document raises
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -76,6 +77,16 @@ class FlowSection:
 
 
 @dataclass(frozen=True)
+class UnreadSection:
+    """A section whose heading names no two datatypes: kept as written, not imported as a flow."""
+
+    at: int  # its index among all sections after the introduction (flows and unread ones)
+    heading: str
+    blocks: tuple  # paragraph texts, and tables as (header_rows, rows)
+    line: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
 class TalkDocument:
     source_id: str
     target_id: str
@@ -87,6 +98,9 @@ class TalkDocument:
     intro: tuple[str, ...] | None  # paragraphs of the Introduction (None: no such section)
     sections: tuple[FlowSection, ...]
     newline: str
+    generated_prefix: str = phrases.GENERATED  # "Generated: " as the document spells it
+    intro_heading: str = phrases.INTRODUCTION  # the introduction's heading as written
+    unread: tuple[UnreadSection, ...] = ()
     file: str = field(default="", compare=False)
     warnings: tuple[Problem, ...] = field(default=(), compare=False)
     reader: str = field(default="", compare=False)  # "fast" or "docutils"
@@ -102,13 +116,17 @@ def sesam_id(label: str) -> str:
     in front (``365 Sales`` -> ``n365sales``); one with no letters or digits
     at all becomes ``unnamed``. The label itself is always kept beside the id.
     """
-    plain = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode("ascii")
-    squashed = re.sub(r"[^a-z0-9]", "", plain.lower())
+    squashed = _squash(label)
     if not squashed:
         return "unnamed"
     if not squashed[0].isalpha():
         squashed = "n" + squashed
     return squashed[:63]
+
+
+def _squash(label: str) -> str:
+    plain = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]", "", plain.lower())
 
 
 def ids_from_file(file: str) -> tuple[str, str] | None:
@@ -149,7 +167,7 @@ def parse_text(text: str, file: str) -> TalkDocument:
     try:
         doc = rst.read(text, file)
     except rst.RstError as err:
-        raise UserError([Problem(Location(file, err.line, 1), "", f"invalid RST: {err.message}")]) from None
+        raise UserError([Problem(Location(file, err.line, err.col), "", f"invalid RST: {err.message}")]) from None
     return _DocumentParser(file).parse(doc)
 
 
@@ -173,33 +191,86 @@ class _DocumentParser:
         self.ids = ids
         self.labels = (source_label, target_label)
         self.where = "preamble"
-        generated, preamble = self.top(doc.blocks)
+        generated, prefix, preamble = self.top(doc.blocks)
         sections = list(doc.sections)
-        intro = None
-        if sections and sections[0].title == phrases.INTRODUCTION:
+        intro, intro_heading = None, phrases.INTRODUCTION
+        if sections and self.is_intro(sections[0]):
             self.where = "introduction"
             intro_section = sections.pop(0)
+            intro_heading = intro_section.title
             intro = tuple(self.intro_paragraph(b) for b in intro_section.blocks)
-        parsed = []
+        if not all(self.labels):
+            self.labels = self.labels_from(intro or (), sections)
+        parsed, unread = [], []
         for index, section in enumerate(sections):
             self.where = f"sections[{index}]"
-            parsed.append(self.section(section))
-        parsed = tuple(parsed)
+            sides = self.heading(section.title)
+            if sides is None:
+                unread.append(self.unread(index, section))
+            else:
+                parsed.append(self.section(section, *sides))
+        if unread and not parsed:
+            first = unread[0]
+            raise UserError([Problem(Location(self.file, first.line, 1), "sections[0]",
+                                     f"not a dataflow document: no section heading names two datatypes "
+                                     f"('<System> <Type> to <System> <Type>'); the first reads {first.heading!r}")])
         return TalkDocument(
             source_id=ids[0], target_id=ids[1], source_label=source_label, target_label=target_label,
-            title=doc.title, generated=generated, preamble=preamble, intro=intro, sections=parsed,
-            newline=doc.newline, file=self.file, warnings=tuple(self.warnings), reader=doc.reader,
+            title=doc.title, generated=generated, preamble=preamble, intro=intro, sections=tuple(parsed),
+            newline=doc.newline, generated_prefix=prefix, intro_heading=intro_heading, unread=tuple(unread),
+            file=self.file, warnings=tuple(self.warnings), reader=doc.reader,
         )
 
+    def is_intro(self, section: rst.Section) -> bool:
+        """The first section is the introduction: so named (any case or end mark), or renamed.
+
+        A renamed introduction ("Overview") is a first section of paragraphs only whose heading
+        does not name two datatypes.
+        """
+        if _plain(section.title) == phrases.INTRODUCTION.lower():
+            if section.title != phrases.INTRODUCTION:
+                self.warn(section.line, f"the introduction's heading reads {section.title!r}: kept verbatim")
+            return True
+        prose = all(isinstance(b, rst.Paragraph) and phrases.classify(b.text)[0] == "note" for b in section.blocks)
+        if prose and (section.blocks or self.heading(section.title, unnamed=False) is None):
+            self.where = "introduction"
+            self.warn(section.line, f"first section {section.title!r} read as the introduction: kept verbatim")
+            return True
+        return False
+
+    def labels_from(self, intro: tuple[str, ...], sections: list[rst.Section]) -> tuple[str, str]:
+        """System labels to read headings with, where the title leaves one blank.
+
+        The introduction names both systems; failing that, the words every heading's side
+        starts with (from two sections on, and only as far as they spell the system's id).
+        """
+        labels = self.labels
+        for paragraph in intro:
+            match = _INTRO.match(paragraph)
+            if match:
+                labels = tuple(label or match.group(role).strip() for label, role in zip(labels, "ab"))
+        sides: tuple[list[str], list[str]] = ([], [])
+        for section in sections:
+            left, sep, right = _HEADING_END.sub("", section.title).partition(" to ")
+            if sep:
+                sides[0].append(left)
+                sides[1].append(right)
+        return tuple(label or _common_label(texts, sid) for label, texts, sid in zip(labels, sides, self.ids))
+
     def title(self, title: str, line: int) -> tuple[str, str, tuple[str, str]]:
+        """The title's two system labels and the ids (from the file name ``<from>-<to>.rst`` where it has that form).
+
+        Earlier generations' titles read the same with another case, spacing or end mark,
+        "Data flow" or no "Dataflow" at all, or a blank system name on either side.
+        """
         from_file = ids_from_file(self.file)
-        match = re.match(r"^(.*) Dataflow$", title)
-        splits = [m.start() for m in re.finditer(r"(?= to )", match.group(1))] if match else []
-        if not splits:
+        candidates = _title_candidates(title)
+        if not candidates:
             raise self.error(line, f"not a dataflow document: the title {title!r} does not read "
                                    "'<System> to <System> Dataflow'")
-        body = match.group(1)
-        candidates = [(body[:k], body[k + 4:]) for k in splits]
+        if not re.match(r"^.* Dataflow$", title) or len(candidates[0]) == 3:
+            self.warn(line, f"the title reads {title!r}, not '<System> to <System> Dataflow': kept verbatim")
+        candidates = [c[:2] for c in candidates]
         for a, b in candidates:
             if from_file and (sesam_id(a), sesam_id(b)) == from_file:
                 return a, b, from_file
@@ -211,16 +282,18 @@ class _DocumentParser:
                                    "after the two system ids")
         return a, b, (sesam_id(a), sesam_id(b))
 
-    def top(self, blocks) -> tuple[str | None, tuple[Item, ...]]:
-        generated = None
+    def top(self, blocks) -> tuple[str | None, str, tuple[Item, ...]]:
+        generated, prefix = None, phrases.GENERATED
         preamble = []
         for block in blocks:
-            if isinstance(block, rst.Paragraph) and block.text.startswith(phrases.GENERATED) and generated is None \
-                    and "\n" not in block.text and not preamble:
-                generated = block.text[len(phrases.GENERATED):]
+            stamp = _GENERATED.match(block.text) if isinstance(block, rst.Paragraph) else None
+            if stamp and generated is None and "\n" not in block.text and not preamble:
+                prefix, generated = stamp.group(0), block.text[stamp.end():]
+                if prefix != phrases.GENERATED:
+                    self.warn(block.line, f"the 'Generated:' line reads {prefix!r}: kept verbatim")
                 continue
             preamble.append(self.free_item(block, "before the introduction"))
-        return generated, tuple(preamble)
+        return generated, prefix, tuple(preamble)
 
     def free_item(self, block, where: str) -> Item:
         if isinstance(block, rst.Paragraph):
@@ -235,8 +308,7 @@ class _DocumentParser:
 
     # --- sections --------------------------------------------------------------
 
-    def section(self, section: rst.Section) -> FlowSection:
-        source, target = self.heading(section.title, section.line)
+    def section(self, section: rst.Section, source: Side, target: Side) -> FlowSection:
         items: list[Item] = []
         merge_on, merge_cells, rows = [], [], []
         create: CreateRule | None = None
@@ -259,23 +331,55 @@ class _DocumentParser:
             else:
                 raise self.error(block.line, f"unexpected {_block_name(block)} in section {section.title!r}")
         if create is None:
-            raise self.error(section.line, f"section {section.title!r} has no create rule (expected 'Every ... will "
-                                           "be synchronized with a ...', 'Before any synchronization can take place, "
-                                           "...' or 'When a ..., it will be synchronized with a ...')")
+            # fail-safe: without a rule it can read, the flow creates nothing, it only keeps linked entities in sync
+            create = CreateRule("link-only")
+            self.warn(section.line, f"section {section.title!r} has no create rule it can read (expected 'Every "
+                                    "... will be synchronized with a ...', 'Before any synchronization can take "
+                                    "place, ...' or 'When a ..., it will be synchronized with a ...'): imported as "
+                                    "link-only")
         if create.kind == "link-only" and any(i.kind == "connected" for i in items):
             create = self.connected_rule(items, source)
         return FlowSection(section.title, source, target, create, tuple(merge_on), tuple(merge_cells),
                            tuple(rows), tuple(items), section.line)
 
-    def heading(self, title: str, line: int) -> tuple[Side, Side]:
-        for m in re.finditer(r"(?= to )", title):
-            left, right = title[:m.start()], title[m.start() + 4:]
+    def heading(self, title: str, unnamed: bool = True) -> tuple[Side, Side] | None:
+        """The two sides a heading names, or None when it names no two datatypes.
+
+        Today's wording first ("<System> <Type> to <System> <Type>", the systems as the title
+        or the ids name them); then earlier generations' spelling: other case, spacing or end
+        mark, and sides that name no system (read as the datatype alone, system blank).
+        """
+        text = _HEADING_END.sub("", title)
+        for m in itertools.islice(re.finditer(r"(?= to )", text), MAX_SPLITS):
+            left, right = text[:m.start()], text[m.start() + 4:]
             source = _side(left, self.ids[0], self.labels[0])
             target = _side(right, self.ids[1], self.labels[1])
             if source and target:
                 return source, target
-        raise self.error(line, f"cannot read the section heading {title!r}: expected '<System> <Type> to <System> "
-                               f"<Type>' with the systems {self.labels[0]!r} and {self.labels[1]!r} of the title")
+        splits = [(text[:m.start()].strip(), text[m.end():].strip())
+                  for m in itertools.islice(_LOOSE_TO.finditer(text), MAX_SPLITS)]
+        for strict in (True, False) if unnamed else (True,):
+            for left, right in splits:
+                source = _loose_side(left, self.ids[0], self.labels[0], strict)
+                target = _loose_side(right, self.ids[1], self.labels[1], strict)
+                if source and target:
+                    return source, target
+        return None
+
+    def unread(self, index: int, section: rst.Section) -> UnreadSection:
+        blocks, rows = [], 0
+        for block in section.blocks:
+            if isinstance(block, rst.Paragraph):
+                blocks.append(block.text)
+            elif isinstance(block, rst.Table):
+                blocks.append((block.header_rows, block.rows))
+                rows += len(block.rows) - block.header_rows
+            else:
+                raise self.error(block.line, f"unexpected {_block_name(block)} in section {section.title!r}")
+        self.warn(section.line, f"the heading {section.title!r} names no two datatypes ('<System> <Type> to "
+                                f"<System> <Type>'): the section ({len(blocks)} paragraphs and tables, {rows} table "
+                                "rows) is kept verbatim, not imported as a flow")
+        return UnreadSection(index, section.title, tuple(blocks), section.line)
 
     def create_rule(self, kind: str, match, block, current: CreateRule | None) -> CreateRule | None:
         if kind not in phrases.CREATE_SENTENCES:
@@ -285,7 +389,7 @@ class _DocumentParser:
         elif kind == "before":
             rule = CreateRule("link-only")
         elif kind in ("when", "preamble"):
-            rule = CreateRule("when", text=match.group("text"))
+            rule = CreateRule("when", text=phrases.group(match, "text"))
             if kind == "preamble":
                 self.warn(block.line, "free-text preamble in place of 'When a ...': kept as the create condition")
         else:  # matching: "If no matching ... is found, a new ... will be created."
@@ -298,12 +402,14 @@ class _DocumentParser:
 
     def connected_rule(self, items, source: Side) -> CreateRule:
         item = next(i for i in items if i.kind == "connected")
-        match = dict(phrases.PATTERNS)["connected"].match(item.text)
-        listed = match.group("c")
+        _, match = phrases.classify(item.text)
+        listed = phrases.group(match, "c")
         prefix = f"{source.system} "
         if listed.startswith(prefix):
             listed = listed[len(prefix):]
-        return CreateRule("when-connected", connected=phrases.split_or(listed))
+        elif _label_end(listed, source.system) is not None:  # the system in other case or spacing
+            listed = listed[_label_end(listed, source.system):]
+        return CreateRule("when-connected", connected=phrases.split_or(listed, loose=True))
 
     def table_kind(self, table: rst.Table, items: list[Item]) -> str:
         for row, line in zip(table.rows, table.row_lines):
@@ -356,18 +462,120 @@ class _DocumentParser:
 def _side(text: str, sid: str, label: str) -> Side | None:
     """Split "Business Central Customers (human data)" into system, datatype and qualifier."""
     qualifier = None
-    match = re.match(r"^(.*\S) \(([^()]+)\)$", text)
-    if match:
-        text, qualifier = match.group(1), match.group(2)
+    text = text.rstrip(" ")  # "X  to Y": the spacing belongs to " to "
+    text, qualifier = _split_qualifier(text, " ")
     if label and text.startswith(label + " ") and text[len(label) + 1:].strip():
         return Side(label, text[len(label) + 1:], qualifier)
+    named = text.lstrip(" ")  # a title that names the system: spaces before it are spacing, not a blank name
+    end = _label_end(named, label)
+    if end is not None:
+        return Side(named[:end].rstrip(), named[end:], qualifier)
     if text.startswith(" ") and text[1:].strip() and not text[1:].startswith(" "):
         return Side("", text[1:], qualifier)  # a blank system name
     words = text.split(" ")
-    for k in range(1, len(words)):
-        if sesam_id(" ".join(words[:k])) == sid and " ".join(words[k:]).strip():
-            return Side(" ".join(words[:k]), " ".join(words[k:]), qualifier)
+    k = _id_prefix(words, sid)
+    if k is not None and " ".join(words[k:]).strip():
+        return Side(" ".join(words[:k]), " ".join(words[k:]), qualifier)
     return None
+
+
+_GENERATED = re.compile(r"^generated\s*:\s*", re.I)
+_HEADING_END = re.compile(r"[\s:.;,!\-\u2013\u2014]+$")  # an end mark or dash after a heading or title
+_LOOSE_TO = re.compile(r"(?:^|\s+)to(?:\s+|$)", re.I)
+_LOOSE_TITLE = re.compile(r"^(?P<body>.*?)(?:\s*\bdata\s*flow)?$", re.I | re.S)
+
+
+_INTRO = re.compile(re.escape(phrases.INTRO).replace(r"\{a\}", "(?P<a>.*?)").replace(r"\{b\}", "(?P<b>.*?)") + "$",
+                    re.S)
+
+
+# A heading or title with more " to " than this is read at its first ones only: each split is
+# tried against both systems, and headings have one or two.
+MAX_SPLITS = 16
+
+
+def _split_qualifier(text: str, gap: str) -> tuple[str, str | None]:
+    """"Customers (human data)" -> ("Customers", "human data"); ``gap``: what must stand before "(" ("": any spacing)."""
+    text = text.rstrip()
+    if not text.endswith(")"):
+        return text, None
+    start = text.rfind("(")
+    inner, head = text[start + 1:-1], text[:start]
+    if start < 0 or not inner or "(" in inner or ")" in inner or not head.strip() or not head.endswith(gap):
+        return text, None
+    return head.rstrip(), inner
+
+
+def _id_prefix(words: list[str], sid: str) -> int | None:
+    """How many of ``words`` (leaving one) spell the id ``sid`` (``sesam_id`` of the words joined)."""
+    spelled = ""
+    for k in range(1, len(words)):
+        spelled += _squash(words[k - 1])
+        candidate = ("n" + spelled if spelled and not spelled[0].isalpha() else spelled)[:63]
+        if candidate == sid:
+            return k
+        if len(spelled) > 64:  # ids have at most 63 characters
+            return None
+    return None
+
+
+def _label_end(text: str, label: str) -> int | None:
+    """Where the datatype starts when ``text`` starts with the system ``label`` (any case or spacing)."""
+    if not label.strip():
+        return None
+    pattern = r"\s+".join(map(re.escape, label.split())) + r"\s+(?=\S)"
+    match = re.match(pattern, text, re.I)
+    return match.end() if match else None
+
+
+def _common_label(texts: list[str], sid: str) -> str:
+    """The words all ``texts`` start with, as far as they spell a label of ``sid`` (one word left for the type)."""
+    words = [t.split() for t in texts if t.strip()]
+    if len(words) < 2:
+        return ""
+    common: list[str] = []
+    for column in zip(*words):
+        if len({w.lower() for w in column}) != 1:
+            break
+        common.append(column[0])
+    del common[min(map(len, words)) - 1:]
+    while common and not sesam_id(" ".join(common)).startswith(sid):
+        common.pop()
+    return " ".join(common)
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"\s+", " ", _HEADING_END.sub("", text)).strip().lower()
+
+
+def _title_candidates(title: str) -> list[tuple]:
+    """Ways to split a title into two system labels: today's form first (pairs), then looser ones (triples)."""
+    match = re.match(r"^(.*) Dataflow$", title)
+    if match:
+        body = match.group(1)
+        exact = [(body[:m.start()], body[m.start() + 4:])
+                 for m in itertools.islice(re.finditer(r"(?= to )", body), MAX_SPLITS)]
+        if exact:
+            return exact
+    body = _LOOSE_TITLE.match(_HEADING_END.sub("", title)).group("body")
+    return [(body[:m.start()].strip(), body[m.end():].strip(), "loose")
+            for m in itertools.islice(_LOOSE_TO.finditer(body), MAX_SPLITS)]
+
+
+def _loose_side(text: str, sid: str, label: str, strict: bool) -> Side | None:
+    """A heading side in other case or spacing; unless ``strict``, one naming no system is its datatype alone."""
+    qualifier = None
+    text, qualifier = _split_qualifier(text, "")
+    words = text.split()
+    end = _label_end(text, label)
+    if end is not None:
+        return Side(text[:end].rstrip(), text[end:], qualifier)
+    k = _id_prefix(words, sid)
+    if k is not None:
+        return Side(" ".join(words[:k]), " ".join(words[k:]), qualifier)
+    if strict or not words or sesam_id(text) == "unnamed":
+        return None
+    return Side("", text, qualifier)
 
 
 def _short(text: str, limit: int = 60) -> str:

@@ -94,7 +94,12 @@ def join_or(items: tuple[str, ...]) -> str:
     return ", ".join(items[:-1]) + ", or " + items[-1]
 
 
-def split_or(text: str) -> tuple[str, ...]:
+def split_or(text: str, loose: bool = False) -> tuple[str, ...]:
+    """The items of ``join_or``; ``loose`` also reads "A or B" and "A, B or C" (no comma before "or")."""
+    if loose and ", or " not in text:
+        parts = re.split(r",?\s+or\s+", text, flags=re.I)
+        if len(parts) > 1:
+            text = ", ".join(parts[:-1]) + ", or " + parts[-1]
     if ", or " not in text:
         return (text,)
     head, last = text.rsplit(", or ", 1)
@@ -152,9 +157,50 @@ PATTERNS: tuple[tuple[str, re.Pattern], ...] = tuple((kind, re.compile(p, re.S))
 CREATE_SENTENCES = ("every", "before", "when", "preamble", "matching")
 
 
+def _loose(pattern: str) -> re.Pattern:
+    """A pattern that also reads earlier generations' spelling of the same sentence.
+
+    Case, runs of whitespace (a sentence wrapped over lines included), commas, the
+    end mark and "synchronised" may differ; the words and their order may not.
+    """
+    body = pattern.replace(" +", " ").replace(", ", ",? ").replace("synchronized", "synchroni[sz]ed")
+    body = re.sub(r"(?:\\\.|:)\$$", "", body).rstrip("$")
+    body = body.replace(".*)", ".*?)").replace(".+)", ".+?)")
+    return re.compile(body + r" ?[.:;!]?$", re.S | re.I)  # matched against squashed text (see classify)
+
+
+LOOSE_PATTERNS: tuple[tuple[str, re.Pattern], ...] = tuple((kind, _loose(p.pattern)) for kind, p in PATTERNS)
+
+
+# Longer paragraphs are not read as fixed sentences (the longest in the Talk corpus has 489
+# characters): the patterns' groups make matching super-linear in the length of crafted text.
+MAX_SENTENCE = 2_000
+
+
 def classify(text: str) -> tuple[str, re.Match | None]:
-    for kind, pattern in PATTERNS:
-        match = pattern.match(text)
-        if match:
-            return kind, match
+    """The kind of sentence ``text`` is, with its groups: today's wording first, then a looser one.
+
+    The loose patterns read the text with every run of whitespace squashed to one space, so
+    that no two of their parts compete for the same spaces.
+    """
+    if len(text) > MAX_SENTENCE:
+        return "note", None
+    squashed = " ".join(text.split())
+    for patterns in _ORDER:
+        for kind, pattern in patterns:
+            match = pattern.match(squashed if pattern.flags & re.I else text)
+            if match:
+                return kind, match
     return "note", None
+
+
+# A free-text preamble is what is left when no sentence reads: a "When a ..." wrapped over two
+# lines is still a "when" sentence.
+_ORDER = tuple(tuple((k, p) for k, p in patterns if (k == "preamble") == last)
+               for last in (False, True) for patterns in (PATTERNS, LOOSE_PATTERNS))
+
+
+def group(match: re.Match, name: str) -> str:
+    """A group of a classified sentence; read loosely, its runs of whitespace become one space."""
+    text = match.group(name)
+    return re.sub(r"\s+", " ", text).strip() if match.re.flags & re.I else text

@@ -79,9 +79,13 @@ class OutsideSubset(Exception):
 class RstError(Exception):
     """The input is not readable RST of the kind we accept (docutils reported an error)."""
 
-    def __init__(self, line: int, message: str):
+    def __init__(self, line: int, message: str, col: int = 1):
         super().__init__(message)
+        if not line:  # docutils names some lines only in its text ("Line 92 exceeds the line-length-limit.")
+            named = re.search(r"\bline (\d+)\b", message, re.I)
+            line = int(named.group(1)) if named else 0
         self.line = line
+        self.col = col
         self.message = message
 
 
@@ -174,9 +178,13 @@ def _split_lines(text: str) -> tuple[list[str], str]:
     match = _SPECIAL_WS.search(body)
     if match:
         raise OutsideSubset(body[: match.start()].count("\n") + 1, "tab or special whitespace")
-    lines = body.split("\n")
+    # docutils strips trailing whitespace from every line before reading it
+    lines = [line.rstrip(" ") for line in body.split("\n")]
     if lines and lines[-1] == "":
         lines.pop()
+    for number, line in enumerate(lines, start=1):
+        if len(line) > LINE_LENGTH_LIMIT:
+            raise OutsideSubset(number, "line longer than docutils reads")
     return lines, newline
 
 
@@ -193,10 +201,15 @@ def _check_text(line: str, lineno: int) -> None:
         raise OutsideSubset(lineno, "inline markup")
 
 
+LINE_LENGTH_LIMIT = 10_000  # docutils' line_length_limit: a longer line is an error there
+_MIN_ADORNMENT = 4  # docutils reads a shorter over- or underline of a longer text as text
+
+
 class _FastReader:
     def __init__(self, lines: list[str]):
         self.lines = lines
         self.i = 0
+        self.section_char: str | None = None  # underline-only "=" is another style than the title's
 
     def line(self, offset: int = 0) -> str | None:
         j = self.i + offset
@@ -211,10 +224,13 @@ class _FastReader:
         over, text, under = self.line(), self.line(1), self.line(2)
         if over is None or not _is_adornment(over, "="):
             return None, 0
-        if text is None or under != over or not text or text[0] == " " or text[-1] == " ":
+        # An overlined title may be inset (docutils strips the indent); over- and underline must
+        # match. Shorter than the text is a docutils warning, not an error, from four characters on.
+        text = text.lstrip(" ") if text is not None else None
+        if not text or under != over or len(over) < _MIN_ADORNMENT:
             raise OutsideSubset(self.i + 1, "unusual document title")
-        if column_width(text) > len(over) or _INLINE.search(text):
-            raise OutsideSubset(self.i + 2, "title overline too short or inline markup")
+        if _INLINE.search(text) or _NOT_TEXT_START.match(text):
+            raise OutsideSubset(self.i + 2, "inline markup in the title")
         lineno = self.i + 2
         self.i += 3
         return text, lineno
@@ -225,8 +241,14 @@ class _FastReader:
             return False
         if not _is_adornment(under):
             return False
-        if under[0] != "-" or column_width(text) > len(under) or text[0] == " " or text[-1] == " " or _INLINE.search(text):
-            raise OutsideSubset(self.i + 2, "section title of another style or too short")
+        # Any one underline character for every section (several would nest them); an underline
+        # shorter than its title is a docutils warning from four characters on, text below that.
+        self.section_char = self.section_char or under[0]
+        if under[0] != self.section_char:
+            raise OutsideSubset(self.i + 2, "sections of several styles")
+        if (column_width(text) > len(under) and len(under) < _MIN_ADORNMENT) or text[0] == " " \
+                or _INLINE.search(text) or _NOT_TEXT_START.match(text):
+            raise OutsideSubset(self.i + 2, "section title too short, indented or with markup")
         return True
 
     def blocks(self) -> tuple[Block, ...]:
@@ -329,6 +351,7 @@ _SETTINGS = {
     "raw_enabled": False,
     "_disable_config": True,
     "input_encoding": "unicode",
+    "traceback": True,  # raise errors to the caller: without it docutils prints them and calls sys.exit
     "doctitle_xform": True,
     "sectsubtitle_xform": False,
 }
@@ -353,6 +376,7 @@ def read_docutils(text: str, file: str = "<string>") -> RstDocument:
     """Read any RST with docutils; errors docutils reports become ``RstError``."""
     from docutils import nodes
 
+    check_bounds(text)
     doctree = _publish(text, file)
     converter = _DoctreeConverter(nodes, _header_only_tables(doctree, nodes))
     title, title_line = None, 0
@@ -381,7 +405,81 @@ def _publish(text: str, file: str):
 
     settings = copy.copy(_default_settings())
     settings.warning_stream = io.StringIO()
-    return publish_doctree(text, source_path=file, settings=settings)
+    try:
+        return publish_doctree(text, source_path=file, settings=settings)
+    except RecursionError:
+        raise RstError(_deepest_line(text), "lists, quotes or indentation nested too deeply here: docutils "
+                                            "cannot read them") from None
+    except Exception as err:  # docutils failing on odd input is a fault of the document, said in one line
+        raise RstError(0, f"docutils could not read the document: {type(err).__name__}: {err}") from None
+
+
+# --- bounds: refuse before docutils what would make it work without limit ----------
+
+# A substitution may use others; docutils expands every use in full, so a chain where each
+# definition uses the next twice doubles the work at each step (the "billion laughs" of RST).
+# Talk documents use no substitutions at all: these limits are far above any real use.
+MAX_SUBSTITUTION_DEPTH = 8
+MAX_SUBSTITUTION_EXPANSION = 1_000  # substitutions one use may expand into, nested ones included
+_SUBST_DEF = re.compile(r"^(?P<indent>[ \t]*)\.\.[ \t]+\|(?P<name>[^|]*[^|\s])\|(?:[ \t]+(?P<rest>.*))?$")
+_SUBST_REF = re.compile(r"\|(?=\S)([^|]*?\S)\|")
+
+
+def check_bounds(text: str) -> None:
+    """``RstError`` (with line and column) for substitution chains too deep or too big to expand."""
+    lines = text.splitlines()
+    defs: dict[str, tuple[int, int, list[str]]] = {}  # name -> line, column, names it uses
+    for i, line in enumerate(lines):
+        match = _SUBST_DEF.match(line)
+        if not match:
+            continue
+        body = [match.group("rest") or ""]
+        indent = len(match.group("indent"))
+        for more in lines[i + 1:]:
+            if more.strip() and len(more) - len(more.lstrip()) <= indent:
+                break
+            body.append(more)
+        refs = [_name(r) for r in _SUBST_REF.findall(" ".join(body))]
+        defs.setdefault(_name(match.group("name")), (i + 1, indent + 1, refs))
+    if not defs:
+        return
+    cost: dict[str, int] = {}  # name -> substitutions one use expands into (itself included)
+
+    def measure(name: str, stack: tuple[str, ...], top: str) -> int:
+        if name in cost:
+            return cost[name]
+        if name not in defs or name in stack:  # undefined or circular: docutils reports those itself
+            return 0
+        line, col, refs = defs[top]
+        if len(stack) >= MAX_SUBSTITUTION_DEPTH:
+            raise RstError(line, f"substitution |{top}| nests more than {MAX_SUBSTITUTION_DEPTH} substitutions "
+                                 "deep: refused before expanding it", col)
+        size = 1 + sum(measure(ref, stack + (name,), top) for ref in defs[name][2])
+        if size > MAX_SUBSTITUTION_EXPANSION:
+            raise RstError(line, f"substitution |{top}| expands into more than {MAX_SUBSTITUTION_EXPANSION} "
+                                 "substitutions: refused before expanding it", col)
+        cost[name] = size
+        return size
+
+    for name in sorted(defs, key=lambda n: defs[n][0]):
+        measure(name, (), name)
+
+
+def _name(name: str) -> str:
+    return " ".join(name.split()).lower()  # docutils falls back to a case-insensitive match
+
+
+_NESTING = re.compile(r"^(?:[-*+>] +|\d+[.)] +|[ \t])*")
+
+
+def _depth(line: str) -> int:
+    return len(_NESTING.match(line).group(0))
+
+
+def _deepest_line(text: str) -> int:
+    """The line where indentation and list markers nest deepest (1-based)."""
+    lines = text.splitlines() or [""]
+    return max(range(len(lines)), key=lambda i: _depth(lines[i])) + 1
 
 
 _HEADER_ROWS = re.compile(r"(:header-rows:\s*)(\d+)")

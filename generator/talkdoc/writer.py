@@ -72,15 +72,16 @@ def render_document(spec: Spec, doc: Document, generated: str | None = None) -> 
     blocks.append([rule, title, rule])
     stamp = entry["generated"] if "generated" in entry else (generated or _now())
     if stamp is not None:
-        blocks.append([phrases.GENERATED + str(stamp)])
+        blocks.append([_text(entry.get("generated_prefix"), phrases.GENERATED) + str(stamp)])
     blocks.extend(_lines(text) for text in _preamble(spec, entry))
     standard_intro = [phrases.intro(ctx.title_label("from"), ctx.title_label("to"))]
     intro = entry["intro"] if "intro" in entry else standard_intro
     if intro is not None:
-        blocks.append([phrases.INTRODUCTION, "-" * len(phrases.INTRODUCTION)])
+        heading = escape(_text(entry.get("intro_heading"), phrases.INTRODUCTION))
+        blocks.append([heading, "-" * _width(heading)])
         blocks.extend(_lines(p) for p in _list(intro))
-    for flow in _sections(spec, doc):
-        blocks.extend(_section(ctx, flow))
+    for section in _sections(spec, doc):
+        blocks.extend(_section(ctx, section) if isinstance(section, Flow) else _unread_section(section))
     lines = [line for i, block in enumerate(blocks) for line in ([""] if i else []) + block]
     text = "\n".join(lines) + "\n"
     return text.replace("\n", CRLF) if entry.get("newline", "crlf") == "crlf" else text
@@ -109,16 +110,32 @@ def _preamble(spec: Spec, entry: Mapping) -> Iterable[str]:
             yield spec.notes[index]
 
 
-def _sections(spec: Spec, doc: Document) -> list[Flow]:
-    """The direction's flows in spec order, with kept sections put back where they stood."""
-    flows = [f for f in spec.flows if (f.source.system, f.target.system) == (doc.source, doc.target)]
+def _sections(spec: Spec, doc: Document) -> list[Flow | Mapping]:
+    """The direction's flows in spec order, with kept sections (flows or unread ones) put back where they stood."""
+    flows: list[Flow | Mapping] = [f for f in spec.flows if (f.source.system, f.target.system) == (doc.source, doc.target)]
     kept = sorted(((k.get("at"), i, k) for i, k in enumerate(_list(doc.entry.get("kept")))
                    if isinstance(k, Mapping) and isinstance(k.get("at"), int)), key=lambda t: (t[0], t[1]))
     for at, _, k in kept:
-        flow = kept_flow(k.get("section"), spec.file)
-        if flow is not None:
-            flows.insert(min(at, len(flows)), flow)
+        section = k["unread"] if isinstance(k.get("unread"), Mapping) else kept_flow(k.get("section"), spec.file)
+        if section is not None:
+            flows.insert(min(at, len(flows)), section)
     return flows
+
+
+def _unread_section(data: Mapping) -> list[list[str]]:
+    """A section kept as written because its heading names no two datatypes."""
+    heading = escape(str(data.get("heading", "")))
+    blocks: list[list[str]] = []
+    for block in _list(data.get("blocks")):
+        if isinstance(block, Mapping):
+            rows = [tuple(str(c) for c in r) for r in _list(block.get("rows")) if isinstance(r, list)]
+            if rows:
+                blocks.append(_table(rows[0], rows[1:], block.get("header_rows", 1)))
+        else:
+            blocks.append(_lines(block))
+    head = [heading, "-" * max(_width(heading), 4)]
+    blocks = [head + blocks[0]] + blocks[1:] if blocks else [head]
+    return blocks[:-1] + [blocks[-1] + [""]]
 
 
 def kept_flow(data, file: str) -> Flow | None:
@@ -242,7 +259,9 @@ def _section(ctx: Context, flow: Flow) -> list[list[str]]:
     texts = _mapping(doc.get("text"))
     seen: dict[str, int] = {}
     notes = list(flow.notes)
-    layout = [k for k in _list(doc.get("layout")) if isinstance(k, str)] or standard_layout(flow)
+    # a recorded layout, even an empty one (a section of a heading alone), replaces the standard one
+    recorded = doc.get("layout")
+    layout = [k for k in recorded if isinstance(k, str)] if isinstance(recorded, list) else standard_layout(flow)
     blocks: list[list[str]] = []
     for kind in layout:
         n = seen[kind] = seen.get(kind, -1) + 1
@@ -288,8 +307,8 @@ def _rows(value, default) -> list[tuple[str, ...]]:
     return [tuple(r) for r in default]
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
-    lines = [".. list-table::", "   :header-rows: 1", ""]
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], header_rows=1) -> list[str]:
+    lines = [".. list-table::", f"   :header-rows: {header_rows if isinstance(header_rows, int) else 1}", ""]
     for row in [header, *rows]:
         for i, cell in enumerate(row):
             bullet = "   * -" if i == 0 else "     -"

@@ -112,6 +112,13 @@ class Linter:
         if not isinstance(rule, list):
             self.error(path, "a DTL rule must be a list of transform functions")
             return
+        if rule and isinstance(rule[0], str):
+            # An older form: the rule body is one transform function. The reference only shows a
+            # list of them (dtl/annotated-example.rst), and is silent on this one, so: warn.
+            self.warning(path, f"a rule is a list of transform functions; this one is a single [\"{rule[0]}\", ...] "
+                               "(an older form the reference does not document): wrap it in a list")
+            self.transform(rule, path, scope)
+            return
         for i, item in enumerate(rule):
             self.transform(item, path + (i,), scope)
 
@@ -380,8 +387,11 @@ class Linter:
             dataset, alias = parts
             if alias in aliases:
                 self.error(path + (i,), f"alias '{alias}' is declared twice")
-            elif dataset in seen:
-                self.error(path + (i,), f"dataset '{dataset}' appears twice (a dataset can only appear once)")
+            elif dataset in seen and kind != "hops":
+                # configuration-sources-merge.rst l.118: "A given dataset can only appear once in this list".
+                # A hops spec has no such rule: the same dataset under two aliases is a self-join.
+                self.error(path + (i,), f"dataset '{dataset}' appears twice (a dataset can only appear once "
+                                        "in a merge source)")
             if alias in VARIABLES:
                 self.error(path + (i,), f"alias '{alias}' clashes with the DTL variable of that name")
             aliases.setdefault(alias, i)

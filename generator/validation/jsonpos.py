@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from generator import nodefolder
+
 PathPart = str | int
 JsonPath = tuple[PathPart, ...]
 
@@ -47,11 +49,26 @@ def parse(text: str) -> ParseResult:
             duplicates = True
         return obj
 
+    def constant(name: str) -> Any:
+        raise _Constant(name)
+
     try:
-        value = json.loads(text, object_pairs_hook=pairs_hook)
+        value = json.loads(text, object_pairs_hook=pairs_hook, parse_constant=constant)
     except json.JSONDecodeError as err:
         return ParseResult(error=f"invalid JSON: {err.msg}", line=err.lineno, col=err.colno)
+    except _Constant as err:  # NaN/Infinity: Python writes them, JSON has no such numbers
+        line, col = line_col(text, max(text.find(err.args[0]), 0))
+        return ParseResult(error=f"invalid JSON: {err.args[0]} is not a JSON number", line=line, col=col)
+    except (RecursionError, ValueError) as err:  # too deep, or an integer over 4,300 digits
+        return ParseResult(error=nodefolder.decode_error(err), line=1, col=1)
+    problem = nodefolder.json_problem(text, value)
+    if problem:  # lone surrogates and deep nesting would break later stages
+        return ParseResult(error=problem, line=1, col=1)
     return ParseResult(value=value, duplicate_keys=duplicates)
+
+
+class _Constant(ValueError):
+    pass
 
 
 def format_path(path: Sequence[PathPart]) -> str:

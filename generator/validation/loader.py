@@ -15,10 +15,11 @@ from typing import Any, Mapping
 from generator.validation.jsonpos import duplicate_key_paths, parse
 from generator.validation.model import (
     EXTERNAL_DATASETS_FILE, METADATA, METADATA_FILE, PIPE, SYSTEM, VARIABLES_FILE,
-    Entity, Findings, NodeConfig,
+    Entity, Findings, NodeConfig, Variables,
 )
 
 _FOLDER_KIND = {"pipes": PIPE, "systems": SYSTEM}
+_UNPARSED = object()  # what _parse returns for a file it reported as invalid
 
 
 def is_config_file(name: str) -> bool:
@@ -26,18 +27,24 @@ def is_config_file(name: str) -> bool:
     return (folder in _FOLDER_KIND and base.endswith(".conf.json")) or name == METADATA_FILE
 
 
-def load(files: Mapping[str, str], findings: Findings, *, whole: bool = True) -> NodeConfig:
-    """Parse every recognised file; syntax and shape problems go to ``findings``."""
+def load(files: Mapping[str, str], findings: Findings, *, whole: bool = True,
+         variable_files: tuple[str, ...] = (VARIABLES_FILE,)) -> NodeConfig:
+    """Parse every recognised file; syntax and shape problems go to ``findings``.
+
+    ``variable_files`` are the keys of ``files`` that hold ``$ENV`` variables, highest
+    precedence first; those not in ``files`` are skipped.
+    """
     entities: list[Entity] = []
     unreadable: set[str] = set()
     for name in sorted(files):
         if is_config_file(name):
             value = _parse(name, files[name], findings)
-            found = _entities(name, value, findings) if value is not None else []
+            # A file holding null is an error like any other shape, never an empty file.
+            found = _entities(name, value, findings) if value is not _UNPARSED else []
             entities.extend(found)
             if not found:
                 unreadable.add(posixpath.basename(name)[: -len(".conf.json")])
-    variables = _load_variables(files, findings)
+    variables = _load_variables(files, findings, variable_files)
     external = _load_external(files, findings)
     return NodeConfig(
         texts=files,
@@ -53,7 +60,7 @@ def _parse(name: str, text: str, findings: Findings) -> Any:
     result = parse(text)
     if not result.ok:
         findings.error(name, (), result.error, line=result.line, col=result.col)
-        return None
+        return _UNPARSED
     if result.duplicate_keys:
         for path in duplicate_key_paths(text):
             findings.warning(name, path, f"duplicate key '{path[-1]}' (only the last one counts)", key=True)
@@ -117,23 +124,33 @@ def _check_placement(entity: Entity, findings: Findings) -> None:
                          f"file name does not match _id (expected {expected_folder}/{entity.id}.conf.json)")
 
 
-def _load_variables(files: Mapping[str, str], findings: Findings) -> frozenset[str] | None:
-    if VARIABLES_FILE not in files:
-        return None
-    value = _parse(VARIABLES_FILE, files[VARIABLES_FILE], findings)
-    if value is None:
-        return frozenset()
+def _load_variables(files: Mapping[str, str], findings: Findings, names: tuple[str, ...]) -> Variables:
+    present = tuple(name for name in dict.fromkeys(names) if name in files)
+    values: dict[str, Any] = {}
+    own: frozenset[str] | None = None
+    for name in reversed(present):  # lowest precedence first, so higher ones overwrite
+        found = _variables_file(name, files[name], findings)
+        values.update(found)
+        if name == VARIABLES_FILE:
+            own = frozenset(found)
+    return Variables(present, values, own)
+
+
+def _variables_file(name: str, text: str, findings: Findings) -> dict[str, Any]:
+    value = _parse(name, text, findings)
+    if value is _UNPARSED:
+        return {}
     if not isinstance(value, dict):
-        findings.error(VARIABLES_FILE, (), "the variables file must be a JSON object: variable name -> value")
-        return frozenset()
-    return frozenset(value)
+        findings.error(name, (), "the variables file must be a JSON object: variable name -> value")
+        return {}
+    return value
 
 
 def _load_external(files: Mapping[str, str], findings: Findings) -> tuple[str, ...]:
     if EXTERNAL_DATASETS_FILE not in files:
         return ()
     value = _parse(EXTERNAL_DATASETS_FILE, files[EXTERNAL_DATASETS_FILE], findings)
-    if value is None:
+    if value is None or value is _UNPARSED:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         findings.error(EXTERNAL_DATASETS_FILE, (), "external datasets must be a JSON list of dataset ids")

@@ -41,12 +41,29 @@ class Entity:
 
 
 @dataclass(frozen=True)
+class Variables:
+    """The ``$ENV`` variables the folder's files give, merged by precedence.
+
+    ``files`` are the variables files that were read, highest precedence first (an
+    explicit ``--variables`` file, the sesam-py profile ``<profile>-env.json``, then
+    pipegen's own ``variables.json``); ``values`` maps each name to the value the
+    first of them gives. ``own`` holds the names of ``variables.json`` (None: no
+    such file), whose unused entries are reported: the other files are shared by a
+    whole environment, so an entry the folder does not use is normal there.
+    """
+
+    files: tuple[str, ...] = ()
+    values: Mapping[str, Any] = field(default_factory=dict)
+    own: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
 class NodeConfig:
     """What a node config folder holds, parsed."""
 
     texts: Mapping[str, str]
     entities: tuple[Entity, ...]
-    variables: frozenset[str] | None  # None: no variables file in the folder
+    variables: Variables
     external_datasets: tuple[str, ...]  # in file order
     whole: bool = True  # False: a fragment of a config; checks that need the rest of it are skipped
     # Ids (file names) of config files that could not be read: references to them are not reported again.
@@ -67,6 +84,8 @@ class Findings:
 
     texts: Mapping[str, str]
     root_label: str = ""
+    # File key -> the name shown for it, for files that do not sit in the folder (``--variables``).
+    labels: Mapping[str, str] = field(default_factory=dict)
     _seen: set[tuple[str, JsonPath, str, str]] = field(default_factory=set)
     _problems: list[Problem] = field(default_factory=list)
 
@@ -78,8 +97,13 @@ class Findings:
         self._seen.add(marker)
         if not line and file in self.texts:
             line, col = locate(self.texts[file], path, key=key)
-        label = f"{self.root_label.rstrip('/')}/{file}" if self.root_label else file
+        label = self.label(file)
         self._problems.append(Problem(Location(label, line, col), format_path(path), message, level))
+
+    def label(self, file: str) -> str:
+        if file in self.labels:
+            return self.labels[file]
+        return f"{self.root_label.rstrip('/')}/{file}" if self.root_label else file
 
     def error(self, file: str, path: JsonPath, message: str, **kw: Any) -> None:
         self.add(file, path, message, "error", **kw)

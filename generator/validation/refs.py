@@ -16,22 +16,24 @@
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterator
 
 from generator.envref import REF_START
+from generator.validation import node_rules
 from generator.validation.cron import cron_error
 from generator.validation.dtl import DatasetRef, Linter
 from generator.validation.jsonpos import JsonPath
 from generator.validation.model import (
-    EXTERNAL_DATASETS_FILE, METADATA, PIPE, SYSTEM, VARIABLES_FILE, Entity, Findings, NodeConfig, did_you_mean,
-    transforms, walk,
+    EXTERNAL_DATASETS_FILE, METADATA, PIPE, SYSTEM, VARIABLES_FILE, Entity, Findings, NodeConfig, Variables,
+    did_you_mean, transforms, walk,
 )
 
 URL_SYSTEMS = frozenset({"system:url", "system:rest", "system:microservice"})
-SQL_SYSTEMS = frozenset({"system:mssql", "system:sqlserver", "system:mysql", "system:oracle", "system:oracle_tns",
-                         "system:postgresql"})
+SQL_SYSTEMS = frozenset({"system:mssql", "system:sqlserver", "system:mssql-azure-dw", "system:mysql", "system:oracle",
+                         "system:oracle_tns", "system:postgresql"})
 # (component role, component type) -> system types it can use (hub/.../pipes/configuration-*.rst).
 SYSTEM_TYPES: dict[tuple[str, str], frozenset[str]] = {
     ("source", "rest"): frozenset({"system:rest"}),
@@ -53,6 +55,10 @@ SYSTEM_TYPES: dict[tuple[str, str], frozenset[str]] = {
 TEMPLATE_OPERATIONS = ("operation", "operation_lookup", "operation_lookup_delete", "operation_insert",
                        "operation_update", "operation_delete")
 DEPENDENCY_KINDS = frozenset({"source", "hops", "lookup", "template"})
+# DTL functions whose arguments may be $SECRET(...) (hub/dtl/dtl-functions-encryption.rst).
+ENCRYPTION_FUNCTIONS = frozenset({"encrypt", "decrypt", "encrypt-pki", "decrypt-pki", "encrypt-pgp", "decrypt-pgp"})
+MAX_NAMES = 20  # variables named in the one warning about missing values
+_ENV_REF = re.compile(r"\$ENV\(([^()$]+)\)")
 _DOCKER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{1,62}\Z")
 
 
@@ -64,6 +70,9 @@ class Read:
     dataset: str
     path: JsonPath
     kind: str  # source | hops | lookup | template | completeness
+    # Set when the read sits in an alternative of a conditional source that the known
+    # variables leave inactive: "alternative 'prod' (the condition is 'test')".
+    inactive: str = ""
 
 
 def check(config: NodeConfig, findings: Findings, dtl_reads: dict[tuple[str, JsonPath], list[DatasetRef]]) -> None:
@@ -72,7 +81,7 @@ def check(config: NodeConfig, findings: Findings, dtl_reads: dict[tuple[str, Jso
     reads = list(_dataset_reads(config, findings, dtl_reads))
     _check_reads(config, findings, writers, reads)
     _check_external(config, findings, writers)
-    _check_own_sink_hops(findings, writers, reads)
+    node_rules.check(config, findings, node_rules.own_reads(reads, writers))
     _check_templates(config, findings)
     _check_systems(config, findings)
     _check_env_and_secrets(config, findings)
@@ -147,7 +156,7 @@ def _dataset_writers(config: NodeConfig) -> dict[str, list[Entity]]:
 def _dataset_reads(config: NodeConfig, findings: Findings,
                    dtl_reads: dict[tuple[str, JsonPath], list[DatasetRef]]) -> Iterator[Read]:
     for pipe in config.pipes:
-        yield from _source_reads(pipe, pipe.config.get("source"), pipe.at("source"), findings)
+        yield from _source_reads(pipe, pipe.config.get("source"), pipe.at("source"), findings, config.variables)
         for key in ("exclude_completeness", "include_completeness"):
             yield from _id_list(pipe, pipe.config.get(key), pipe.at(key), "completeness")
         for transform, path in transforms(pipe):
@@ -159,26 +168,52 @@ def _dataset_reads(config: NodeConfig, findings: Findings,
             yield Read(pipe, ref.dataset, ref.path, ref.kind)
 
 
-def _source_reads(pipe: Entity, source: Any, path: JsonPath, findings: Findings) -> Iterator[Read]:
+def _source_reads(pipe: Entity, source: Any, path: JsonPath, findings: Findings, variables: Variables,
+                  inactive: str = "") -> Iterator[Read]:
     if not isinstance(source, dict):
         return
     kind = source.get("type")
     if kind == "conditional" and isinstance(source.get("alternatives"), dict):
+        active = condition_value(source.get("condition"), variables)
         for key, alt in source["alternatives"].items():
-            yield from _source_reads(pipe, alt, path + ("alternatives", key), findings)
-    elif kind == "dataset" and isinstance(source.get("dataset"), str):
-        yield Read(pipe, source["dataset"], path + ("dataset",), "source")
+            off = inactive or (f"alternative '{key}', which the condition '{active}' does not select"
+                               if active is not None and key != active else "")
+            yield from _source_reads(pipe, alt, path + ("alternatives", key), findings, variables, off)
+        return
+    reads: list[Read] = []
+    if kind == "dataset" and isinstance(source.get("dataset"), str):
+        reads.append(Read(pipe, source["dataset"], path + ("dataset",), "source"))
     elif kind in ("merge_datasets", "union_datasets"):
-        yield from _id_list(pipe, source.get("datasets"), path + ("datasets",), "source")
+        reads.extend(_id_list(pipe, source.get("datasets"), path + ("datasets",), "source"))
     elif kind == "merge":
-        yield from _merge_reads(pipe, source, path, findings)
+        reads.extend(_merge_reads(pipe, source, path, findings))
     if kind in ("merge", "merge_datasets", "union_datasets"):
-        yield from _id_list(pipe, source.get("initial_datasets"), path + ("initial_datasets",), "completeness")
+        reads.extend(_id_list(pipe, source.get("initial_datasets"), path + ("initial_datasets",), "completeness"))
     if kind == "dataset":
         if isinstance(source.get("completeness"), list):
-            yield from _id_list(pipe, source["completeness"], path + ("completeness",), "completeness")
-        yield from _id_list(pipe, source.get("initial_completeness"), path + ("initial_completeness",),
-                            "completeness")
+            reads.extend(_id_list(pipe, source["completeness"], path + ("completeness",), "completeness"))
+        reads.extend(_id_list(pipe, source.get("initial_completeness"), path + ("initial_completeness",),
+                              "completeness"))
+    for read in reads:
+        yield replace(read, inactive=inactive) if inactive else read
+
+
+def condition_value(condition: Any, variables: Variables) -> str | None:
+    """The key a conditional component selects, when the condition is a literal or its
+    ``$ENV(...)`` have values here; None when it cannot be known offline.
+    (``configuration-sources-conditional.rst``: "The actual source to use is resolved at
+    runtime when the parent pipe is created.")"""
+    if not isinstance(condition, str):
+        return None
+    out, pos = [], 0
+    for match in _ENV_REF.finditer(condition):
+        value = variables.values.get(match.group(1))
+        if value in (None, "") or isinstance(value, (dict, list)):
+            return None
+        out += [condition[pos:match.start()], value if isinstance(value, str) else json.dumps(value)]
+        pos = match.end()
+    out.append(condition[pos:])
+    return "".join(out)
 
 
 def _id_list(pipe: Entity, ids: Any, path: JsonPath, kind: str) -> Iterator[Read]:
@@ -228,10 +263,13 @@ def _check_reads(config: NodeConfig, findings: Findings, writers: dict[str, list
             continue
         if read.dataset.startswith("system:") or "$ENV(" in read.dataset or read.dataset in config.unreadable:
             continue
-        findings.error(read.pipe.file, read.path,
-                       f"dataset '{read.dataset}' is read but no pipe in this folder writes it"
-                       f"{did_you_mean(read.dataset, writers)}; if it comes from elsewhere, "
-                       f"list it in {EXTERNAL_DATASETS_FILE}")
+        message = (f"dataset '{read.dataset}' is read but no pipe in this folder writes it"
+                   f"{did_you_mean(read.dataset, writers)}; if it comes from elsewhere, "
+                   f"list it in {EXTERNAL_DATASETS_FILE}")
+        if read.inactive:
+            findings.warning(read.pipe.file, read.path, f"{message} (in {read.inactive})")
+        else:
+            findings.error(read.pipe.file, read.path, message)
 
 
 def _check_external(config: NodeConfig, findings: Findings, writers: dict[str, list[Entity]]) -> None:
@@ -239,17 +277,6 @@ def _check_external(config: NodeConfig, findings: Findings, writers: dict[str, l
         if dataset in writers:
             findings.warning(EXTERNAL_DATASETS_FILE, (i,),
                              f"dataset '{dataset}' is declared external but pipe '{writers[dataset][0].id}' writes it")
-
-
-def _check_own_sink_hops(findings: Findings, writers: dict[str, list[Entity]], reads: list[Read]) -> None:
-    """Hops to a pipe's own sink are legal, but only see what is written with batch_size 1."""
-    for read in reads:
-        if read.kind != "hops" or read.pipe not in writers.get(read.dataset, []):
-            continue
-        if read.pipe.config.get("batch_size") != 1:
-            findings.warning(read.pipe.file, read.path,
-                             f"hops to the pipe's own sink dataset '{read.dataset}' needs \"batch_size\": 1 "
-                             "to see entities it has just written")
 
 
 # ---------------------------------------------------------------------------------------
@@ -381,11 +408,11 @@ def _check_templates(config: NodeConfig, findings: Findings) -> None:
             if template == "transform-collect-rest" and isinstance(share, str):
                 excluded = pipe.config.get("exclude_completeness")
                 if not (isinstance(excluded, list) and share in excluded):
-                    findings.error(pipe.file, path + ("properties", "share_dataset"),
-                                   f"transform-collect-rest hops to share dataset '{share}'; list it in the pipe's "
-                                   "exclude_completeness")
-            if template == "transform-share-rest" and pipe.config.get("batch_size") != 1:
-                findings.error(pipe.file, path + ("template",), "a transform-share-rest pipe needs \"batch_size\": 1")
+                    # A warning, as for any cycle: it only holds back completeness, which is opt-in.
+                    findings.warning(pipe.file, path + ("properties", "share_dataset"),
+                                     f"transform-collect-rest hops to share dataset '{share}'; list it in the pipe's "
+                                     "exclude_completeness, as the connector template does (connector-templates.rst "
+                                     "l.30)")
 
 
 # ---------------------------------------------------------------------------------------
@@ -417,7 +444,7 @@ def env_tokens(text: str) -> Iterator[tuple[str, str, str]]:
 
 
 def _check_env_and_secrets(config: NodeConfig, findings: Findings) -> None:
-    used: set[str] = set()
+    used: dict[str, tuple[Entity, JsonPath]] = {}  # name -> its first use
     for entity in config.entities:
         text = config.texts.get(entity.file, "")
         if "$ENV(" not in text and "$SECRET(" not in text:
@@ -428,25 +455,59 @@ def _check_env_and_secrets(config: NodeConfig, findings: Findings) -> None:
             for kind, name, problem in env_tokens(value):
                 if problem:
                     findings.error(entity.file, path, problem)
-                    continue
-                if kind == "SECRET" and entity.kind != SYSTEM:
+                elif kind == "SECRET" and entity.kind != SYSTEM and not is_encryption_argument(entity, path):
                     findings.error(entity.file, path, f"$SECRET({name}) in a {entity.kind}: secrets are only "
-                                                      "allowed in systems; let the system carry the secret")
-                if kind == "ENV":
-                    used.add(name)
-                    _check_variable(config, findings, entity, path, name)
-    if config.variables is not None and config.whole:
-        for name in sorted(config.variables - used):
+                                                      "allowed in systems and as the key of a DTL encryption "
+                                                      "function; let the system carry the secret")
+                elif kind == "ENV":
+                    used.setdefault(name, (entity, path))
+    if config.whole:
+        _check_values(config, findings, used)
+        own = config.variables.own
+        for name in sorted((own or frozenset()) - set(used)):
             findings.warning(VARIABLES_FILE, (name,), f"variable '{name}' is not used by any config", key=True)
 
 
-def _check_variable(config: NodeConfig, findings: Findings, entity: Entity, path: JsonPath, name: str) -> None:
-    if config.variables is None:
-        if config.whole:
-            findings.error(entity.file, path, f"$ENV({name}) is used but the folder has no {VARIABLES_FILE}")
-    elif name not in config.variables:
-        findings.error(entity.file, path, f"$ENV({name}) is not listed in {VARIABLES_FILE}"
-                                          f"{did_you_mean(name, config.variables)}")
+def is_encryption_argument(entity: Entity, path: JsonPath) -> bool:
+    """Is the value at ``path`` an argument of encrypt/decrypt (or a pgp/pki variant)?
+
+    ``hub/dtl/dtl-functions-encryption.rst`` documents ``$SECRET(...)`` as their keys
+    (l.27 ``["decrypt", "$SECRET(secret-name)", ...]``, l.69 both keys of ``decrypt-pgp``)
+    and even as the value of ``encrypt-pki`` (l.219); the secret is used, never shown.
+    """
+    if len(path) < 2 or not isinstance(path[-1], int):
+        return False
+    call = entity.config
+    for step in path[len(entity.base):-1]:
+        try:
+            call = call[step]
+        except (KeyError, IndexError, TypeError):
+            return False
+    if not isinstance(call, list) or not call or not isinstance(call[0], str):
+        return False
+    return path[-1] >= 1 and call[0] in ENCRYPTION_FUNCTIONS
+
+
+def _check_values(config: NodeConfig, findings: Findings, used: dict[str, tuple[Entity, JsonPath]]) -> None:
+    """One warning for the folder: the variables that no variables file gives a value.
+
+    The node substitutes ``$ENV(...)`` from its own environment, which the folder's
+    files only mirror, so a gap here is a reminder, not a defect of the config.
+    """
+    values = config.variables.values
+    missing = [name for name in sorted(used) if values.get(name) in (None, "")]
+    if not missing:
+        return
+    named = [name + (did_you_mean(name, [v for v in values if v not in used]) if name not in values else "")
+             for name in missing[:MAX_NAMES]]
+    if len(missing) > MAX_NAMES:
+        named.append(f"and {len(missing) - MAX_NAMES} more")
+    entity, path = used[missing[0]]
+    files = config.variables.files
+    where = (f"given no value by {' or '.join(findings.label(f) for f in files)}" if files else
+             f"with no value (no {VARIABLES_FILE}, <profile>-env.json or --variables file)")
+    findings.warning(entity.file, path, f"$ENV variables {where}: {', '.join(named)}; "
+                                        "the node must define them before it runs these configs")
 
 
 # ---------------------------------------------------------------------------------------
@@ -485,7 +546,11 @@ def _check_cron(findings: Findings, entity: Entity, value: Any, path: JsonPath) 
 
 
 def _check_cycles(findings: Findings, writers: dict[str, list[Entity]], reads: list[Read]) -> None:
-    """A cycle of pipes blocks completeness unless one of its reads is in exclude_completeness."""
+    """A cycle of pipes is legal (feedback loops are a documented pattern), but it holds back
+    completeness: ``hub/sesam-dataflow.rst`` l.247 "a feedback pipe will effectively block the
+    completeness feature if it is not excluded from the completeness chain". Completeness
+    filtering is opt-in (``hub/features/completeness-feature.rst``), so a cycle is reported,
+    as a warning, only when a pipe in it or downstream of it turns completeness on."""
     pipes: dict[str, Entity] = {}
     edges: dict[str, dict[str, Read]] = {}  # writer id -> reader id -> the read
     for read in reads:
@@ -499,12 +564,31 @@ def _check_cycles(findings: Findings, writers: dict[str, list[Entity]], reads: l
     for component in _strongly_connected(sorted(pipes), edges):
         if len(component) < 2:
             continue
+        waiting = [p for p in _downstream(component, edges) if uses_completeness(pipes[p])]
+        if not waiting:
+            continue
         cycle = _cycle_in(component, edges)
         start = cycle[0]
         read = edges[cycle[-2]][start]
-        findings.error(read.pipe.file, read.path,
-                       "dependency cycle: " + " -> ".join(cycle) + " (break it by listing the dataset in the "
-                                                                    "reading pipe's exclude_completeness)")
+        findings.warning(read.pipe.file, read.path,
+                         "dependency cycle: " + " -> ".join(cycle) + f" holds back the completeness that pipe "
+                         f"'{waiting[0]}' waits for; list the dataset in the reading pipe's exclude_completeness")
+
+
+def _downstream(component: list[str], edges: dict[str, dict[str, Read]]) -> list[str]:
+    """The component's pipes and every pipe that reads from them, directly or not, sorted."""
+    seen = set(component)
+    frontier = list(component)
+    while frontier:
+        frontier = [child for node in frontier for child in edges.get(node, {}) if child not in seen]
+        seen.update(frontier)
+    return sorted(seen)
+
+
+def uses_completeness(pipe: Entity) -> bool:
+    """Does the pipe's source filter on completeness (``completeness`` or ``initial_completeness``)?"""
+    return any(source.get("completeness") not in (None, False) or source.get("initial_completeness")
+               for _role, source, _path in _alternatives("source", pipe.config.get("source"), pipe.at("source")))
 
 
 def _excluded(read: Read) -> bool:

@@ -31,6 +31,7 @@ SCHEMA_FILES = {PIPE: "pipe.schema.json", SYSTEM: "system.schema.json", METADATA
 _VALUE_VALIDATORS = {"type", "enum", "const", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
                      "pattern", "minLength", "maxLength", "format"}
 _SENSITIVE = re.compile(r"(?i)pass|secret|token|jwt|api.?key|authorization|credential|pem")
+_TRANSIT_DECIMAL = re.compile(r"~f[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\Z")
 _TYPE_NAMES = {"object": "an object", "array": "a list", "string": "a string", "integer": "an integer",
                "number": "a number", "boolean": "a boolean", "null": "null"}
 
@@ -161,6 +162,12 @@ def _report(entity: Entity, error: ValidationError, findings: Findings) -> None:
         for name in sorted(set(instance) - known):
             if _pattern_match(error.schema, name):
                 continue
+            right = _spelt_right(name, known)
+            if right:
+                findings.warning(entity.file, path + (name,),
+                                 f"the node ignores '{name}': the Sesam reference names this property '{right}'",
+                                 key=True)
+                continue
             findings.warning(entity.file, path + (name,),
                              f"unknown property '{name}' (not in the Sesam reference){did_you_mean(name, known)}",
                              key=True)
@@ -173,7 +180,24 @@ def _report(entity: Entity, error: ValidationError, findings: Findings) -> None:
                 else:
                     findings.error(entity.file, path, f"missing required property '{name}'")
         return
+    if kind == "type" and _is_transit_number(instance, error.validator_value):
+        findings.warning(entity.file, path, "a transit-encoded decimal where the reference documents a number: "
+                                            "an older form it is silent about; write the number itself")
+        return
     findings.error(entity.file, path, _message(error, sensitive=_is_sensitive(path)))
+
+
+def _spelt_right(name: str, known: set[str]) -> str:
+    """The documented property ``name`` misspells by case or by '-' for '_' (the node ignores
+    such a key silently, e.g. ``set-initial-offset``), or ''."""
+    folded = name.lower().replace("-", "_")
+    return next((k for k in sorted(known) if k != name and k.lower().replace("-", "_") == folded), "")
+
+
+def _is_transit_number(value: Any, expected: Any) -> bool:
+    """``"~f0.1"``: a decimal in transit encoding (data-management/entity-data-model.rst) in a numeric setting."""
+    wanted = {expected} if isinstance(expected, str) else set(expected)
+    return bool(wanted & {"number", "integer"}) and isinstance(value, str) and _TRANSIT_DECIMAL.match(value) is not None
 
 
 def _is_sensitive(path: tuple) -> bool:
