@@ -105,6 +105,10 @@ def main() -> int:
     print(f"validate{tv - t2:6.2f} s")
     print(f"write   {t3 - tv:6.2f} s")
     print(f"total   {t3 - t0:6.2f} s  (target < 3 s)")
+    # CPU time stays comparable when the machine is busy, wall time does not.
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(f"cpu     {own.ru_utime + own.ru_stime:6.2f} s main process, "
+          f"{kids.ru_utime + kids.ru_stime:.2f} s parser processes (whole script, spec writing included)")
     print(f"pipes written: {pipes}, files: {len(rendered.files)}")
     print(f"peak memory (max RSS): {main_mb:.0f} MB main process, {worker_mb:.0f} MB largest parser "
           f"process  (target < 300 MB)")

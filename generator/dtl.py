@@ -31,8 +31,11 @@ def cast_name(type_text: str | None) -> str | None:
 
 
 def ns_path(var: str, ref: Ref, path: str) -> str:
-    """``_S`` + ``customerp-employee`` + ``address.city`` -> ``_S.customerp-employee:address.city``."""
-    return f"{var}.{ref.key}:{path}"
+    """``_S`` + ``customerp-employee`` + ``address.city`` -> ``_S.customerp-employee:address.customerp-employee:city``.
+
+    ``add_namespaces`` prefixes nested keys too (recursively, dtl-functions-dictionaries.rst l.251), and a
+    pipe without namespaced identifiers reads every path element literally (l.334): each is qualified."""
+    return f"{var}." + ".".join(f"{ref.key}:{part}" for part in path.split("."))
 
 
 def ns_list(refs: Iterable[Ref]) -> list:

@@ -54,7 +54,7 @@ def test_import_doc_of_an_empty_folder_is_an_error(project, capsys):
     """K4: it exited 0 and printed nothing."""
     (project / "empty").mkdir()
     assert main(["import-doc", "empty", "-o", "out"]) == 1
-    assert capsys.readouterr().err == "empty:0:0: $: no dataflow documents (*.rst) found\n"
+    assert capsys.readouterr().err == "empty:0:0: $: no dataflow documents (*.rst) in this folder\n"
 
 
 def test_docs_on_a_full_disk_says_what_was_written(project, capsys, monkeypatch):

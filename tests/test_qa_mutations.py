@@ -299,13 +299,13 @@ def change_combined_key(files: Config) -> Changed:
     changed = []
     for path, node in nodes(rules["default"], base + ("default",)):
         if is_city_ref(node):
-            get(p, path[:-1])[path[-1]] = node.replace("address.city", "address.zip")
+            get(p, path[:-1])[path[-1]] = node.replace("crm-company:city", "crm-company:zip")
             changed.append(loc(p, path))
     return changed
 
 
 def is_city_ref(node) -> bool:
-    return isinstance(node, str) and node.startswith("_S.") and node.endswith("crm-company:address.city")
+    return isinstance(node, str) and node.startswith("_S.") and node.endswith("crm-company:address.crm-company:city")
 
 
 def drop_origin(global_id: str):

@@ -75,6 +75,8 @@ def parse_ref(text: Any) -> Ref | None:
     namespace, colon, name = head.partition(":")
     if not colon:
         return Ref("", rest)
+    # Nested keys carry the namespace too (add_namespaces is recursive): a.<ns>:b reads a.b.
+    tail = ".".join(part.removeprefix(f"{namespace}:") for part in tail.split(".")) if tail else tail
     return Ref(namespace, name + dot + tail)
 
 

@@ -259,7 +259,7 @@ class Node:
         self.deps: dict[str, Dependencies] = {}
         self._rescan: set[str] = set()
         self.after_pipe: dict[str, list[Callable[[], None]]] = {}  # one-shot hooks, run after that pipe
-        self.compiled: dict[tuple, dtl.Transform] = {}
+        self.compiled: dict[tuple, tuple[dict, dtl.Transform]] = {}
         self.hops = {pid: pipeinfo.hops_of(p) for pid, p in self.pipes.items()}
         for pid, pipe in self.pipes.items():
             # "onload means that the initial offset will be set when the pipe is loaded"
@@ -772,11 +772,12 @@ def _source_embedded(run: PipeRun, source: dict) -> Read:
 def _transform_dtl(run: PipeRun, spec: dict):
     # Compiled once per pipe and transform (decoding the rules costs more than a quiet run).
     key = (run.id, id(spec))
-    compiled = run.node.compiled.get(key)
-    if compiled is None:
-        compiled = run.node.compiled[key] = dtl.Transform(spec["rules"], namespaces=run.namespaces,
-                                                           datasets=run.datasets, now=run.node.now,
-                                                           secrets=run.node.dtl_secrets)
+    kept = run.node.compiled.get(key)
+    if kept is None or kept[0] is not spec:  # the spec is kept with it: an id is only unique while alive
+        kept = run.node.compiled[key] = (spec, dtl.Transform(spec["rules"], namespaces=run.namespaces,
+                                                             datasets=run.datasets, now=run.node.now,
+                                                             secrets=run.node.dtl_secrets))
+    compiled = kept[1]
     compiled.datasets = run.datasets
     return compiled.run
 

@@ -151,6 +151,7 @@ class Simulation:
         self.config = config
         self.rendered = render_config(config)
         files = patched(self.rendered.files, patch)
+        self.node_files = files
         self.clock = Clock()
         self.systems = {sid: TestSystem(system, secret=_secrets.token_urlsafe(16), clock=self.clock,
                                         page_size=page_size)
@@ -161,6 +162,15 @@ class Simulation:
         self.round = 0
         self.last: Settled | None = None
         self.last_writes = 0  # writes to systems in the last run
+
+    def fresh(self) -> None:
+        """Start over with empty systems and an empty node, keeping the running servers."""
+        for s in self.systems.values():
+            s.clear()
+        self.node.close()
+        self.node = Node(self.node_files, self.systems, Store())
+        self.labels.clear()
+        self.round, self.last, self.last_writes = 0, None, 0
 
     @classmethod
     def from_specs(cls, specs: Sequence[Path], **kw) -> "Simulation":
@@ -178,7 +188,7 @@ class Simulation:
 
     # ---- running
 
-    def run(self, *, rounds: int | None = None, rescan: bool = False) -> Settled:
+    def run(self, *, rounds: int | None = None, rescan: bool = False, max_rounds: int = 25) -> Settled:
         writes_before = self.system_writes()
         if rounds:
             reports = []
@@ -187,7 +197,7 @@ class Simulation:
                 reports.append(self.node.run_round(self.round, rescan=rescan and n == 0))
             result = Settled(reports, False)
         else:
-            result = self.node.run_until_settled(rescan=rescan, first=self.round + 1)
+            result = self.node.run_until_settled(rescan=rescan, first=self.round + 1, max_rounds=max_rounds)
             self.round += len(result.rounds)
         self.last = result
         self.last_writes = self.system_writes() - writes_before

@@ -32,6 +32,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from generator.model import Datatype, System
 
+MAX_BODY = 64 * 1024  # bytes of a request body a test system accepts
+
 NEXT_RE = re.compile(r"^\{\{\s*body\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
 
 
@@ -146,6 +148,18 @@ class TestSystem:
             found = self.db.execute(sql, params).fetchall()
         return [self._row(dt, pk, json.loads(body)) for pk, body in found]
 
+    def clear(self) -> None:
+        """Empty every datatype and forget failures and logs (the server keeps running)."""
+        with self.lock:
+            for dt in self.system.datatypes.values():
+                self.db.execute(f'DELETE FROM "{dt.id}"')
+                self.db.execute("DELETE FROM sqlite_sequence WHERE name = ?", (dt.id,))
+            self.db.commit()
+        self.failure = None
+        self.requests.clear()
+        self.write_log.clear()
+        self.writes = 0
+
     def bulk_insert(self, datatype: str, items: list[dict]) -> None:
         """Fast load for benchmarks: many entities in one transaction."""
         dt = self.system.datatypes[datatype]
@@ -220,6 +234,9 @@ class TestSystem:
     def handle(self, method: str, url: str, headers, body: bytes) -> tuple[int, Any]:
         if not self._authorized(headers):
             return 401, {"error": "unauthorized"}
+        if len(body) > MAX_BODY:
+            # Like a real API's request limit; it also bounds a feedback loop that grows values each run.
+            return 413, {"error": "payload too large"}
         status = self.fail_check(method, url, body)
         if status is not None:
             return status, {"error": "simulated failure"}

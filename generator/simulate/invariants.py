@@ -1,0 +1,398 @@
+"""Sync invariants over a simulation driven by interleaved user edits, resets and failing systems.
+
+A ``World`` wraps a ``Simulation`` and applies operations as a user or an operator would: inserts,
+updates and deletes on either side (duplicates, empty and case-different merge keys and list values
+included), pipe resets, and systems that fail for a few requests. It checks, after each run and at the
+end, what a correct sync guarantees:
+
+* ``settles``: once the systems answer normally, the node settles;
+* ``kinds``: a field a user only ever wrote as a scalar never becomes a list, a list never a dict;
+* ``unlinked-write``: no update or delete reaches a record not linked to one edited since the last
+  quiet run (a reset makes the next run free: it may legitimately touch anything);
+* ``duplicate``: no golden record holds more records of one datatype than of any other, and no record
+  the sync created ends up linked to nothing;
+* ``delete-without-flow``: no DELETE reaches a datatype that no flow deletes into;
+* ``lost``: after settling, every record of a ``create: always`` flow's source is linked to a record of
+  its target;
+* ``second-run-writes``: a run after settling writes nothing to any system.
+
+The directed checks ``concurrent-edits`` (edits of different properties on the two sides both
+survive) and ``edit-after-read`` (a target edit made after its read is never overwritten) are
+``World.concurrent_edits`` and ``World.edit_after_read``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from generator.model import NodeConfig
+from generator.simulate.scenario import Simulation
+from generator.simulate.systems import Failure
+from generator.simulate.values import NI
+
+INVARIANTS = ("settles", "kinds", "unlinked-write", "duplicate", "delete-without-flow", "lost",
+              "second-run-writes")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    system: str
+    datatype: str
+    fields: tuple[str, ...]  # dotted paths a user edits
+    keys: tuple[str, ...]  # merge-key paths among them
+
+
+def endpoints(config: NodeConfig) -> list[Endpoint]:
+    """Every (system, datatype) a flow touches, with the fields its property tables and merge keys use."""
+    fields: dict[tuple[str, str], list[str]] = {}
+    keys: dict[tuple[str, str], list[str]] = {}
+    for flow in config.flows:
+        for ref, side in ((flow.source, 0), (flow.target, 1)):
+            dt = config.systems[ref.system].datatypes[ref.datatype]
+            own = fields.setdefault((ref.system, ref.datatype), [])
+            own_keys = keys.setdefault((ref.system, ref.datatype), [])
+            for row in flow.properties:
+                path = row.source if side == 0 else row.target
+                if path and path not in (dt.primary_key, dt.updated) and path not in own \
+                        and path.split(".")[0] != dt.primary_key:
+                    own.append(path)
+            for alternative in flow.merge_on:
+                for pair in alternative:
+                    path = pair[side]
+                    for bucket in (own, own_keys):
+                        if path not in bucket:
+                            bucket.append(path)
+    out = []
+    for (sid, dt), found in sorted(fields.items()):
+        usable = tuple(found[:6]) or ("name",)
+        out.append(Endpoint(sid, dt, tuple(dict.fromkeys(tuple(keys[(sid, dt)]) + usable)),
+                            tuple(keys[(sid, dt)])))
+    return out
+
+
+def _nested(path: str, value) -> dict:
+    parts = path.split(".")
+    out: Any = value
+    for part in reversed(parts):
+        out = {part: out}
+    return out
+
+
+def _get(row: dict, path: str):
+    value: Any = row
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _kind(value) -> str | None:
+    if value is None:
+        return None
+    return "list" if isinstance(value, list) else "dict" if isinstance(value, dict) else "scalar"
+
+
+def _leaves(value, prefix: str = ""):
+    """(dotted path, value) of every non-dict value inside a record."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _leaves(v, f"{prefix}{k}.")
+    else:
+        yield prefix.rstrip("."), value
+
+
+@dataclass
+class World:
+    """One simulation under random operations, with the invariants' bookkeeping."""
+
+    sim: Simulation
+    eps: list[Endpoint]
+    violations: dict[str, str] = field(default_factory=dict)  # invariant -> first message
+    kinds: dict[tuple, set] = field(default_factory=dict)  # (system, datatype, path) -> kinds users wrote
+    pending: set = field(default_factory=set)  # (system, datatype, key) edited since the last quiet run
+    free: bool = False  # the next run may touch anything (after a reset)
+    max_rounds: int = 12  # a run that has not settled by then does not settle
+    created: set = field(default_factory=set)  # records the sync inserted
+    log_seen: dict = field(default_factory=dict)  # system -> write_log entries already checked
+    ops: list = field(default_factory=list)  # the operations so far, as scenario steps
+    pairs: dict = field(default_factory=dict)  # record the sync created -> records it was linked to
+    rekeyed: set = field(default_factory=set)  # records whose merge key a user changed, or deleted
+    deleted: set = field(default_factory=set)  # records a user deleted
+    user_lists: set = field(default_factory=set)  # list values users wrote (a list copied across is no change of kind)
+    ever: dict = field(default_factory=dict)  # record -> every record it was ever linked to
+
+    def fresh(self) -> None:
+        """A new example: empty systems and node, no bookkeeping."""
+        self.sim.fresh()
+        self.violations, self.kinds, self.pending, self.created, self.log_seen, self.ops = {}, {}, set(), set(), {}, []
+        self.pairs, self.rekeyed, self.deleted, self.ever, self.user_lists = {}, set(), set(), {}, set()
+        self.free = False
+
+    @classmethod
+    def open(cls, specs: Sequence[Path], patch: Sequence[dict] = ()) -> "World":
+        sim = Simulation.from_specs(list(specs), patch=patch)
+        sim.__enter__()
+        return cls(sim, endpoints(sim.config))
+
+    def close(self) -> None:
+        self.sim.__exit__(None, None, None)
+
+    # ---- operations
+
+    def insert(self, ep: Endpoint, values: dict) -> None:
+        body: dict = {}
+        for path, value in values.items():
+            body = _merge(body, _nested(path, value))
+            self._wrote(ep, path, value)
+        row = self.system(ep).insert(ep.datatype, body)
+        self.pending.add((ep.system, ep.datatype, row[self._pk(ep)]))
+        self.ops.append(f"insert {ep.system}.{ep.datatype} {body} -> {row[self._pk(ep)]}")
+
+    def update(self, ep: Endpoint, which: int, path: str, value) -> None:
+        rows = self.system(ep).rows(ep.datatype)
+        if not rows:
+            return
+        row = rows[which % len(rows)]
+        self._wrote(ep, path, value)
+        self.system(ep).update(ep.datatype, row[self._pk(ep)], _nested(path, value))
+        self.pending.add((ep.system, ep.datatype, row[self._pk(ep)]))
+        self.ops.append(f"update {ep.system}.{ep.datatype} {row[self._pk(ep)]} {path}={value!r}")
+        if path in ep.keys:
+            self.rekeyed.add(self._name(ep.system, ep.datatype, row[self._pk(ep)]))
+
+    def delete(self, ep: Endpoint, which: int) -> None:
+        rows = self.system(ep).rows(ep.datatype)
+        if rows:
+            key = rows[which % len(rows)][self._pk(ep)]
+            self.system(ep).delete(ep.datatype, key)
+            self.pending.add((ep.system, ep.datatype, key))
+            self.ops.append(f"delete {ep.system}.{ep.datatype} {key}")
+            self.rekeyed.add(self._name(ep.system, ep.datatype, key))
+            self.deleted.add(self._name(ep.system, ep.datatype, key))
+
+    def reset(self, pipe: str) -> None:
+        self.sim.node.reset_pipe(pipe)
+        self.free = True
+        self.ops.append(f"reset {pipe}")
+
+    def fail(self, system: str, status: int, times: int, after: int = 0) -> None:
+        self.sim.systems[system].failure = Failure(after, status, times=times)
+        self.ops.append(f"fail {system} {status} x{times} after {after}")
+
+    def heal(self) -> None:
+        for s in self.sim.systems.values():
+            s.failure = None
+
+    def run(self) -> bool:
+        self.ops.append("run")
+        before = self._links()
+        result = self.sim.run(max_rounds=self.max_rounds)
+        after = self._links()
+        for links in (before, after):
+            for name, linked in links.items():
+                self.ever.setdefault(name, set()).update(linked)
+        self._check_writes(before, after)
+        self._check_kinds()
+        failing = any(s.failure is not None for s in self.sim.systems.values())
+        if result.settled and not any(r.failed for r in result.rounds[-2:]) and not failing:
+            self.pending.clear()
+            self.free = False
+            self._check_pairs(after)
+        return result.settled
+
+    def _check_pairs(self, links: dict) -> None:
+        """A record the sync created stays linked to what it was linked to (its origin link never
+        breaks), unless a user changed a merge key or deleted one of them."""
+        for created, linked in list(self.pairs.items()):
+            if created in self.rekeyed:
+                continue
+            now = links.get(created, set())
+            for other in sorted(linked - now - self.rekeyed):
+                self._violate("duplicate", f"{created} (created by the sync) is no longer linked to {other}: "
+                                           "the next edit duplicates it")
+                break
+        for created in self.created:
+            if created in links:
+                self.pairs[created] = set(links[created]) - {created}
+
+    def finish(self) -> None:
+        """Heal every system, settle, and check the end-state invariants and a second run."""
+        self.heal()
+        self.ops.append("heal")
+        if not self.run():
+            self._violate("settles", "the node did not settle after the systems healed")
+            return
+        self._check_links()
+        self._check_lost()
+        self.run()
+        self.ops.append("(second run)")
+        if self.sim.last_writes:
+            self._violate("second-run-writes", f"{self.sim.last_writes} write(s) in a run after settling")
+
+    # ---- directed checks
+
+    def concurrent_edits(self, a: Endpoint, pa: str, b: Endpoint, pb: str, va, vb) -> None:
+        """Edit ``pa`` on a record of ``a`` and ``pb`` on its linked record of ``b``; both edits survive."""
+        pair = self._linked_pair(a, b)
+        if pair is None:
+            return
+        ka, kb = pair
+        self.update(a, self._row_index(a, ka), pa, va)
+        self.update(b, self._row_index(b, kb), pb, vb)
+        self.heal()
+        self.run()
+        ra, rb = self.system(a).get(a.datatype, ka), self.system(b).get(b.datatype, kb)
+        if ra is None or rb is None or _get(ra, pa) != va or _get(rb, pb) != vb:
+            self._violate("concurrent-edits", f"{a.system}.{a.datatype}.{pa}={va!r} and {b.system}.{b.datatype}."
+                                              f"{pb}={vb!r}: now {_get(ra or {}, pa)!r} and {_get(rb or {}, pb)!r}")
+
+    def edit_after_read(self, a: Endpoint, pa: str, b: Endpoint, pb: str, va, vb) -> None:
+        """Edit ``pa`` on ``a``; once ``b``'s records were read in the next round, edit ``pb`` on the linked
+        record of ``b``. The later edit in ``b`` is never overwritten."""
+        pair = self._linked_pair(a, b)
+        if pair is None:
+            return
+        ka, kb = pair
+        self.system(a).update(a.datatype, ka, _nested(pa, va))
+        reader = f"{b.system}-{b.datatype}-all"
+        if reader not in self.sim.node.pipes:
+            return
+        self.sim.node.after_pipe.setdefault(reader, []).append(
+            lambda: self.system(b).update(b.datatype, kb, _nested(pb, vb)))
+        self.heal()
+        self.sim.run()
+        rb = self.system(b).get(b.datatype, kb)
+        if rb is None or _get(rb, pb) != vb:
+            self._violate("edit-after-read", f"{b.system}.{b.datatype}.{pb} edited to {vb!r} after it was read; "
+                                             f"now {_get(rb or {}, pb)!r}")
+
+    # ---- bookkeeping
+
+    def system(self, ep: Endpoint):
+        return self.sim.systems[ep.system]
+
+    def _pk(self, ep: Endpoint) -> str:
+        return self.sim.config.systems[ep.system].datatypes[ep.datatype].primary_key
+
+    def _violate(self, name: str, message: str) -> None:
+        self.violations.setdefault(name, message + "\n  after: " + "; ".join(self.ops))
+
+    def _wrote(self, ep: Endpoint, path: str, value) -> None:
+        if isinstance(value, list):
+            self.user_lists.add(repr(value))
+        kind = _kind(value)
+        if kind:
+            self.kinds.setdefault((ep.system, ep.datatype, path), set()).add(kind)
+
+    def _links(self) -> dict:
+        """Record -> every record in its golden record."""
+        out: dict = {}
+        for record in self.sim.golden_records():
+            members = {f"{ni.ns}:{ni.ident}" for ni in record.get("$ids") or [] if isinstance(ni, NI)}
+            for m in members:
+                out.setdefault(m, set()).update(members)
+        return out
+
+    def _name(self, system: str, datatype: str, key) -> str:
+        return f"{system}-{datatype}:{key}"
+
+    def _check_writes(self, before: dict, after: dict) -> None:
+        deleting = {(f.target.system, f.target.datatype) for f in self.sim.config.flows if f.delete}
+        edited = {self._name(*p) for p in self.pending}
+        allowed = set(edited)
+        for name in edited:
+            allowed |= before.get(name, set()) | after.get(name, set())
+        for sid, system in self.sim.systems.items():
+            start = self.log_seen.get(sid, 0)
+            entries = system.write_log[start:]
+            self.log_seen[sid] = len(system.write_log)
+            for method, datatype, key, status in entries:
+                name = self._name(sid, datatype, key)
+                if method == "POST":
+                    self.created.add(name)
+                    continue
+                if method == "DELETE" and (sid, datatype) not in deleting:
+                    self._violate("delete-without-flow", f"DELETE {sid}.{datatype} {key}: no flow deletes there")
+                if not self.free and name not in allowed and name not in self.created:
+                    self._violate("unlinked-write", f"{method} {sid}.{datatype} {key}, not linked to an edited "
+                                                    f"record ({sorted(edited)[:4]})")
+
+    def _check_kinds(self) -> None:
+        for ep in self.eps:
+            for row in self.system(ep).rows(ep.datatype):
+                for path, value in _leaves(row):
+                    kind = _kind(value)
+                    wrote = self.kinds.get((ep.system, ep.datatype, path))
+                    # "a scalar never becomes a list and a list never a dict"
+                    if kind == "list" and repr(value) in self.user_lists:
+                        continue  # a user's list, synchronized as it was
+                    if wrote and ((kind == "list" and wrote == {"scalar"}) or (kind == "dict" and "list" in wrote)):
+                        self._violate("kinds", f"{ep.system}.{ep.datatype} {row.get(self._pk(ep))}: {path} is a "
+                                               f"{kind} ({value!r}); users wrote it only as {sorted(wrote)}")
+
+    def _row_index(self, ep: Endpoint, key) -> int:
+        keys = [row[self._pk(ep)] for row in self.system(ep).rows(ep.datatype)]
+        return keys.index(key)
+
+    def _linked_pair(self, a: Endpoint, b: Endpoint):
+        links = self._links()
+        for row in self.system(a).rows(a.datatype):
+            ka = row[self._pk(a)]
+            for other in sorted(links.get(self._name(a.system, a.datatype, ka), ())):
+                prefix = f"{b.system}-{b.datatype}:"
+                if other.startswith(prefix):
+                    kb = other[len(prefix):]
+                    return ka, int(kb) if kb.isdigit() else kb
+        return None
+
+    def _check_links(self) -> None:
+        links = self._links()
+        groups = {frozenset(v) for v in links.values()}
+        for group in groups:
+            counts: dict[str, int] = {}
+            for m in group:
+                counts[m.rpartition(":")[0]] = counts.get(m.rpartition(":")[0], 0) + 1
+            if len(counts) > 1 and max(counts.values()) > sorted(counts.values())[-2]:
+                worst = max(counts, key=counts.get)
+                self._violate("duplicate", f"a golden record holds {counts[worst]} {worst} records: {sorted(group)}")
+        for name in sorted(self.created):
+            system_dt, _, key = name.rpartition(":")
+            sid = next((s for s in self.sim.systems if system_dt.startswith(s + "-")), None)
+            if sid is None:
+                continue
+            dt = system_dt[len(sid) + 1:]
+            if self.sim.systems[sid].get(dt, key) is None or self._lost_to_user(name):
+                continue
+            if len(links.get(name, ())) <= 1:
+                self._violate("duplicate", f"{name} was created by the sync and is now linked to nothing")
+
+    def _lost_to_user(self, name: str) -> bool:
+        """A record once linked to one a user deleted (or whose merge key a user changed): whether it
+        keeps or gets a counterpart is the sync's policy, not an invariant."""
+        return bool((self.ever.get(name, set()) | {name}) & self.rekeyed)
+
+    def _check_lost(self) -> None:
+        links = self._links()
+        for flow in self.sim.config.flows:
+            if flow.create.kind != "always" or flow.qualifier:
+                continue
+            src, tgt = flow.source, flow.target
+            pk = self.sim.config.systems[src.system].datatypes[src.datatype].primary_key
+            # A counterpart of another datatype of the target system also counts (fan-in: an ERP
+            # employee is the counterpart of the CRM contact created from it).
+            prefixes = tuple(f"{tgt.system}-{dt}:" for dt in self.sim.config.systems[tgt.system].datatypes)
+            for row in self.sim.systems[src.system].rows(src.datatype):
+                name = self._name(src.system, src.datatype, row[pk])
+                if self._lost_to_user(name):
+                    continue
+                if not any(m.startswith(prefixes) for m in links.get(name, ())):
+                    self._violate("lost", f"{name} has no linked {tgt.system} record (flow to "
+                                          f"{tgt.datatype}, create: always)")
+
+
+def _merge(a: dict, b: dict) -> dict:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out

@@ -1,0 +1,58 @@
+"""Findings of the sync review on a config generated from imported Talk documents (HubSpot <-> Tripletex).
+
+Each scenario reproduces one finding's example from the review's appendix under the simulator; they
+fail on the earlier generator (whose enrich pipes never ran, B1) and pass on the golden-record design.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from generator.simulate.scenario import Simulation, load_scenario, run_scenario
+from generator.talkdoc.files import import_to_folder
+from tests.conftest import SHARED
+
+DOCS = [SHARED / "talk-docs" / "hubspot-tripletex.rst", SHARED / "talk-docs" / "tripletex-hubspot.rst"]
+
+
+@pytest.fixture(scope="module")
+def spec(tmp_path_factory) -> Path:
+    if not all(d.is_file() for d in DOCS):
+        pytest.skip("../shared/talk-docs is not present")
+    folder = tmp_path_factory.mktemp("ht")
+    import_to_folder(DOCS, folder)
+    return next(folder.glob("*.yaml"))
+
+
+def _run(tmp_path: Path, spec: Path, steps: str) -> list[str]:
+    file = tmp_path / "scenario.yaml"
+    file.write_text(f"title: imported\nspec: {spec}\nsteps:\n{steps}", encoding="utf-8")
+    scenario = load_scenario(file)
+    with Simulation.from_specs(scenario.specs) as sim:
+        results = run_scenario(scenario, sim)
+    return [r.message for r in results if not r.ok]
+
+
+def test_b2_primary_key_rows_never_redirect_a_write(tmp_path, spec):
+    failed = _run(tmp_path, spec, """\
+  - edit: {system: hubspot, datatype: contact, insert: {properties: {email: kari@acme.no, firstname: Kari}}, as: kari}
+  - edit: {system: hubspot, datatype: contact, insert: {properties: {email: ola@acme.no, firstname: Ola}}, as: ola}
+  - edit: {system: tripletex, datatype: customer, insert: {name: Ola Nordmann, email: ola@acme.no}, as: ola_tt}
+  - run: {}
+  - expect: {settled: true}
+  - expect: {entity: kari, values: {properties: {email: kari@acme.no, firstname: Kari}}}
+""")
+    assert failed == []
+
+
+def test_b6_a_qualified_subset_creates_nothing_in_the_other_concept(tmp_path, spec):
+    failed = _run(tmp_path, spec, """\
+  - edit: {system: tripletex, datatype: customer, insert: {name: Acme AS, email: post@acme.no}, as: acme}
+  - run: {}
+  - expect: {settled: true}
+  - expect: {system: hubspot, datatype: company, count: 1}
+  - expect: {system: hubspot, datatype: contact, count: 0}
+""")
+    assert failed == []
