@@ -184,8 +184,29 @@ def test_machine_formats_carry_the_additions(shared, capsys, fmt):
     assert cli.main(["qa", str(seed), "--config", str(OUTPUT), "-q", "--format", fmt]) == 0
     out = capsys.readouterr().out
     if fmt == "json":
+        import jsonschema
+
+        schema = json.loads((ROOT / "generator" / "schemas" / "qa-report.schema.json").read_text(encoding="utf-8"))
+        jsonschema.validate(json.loads(out), schema)
         beyond = json.loads(out)["beyond_document"]
         assert {a["flow"] for a in beyond["additions"]} >= {"customerp.employee -> crmoffice.contacts"}
         assert beyond["differences"]
     else:
         assert "addition(s) beyond the document (informational)" in out
+
+
+def test_generate_prints_the_summary_unless_quiet(tmp_path, capsys):
+    spec = _spec(tmp_path)
+    assert cli.main(["generate", str(spec), "-o", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1:] == summary_lines(load_node_config([spec]))
+    assert cli.main(["generate", str(spec), "-o", str(tmp_path / "out"), "-q"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 1
+
+
+def test_docs_command_writes_and_checks_with_additions(tmp_path, capsys):
+    spec, out = _spec(tmp_path), tmp_path / "docs"
+    assert cli.main(["docs", str(spec), "-o", str(out), "--with-additions"]) == 0
+    assert b"     - mail\r\n" in (out / "alpha-beta.rst").read_bytes()
+    assert cli.main(["docs", str(spec), "-o", str(out), "--check", "--with-additions"]) == 0
+    assert cli.main(["docs", str(spec), "-o", str(out), "--check"]) == 2

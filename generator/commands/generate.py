@@ -27,7 +27,7 @@ def register(sub) -> None:
                              "testdata/ and expected/ from the simulator (docs/test.md)")
     parser.add_argument("--test-scenario", type=Path, metavar="FILE",
                         help="with --with-tests: the scenario whose run gives testdata/ (default: the spec's first)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="do not print warnings")
+    parser.add_argument("-q", "--quiet", action="store_true", help="do not print warnings nor the summary")
     parser.set_defaults(run=run)
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from generator.model import NodeConfig
+from generator.plan_model import build_plan
 from generator.simulate.scenario import Simulation
 from generator.simulate.systems import Failure
 from generator.simulate.values import NI
@@ -374,8 +375,11 @@ class World:
 
     def _check_lost(self) -> None:
         links = self._links()
+        # The generator's reading of the create rules: a flow between two concepts, or one that maps
+        # no property, only links (docs/sync-design.md point 3).
+        creating = {(c, t.ref) for t in build_plan(self.sim.config).targets for c in t.creators}
         for flow in self.sim.config.flows:
-            if flow.create.kind != "always" or flow.qualifier:
+            if flow.create.kind != "always" or flow.qualifier or (flow.source, flow.target) not in creating:
                 continue
             src, tgt = flow.source, flow.target
             pk = self.sim.config.systems[src.system].datatypes[src.datatype].primary_key
@@ -384,11 +388,22 @@ class World:
             prefixes = tuple(f"{tgt.system}-{dt}:" for dt in self.sim.config.systems[tgt.system].datatypes)
             for row in self.sim.systems[src.system].rows(src.datatype):
                 name = self._name(src.system, src.datatype, row[pk])
-                if self._lost_to_user(name):
-                    continue
+                if self._lost_to_user(name) or not _has_mapped_value(row, flow):
+                    continue  # no value to write: a record made from it would be blank
                 if not any(m.startswith(prefixes) for m in links.get(name, ())):
                     self._violate("lost", f"{name} has no linked {tgt.system} record (flow to "
                                           f"{tgt.datatype}, create: always)")
+
+
+def _has_mapped_value(row: dict, flow) -> bool:
+    """Whether ``row`` holds a non-empty value at a source property of ``flow``'s rows."""
+    for prop in flow.properties:
+        value: Any = row
+        for part in prop.source.split(".") if prop.source else ():
+            value = value.get(part) if isinstance(value, dict) else None
+        if prop.source and value not in (None, "", [], {}):
+            return True
+    return False
 
 
 def _merge(a: dict, b: dict) -> dict:
