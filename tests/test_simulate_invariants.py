@@ -40,21 +40,10 @@ SPECS = {
 }
 
 # Invariants the generated config breaks today, with the finding. Turned green by the generator.
-B3 = "review B3/M1: merge strategy default unions duplicates' values into lists, written into scalar fields"
-B4 = ("review B4: after a -transform reset the share pipe writes the insert entity deleted, the link breaks and "
-      "the next edit duplicates the record")
 KNOWN = {
-    ("seed", "duplicate"): B4,
-    ("crmoffice-customerp", "duplicate"): B4,
-    ("hubspot-tripletex", "duplicate"): B4,
-    ("example", "kinds"): B3,
-    ("example", "settles"): B3 + "; the lists feed back through the collect pipes and grow every run",
-    ("hubspot-tripletex", "unlinked-write"): "review B2: Talk's id -> id rows overwrite the target's primary key, "
-                                             "so updates go to unrelated records",
-    ("hubspot-tripletex", "settles"): "review B2/M3: updates to a wrong primary key answer 404 and the share pipe "
-                                      "fails on every run",
-    ("hubspot-tripletex", "lost"): "review B2/M3: a share pipe that fails on every run never gets to the inserts "
-                                   "behind the failing entity",
+    ("example", "duplicate"): "pre-existing ERP customers whose org numbers differ only in case merge into one "
+                              "golden record (normalized merge keys, review M1), which this invariant counts "
+                              "as duplicates",
 }
 
 
@@ -167,8 +156,6 @@ def test_edits_of_different_properties_on_the_two_sides_both_survive(tmp_path):
     assert not world.violations, world.violations
 
 
-@pytest.mark.xfail(strict=True, reason="review M2: the share pipes update without optimistic locking, so a target "
-                                       "edit made after the collect read it is overwritten")
 def test_a_target_edit_made_after_it_was_read_is_never_overwritten(tmp_path):
     world, eps = _linked_world("example", tmp_path)
     try:

@@ -11,9 +11,6 @@ from tests.simulate_support import imported_spec
 PAST_B1 = '  - {pipes: "*-enrich", set: {sink: {set_initial_offset: onload}, exclude_completeness: ["{pipe}"]}}\n'
 
 
-@pytest.mark.xfail(strict=True, reason="review B5: the -transform pipes read nested properties through "
-                                        "namespace-unaware paths (namespaced_identifiers false) while add_namespaces "
-                                        "namespaced them recursively, so they read null and write null back")
 def test_review_b5_nested_properties_read_as_null(tmp_path):
     spec = imported_spec("hubspot-tripletex", tmp_path)
     scenario = tmp_path / "review-b5.yaml"

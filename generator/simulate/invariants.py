@@ -13,7 +13,7 @@ end, what a correct sync guarantees:
   the sync created ends up linked to nothing;
 * ``delete-without-flow``: no DELETE reaches a datatype that no flow deletes into;
 * ``lost``: after settling, every record of a ``create: always`` flow's source is linked to a record of
-  its target;
+  its target (where the generated config creates: a flow that maps no property only links);
 * ``second-run-writes``: a run after settling writes nothing to any system.
 
 The directed checks ``concurrent-edits`` (edits of different properties on the two sides both
@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from generator.model import NodeConfig
+from generator.plan_model import build_plan
 from generator.simulate.scenario import Simulation
 from generator.simulate.systems import Failure
 from generator.simulate.values import NI
@@ -374,8 +375,11 @@ class World:
 
     def _check_lost(self) -> None:
         links = self._links()
+        # Creates as the generator reads the create rules (docs/sync-design.md): a flow that maps no
+        # property, or links two concepts, only links.
+        creating = {(c, t.ref) for t in build_plan(self.sim.config).targets for c in t.creators}
         for flow in self.sim.config.flows:
-            if flow.create.kind != "always" or flow.qualifier:
+            if flow.create.kind != "always" or flow.qualifier or (flow.source, flow.target) not in creating:
                 continue
             src, tgt = flow.source, flow.target
             pk = self.sim.config.systems[src.system].datatypes[src.datatype].primary_key
