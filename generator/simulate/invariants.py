@@ -29,6 +29,7 @@ from typing import Any, Sequence
 
 from generator.model import NodeConfig
 from generator.plan_model import build_plan
+from generator.simulate.runner import deep_merge
 from generator.simulate.scenario import Simulation
 from generator.simulate.systems import Failure
 from generator.simulate.values import NI
@@ -144,7 +145,7 @@ class World:
     def insert(self, ep: Endpoint, values: dict) -> None:
         body: dict = {}
         for path, value in values.items():
-            body = _merge(body, _nested(path, value))
+            body = deep_merge(body, _nested(path, value))
             self._wrote(ep, path, value)
         row = self.system(ep).insert(ep.datatype, body)
         self.pending.add((ep.system, ep.datatype, row[self._pk(ep)]))
@@ -393,10 +394,3 @@ class World:
                 if not any(m.startswith(prefixes) for m in links.get(name, ())):
                     self._violate("lost", f"{name} has no linked {tgt.system} record (flow to "
                                           f"{tgt.datatype}, create: always)")
-
-
-def _merge(a: dict, b: dict) -> dict:
-    out = dict(a)
-    for k, v in b.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
