@@ -8,9 +8,11 @@ processed and entities per second, and the total time. Target: under 60 s
 for 10,000 employees on a 2-core machine. Prints figures; asserts nothing
 about time (tests do not time anything).
 
-The default spec is the seed spec: on the example spec every -enrich pipe
-hops into its own sink without set_initial_offset onload, so a node (and
-the simulator) never runs it and nothing is synchronized (review B1).
+On the example spec every -enrich pipe hops into its own sink without
+set_initial_offset onload, so a node (and the simulator) never runs it and
+nothing is synchronized (review B1). The benchmark measures the simulator,
+so it applies the review's fix to the generated -enrich pipes first
+(--no-patch runs the config as generated).
 """
 
 from __future__ import annotations
@@ -40,12 +42,15 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--no-gc", action="store_true", help="disable the cyclic garbage collector")
-    parser.add_argument("--spec", type=Path, default=ROOT / "specs" / "customerp-crmoffice.yaml")
+    parser.add_argument("--spec", type=Path, default=ROOT / "specs" / "examples" / "erp-crm-properties.yaml")
+    parser.add_argument("--no-patch", action="store_true", help="run the generated config without the B1 fix")
     args = parser.parse_args(argv)
     if args.no_gc:
         import gc
         gc.disable()
-    with Simulation.from_specs([args.spec], page_size=500) as sim:
+    patch = [] if args.no_patch else [{"pipes": "*-enrich", "set": {"sink": {"set_initial_offset": "onload"},
+                                                                     "exclude_completeness": ["{pipe}"]}}]
+    with Simulation.from_specs([args.spec], page_size=500, patch=patch) as sim:
         erp = next(s for s in sim.systems.values() if "employee" in s.system.datatypes)
         crm_id, contacts = next((sid, dt) for sid, s in sim.systems.items()
                                 for dt in s.system.datatypes if dt.startswith("contact") and s is not erp)
@@ -54,9 +59,9 @@ def main(argv: list[str]) -> int:
                                       "email": f"person{i}@example.org", "phone": f"+47 {i:08d}",
                                       "employeeNumber": i} for i in range(args.count)])
         load = time.perf_counter() - t0
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = sim.run()
-        total = time.perf_counter() - t0
+        total, cpu = time.perf_counter() - t0, time.process_time() - c0
         crm_count = len(sim.systems[crm_id].rows(contacts))
     seconds: dict[str, float] = defaultdict(float)
     read: dict[str, int] = defaultdict(int)
@@ -64,12 +69,13 @@ def main(argv: list[str]) -> int:
         for p in rd.pipes:
             seconds[stage_of(p.pipe)] += p.seconds
             read[stage_of(p.pipe)] += p.read
-    print(f"bench_simulate: {args.count} employees ({args.spec.name}), loaded in {load:.1f} s")
+    print(f"bench_simulate: {args.count} employees ({args.spec.name}"
+          f"{'' if args.no_patch else ', -enrich pipes patched past review B1'}), loaded in {load:.1f} s")
     print(f"{'stage':12} {'entities':>10} {'seconds':>9} {'entities/s':>11}")
     for stage in ("all", "collect", "enrich", "global", "transform", "share"):
         rate = read[stage] / seconds[stage] if seconds[stage] else 0.0
         print(f"{stage:12} {read[stage]:>10} {seconds[stage]:>9.2f} {rate:>11.0f}")
-    print(f"total: {total:.1f} s in {len(result.rounds)} rounds, "
+    print(f"total: {total:.1f} s wall ({cpu:.1f} s CPU in this process) in {len(result.rounds)} rounds, "
           f"{'settled' if result.settled else 'NOT settled'}; {crm_count} CRM contacts "
           f"({'all synchronized' if crm_count == args.count else 'MISSING some'}); target < 60 s")
     return 0 if result.settled and crm_count == args.count else 1

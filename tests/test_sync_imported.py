@@ -10,8 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from generator import fsutil
+from generator.loader import load_node_config
+from generator.qa.run import run_qa
+from generator.render import render_config
 from generator.simulate.scenario import Simulation, load_scenario, run_scenario
 from generator.talkdoc.files import import_to_folder
+from generator.validate import validate_files
 from tests.conftest import SHARED
 
 DOCS = [SHARED / "talk-docs" / "hubspot-tripletex.rst", SHARED / "talk-docs" / "tripletex-hubspot.rst"]
@@ -54,5 +59,36 @@ def test_b6_a_qualified_subset_creates_nothing_in_the_other_concept(tmp_path, sp
   - expect: {settled: true}
   - expect: {system: hubspot, datatype: company, count: 1}
   - expect: {system: hubspot, datatype: contact, count: 0}
+""")
+    assert failed == []
+
+
+PAIRS = [("salesforce-superoffice", "superoffice-salesforce"), ("shopify-tripletex", "tripletex-shopify"),
+         ("hubspot-superoffice", "superoffice-hubspot")]
+
+
+@pytest.mark.parametrize("pair", PAIRS, ids=[p[0] for p in PAIRS])
+def test_imported_pairs_generate_validate_qa_and_settle(tmp_path, pair):
+    """Three more imported pairs: the config validates, qa finds nothing, and a created entity settles."""
+    docs = [SHARED / "talk-docs" / f"{name}.rst" for name in pair]
+    if not all(d.is_file() for d in docs):
+        pytest.skip("../shared/talk-docs is not present")
+    import_to_folder(docs, tmp_path / "specs")
+    spec = next((tmp_path / "specs").glob("*.yaml"))
+    config = load_node_config([spec])
+    rendered = render_config(config)
+    assert [p for p in validate_files(dict(rendered.files), root_label="out") if p.level == "error"] == []
+    folder = tmp_path / "out"
+    fsutil.replace_tree(folder, rendered.files)
+    assert [f.message for f in run_qa([spec], config=folder).result.findings] == []
+    flow = next(f for f in config.flows if f.create.kind == "always"
+                and any(r.source and "." not in r.source and r.source != "id" for r in f.properties))
+    row = next(r for r in flow.properties if r.source and "." not in r.source and r.source != "id")
+    failed = _run(tmp_path, spec, f"""\
+  - edit: {{system: {flow.source.system}, datatype: {flow.source.datatype}, insert: {{{row.source}: x1}}}}
+  - run: {{}}
+  - expect: {{settled: true}}
+  - run: {{}}
+  - expect: {{writes: 0}}
 """)
     assert failed == []

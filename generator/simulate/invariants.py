@@ -13,7 +13,8 @@ end, what a correct sync guarantees:
   the sync created ends up linked to nothing;
 * ``delete-without-flow``: no DELETE reaches a datatype that no flow deletes into;
 * ``lost``: after settling, every record of a ``create: always`` flow's source is linked to a record of
-  its target;
+  its target (where the generated config creates: a flow that maps no property only links, and a
+  record with no value at any mapped property would be blank);
 * ``second-run-writes``: a run after settling writes nothing to any system.
 
 The directed checks ``concurrent-edits`` (edits of different properties on the two sides both
@@ -29,6 +30,7 @@ from typing import Any, Sequence
 
 from generator.model import NodeConfig
 from generator.plan_model import build_plan
+from generator.simulate.runner import deep_merge
 from generator.simulate.scenario import Simulation
 from generator.simulate.systems import Failure
 from generator.simulate.values import NI
@@ -88,6 +90,11 @@ def _get(row: dict, path: str):
     return value
 
 
+def _has_mapped_value(row: dict, flow) -> bool:
+    """Whether ``row`` holds a non-empty value at a source property of ``flow``'s rows."""
+    return any(p.source and _get(row, p.source) not in (None, "", [], {}) for p in flow.properties)
+
+
 def _kind(value) -> str | None:
     if value is None:
         return None
@@ -144,7 +151,7 @@ class World:
     def insert(self, ep: Endpoint, values: dict) -> None:
         body: dict = {}
         for path, value in values.items():
-            body = _merge(body, _nested(path, value))
+            body = deep_merge(body, _nested(path, value))
             self._wrote(ep, path, value)
         row = self.system(ep).insert(ep.datatype, body)
         self.pending.add((ep.system, ep.datatype, row[self._pk(ep)]))
@@ -375,8 +382,8 @@ class World:
 
     def _check_lost(self) -> None:
         links = self._links()
-        # The generator's reading of the create rules: a flow between two concepts, or one that maps
-        # no property, only links (docs/sync-design.md point 3).
+        # Creates as the generator reads the create rules (docs/sync-design.md): a flow that maps no
+        # property, or links two concepts, only links.
         creating = {(c, t.ref) for t in build_plan(self.sim.config).targets for c in t.creators}
         for flow in self.sim.config.flows:
             if flow.create.kind != "always" or flow.qualifier or (flow.source, flow.target) not in creating:
@@ -393,21 +400,3 @@ class World:
                 if not any(m.startswith(prefixes) for m in links.get(name, ())):
                     self._violate("lost", f"{name} has no linked {tgt.system} record (flow to "
                                           f"{tgt.datatype}, create: always)")
-
-
-def _has_mapped_value(row: dict, flow) -> bool:
-    """Whether ``row`` holds a non-empty value at a source property of ``flow``'s rows."""
-    for prop in flow.properties:
-        value: Any = row
-        for part in prop.source.split(".") if prop.source else ():
-            value = value.get(part) if isinstance(value, dict) else None
-        if prop.source and value not in (None, "", [], {}):
-            return True
-    return False
-
-
-def _merge(a: dict, b: dict) -> dict:
-    out = dict(a)
-    for k, v in b.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out

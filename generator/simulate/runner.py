@@ -593,6 +593,14 @@ class Node:
         return compiled.render(**ctx)
 
 
+def deep_merge(base: dict, extra: dict) -> dict:
+    """``base`` with ``extra`` merged in: dicts are merged key by key, any other value replaces."""
+    out = dict(base)
+    for k, v in extra.items():
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
 def _full_read(state: dict) -> dict:
     """The state of a pipe about to read its whole source: sinces dropped, the rest kept."""
     return {k: v for k, v in state.items() if k not in ("since", "sinces", "done")}

@@ -42,7 +42,7 @@ from generator.errors import Location, Problem, UserError
 from generator.loader import load_node_config
 from generator.model import NodeConfig
 from generator.render import render_config
-from generator.simulate.runner import Node, RoundReport, Settled
+from generator.simulate.runner import Node, RoundReport, Settled, deep_merge
 from generator.simulate.store import Store
 from generator.simulate.systems import Clock, Failure, TestSystem
 from generator.simulate.values import NI
@@ -263,7 +263,7 @@ def patched(files: dict[str, str], patch: Sequence[dict]) -> dict[str, str]:
             obj = json.loads(text)
             for p in patch:
                 if fnmatch.fnmatchcase(obj["_id"], p["pipes"]):
-                    obj = _deep_merge(obj, _fill(p["set"], obj["_id"]))
+                    obj = deep_merge(obj, _fill(p["set"], obj["_id"]))
             text = json.dumps(obj)
         out[path] = text
     return out
@@ -277,13 +277,6 @@ def _fill(value, pipe_id: str):
     if isinstance(value, dict):
         return {k: _fill(v, pipe_id) for k, v in value.items()}
     return value
-
-
-def _deep_merge(base: dict, extra: dict) -> dict:
-    out = dict(base)
-    for k, v in extra.items():
-        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
 
 
 def _matches(row: dict, where: dict) -> bool:

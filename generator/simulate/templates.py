@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.simulate.runner import PipeError, PipeRun, register_template, status_in
+from generator.simulate.runner import PipeError, PipeRun, deep_merge, register_template, status_in
 from generator.simulate.values import plain, same
 
 ALL_STATUS_CODES = "100-599"  # the templates' default *_allowed_status_codes (template doc l.335-357)
@@ -210,7 +210,7 @@ class _ShareOperations:
             out["$operation"] = "none"  # nothing to change ("avoiding unneccesary updates", l.95)
             return
         if self.props.get("client_side_patching"):
-            payload = _patched(current, payload)
+            payload = deep_merge(current, payload)
         self._write("update", entity, key, payload, out)
 
     # ---- helpers
@@ -298,11 +298,4 @@ def _covers(current: dict, payload) -> bool:
         elif not same(plain(v), have):
             return False
     return True
-
-
-def _patched(current: dict, payload: dict) -> dict:
-    out = dict(current)
-    for k, v in payload.items():
-        out[k] = _patched(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
 
