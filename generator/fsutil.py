@@ -146,6 +146,7 @@ def recover(target: Path) -> None:
         else:
             shutil.rmtree(backup, ignore_errors=True)
     prefix = f".{target.name}"
+    _recover_legacy(target, prefix)
     for mark in (STAGING_MARK, OLD_MARK):
         for leftover in target.parent.glob(f"{_glob_escape(prefix + mark)}*"):
             pid = leftover.name[len(prefix + mark):].split(".", 1)[0]
@@ -153,9 +154,17 @@ def recover(target: Path) -> None:
                 shutil.rmtree(leftover, ignore_errors=True)
 
 
-def is_leftover(name: str) -> bool:
-    """True for the hidden siblings a swap makes (never a node config folder of the user's)."""
-    return name.startswith(".") and any(mark in name for mark in (STAGING_MARK, BACKUP_MARK, OLD_MARK))
+def _recover_legacy(target: Path, prefix: str) -> None:
+    """Leftovers of pipegen 0.1.0's swap: ``.NAME.old.<pid>`` (the old tree) and ``.NAME.new.<random>``."""
+    for leftover in sorted(target.parent.glob(f"{_glob_escape(prefix)}.old.*")):
+        if leftover.name[len(prefix) + 5:].isdigit() and leftover.is_dir() and not leftover.is_symlink():
+            if not target.exists():
+                os.replace(leftover, target)  # killed between its two renames: this is the output
+            else:
+                shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in target.parent.glob(f"{_glob_escape(prefix)}.new.*"):
+        if len(leftover.name) == len(prefix) + 13 and leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _alive_other(pid: str) -> bool:

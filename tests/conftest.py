@@ -8,8 +8,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from generator.node.emulator import start_emulator
+
+# Property tests draw the same examples on every run and machine: a CI run
+# reproduces what passed or failed here, and a failure found while developing
+# becomes a named, explicit example rather than a flaky run. No example
+# database is kept, and no per-example time limit applies on a loaded machine.
+settings.register_profile("pipegen", derandomize=True, database=None, deadline=None)
+settings.load_profile("pipegen")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

@@ -43,6 +43,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     pause: float = 0.0  # seconds between the pieces of an iterable body
     length: int | None = None  # Content-Length to announce for an iterable body
+    chunked: bool = False  # send an iterable body with Transfer-Encoding: chunked (keeps the connection)
 
 
 Responder = Callable[["FaultNode", Request], Reply]
@@ -173,6 +174,13 @@ def _handler(node: FaultNode) -> type[BaseHTTPRequestHandler]:
                 headers["Content-Length"] = str(len(data))
                 self._headers(headers)
                 self.wfile.write(data)
+                return
+            if reply.chunked:
+                headers["Transfer-Encoding"] = "chunked"
+                self._headers(headers)
+                for piece in reply.body:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                self.wfile.write(b"0\r\n\r\n")
                 return
             if reply.length is not None:
                 headers["Content-Length"] = str(reply.length)

@@ -91,6 +91,22 @@ def test_a_gzipped_answer_under_the_cap_is_read(project, node, capsys):
     assert "Plan:" in out
 
 
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
+def test_a_chunked_answer_is_read_whole(project, node, capsys, encoding):
+    """What nginx in front of a node sends: chunks, often gzipped; the connection is kept for the next request."""
+    import gzip
+    import json
+
+    node.groups[SAMPLE] = sample_configs()
+    body = json.dumps(node.groups[SAMPLE]).encode()
+    body = gzip.compress(body) if encoding == "gzip" else body
+    pieces = tuple(body[i:i + 100] for i in range(0, len(body), 100))
+    node.on("GET", GROUP_PATH, lambda n, r: Reply(200, pieces, {"Content-Encoding": encoding}, chunked=True))
+    code, out, err = run(capsys, "plan")
+    assert code == 0, err
+    assert "No changes" in out
+
+
 def test_an_unknown_content_encoding_is_a_clear_error(project, node, capsys):
     node.on("GET", GROUP_PATH, lambda n, r: Reply(200, b"\x28\xb5\x2f\xfd", {"Content-Encoding": "zstd"}))
     code, _, err = run(capsys, "plan", "--retries", "0")
@@ -193,3 +209,10 @@ def test_unusable_option_values_are_one_line_errors(project, node, capsys, root,
     one_line_error(code, err)
     assert option[0] in err
     assert node.log == []
+
+
+def test_an_answer_whose_brackets_do_not_close_is_not_json_not_deep(project, node, capsys):
+    node.on("GET", GROUP_PATH, lambda n, r: Reply(200, b'[{"_id": "a", "type": "pipe"}, {"_id": "b"'))
+    code, _, err = run(capsys, "plan", "--retries", "0")
+    one_line_error(code, err)
+    assert "the node's answer is not JSON" in err

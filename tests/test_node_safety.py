@@ -13,7 +13,7 @@ import pytest
 
 from generator.nodefolder import MAX_JSON_DEPTH
 from tests.fault_node import FaultNode, Reply
-from tests.node_helpers import SAMPLE, fast_retries, make_project, run, sample_configs, use_node
+from tests.node_helpers import SAMPLE, fast_retries, make_project, run, use_node
 
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.ZmF1bHQtbm9kZS10ZXN0cw.FAULT-NODE-SIGNATURE-4242"
 OTHER = [{"_id": "other-pipe", "type": "pipe", "metadata": {"$config-group": "other-team"}},

@@ -282,3 +282,17 @@ def test_non_utf8_clutter_in_output_is_not_a_crash(project, capsys):
 def test_long_dataflow_is_a_user_error(project, capsys):
     (project / "specs" / "a-b.yaml").write_text(SPEC.replace("dataflow: a-b", "dataflow: " + "a" * 300))
     run_fail(capsys, ["generate", "-q"])
+
+
+def test_leftovers_of_the_previous_swap_are_restored_or_removed(project):
+    """D3: pipegen 0.1.0 left .NAME.old.<pid> (killed between its renames) and .NAME.new.<random>."""
+    out = project / "output"
+    old = snapshot(out / "a-b")
+    os.rename(out / "a-b", out / ".a-b.old.1")  # killed in the old window: the output is only here
+    (out / ".a-b.new.ab12cd34" / "pipes").mkdir(parents=True)
+    assert main(["generate", "-q"]) == 0
+    assert snapshot(out / "a-b") == old
+    assert hidden(out) == []
+    shutil.copytree(out / "a-b", out / ".a-b.old.7")  # a stale copy beside a complete output
+    assert main(["generate", "-q"]) == 0
+    assert hidden(out) == []

@@ -152,3 +152,38 @@ def test_import_doc_prints_each_warning_with_its_line_and_imports(tmp_path, caps
     assert f"{path}:14:1: sections[0]: warning: unknown sentence kept as a note" in err
     assert "imported as link-only" in err
     assert (tmp_path / "specs" / "alphasuite-betacrm.yaml").is_file()
+
+
+@pytest.mark.parametrize("edit, why", [
+    (("     - contact.email\r\n", "     - contact.email\r\n       or contact.mail\r\n"), "a table cell spans several lines"),
+    (('     - "string"\r\n   * - age', '     - "string"\r\n     - extra\r\n   * - age'), "row 3 has 4 cells"),
+])
+def test_a_section_a_flow_cannot_hold_is_kept_verbatim_and_the_rest_imported(edit, why):
+    text = GOOD.replace(*edit, 1)
+    try:
+        doc, spec = imported(text)
+    except UserError as err:  # a ragged table is refused by docutils too: that is not ours to read
+        assert "row 3 has 4 cells" in why and "invalid RST" in str(err)
+        return
+    original, _ = imported(GOOD)
+    (unread,) = doc.unread
+    assert unread.at == 0 and unread.heading == original.sections[0].heading
+    assert doc.sections == original.sections[1:]
+    (warning,) = [w for w in warnings_of(doc) if "cannot be read as a flow" in w]
+    assert warning.startswith(f"{NAME}:12:1: sections[0]: warning: section 'Alpha Suite Worker to Beta CRM Person' "
+                              "cannot be read as a flow (line ") and why in warning
+    tables = [b for b in unread.blocks if isinstance(b, tuple)]
+    assert sum(len(rows) - header for header, rows in tables) == len(original.sections[0].rows)
+    (written,) = render_docs(spec).values()
+    again = parse_text(written, NAME)
+    assert again == doc
+
+
+def test_a_list_in_a_section_is_a_note_of_its_text_and_reads_back_the_same():
+    text = GOOD.replace("Once a link between a Alpha Suite Worker",
+                        "* a list item\r\n* another\r\n\r\nOnce a link between a Alpha Suite Worker", 1)
+    doc, spec = imported(text)
+    assert spec.flows[0].notes == ("a list item\nanother",)
+    assert f"{NAME}:16:1: sections[0]: warning: a bullet list read as a paragraph of its text: 'a list item another'" \
+           in warnings_of(doc)
+    reads_back(spec, doc)

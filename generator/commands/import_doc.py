@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from generator.errors import EXIT_OK, fail
+from generator.errors import EXIT_OK
 from generator.talkdoc.files import import_to_folder
 
 
@@ -26,8 +26,6 @@ def register(sub) -> None:
 
 def run(args) -> int:
     result, written = import_to_folder(args.documents, args.output, force=args.force)
-    if not result.specs:
-        raise fail(str(args.documents[0]), "no dataflow documents (*.rst) found")
     if not args.quiet:
         for warning in result.warnings:
             print(warning, file=sys.stderr)

@@ -7,9 +7,16 @@ What it guarantees:
   timeouts, and verifies TLS (optionally against a CA bundle);
 * idempotent requests are retried with bounded exponential backoff and jitter on
   429 (honouring ``Retry-After``), 502, 503, 504, timeouts and dropped connections;
+* no redirect is ever followed: a 3xx is an error naming its target, so an
+  upload (and the token) is never re-sent somewhere else;
+* each answer is read up to ``MAX_RESPONSE_BYTES`` after decompression, and
+  its JSON is held to the config files' depth limit;
+* an optional ``Deadline`` bounds everything: requests, retry pauses, reads;
 * the JWT never appears in anything this module says: exception messages, log
   records and ``repr`` are free of it, and response text quoted in errors is
-  scrubbed in case a node echoes the token back.
+  scrubbed (``generator.node.redact``) in case a node echoes the token back,
+  in whatever spelling. A token that cannot be sent as a header is refused
+  without being quoted.
 
 Credentials come from flags, ``SESAM_NODE``/``SESAM_JWT``, ``NODE``/``JWT``, or a
 sesam-py ``.syncconfig`` found upwards from the current folder, in that order,
@@ -23,7 +30,6 @@ import email.utils
 import itertools
 import json
 import logging
-import math
 import os
 import random
 import re
@@ -41,7 +47,7 @@ import urllib3.exceptions
 
 from generator.nodefolder import MAX_JSON_DEPTH  # one bound for configs read and answers received
 from generator.node import redact as redaction
-from generator.nodefolder import decode_error, json_problem
+from generator.nodefolder import MAX_JSON_DEPTH, decode_error, json_problem
 
 log = logging.getLogger("pipegen.node")
 
@@ -335,6 +341,27 @@ class Deadline:
 
     def describe(self) -> str:
         return f"the --deadline of {self.seconds:g}s"
+
+
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')  # unrolled: runs of plain chars at C speed
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_INNERMOST = re.compile(r"\[\]|\{\}")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def nesting_within(text: str, limit: int) -> bool:
+    """False when the JSON ``text`` nests arrays/objects deeper than ``limit`` (or its brackets do not pair).
+
+    Strings are blanked and everything but brackets dropped, then innermost
+    pairs are removed once per level: C-speed passes over a string that
+    shrinks with each, never a recursion.
+    """
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    for _ in range(limit):
+        if not brackets:
+            return True
+        brackets = _INNERMOST.sub("", brackets)
+    return not brackets
 
 
 def one_line(text: str, limit: int = MAX_QUOTED) -> str:
@@ -675,13 +702,18 @@ class NodeClient:
         """The answer as JSON, held to what a config file must be (bounded depth, encodable strings)."""
         where = f"{response.request.method} {self.redact(response.url)}"
         text = response.text
+        # Depth from the text: no walk over a 10,000-component answer. Brackets that do not pair
+        # fail this check too; json.loads then tells a truncated answer from a deep one.
+        deep = not nesting_within(text, MAX_JSON_DEPTH)
         try:
             data = json.loads(text)
         except json.JSONDecodeError:
             raise NodeError(f"{where}: the node's answer is not JSON") from None
         except (RecursionError, ValueError) as err:
             raise NodeError(f"{where}: the node's answer is unusable: {decode_error(err)}") from None
-        problem = json_problem(text, data)
+        if deep:
+            raise NodeError(f"{where}: the node's answer is unusable: {decode_error(RecursionError())}")
+        problem = json_problem(text, data) if _SURROGATE_ESCAPE.search(text) else None
         if problem:
             raise NodeError(f"{where}: the node's answer is unusable: {problem}")
         return data

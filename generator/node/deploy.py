@@ -11,11 +11,12 @@ The steps, in order, each visible in the plan the user confirms:
 5. poll ``GET /pipes?fields=runtime`` until no pipe of the group is deploying.
 
 Other config groups and unnamed environment variables are never sent, nor is
-node metadata unless asked. When the upload is refused, the environment step
-is undone so that the node is left as it was. When the upload's outcome is
-unknown (the connection died after every retry) the group is read back to find
-out what happened. A failed metadata step leaves the deployed group in place
-and says so.
+node metadata unless asked. When the upload is refused (400, 401, 403, a
+redirect), the environment step is undone so that the node is left as it was.
+Any other failure (500, 404, no answer after every retry) may have landed, so
+the group is read back first: landed goes on, not landed is undone, anything
+else is reported with exactly what is on the node (``_upload``). A failed
+metadata step leaves the deployed group in place and says so.
 """
 
 from __future__ import annotations

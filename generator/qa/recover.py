@@ -583,7 +583,8 @@ class _TransformReader:
 
     def _merge(self, rules: dict, expr: Any, path: tuple, role: str, prefix: str, depth: int) -> None:
         """``["merge", X]`` adds X's properties: an applied rule set's, or a ``dict``'s."""
-        if isinstance(expr, list) and len(expr) == 3 and expr[0] == "apply" and expr[1] in rules:
+        if isinstance(expr, list) and len(expr) == 3 and expr[0] == "apply" and isinstance(expr[1], str) \
+                and expr[1] in rules:
             if depth >= _MAX_APPLY_DEPTH:
                 self.note(path, expr, "rule sets apply each other too deeply")
                 return

@@ -172,7 +172,7 @@ class _SpecBuilder:
         if doc.intro != standard_intro:
             entry["intro"] = list(doc.intro) if doc.intro is not None else None
             self.where = "introduction"
-            self.warn(doc.file, 1, "the introduction differs from the standard text: kept verbatim")
+            self.warn(doc.file, doc.intro_line, "the introduction differs from the standard text: kept verbatim")
         if doc.preamble:
             entry["preamble_notes"] = list(range(len(notes), len(notes) + len(doc.preamble)))
             notes.extend(item.text for item in doc.preamble)

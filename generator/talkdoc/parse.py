@@ -102,6 +102,7 @@ class TalkDocument:
     intro_heading: str = phrases.INTRODUCTION  # the introduction's heading as written
     unread: tuple[UnreadSection, ...] = ()
     file: str = field(default="", compare=False)
+    intro_line: int = field(default=1, compare=False)  # the introduction's heading (1: none)
     warnings: tuple[Problem, ...] = field(default=(), compare=False)
     reader: str = field(default="", compare=False)  # "fast" or "docutils"
 
@@ -191,34 +192,42 @@ class _DocumentParser:
         self.ids = ids
         self.labels = (source_label, target_label)
         self.where = "preamble"
-        generated, prefix, preamble = self.top(doc.blocks)
+        generated, prefix, preamble = self.top(self.plain(doc.blocks))
         sections = list(doc.sections)
-        intro, intro_heading = None, phrases.INTRODUCTION
+        intro, intro_heading, intro_line = None, phrases.INTRODUCTION, 1
         if sections and self.is_intro(sections[0]):
             self.where = "introduction"
             intro_section = sections.pop(0)
-            intro_heading = intro_section.title
-            intro = tuple(self.intro_paragraph(b) for b in intro_section.blocks)
+            intro_heading, intro_line = intro_section.title, intro_section.line
+            intro = tuple(self.intro_paragraph(b) for b in self.plain(intro_section.blocks))
         if not all(self.labels):
             self.labels = self.labels_from(intro or (), sections)
-        parsed, unread = [], []
+        parsed, unread, named = [], [], False
         for index, section in enumerate(sections):
             self.where = f"sections[{index}]"
+            section = rst.Section(section.title, section.line, self.plain(section.blocks))
             sides = self.heading(section.title)
+            named = named or sides is not None
             if sides is None:
                 unread.append(self.unread(index, section))
-            else:
+                continue
+            try:
                 parsed.append(self.section(section, *sides))
-        if unread and not parsed:
+            except UserError as err:  # content a flow cannot hold: kept as written, with the reason
+                problem = err.problems[0]
+                reason = f"line {problem.location.line}: {problem.message}"
+                unread.append(self.unread(index, section, f"section {_short(section.title, 120)!r} cannot be read "
+                                                          f"as a flow ({reason})"))
+        if unread and not named:
             first = unread[0]
             raise UserError([Problem(Location(self.file, first.line, 1), "sections[0]",
                                      f"not a dataflow document: no section heading names two datatypes "
-                                     f"('<System> <Type> to <System> <Type>'); the first reads {first.heading!r}")])
+                                     f"('<System> <Type> to <System> <Type>'); the first reads {_short(first.heading, 120)!r}")])
         return TalkDocument(
             source_id=ids[0], target_id=ids[1], source_label=source_label, target_label=target_label,
             title=doc.title, generated=generated, preamble=preamble, intro=intro, sections=tuple(parsed),
             newline=doc.newline, generated_prefix=prefix, intro_heading=intro_heading, unread=tuple(unread),
-            file=self.file, warnings=tuple(self.warnings), reader=doc.reader,
+            file=self.file, intro_line=intro_line, warnings=tuple(self.warnings), reader=doc.reader,
         )
 
     def is_intro(self, section: rst.Section) -> bool:
@@ -227,14 +236,15 @@ class _DocumentParser:
         A renamed introduction ("Overview") is a first section of paragraphs only whose heading
         does not name two datatypes.
         """
-        if _plain(section.title) == phrases.INTRODUCTION.lower():
+        blocks = self.plain(section.blocks, quiet=True)
+        if _plain(section.title) == phrases.INTRODUCTION.lower() and all(isinstance(b, rst.Paragraph) for b in blocks):
             if section.title != phrases.INTRODUCTION:
-                self.warn(section.line, f"the introduction's heading reads {section.title!r}: kept verbatim")
+                self.warn(section.line, f"the introduction's heading reads {_short(section.title, 120)!r}: kept verbatim")
             return True
-        prose = all(isinstance(b, rst.Paragraph) and phrases.classify(b.text)[0] == "note" for b in section.blocks)
-        if prose and (section.blocks or self.heading(section.title, unnamed=False) is None):
+        prose = all(isinstance(b, rst.Paragraph) and phrases.classify(b.text)[0] == "note" for b in blocks)
+        if prose and (blocks or self.heading(section.title, unnamed=False) is None):
             self.where = "introduction"
-            self.warn(section.line, f"first section {section.title!r} read as the introduction: kept verbatim")
+            self.warn(section.line, f"first section {_short(section.title, 120)!r} read as the introduction: kept verbatim")
             return True
         return False
 
@@ -246,7 +256,7 @@ class _DocumentParser:
         """
         labels = self.labels
         for paragraph in intro:
-            match = _INTRO.match(paragraph)
+            match = _INTRO.match(" ".join(paragraph.split()))
             if match:
                 labels = tuple(label or match.group(role).strip() for label, role in zip(labels, "ab"))
         sides: tuple[list[str], list[str]] = ([], [])
@@ -269,7 +279,7 @@ class _DocumentParser:
             raise self.error(line, f"not a dataflow document: the title {title!r} does not read "
                                    "'<System> to <System> Dataflow'")
         if not re.match(r"^.* Dataflow$", title) or len(candidates[0]) == 3:
-            self.warn(line, f"the title reads {title!r}, not '<System> to <System> Dataflow': kept verbatim")
+            self.warn(line, f"the title reads {_short(title, 120)!r}, not '<System> to <System> Dataflow': kept verbatim")
         candidates = [c[:2] for c in candidates]
         for a, b in candidates:
             if from_file and (sesam_id(a), sesam_id(b)) == from_file:
@@ -295,11 +305,32 @@ class _DocumentParser:
             preamble.append(self.free_item(block, "before the introduction"))
         return generated, prefix, tuple(preamble)
 
+    def plain(self, blocks, quiet: bool = False) -> tuple:
+        """Constructs other than paragraphs and tables (lists, block quotes, ...) as paragraphs of their text.
+
+        Written back, such a paragraph reads the same; a construct without text (a transition)
+        is left out. Each with a warning naming its line.
+        """
+        out = []
+        for block in blocks:
+            if isinstance(block, (rst.Paragraph, rst.Table)):
+                out.append(block)
+                continue
+            text = _block_text(block)
+            if text:
+                out.append(rst.Paragraph(text, block.line))
+            if not quiet:
+                self.warn(block.line, f"a {_block_name(block)} read as a paragraph of its text: {_short(text)!r}"
+                          if text else f"a {_block_name(block)} left out: it holds no text")
+        return tuple(out)
+
     def free_item(self, block, where: str) -> Item:
         if isinstance(block, rst.Paragraph):
             self.warn(block.line, f"free text {where} kept as a note: {_short(block.text)!r}")
             return Item("note", block.text, line=block.line)
-        raise self.error(block.line, f"unexpected {_block_name(block)} {where}")
+        text = _block_text(block)
+        self.warn(block.line, f"a {_block_name(block)} {where} kept as a note of its text: {_short(text)!r}")
+        return Item("note", text, line=block.line)
 
     def intro_paragraph(self, block) -> str:
         if not isinstance(block, rst.Paragraph):
@@ -333,7 +364,7 @@ class _DocumentParser:
         if create is None:
             # fail-safe: without a rule it can read, the flow creates nothing, it only keeps linked entities in sync
             create = CreateRule("link-only")
-            self.warn(section.line, f"section {section.title!r} has no create rule it can read (expected 'Every "
+            self.warn(section.line, f"section {_short(section.title, 120)!r} has no create rule it can read (expected 'Every "
                                     "... will be synchronized with a ...', 'Before any synchronization can take "
                                     "place, ...' or 'When a ..., it will be synchronized with a ...'): imported as "
                                     "link-only")
@@ -366,19 +397,19 @@ class _DocumentParser:
                     return source, target
         return None
 
-    def unread(self, index: int, section: rst.Section) -> UnreadSection:
+    def unread(self, index: int, section: rst.Section, why: str | None = None) -> UnreadSection:
+        """A section kept as written (other constructs as their text), with a warning saying what it holds."""
         blocks, rows = [], 0
         for block in section.blocks:
-            if isinstance(block, rst.Paragraph):
-                blocks.append(block.text)
-            elif isinstance(block, rst.Table):
+            if isinstance(block, rst.Table):
                 blocks.append((block.header_rows, block.rows))
                 rows += len(block.rows) - block.header_rows
-            else:
-                raise self.error(block.line, f"unexpected {_block_name(block)} in section {section.title!r}")
-        self.warn(section.line, f"the heading {section.title!r} names no two datatypes ('<System> <Type> to "
-                                f"<System> <Type>'): the section ({len(blocks)} paragraphs and tables, {rows} table "
-                                "rows) is kept verbatim, not imported as a flow")
+            elif _block_text(block).strip():  # a transition holds no text: nothing to keep
+                blocks.append(_block_text(block))
+        why = why or (f"the heading {_short(section.title, 120)!r} names no two datatypes ('<System> <Type> to "
+                      "<System> <Type>')")
+        self.warn(section.line, f"{why}: the section ({len(blocks)} paragraphs and tables, {rows} table rows) is "
+                                "kept verbatim, not imported as a flow")
         return UnreadSection(index, section.title, tuple(blocks), section.line)
 
     def create_rule(self, kind: str, match, block, current: CreateRule | None) -> CreateRule | None:
@@ -486,7 +517,7 @@ _LOOSE_TITLE = re.compile(r"^(?P<body>.*?)(?:\s*\bdata\s*flow)?$", re.I | re.S)
 
 
 _INTRO = re.compile(re.escape(phrases.INTRO).replace(r"\{a\}", "(?P<a>.*?)").replace(r"\{b\}", "(?P<b>.*?)") + "$",
-                    re.S)
+                    re.S | re.I)  # matched against whitespace-squashed text
 
 
 # A heading or title with more " to " than this is read at its first ones only: each split is
@@ -581,6 +612,13 @@ def _loose_side(text: str, sid: str, label: str, strict: bool) -> Side | None:
 def _short(text: str, limit: int = 60) -> str:
     text = text.replace("\n", " ")
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _block_text(block) -> str:
+    """A block's text as one paragraph (lines kept, blank lines left out), so that it is written back as one."""
+    if isinstance(block, rst.Table):
+        return "\n".join(" | ".join(row) for row in block.rows)
+    return "\n".join(line.strip() for line in block.text.split("\n") if line.strip())
 
 
 def _block_name(block) -> str:

@@ -386,11 +386,11 @@ def read_docutils(text: str, file: str = "<string>") -> RstDocument:
     subtitle_blocks: list[Block] = []
     for child in doctree.children:
         if isinstance(child, nodes.title):
-            title, title_line = child.astext(), _line(child, 1)
+            title, title_line = child.astext(), _title_line(child)
         elif isinstance(child, nodes.subtitle):
             # docutils promotes a lone section right under the title to a subtitle and moves
             # its body up into the document: read it back as the section it was written as.
-            subtitle = (child.astext(), _line(child, title_line + 3))
+            subtitle = (child.astext(), _title_line(child))
         elif isinstance(child, nodes.section):
             sections.extend(converter.sections(child))
         else:
@@ -515,6 +515,11 @@ def _header_only_tables(doctree, nodes) -> dict[int, Table]:
     return out
 
 
+def _title_line(title) -> int:
+    """The line of a title's text: docutils gives the line of its underline."""
+    return max(1, _line(title, 2) - 1)
+
+
 def _line(node, default: int = 0) -> int:
     line = getattr(node, "line", None)
     if line is None and node.parent is not None:
@@ -532,7 +537,7 @@ class _DoctreeConverter:
         n = self.nodes
         title = section.next_node(n.title)
         own = [c for c in section.children if not isinstance(c, (n.title, n.section))]
-        out = [Section(title.astext() if title else "", _line(title, 0) if title else 0, tuple(self.blocks(own)))]
+        out = [Section(title.astext() if title else "", _title_line(title) if title else 0, tuple(self.blocks(own)))]
         for child in section.children:
             if isinstance(child, n.section):
                 out.extend(self.sections(child))
@@ -553,6 +558,8 @@ class _DoctreeConverter:
             elif isinstance(child, (n.target, n.substitution_definition, n.comment)) and not child.astext():
                 continue
             else:
+                for msg in child.findall(n.system_message):  # docutils' errors inside it stay errors
+                    self.message(msg)
                 out.append(Other(child.tagname, child.astext(), _line(child)))
         return out
 

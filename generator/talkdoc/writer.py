@@ -312,7 +312,9 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], header_rows=1) 
     for row in [header, *rows]:
         for i, cell in enumerate(row):
             bullet = "   * -" if i == 0 else "     -"
-            lines.append(f"{bullet} {escape(cell)}" if cell else bullet)
+            first, *more = cell.split("\n")  # cells of several lines: only in sections kept unread
+            lines.append(f"{bullet} {escape(first)}" if first else bullet)
+            lines.extend("       " + escape(line) if line else "" for line in more)
     return lines
 
 

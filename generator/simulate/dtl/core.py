@@ -112,8 +112,18 @@ FUNCTIONS: dict[str, Callable] = {}
 # How many arguments each function takes, from the one DTL catalog that ``validate`` lints with (the
 # reference's signatures). The engine checks it once per call, in the dispatcher, so a function never
 # sees a call of the wrong shape and the engine runs exactly what validate accepts.
-ARITY: dict[str, tuple[int, int | None]] = {n: (s.min_args, s.max_args) for n, s in EXPRESSIONS.items()}
-STATEMENT_ARITY: dict[str, tuple[int, int | None]] = {n: (s.min_args, s.max_args) for n, s in TRANSFORMS.items()}
+# (least, most) arguments; "no upper bound" is a number no call reaches, so the check is one comparison.
+UNBOUNDED = 1 << 30
+ARITY: dict[str, tuple[int, int]] = {n: (s.min_args, UNBOUNDED if s.max_args is None else s.max_args)
+                                     for n, s in EXPRESSIONS.items()}
+STATEMENT_ARITY: dict[str, tuple[int, int]] = {n: (s.min_args, UNBOUNDED if s.max_args is None else s.max_args)
+                                               for n, s in TRANSFORMS.items()}
+
+
+# What the dispatcher looks up, once per call: the implementation and the bounds on the length of
+# the call's list (its arguments plus the name).
+DISPATCH: dict[str, tuple[Callable, int, int]] = {}
+STATEMENT_DISPATCH: dict[str, tuple[Callable, int, int]] = {}
 
 
 def register(name: str, fn: Callable) -> None:
@@ -121,12 +131,14 @@ def register(name: str, fn: Callable) -> None:
     if name not in ARITY:
         raise AssertionError(f"DTL function {name!r} is not in generator/validation/dtl_catalog.py")
     FUNCTIONS[name] = fn
+    DISPATCH[name] = (fn, ARITY[name][0] + 1, ARITY[name][1] + 1)
 
 
 def register_statement(name: str, fn: Callable) -> None:
     if name not in STATEMENT_ARITY:
         raise AssertionError(f"DTL transform {name!r} is not in generator/validation/dtl_catalog.py")
     STATEMENTS[name] = fn
+    STATEMENT_DISPATCH[name] = (fn, STATEMENT_ARITY[name][0] + 1, STATEMENT_ARITY[name][1] + 1)
 
 
 def statement(*names):
@@ -145,9 +157,9 @@ def function(*names):
     return deco
 
 
-def arity_error(name: str, count: int, bounds: tuple[int, int | None]) -> DTLError:
+def arity_error(name: str, count: int, bounds: tuple[int, int]) -> DTLError:
     lo, hi = bounds
-    want = str(lo) if lo == hi else f"{lo} or more" if hi is None else f"{lo} to {hi}"
+    want = str(lo) if lo == hi else f"{lo} or more" if hi == UNBOUNDED else f"{lo} to {hi}"
     return DTLError(f"{name}: takes {want} argument(s), got {count}")
 
 

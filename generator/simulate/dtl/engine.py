@@ -7,8 +7,8 @@ import datetime as _dt
 import json
 from typing import Callable, Mapping
 
-from generator.simulate.dtl.core import (ARITY, FUNCTIONS, STATEMENT_ARITY, STATEMENTS, Ctx, DatasetLookup, DTLError,
-                                        Namespaces, arity_error)
+from generator.simulate.dtl.core import (ARITY, DISPATCH, STATEMENT_ARITY, STATEMENT_DISPATCH, STATEMENTS, Ctx,
+                                        DatasetLookup, DTLError, Namespaces, arity_error)
 from generator.simulate.dtl.paths import parse_path, traverse
 from generator.simulate.values import Datetime, decode, encode, parse_iso
 
@@ -106,15 +106,15 @@ class Transform:
     def exec(self, stmt, ctx: Ctx) -> None:
         if not isinstance(stmt, list) or not stmt or not isinstance(stmt[0], str):
             raise DTLError(f"not a transform function: {json.dumps(encode(stmt))[:80]}")
-        name, args = stmt[0], stmt[1:]
-        fn = STATEMENTS.get(name)
-        if fn is None:
+        name = stmt[0]
+        entry = STATEMENT_DISPATCH.get(name)
+        if entry is None:
             raise DTLError(f"unknown transform function {name!r}")
-        lo, hi = STATEMENT_ARITY[name]
-        if len(args) < lo or (hi is not None and len(args) > hi):
-            raise arity_error(name, len(args), STATEMENT_ARITY[name])
+        fn, lo, hi = entry
+        if not lo <= len(stmt) <= hi:
+            raise arity_error(name, len(stmt) - 1, STATEMENT_ARITY[name])
         try:
-            fn(self, ctx, args)
+            fn(self, ctx, stmt[1:])
         except _PYTHON_ERRORS as err:
             raise _internal(name, err) from None
 
@@ -130,17 +130,16 @@ class Transform:
             name = expr[0]
             if not isinstance(name, str):
                 raise DTLError(f"not a function call: {json.dumps(encode(expr))[:80]}")
-            fn = FUNCTIONS.get(name)
-            if fn is None:
+            entry = DISPATCH.get(name)
+            if entry is None:
                 if name in STATEMENTS:
                     raise DTLError(f"{name!r} is a transform function, not an expression")
                 raise DTLError(f"unknown DTL function {name!r}")
-            args = expr[1:]
-            lo, hi = ARITY[name]
-            if len(args) < lo or (hi is not None and len(args) > hi):
-                raise arity_error(name, len(args), ARITY[name])
+            fn, lo, hi = entry
+            if not lo <= len(expr) <= hi:
+                raise arity_error(name, len(expr) - 1, ARITY[name])
             try:
-                return fn(self, ctx, args)
+                return fn(self, ctx, expr[1:])
             except _PYTHON_ERRORS as err:
                 raise _internal(name, err) from None
         if isinstance(expr, dict):

@@ -18,7 +18,10 @@ def _prop_name(fn: str, e: Transform, ctx: Ctx, expr) -> str:
 
 
 def _set(e: Transform, ctx: Ctx, name: str, value):
-    _store(e, ctx, e.qualify_property(name), value)
+    key = e.qualify_property(name)
+    if key == "_id":  # inlined _store: add is the commonest statement
+        value = e.qualify_id(value)
+    ctx.T[key] = value
 
 
 def _store(e: Transform, ctx: Ctx, key: str, value):
@@ -38,7 +41,10 @@ def st_add_if(e, ctx, args):
     """``[add-if, PROPERTY, CONDITION?, VALUES]``: add VALUES when CONDITION, evaluated with ``_``
     bound to them, holds; the default CONDITION is ``["neq", "_.", null]`` (transforms.rst l.103-111)."""
     v = e.ev(args[-1], ctx)
-    ok = truthy(e.fn_each(args[1], ctx, v)) if len(args) == 3 else not _eq(v, None)
+    if len(args) == 3:
+        ok = truthy(e.fn_each(args[1], ctx, v))
+    else:  # ["neq", "_.", null]: false for null and for an empty list, the values equal to null
+        ok = v is not None and not (type(v) is list and not v)
     if ok:
         _set(e, ctx, _prop_name("add-if", e, ctx, args[0]), v)
 
