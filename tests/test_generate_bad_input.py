@@ -9,22 +9,11 @@ import pytest
 
 from generator.cli import main
 from generator.errors import UserError
+from tests.spec_samples import MINIMAL_SPEC
 
 ROOT = Path(__file__).resolve().parents[1]
 
-GOOD = """\
-dataflow: a-b
-systems:
-  sysa:
-    datatypes:
-      person: Person
-  sysb:
-    datatypes:
-      contact: Contact
-flows:
-  - from: sysa.person
-    to: sysb.contact
-"""
+GOOD = MINIMAL_SPEC
 
 
 @pytest.fixture

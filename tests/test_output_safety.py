@@ -18,22 +18,11 @@ import pytest
 from generator import fsutil
 from generator.cli import main
 from generator.generate import check_owned, generate, render_specs
+from tests.spec_samples import MINIMAL_SPEC
 
 ROOT = Path(__file__).resolve().parents[1]
 
-SPEC = """\
-dataflow: a-b
-systems:
-  sysa:
-    datatypes:
-      person: Person
-  sysb:
-    datatypes:
-      contact: Contact
-flows:
-  - from: sysa.person
-    to: sysb.contact
-"""
+SPEC = MINIMAL_SPEC
 
 
 def snapshot(folder: Path) -> dict:

@@ -26,7 +26,7 @@ from generator.simulate.invariants import INVARIANTS, World
 from tests.simulate_support import EXAMPLE, SEED, imported_spec
 
 # Examples per spec in CI (the suite's time); SIM_EXAMPLES overrides them all.
-CI_EXAMPLES = {"seed": 30, "example": 20, "hubspot-tripletex": 10, "crmoffice-customerp": 30}
+CI_EXAMPLES = {"seed": 100, "example": 100, "hubspot-tripletex": 60, "crmoffice-customerp": 150}
 PAST_B1 = ({"pipes": "*-enrich", "set": {"sink": {"set_initial_offset": "onload"},
                                           "exclude_completeness": ["{pipe}"]}},)
 KEYS = ["ada@example.org", "ADA@example.org", "", None, "per@example.org"]

@@ -12,25 +12,14 @@ import pytest
 from generator import yamlpos
 from generator.cli import main
 from generator.errors import UserError
+from tests.spec_samples import MINIMAL_SPEC
 
 ROOT = Path(__file__).resolve().parents[1]
 
 BOMB = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
     f"{b}: &{b} [{','.join(['*' + a] * 9)}]\n" for a, b in zip("abcdefghi", "bcdefghij"))
 
-SPEC = """\
-dataflow: a-b
-systems:
-  sysa:
-    datatypes:
-      person: Person
-  sysb:
-    datatypes:
-      contact: Contact
-flows:
-  - from: sysa.person
-    to: sysb.contact
-"""
+SPEC = MINIMAL_SPEC
 
 
 def one_line(capsys, argv) -> str:
