@@ -41,9 +41,6 @@ SPECS = {
 
 # Invariants the generated config breaks today, with the finding. Turned green by the generator.
 KNOWN = {
-    ("hubspot-tripletex", "lost"): "a Tripletex customer whose only values are nested address properties is, after "
-                                   "transform resets, never created in HubSpot: seen since an insert needs a golden "
-                                   "value to write (no blank records); not yet explained",
     ("seed", "duplicate"): "pre-existing CRM contacts with one e-mail merge into one golden record (the e-mail is "
                            "the persons' merge key), which this invariant counts as duplicates",
     ("example", "duplicate"): "pre-existing ERP customers whose org numbers differ only in case merge into one "
