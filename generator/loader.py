@@ -62,7 +62,9 @@ def load_node_config(paths: Sequence[Path], name: str | None = None) -> NodeConf
     """Load every spec under ``paths`` and merge them into one node config."""
     files = find_spec_files(paths)
     specs, problems = [], []
-    for result in _load_all(files):
+    with no_gc():  # also covers unpickling the workers' results: millions of young objects
+        results = _load_all(files)
+    for result in results:
         if isinstance(result, UserError):
             problems.extend(result.problems)
         else:
