@@ -735,6 +735,17 @@ def test_fixture_is_clean():
     assert validate_files(Folder().texts()) == []
 
 
+@pytest.mark.parametrize("kind", [[], {}, ["dataset"]], ids=["empty list", "dict", "list"])
+def test_a_sink_type_of_any_json_value_is_reported_not_a_crash(kind):
+    texts = Folder().texts()
+    name = next(n for n in sorted(texts) if n.startswith("pipes/") and '"sink"' not in texts[n])
+    pipe = json.loads(texts[name])
+    pipe["sink"] = {"type": kind}
+    texts[name] = dumps(pipe)
+    problems = validate_files(texts)
+    assert any(p.level == "error" and "sink" in format_problem(p) for p in problems)
+
+
 def test_there_are_at_least_40_rules():
     assert len({c.rule for c in CASES}) >= 40
 

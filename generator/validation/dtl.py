@@ -440,7 +440,8 @@ def _has_endpoint_sink(sink: Any) -> bool:
         return False
     if sink.get("type") == "conditional" and isinstance(sink.get("alternatives"), dict):
         return any(_has_endpoint_sink(alt) for alt in sink["alternatives"].values())
-    return sink.get("type") in ENDPOINT_SINKS
+    kind = sink.get("type")
+    return isinstance(kind, str) and kind in ENDPOINT_SINKS  # a hand-edited type may be any JSON value
 
 
 def _lint_pipe(linter: Linter, entity: Entity) -> None:
