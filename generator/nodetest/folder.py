@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from generator.errors import fail
 from generator.simulate import pipe_features
+from generator.simulate.values import map_strings
 
 # features/namespaces.rst:79-85 and :87-93: sources and sinks whose namespace default is true.
 ADD_NS_SOURCES = frozenset({"csv", "kafka", "ldap", "sql", "embedded", "http_endpoint", "json"})
@@ -136,17 +137,6 @@ def _effective(raw: dict, env: dict, ns_default: bool) -> dict:
     config.setdefault("add_namespaces", ns and source.get("type") in ADD_NS_SOURCES)
     config.setdefault("remove_namespaces", ns and sink.get("type") in REMOVE_NS_SINKS)
     return config
-
-
-def map_strings(value: Any, fn: Callable[[str], Any]) -> Any:
-    """``value`` with every string inside it replaced by ``fn(string)``."""
-    if isinstance(value, str):
-        return fn(value)
-    if isinstance(value, list):
-        return [map_strings(v, fn) for v in value]
-    if isinstance(value, dict):
-        return {k: map_strings(v, fn) for k, v in value.items()}
-    return value
 
 
 def _expand(value: Any, env: dict) -> Any:

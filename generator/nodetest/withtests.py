@@ -169,7 +169,7 @@ _STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 def _fixed_times(data: dict) -> dict:
     """The test systems stamp writes with the wall clock; the stamps are replaced by a fixed
     sequence in the same order, so ``generate --with-tests`` writes the same files every time."""
-    from generator.nodetest.folder import map_strings
+    from generator.simulate.values import map_strings
 
     stamps: set[str] = set()
     map_strings(data, lambda text: stamps.add(text) if _STAMP.match(text) else None)

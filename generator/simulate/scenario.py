@@ -45,7 +45,7 @@ from generator.render import render_config
 from generator.simulate.runner import Node, RoundReport, Settled, deep_merge
 from generator.simulate.store import Store
 from generator.simulate.systems import Clock, Failure, TestSystem
-from generator.simulate.values import NI
+from generator.simulate.values import NI, map_strings
 
 STEP_KINDS = ("edit", "run", "expect", "fail", "heal", "reset", "rescan")
 
@@ -270,13 +270,7 @@ def patched(files: dict[str, str], patch: Sequence[dict]) -> dict[str, str]:
 
 
 def _fill(value, pipe_id: str):
-    if isinstance(value, str):
-        return value.replace("{pipe}", pipe_id)
-    if isinstance(value, list):
-        return [_fill(v, pipe_id) for v in value]
-    if isinstance(value, dict):
-        return {k: _fill(v, pipe_id) for k, v in value.items()}
-    return value
+    return map_strings(value, lambda text: text.replace("{pipe}", pipe_id))
 
 
 def _matches(row: dict, where: dict) -> bool:

@@ -16,6 +16,7 @@ import json
 import re
 import uuid
 from decimal import Decimal
+from typing import Any, Callable
 
 EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 
@@ -271,3 +272,14 @@ def same(a, b) -> bool:
     if _rank(a) != _rank(b):
         return False
     return a == b
+
+
+def map_strings(value: Any, fn: Callable[[str], Any]) -> Any:
+    """``value`` with every string inside it replaced by ``fn(string)``."""
+    if isinstance(value, str):
+        return fn(value)
+    if isinstance(value, list):
+        return [map_strings(v, fn) for v in value]
+    if isinstance(value, dict):
+        return {k: map_strings(v, fn) for k, v in value.items()}
+    return value

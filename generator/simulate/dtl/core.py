@@ -141,20 +141,21 @@ def register_statement(name: str, fn: Callable) -> None:
     STATEMENT_DISPATCH[name] = (fn, STATEMENT_ARITY[name][0] + 1, STATEMENT_ARITY[name][1] + 1)
 
 
-def statement(*names):
+def _registering(register_one, names):
+    """A decorator that registers its function under each of ``names``."""
     def deco(fn):
         for n in names:
-            register_statement(n, fn)
+            register_one(n, fn)
         return fn
     return deco
+
+
+def statement(*names):
+    return _registering(register_statement, names)
 
 
 def function(*names):
-    def deco(fn):
-        for n in names:
-            register(n, fn)
-        return fn
-    return deco
+    return _registering(register, names)
 
 
 def arity_error(name: str, count: int, bounds: tuple[int, int]) -> DTLError:
