@@ -135,3 +135,51 @@ def test_secret_name_that_breaks_the_pattern_is_not_echoed(tmp_path, capsys):
     spec.write_text(SPEC.replace("  sysa:\n", f"  sysa:\n    auth: {{secret: '{secret}'}}\n"))
     err = one_line(capsys, ["generate", str(spec)])
     assert secret not in err and "letters, digits, '_', '.' and '-'" in err
+
+
+def test_recursive_alias_is_one_line(tmp_path, capsys):
+    """An alias inside the value it names stood for an endless value: a RecursionError before."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text("dataflow: a-b\nnotes: &n [x, *n]\n")
+    assert one_line(capsys, ["generate", str(spec)]) == \
+        f"{spec}:2:15: notes: an alias cannot stand inside the value it names\n"
+
+
+def test_alias_nesting_counts_towards_the_depth_limit():
+    """Each alias below nests its anchor one level deeper than written: refused where it passes 100."""
+    text = "a0: &a0 " + "[" * 60 + "]" * 60 + "\n" + "".join(
+        f"a{i}: &a{i} " + "[" * 30 + f"*a{i - 1}" + "]" * 30 + "\n" for i in range(1, 3))
+    with pytest.raises(UserError) as err:
+        yamlpos.load(text, "f")
+    assert str(err.value) == "f:3:39: $: nested deeper than 100 levels"  # a1 nests 91, a2 would nest 121
+
+
+def test_each_alias_gets_its_own_copy_and_the_original_positions():
+    doc = yamlpos.load("a: &a {x: [1, {y: 2}]}\nb:\n  k: *a\nc: [*a]\n", "f")
+    assert doc.data == {"a": {"x": [1, {"y": 2}]}, "b": {"k": {"x": [1, {"y": 2}]}}, "c": [{"x": [1, {"y": 2}]}]}
+    doc.data["b"]["k"]["x"][1]["y"] = 3
+    assert doc.data["a"]["x"][1]["y"] == 2 and doc.data["c"][0]["x"][1]["y"] == 2
+    assert doc.location(("b", "k")).line == 3  # the alias's key
+    assert (doc.location(("b", "k", "x", 1, "y")).line, doc.location(("b", "k", "x", 1, "y")).col) == (1, 19)  # the value 2
+    assert doc.location(("c", 0, "x", 5)) == doc.location(("a", "x"))  # a missing item: its list
+
+
+def test_merged_keys_point_where_they_were_written():
+    doc = yamlpos.load("d: &d {label: L, path: {p: 1}}\ne: {<<: *d, label: M}\n", "f")
+    assert doc.data["e"] == {"label": "M", "path": {"p": 1}}
+    assert (doc.location(("e", "label")).line, doc.location(("e", "label")).col) == (2, 20)
+    assert (doc.location(("e", "path", "p")).line, doc.location(("e", "path", "p")).col) == (1, 28)
+
+
+def test_a_value_refused_by_its_tag_is_one_line(tmp_path, capsys):
+    spec = tmp_path / "s.yaml"
+    spec.write_text("dataflow: !!int\n")
+    assert one_line(capsys, ["generate", str(spec)]) == f"{spec}:1:11: dataflow: not a value of YAML tag " \
+                                                         "'tag:yaml.org,2002:int'\n"
+
+
+def test_syntax_error_after_an_alias_problem_is_reported():
+    """The text is read to its end: a syntax error further on wins, as when it was composed first."""
+    with pytest.raises(UserError) as err:
+        yamlpos.load("a: &a [*a]\nb: [\n", "f")
+    assert "invalid YAML" in str(err.value) and str(err.value).startswith("f:3:1:")
