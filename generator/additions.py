@@ -48,7 +48,25 @@ def _row(row: PropertyRow) -> dict[str, Any]:
 
 def target_additions(config: NodeConfig, ref: Ref) -> list[dict[str, Any]]:
     """The additions of every flow into ``ref``: what its transform pipe's metadata records."""
-    return [data for flow in config.flows if flow.target == ref and (data := flow_additions(flow))]
+    return [data for flow in _flows_by_target(config.flows).get(ref, ()) if (data := flow_additions(flow))]
+
+
+# Rendering asks once per target; scanning every flow each time was a third of the render
+# time of a large config. The index of the last flows tuple is kept (a tuple never changes,
+# and holding it keeps its id from being reused).
+_index: tuple[tuple[Flow, ...], dict[Ref, list[Flow]]] = ((), {})
+
+
+def _flows_by_target(flows: tuple[Flow, ...]) -> dict[Ref, list[Flow]]:
+    global _index
+    if _index[0] is flows:
+        return _index[1]
+    by_target: dict[Ref, list[Flow]] = {}
+    for flow in flows:
+        by_target.setdefault(flow.target, []).append(flow)
+    if isinstance(flows, tuple):  # a list could change under the index
+        _index = (flows, by_target)
+    return by_target
 
 
 def recorded(pipes: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -55,6 +55,7 @@ def template_env(template_dir: Path) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
+        auto_reload=False,  # a template is read once per run: no stat of its file for each of thousands of renders
     )
     return env
 

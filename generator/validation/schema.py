@@ -99,6 +99,39 @@ def _hashable(value: Any) -> bool:
 
 
 _FastValidator = extend(Draft7Validator, {"x-switch": _switch})
+_plain_descend = _FastValidator.descend
+# Subschema -> the validator for it, made once. Holding the subschema keeps its id from being reused.
+_EVOLVED: dict[int, tuple[Any, Draft7Validator]] = {}
+
+
+def _descend(self, instance, schema, path=None, schema_path=None, resolver=None):
+    """jsonschema's ``descend`` without making a new validator for every value it descends into.
+
+    That was a third of the schema check: one validator per subschema is made once and
+    reused. The schemas are inlined (no ``$ref``, no ``$id``), so no subschema needs a
+    resolver of its own; errors are completed exactly as jsonschema completes them.
+    """
+    if schema is True or schema is False or resolver is not None or self._ref_resolver is not None:
+        yield from _plain_descend(self, instance, schema, path, schema_path, resolver)
+        return
+    known = _EVOLVED.get(id(schema))
+    if known is None or known[0] is not schema:
+        known = _EVOLVED[id(schema)] = (schema, self.evolve(schema=schema))
+    evolved = known[1]
+    for validator, k, v in evolved._validators:
+        for error in validator(evolved, v, instance, schema) or ():
+            error._set(validator=k, validator_value=v, instance=instance, schema=schema,
+                       type_checker=evolved.TYPE_CHECKER)
+            if k not in {"if", "$ref"}:
+                error.schema_path.appendleft(k)
+            if path is not None:
+                error.path.appendleft(path)
+            if schema_path is not None:
+                error.schema_path.appendleft(schema_path)
+            yield error
+
+
+_FastValidator.descend = _descend
 
 
 def _with_switches(node: Any) -> Any:
