@@ -47,7 +47,9 @@ class Positioned:
     aliases: dict[KeyPath, KeyPath] = field(default_factory=dict)
 
     def location(self, path: KeyPath) -> Location:
-        pos = self._position(tuple(path))
+        pos = self.positions.get(path) if type(path) is tuple else None
+        if pos is None:
+            pos = self._position(tuple(path))
         return Location(self.file, *pos) if pos else Location(self.file, 1, 1)
 
     def _position(self, path: KeyPath, floor: int = 0) -> tuple[int, int] | None:
