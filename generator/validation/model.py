@@ -143,6 +143,19 @@ def _transforms(transform: Any, path: JsonPath) -> Iterator[tuple[dict, JsonPath
                 yield from _transforms(alt, path + ("alternatives", key))
 
 
+def strings(value: Any) -> Iterator[str]:
+    """Every string in a JSON value, keys left out, in no particular order (no paths: several times faster than ``walk``)."""
+    stack = [value]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+
+
 def walk(value: Any, path: JsonPath = ()) -> Iterator[tuple[JsonPath, Any]]:
     """Every (path, value) pair in a JSON value, parents before children."""
     stack = [(path, value)]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
 from generator.validation.jsonpos import JsonPath
-from generator.validation.model import PIPE, Entity, Findings, NodeConfig, transforms, walk
+from generator.validation.model import PIPE, Entity, Findings, NodeConfig, strings, transforms, walk
 
 # The reads that look into a dataset while the pipe runs (the template hops to its share dataset:
 # configuration-transforms-template.rst, ``share_dataset``).
@@ -160,8 +160,8 @@ def _methods(transform: dict, system: Entity | None, earlier: list[tuple[dict, J
         if isinstance(source, dict):
             operations.update(source)
     names = {transform.get("operation")}
-    for earlier_transform, _path in earlier:
-        names.update(v for _p, v in walk(earlier_transform) if isinstance(v, str) and v in operations)
+    for earlier_transform, _path in earlier if operations else ():  # no operations: no name can match
+        names.update(v for v in strings(earlier_transform) if v in operations)
     methods = set()
     for name in names:
         operation = operations.get(name) if isinstance(name, str) else None
