@@ -170,8 +170,8 @@ def test_property_rows_reach_the_golden_record():
     golden = json.dumps(objs["pipes/global-person.conf.json"]["transform"]["rules"])
     assert '["list", "golden", "person/last-name"]' in golden
     # Each member offers its candidate (value and change time) under the golden key, in enrich.
-    assert '["list", "person/last-name", "lastName"]' in json.dumps(objs["pipes/erp-employee-enrich.conf.json"])
-    assert '["list", "person/last-name", "name"]' in json.dumps(objs["pipes/erp-customer-enrich.conf.json"])
+    assert '"person/last-name", "_S.erp-employee:lastName"' in json.dumps(objs["pipes/erp-employee-enrich.conf.json"])
+    assert '"person/last-name", "_S.erp-customer:name"' in json.dumps(objs["pipes/erp-customer-enrich.conf.json"])
 
 
 def test_primary_key_rows_are_identity(tmp_path):
