@@ -160,9 +160,14 @@ def equality_sets(members: tuple[Member, ...], equality: tuple) -> list:
 
 def golden_expr(concept: str, golden: Golden) -> list:
     """The most recently changed value over every member of the golden record (``$merged``); members
-    carry only non-empty values (enrich), so an empty value never wins."""
+    carry only non-empty values (enrich), so an empty value never wins.
+
+    The candidates are ``{"t": …, "v": …}`` dicts sorted whole: dicts order "by sorting their keys and
+    then comparing each key+value pair" (entity-data-model.rst l.339), so by ``t``, and on equal change
+    times by ``v``. The tie-break is explicit, not left to a stable sort the reference does not promise
+    (review m3), and every node and every member order picks the same winner."""
     pairs = ["path", ["list", GOLDEN, golden_key(concept, golden.name)], "_S.$merged"]
-    return ["path", "v", ["last", ["sorted", "_.t", pairs]]]
+    return ["path", "v", ["last", ["sorted", pairs]]]
 
 
 def global_rules(group: Group) -> dict:
