@@ -98,7 +98,19 @@ def _hashable(value: Any) -> bool:
     return isinstance(value, (str, int, float, bool)) or value is None
 
 
-_FastValidator = extend(Draft7Validator, {"x-switch": _switch})
+# The exact classes JSON parsing yields, per type name: a value of such a class certainly has the
+# type (jsonschema's own check, run otherwise, also accepts 1.0 as an integer and the like).
+_PLAIN_TYPES = {"string": str, "object": dict, "array": list, "boolean": bool, "integer": int}
+_plain_type = Draft7Validator.VALIDATORS["type"]
+
+
+def _type(validator: Draft7Validator, types: Any, instance: Any, schema: dict[str, Any]):
+    if isinstance(types, str) and instance.__class__ is _PLAIN_TYPES.get(types):
+        return
+    yield from _plain_type(validator, types, instance, schema)
+
+
+_FastValidator = extend(Draft7Validator, {"x-switch": _switch, "type": _type})
 _plain_descend = _FastValidator.descend
 # Subschema -> the validator for it, made once. Holding the subschema keeps its id from being reused.
 _EVOLVED: dict[int, tuple[Any, Draft7Validator]] = {}
