@@ -87,6 +87,7 @@ def _load_all(files: list[Path]) -> list[Spec | UserError]:
     workers = min(len(files), os.cpu_count() or 1)
     if workers < 2 or sum(f.stat().st_size for f in files) < PARALLEL_BYTES:
         return [_load_or_error(f) for f in files]
+    _fast_check()  # compiled once here, not once in each forked worker
     # Workers are forked while the caller has the collector paused; they resume it, so
     # that garbage cycles left by one file are collected before the next (as in a serial load).
     with ProcessPoolExecutor(max_workers=workers, initializer=gc.enable) as pool:
