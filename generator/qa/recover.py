@@ -9,9 +9,10 @@ could not be interpreted, with its JSON path.
 
 Pipes are recognised by what they do, not by their ``_id`` (a renamed pipe is
 still found, and reported as renamed by ``compare``): a ``merge`` source is a
-global pipe, a ``rest`` source an ``-all`` pipe, a REST transform a share pipe,
-``namespaces.identity`` an enrich pipe; collect and transform pipes are known
-by what they read. Names are only the last resort.
+global pipe, a ``rest`` source an ``-all`` pipe, a ``transform-share-rest``
+template or a REST transform a share pipe, ``namespaces.identity`` an enrich
+pipe; collect and transform pipes are known by what they read. Names are only
+the last resort.
 """
 
 from __future__ import annotations
@@ -807,7 +808,7 @@ def _share_operations(share: dict, info: PipeInfo, key: str, unverified: list[Un
             ops.add(match.group("op"))
     for index, props in _share_templates(share):
         ops_path = "$.transform"  # the DTL steps before the template and its properties decide together
-        ops.update(_template_writes(share, index, props))
+        ops.update(_template_writes(share, index, props, key))
         if not props.get("payload_property") and not any(
                 _payload_rule_names(t.get("rules")) for _, t in _dtl_transforms(share)
                 if isinstance(t.get("rules"), dict)):
@@ -849,15 +850,15 @@ def _share_operations(share: dict, info: PipeInfo, key: str, unverified: list[Un
     return frozenset(ops), ops_path, dropped, kept
 
 
-def _template_writes(share: dict, index: int | None, props: dict) -> set[str]:
+def _template_writes(share: dict, index: int | None, props: dict, key: str) -> set[str]:
     """What a share template can write: each write kind whose operation is one of the datatype's
-    (``<datatype>-insert``, ...). The template deletes the ``_deleted`` entities it receives
+    (``<datatype>-insert``, ... of ``key``'s system). The template deletes the ``_deleted`` entities it receives
     (connector-contract.rst l.160-170): none arrive when a DTL step before it discards deleted
     entities and no later rule of those steps marks one deleted again."""
     writes = set()
     for kind in ("insert", "update", "delete"):
         match = _OPERATION.match(_template_operation(props, kind))
-        if match and match.group("op") == kind:
+        if match and match.group("op") == kind and f"{props.get('rest_system')}-{match.group('dt')}" == key:
             writes.add(kind)
     before = [t for (path, t) in _dtl_transforms(share) if index is not None and path[1] < index]
     discards = any(_discards_deleted(node) for t in before for node in all_lists(t.get("rules")))
