@@ -287,10 +287,11 @@ def share_rules(target: Target) -> dict:
         rules.append(["add", "_deleted", ["eq", "_S.$delete", True]])
     out = {"default": rules}
     names = list(dict.fromkeys(m.target_path.split(".")[0] for m in target.mapped))
-    if any(n.startswith(("$", "_")) for n in names):
+    if any(n.startswith(("$", "_")) or n == "payload" for n in names):
         # The template's payload is the entity's own properties, not its "$…" and "_…" bookkeeping
         # (connector-contract.rst l.71; docs/simulate.md "REST templates" #10): a target property named
-        # so (Talk maps "$original_id") goes in an explicit "$payload" (template doc l.403-405).
+        # so (Talk maps "$original_id") goes in an explicit "$payload" (template doc l.403-405). So does
+        # a property named "payload", the default of payload_property (template doc l.281-285).
         rules.append(["add", "$payload", ["apply", "payload", "_S."]])
         out["payload"] = [["copy", ["list", target.datatype.primary_key, *names]]]
     return out
