@@ -282,7 +282,18 @@ def share_rules(target: Target) -> dict:
     the deletes a flow asks for with ``$delete``, which becomes the template's ``_deleted`` here (as
     the namespace-split pattern sets ``_deleted`` in DTL, namespace-split-pattern.rst l.61).
     """
-    rules: list[Any] = [["discard", ["neq", "_S._deleted", True]], ["copy", "*"]]
+    rules: list[Any] = [["discard", ["neq", "_S._deleted", True]]]
+    if target.creators:
+        # Duplicate hops block (duplicate-hops-block-pattern.rst l.10): an insert entity whose _id already
+        # has a $generated_id in the share dataset is never handed on. The template docs do not say it
+        # skips such an entity itself (docs/simulate.md "REST templates" #7 assumes it), so the step
+        # does not rely on it: a reset or a change of the insert entity before the collect links the
+        # new record never inserts it twice.
+        inserted = ["hops", {"datasets": [f"{target.ref.key}-share st"], "where": [["eq", "_S._id", "st._id"]],
+                             "track-dependencies": False}]
+        pk = target.datatype.primary_key
+        rules.append(["discard", ["or", ["is-not-null", f"_S.{pk}"], ["is-empty", ["path", "$generated_id", inserted]]]])
+    rules.append(["copy", "*"])
     if target.deleters:
         rules.append(["add", "_deleted", ["eq", "_S.$delete", True]])
     out = {"default": rules}
