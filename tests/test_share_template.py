@@ -1,9 +1,11 @@
-"""The generated share pipes under the simulator's transform-share-rest: deletes, status codes, locking.
+"""The generated share pipes under the simulator's transform-share-rest: deletes, status codes, locking,
+inserts once, the payload.
 
 Each scenario runs the example spec's generated config against local test systems and checks one
 reading of docs/sync-design.md "The share step": deleted transform entities never become deletes
 (also where a flow propagates deletes), 429 and 5xx fail the pipe and are retried, any other 4xx is
-recorded per entity while the others are written.
+recorded per entity while the others are written, a target edit after the read is not overwritten,
+an insert entity reaches the template once, a "$…" target property is sent.
 """
 
 from __future__ import annotations
