@@ -17,10 +17,6 @@ CASTS = {"string": "string", "integer": "integer", "float": "float", "decimal": 
 
 MODIFIED = "last-modified"  # enrich property: when this entity last changed, by the concept's clock
 GOLDEN = "golden"  # enrich property: per golden key, this member's non-empty value and when it last changed
-# A REST response the share pipe records per entity: 429 and 5xx fail the pipe (retried on its next
-# run), any other status is kept in the share dataset (configuration-transforms-rest.rst,
-# allowed_status_codes; capture-response-with-transform-pattern.rst l.42).
-RECORDED_STATUS = "100-428,430-499"
 
 
 def cast_name(type_text: str | None) -> str | None:
@@ -50,21 +46,12 @@ def members_in(refs: Iterable[Ref]) -> list:
 # --- collect ---------------------------------------------------------------
 
 
-def collect_rules(ref: Ref, dt: Datatype) -> dict:
-    """Connector output: copy as read, establish origin, parse last-modified."""
-    default: list[Any] = [
-        ["copy", "*"],
-        # Establish origin: an entity our share pipe inserted carries the id the
-        # insert returned as $generated_id in the share dataset.
-        ["add-if", "$origin",
-         ["path", "$origin",
-          ["hops", {"datasets": [f"{ref.key}-share st"],
-                    "where": [["eq", f"_S.{dt.primary_key}", "st.$generated_id"]],
-                    "track-dependencies": False}]]],
-    ]
-    if dt.updated:
-        default.append(["add", "$last-modified", ["datetime", f"_S.{dt.updated}"]])
-    return {"default": default}
+def collect_rules(dt: Datatype) -> dict | None:
+    """After ``transform-collect-rest`` (which adds ``$origin``): ``$last-modified`` from the updated
+    property (connector-contract.rst l.32-35); None when the datatype has none."""
+    if not dt.updated:
+        return None
+    return {"default": [["copy", "*"], ["add", "$last-modified", ["datetime", f"_S.{dt.updated}"]]]}
 
 
 # --- enrich ----------------------------------------------------------------
@@ -220,6 +207,13 @@ def transform_rules(target: Target) -> dict:
     values = [["add-if", k, _dict_expr(v) if isinstance(v, dict) else v] for k, v in tree.items()]
     mapped = [["merge", ["apply", "values", "_R._S."]]] if values else []
     current = _tree([(m.target_path, ns_path("_S", target.ref, m.target_path)) for m in target.mapped])
+    # The target's values as collected, required for updates and deletes (connector-contract.rst
+    # l.93-100): transform-share-rest writes only when they still are the system's (optimistic
+    # locking, configuration-transforms-template.rst l.211) and only what differs. The properties
+    # compared are the mapped leaf paths ("a path of properties separated by a . character", l.99):
+    # a nested parent the system does not have reads as null there, not as a dict of nulls.
+    leaves = list(dict.fromkeys(m.target_path for m in target.mapped))
+    based_on = [["add", "$based_on", _dict_expr(current)], ["add", "$based_on_properties", ["list", *leaves]]]
     members: list[Any] = [["eq", "_S.$ids", "t.$ids"]]
     live: list[Any] = []
     hop = {"datasets": [f"{key}-enrich t"], "where": members, "track-dependencies": False}
@@ -251,10 +245,7 @@ def transform_rules(target: Target) -> dict:
             ["add", pk, ns_path("_S", target.ref, pk)],
             ["add", "$ids", "_R._S.$ids"],
             *mapped,
-            # The target's values as collected (connector-contract.rst l.95): the share pipe
-            # updates only what differs, and checks them against a lookup before it writes.
-            ["add", "$based_on", _dict_expr(current)],
-            ["add", "$based_on_properties", ["list", *current]],
+            *based_on,
         ],
     }
     if values:
@@ -271,6 +262,7 @@ def transform_rules(target: Target) -> dict:
             ["add", "_id", "_S._id"],
             ["add", pk, ns_path("_S", target.ref, pk)],
             ["add", "$ids", "_R._S.$ids"],
+            *based_on,
             ["add", "$delete", True],
         ]
     return rules
@@ -279,81 +271,38 @@ def transform_rules(target: Target) -> dict:
 # --- share -----------------------------------------------------------------
 
 
-def _differs(left: str, right: str, keys: str) -> list:
-    """Some property of ``keys`` differs between the dicts ``left`` and ``right``."""
-    return ["any", ["map", ["neq", ["path", "_.", left], ["path", "_.", right]], ["keys", keys]]]
+def share_rules(target: Target) -> dict:
+    """What the share pipe hands to ``transform-share-rest``: live entities only.
 
-
-def share_decide_rules(target: Target) -> dict:
-    """Pick the operation: delete, insert (once), lookup before an update (only when something changed)."""
-    dt, key = target.datatype, target.ref.key
-    pk = dt.primary_key
-    # Duplicate hops block: an entity this pipe already inserted is never inserted again.
-    previous = ["first", ["path", "$generated_id",
-                          ["hops", {"datasets": [f"{key}-share st"],
-                                    "where": [["eq", "_S._id", "st._id"]],
-                                    "track-dependencies": False}]]]
-    return {
-        "default": [
-            # Deleted transform entities (a reset, a rescan or a merge change: $replaced) ask for
-            # nothing and are not written to the share dataset (insert-pattern.rst l.37, discard).
-            ["discard", ["neq", "_S._deleted", True]],
-            ["copy", ["list", "_id", "$origin", "$ids", "$based_on"]],
-            ["add", "payload", ["apply", "payload", "_S."]],
-            ["add", "properties", ["dict", "id", f"_S.{pk}"]],
-            ["add-if", "$generated_id", previous],
-            ["case",
-             ["eq", "_S.$delete", True], ["add", "operation", f"{dt.id}-delete"],
-             ["is-null", f"_S.{pk}"],
-             ["if", ["is-null", "_T.$generated_id"], ["add", "operation", f"{dt.id}-insert"]],
-             _differs("_T.payload", "_S.$based_on", "_T.payload"), ["add", "operation", f"{dt.id}-lookup"]],
-        ],
-        "payload": _payload_rule(target),
-    }
-
-
-def _payload_rule(target: Target) -> list:
-    """Copy exactly the mapped top-level properties (some APIs have properties named ``$...``)."""
-    pk = target.datatype.primary_key
-    names = [n for n in dict.fromkeys(m.target_path.split(".")[0] for m in target.mapped) if n != pk]
-    return [["copy", ["list", *names]]] if names else []
-
-
-def share_lock_rules(target: Target) -> dict:
-    """Optimistic locking (optimistic-locking-pattern.rst): update only what was read.
-
-    The lookup's current values of the mapped properties are compared with
-    ``$based_on`` (the values as collected); an entity changed or gone in the
-    system since is not written, and says why in ``$error``. The next collect
-    brings the change, and the entity is decided anew.
+    The template deletes every ``_deleted`` entity it gets (connector-contract.rst l.160-170), but a
+    deleted transform entity is never a delete the sync asked for: a reset or a rescan, a member that
+    left its golden record, an insert entity made stale by the record it created, a ``$replaced``
+    merge change (contract l.101-103). Every share pipe discards them first (B4; discard,
+    dtl-functions-transforms.rst l.529-539); they stay in the transform dataset. The transform marks
+    the deletes a flow asks for with ``$delete``, which becomes the template's ``_deleted`` here (as
+    the namespace-split pattern sets ``_deleted`` in DTL, namespace-split-pattern.rst l.61).
     """
-    dt = target.datatype
-    current = _tree([(m.target_path, f"_S.{m.target_path}") for m in target.mapped])
-    return {
-        "default": [
-            ["copy", "*"],
-            ["if", ["eq", "_S.operation", f"{dt.id}-lookup"],
-             [["remove", "operation"],
-              ["if", ["eq", "_S.lookup_status", 404], ["add", "$error", "gone from the system: not updated"],
-               ["if", _differs("_S.$based_on", ["apply", "current", "_S.lookup_body"], "_S.payload"),
-                ["add", "$error", "changed in the system after it was read: decided again after the next collect"],
-                ["add", "operation", f"{dt.id}-update"]]]]],
-        ],
-        "current": [["add", k, _dict_expr(v) if isinstance(v, dict) else v] for k, v in current.items()],
-    }
-
-
-def share_capture_rules(target: Target) -> dict:
-    """Record a rejected write per entity; capture the primary key an insert returned (establish origin)."""
-    dt = target.datatype
-    return {
-        "default": [
-            ["copy", "*"],
-            ["if", ["gte", "_S.response_status", 400],
-             ["add", "$error", ["concat", "_S.operation", " rejected: HTTP ", ["string", "_S.response_status"]]],
-             ["if", ["eq", "_S.operation", f"{dt.id}-insert"],
-              [["add", "$generated_id", f"_S.response_body.{dt.primary_key}"],
-               ["if", ["is-null", "_T.$generated_id"],
-                ["trip!", f"{dt.id}-insert returned no {dt.primary_key}"]]]]],
-        ],
-    }
+    rules: list[Any] = [["discard", ["neq", "_S._deleted", True]]]
+    if target.creators:
+        # Duplicate hops block (duplicate-hops-block-pattern.rst l.10): an insert entity whose _id already
+        # has a $generated_id in the share dataset is never handed on. The template docs do not say it
+        # skips such an entity itself (docs/simulate.md "REST templates" #7 assumes it), so the step
+        # does not rely on it: a reset or a change of the insert entity before the collect links the
+        # new record never inserts it twice.
+        inserted = ["hops", {"datasets": [f"{target.ref.key}-share st"], "where": [["eq", "_S._id", "st._id"]],
+                             "track-dependencies": False}]
+        pk = target.datatype.primary_key
+        rules.append(["discard", ["or", ["is-not-null", f"_S.{pk}"], ["is-empty", ["path", "$generated_id", inserted]]]])
+    rules.append(["copy", "*"])
+    if target.deleters:
+        rules.append(["add", "_deleted", ["eq", "_S.$delete", True]])
+    out = {"default": rules}
+    names = list(dict.fromkeys(m.target_path.split(".")[0] for m in target.mapped))
+    if any(n.startswith(("$", "_")) or n == "payload" for n in names):
+        # The template's payload is the entity's own properties, not its "$…" and "_…" bookkeeping
+        # (connector-contract.rst l.71; docs/simulate.md "REST templates" #10): a target property named
+        # so (Talk maps "$original_id") goes in an explicit "$payload" (template doc l.403-405). So does
+        # a property named "payload", the default of payload_property (template doc l.281-285).
+        rules.append(["add", "$payload", ["apply", "payload", "_S."]])
+        out["payload"] = [["copy", ["list", target.datatype.primary_key, *names]]]
+    return out

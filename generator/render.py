@@ -166,7 +166,7 @@ def _pipes(plan: Plan, r: _Renderer):
         dt = ctx["dt"]
         synced = plan.synced.get(ref, ())
         yield "pipes", r.render("pipes/all.json.j2", rescan=ref in deleting, **ctx)
-        yield "pipes", r.render("pipes/collect.json.j2", rules=dtl.collect_rules(ref, dt), **ctx)
+        yield "pipes", r.render("pipes/collect.json.j2", rules=dtl.collect_rules(dt), **ctx)
         yield "pipes", r.render("pipes/enrich.json.j2", own_hops=bool(synced),
                                 rules=dtl.enrich_rules(ref, dt, plan.merge_keys.get(ref, ()), synced, clocks[ref]),
                                 **ctx)
@@ -184,9 +184,7 @@ def _pipes(plan: Plan, r: _Renderer):
         yield "pipes", r.render("pipes/transform.json.j2", group=target.group,
                                 rules=dtl.transform_rules(target), create_note=_create_note(target),
                                 additions=target_additions(config, target.ref), **ctx)
-        yield "pipes", r.render("pipes/share.json.j2", decide_rules=dtl.share_decide_rules(target),
-                                lock_rules=dtl.share_lock_rules(target), recorded=dtl.RECORDED_STATUS,
-                                capture_rules=dtl.share_capture_rules(target), **ctx)
+        yield "pipes", r.render("pipes/share.json.j2", rules=dtl.share_rules(target), **ctx)
 
 
 def _ctx(config: NodeConfig, ref: Ref) -> dict:

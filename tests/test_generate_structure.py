@@ -227,12 +227,37 @@ def test_enrich_self_hop_is_runnable():
     assert enrich["exclude_completeness"] == ["erp-employee-enrich"]
 
 
-def test_share_discards_deleted_entities_first():
+def test_share_discards_deleted_entities_before_the_template():
+    """Deleted transform entities never reach transform-share-rest; only a flow's `$delete` becomes a delete."""
     objs = objects(render_specs([EXAMPLE]).files)
+    deleting = set()
     for obj in objs.values():
         if obj["_id"].endswith("-share"):
-            assert obj["transform"][0]["rules"]["default"][0] == ["discard", ["neq", "_S._deleted", True]]
-            assert obj["transform"][3]["allowed_status_codes"] == "100-428,430-499"
+            step, template = obj["transform"]
+            rules = step["rules"]["default"]
+            assert rules[0] == ["discard", ["neq", "_S._deleted", True]]
+            if ["add", "_deleted", ["eq", "_S.$delete", True]] in rules:
+                deleting.add(obj["_id"])
+            assert template["template"] == "transform-share-rest"
+            props = template["properties"]
+            assert props["share_dataset"] == obj["_id"]
+            for kind in ("lookup", "insert", "update", "delete"):
+                # 429 and 5xx fail the pipe (retried); any other status is recorded per entity.
+                assert props[f"{kind}_allowed_status_codes"] == "100-428,430-499"
+                assert props[f"operation_{kind}"].endswith(f"-{kind}")
+    assert deleting == {"crm-company-share"}  # erp.department -> crm.company says delete: true
+
+
+def test_collect_pipes_use_the_collect_template():
+    objs = objects(render_specs([EXAMPLE]).files)
+    collect = objs["pipes/crm-contact-collect.conf.json"]
+    template = collect["transform"][0]
+    assert template["template"] == "transform-collect-rest"
+    assert template["properties"] == {"primary_key": "id", "share_dataset": "crm-contact-share"}
+    assert collect["exclude_completeness"] == ["crm-contact-share"]
+    # lookup/update/delete URLs carry the record's key as the template renders them.
+    system = objs["systems/crm.conf.json"]["operations"]
+    assert system["contact-update"]["url"].endswith("/{{ entity.id }}")
 
 
 @pytest.mark.parametrize("order", ["crm first", "erp first"])

@@ -37,8 +37,12 @@ def test_under_node_env_test_nothing_calls_a_system(generated):
         assert config is not None, (pid, e.error)
         kinds = [config["source"].get("type"), config["sink"].get("type")]
         transforms = config.get("transform") or []
-        kinds += [t.get("type") for t in (transforms if isinstance(transforms, list) else [transforms])]
+        listed = transforms if isinstance(transforms, list) else [transforms]
+        kinds += [t.get("type") for t in listed]
         assert "rest" not in kinds, pid
+        # transform-share-rest calls the system's operations; the collect template calls none without a lookup
+        assert not [t for t in listed if t.get("template") == "transform-share-rest"], pid
+        assert not [t for t in listed if (t.get("properties") or {}).get("operation_lookup")], pid
     raw = (generated / "pipes" / "customerp-employee-all.conf.json").read_text()
     assert '"prod"' in raw and '"type": "rest"' in raw  # production keeps the system
 

@@ -252,13 +252,27 @@ def drop_insert(files: Config) -> Changed:
 
 
 def drop_operation(pipe_id: str, operation: str):
+    """The share template no longer names the operation (it falls back to one the system lacks)."""
     def edit(files: Config) -> Changed:
         p = pipe(files, pipe_id)
-        for path, node in nodes(p):
-            if isinstance(node, list) and node[:3] == ["add", "operation", operation]:
-                get(p, path[:-1])[path[-1]] = ["comment", f"{operation} removed by hand"]
-                return [loc(p, path)]
+        for i, step in enumerate(p["transform"]):
+            props = step.get("properties") or {}
+            for key, value in list(props.items()):
+                if key.startswith("operation_") and value == operation:
+                    del props[key]
+                    return [loc(p, ("transform", i, "properties"))]
         raise AssertionError(f"{pipe_id} never calls {operation}")
+    return edit
+
+
+def stop_deleting(pipe_id: str):
+    """The share pipe's DTL step no longer turns the transform's delete entities into deletes."""
+    def edit(files: Config) -> Changed:
+        p = pipe(files, pipe_id)
+        rules, base = rules_of(p)
+        i = next(j for j, r in enumerate(rules["default"]) if r[:2] == ["add", "_deleted"])
+        delete(p, base + ("default", i))
+        return [loc(p, base + ("default",))]
     return edit
 
 
@@ -334,7 +348,11 @@ def turn_on_deletes(pipe_id: str):
         rules["default"].insert(0, ["if", ["eq", "_S._deleted", True], [
             ["create", ["apply-hops", "delete-by-hand", {"datasets": [f"{key}-enrich t"],
                                                          "where": [["eq", "t.$origin", "_S.$ids"]]}]]]])
-        return [loc(p, base + ("default", 0))]
+        # ... and the share pipe hands them to its template as deletes, as a delete flow's does.
+        share = pipe(files, f"{key}-share")
+        share_rules, share_base = rules_of(share)
+        share_rules["default"].append(["add", "_deleted", ["eq", "_S.$delete", True]])
+        return [loc(p, base + ("default", 0)), loc(share, share_base + ("default", len(share_rules["default"]) - 1))]
     return edit
 
 
@@ -363,9 +381,8 @@ def unlink(files: Config) -> Changed:
 def drop_in_share(files: Config) -> Changed:
     p = pipe(files, "crm-contact-share")
     rules, base = rules_of(p)
-    name = next(n for n in rules if n != "default" and any(r[:1] == ["copy"] for r in rules[n]))
-    rules[name].append(["remove", "email"])
-    return [loc(p, base + (name, len(rules[name]) - 1))]
+    rules["default"].append(["remove", "email"])
+    return [loc(p, base + ("default", len(rules["default"]) - 1))]
 
 
 def unreadable_value(files: Config) -> Changed:
@@ -462,6 +479,8 @@ MUTATIONS = [
              one("delete-different", (EMP, CUST_CONTACT), None, "crm-contact-transform")),
     Mutation("turn off deletes", turn_off_deletes, one("delete-different", DEPT_COMP, None, "crm-company-transform")),
     Mutation("never call the delete operation", drop_operation("crm-company-share", "company-delete"),
+             one("delete-different", DEPT_COMP, None, "crm-company-share")),
+    Mutation("discard the delete entities before the share template", stop_deleting("crm-company-share"),
              one("delete-different", DEPT_COMP, None, "crm-company-share")),
     Mutation("take a datatype out of the merge", unlink,
              one("flow-missing", COMP_DEPT, None, "global-organisation") + one("flow-missing", DEPT_COMP, None, "global-organisation")),

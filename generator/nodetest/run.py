@@ -194,12 +194,23 @@ def unmodelled(config: dict, *, verified: bool) -> list[str]:
         if known is not None:
             out.extend(f"{kind} source property '{k}'" for k in sorted(source) if k not in known)
     for t in _flat_transforms(config.get("transform")):
-        if t.get("type") not in TRANSFORMS:
+        if t.get("type") == "template":
+            if not _offline_template(t):
+                out.append(f"transform template '{t.get('template')}' calling a system")
+        elif t.get("type") not in TRANSFORMS:
             out.append(f"transform type '{t.get('type')}'")
     sink_kind = (config.get("sink") or {}).get("type", "dataset")
     if not verified and sink_kind not in UPSTREAM_SINKS:
         out.append(f"sink type '{sink_kind}' feeding a dataset read downstream")
     return out
+
+
+def _offline_template(transform: dict) -> bool:
+    """transform-collect-rest without a lookup operation only hops to its share dataset
+    (configuration-transforms-template.rst l.57); every other template calls the system."""
+    props = transform.get("properties") if isinstance(transform.get("properties"), dict) else {}
+    return (transform.get("template") == "transform-collect-rest" and transform.get("template") in runner.TEMPLATES
+            and not props.get("operation_lookup") and not props.get("operation_lookup_delete"))
 
 
 def _flat_transforms(spec: Any) -> list[dict]:

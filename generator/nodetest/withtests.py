@@ -7,7 +7,8 @@ agrees with pipegen, and ``pipegen test`` checks the same offline:
   (configuration-sources-conditional.rst, -transforms-conditional.rst, -sinks-conditional.rst):
   ``prod`` keeps it; under ``test`` a REST source becomes an ``http_endpoint`` source fed from
   ``testdata/<pipe>.json`` (configuration-sources-http.rst:7-8), a REST transform a DTL stand-in
-  that calls nothing and answers 200 with ``{"id": "test-<_id>"}``, a REST sink a ``null`` sink
+  that calls nothing and answers 200 with ``{"id": "test-<_id>"}``, a ``transform-share-rest`` template a
+  DTL stand-in that writes the share row it would (a test ``$generated_id`` for an insert), a REST sink a ``null`` sink
   (configuration-sinks-null.rst) - so under test the share pipes call nothing real;
 * a test-only endpoint pipe ``<dataset>-test`` on each ``-transform`` dataset (the desired state),
   with ``expected/<pipe>.test.json``;
@@ -75,8 +76,7 @@ def _test_mode(pipe: dict) -> tuple[bool, bool]:
     transforms = pipe.get("transform")
     if transforms is not None:
         listed = transforms if isinstance(transforms, list) else [transforms]
-        new = [_conditional(t, _rest_stand_in(t)) if isinstance(t, dict) and t.get("type") == "rest" else t
-               for t in listed]
+        new = [_conditional(t, stand_in) if (stand_in := _stand_in(t)) is not None else t for t in listed]
         if new != listed:
             pipe["transform"] = new if isinstance(transforms, list) else new[0]
             changed = True
@@ -85,6 +85,33 @@ def _test_mode(pipe: dict) -> tuple[bool, bool]:
         pipe["sink"] = _conditional(sink, {"type": "null"})
         changed = True
     return changed, reads_rest
+
+
+def _stand_in(transform: Any) -> dict | None:
+    """The test alternative of a transform that calls a system; None for one that calls nothing."""
+    if not isinstance(transform, dict):
+        return None
+    if transform.get("type") == "rest":
+        return _rest_stand_in(transform)
+    if transform.get("type") == "template":
+        props = transform.get("properties") if isinstance(transform.get("properties"), dict) else {}
+        if transform.get("template") == "transform-share-rest":
+            return _share_stand_in(props)
+        if props.get("operation_lookup") or props.get("operation_lookup_delete"):
+            # transform-collect-rest looks entities up only with these (configuration-transforms-template.rst l.111-139)
+            return {"type": "dtl", "rules": {"default": [["copy", "*"]]}}
+    return None
+
+
+def _share_stand_in(props: dict) -> dict:
+    """transform-share-rest without requests: the share row it would write (connector-contract.rst
+    l.107, ``$origin`` passed through), and a test id as ``$generated_id`` where it would insert."""
+    pk = props.get("primary_key", "id")
+    keys = [pk] if isinstance(pk, str) else [k for k in pk if isinstance(k, str)] if isinstance(pk, list) else []
+    rules: list[Any] = [["copy", ["list", "_id", "$ids", "$origin", *keys]]]
+    if keys:
+        rules.append(["if", ["is-null", f"_S.{keys[0]}"], ["add", "$generated_id", ["concat", "test-", "_S._id"]]])
+    return {"type": "dtl", "rules": {"default": rules}}
 
 
 def _rest_stand_in(rest: dict) -> dict:

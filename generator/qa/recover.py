@@ -9,9 +9,10 @@ could not be interpreted, with its JSON path.
 
 Pipes are recognised by what they do, not by their ``_id`` (a renamed pipe is
 still found, and reported as renamed by ``compare``): a ``merge`` source is a
-global pipe, a ``rest`` source an ``-all`` pipe, a REST transform a share pipe,
-``namespaces.identity`` an enrich pipe; collect and transform pipes are known
-by what they read. Names are only the last resort.
+global pipe, a ``rest`` source an ``-all`` pipe, a ``transform-share-rest``
+template or a REST transform a share pipe, ``namespaces.identity`` an enrich
+pipe; collect and transform pipes are known by what they read. Names are only
+the last resort.
 """
 
 from __future__ import annotations
@@ -218,6 +219,26 @@ def _rest_transforms(pipe: dict) -> list[dict]:
     return [t for t in items if isinstance(t, dict) and t.get("type") == "rest"]
 
 
+SHARE_TEMPLATE = "transform-share-rest"
+_TEMPLATE_KINDS = ("lookup", "insert", "update", "delete")
+
+
+def _share_templates(pipe: dict) -> list[tuple[int | None, dict]]:
+    """(index in the transform list, None for a single transform; properties) of each
+    ``transform-share-rest`` template (configuration-transforms-template.rst l.206-389)."""
+    transform = pipe.get("transform")
+    items = list(enumerate(transform)) if isinstance(transform, list) else [(None, transform)]
+    return [(i, t["properties"]) for i, t in items
+            if isinstance(t, dict) and t.get("type") == "template" and t.get("template") == SHARE_TEMPLATE
+            and isinstance(t.get("properties"), dict)]
+
+
+def _template_operation(props: dict, kind: str) -> str:
+    """The operation a share template calls for ``kind``; ``operation_<kind>`` defaults to ``kind`` (l.287-309)."""
+    name = props.get(f"operation_{kind}", kind)
+    return name if isinstance(name, str) else ""
+
+
 def _sources(pipe: dict) -> tuple[str, ...]:
     source = pipe.get("source")
     if not isinstance(source, dict):
@@ -249,6 +270,9 @@ def _intrinsic_role(pipe: dict) -> tuple[str | None, str | None]:
     rest = _rest_transforms(pipe)
     if rest:
         return "share", _share_key(pipe, rest[0])
+    templates = _share_templates(pipe)
+    if templates:
+        return "share", _template_share_key(templates[0][1])
     namespaces = pipe.get("namespaces")
     if isinstance(namespaces, dict) and isinstance(namespaces.get("identity"), str):
         return "enrich", namespaces["identity"]
@@ -267,6 +291,17 @@ def _share_key(pipe: dict, rest: dict) -> str | None:
     for text in candidates:
         match = _OPERATION.match(text) if isinstance(text, str) else None
         if match and match.group("op") != "list":
+            return f"{system}-{match.group('dt')}"
+    return None
+
+
+def _template_share_key(props: dict) -> str | None:
+    system = props.get("rest_system")
+    if not isinstance(system, str):
+        return None
+    for kind in _TEMPLATE_KINDS:
+        match = _OPERATION.match(_template_operation(props, kind))
+        if match:
             return f"{system}-{match.group('dt')}"
     return None
 
@@ -771,6 +806,15 @@ def _share_operations(share: dict, info: PipeInfo, key: str, unverified: list[Un
         match = _OPERATION.match(rest.get("operation") or "") if isinstance(rest.get("operation"), str) else None
         if match and match.group("op") in _WRITES:
             ops.add(match.group("op"))
+    for index, props in _share_templates(share):
+        ops_path = "$.transform"  # the DTL steps before the template and its properties decide together
+        ops.update(_template_writes(share, index, props, key))
+        if not props.get("payload_property") and not any(
+                _payload_rule_names(t.get("rules")) for _, t in _dtl_transforms(share)
+                if isinstance(t.get("rules"), dict)):
+            # Without "$payload" the template sends the entity's properties but "$…" and "_…" ones
+            # (connector-contract.rst l.71; docs/simulate.md "REST templates" #10).
+            dropped["$*"] = format_path(("transform",) + ((index,) if index is not None else ()))
     for base, transform in _dtl_transforms(share):
         rules = transform.get("rules")
         if not isinstance(rules, dict):
@@ -806,12 +850,37 @@ def _share_operations(share: dict, info: PipeInfo, key: str, unverified: list[Un
     return frozenset(ops), ops_path, dropped, kept
 
 
+def _template_writes(share: dict, index: int | None, props: dict, key: str) -> set[str]:
+    """What a share template can write: each write kind whose operation is one of the datatype's
+    (``<datatype>-insert``, ... of ``key``'s system). The template deletes the ``_deleted`` entities it receives
+    (connector-contract.rst l.160-170): none arrive when a DTL step before it discards deleted
+    entities and no later rule of those steps marks one deleted again."""
+    writes = set()
+    for kind in ("insert", "update", "delete"):
+        match = _OPERATION.match(_template_operation(props, kind))
+        if match and match.group("op") == kind and f"{props.get('rest_system')}-{match.group('dt')}" == key:
+            writes.add(kind)
+    before = [t for (path, t) in _dtl_transforms(share) if index is not None and path[1] < index]
+    discards = any(_discards_deleted(node) for t in before for node in all_lists(t.get("rules")))
+    marks = any(len(node) == 3 and node[0] in ("add", "add-if", "default") and node[1] == "_deleted"
+                and node[2] is not False for t in before for node in all_lists(t.get("rules")))
+    if discards and not marks:
+        writes.discard("delete")
+    return writes
+
+
+def _discards_deleted(node: list) -> bool:
+    """``["discard", ["neq", "_S._deleted", true]]`` or ``["filter", ...]`` of the same (dtl-functions-transforms.rst)."""
+    return (len(node) == 2 and node[0] in ("discard", "filter") and isinstance(node[1], list)
+            and node[1] in (["neq", "_S._deleted", True], ["not", "_S._deleted"], ["neq", True, "_S._deleted"]))
+
+
 def _payload_rule_names(rules: dict) -> set[str]:
     """Rule sets that build the operation's payload: ``["add", "payload", ["apply", NAME, ...]]``."""
     names: set[str] = set()
     for rule_set in rules.values():
         for _, node in _rule_nodes(rule_set, ()):
-            if node[0] == "add" and len(node) >= 3 and node[1] == "payload" and isinstance(node[2], list) \
+            if node[0] == "add" and len(node) >= 3 and node[1] in ("payload", "$payload") and isinstance(node[2], list) \
                     and node[2][:1] == ["apply"] and len(node[2]) >= 2 and isinstance(node[2][1], str):
                 names.add(node[2][1])
     return names
