@@ -518,6 +518,7 @@ class _TransformReader:
     uncertain: set[str] = field(default_factory=set)  # target paths whose value could not be read ("*": any)
     base: tuple = ()  # JSON path of the rules object being read
     reading: list[str] = field(default_factory=list)  # JSON paths of the rule sets being read, innermost last
+    root_adds: dict[str, Any] = field(default_factory=dict)  # the default rule's adds, read as _R._T.<name>
 
     @property
     def rule_set_path(self) -> str:
@@ -562,6 +563,7 @@ class _TransformReader:
             on_discard=lambda path, conds: discarded.append(not conds),
         )
         walk_rules(rules["default"], base + ("default",), visitor)
+        self.root_adds = {prop: value for prop, value, _ in default_adds if isinstance(prop, str)}
         if not any(discarded):
             # The default rule's own entity is an output too: its adds map properties.
             for prop, value, path in default_adds:
@@ -606,7 +608,10 @@ class _TransformReader:
         self.inserts_at = self.inserts_at or format_path(path)
         return "insert", name, path
 
-    def _read_rule_set(self, rules: dict, name: str, role: str, prefix: str, depth: int) -> None:
+    def _read_rule_set(self, rules: dict, name: str, role: str, prefix: str, depth: int,
+                       own_source: bool = False) -> None:
+        """``own_source``: the rule set is applied to the target's own current value (a nested
+        property written back into what the system has), so copying it is no feed."""
         removed: list[str] = []
         start = len(self.feeds)
 
@@ -626,7 +631,8 @@ class _TransformReader:
 
         visitor = RuleVisitor(
             on_add=on_add,
-            on_copy=lambda rule, path, conds: self._copy(rule, path, role, prefix),
+            on_copy=lambda rule, path, conds: None if own_source and rule == ["copy", "*"]
+            else self._copy(rule, path, role, prefix),
             on_rename=lambda a, b, path, conds: self._rename(a, b, path, role, prefix),
             on_remove=on_remove,
             on_create=on_create,
@@ -641,7 +647,10 @@ class _TransformReader:
                                   if not any(f.target_path == r or f.target_path.startswith(r + ".") for r in removed)]
 
     def _merge(self, rules: dict, expr: Any, path: tuple, role: str, prefix: str, depth: int) -> None:
-        """``["merge", X]`` adds X's properties: an applied rule set's, or a ``dict``'s."""
+        """``["merge", X]`` adds X's properties: an applied rule set's, or a ``dict``'s. ``_P._T.<name>``
+        is what the calling rule set already built (read there), so it is no feed of its own."""
+        if isinstance(expr, str) and re.match(r"^(_P\.)+_T\.", expr):
+            return
         if isinstance(expr, list) and len(expr) == 3 and expr[0] == "apply" and isinstance(expr[1], str) \
                 and expr[1] in rules:
             if depth >= _MAX_APPLY_DEPTH:
@@ -679,9 +688,11 @@ class _TransformReader:
             if depth >= _MAX_APPLY_DEPTH:
                 self.note(path, value, "rule sets apply each other too deeply")
                 return
-            self._read_rule_set(rules, value[1], role, target + ".", depth + 1)
+            refs = list(value_refs(value[2], path + (2,)))
+            own = bool(refs) and all(r.ref.namespace == self.own for r in refs)
+            self._read_rule_set(rules, value[1], role, target + ".", depth + 1, own_source=own)
             return
-        for ref in value_refs(value, path):
+        for ref in value_refs(_translations(value, self.root_adds), path):
             if ref.ref.namespace == self.own:
                 continue  # the target's own current value: not a feed
             if ref.ref.namespace.startswith("global-") and ref.ref.namespace not in self.dataset_keys \
@@ -741,6 +752,38 @@ class _TransformReader:
         else:
             self.uncertain.add("*")
             self.note(path, ["rename", source, target], "renames a property qa cannot resolve")
+
+
+def _translations(expr: Any, root_adds: Mapping[str, Any]) -> Any:
+    """``expr`` with references read through: ``_R._T.<name>`` is the default rule's add of ``<name>``
+    (dtl/variables.rst ``_R``), and an identifier translated through a global's ``$ids``
+    (``["ni-id", ["first", ["filter", ..., ["path", "$ids", ["hops", {... "where": [["eq", "x.$ids",
+    VALUE]]}]]]]]``) carries VALUE: the same entity, in the target's namespace."""
+    if isinstance(expr, str) and expr.startswith("_R._T.") and expr[6:] in root_adds:
+        return _translations(root_adds[expr[6:]], {})
+    if not isinstance(expr, list) or not expr:
+        return expr
+    inner = _translated_value(expr)
+    if inner is not None:
+        return inner
+    return [_translations(x, root_adds) for x in expr]
+
+
+def _translated_value(expr: list) -> Any:
+    if len(expr) != 2:
+        return None
+    try:
+        name, (first, (filt, _, (path, ids, (hops, spec)))) = expr
+    except (TypeError, ValueError):
+        return None
+    if (name, first, filt, path, ids, hops) != ("ni-id", "first", "filter", "path", "$ids", "hops") \
+            or not isinstance(spec, dict):
+        return None
+    where = spec.get("where")
+    if isinstance(where, list) and len(where) == 1 and isinstance(where[0], list) and len(where[0]) == 3 \
+            and where[0][0] == "eq" and isinstance(where[0][1], str) and where[0][1].endswith(".$ids"):
+        return where[0][2]
+    return None
 
 
 def _meta_pattern(pattern: Any) -> bool:
