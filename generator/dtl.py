@@ -267,30 +267,40 @@ def _leaves(tree: dict, prefix: tuple = ()) -> list[tuple]:
     return [p for k, v in tree.items() for p in (_leaves(v, prefix + (k,)) if isinstance(v, dict) else [prefix + (k,)])]
 
 
-def _is_reference_parent(target: Target, parent: str, tree: dict) -> bool:
-    """``product.id``: the parent holds only the reference, so it is the referenced entity's object."""
+def _is_reference_level(target: Target, path: str, tree: dict) -> bool:
+    """``product.id``: the level holds only the reference, so it is the referenced entity's object."""
     refs = {m.target_path for m in target.mapped if m.refers}
-    return all(not isinstance(v, dict) and f"{parent}.{k}" in refs for k, v in tree.items())
+    return all(not isinstance(v, dict) and f"{path}.{k}" in refs for k, v in tree.items())
 
 
-def _patch_rule(target: Target, parent: str, tree: dict) -> list:
-    """Write a nested target back into the member's current value of its parent (``_S`` here), with
-    the golden leaves the update rule built (``_P._T.<parent>``, dtl/variables.rst ``_P``).
+def _patch_rules(target: Target, path: str, tree: dict, rules: dict) -> None:
+    """``patch-<path>``: write a nested target back into the member's current value at ``path``
+    (``_S`` there), with the golden leaves the calling rule built (``_P._T``, dtl/variables.rst ``_P``).
 
-    The parent's other properties are kept. When the parent is a list in the system (``Emails``),
-    the list stays a list: only the element read is rewritten, the first with a non-empty mapped leaf
-    (else the first), as enrich reads it; the others are kept. A reference's object (``product``) is
-    kept only while it still points at the same entity, else it becomes ``{"id": ...}``."""
-    member = ns_path("_P._S", target.ref, parent)
-    built = f"_P._T.{parent}"
-    if _is_reference_parent(target, parent, tree):
+    The level's other properties are kept, and nested levels are patched the same way. When the
+    top-level parent is a list in the system (``Emails``), it stays a list: only the element read is
+    rewritten, the first with a non-empty mapped leaf (else the first), as enrich reads it; the others
+    are kept. A reference's object (``product``) is kept only while it still points at the same
+    entity, else it becomes ``{"id": ...}``."""
+    built = f"_P._T.{path.rsplit('.', 1)[-1]}"
+    if _is_reference_level(target, path, tree):
         key = next(iter(tree))
-        return [["if", ["eq", f"_S.{key}", f"{built}.{key}"], [["copy", "*"]]], ["merge", built]]
+        rules[f"patch-{path}"] = [["if", ["eq", f"_S.{key}", f"{built}.{key}"], [["copy", "*"]]], ["merge", built]]
+        return
+    patch: list[Any] = [["merge", built]]
+    for k, v in tree.items():
+        if isinstance(v, dict):
+            _patch_rules(target, f"{path}.{k}", v, rules)
+            patch.append(["add-if", k, NOT_EMPTY, ["apply", f"patch-{path}.{k}", ["coalesce-args", f"_S.{k}", ["dict"]]]])
+    if "." in path:
+        rules[f"patch-{path}"] = [["copy", "*"], *patch]
+        return
+    member = ns_path("_P._S", target.ref, path)
     elements = ["strip-ns", member]
     paths = [["path", ["list", *leaf], "_."] if len(leaf) > 1 else f"_.{leaf[0]}" for leaf in _leaves(tree)]
     filled = ["is-not-empty", ["filter", ["and", ["is-not-null", "_."], ["neq", "_.", ""]], ["flatten", ["list", *paths]]]]
     read = ["coalesce-args", ["first", ["filter", filled, elements]], ["first", elements]]
-    return [["copy", "*"], ["if", ["or", ["not", ["is-list", member]], ["eq", "_S.", read]], [["merge", built]]]]
+    rules[f"patch-{path}"] = [["copy", "*"], ["if", ["or", ["not", ["is-list", member]], ["eq", "_S.", read]], patch]]
 
 
 def transform_rules(target: Target) -> dict:
@@ -307,7 +317,7 @@ def transform_rules(target: Target) -> dict:
     # An update writes a nested target into the member's current parent value (list or dict).
     patches = []
     for parent in nested:
-        extra[f"patch-{parent}"] = _patch_rule(target, parent, tree[parent])
+        _patch_rules(target, parent, tree[parent], extra)
         patches.append(["add-if", parent, NOT_EMPTY,
                         ["apply", f"patch-{parent}", ["coalesce-args", ["strip-ns", ns_path("_S", target.ref, parent)],
                                                       ["dict"]]]])

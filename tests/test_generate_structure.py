@@ -233,3 +233,35 @@ def test_share_discards_deleted_entities_first():
         if obj["_id"].endswith("-share"):
             assert obj["transform"][0]["rules"]["default"][0] == ["discard", ["neq", "_S._deleted", True]]
             assert obj["transform"][3]["allowed_status_codes"] == "100-428,430-499"
+
+
+B7_SPEC = ROOT / "tests" / "fixtures" / "simulate" / "review-b7-specs" / "lineitems-products.yaml"
+
+
+def test_references_to_synced_datatypes_are_translated_through_their_global():
+    """B7: enrich offers the reference as the referenced entity's identifier; the transform's default
+    rule hops into the referenced datatype's global for its member in the target's namespace."""
+    result = render_specs([B7_SPEC])
+    objs = objects(result.files)
+    enrich = json.dumps(objs["pipes/crm-lineitem-enrich.conf.json"]["transform"]["rules"])
+    assert '["ni", "crm-product", ["string"' in enrich
+    rules = objs["pipes/erp-orderline-transform.conf.json"]["transform"]["rules"]
+    translation = next(r for r in rules["default"] if r[0] == "add" and r[1].startswith("$reference-"))
+    text = json.dumps(translation)
+    assert '"datasets": ["global-product ref"]' in text and '"erp-product"' in text
+    assert ["add-if", "id", ["integer", f"_R._T.{translation[1]}"]] in rules["golden-product"]
+    # vatType is no synced datatype: skipped, with a warning saying so.
+    assert "vatType" not in json.dumps(rules)
+    assert any("vatType is no datatype that a flow syncs" in w.message for w in result.warnings)
+
+
+def test_nested_targets_are_built_leaf_by_leaf():
+    """M10: an insert adds a nested dict only when it holds something, one add-if per leaf; an
+    update writes it into the member's current parent value."""
+    rules = objects(render_specs([EXAMPLE]).files)["pipes/crm-company-transform.conf.json"]["transform"]["rules"]
+    assert ["add-if", "address", ["neq", "_.", ["dict"]], ["apply", "golden-address", "_S."]] in rules["values"]
+    assert all(r[0] == "add-if" and len(r) == 3 for r in rules["golden-address"])
+    patch = next(r for r in rules["update"] if r[:2] == ["add-if", "address"])
+    assert patch[3][:2] == ["apply", "patch-address"]
+    assert ["add", "$based_on", ["dict", "address", ["strip-ns", "_S.crm-company:address"],
+                                 "name", "_S.crm-company:name", "org_nr", "_S.crm-company:org_nr"]] in rules["update"]

@@ -519,6 +519,7 @@ class _TransformReader:
     base: tuple = ()  # JSON path of the rules object being read
     reading: list[str] = field(default_factory=list)  # JSON paths of the rule sets being read, innermost last
     root_adds: dict[str, Any] = field(default_factory=dict)  # the default rule's adds, read as _R._T.<name>
+    own_context: list[bool] = field(default_factory=list)  # per rule set being read: applied to the own value
 
     @property
     def rule_set_path(self) -> str:
@@ -640,7 +641,9 @@ class _TransformReader:
             on_unreadable=lambda u: self.note(u.path, u.construct, u.reason),
         )
         self.reading.append(format_path(self.base + (name,)))
+        self.own_context.append(own_source)
         walk_rules(rules[name], self.base + (name,), visitor)
+        self.own_context.pop()
         self.reading.pop()
         if removed:
             self.feeds[start:] = [f for f in self.feeds[start:]
@@ -688,8 +691,10 @@ class _TransformReader:
             if depth >= _MAX_APPLY_DEPTH:
                 self.note(path, value, "rule sets apply each other too deeply")
                 return
+            # Applied to the own value: the target's own property, or a part of a value that already is.
+            inside = bool(self.own_context) and self.own_context[-1]
             refs = list(value_refs(value[2], path + (2,)))
-            own = bool(refs) and all(r.ref.namespace == self.own for r in refs)
+            own = bool(refs) and all(r.ref.namespace == self.own or (inside and not r.ref.namespace) for r in refs)
             self._read_rule_set(rules, value[1], role, target + ".", depth + 1, own_source=own)
             return
         for ref in value_refs(_translations(value, self.root_adds), path):
