@@ -84,24 +84,18 @@ def merge_key_rule(ref: Ref, mk: MergeKey) -> list:
     return ["add", mk.name, ["if", ["eq", ["count", present], len(mk.paths)], ["join", "|", present], None]]
 
 
-def _item(key: str, path: str) -> list:
-    """A golden candidate as the enrich rule maps it: ``[golden key, property path]``; a nested path is a
-    list of names, since ``path`` takes a string as one literal name (dtl-functions-dictionaries.rst l.324)."""
-    return ["list", key, path if "." not in path else ["list", *path.split(".")]]
-
-
-def _as_references(values: list, synced: tuple[tuple[str, str], ...], references: dict[str, Ref]) -> list:
-    """Offer a reference (``product.id``) as the referenced entity's namespaced identifier
-    (``~:tripletex-product:7``): ids of two systems are not comparable, identifiers in ``$ids`` are
-    (dtl-functions-namespaced-identifiers.rst ``ni``). One ``map`` per referenced datatype."""
-    by_ref: dict[Ref, list[str]] = {}
-    for k, p in synced:
-        if p in references:
-            by_ref.setdefault(references[p], []).append(k)
-    for target, keys in sorted(by_ref.items()):
-        values = ["map", ["if", ["in", ["first", "_."], ["list", *keys]],
-                          ["list", ["first", "_."], ["ni", target.key, ["string", ["last", "_."]]]], "_."], values]
-    return values
+def _candidate(key: str, path: str, refers: Ref | None = None) -> Any:
+    """A golden candidate's value, read from the namespaced source: a nested path (``a.b``) gives its first
+    non-empty value, never a list (``first`` returns a non-list as is, dtl-functions-lists.rst l.191), so
+    through a list parent (``Emails.Value``) the first element with a value (M10). A reference
+    (``product.id``, B7) is offered as the referenced entity's namespaced identifier
+    (``~:tripletex-product:7``, dtl-functions-namespaced-identifiers.rst ``ni``): ids of two systems
+    are not comparable, identifiers in the referenced global's ``$ids`` are."""
+    names = path.split(".")
+    read: Any = "_S." + ".".join(f"{key}:{n}" for n in names)
+    if len(names) > 1:
+        read = ["first", ["filter", ["neq", "_.", ""], read]]
+    return ["ni", refers.key, ["string", read]] if refers else read
 
 
 def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tuple[tuple[str, str], ...],
@@ -129,26 +123,20 @@ def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tup
     if synced:
         previous = ["first", ["hops", {"datasets": [f"{key}-enrich prev"], "where": [["eq", "_S._id", "prev._id"]],
                                        "track-dependencies": False}]]
-        found = ["path", ["last", "_."], "_S."]
+        # Golden key -> value, as [key, value] pairs (``items``, dtl-functions-dictionaries.rst l.137).
+        values = ["items", ["dict", *(part for k, p in synced
+                                      for part in (k, _candidate(key, p, (references or {}).get(p))))]]
         value = ["last", "_."]
         present = ["and", ["is-not-empty", value], ["neq", value, ""]]
-        # [golden key, value] per candidate; a nested path (a list of names) gives one value, never a
-        # list: through a list parent (``Emails.Value``) the first non-empty element's (M10).
-        values = ["map", ["list", ["first", "_."], ["if", ["is-list", ["last", "_."]],
-                                                     ["first", ["filter", ["neq", "_.", ""], found]], found]],
-                  ["list", *(_item(k, p) for k, p in synced)]]
-        values = _as_references(values, synced, references or {})
         before = ["path", ["list", GOLDEN, ["first", "_."]], "_T.$previous"]
         # Unchanged since the previous version: keep its change time; else this version's time.
         since = ["if", ["eq", value, ["path", "v", before]],
                  ["coalesce-args", ["path", "t", before], f"_T.{MODIFIED}"], f"_T.{MODIFIED}"]
         default += [
             ["add", "$previous", previous],
-            ["add", "$values", values],
             ["add", GOLDEN, ["dict", ["map", ["list", ["first", "_."], ["dict", "t", since, "v", value]],
-                                      ["filter", present, "_T.$values"]]]],
+                                      ["filter", present, values]]]],
             ["remove", "$previous"],
-            ["remove", "$values"],
         ]
     default += [merge_key_rule(ref, mk) for mk in keys]
     return {"default": default}
@@ -179,9 +167,14 @@ def equality_sets(members: tuple[Member, ...], equality: tuple) -> list:
 
 def golden_expr(concept: str, golden: Golden) -> list:
     """The most recently changed value over every member of the golden record (``$merged``); members
-    carry only non-empty values (enrich), so an empty value never wins."""
+    carry only non-empty values (enrich), so an empty value never wins.
+
+    The candidates are ``{"t": …, "v": …}`` dicts sorted whole: dicts order "by sorting their keys and
+    then comparing each key+value pair" (entity-data-model.rst l.339), so by ``t``, and on equal change
+    times by ``v``. The tie-break is explicit, not left to a stable sort the reference does not promise
+    (review m3), and every node and every member order picks the same winner."""
     pairs = ["path", ["list", GOLDEN, golden_key(concept, golden.name)], "_S.$merged"]
-    return ["path", "v", ["last", ["sorted", "_.t", pairs]]]
+    return ["path", "v", ["last", ["sorted", pairs]]]
 
 
 def global_rules(group: Group) -> dict:
