@@ -89,7 +89,7 @@ def _candidate(key: str, path: str, refers: Ref | None = None) -> Any:
     non-empty value, never a list (``first`` returns a non-list as is, dtl-functions-lists.rst l.191), so
     through a list parent (``Emails.Value``) the first element with a value (M10). A reference
     (``product.id``, B7) is offered as the referenced entity's namespaced identifier
-    (``~:tripletex-product:7``, dtl-functions-namespaced-identifiers.rst ``ni``): ids of two systems
+    (``~:tripletex-product:7``, dtl-functions-namespaced-identifiers.rst l.40-68): ids of two systems
     are not comparable, identifiers in the referenced global's ``$ids`` are."""
     names = path.split(".")
     read: Any = "_S." + ".".join(f"{key}:{n}" for n in names)
@@ -212,7 +212,7 @@ def _dict_expr(tree: dict) -> list:
 
 
 # A nested dict is written only when it holds something: ``add-if`` with a condition
-# (dtl-functions-transforms.rst ``add-if``), so no insert carries ``{}`` or null leaves (M10).
+# (dtl-functions-transforms.rst l.103-111), so no insert carries ``{}`` or null leaves (M10).
 NOT_EMPTY = ["neq", "_.", ["dict"]]
 
 
@@ -226,9 +226,9 @@ def _translated(m: Mapped, value: str) -> list:
     member in the target's namespace comes from a hop into the referenced datatype's global
     (sesam-dataflow.rst l.294: "by hopping to them in the outgoing flow, the correct identifiers can
     be populated"). No counterpart there yet gives null, so the property is left out. The hop sits
-    in the default rule: ``apply`` may not run a rule with hops (dtl-functions-dictionaries.rst
-    ``apply-hops`` NOTE), and there it is dependency tracked (features/dependency-tracking.rst), so
-    the entity is written again once the counterpart is linked."""
+    in the default rule: ``apply`` may not run a rule with hops (dtl-functions-dictionaries.rst l.454,
+    ``apply-hops`` NOTE), and there it is dependency tracked (features/dependency-tracking.rst l.8,
+    a dataset source, l.14), so the entity is written again once the counterpart is linked."""
     assert m.refers is not None
     linked = ["path", "$ids", ["hops", {"datasets": [f"global-{m.refers_concept} ref"],
                                         "where": [["eq", "ref.$ids", value]]}]]
@@ -236,7 +236,7 @@ def _translated(m: Mapped, value: str) -> list:
 
 
 def _golden_value(target: Target, m: Mapped) -> Any:
-    # A reference is read from the root context's target (dtl/variables.rst ``_R``), where the
+    # A reference is read from the root context's target (dtl/variables.rst l.12, l.68), where the
     # default rule translated it.
     value: Any = f"_R._T.{reference_name(m)}" if m.refers else f"_S.global-{target.group}:{m.golden}"
     cast = cast_name(m.type)
@@ -268,7 +268,7 @@ def _is_reference_level(target: Target, path: str, tree: dict) -> bool:
 
 def _patch_rules(target: Target, path: str, tree: dict, rules: dict) -> None:
     """``patch-<path>``: write a nested target back into the member's current value at ``path``
-    (``_S`` there), with the golden leaves the calling rule built (``_P._T``, dtl/variables.rst ``_P``).
+    (``_S`` there), with the golden leaves the calling rule built (``_P._T``, dtl/variables.rst l.11, l.49).
 
     The level's other properties are kept, and nested levels are patched the same way. When the
     top-level parent is a list in the system (``Emails``), it stays a list: only the element read is
@@ -315,7 +315,7 @@ def transform_rules(target: Target) -> dict:
                         ["apply", f"patch-{parent}", ["coalesce-args", ["strip-ns", ns_path("_S", target.ref, parent)],
                                                       ["dict"]]]])
     # The target's values as collected (connector-contract.rst l.95); a nested parent whole, without
-    # namespaces (dtl-functions-dictionaries.rst ``strip-ns``), as the update writes it.
+    # namespaces (dtl-functions-dictionaries.rst l.284-297, ``strip-ns``), as the update writes it.
     current = {k: ["strip-ns", ns_path("_S", target.ref, k)] if isinstance(v, dict) else ns_path("_S", target.ref, k)
                for k, v in tree.items()}
     members: list[Any] = [["eq", "_S.$ids", "t.$ids"]]
