@@ -211,9 +211,12 @@ def _dict_expr(tree: dict) -> list:
     return out
 
 
-# A nested dict is written only when it holds something: ``add-if`` with a condition
-# (dtl-functions-transforms.rst l.103-111), so no insert carries ``{}`` or null leaves (M10).
+# A nested value is written only when it holds something: ``add-if`` with a condition
+# (dtl-functions-transforms.rst l.103-111), so no insert carries an empty dict or null leaves (M10).
 NOT_EMPTY = ["neq", "_.", ["dict"]]
+# The same for an update's top-level parent, which may be a list: neither ``{}`` nor ``[{}]``
+# (``flatten`` of a one-value list makes one test of both).
+NOT_EMPTY_PARENT = ["neq", ["flatten", ["list", "_."]], ["list", ["dict"]]]
 
 
 def reference_name(m: Mapped) -> str:
@@ -293,7 +296,9 @@ def _patch_rules(target: Target, path: str, tree: dict, rules: dict) -> None:
     paths = [["path", ["list", *leaf], "_."] if len(leaf) > 1 else f"_.{leaf[0]}" for leaf in _leaves(tree)]
     filled = ["is-not-empty", ["filter", ["and", ["is-not-null", "_."], ["neq", "_.", ""]], ["flatten", ["list", *paths]]]]
     read = ["coalesce-args", ["first", ["filter", filled, elements]], ["first", elements]]
-    rules[f"patch-{path}"] = [["copy", "*"], ["if", ["or", ["not", ["is-list", member]], ["eq", "_S.", read]], patch]]
+    # An empty list gets one element: the golden leaves (the update passes it ``[{}]``).
+    is_read = ["or", ["not", ["is-list", member]], ["is-empty", member], ["eq", "_S.", read]]
+    rules[f"patch-{path}"] = [["copy", "*"], ["if", is_read, patch]]
 
 
 def transform_rules(target: Target) -> dict:
@@ -311,9 +316,12 @@ def transform_rules(target: Target) -> dict:
     patches = []
     for parent in nested:
         _patch_rules(target, parent, tree[parent], extra)
-        patches.append(["add-if", parent, NOT_EMPTY,
-                        ["apply", f"patch-{parent}", ["coalesce-args", ["strip-ns", ns_path("_S", target.ref, parent)],
-                                                      ["dict"]]]])
+        now = ns_path("_S", target.ref, parent)
+        # The member's value without namespaces; an empty list as one empty element, to patch (not null:
+        # ``eq`` holds null and [] equal, so an absent dict would become a list).
+        value = ["if", ["and", ["is-list", now], ["is-empty", now]], ["list", ["dict"]],
+                 ["coalesce-args", ["strip-ns", now], ["dict"]]]
+        patches.append(["add-if", parent, NOT_EMPTY_PARENT, ["apply", f"patch-{parent}", value]])
     # The target's values as collected (connector-contract.rst l.95); a nested parent whole, without
     # namespaces (dtl-functions-dictionaries.rst l.284-297, ``strip-ns``), as the update writes it.
     current = {k: ["strip-ns", ns_path("_S", target.ref, k)] if isinstance(v, dict) else ns_path("_S", target.ref, k)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator import jsonfmt
+from generator import dtl, jsonfmt
 from generator.generate import render_specs
 from generator.loader import load_node_config, load_spec_text, merge_specs
 from generator.render import render_config
@@ -278,7 +278,7 @@ def test_nested_targets_are_built_leaf_by_leaf():
     """M10: an insert adds a nested dict only when it holds something, one add-if per leaf; an
     update writes it into the member's current parent value."""
     rules = objects(render_specs([EXAMPLE]).files)["pipes/crm-company-transform.conf.json"]["transform"]["rules"]
-    assert ["add-if", "address", ["neq", "_.", ["dict"]], ["apply", "golden-address", "_S."]] in rules["values"]
+    assert ["add-if", "address", dtl.NOT_EMPTY, ["apply", "golden-address", "_S."]] in rules["values"]
     assert all(r[0] == "add-if" and len(r) == 3 for r in rules["golden-address"])
     patch = next(r for r in rules["update"] if r[:2] == ["add-if", "address"])
     assert patch[3][:2] == ["apply", "patch-address"]
