@@ -419,6 +419,15 @@ def _golden(config: NodeConfig, flows: list[Flow], concepts: dict[Ref, str], row
     for root in sorted(sets):
         nodes = sets[root]
         concept = root[0]
+        kinds = {p in references.get(refs[k], {}) for _, k, p in nodes}
+        if len(kinds) > 1:
+            # An identifier would be written into a plain property, or a plain value translated as an id.
+            flow = origin[nodes[0]][0]
+            warnings.append(Problem(flow.location, "flows",
+                                    f"{', '.join(f'{k}:{p}' for _, k, p in nodes)} are rows joined into one "
+                                    "property, but some hold a reference and some do not; not generated",
+                                    level="warning"))
+            continue
         name = _golden_name([p for _, _, p in nodes], taken[concept])
         # A datatype with two properties in one golden property offers the first as its value (both are written).
         first = {k: (c, k, p) for c, k, p in reversed(nodes)}

@@ -284,3 +284,15 @@ def test_nested_targets_are_built_leaf_by_leaf():
     assert patch[3][:2] == ["apply", "patch-address"]
     assert ["add", "$based_on", ["dict", "address", ["strip-ns", "_S.crm-company:address"],
                                  "name", "_S.crm-company:name", "org_nr", "_S.crm-company:org_nr"]] in rules["update"]
+
+
+def test_a_reference_joined_with_a_plain_property_is_not_generated(tmp_path):
+    """Fail-safe: an identifier is never written into a plain property, nor a plain value read as an id."""
+    data = yaml.safe_load(B7_SPEC.read_text())
+    data["flows"][2]["properties"].append({"from": "properties.hs_product_id", "to": "description"})
+    spec = tmp_path / "b7.yaml"
+    spec.write_text(yaml.safe_dump(data, sort_keys=False))
+    result = render_specs([spec])
+    rules = objects(result.files)["pipes/erp-orderline-transform.conf.json"]["transform"]["rules"]
+    assert "product" not in json.dumps(rules) and "golden-" not in json.dumps(rules)
+    assert any("some hold a reference and some do not" in w.message for w in result.warnings)
