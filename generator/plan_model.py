@@ -41,7 +41,10 @@ CONCEPT_TABLE: dict[str, tuple[str, ...]] = {
     "activity": ("activity", "activitie", "task", "event", "meeting"),
 }
 _BY_NAME = {name: concept for concept, names in CONCEPT_TABLE.items() for name in names}
-_REFERENCE = re.compile(r"^(?P<head>[^.]+(\.[^.]+)*)\.(?P<id>id|Id|ID)$")
+# ``x.id`` or ``X.XId`` (SuperOffice's ``Contact.ContactId``): the id of another datatype, named by the
+# last element before it.
+_REFERENCE = re.compile(r"^(?P<head>(?:[^.]+\.)*(?P<name>[^.]+))\.(?P<id>id|Id|ID|(?P=name)(?:id|Id|ID))$",
+                        re.IGNORECASE)
 
 
 def table_concept(datatype: str) -> str | None:
@@ -291,7 +294,7 @@ def _forms(name: str) -> set[str]:
 
 def _named_datatype(ref: Ref, path: str, synced: set[Ref]) -> Ref | None:
     """``product.id`` on a Tripletex orderline -> tripletex.product, when that datatype is synced."""
-    head = _REFERENCE.match(path).group("head").rsplit(".", 1)[-1]
+    head = _REFERENCE.match(path).group("name")
     found = [r for r in synced if r.system == ref.system and _forms(r.datatype) & _forms(head)]
     return found[0] if len(found) == 1 else None
 
@@ -313,8 +316,13 @@ def _referenced(config: NodeConfig, flow: Flow, row: PropertyRow, concepts: dict
     named = [_named_datatype(r, p, synced) if _is_reference(config, r, p) else None for r, p in sides]
     known = next((n for n in named if n is not None), None)
     if known is None:
-        heads = [_REFERENCE.match(p).group("head").rsplit(".", 1)[-1] for r, p in sides if _is_reference(config, r, p)]
+        heads = [_REFERENCE.match(p).group("name") for r, p in sides if _is_reference(config, r, p)]
         return None, None, f"{' / '.join(heads)} is no datatype that a flow syncs"
+    for n, (r, p) in zip(named, sides):
+        # Fail-safe: the other side is taken for an id only when it is named so (hs_product_id, contactId),
+        # not a key of a third system (SuperOffice's ERPProductKey holds the ERP's product key).
+        if n is None and not _is_reference(config, r, p) and not re.search(r"id$", p.rsplit(".", 1)[-1], re.I):
+            return None, None, f"{p} is not named as an id"
     out = [n or _in_concept(r, concepts[known], concepts, synced) for n, (r, _) in zip(named, sides)]
     for n, (r, _) in zip(out, sides):
         if n is None:

@@ -296,3 +296,17 @@ def test_a_reference_joined_with_a_plain_property_is_not_generated(tmp_path):
     rules = objects(result.files)["pipes/erp-orderline-transform.conf.json"]["transform"]["rules"]
     assert "product" not in json.dumps(rules) and "golden-" not in json.dumps(rules)
     assert any("some hold a reference and some do not" in w.message for w in result.warnings)
+
+
+def test_superoffice_style_references_and_ids_by_name_only(tmp_path):
+    """``Product.ProductId`` is a reference like ``product.id``; the other side is taken for an id only
+    when it is named so (``properties.product_key`` is not: skipped, with a warning)."""
+    text = B7_SPEC.read_text().replace("product.id", "Product.ProductId")
+    data = yaml.safe_load(text)
+    data["flows"][2]["properties"].append({"from": "properties.product_key", "to": "Product.ProductId"})
+    spec = tmp_path / "b7.yaml"
+    spec.write_text(yaml.safe_dump(data, sort_keys=False))
+    result = render_specs([spec])
+    rules = objects(result.files)["pipes/erp-orderline-transform.conf.json"]["transform"]["rules"]
+    assert any(r[0] == "add-if" and r[1] == "ProductId" for r in rules["golden-Product"])
+    assert any("properties.product_key is not named as an id" in w.message for w in result.warnings)
