@@ -174,12 +174,17 @@ def test_property_rows_reach_the_golden_record():
     assert '"person/last-name", "_S.erp-customer:name"' in json.dumps(objs["pipes/erp-customer-enrich.conf.json"])
 
 
+def _with_row(tmp_path: Path, spec: Path, flow: int, row: dict, text=lambda t: t):
+    """Render ``spec`` (its text changed by ``text``) with one more property row in flow ``flow``."""
+    data = yaml.safe_load(text(spec.read_text()))
+    data["flows"][flow]["properties"].append(row)
+    edited = tmp_path / spec.name
+    edited.write_text(yaml.safe_dump(data, sort_keys=False))
+    return render_specs([edited])
+
+
 def test_primary_key_rows_are_identity(tmp_path):
-    data = yaml.safe_load(EXAMPLE.read_text())
-    data["flows"][0]["properties"].append({"from": "id", "to": "id"})
-    spec = tmp_path / "ex.yaml"
-    spec.write_text(yaml.safe_dump(data, sort_keys=False))
-    result = render_specs([spec])
+    result = _with_row(tmp_path, EXAMPLE, 0, {"from": "id", "to": "id"})
     objs = objects(result.files)
     values = objs["pipes/crm-contact-transform.conf.json"]["transform"]["rules"]["values"]
     assert "id" not in {r[1] for r in values}
@@ -288,11 +293,7 @@ def test_nested_targets_are_built_leaf_by_leaf():
 
 def test_a_reference_joined_with_a_plain_property_is_not_generated(tmp_path):
     """Fail-safe: an identifier is never written into a plain property, nor a plain value read as an id."""
-    data = yaml.safe_load(B7_SPEC.read_text())
-    data["flows"][2]["properties"].append({"from": "properties.hs_product_id", "to": "description"})
-    spec = tmp_path / "b7.yaml"
-    spec.write_text(yaml.safe_dump(data, sort_keys=False))
-    result = render_specs([spec])
+    result = _with_row(tmp_path, B7_SPEC, 2, {"from": "properties.hs_product_id", "to": "description"})
     rules = objects(result.files)["pipes/erp-orderline-transform.conf.json"]["transform"]["rules"]
     assert "product" not in json.dumps(rules) and "golden-" not in json.dumps(rules)
     assert any("some hold a reference and some do not" in w.message for w in result.warnings)
@@ -301,12 +302,8 @@ def test_a_reference_joined_with_a_plain_property_is_not_generated(tmp_path):
 def test_superoffice_style_references_and_ids_by_name_only(tmp_path):
     """``Product.ProductId`` is a reference like ``product.id``; the other side is taken for an id only
     when it is named so (``properties.product_key`` is not: skipped, with a warning)."""
-    text = B7_SPEC.read_text().replace("product.id", "Product.ProductId")
-    data = yaml.safe_load(text)
-    data["flows"][2]["properties"].append({"from": "properties.product_key", "to": "Product.ProductId"})
-    spec = tmp_path / "b7.yaml"
-    spec.write_text(yaml.safe_dump(data, sort_keys=False))
-    result = render_specs([spec])
+    result = _with_row(tmp_path, B7_SPEC, 2, {"from": "properties.product_key", "to": "Product.ProductId"},
+                       lambda t: t.replace("product.id", "Product.ProductId"))
     rules = objects(result.files)["pipes/erp-orderline-transform.conf.json"]["transform"]["rules"]
     assert any(r[0] == "add-if" and r[1] == "ProductId" for r in rules["golden-Product"])
     assert any("properties.product_key is not named as an id" in w.message for w in result.warnings)
