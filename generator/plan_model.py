@@ -26,6 +26,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
+from generator.equality import joined
 from generator.errors import Problem
 from generator.model import Datatype, Flow, NodeConfig, PropertyRow, Ref
 
@@ -264,7 +265,19 @@ def _merge_criteria(flows: list[Flow], concepts: dict[Ref, str]):
                 if frozenset(pair) not in seen[concept]:  # the reverse flow states the same set again
                     seen[concept].add(frozenset(pair))
                     equality[concept].append(pair)
-    return ({ref: tuple(v.values()) for ref, v in keys.items()}, {c: tuple(v) for c, v in equality.items()})
+    return ({ref: tuple(v.values()) for ref, v in keys.items()},
+            {c: _joined(pairs) for c, pairs in equality.items()})
+
+
+def _joined(pairs: list) -> tuple:
+    """Equality pairs that share a (member, key) written as one set.
+
+    Two flows into one target (ERP employee -> CRM contact and ERP contact -> CRM contact, both on
+    e-mail) give two pairs that share the target's key. A node reads overlapping sets as one set whose
+    members all compare by value (generator/equality.py), so an employee and a contact with one e-mail
+    link before any CRM contact holds it; the config states that set as the node reads it.
+    """
+    return tuple(tuple(s) for s in joined(pairs))
 
 
 # --------------------------------------------------------------------------- golden properties

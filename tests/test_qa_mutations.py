@@ -258,8 +258,9 @@ def drop_operation(pipe_id: str, operation: str):
 
 
 def equality_set(p: dict, *suffixes: str) -> tuple:
+    """The set holding a member of each suffix; a joined set may hold more (criteria sharing a key)."""
     for i, members in enumerate(p["source"]["equality_sets"]):
-        if len(members) == len(suffixes) and all(any(m.endswith(s) for m in members) for s in suffixes):
+        if all(any(m.endswith(s) for m in members) for s in suffixes):
             return ("source", "equality_sets", i)
     raise AssertionError(f"no equality set of {suffixes}")
 
@@ -268,19 +269,32 @@ def alias(p: dict, key: str) -> str:
     return next(d.split()[1] for d in p["source"]["datasets"] if d.split()[0] == f"{key}-enrich")
 
 
+def employee_member(p: dict) -> tuple:
+    """The employee's member of the e-mail set, which the ERP customer's flow shares through the CRM
+    contact's key: editing it changes the employee's criterion alone."""
+    path = equality_set(p, ".erp-employee:mergekey-email", ".crm-contact:mergekey-email")
+    return path + (next(j for j, m in enumerate(get(p, path)) if m.endswith(".erp-employee:mergekey-email")),)
+
+
 def change_merge(files: Config) -> Changed:
     p = pipe(files, "global-person")
-    path = equality_set(p, ".erp-employee:mergekey-email", ".crm-contact:mergekey-email")
-    members = get(p, path)
-    i = next(j for j, m in enumerate(members) if m.endswith(".crm-contact:mergekey-email"))
-    members[i] = members[i].replace(":mergekey-email", ":phone_work")
+    path = employee_member(p)
+    get(p, path[:-1])[path[-1]] = get(p, path).replace(":mergekey-email", ":phone")
     return [loc(p, path)]
 
 
 def remove_merge(files: Config) -> Changed:
     p = pipe(files, "global-person")
-    path = equality_set(p, ".erp-employee:mergekey-email", ".crm-contact:mergekey-email")
+    path = employee_member(p)
     delete(p, path)
+    return [loc(p, path)]
+
+
+def widen_merge(files: Config) -> Changed:
+    """A CRM contact's last name put into the joined e-mail set: it now compares with both ERP e-mails."""
+    p = pipe(files, "global-person")
+    path = equality_set(p, ".erp-employee:mergekey-email", ".crm-contact:mergekey-email")
+    get(p, path).append(f"{alias(p, 'crm-contact')}.crm-contact:last_name")
     return [loc(p, path)]
 
 
@@ -447,6 +461,9 @@ MUTATIONS = [
     Mutation("remove a merge criterion", remove_merge, one("merge-missing", EMP, None, "global-person")),
     Mutation("add a merge criterion", add_merge("global-person", "erp-employee", "lastName", "crm-contact", "last_name"),
              one("merge-extra", (EMP, CONTACT_EMP), None, "global-person")),
+    Mutation("add a member to a joined merge set", widen_merge,
+             one("merge-extra", (EMP, CONTACT_EMP), None, "global-person")
+             + one("merge-extra", CUST_CONTACT, None, "global-person")),
     Mutation("change a combined merge key", change_combined_key, one("merge-different", ORG, None, "global-organisation")),
     Mutation("stop linking created entities to their origin", drop_origin("global-organisation"),
              one("origin-missing", ORG, None, "global-organisation")
@@ -494,3 +511,21 @@ def test_mutation_is_found_exactly(mutation: Mutation, example: Config, default:
             edited = [path for pipe_id, path in changed if pipe_id == finding.pipe]
             assert any(p.startswith(e) or e.startswith(p) for p in finding.paths for e in edited), \
                 (finding.paths, edited)
+
+
+def test_overlapping_equality_sets_read_as_the_joined_set(example: Config):
+    """Two sets that share the CRM contact's key are one set to the node (configuration-sources-merge.rst
+    l.296-325): the joined set split back into its two pairs states the same criteria, so no finding."""
+    def split(files: Config) -> Changed:
+        p = pipe(files, "global-person")
+        path = equality_set(p, ".erp-employee:mergekey-email", ".crm-contact:mergekey-email")
+        members = get(p, path)
+        crm = next(m for m in members if m.endswith(".crm-contact:mergekey-email"))
+        pairs = [[m, crm] for m in members if m != crm]
+        assert len(pairs) == 2, members
+        get(p, path[:-1])[path[-1]:path[-1] + 1] = pairs
+        return [loc(p, path)]
+
+    files, changed = mutated(example, split)
+    assert changed
+    assert not run(files, EXAMPLE).findings
