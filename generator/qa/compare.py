@@ -478,9 +478,10 @@ class _Comparison:
 
         Equality sets that share a member are one set whose members all compare by value
         (generator/equality.py), so a set of N members states a criterion for each two of them. A pair
-        that no flow states is left out when the set links its two members through pairs that flows do
-        state: an employee and a contact that both merge with a CRM contact by e-mail merge with each
-        other by e-mail (any fault in the stated pairs is reported at those pairs)."""
+        of datatypes no flow links is left out when the set links its two members through pairs that
+        flows link: an employee and a contact that both merge with a CRM contact by e-mail merge with
+        each other by e-mail (a fault in those pairs is reported at them). Between datatypes a flow
+        links, a criterion the flows do not state is left out only when criteria they do state imply it."""
         out: dict[frozenset, list] = defaultdict(list)
         for merge in self.rec.merges:
             paths: dict[tuple, list[str]] = defaultdict(list)
