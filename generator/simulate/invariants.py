@@ -13,7 +13,8 @@ end, what a correct sync guarantees:
   created one of them after another was there, and no record the sync created ends up linked to nothing.
   Records that users gave one merge key are one by the spec's criteria ("equality is resolved
   transitively", configuration-sources-merge.rst l.274), so a surplus the users made (two of their
-  records, or theirs added after the sync's) is the merge working, not a duplicate;
+  records, or theirs added after the sync's, which may be what joined the golden record) is the merge
+  working, not a duplicate;
 * ``delete-without-flow``: no DELETE reaches a datatype that no flow deletes into;
 * ``lost``: after settling, every record of a ``create: always`` flow's source is linked to a record of
   its target (where the generated config creates: a flow that maps no property only links, and a
@@ -372,8 +373,11 @@ class World:
                 worst = max(counts, key=counts.get)
                 kept = [m for m in group if m.rpartition(":")[0] == worst]
                 first = min(self.born.get(m, -1) for m in kept)
+                # A user's record added to the golden record after the sync's may be what joined it
+                # (a key it shares with both): whose surplus that is, the check cannot tell.
+                latest_user = max((self.born.get(m, -1) for m in group - self.created), default=-1)
                 made = sorted(m for m in set(kept) & self.created
-                              if self.born.get(m, -1) > first and not self._lost_to_user(m))
+                              if first < self.born.get(m, -1) > latest_user and not self._lost_to_user(m))
                 if made:  # a surplus users made is theirs (see ``duplicate`` above)
                     self._violate("duplicate", f"a golden record holds {counts[worst]} {worst} records, "
                                                f"{', '.join(made)} created by the sync after another: {sorted(group)}")
