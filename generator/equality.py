@@ -1,13 +1,14 @@
-"""Equality sets of a merge source as Sesam reads them.
+"""Equality sets of a merge source, joined where they share a member.
 
-"Equality is resolved transitively" and ``equality_sets`` is "just a bit of syntactic sugar" for
-``equality`` rules, so two equality sets that share a member are one set: ``[a.x, b.x, c.y]`` and
-``[c.y, d.y]`` "is equivalent to specifying a single equality-set" ``[a.x, b.x, c.y, d.y]``
-(configuration-sources-merge.rst l.274-275, l.296-325). Within a set every member is compared with
-every other by value, so ``a.x`` matches ``d.y`` although no set names the two together.
+``equality_sets`` is "just a bit of syntactic sugar" for ``equality`` rules, and sets that share a
+member add their rules together: ``[a.x, b.x, c.y]`` and ``[c.y, d.y]`` "is equivalent to specifying a
+single equality-set" ``[a.x, b.x, c.y, d.y]`` (configuration-sources-merge.rst l.296-325); "equality is
+resolved transitively" (l.274-275). A set of three is spelled as two rules, ``a.x = b.x`` and
+``b.x = c.y`` (l.286-295), so whether ``a.x`` meets ``c.y`` with no ``b`` entity the docs leave open.
 
-The generator writes the joined sets (so a config says what the node does), the simulator and qa
-read any config through the same join.
+The generator closes criteria that share a key and writes every pair of the class as a set of its own
+(an ``eq`` rule under any reading); the simulator and qa read a config through the same join (the
+simulator then merges any two values of one class, docs/simulate.md).
 """
 
 from __future__ import annotations

@@ -270,14 +270,19 @@ def _merge_criteria(flows: list[Flow], concepts: dict[Ref, str]):
 
 
 def _joined(pairs: list) -> tuple:
-    """Equality pairs that share a (member, key) written as one set.
+    """Equality pairs that share a (member, key) closed into every pair of their keys, one set each.
 
     Two flows into one target (ERP employee -> CRM contact and ERP contact -> CRM contact, both on
-    e-mail) give two pairs that share the target's key. A node reads overlapping sets as one set whose
-    members all compare by value (generator/equality.py), so an employee and a contact with one e-mail
-    link before any CRM contact holds it; the config states that set as the node reads it.
+    e-mail) give two pairs that share the target's key; an employee and a contact with one e-mail are
+    then one person too, and must link before any CRM contact holds the e-mail, or each creates one.
+    The docs spell a set of three members as two ``eq`` rules, ``a.x = b.x`` and ``b.x = c.y``
+    (configuration-sources-merge.rst l.286-295), and an ``eq`` joins entities of its two aliases
+    (joins.rst), so whether ``a.x`` meets ``c.y`` with no ``b`` entity is not stated. Fail-safe: every
+    two keys are a set of their own, so each is an ``eq`` rule whatever the reading (sets that share a
+    member add their rules together, l.296-325).
     """
-    return tuple(tuple(s) for s in joined(pairs))
+    return tuple((u, v) for members in joined(pairs) for i, u in enumerate(members) for v in members[i + 1:]
+                 if u[0] != v[0])
 
 
 # --------------------------------------------------------------------------- golden properties

@@ -274,29 +274,34 @@ def alias(p: dict, key: str) -> str:
     return next(d.split()[1] for d in p["source"]["datasets"] if d.split()[0] == f"{key}-enrich")
 
 
-def employee_member(p: dict) -> tuple:
-    """The employee's member of the e-mail set, which the ERP customer's flow shares through the CRM
-    contact's key: editing it changes the employee's criterion alone."""
-    path = equality_set(p, ".erp-employee:mergekey-email", ".crm-contact:mergekey-email")
-    return path + (next(j for j, m in enumerate(get(p, path)) if m.endswith(".erp-employee:mergekey-email")),)
+def employee_members(p: dict) -> list[tuple]:
+    """The employee's e-mail key in every set: paired with the CRM contact's key (its flow's criterion)
+    and with the ERP customer's (which both flows' criteria imply). Editing them all changes the
+    employee's criterion alone."""
+    return [("source", "equality_sets", i, j) for i, members in enumerate(p["source"]["equality_sets"])
+            for j, m in enumerate(members) if m.endswith(".erp-employee:mergekey-email")]
 
 
 def change_merge(files: Config) -> Changed:
     p = pipe(files, "global-person")
-    path = employee_member(p)
-    get(p, path[:-1])[path[-1]] = get(p, path).replace(":mergekey-email", ":phone")
-    return [loc(p, path)]
+    paths = employee_members(p)
+    assert len(paths) == 2, paths
+    for path in paths:
+        get(p, path[:-1])[path[-1]] = get(p, path).replace(":mergekey-email", ":phone")
+    return [loc(p, path) for path in paths]
 
 
 def remove_merge(files: Config) -> Changed:
     p = pipe(files, "global-person")
-    path = employee_member(p)
-    delete(p, path)
-    return [loc(p, path)]
+    paths = employee_members(p)
+    assert len(paths) == 2, paths
+    for path in reversed(paths):
+        delete(p, path[:-1])
+    return [loc(p, path[:-1]) for path in paths]
 
 
 def widen_merge(files: Config) -> Changed:
-    """A CRM contact's last name put into the joined e-mail set: it now compares with both ERP e-mails."""
+    """A CRM contact's last name put into the employee's e-mail set: it now compares with the ERP e-mails."""
     p = pipe(files, "global-person")
     path = equality_set(p, ".erp-employee:mergekey-email", ".crm-contact:mergekey-email")
     get(p, path).append(f"{alias(p, 'crm-contact')}.crm-contact:last_name")
@@ -520,19 +525,18 @@ def test_mutation_is_found_exactly(mutation: Mutation, example: Config, default:
                 (finding.paths, edited)
 
 
-def test_overlapping_equality_sets_read_as_the_joined_set(example: Config):
-    """Two sets that share the CRM contact's key are one set to the node (configuration-sources-merge.rst
-    l.296-325): the joined set split back into its two pairs states the same criteria, so no finding."""
-    def split(files: Config) -> Changed:
+def test_equality_sets_that_share_a_member_read_as_one_set(example: Config):
+    """Sets that share a member add up to one set (configuration-sources-merge.rst l.296-325): the
+    e-mail pairs written as one set of three state the same criteria, so no finding."""
+    def join(files: Config) -> Changed:
         p = pipe(files, "global-person")
-        path = equality_set(p, ".erp-employee:mergekey-email", ".crm-contact:mergekey-email")
-        members = get(p, path)
-        crm = next(m for m in members if m.endswith(".crm-contact:mergekey-email"))
-        pairs = [[m, crm] for m in members if m != crm]
-        assert len(pairs) == 2, members
-        get(p, path[:-1])[path[-1]:path[-1] + 1] = pairs
-        return [loc(p, path)]
+        sets = p["source"]["equality_sets"]
+        pairs = [i for i, members in enumerate(sets) if any(m.endswith(":mergekey-email") for m in members)]
+        assert len(pairs) == 3, sets
+        one = list(dict.fromkeys(m for i in pairs for m in sets[i]))
+        sets[pairs[0]:] = [one]
+        return [loc(p, ("source", "equality_sets", pairs[0]))]
 
-    files, changed = mutated(example, split)
+    files, changed = mutated(example, join)
     assert changed
     assert not run(files, EXAMPLE).findings

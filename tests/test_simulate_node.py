@@ -295,8 +295,8 @@ def test_equality_values_null_or_empty_never_merge_but_empty_strings_do():
 ], ids=["overlapping sets", "eq rules sharing an expression"])
 def test_overlapping_equality_sets_are_one_set(source):
     # configuration-sources-merge.rst l.296-325: two equality sets that share a member are "equivalent to
-    # specifying a single equality-set", whose members all compare by value: a and c merge on k = j with no
-    # b entity holding the value.
+    # specifying a single equality-set"; the simulator compares its members by value (docs/simulate.md),
+    # so a and c merge on k = j with no b entity holding the value.
     node = make_node({"_id": "m", "type": "pipe", "source": {
         "type": "merge", "version": 2, "identity": "first", "strategy": "list",
         "datasets": ["d1 a", "d2 b", "d3 c"], **source}})

@@ -476,8 +476,9 @@ class _Comparison:
     def recovered_criteria(self, wanted: dict[frozenset, dict]) -> dict[frozenset, list[tuple[frozenset, str, str]]]:
         """Per pair of namespaces: (alternative oriented from the smaller namespace, pipe, path).
 
-        Equality sets that share a member are one set whose members all compare by value
-        (generator/equality.py), so a set of N members states a criterion for each two of them. A pair
+        Equality sets that share a member are one set (generator/equality.py), read as a criterion for
+        each two of its members: the generator writes each such pair, and a hand-written set of N
+        members is read the same way (the simulator's reading). A pair
         of datatypes no flow links is left out when the set links its two members through pairs that
         flows link: an employee and a contact that both merge with a CRM contact by e-mail merge with
         each other by e-mail (a fault in those pairs is reported at them). Between datatypes a flow
