@@ -4,7 +4,8 @@
 member add their rules together: ``[a.x, b.x, c.y]`` and ``[c.y, d.y]`` "is equivalent to specifying a
 single equality-set" ``[a.x, b.x, c.y, d.y]`` (configuration-sources-merge.rst l.296-325); "equality is
 resolved transitively" (l.274-275). A set of three is spelled as two rules, ``a.x = b.x`` and
-``b.x = c.y`` (l.286-295), so whether ``a.x`` meets ``c.y`` with no ``b`` entity the docs leave open.
+``b.x = c.y`` (l.286-295), yet the insert pattern's ``["o.$ids", "e.$ids", ["ni", "e.sesam-id"]]`` needs
+its first and last members to meet (insert-pattern.rst l.136-138): a set's members are one value space.
 
 The generator closes criteria that share a key and writes every pair of the class as a set of its own
 (an ``eq`` rule under any reading); the simulator and qa read a config through the same join (the

@@ -277,9 +277,9 @@ def _joined(pairs: list) -> tuple:
     then one person too, and must link before any CRM contact holds the e-mail, or each creates one.
     The docs spell a set of three members as two ``eq`` rules, ``a.x = b.x`` and ``b.x = c.y``
     (configuration-sources-merge.rst l.286-295), and an ``eq`` joins entities of its two aliases
-    (joins.rst), so whether ``a.x`` meets ``c.y`` with no ``b`` entity is not stated. Fail-safe: every
-    two keys are a set of their own, so each is an ``eq`` rule whatever the reading (sets that share a
-    member add their rules together, l.296-325).
+    (joins.rst); the insert pattern relies on a set's first and last members meeting (insert-pattern.rst
+    l.136-138). Fail-safe under both readings: every two keys are a set of their own, an ``eq`` rule
+    either way (sets that share a member add their rules together, l.296-325).
     """
     return tuple((u, v) for members in joined(pairs) for i, u in enumerate(members) for v in members[i + 1:]
                  if u[0] != v[0])
