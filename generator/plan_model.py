@@ -26,6 +26,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
+from generator.equality import joined
 from generator.errors import Problem
 from generator.model import Datatype, Flow, NodeConfig, PropertyRow, Ref
 
@@ -275,7 +276,24 @@ def _merge_criteria(flows: list[Flow], concepts: dict[Ref, str]):
                 if frozenset(pair) not in seen[concept]:  # the reverse flow states the same set again
                     seen[concept].add(frozenset(pair))
                     equality[concept].append(pair)
-    return ({ref: tuple(v.values()) for ref, v in keys.items()}, {c: tuple(v) for c, v in equality.items()})
+    return ({ref: tuple(v.values()) for ref, v in keys.items()},
+            {c: _joined(pairs) for c, pairs in equality.items()})
+
+
+def _joined(pairs: list) -> tuple:
+    """Equality pairs that share a (member, key) closed into every pair of their keys, one set each.
+
+    Two flows into one target (ERP employee -> CRM contact and ERP contact -> CRM contact, both on
+    e-mail) give two pairs that share the target's key; an employee and a contact with one e-mail are
+    then one person too, and must link before any CRM contact holds the e-mail, or each creates one.
+    The docs spell a set of three members as two ``eq`` rules, ``a.x = b.x`` and ``b.x = c.y``
+    (configuration-sources-merge.rst l.286-295), and an ``eq`` joins entities of its two aliases
+    (joins.rst); the insert pattern relies on a set's first and last members meeting (insert-pattern.rst
+    l.136-138). Fail-safe under both readings: every two keys are a set of their own, an ``eq`` rule
+    either way (sets that share a member add their rules together, l.296-325).
+    """
+    return tuple((u, v) for members in joined(pairs) for i, u in enumerate(members) for v in members[i + 1:]
+                 if u[0] != v[0])
 
 
 # --------------------------------------------------------------------------- golden properties

@@ -289,8 +289,9 @@ def stop_deleting(pipe_id: str):
 
 
 def equality_set(p: dict, *suffixes: str) -> tuple:
+    """The set holding a member of each suffix; a joined set may hold more (criteria sharing a key)."""
     for i, members in enumerate(p["source"]["equality_sets"]):
-        if len(members) == len(suffixes) and all(any(m.endswith(s) for m in members) for s in suffixes):
+        if all(any(m.endswith(s) for m in members) for s in suffixes):
             return ("source", "equality_sets", i)
     raise AssertionError(f"no equality set of {suffixes}")
 
@@ -299,19 +300,37 @@ def alias(p: dict, key: str) -> str:
     return next(d.split()[1] for d in p["source"]["datasets"] if d.split()[0] == f"{key}-enrich")
 
 
+def employee_members(p: dict) -> list[tuple]:
+    """The employee's e-mail key in every set: paired with the CRM contact's key (its flow's criterion)
+    and with the ERP customer's (which both flows' criteria imply). Editing them all changes the
+    employee's criterion alone."""
+    return [("source", "equality_sets", i, j) for i, members in enumerate(p["source"]["equality_sets"])
+            for j, m in enumerate(members) if m.endswith(".erp-employee:mergekey-email")]
+
+
 def change_merge(files: Config) -> Changed:
     p = pipe(files, "global-person")
-    path = equality_set(p, ".erp-employee:mergekey-email", ".crm-contact:mergekey-email")
-    members = get(p, path)
-    i = next(j for j, m in enumerate(members) if m.endswith(".crm-contact:mergekey-email"))
-    members[i] = members[i].replace(":mergekey-email", ":phone_work")
-    return [loc(p, path)]
+    paths = employee_members(p)
+    assert len(paths) == 2, paths
+    for path in paths:
+        get(p, path[:-1])[path[-1]] = get(p, path).replace(":mergekey-email", ":phone")
+    return [loc(p, path) for path in paths]
 
 
 def remove_merge(files: Config) -> Changed:
     p = pipe(files, "global-person")
+    paths = employee_members(p)
+    assert len(paths) == 2, paths
+    for path in reversed(paths):
+        delete(p, path[:-1])
+    return [loc(p, path[:-1]) for path in paths]
+
+
+def widen_merge(files: Config) -> Changed:
+    """A CRM contact's last name put into the employee's e-mail set: it now compares with the ERP e-mails."""
+    p = pipe(files, "global-person")
     path = equality_set(p, ".erp-employee:mergekey-email", ".crm-contact:mergekey-email")
-    delete(p, path)
+    get(p, path).append(f"{alias(p, 'crm-contact')}.crm-contact:last_name")
     return [loc(p, path)]
 
 
@@ -483,6 +502,9 @@ MUTATIONS = [
     Mutation("remove a merge criterion", remove_merge, one("merge-missing", EMP, None, "global-person")),
     Mutation("add a merge criterion", add_merge("global-person", "erp-employee", "lastName", "crm-contact", "last_name"),
              one("merge-extra", (EMP, CONTACT_EMP), None, "global-person")),
+    Mutation("add a member to a joined merge set", widen_merge,
+             one("merge-extra", (EMP, CONTACT_EMP), None, "global-person")
+             + one("merge-extra", CUST_CONTACT, None, "global-person")),
     Mutation("change a combined merge key", change_combined_key, one("merge-different", ORG, None, "global-organisation")),
     Mutation("stop linking created entities to their origin", drop_origin("global-organisation"),
              one("origin-missing", ORG, None, "global-organisation")
@@ -532,3 +554,20 @@ def test_mutation_is_found_exactly(mutation: Mutation, example: Config, default:
             edited = [path for pipe_id, path in changed if pipe_id == finding.pipe]
             assert any(p.startswith(e) or e.startswith(p) for p in finding.paths for e in edited), \
                 (finding.paths, edited)
+
+
+def test_equality_sets_that_share_a_member_read_as_one_set(example: Config):
+    """Sets that share a member add up to one set (configuration-sources-merge.rst l.296-325): the
+    e-mail pairs written as one set of three state the same criteria, so no finding."""
+    def join(files: Config) -> Changed:
+        p = pipe(files, "global-person")
+        sets = p["source"]["equality_sets"]
+        pairs = [i for i, members in enumerate(sets) if any(m.endswith(":mergekey-email") for m in members)]
+        assert len(pairs) == 3, sets
+        one = list(dict.fromkeys(m for i in pairs for m in sets[i]))
+        sets[pairs[0]:] = [one]
+        return [loc(p, ("source", "equality_sets", pairs[0]))]
+
+    files, changed = mutated(example, join)
+    assert changed
+    assert not run(files, EXAMPLE).findings

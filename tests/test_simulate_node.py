@@ -289,6 +289,24 @@ def test_equality_values_null_or_empty_never_merge_but_empty_strings_do():
     assert sorted(live(node, "m")) == ["a", "b", "c"]
 
 
+@pytest.mark.parametrize("source", [
+    {"equality_sets": [["a.k", "b.k"], ["c.j", "b.k"]]},
+    {"equality": [["eq", "a.k", "b.k"], ["eq", "b.k", "c.j"]]},
+], ids=["overlapping sets", "eq rules sharing an expression"])
+def test_overlapping_equality_sets_are_one_set(source):
+    # configuration-sources-merge.rst l.296-325: two equality sets that share a member are "equivalent to
+    # specifying a single equality-set"; the simulator compares its members by value (docs/simulate.md),
+    # so a and c merge on k = j with no b entity holding the value.
+    node = make_node({"_id": "m", "type": "pipe", "source": {
+        "type": "merge", "version": 2, "identity": "first", "strategy": "list",
+        "datasets": ["d1 a", "d2 b", "d3 c"], **source}})
+    put(node, "d1", {"_id": "one", "k": "x"})
+    put(node, "d3", {"_id": "three", "j": "x"}, {"_id": "other", "j": "y"})
+    run(node, "m")
+    assert sorted(live(node, "m")) == ["one", "other"]
+    assert [m["_id"] for m in live(node, "m")["one"]["$merged"]] == ["one", "three"]
+
+
 # ---- deletes
 
 

@@ -45,6 +45,7 @@ import urllib.parse
 import jinja2
 
 from generator.envref import ENV_REF, SECRET_REF
+from generator.equality import joined
 from generator.simulate import dtl, pipeinfo
 from generator.simulate.pipeinfo import sink_dataset, source_datasets
 from generator.simulate.store import Store
@@ -935,12 +936,13 @@ def remove_namespaces(entity: dict) -> dict:
 
 
 def _equality_rules(source: dict) -> list[list[str]]:
-    """Equality sets, plus each ``equality`` eq as a set of its two expressions."""
+    """Equality sets, plus each ``equality`` eq as a set of its two expressions, joined where they share
+    an expression: the node reads overlapping sets as one (configuration-sources-merge.rst l.296-325)."""
     sets = [list(s) for s in source.get("equality_sets", [])]
     for eq in source.get("equality", []):
         if isinstance(eq, list) and len(eq) == 3 and eq[0] == "eq":
             sets.append([eq[1], eq[2]])
-    return sets
+    return joined(sets, key=lambda expr: json.dumps(expr, sort_keys=True))
 
 
 def merge_entities(store: Store, bindings, rules, identity: str, strategy: str,
