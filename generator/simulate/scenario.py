@@ -147,10 +147,12 @@ class Simulation:
     """A node config, its test systems and the simulated node; a context manager."""
 
     def __init__(self, config: NodeConfig, *, db_path: str | None = None, page_size: int = 50,
-                 patch: Sequence[dict] = ()):
+                 patch: Sequence[dict] = (), files: dict[str, str] | None = None):
+        """``files``: a node config rendered elsewhere (another version of the generator, say) to run
+        instead of this generator's output; ``config`` still describes the systems it talks to."""
         self.config = config
-        self.rendered = render_config(config)
-        files = patched(self.rendered.files, patch)
+        self.rendered = render_config(config) if files is None else None
+        files = patched(self.rendered.files if files is None else files, patch)
         self.node_files = files
         self.clock = Clock()
         self.systems = {sid: TestSystem(system, secret=_secrets.token_urlsafe(16), clock=self.clock,
