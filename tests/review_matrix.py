@@ -67,6 +67,9 @@ class Facts:
     cross: Flow | None  # a flow the spec says creates, between two concepts or with an association
     blank: Flow | None  # a flow the spec says creates, with no row that carries data
     delete: Pick | None  # a flow that creates and propagates deletes
+    reference: tuple[Pick, Pick, Pick] | None  # B7: a row X.id -> Y.id, the flow linking X and Y, a data row
+    partial: Pick | None  # M10: a created nested target whose parent has other mapped leaves
+    written: frozenset = frozenset()  # (datatype, property) pairs some flow writes
 
 
 def facts_of(name: str, config: NodeConfig) -> Facts:
@@ -74,13 +77,15 @@ def facts_of(name: str, config: NodeConfig) -> Facts:
     creates = [f for f in config.flows if _creates(plan, f)]
     picks = [Pick(f, r) for f in creates for r in _data_rows(config, f)]
     top = [p for p in picks if "." not in p.row.source and "." not in p.row.target]
-    nested = [p for p in picks if "." in p.row.source or "." in p.row.target]
+    # A nested source path first: reading a member's nested property is what B5 is about.
+    nested = sorted([p for p in picks if "." in p.row.source or "." in p.row.target],
+                    key=lambda p: ("." not in p.row.source, *_preference(p)))
     written = {(t.ref, m.target_path) for t in plan.targets for m in t.mapped}
     two_way = [p for p in picks if (p.source, p.row.source) in written]
     return Facts(
         name=name, config=config,
         create=_first(sorted(top, key=_preference) or sorted(picks, key=_preference)),
-        nested=_first(sorted(nested, key=_preference)),
+        nested=_first(nested),
         primary_key=_first([p for p in sorted(picks, key=_preference) if _maps_primary_key(config, p.flow)]),
         merge=_first([MergePick(p, keys) for p in sorted(picks, key=_preference) for keys in p.flow.merge_on
                       if p.row.source not in {s for s, _ in keys} and p.row.target not in {t for _, t in keys}
@@ -93,6 +98,11 @@ def facts_of(name: str, config: NodeConfig) -> Facts:
         blank=_first([f for f in config.flows if f.create.kind == "always" and not _data_rows(config, f)
                       and not is_association(f.source) and not is_association(f.target)]),
         delete=_first([p for p in sorted(picks, key=_preference) if p.flow.delete]),
+        reference=_reference(config, creates, picks),
+        partial=_first([p for p in nested if "." in p.row.target and any(
+            t != p.row.target and t.rsplit(".", 1)[0] == p.row.target.rsplit(".", 1)[0]
+            for ref, t in written if ref == p.target)]),
+        written=frozenset(written),
     )
 
 
@@ -115,6 +125,28 @@ def _data_rows(config: NodeConfig, flow: Flow) -> list[PropertyRow]:
 
 def _is_reference(path: str) -> bool:
     return path.rsplit(".", 1)[-1].lower() == "id" and "." in path
+
+
+def _reference(config: NodeConfig, creates: list[Flow], picks: list[Pick]):
+    """A creating flow's row ``x.id -> y.id`` whose ``x`` and ``y`` name datatypes that a creating flow
+    links, with a data row of each flow: (reference row, referenced pair's row, referencing flow's row)."""
+    def named(system: str, path: str) -> Ref | None:
+        head = path.rsplit(".", 1)[0].rsplit(".", 1)[-1].lower()
+        found = [Ref(system, dt) for dt in config.systems[system].datatypes if dt.lower() in (head, head + "s")]
+        return found[0] if found else None
+
+    by_flow: dict[int, list[Pick]] = {}
+    for p in sorted(picks, key=_preference):
+        by_flow.setdefault(id(p.flow), []).append(p)
+    for flow in creates:
+        for row in flow.properties:
+            if not (_is_reference(row.source) and _is_reference(row.target)) or id(flow) not in by_flow:
+                continue
+            x, y = named(flow.source.system, row.source), named(flow.target.system, row.target)
+            linking = [p for p in picks if p.source == x and p.target == y]
+            if x and y and linking:
+                return Pick(flow, row), sorted(linking, key=_preference)[0], by_flow[id(flow)][0]
+    return None
 
 
 def _maps_primary_key(config: NodeConfig, flow: Flow) -> bool:
@@ -265,6 +297,10 @@ def _b3(d: Driver, f: Facts) -> None:
     per = d.insert(p.source, keyed(0, p.row.source, "Per"))
     liv = d.insert(p.source, keyed(0, p.row.source, "Liv"))
     d.run()
+    # The three share a golden record (else there is no duplicate to check) ...
+    d.expect(d.linked(p.target, kari, p.source, per) and d.linked(p.target, kari, p.source, liv),
+             "the three records with one merge key are not one golden record")
+    # ... and each keeps a single name where it had one.
     for ref, key, path in ((p.target, kari, p.row.target), (p.source, per, p.row.source),
                            (p.source, liv, p.row.source)):
         got = lookup(d.get(ref, key), path)
@@ -293,10 +329,15 @@ def _b5(d: Driver, f: Facts) -> None:
     source = d.insert(p.source, nested(p.row.source, "b5-value"))
     d.run()
     target = d.one(p.target, p.row.target, "b5-value")
+    if target is None:
+        return
     d.update(p.source, source, nested(p.row.source, "b5-edited"))
     d.run()
-    if target is not None:
-        d.expect_value(p.target, target, p.row.target, "b5-edited")
+    d.expect_value(p.target, target, p.row.target, "b5-edited")
+    if (p.source, p.row.source) in f.written:  # the nested value also travels back
+        d.update(p.target, target, nested(p.row.target, "b5-back"))
+        d.run()
+        d.expect_value(p.source, source, p.row.source, "b5-back")
 
 
 def _b6(d: Driver, f: Facts) -> None:
@@ -408,6 +449,28 @@ def _m6(d: Driver, f: Facts) -> None:
     d.expect_value(p.target, target, p.row.target, "m6-2")
 
 
+def _b7(d: Driver, f: Facts) -> None:
+    ref, linking, data = f.reference
+    d.insert(linking.target, nested(linking.row.target, "b7-other"))  # ids of the two systems differ
+    referenced = d.insert(linking.source, nested(linking.row.source, "b7-referenced"))
+    d.run()
+    counterpart = d.one(linking.target, linking.row.target, "b7-referenced")
+    d.insert(ref.source, _deep(nested(data.row.source, "b7-value"), nested(ref.row.source, referenced)))
+    d.run()
+    target = d.one(ref.target, data.row.target, "b7-value")
+    if target is not None and counterpart is not None:
+        d.expect_value(ref.target, target, ref.row.target, counterpart)
+
+
+def _m10(d: Driver, f: Facts) -> None:
+    p = f.partial
+    d.insert(p.source, nested(p.row.source, "m10-value"))
+    d.run()
+    target = d.one(p.target, p.row.target, "m10-value")
+    nulls = _null_paths(d.get(p.target, target)) if target is not None else []
+    d.expect(not nulls, f"{p.target} {target} was written nulls for values it was never given: {nulls}")
+
+
 def _m9(d: Driver, f: Facts) -> None:
     ref = f.blank.source if f.blank else f.create.source
     d.insert(ref, {"m9_unmapped": "x"})  # no row maps it: a record made from it would be blank
@@ -451,6 +514,8 @@ CASES = {c.finding: c for c in (
          _needs("nested", "no flow that creates maps a nested property"), _b5),
     Case("B6", "a flow between two concepts (a subset) creates nothing",
          _needs("cross", "no flow the spec lets create links two concepts or an association"), _b6),
+    Case("B7", "a reference is written as the referenced record's id in the target system",
+         _needs("reference", "no flow that creates maps a reference between two datatypes a flow links"), _b7),
     Case("M1", "empty merge keys link nothing; keys differing in case and blanks link",
          _needs("merge", "no flow that creates has merge criteria"), _m1),
     Case("M2", "a target edit made after the read is not overwritten", _needs("create", NO_CREATE), _m2),
@@ -462,6 +527,8 @@ CASES = {c.finding: c for c in (
     Case("M6", "an echo written after the user's next edit does not revert it",
          _needs("two_way", "no property that a flow creates with is written back to its source"), _m6),
     Case("M9", "an entity with nothing to write creates no blank record", _needs("create", NO_CREATE), _m9),
+    Case("M10", "values never given are not written as nulls",
+         _needs("partial", "no flow that creates maps two leaves of one nested property"), _m10),
     Case("M13", "an empty list response in a rescan deletes nothing; a real delete still does",
          _needs("delete", "no flow that creates propagates deletes"), _m13),
 )}
@@ -481,6 +548,12 @@ def run_case(sim: Simulation, case: Case, facts: Facts) -> list[str]:
 def _failure(status: int, *, body: dict | None = None, methods: tuple[str, ...] | None = None):
     from generator.simulate.systems import Failure
     return Failure(0, status, methods or Failure.methods, None, None, body)
+
+
+def _null_paths(value, prefix: str = "") -> list[str]:
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _null_paths(v, f"{prefix}{k}.")]
+    return [prefix.rstrip(".")] if value is None else []
 
 
 def _deep(a: dict, b: dict) -> dict:

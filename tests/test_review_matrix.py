@@ -23,7 +23,13 @@ M5_OPEN = ("M5: the -enrich sinks' set_initial_offset onload (the B1 fix) makes 
            "side that loads first creates a duplicate of a pre-existing record")
 M6_OPEN = ("M6: an echo written after the user's next edit counts as the newer edit: the golden value stays the "
            "echo, the source keeps the user's edit, and the systems disagree after settling")
+B7_OPEN = ("B7: a reference row (x.id -> y.id) is skipped, not translated through the referenced datatype's "
+           "links: the created record has no reference")
+M10_OPEN = "M10: an insert carries null leaves inside a nested dict for the values it was never given"
 KNOWN: dict[tuple[str, str], str] = {
+    ("B7", "shopify-tripletex"): B7_OPEN,
+    **{("M10", spec): M10_OPEN for spec in ("example", "salesforce-superoffice", "shopify-tripletex",
+                                           "hubspot-superoffice")},
     **{("M5", spec): M5_OPEN for spec in ("default", "example", "hubspot-superoffice")},
     **{("M6", spec): M6_OPEN for spec in SPECS},
 }
@@ -72,3 +78,18 @@ def test_finding_on_spec(worlds, finding, spec):
         pytest.skip(f"{finding} does not apply: {reason}")
     problems = run_case(sim, case, facts)
     assert not problems, f"{finding} ({case.behaviour}):\n" + "\n".join(problems)
+
+
+# Each check bites: with its finding's bug put back into today's output by a patch, the cell fails.
+BUG_PUT_BACK = [
+    ("B1", "example", {"pipes": "*-enrich", "set": {"sink": {"set_initial_offset": "if-source-populated"}}}),
+    ("M13", "example", {"pipes": "*-all", "set": {"source": {"if_source_empty": "accept"}}}),
+]
+
+
+@pytest.mark.parametrize("finding,spec,patch", BUG_PUT_BACK, ids=[f"{f}-{s}" for f, s, _ in BUG_PUT_BACK])
+def test_check_fails_with_the_bug_put_back(worlds, finding, spec, patch):
+    facts, _ = worlds(spec)
+    with Simulation(facts.config, patch=[patch]) as sim:
+        problems = run_case(sim, CASES[finding], facts)
+    assert problems, f"{finding} on {spec} passed with {patch}"
