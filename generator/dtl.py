@@ -84,10 +84,12 @@ def merge_key_rule(ref: Ref, mk: MergeKey) -> list:
     return ["add", mk.name, ["if", ["eq", ["count", present], len(mk.paths)], ["join", "|", present], None]]
 
 
-def _item(key: str, path: str) -> list:
-    """A golden candidate as the enrich rule maps it: ``[golden key, property path]``; a nested path is a
-    list of names, since ``path`` takes a string as one literal name (dtl-functions-dictionaries.rst l.324)."""
-    return ["list", key, path if "." not in path else ["list", *path.split(".")]]
+def _candidate(key: str, path: str) -> Any:
+    """A golden candidate's value, read from the namespaced source: a nested path (``a.b``) gives its first
+    value, never a list (``first`` returns a non-list as is, dtl-functions-lists.rst l.191)."""
+    names = path.split(".")
+    read = "_S." + ".".join(f"{key}:{n}" for n in names)
+    return read if len(names) == 1 else ["first", read]
 
 
 def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tuple[tuple[str, str], ...],
@@ -115,10 +117,8 @@ def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tup
     if synced:
         previous = ["first", ["hops", {"datasets": [f"{key}-enrich prev"], "where": [["eq", "_S._id", "prev._id"]],
                                        "track-dependencies": False}]]
-        found = ["path", ["last", "_."], "_S."]
-        # [golden key, value] per candidate; a nested path (a list of names) gives one value, never a list.
-        values = ["map", ["list", ["first", "_."], ["if", ["is-list", ["last", "_."]], ["first", found], found]],
-                  ["list", *(_item(k, p) for k, p in synced)]]
+        # Golden key -> value, as [key, value] pairs (``items``, dtl-functions-dictionaries.rst l.137).
+        values = ["items", ["dict", *(part for k, p in synced for part in (k, _candidate(key, p)))]]
         value = ["last", "_."]
         before = ["path", ["list", GOLDEN, ["first", "_."]], "_T.$previous"]
         # Unchanged since the previous version: keep its change time; else this version's time.
@@ -127,11 +127,9 @@ def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tup
         present = ["and", ["is-not-empty", value], ["neq", value, ""]]
         default += [
             ["add", "$previous", previous],
-            ["add", "$values", values],
             ["add", GOLDEN, ["dict", ["map", ["list", ["first", "_."], ["dict", "t", since, "v", value]],
-                                      ["filter", present, "_T.$values"]]]],
+                                      ["filter", present, values]]]],
             ["remove", "$previous"],
-            ["remove", "$values"],
         ]
     default += [merge_key_rule(ref, mk) for mk in keys]
     return {"default": default}
@@ -162,9 +160,14 @@ def equality_sets(members: tuple[Member, ...], equality: tuple) -> list:
 
 def golden_expr(concept: str, golden: Golden) -> list:
     """The most recently changed value over every member of the golden record (``$merged``); members
-    carry only non-empty values (enrich), so an empty value never wins."""
+    carry only non-empty values (enrich), so an empty value never wins.
+
+    The candidates are ``{"t": …, "v": …}`` dicts sorted whole: dicts order "by sorting their keys and
+    then comparing each key+value pair" (entity-data-model.rst l.339), so by ``t``, and on equal change
+    times by ``v``. The tie-break is explicit, not left to a stable sort the reference does not promise
+    (review m3), and every node and every member order picks the same winner."""
     pairs = ["path", ["list", GOLDEN, golden_key(concept, golden.name)], "_S.$merged"]
-    return ["path", "v", ["last", ["sorted", "_.t", pairs]]]
+    return ["path", "v", ["last", ["sorted", pairs]]]
 
 
 def global_rules(group: Group) -> dict:

@@ -170,8 +170,8 @@ def test_property_rows_reach_the_golden_record():
     golden = json.dumps(objs["pipes/global-person.conf.json"]["transform"]["rules"])
     assert '["list", "golden", "person/last-name"]' in golden
     # Each member offers its candidate (value and change time) under the golden key, in enrich.
-    assert '["list", "person/last-name", "lastName"]' in json.dumps(objs["pipes/erp-employee-enrich.conf.json"])
-    assert '["list", "person/last-name", "name"]' in json.dumps(objs["pipes/erp-customer-enrich.conf.json"])
+    assert '"person/last-name", "_S.erp-employee:lastName"' in json.dumps(objs["pipes/erp-employee-enrich.conf.json"])
+    assert '"person/last-name", "_S.erp-customer:name"' in json.dumps(objs["pipes/erp-customer-enrich.conf.json"])
 
 
 def test_primary_key_rows_are_identity(tmp_path):
@@ -233,3 +233,22 @@ def test_share_discards_deleted_entities_first():
         if obj["_id"].endswith("-share"):
             assert obj["transform"][0]["rules"]["default"][0] == ["discard", ["neq", "_S._deleted", True]]
             assert obj["transform"][3]["allowed_status_codes"] == "100-428,430-499"
+
+
+@pytest.mark.parametrize("order", ["crm first", "erp first"])
+def test_a_tie_between_change_times_has_one_winner_in_any_member_order(order):
+    """Review m3: equal change times are decided by the value (dict ordering), not by the order of $merged."""
+    from generator.simulate import dtl as sim_dtl
+    from generator.simulate.values import decode
+
+    objs = {p: json.loads(t) for p, t in render_specs([ROOT / "specs/examples/erp-crm-properties.yaml"]).files.items()}
+    rules = objs["pipes/global-person.conf.json"]["transform"]["rules"]
+    expr = next(rule[2] for rule in rules["default"] if rule[:2] == ["add", "last-name"])
+    when = "~t2026-01-01T10:00:00Z"
+    crm = {"golden": {"person/last-name": {"t": when, "v": "Hansen"}}}
+    erp = {"golden": {"person/last-name": {"t": when, "v": "Berg"}}}
+    newer = {"golden": {"person/last-name": {"t": "~t2026-01-01T10:00:01Z", "v": "Aas"}}}
+    merged = [crm, erp] if order == "crm first" else [erp, crm]
+    evaluate = sim_dtl.Transform({"default": []}).evaluate
+    assert evaluate(expr, decode({"$merged": merged})) == "Hansen"
+    assert evaluate(expr, decode({"$merged": merged + [newer]})) == "Aas"

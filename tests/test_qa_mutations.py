@@ -106,20 +106,24 @@ def replace_ref(pipe_id: str, prop: str, namespace: str, old: str, new: str):
     return each_add(pipe_id, prop, edit_one)
 
 
-def golden_items(p: dict) -> list[tuple[tuple, list]]:
-    """(path, item) of an enrich pipe's golden candidates: ``["list", "<concept>/<golden>", property]``."""
+def golden_items(p: dict) -> list[tuple[tuple, str]]:
+    """(path of the key, golden key) of an enrich pipe's golden candidates: the pairs of
+    ``["dict", "<concept>/<golden>", "_S.<ns>:<property>", …]``."""
     rules, base = rules_of(p)
-    return [(path, node) for path, node in nodes(rules["default"], base + ("default",))
-            if isinstance(node, list) and len(node) == 3 and node[0] == "list" and isinstance(node[1], str)
-            and "/" in node[1]]
+    found = []
+    for path, node in nodes(rules["default"], base + ("default",)):
+        if isinstance(node, list) and node[:1] == ["dict"] and len(node) % 2 == 1:
+            found += [(path + (i,), node[i]) for i in range(1, len(node), 2) if isinstance(node[i], str) and "/" in node[i]]
+    return found
 
 
 def drop_candidate(enrich_id: str, golden: str):
-    """The datatype no longer offers its value for a golden property."""
+    """The datatype no longer offers its value for a golden property (its key and value leave the dict)."""
     def edit(files: Config) -> Changed:
         p = pipe(files, enrich_id)
-        path = next(path for path, item in golden_items(p) if item[1] == golden)
-        delete(p, path)
+        path = next(path for path, key in golden_items(p) if key == golden)
+        pair = get(p, path[:-1])
+        del pair[path[-1]:path[-1] + 2]
         return [loc(p, path)]
     return edit
 
@@ -128,10 +132,11 @@ def replace_candidate(enrich_id: str, changes: dict[str, str]):
     """Offer another property as the datatype's value of golden properties (golden key -> property)."""
     def edit(files: Config) -> Changed:
         p = pipe(files, enrich_id)
+        ns = p["namespaces"]["property"]
         changed = []
-        for path, item in golden_items(p):
-            if item[1] in changes:
-                item[2] = changes[item[1]]
+        for path, key in golden_items(p):
+            if key in changes:
+                get(p, path[:-1])[path[-1] + 1] = f"_S.{ns}:{changes[key]}"
                 changed.append(loc(p, path))
         return changed
     return edit
@@ -297,7 +302,9 @@ def change_combined_key(files: Config) -> Changed:
     p = pipe(files, "crm-company-enrich")
     rules, base = rules_of(p)
     changed = []
-    for path, node in nodes(rules["default"], base + ("default",)):
+    # Only the merge-key rules: the golden candidates read the same property.
+    keyed = [(i, rule) for i, rule in enumerate(rules["default"]) if str(rule[1]).startswith("mergekey-")]
+    for path, node in (found for i, rule in keyed for found in nodes(rule, base + ("default", i))):
         if is_city_ref(node):
             get(p, path[:-1])[path[-1]] = node.replace("crm-company:city", "crm-company:zip")
             changed.append(loc(p, path))

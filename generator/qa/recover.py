@@ -451,7 +451,8 @@ def _golden_properties(pipe: dict, members: list[str], candidates: Mapping[str, 
 
 
 def _golden_candidates(pipe: dict) -> dict[str, str]:
-    """The golden candidates an enrich pipe builds: golden key -> property path (see ``generator.dtl``)."""
+    """The golden candidates an enrich pipe builds: golden key -> property path (see ``generator.dtl``):
+    ``["dict", KEY, "_S.<ns>:a.<ns>:b", …]`` (a nested value wrapped in ``first``)."""
     out: dict[str, str] = {}
     for _, transform in _dtl_transforms(pipe):
         rules = transform.get("rules")
@@ -459,13 +460,21 @@ def _golden_candidates(pipe: dict) -> dict[str, str]:
             if not (isinstance(rule, list) and len(rule) >= 3 and rule[0] == "add"):
                 continue
             for node in all_lists(rule[2]):
-                if len(node) == 3 and node[0] == "list" and isinstance(node[1], str) and "/" in node[1]:
-                    path = node[2]
-                    if isinstance(path, list) and path[:1] == ["list"] and all(isinstance(p, str) for p in path[1:]):
-                        path = ".".join(path[1:])
-                    if isinstance(path, str):
-                        out.setdefault(node[1], path)
+                if node[:1] == ["dict"] and len(node) % 2 == 1:
+                    for key, value in zip(node[1::2], node[2::2]):
+                        path = _candidate_path(value)
+                        if isinstance(key, str) and "/" in key and path is not None:
+                            out.setdefault(key, path)
     return out
+
+
+def _candidate_path(value: Any) -> str | None:
+    """``_S.ns:a.ns:b`` or ``["first", "_S.ns:a.ns:b"]`` -> ``a.b``."""
+    if isinstance(value, list) and len(value) == 2 and value[0] == "first":
+        value = value[1]
+    if not (isinstance(value, str) and value.startswith("_S.")):
+        return None
+    return ".".join(name.partition(":")[2] or name for name in value[3:].split("."))
 
 
 # --------------------------------------------------------------------------- transform and share
