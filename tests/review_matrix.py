@@ -241,11 +241,30 @@ class Driver:
         got = lookup(self.get(ref, key), path)
         self.expect(got == wanted, f"{ref} {key}: {path} is {got!r}, expected {wanted!r}")
 
+    def created(self, p: Pick, value: str) -> tuple[Any, Any]:
+        """Insert a source entity holding ``value`` in the pick's row and run: its key, and the key of the
+        one target record created with the value (None, and a problem, if not one)."""
+        source = self.insert(p.source, nested(p.row.source, value))
+        self.run()
+        return source, self.one(p.target, p.row.target, value)
+
     def one(self, ref: Ref, path: str, value: Any) -> Any:
         """The key of the one record of ``ref`` holding ``value`` at ``path`` (a problem if not one)."""
         found = self.rows(ref, path, value)
         self.expect(len(found) == 1, f"{len(found)} {ref} record(s) hold {path}={value!r}, expected 1")
         return found[0][self.pk(ref)] if len(found) == 1 else None
+
+
+SOURCE, TARGET = 0, 1  # the sides of a row or a merge-key pair
+
+
+def keyed(m: MergePick, side: int, value: str, key: Callable[[int], str]) -> dict:
+    """An entity of one side of the merge pick: ``value`` in the data row, ``key(i)`` in each key path."""
+    p = m.pick
+    out = nested((p.row.source, p.row.target)[side], value)
+    for i, pair in enumerate(m.keys):
+        out = _deep(out, nested(pair[side], key(i)))
+    return out
 
 
 # --------------------------------------------------------------------------- the findings
@@ -267,10 +286,7 @@ NO_CREATE = "no flow creates with a property row that carries data"
 
 
 def _b1(d: Driver, f: Facts) -> None:
-    p = f.create
-    d.insert(p.source, nested(p.row.source, "b1-value"))
-    d.run()
-    d.one(p.target, p.row.target, "b1-value")
+    d.created(f.create, "b1-value")
 
 
 def _b2(d: Driver, f: Facts) -> None:
@@ -286,16 +302,9 @@ def _b2(d: Driver, f: Facts) -> None:
 def _b3(d: Driver, f: Facts) -> None:
     m = f.merge
     p = m.pick
-
-    def keyed(side: int, path: str, value: str) -> dict:
-        out = nested(path, value)
-        for i, pair in enumerate(m.keys):
-            out = _deep(out, nested(pair[side], f"b3-dup-{i}"))
-        return out
-
-    kari = d.insert(p.target, keyed(1, p.row.target, "Kari"))
-    per = d.insert(p.source, keyed(0, p.row.source, "Per"))
-    liv = d.insert(p.source, keyed(0, p.row.source, "Liv"))
+    kari = d.insert(p.target, keyed(m, TARGET, "Kari", lambda i: f"b3-dup-{i}"))
+    per = d.insert(p.source, keyed(m, SOURCE, "Per", lambda i: f"b3-dup-{i}"))
+    liv = d.insert(p.source, keyed(m, SOURCE, "Liv", lambda i: f"b3-dup-{i}"))
     d.run()
     # The three share a golden record (else there is no duplicate to check) ...
     d.expect(d.linked(p.target, kari, p.source, per) and d.linked(p.target, kari, p.source, liv),
@@ -309,9 +318,7 @@ def _b3(d: Driver, f: Facts) -> None:
 
 def _b4(d: Driver, f: Facts) -> None:
     p = f.create
-    source = d.insert(p.source, nested(p.row.source, "b4-value"))
-    d.run()
-    target = d.one(p.target, p.row.target, "b4-value")
+    source, target = d.created(p, "b4-value")
     if target is None:
         return
     before = d.counts()
@@ -326,9 +333,7 @@ def _b4(d: Driver, f: Facts) -> None:
 
 def _b5(d: Driver, f: Facts) -> None:
     p = f.nested
-    source = d.insert(p.source, nested(p.row.source, "b5-value"))
-    d.run()
-    target = d.one(p.target, p.row.target, "b5-value")
+    source, target = d.created(p, "b5-value")
     if target is None:
         return
     d.update(p.source, source, nested(p.row.source, "b5-edited"))
@@ -354,18 +359,11 @@ def _b6(d: Driver, f: Facts) -> None:
 def _m1(d: Driver, f: Facts) -> None:
     m = f.merge
     p = m.pick
-
-    def keyed(side: int, path: str, value: str, key: Callable[[str], str]) -> dict:
-        out = nested(path, value)
-        for pair in m.keys:
-            out = _deep(out, nested(pair[side], key(pair[side])))
-        return out
-
-    kari = d.insert(p.target, keyed(1, p.row.target, "Kari", lambda _: ""))
-    per = d.insert(p.source, keyed(0, p.row.source, "Per", lambda _: ""))
-    liv = d.insert(p.source, keyed(0, p.row.source, "Liv", lambda _: ""))
-    ola_t = d.insert(p.target, keyed(1, p.row.target, "Ola", lambda path: " M1-Ola@Example.org "))
-    ola_s = d.insert(p.source, keyed(0, p.row.source, "Ola", lambda path: "m1-ola@example.org"))
+    kari = d.insert(p.target, keyed(m, TARGET, "Kari", lambda _: ""))
+    per = d.insert(p.source, keyed(m, SOURCE, "Per", lambda _: ""))
+    liv = d.insert(p.source, keyed(m, SOURCE, "Liv", lambda _: ""))
+    ola_t = d.insert(p.target, keyed(m, TARGET, "Ola", lambda i: f" M1-Ola-{i}@Example.org "))
+    ola_s = d.insert(p.source, keyed(m, SOURCE, "Ola", lambda i: f"m1-ola-{i}@example.org"))
     d.run()
     d.expect_value(p.target, kari, p.row.target, "Kari")
     d.expect(not d.linked(p.source, per, p.target, kari), "an empty key linked Per to Kari")
@@ -375,9 +373,7 @@ def _m1(d: Driver, f: Facts) -> None:
 
 def _m2(d: Driver, f: Facts) -> None:
     p = f.create
-    source = d.insert(p.source, nested(p.row.source, "m2-a"))
-    d.run()
-    target = d.one(p.target, p.row.target, "m2-a")
+    source, target = d.created(p, "m2-a")
     if target is None:
         return
     d.update(p.source, source, nested(p.row.source, "m2-source"))
@@ -401,9 +397,7 @@ def _m3(d: Driver, f: Facts) -> None:
 
 def _m4(d: Driver, f: Facts) -> None:
     p = f.create
-    source = d.insert(p.source, nested(p.row.source, "m4-a"))
-    d.run()
-    target = d.one(p.target, p.row.target, "m4-a")
+    source, target = d.created(p, "m4-a")
     if target is None:
         return
     d.delete(p.target, target)  # a since read never sees it
@@ -417,13 +411,8 @@ def _m4(d: Driver, f: Facts) -> None:
 def _m5(d: Driver, f: Facts) -> None:
     m = f.merge
     p = m.pick
-    target_values = nested(p.row.target, "Grace")
-    source_values = nested(p.row.source, "Grace")
-    for s, t in m.keys:
-        target_values = _deep(target_values, nested(t, f"m5-{t}"))
-        source_values = _deep(source_values, nested(s, f"m5-{t}"))
-    target = d.insert(p.target, target_values)
-    source = d.insert(p.source, source_values)
+    target = d.insert(p.target, keyed(m, TARGET, "Grace", lambda i: f"m5-{i}"))
+    source = d.insert(p.source, keyed(m, SOURCE, "Grace", lambda i: f"m5-{i}"))
     # Go-live: the target system's reads fail at first, so only the source side is loaded.
     d.sim.systems[p.target.system].failure = _failure(500, methods=("GET",))
     d.run(rounds=2)
@@ -435,9 +424,7 @@ def _m5(d: Driver, f: Facts) -> None:
 
 def _m6(d: Driver, f: Facts) -> None:
     p = f.two_way
-    source = d.insert(p.source, nested(p.row.source, "m6-0"))
-    d.run()
-    target = d.one(p.target, p.row.target, "m6-0")
+    source, target = d.created(p, "m6-0")
     if target is None:
         return
     d.update(p.source, source, nested(p.row.source, "m6-1"))
