@@ -562,7 +562,8 @@ def spec_files() -> dict[str, Path]:
             "example": root / "specs" / "examples" / "erp-crm-properties.yaml"}
 
 
-IMPORTED = {"salesforce-superoffice": ("salesforce-superoffice.rst", "superoffice-salesforce.rst"),
+IMPORTED = {"hubspot-tripletex": ("hubspot-tripletex.rst", "tripletex-hubspot.rst"),
+            "salesforce-superoffice": ("salesforce-superoffice.rst", "superoffice-salesforce.rst"),
             "shopify-tripletex": ("shopify-tripletex.rst", "tripletex-shopify.rst"),
             "hubspot-superoffice": ("hubspot-superoffice.rst", "superoffice-hubspot.rst")}
 SPECS = ("default", "example", *IMPORTED)
