@@ -477,8 +477,10 @@ def _m13(d: Driver, f: Facts) -> None:
     system = d.sim.systems[p.source.system]
     real = system.rows
     system.rows = lambda datatype, *a, **kw: [] if datatype == p.source.datatype else real(datatype, *a, **kw)
-    d.sim.run(rescan=True, rounds=1)
-    system.rows = real
+    try:
+        d.sim.run(rescan=True, rounds=1)
+    finally:
+        del system.rows  # the class's method again
     d.run(rescan=True)
     d.expect(len(d.rows(p.target)) == 2, f"{len(d.rows(p.target))} {p.target} records after an empty read, "
                                          "expected 2")
