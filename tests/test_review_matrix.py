@@ -21,8 +21,8 @@ from tests.review_matrix import CASES, IMPORTED, SPECS, facts_of, run_case, spec
 M5_OPEN = ("M5: the -enrich sinks' set_initial_offset onload (the B1 fix) makes the enrich datasets populated "
            "when the config loads, so require_populated_input on the global does not wait for the first read: a "
            "side that loads first creates a duplicate of a pre-existing record")
-M6_OPEN = ("M6: an echo written after the user's next edit counts as the newer edit: the golden value stays the "
-           "echo, the source keeps the user's edit, and the systems disagree after settling")
+M6_OPEN = ("M6: the echo written after the user's next edit is stamped later and wins; the golden record does not "
+           "change, so the source's transform does not run again, and the systems settle holding different values")
 B7_OPEN = ("B7: a reference row (x.id -> y.id) is skipped, not translated through the referenced datatype's "
            "links: the created record has no reference")
 M10_OPEN = "M10: an insert carries null leaves inside a nested dict for the values it was never given"
