@@ -94,10 +94,20 @@ def target_leaves(pipe: dict) -> int:
     count = 0
     for step in _transforms(pipe):
         rules = step.get("rules") or {}
-        for rule in rules.get("values", []):
-            if isinstance(rule, list) and rule[:1] in (["add"], ["add-if"]):
-                count += _leaves(rule[2])
+        # A nested target is built by its own rule set (golden-<path>: one add-if per leaf, where
+        # the condition-free add-ifs are the leaves).
+        for name, rule_set in rules.items():
+            if name != "values" and not name.startswith("golden-"):
+                continue
+            for rule in rule_set:
+                if isinstance(rule, list) and rule[:1] in (["add"], ["add-if"]) and not _nested_rule(rule):
+                    count += _leaves(rule[2])
     return count
+
+
+def _nested_rule(rule: list) -> bool:
+    """``["add-if", NAME, CONDITION, ["apply", "golden-...", ...]]``: a parent, counted by its rule set."""
+    return len(rule) == 4 and isinstance(rule[3], list) and rule[3][:1] == ["apply"]
 
 
 def measure(folder: Path) -> dict:

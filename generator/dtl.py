@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from generator.model import Datatype, Ref
-from generator.plan_model import Golden, Group, MergeKey, Member, Target, golden_key
+from generator.plan_model import Golden, Group, Mapped, MergeKey, Member, Target, golden_key
 
 CASTS = {"string": "string", "integer": "integer", "float": "float", "decimal": "decimal",
          "boolean": "boolean", "datetime": "datetime", "date": "datetime"}
@@ -84,16 +84,22 @@ def merge_key_rule(ref: Ref, mk: MergeKey) -> list:
     return ["add", mk.name, ["if", ["eq", ["count", present], len(mk.paths)], ["join", "|", present], None]]
 
 
-def _candidate(key: str, path: str) -> Any:
+def _candidate(key: str, path: str, refers: Ref | None = None) -> Any:
     """A golden candidate's value, read from the namespaced source: a nested path (``a.b``) gives its first
-    value, never a list (``first`` returns a non-list as is, dtl-functions-lists.rst l.191)."""
+    non-empty value, never a list (``first`` returns a non-list as is, dtl-functions-lists.rst l.191), so
+    through a list parent (``Emails.Value``) the first element with a value (M10). A reference
+    (``product.id``, B7) is offered as the referenced entity's namespaced identifier
+    (``~:tripletex-product:7``, dtl-functions-namespaced-identifiers.rst l.40-68): ids of two systems
+    are not comparable, identifiers in the referenced global's ``$ids`` are."""
     names = path.split(".")
-    read = "_S." + ".".join(f"{key}:{n}" for n in names)
-    return read if len(names) == 1 else ["first", read]
+    read: Any = "_S." + ".".join(f"{key}:{n}" for n in names)
+    if len(names) > 1:
+        read = ["first", ["filter", ["neq", "_.", ""], read]]
+    return ["ni", refers.key, ["string", read]] if refers else read
 
 
 def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tuple[tuple[str, str], ...],
-                 clock: str) -> dict:
+                 clock: str, references: dict[str, Ref] | None = None) -> dict:
     """Namespaced entity, rdf:type, $ids, the concept's clock, golden candidates, merge keys.
 
     ``clock`` is one family for the whole concept: the systems' own last-modified
@@ -118,13 +124,14 @@ def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tup
         previous = ["first", ["hops", {"datasets": [f"{key}-enrich prev"], "where": [["eq", "_S._id", "prev._id"]],
                                        "track-dependencies": False}]]
         # Golden key -> value, as [key, value] pairs (``items``, dtl-functions-dictionaries.rst l.137).
-        values = ["items", ["dict", *(part for k, p in synced for part in (k, _candidate(key, p)))]]
+        values = ["items", ["dict", *(part for k, p in synced
+                                      for part in (k, _candidate(key, p, (references or {}).get(p))))]]
         value = ["last", "_."]
+        present = ["and", ["is-not-empty", value], ["neq", value, ""]]
         before = ["path", ["list", GOLDEN, ["first", "_."]], "_T.$previous"]
         # Unchanged since the previous version: keep its change time; else this version's time.
         since = ["if", ["eq", value, ["path", "v", before]],
                  ["coalesce-args", ["path", "t", before], f"_T.{MODIFIED}"], f"_T.{MODIFIED}"]
-        present = ["and", ["is-not-empty", value], ["neq", value, ""]]
         default += [
             ["add", "$previous", previous],
             ["add", GOLDEN, ["dict", ["map", ["list", ["first", "_."], ["dict", "t", since, "v", value]],
@@ -204,22 +211,121 @@ def _dict_expr(tree: dict) -> list:
     return out
 
 
-def _golden_value(target: Target, golden: str, type_text: str | None) -> Any:
-    value: Any = f"_S.global-{target.group}:{golden}"
-    cast = cast_name(type_text)
+# A nested value is written only when it holds something: ``add-if`` with a condition
+# (dtl-functions-transforms.rst l.103-111), so no insert carries an empty dict or null leaves (M10).
+NOT_EMPTY = ["neq", "_.", ["dict"]]
+# The same for an update's top-level parent, which may be a list: neither ``{}`` nor ``[{}]``
+# (``flatten`` of a one-value list makes one test of both).
+NOT_EMPTY_PARENT = ["neq", ["flatten", ["list", "_."]], ["list", ["dict"]]]
+
+
+def reference_name(m: Mapped) -> str:
+    """The default rule's property holding a reference's translation (read as ``_R._T.<name>``)."""
+    return f"$reference-{m.golden}"
+
+
+def _translated(m: Mapped, value: str) -> list:
+    """A reference (B7): the golden value is the referenced entity's namespaced identifier; its
+    member in the target's namespace comes from a hop into the referenced datatype's global
+    (sesam-dataflow.rst l.294: "by hopping to them in the outgoing flow, the correct identifiers can
+    be populated"). No counterpart there yet gives null, so the property is left out. The hop sits
+    in the default rule: ``apply`` may not run a rule with hops (dtl-functions-dictionaries.rst l.454,
+    ``apply-hops`` NOTE), and there it is dependency tracked (features/dependency-tracking.rst l.8,
+    a dataset source, l.14), so the entity is written again once the counterpart is linked."""
+    assert m.refers is not None
+    linked = ["path", "$ids", ["hops", {"datasets": [f"global-{m.refers_concept} ref"],
+                                        "where": [["eq", "ref.$ids", value]]}]]
+    return ["ni-id", ["first", ["filter", ["eq", ["ni-ns", "_."], m.refers.key], linked]]]
+
+
+def _golden_value(target: Target, m: Mapped) -> Any:
+    # A reference is read from the root context's target (dtl/variables.rst l.12, l.68), where the
+    # default rule translated it.
+    value: Any = f"_R._T.{reference_name(m)}" if m.refers else f"_S.global-{target.group}:{m.golden}"
+    cast = cast_name(m.type)
     return [cast, value] if cast else value
+
+
+def _golden_rules(tree: dict, name: str, rules: dict) -> list:
+    """``add-if`` per leaf from the golden record; a nested dict through its own rule ``golden-<path>``."""
+    out: list[Any] = []
+    for k, v in tree.items():
+        if isinstance(v, dict):
+            sub = f"{name}.{k}" if name else k
+            rules[f"golden-{sub}"] = _golden_rules(v, sub, rules)
+            out.append(["add-if", k, NOT_EMPTY, ["apply", f"golden-{sub}", "_S."]])
+        else:
+            out.append(["add-if", k, v])
+    return out
+
+
+def _leaves(tree: dict, prefix: tuple = ()) -> list[tuple]:
+    return [p for k, v in tree.items() for p in (_leaves(v, prefix + (k,)) if isinstance(v, dict) else [prefix + (k,)])]
+
+
+def _is_reference_level(target: Target, path: str, tree: dict) -> bool:
+    """``product.id``: the level holds only the reference, so it is the referenced entity's object."""
+    refs = {m.target_path for m in target.mapped if m.refers}
+    return all(not isinstance(v, dict) and f"{path}.{k}" in refs for k, v in tree.items())
+
+
+def _patch_rules(target: Target, path: str, tree: dict, rules: dict) -> None:
+    """``patch-<path>``: write a nested target back into the member's current value at ``path``
+    (``_S`` there), with the golden leaves the calling rule built (``_P._T``, dtl/variables.rst l.11, l.49).
+
+    The level's other properties are kept, and nested levels are patched the same way. When the
+    top-level parent is a list in the system (``Emails``), it stays a list: only the element read is
+    rewritten, the first with a non-empty mapped leaf (else the first), as enrich reads it; the others
+    are kept. A reference's object (``product``) is kept only while it still points at the same
+    entity, else it becomes ``{"id": ...}``."""
+    built = f"_P._T.{path.rsplit('.', 1)[-1]}"
+    if _is_reference_level(target, path, tree):
+        key = next(iter(tree))
+        rules[f"patch-{path}"] = [["if", ["eq", f"_S.{key}", f"{built}.{key}"], [["copy", "*"]]], ["merge", built]]
+        return
+    patch: list[Any] = [["merge", built]]
+    for k, v in tree.items():
+        if isinstance(v, dict):
+            _patch_rules(target, f"{path}.{k}", v, rules)
+            patch.append(["add-if", k, NOT_EMPTY, ["apply", f"patch-{path}.{k}", ["coalesce-args", f"_S.{k}", ["dict"]]]])
+    if "." in path:
+        rules[f"patch-{path}"] = [["copy", "*"], *patch]
+        return
+    member = ns_path("_P._S", target.ref, path)
+    elements = ["strip-ns", member]
+    paths = [["path", ["list", *leaf], "_."] if len(leaf) > 1 else f"_.{leaf[0]}" for leaf in _leaves(tree)]
+    filled = ["is-not-empty", ["filter", ["and", ["is-not-null", "_."], ["neq", "_.", ""]], ["flatten", ["list", *paths]]]]
+    read = ["coalesce-args", ["first", ["filter", filled, elements]], ["first", elements]]
+    # An empty list gets one element: the golden leaves (the update passes it ``[{}]``).
+    is_read = ["or", ["not", ["is-list", member]], ["is-empty", member], ["eq", "_S.", read]]
+    rules[f"patch-{path}"] = [["copy", "*"], ["if", is_read, patch]]
 
 
 def transform_rules(target: Target) -> dict:
     """Namespace split: one update per linked member, one insert where a create rule allows."""
     key = target.ref.key
     pk = target.datatype.primary_key
-    tree = _tree([(m.target_path, _golden_value(target, m.golden, m.type)) for m in target.mapped])
-    # One "values" rule serves updates and inserts: one add-if per top-level target property,
-    # read from the golden record (the transform's _R._S.).
-    values = [["add-if", k, _dict_expr(v) if isinstance(v, dict) else v] for k, v in tree.items()]
+    tree = _tree([(m.target_path, _golden_value(target, m)) for m in target.mapped])
+    extra: dict[str, Any] = {}
+    # One "values" rule serves updates and inserts: one add-if per target property, read from the
+    # golden record (the transform's _R._S.); a nested dict only with what it holds (M10).
+    values = _golden_rules(tree, "", extra)
     mapped = [["merge", ["apply", "values", "_R._S."]]] if values else []
-    current = _tree([(m.target_path, ns_path("_S", target.ref, m.target_path)) for m in target.mapped])
+    nested = [k for k, v in tree.items() if isinstance(v, dict)]
+    # An update writes a nested target into the member's current parent value (list or dict).
+    patches = []
+    for parent in nested:
+        _patch_rules(target, parent, tree[parent], extra)
+        now = ns_path("_S", target.ref, parent)
+        # The member's value without namespaces; an empty list as one empty element, to patch (not null:
+        # ``eq`` holds null and [] equal, so an absent dict would become a list).
+        value = ["if", ["and", ["is-list", now], ["is-empty", now]], ["list", ["dict"]],
+                 ["coalesce-args", ["strip-ns", now], ["dict"]]]
+        patches.append(["add-if", parent, NOT_EMPTY_PARENT, ["apply", f"patch-{parent}", value]])
+    # The target's values as collected (connector-contract.rst l.95); a nested parent whole, without
+    # namespaces (dtl-functions-dictionaries.rst l.284-297, ``strip-ns``), as the update writes it.
+    current = {k: ["strip-ns", ns_path("_S", target.ref, k)] if isinstance(v, dict) else ns_path("_S", target.ref, k)
+               for k, v in tree.items()}
     members: list[Any] = [["eq", "_S.$ids", "t.$ids"]]
     live: list[Any] = []
     hop = {"datasets": [f"{key}-enrich t"], "where": members, "track-dependencies": False}
@@ -244,21 +350,25 @@ def transform_rules(target: Target) -> dict:
                             ["is-empty", orphaned], *([["or", *filled]] if filled else [])],
                      [["create", ["apply", "insert", ["dict", "origin", origin]]]]])
     conditions = [["comment", f"condition (applied unconditionally): {n}"] for n in target.conditions]
+    references = {reference_name(m): _translated(m, f"_S.global-{target.group}:{m.golden}")
+                  for m in target.mapped if m.refers}
     rules: dict[str, Any] = {
-        "default": [*conditions, ["if", ["neq", "_S._deleted", True], live], ["discard"]],
+        "default": [*conditions, *(["add", k, v] for k, v in references.items()),
+                    ["if", ["neq", "_S._deleted", True], live], ["discard"]],
         "update": [
             ["add", "_id", "_S._id"],
             ["add", pk, ns_path("_S", target.ref, pk)],
             ["add", "$ids", "_R._S.$ids"],
             *mapped,
-            # The target's values as collected (connector-contract.rst l.95): the share pipe
-            # updates only what differs, and checks them against a lookup before it writes.
+            *patches,
+            # The share pipe updates only what differs, and checks these against a lookup before it writes.
             ["add", "$based_on", _dict_expr(current)],
             ["add", "$based_on_properties", ["list", *current]],
         ],
     }
     if values:
         rules["values"] = values
+    rules.update(extra)
     if target.creators:
         rules["insert"] = [
             ["add", "_id", ["concat", ["ni-ns", "_S.origin"], ":", ["ni-id", "_S.origin"]]],
@@ -328,7 +438,8 @@ def share_lock_rules(target: Target) -> dict:
     brings the change, and the entity is decided anew.
     """
     dt = target.datatype
-    current = _tree([(m.target_path, f"_S.{m.target_path}") for m in target.mapped])
+    # Whole top-level properties, as the transform's $based_on holds them (a nested parent whole).
+    current = {n: f"_S.{n}" for n in dict.fromkeys(m.target_path.split(".")[0] for m in target.mapped)}
     return {
         "default": [
             ["copy", "*"],
@@ -339,7 +450,7 @@ def share_lock_rules(target: Target) -> dict:
                 ["add", "$error", "changed in the system after it was read: decided again after the next collect"],
                 ["add", "operation", f"{dt.id}-update"]]]]],
         ],
-        "current": [["add", k, _dict_expr(v) if isinstance(v, dict) else v] for k, v in current.items()],
+        "current": [["add", k, v] for k, v in current.items()],
     }
 
 

@@ -41,7 +41,10 @@ CONCEPT_TABLE: dict[str, tuple[str, ...]] = {
     "activity": ("activity", "activitie", "task", "event", "meeting"),
 }
 _BY_NAME = {name: concept for concept, names in CONCEPT_TABLE.items() for name in names}
-_REFERENCE = re.compile(r"^(?P<head>[^.]+(\.[^.]+)*)\.(?P<id>id|Id|ID)$")
+# ``x.id`` or ``X.XId`` (SuperOffice's ``Contact.ContactId``): the id of another datatype, named by the
+# last element before it.
+_REFERENCE = re.compile(r"^(?P<head>(?:[^.]+\.)*(?P<name>[^.]+))\.(?P<id>id|Id|ID|(?P=name)(?:id|Id|ID))$",
+                        re.IGNORECASE)
 
 
 def table_concept(datatype: str) -> str | None:
@@ -96,6 +99,10 @@ class Mapped:
     target_path: str
     golden: str
     type: str | None  # the target data type of the rows that write it (None: copied as is)
+    # A reference (B7): the datatype of the target's system whose id the property holds; the golden
+    # value is a namespaced identifier, translated through that datatype's global.
+    refers: Ref | None = None
+    refers_concept: str | None = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +173,9 @@ class Plan:
     splits: tuple[tuple[Ref, str], ...]  # (datatype, other concept) of every split enrich pipe
     synced: dict  # Ref -> ((golden key, property), ...) whose values and change times enrich keeps
     warnings: tuple[Problem, ...]
+    # Ref -> {property: referenced Ref}: properties holding another synced datatype's id (B7), which
+    # enrich offers as that datatype's namespaced identifier.
+    references: dict
 
 
 def build_plan(config: NodeConfig) -> Plan:
@@ -181,9 +191,10 @@ def build_plan(config: NodeConfig) -> Plan:
         members_of[concepts[ref]].append(Member(ref, False))
     for ref, concept in splits:
         members_of[concept].append(Member(ref, True))
-    rows = _identity_rows(config, warnings)
+    references: dict[Ref, dict[str, Ref]] = defaultdict(dict)
+    rows = _identity_rows(config, warnings, concepts, set(participants), references)
     merge_keys, equality = _merge_criteria(flows, concepts)
-    golden, mapped = _golden(config, flows, concepts, rows, warnings)
+    golden, mapped = _golden(config, flows, concepts, rows, warnings, references)
     groups = []
     for concept in sorted(members_of):
         members = tuple(members_of[concept])
@@ -195,7 +206,7 @@ def build_plan(config: NodeConfig) -> Plan:
                     for ref in participants)
     synced = _synced(groups)
     return Plan(config, participants, tuple(groups), targets, merge_keys, concepts, tuple(splits), synced,
-                tuple(warnings))
+                tuple(warnings), {r: dict(v) for r, v in references.items()})
 
 
 # --------------------------------------------------------------------------- concepts
@@ -275,8 +286,56 @@ def _is_reference(config: NodeConfig, ref: Ref, path: str) -> bool:
     return bool(_REFERENCE.match(path)) and path != config.datatype(ref).primary_key
 
 
-def _identity_rows(config: NodeConfig, warnings: list[Problem]) -> dict[int, list[PropertyRow]]:
-    """The rows that carry data, per flow: primary keys are identity, references are skipped."""
+def _forms(name: str) -> set[str]:
+    """A name's possible singular forms: ``companies`` -> {companies, companie, company, ...}."""
+    name = re.sub(r"[^a-z0-9]", "", name.lower())
+    return {name, name.removesuffix("s"), name.removesuffix("es"), re.sub(r"ies$", "y", name)}
+
+
+def _named_datatype(ref: Ref, path: str, synced: set[Ref]) -> Ref | None:
+    """``product.id`` on a Tripletex orderline -> tripletex.product, when that datatype is synced."""
+    head = _REFERENCE.match(path).group("name")
+    found = [r for r in synced if r.system == ref.system and _forms(r.datatype) & _forms(head)]
+    return found[0] if len(found) == 1 else None
+
+
+def _in_concept(ref: Ref, concept: str, concepts: dict[Ref, str], synced: set[Ref]) -> Ref | None:
+    """The one synced datatype of ``ref``'s system in ``concept`` (what ``properties.hs_product_id`` refers to)."""
+    found = [r for r in synced if r.system == ref.system and concepts[r] == concept]
+    return found[0] if len(found) == 1 else None
+
+
+def _referenced(config: NodeConfig, flow: Flow, row: PropertyRow, concepts: dict[Ref, str],
+                synced: set[Ref]) -> tuple[Ref | None, Ref | None, str]:
+    """The datatypes a reference row's two sides point at, or why it cannot be translated.
+
+    A side written ``x.id`` names its datatype (``product.id`` -> the system's ``product``); the
+    other side (``properties.hs_product_id``) points at its own system's datatype of the same concept.
+    """
+    sides = ((flow.source, row.source), (flow.target, row.target))
+    named = [_named_datatype(r, p, synced) if _is_reference(config, r, p) else None for r, p in sides]
+    known = next((n for n in named if n is not None), None)
+    if known is None:
+        heads = [_REFERENCE.match(p).group("name") for r, p in sides if _is_reference(config, r, p)]
+        return None, None, f"{' / '.join(heads)} is no datatype that a flow syncs"
+    for n, (r, p) in zip(named, sides):
+        # Fail-safe: the other side is taken for an id only when it is named so (hs_product_id, contactId),
+        # not a key of a third system (SuperOffice's ERPProductKey holds the ERP's product key).
+        if n is None and not _is_reference(config, r, p) and not re.search(r"id$", p.rsplit(".", 1)[-1], re.I):
+            return None, None, f"{p} is not named as an id"
+    out = [n or _in_concept(r, concepts[known], concepts, synced) for n, (r, _) in zip(named, sides)]
+    for n, (r, _) in zip(out, sides):
+        if n is None:
+            return None, None, f"{r.system} has no one synced datatype of concept {concepts[known]} to refer to"
+    if concepts[out[0]] != concepts[out[1]]:
+        return None, None, f"{out[0]} and {out[1]} are not one concept, so no global links them"
+    return out[0], out[1], ""
+
+
+def _identity_rows(config: NodeConfig, warnings: list[Problem], concepts: dict[Ref, str], synced: set[Ref],
+                   references: dict[Ref, dict[str, Ref]]) -> dict[int, list[PropertyRow]]:
+    """The rows that carry data, per flow: primary keys are identity; references are kept when the
+    referenced datatype is synced (its links translate the id, B7), else skipped."""
     out: dict[int, list[PropertyRow]] = {}
     for spec in config.specs:
         for i, flow in enumerate(spec.flows):
@@ -293,14 +352,18 @@ def _identity_rows(config: NodeConfig, warnings: list[Problem]) -> dict[int, lis
                                             "identity ($ids, $origin) links the entities; the row is not data",
                                             level="warning"))
                     continue
-                if _is_reference(config, flow.source, row.source) or _is_reference(config, flow.target, row.target):
-                    warnings.append(Problem(row.location, where,
-                                            f"flow {flow.name}: {row.source} -> {row.target} maps a reference to "
-                                            "another datatype, whose ids differ between the systems; skipped",
-                                            level="warning"))
-                    continue
                 if is_association(flow.source) or is_association(flow.target):
                     continue
+                if _is_reference(config, flow.source, row.source) or _is_reference(config, flow.target, row.target):
+                    src, tgt, why = _referenced(config, flow, row, concepts, synced)
+                    if src is None or tgt is None:
+                        warnings.append(Problem(row.location, where,
+                                                f"flow {flow.name}: {row.source} -> {row.target} maps a reference "
+                                                f"to another datatype, whose ids differ between the systems, and "
+                                                f"{why}; skipped", level="warning"))
+                        continue
+                    references[flow.source][row.source] = src
+                    references[flow.target][row.target] = tgt
                 kept.append(row)
             out[id(flow)] = kept
     return out
@@ -320,7 +383,7 @@ def _golden_name(paths: list[str], taken: set[str]) -> str:
 
 
 def _golden(config: NodeConfig, flows: list[Flow], concepts: dict[Ref, str], rows: dict[int, list[PropertyRow]],
-            warnings: list[Problem]):
+            warnings: list[Problem], references: dict[Ref, dict[str, Ref]]):
     """Golden properties per concept, and per target the properties they write.
 
     Rows join (datatype, property) nodes; each connected set within a concept is
@@ -364,6 +427,15 @@ def _golden(config: NodeConfig, flows: list[Flow], concepts: dict[Ref, str], row
     for root in sorted(sets):
         nodes = sets[root]
         concept = root[0]
+        kinds = {p in references.get(refs[k], {}) for _, k, p in nodes}
+        if len(kinds) > 1:
+            # An identifier would be written into a plain property, or a plain value translated as an id.
+            flow = origin[nodes[0]][0]
+            warnings.append(Problem(flow.location, "flows",
+                                    f"{', '.join(f'{k}:{p}' for _, k, p in nodes)} are rows joined into one "
+                                    "property, but some hold a reference and some do not; not generated",
+                                    level="warning"))
+            continue
         name = _golden_name([p for _, _, p in nodes], taken[concept])
         # A datatype with two properties in one golden property offers the first as its value (both are written).
         first = {k: (c, k, p) for c, k, p in reversed(nodes)}
@@ -372,7 +444,9 @@ def _golden(config: NodeConfig, flows: list[Flow], concepts: dict[Ref, str], row
         for _, key, path in nodes:
             ref = refs[key]
             if concepts[ref] == concept:
-                mapped[ref].append(Mapped(path, name, types.get((key, path))))
+                refers = references.get(ref, {}).get(path)
+                mapped[ref].append(Mapped(path, name, types.get((key, path)), refers,
+                                          concepts[refers] if refers else None))
     return golden, {ref: tuple(sorted(v, key=lambda m: m.target_path)) for ref, v in mapped.items()}
 
 

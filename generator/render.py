@@ -167,7 +167,8 @@ def _pipes(plan: Plan, r: _Renderer):
         yield "pipes", r.render("pipes/all.json.j2", rescan=ref in deleting, **ctx)
         yield "pipes", r.render("pipes/collect.json.j2", rules=dtl.collect_rules(ref, dt), **ctx)
         yield "pipes", r.render("pipes/enrich.json.j2", own_hops=bool(synced),
-                                rules=dtl.enrich_rules(ref, dt, plan.merge_keys.get(ref, ()), synced, clocks[ref]),
+                                rules=dtl.enrich_rules(ref, dt, plan.merge_keys.get(ref, ()), synced, clocks[ref],
+                                                      plan.references.get(ref, {})),
                                 **ctx)
     for ref, concept in plan.splits:
         yield "pipes", r.render("pipes/split.json.j2", concept=concept, rules=dtl.split_rules(),

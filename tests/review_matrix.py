@@ -126,7 +126,8 @@ def _data_rows(config: NodeConfig, flow: Flow) -> list[PropertyRow]:
 
 
 def _is_reference(path: str) -> bool:
-    return path.rsplit(".", 1)[-1].lower() == "id" and "." in path
+    """``country.id`` or ``Contact.ContactId``: another datatype's id, not a value to carry as is."""
+    return "." in path and path.rsplit(".", 1)[-1].lower().endswith("id")
 
 
 def _reference(config: NodeConfig, creates: list[Flow], picks: list[Pick]):

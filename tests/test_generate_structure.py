@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator import jsonfmt
+from generator import dtl, jsonfmt
 from generator.generate import render_specs
 from generator.loader import load_node_config, load_spec_text, merge_specs
 from generator.render import render_config
@@ -252,3 +252,61 @@ def test_a_tie_between_change_times_has_one_winner_in_any_member_order(order):
     evaluate = sim_dtl.Transform({"default": []}).evaluate
     assert evaluate(expr, decode({"$merged": merged})) == "Hansen"
     assert evaluate(expr, decode({"$merged": merged + [newer]})) == "Aas"
+
+
+B7_SPEC = ROOT / "tests" / "fixtures" / "simulate" / "review-b7-specs" / "lineitems-products.yaml"
+
+
+def test_references_to_synced_datatypes_are_translated_through_their_global():
+    """B7: enrich offers the reference as the referenced entity's identifier; the transform's default
+    rule hops into the referenced datatype's global for its member in the target's namespace."""
+    result = render_specs([B7_SPEC])
+    objs = objects(result.files)
+    enrich = json.dumps(objs["pipes/crm-lineitem-enrich.conf.json"]["transform"]["rules"])
+    assert '["ni", "crm-product", ["string"' in enrich
+    rules = objs["pipes/erp-orderline-transform.conf.json"]["transform"]["rules"]
+    translation = next(r for r in rules["default"] if r[0] == "add" and r[1].startswith("$reference-"))
+    text = json.dumps(translation)
+    assert '"datasets": ["global-product ref"]' in text and '"erp-product"' in text
+    assert ["add-if", "id", ["integer", f"_R._T.{translation[1]}"]] in rules["golden-product"]
+    # vatType is no synced datatype: skipped, with a warning saying so.
+    assert "vatType" not in json.dumps(rules)
+    assert any("vatType is no datatype that a flow syncs" in w.message for w in result.warnings)
+
+
+def test_nested_targets_are_built_leaf_by_leaf():
+    """M10: an insert adds a nested dict only when it holds something, one add-if per leaf; an
+    update writes it into the member's current parent value."""
+    rules = objects(render_specs([EXAMPLE]).files)["pipes/crm-company-transform.conf.json"]["transform"]["rules"]
+    assert ["add-if", "address", dtl.NOT_EMPTY, ["apply", "golden-address", "_S."]] in rules["values"]
+    assert all(r[0] == "add-if" and len(r) == 3 for r in rules["golden-address"])
+    patch = next(r for r in rules["update"] if r[:2] == ["add-if", "address"])
+    assert patch[3][:2] == ["apply", "patch-address"]
+    assert ["add", "$based_on", ["dict", "address", ["strip-ns", "_S.crm-company:address"],
+                                 "name", "_S.crm-company:name", "org_nr", "_S.crm-company:org_nr"]] in rules["update"]
+
+
+def test_a_reference_joined_with_a_plain_property_is_not_generated(tmp_path):
+    """Fail-safe: an identifier is never written into a plain property, nor a plain value read as an id."""
+    data = yaml.safe_load(B7_SPEC.read_text())
+    data["flows"][2]["properties"].append({"from": "properties.hs_product_id", "to": "description"})
+    spec = tmp_path / "b7.yaml"
+    spec.write_text(yaml.safe_dump(data, sort_keys=False))
+    result = render_specs([spec])
+    rules = objects(result.files)["pipes/erp-orderline-transform.conf.json"]["transform"]["rules"]
+    assert "product" not in json.dumps(rules) and "golden-" not in json.dumps(rules)
+    assert any("some hold a reference and some do not" in w.message for w in result.warnings)
+
+
+def test_superoffice_style_references_and_ids_by_name_only(tmp_path):
+    """``Product.ProductId`` is a reference like ``product.id``; the other side is taken for an id only
+    when it is named so (``properties.product_key`` is not: skipped, with a warning)."""
+    text = B7_SPEC.read_text().replace("product.id", "Product.ProductId")
+    data = yaml.safe_load(text)
+    data["flows"][2]["properties"].append({"from": "properties.product_key", "to": "Product.ProductId"})
+    spec = tmp_path / "b7.yaml"
+    spec.write_text(yaml.safe_dump(data, sort_keys=False))
+    result = render_specs([spec])
+    rules = objects(result.files)["pipes/erp-orderline-transform.conf.json"]["transform"]["rules"]
+    assert any(r[0] == "add-if" and r[1] == "ProductId" for r in rules["golden-Product"])
+    assert any("properties.product_key is not named as an id" in w.message for w in result.warnings)

@@ -529,3 +529,22 @@ def test_any_edit_is_read_without_crashing(places, values):
             continue  # an earlier edit removed this place
     result = run(files, EXAMPLE)
     assert all(f.kind and f.flows and f.message for f in result.findings)
+
+
+B7_SPEC = Path(__file__).resolve().parent / "fixtures" / "simulate" / "review-b7-specs" / "lineitems-products.yaml"
+
+
+def test_a_translated_reference_is_read_through_its_hop():
+    """B7: the reference is written from the default rule's translation (a hop into the referenced
+    global); qa reads the golden property inside it, so the row matches, and a translation of
+    another golden property is found."""
+    files = generate(B7_SPEC)
+    assert summary(run(files, B7_SPEC)) == []
+    rules = pipe(files, "erp-orderline-transform")["transform"]["rules"]
+    translation = next(r for r in rules["default"] if r[0] == "add" and r[1].startswith("$reference-"))
+    text = json.dumps(translation)
+    golden = text.split('"ref.$ids", "')[1].split('"')[0]
+    translation[2] = json.loads(text.replace(golden, "_S.global-orderline:description"))[2]
+    found = summary(run(files, B7_SPEC))
+    assert ("property-different-source", ("crm.lineitem -> erp.orderline",), "properties.hs_product_id -> product.id",
+            "erp-orderline-transform") in found

@@ -73,11 +73,23 @@ drop_property = each_add("crm-contact-transform", "first_name", _deleted)
 drop_backward = each_add("erp-employee-transform", "firstName", _deleted)
 
 
-def _drop_zip(p: dict, add: tuple) -> list[tuple]:
-    value = get(p, add + (2,))
-    i = value.index("zip")
-    del value[i:i + 2]
-    return [add + (2,)]
+def nested_rule(pipe_id: str, rule_set: str, edit_one: Callable[[dict, tuple], list[tuple]]):
+    """Edit the rule set that builds a nested property (``golden-address``: one add-if per leaf)."""
+    def edit(files: Config) -> Changed:
+        p = pipe(files, pipe_id)
+        rules, base = rules_of(p)
+        return [loc(p, path) for path in edit_one(p, base + (rule_set,))]
+    return edit
+
+
+def _leaf(p: dict, rule_set: tuple, name: str) -> tuple:
+    return next(rule_set + (i,) for i, rule in enumerate(get(p, rule_set)) if rule[1:2] == [name])
+
+
+def _drop_zip(p: dict, rule_set: tuple) -> list[tuple]:
+    path = _leaf(p, rule_set, "zip")
+    delete(p, path)
+    return [path]
 
 
 def _rename_target(p: dict, add: tuple) -> list[tuple]:
@@ -85,15 +97,15 @@ def _rename_target(p: dict, add: tuple) -> list[tuple]:
     return [add]
 
 
-def _rename_city(p: dict, add: tuple) -> list[tuple]:
-    value = get(p, add + (2,))
-    value[value.index("city")] = "town"
-    return [add + (2,)]
+def _rename_city(p: dict, rule_set: tuple) -> list[tuple]:
+    path = _leaf(p, rule_set, "city")
+    get(p, path)[1] = "town"
+    return [path]
 
 
-drop_nested = each_add("crm-company-transform", "address", _drop_zip)
+drop_nested = nested_rule("crm-company-transform", "golden-address", _drop_zip)
 retarget = each_add("crm-contact-transform", "phone_mobile", _rename_target)
-retarget_nested = each_add("crm-company-transform", "address", _rename_city)
+retarget_nested = nested_rule("crm-company-transform", "golden-address", _rename_city)
 
 
 def replace_ref(pipe_id: str, prop: str, namespace: str, old: str, new: str):
@@ -167,7 +179,7 @@ def _cast_zip(p: dict, add: tuple) -> list[tuple]:
     return paths
 
 
-add_cast = each_add("crm-company-transform", "address", _cast_zip)
+add_cast = nested_rule("crm-company-transform", "golden-address", _cast_zip)
 
 
 def add_rule(pipe_id: str, rule: list, sets: list[str] | None = None):

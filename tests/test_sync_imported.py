@@ -63,6 +63,50 @@ def test_b6_a_qualified_subset_creates_nothing_in_the_other_concept(tmp_path, sp
     assert failed == []
 
 
+def test_b7_a_product_reference_goes_through_the_products_links(tmp_path, spec):
+    """A HubSpot line item's properties.hs_product_id becomes the Tripletex orderline's product.id of
+    the linked product (the review's example), and the other way; never the other system's id."""
+    failed = _run(tmp_path, spec, """\
+  - edit: {system: tripletex, datatype: product, insert: {name: Other}, as: other_tt}
+  - edit: {system: hubspot, datatype: product, insert: {properties: {name: Widget, price: 10}}, as: widget_hs}
+  - edit: {system: hubspot, datatype: lineitem, insert: {properties: {description: Two widgets, quantity: 2, hs_product_id: "1"}}}
+  - run: {}
+  - expect: {settled: true}
+  - expect: {system: tripletex, datatype: product, where: {name: Widget}, count: 1, values: {id: 2}}
+  - expect: {system: tripletex, datatype: orderline, where: {description: Two widgets}, count: 1, values: {product: {id: 2}}}
+  - edit: {system: tripletex, datatype: orderline, insert: {description: Widget line, count: 4, product: {id: 2}}}
+  - run: {}
+  - expect: {settled: true}
+  - expect: {system: hubspot, datatype: lineitem, where: {properties.description: Widget line}, count: 1, values: {properties.hs_product_id: "1"}}
+  - run: {}
+  - expect: {writes: 0}
+""")
+    assert failed == []
+
+
+def test_m10_superoffice_emails_stay_a_list(tmp_path):
+    """HubSpot <-> SuperOffice: ``Emails.Value`` reads the first non-empty element, and an edit in
+    HubSpot rewrites that element only; addresses are written without null leaves."""
+    docs = [SHARED / "talk-docs" / f"{name}.rst" for name in ("hubspot-superoffice", "superoffice-hubspot")]
+    if not all(d.is_file() for d in docs):
+        pytest.skip("../shared/talk-docs is not present")
+    import_to_folder(docs, tmp_path / "specs")
+    spec = next((tmp_path / "specs").glob("*.yaml"))
+    failed = _run(tmp_path, spec, """\
+  - edit: {system: superoffice, datatype: person, insert: {Firstname: Ola, Emails: [{Value: "", Description: fax}, {Value: ola@acme.no}, {Value: ola@home.no}], Address: {Street: {City: Oslo}}}, as: ola_so}
+  - run: {}
+  - expect: {settled: true}
+  - expect: {system: hubspot, datatype: contact, count: 1, values: {properties: {firstname: Ola, email: ola@acme.no, city: Oslo}}, label: ola_hs}
+  - edit: {system: hubspot, datatype: contact, update: ola_hs, set: {properties: {firstname: Ola, email: ola@nordmann.no, city: Oslo}}}
+  - run: {}
+  - expect: {settled: true}
+  - expect: {entity: ola_so, values: {Emails: [{Value: "", Description: fax}, {Value: ola@nordmann.no}, {Value: ola@home.no}]}}
+  - run: {}
+  - expect: {writes: 0}
+""")
+    assert failed == []
+
+
 PAIRS = [("salesforce-superoffice", "superoffice-salesforce"), ("shopify-tripletex", "tripletex-shopify"),
          ("hubspot-superoffice", "superoffice-hubspot")]
 

@@ -344,6 +344,7 @@ class _Comparison:
             drop = _dropped(feed.target_path, target, named_copy=feed.key in unsent)
             pipe, path = ((target.share, drop) if drop else
                           (target.transform, self.target_path_site(feeds, feed.target_path)
+                           or _sibling_site(feeds, feed.target_path)
                            or _mapping_site(feeds) or target.rule_paths.get(role)))
             self.emit("property-missing", [feed.flow],
                       f"{self.describe(feed, key)} is not mapped" + (f" ({target.share} removes it)" if drop else ""),
@@ -641,6 +642,13 @@ class _Comparison:
                  if f.kind == "property-extra" and f.property not in listed]
         status = "missing" if missing else "differs" if mine else "match"
         return FlowReport(flow.name, status, tuple(rows), f"{flow.spec_file}:{flow.line}")
+
+
+def _sibling_site(feeds: list[Feed], target_path: str) -> str | None:
+    """A nested property belongs in the rule set that builds its parent (``golden-address``)."""
+    parent = target_path.rpartition(".")[0]
+    return next((f.rule_set for f in feeds if parent and f.target_path.rpartition(".")[0] == parent and f.rule_set),
+                None)
 
 
 def _mapping_site(feeds: list[Feed]) -> str | None:

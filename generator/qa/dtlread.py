@@ -203,7 +203,10 @@ def _walk_rule(rule: Any, path: tuple, visitor: RuleVisitor, conditions: tuple) 
         visitor.on_unreadable(Unreadable(path, short(rule), "not a DTL rule"))
         return
     name = rule[0]
-    if name in _ADDING_RULES and len(rule) >= 3:
+    if name == "add-if" and len(rule) == 4:
+        # ["add-if", PROPERTY, CONDITION, VALUES]: the condition tests the value (dtl-functions-transforms.rst).
+        visitor.on_add(rule[1], rule[3], path, conditions + ((rule[2], True),))
+    elif name in _ADDING_RULES and len(rule) >= 3:
         visitor.on_add(rule[1], rule[2], path, conditions)
     elif name == "copy":
         visitor.on_copy(rule, path, conditions)

@@ -469,9 +469,15 @@ def _golden_candidates(pipe: dict) -> dict[str, str]:
 
 
 def _candidate_path(value: Any) -> str | None:
-    """``_S.ns:a.ns:b`` or ``["first", "_S.ns:a.ns:b"]`` -> ``a.b``."""
+    """``_S.ns:a.ns:b``, ``["first", X]``, ``["first", ["filter", TEST, X]]`` (the first non-empty of a
+    nested value) or ``["ni", NS, ["string", X]]`` (a reference offered as an identifier) -> ``a.b``."""
+    if isinstance(value, list) and len(value) == 3 and value[0] == "ni" and isinstance(value[2], list) \
+            and value[2][:1] == ["string"] and len(value[2]) == 2:
+        value = value[2][1]
     if isinstance(value, list) and len(value) == 2 and value[0] == "first":
         value = value[1]
+    if isinstance(value, list) and len(value) == 3 and value[0] == "filter":
+        value = value[2]
     if not (isinstance(value, str) and value.startswith("_S.")):
         return None
     return ".".join(name.partition(":")[2] or name for name in value[3:].split("."))
@@ -527,6 +533,8 @@ class _TransformReader:
     uncertain: set[str] = field(default_factory=set)  # target paths whose value could not be read ("*": any)
     base: tuple = ()  # JSON path of the rules object being read
     reading: list[str] = field(default_factory=list)  # JSON paths of the rule sets being read, innermost last
+    root_adds: dict[str, Any] = field(default_factory=dict)  # the default rule's adds, read as _R._T.<name>
+    own_context: list[bool] = field(default_factory=list)  # per rule set being read: applied to the own value
 
     @property
     def rule_set_path(self) -> str:
@@ -571,6 +579,7 @@ class _TransformReader:
             on_discard=lambda path, conds: discarded.append(not conds),
         )
         walk_rules(rules["default"], base + ("default",), visitor)
+        self.root_adds = {prop: value for prop, value, _ in default_adds if isinstance(prop, str)}
         if not any(discarded):
             # The default rule's own entity is an output too: its adds map properties.
             for prop, value, path in default_adds:
@@ -615,7 +624,10 @@ class _TransformReader:
         self.inserts_at = self.inserts_at or format_path(path)
         return "insert", name, path
 
-    def _read_rule_set(self, rules: dict, name: str, role: str, prefix: str, depth: int) -> None:
+    def _read_rule_set(self, rules: dict, name: str, role: str, prefix: str, depth: int,
+                       own_source: bool = False) -> None:
+        """``own_source``: the rule set is applied to the target's own current value (a nested
+        property written back into what the system has), so copying it is no feed."""
         removed: list[str] = []
         start = len(self.feeds)
 
@@ -635,7 +647,8 @@ class _TransformReader:
 
         visitor = RuleVisitor(
             on_add=on_add,
-            on_copy=lambda rule, path, conds: self._copy(rule, path, role, prefix),
+            on_copy=lambda rule, path, conds: None if own_source and rule == ["copy", "*"]
+            else self._copy(rule, path, role, prefix),
             on_rename=lambda a, b, path, conds: self._rename(a, b, path, role, prefix),
             on_remove=on_remove,
             on_create=on_create,
@@ -643,14 +656,19 @@ class _TransformReader:
             on_unreadable=lambda u: self.note(u.path, u.construct, u.reason),
         )
         self.reading.append(format_path(self.base + (name,)))
+        self.own_context.append(own_source)
         walk_rules(rules[name], self.base + (name,), visitor)
+        self.own_context.pop()
         self.reading.pop()
         if removed:
             self.feeds[start:] = [f for f in self.feeds[start:]
                                   if not any(f.target_path == r or f.target_path.startswith(r + ".") for r in removed)]
 
     def _merge(self, rules: dict, expr: Any, path: tuple, role: str, prefix: str, depth: int) -> None:
-        """``["merge", X]`` adds X's properties: an applied rule set's, or a ``dict``'s."""
+        """``["merge", X]`` adds X's properties: an applied rule set's, or a ``dict``'s. ``_P._T.<name>``
+        is what the calling rule set already built (read there), so it is no feed of its own."""
+        if isinstance(expr, str) and re.match(r"^(_P\.)+_T\.", expr):
+            return
         if isinstance(expr, list) and len(expr) == 3 and expr[0] == "apply" and isinstance(expr[1], str) \
                 and expr[1] in rules:
             if depth >= _MAX_APPLY_DEPTH:
@@ -688,9 +706,13 @@ class _TransformReader:
             if depth >= _MAX_APPLY_DEPTH:
                 self.note(path, value, "rule sets apply each other too deeply")
                 return
-            self._read_rule_set(rules, value[1], role, target + ".", depth + 1)
+            # Applied to the own value: the target's own property, or a part of a value that already is.
+            inside = bool(self.own_context) and self.own_context[-1]
+            refs = list(value_refs(value[2], path + (2,)))
+            own = bool(refs) and all(r.ref.namespace == self.own or (inside and not r.ref.namespace) for r in refs)
+            self._read_rule_set(rules, value[1], role, target + ".", depth + 1, own_source=own)
             return
-        for ref in value_refs(value, path):
+        for ref in value_refs(_translations(value, self.root_adds), path):
             if ref.ref.namespace == self.own:
                 continue  # the target's own current value: not a feed
             if ref.ref.namespace.startswith("global-") and ref.ref.namespace not in self.dataset_keys \
@@ -750,6 +772,38 @@ class _TransformReader:
         else:
             self.uncertain.add("*")
             self.note(path, ["rename", source, target], "renames a property qa cannot resolve")
+
+
+def _translations(expr: Any, root_adds: Mapping[str, Any]) -> Any:
+    """``expr`` with references read through: ``_R._T.<name>`` is the default rule's add of ``<name>``
+    (dtl/variables.rst ``_R``), and an identifier translated through a global's ``$ids``
+    (``["ni-id", ["first", ["filter", ..., ["path", "$ids", ["hops", {... "where": [["eq", "x.$ids",
+    VALUE]]}]]]]]``) carries VALUE: the same entity, in the target's namespace."""
+    if isinstance(expr, str) and expr.startswith("_R._T.") and expr[6:] in root_adds:
+        return _translations(root_adds[expr[6:]], {})
+    if not isinstance(expr, list) or not expr:
+        return expr
+    inner = _translated_value(expr)
+    if inner is not None:
+        return inner
+    return [_translations(x, root_adds) for x in expr]
+
+
+def _translated_value(expr: list) -> Any:
+    if len(expr) != 2:
+        return None
+    try:
+        name, (first, (filt, _, (path, ids, (hops, spec)))) = expr
+    except (TypeError, ValueError):
+        return None
+    if (name, first, filt, path, ids, hops) != ("ni-id", "first", "filter", "path", "$ids", "hops") \
+            or not isinstance(spec, dict):
+        return None
+    where = spec.get("where")
+    if isinstance(where, list) and len(where) == 1 and isinstance(where[0], list) and len(where[0]) == 3 \
+            and where[0][0] == "eq" and isinstance(where[0][1], str) and where[0][1].endswith(".$ids"):
+        return where[0][2]
+    return None
 
 
 def _meta_pattern(pattern: Any) -> bool:
