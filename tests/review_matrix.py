@@ -13,6 +13,7 @@ read) and prints the table of ``docs/sync-design.md``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -131,10 +132,13 @@ def _is_reference(path: str) -> bool:
 
 
 def _reference(config: NodeConfig, creates: list[Flow], picks: list[Pick]):
-    """A creating flow's row ``x.id -> y.id`` whose ``x`` and ``y`` name datatypes that a creating flow
-    links, with a data row of each flow: (reference row, referenced pair's row, referencing flow's row)."""
+    """A creating flow's row between two ids (``x.id``, ``X.XId``, ``properties.hs_x_id``) whose ``x`` on
+    each side names a datatype of that system that a creating flow links, with a data row of each flow:
+    (reference row, referenced pair's row, referencing flow's row)."""
     def named(system: str, path: str) -> Ref | None:
-        head = path.rsplit(".", 1)[0].rsplit(".", 1)[-1].lower()
+        parts = path.split(".")
+        last = re.sub(r"[_]?id$", "", parts[-1], flags=re.IGNORECASE) or parts[-2]
+        head = re.split(r"_", last)[-1].lower()
         found = [Ref(system, dt) for dt in config.systems[system].datatypes if dt.lower() in (head, head + "s")]
         return found[0] if found else None
 
