@@ -2,9 +2,10 @@
 
 Cells are (finding, spec): the scenario is built from the spec's plan (tests/review_matrix.py) and run
 under the simulator; a finding that does not apply to a spec is skipped with the reason computed from
-it. One generated config and one simulation serve every cell of a spec. The table of what these cells
-gave on the generator the review read is in docs/sync-design.md ("Scenarios"),
-produced by ``python bench/review_matrix.py``.
+it. One generated config and one simulation serve every cell of a spec. Specs: the default and example
+specs, and four imported Talk pairs (skipped without ../shared/talk-docs). The table of what these cells
+gave on the generator the review read is in docs/sync-design.md ("Scenarios"), produced by
+``python bench/review_matrix.py``.
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ def test_finding_on_spec(worlds, finding, spec):
     assert not problems, f"{finding} ({case.behaviour}):\n" + "\n".join(problems)
 
 
-# Each check bites: with its finding's bug put back into today's output by a patch, the cell fails.
+# Checks bite: with its finding's bug put back into today's output by a patch, a cell fails. (Every
+# check fails on the earlier generator's output: bench/review_matrix.py, docs/sync-design.md.)
 BUG_PUT_BACK = [
     ("B1", "example", {"pipes": "*-enrich", "set": {"sink": {"set_initial_offset": "if-source-populated"}}}),
     ("M13", "example", {"pipes": "*-all", "set": {"source": {"if_source_empty": "accept"}}}),
