@@ -1,9 +1,9 @@
 """The review's behavioural findings as scenarios built from a spec's own flows.
 
 Each finding is a ``Case``: ``applies(facts)`` says why it cannot be exercised on a spec (``None``
-when it can), computed from the spec; ``check(sim, facts)`` drives a ``Simulation`` (edits in the
-systems, runs of the node) and returns what the systems ended up holding that the finding says they
-must not (an empty list when the sync behaved). Checks read only the simulated systems and the golden
+when it can), computed from the spec; ``check(driver, facts)`` drives a ``Simulation`` through a
+``Driver`` (edits in the systems, runs of the node), which collects what the systems ended up holding
+that the finding says they must not (nothing when the sync behaved; ``run_case`` returns the list). Checks read only the simulated systems and the golden
 records' links, never the generated config, so they hold across changes of how the config is written.
 
 ``tests/test_review_matrix.py`` runs every (finding, spec) cell on today's output;
