@@ -96,3 +96,15 @@ def test_bad_scenario_is_a_user_error(tmp_path, capsys):
     # The unknown step is what is reported (the missing spec alone would also exit 1).
     err = capsys.readouterr().err
     assert "bad.yaml:2:" in err and "a step is one of" in err
+
+
+def test_an_edit_after_a_pipe_needs_a_known_pipe(tmp_path, capsys):
+    bad = tmp_path / "after.yaml"
+    bad.write_text(f"spec: {ROOT / 'specs' / 'customerp-crmoffice.yaml'}\n"
+                   "steps:\n  - edit: {system: crmoffice, datatype: contacts, insert: {name: X}, after: 3}\n")
+    code, _ = _cli(["simulate", "--scenario", str(bad)], ROOT)
+    assert code == 1 and "after.yaml:3:" in capsys.readouterr().err
+    bad.write_text(f"spec: {ROOT / 'specs' / 'customerp-crmoffice.yaml'}\n"
+                   "steps:\n  - edit: {system: crmoffice, datatype: contacts, insert: {name: X}, after: nope}\n")
+    code, text = _cli(["simulate", "--scenario", str(bad)], ROOT)
+    assert code == 1 and "no pipe 'nope'" in text

@@ -760,6 +760,13 @@ def _source_rest(run: PipeRun, source: dict) -> Read:
             break
         previous_link, previous_body = link, body
         url, params, page = link, {}, page + 1
+    # "If set to "fail", the pipe will automatically fail if the source returns no entities. This means
+    # that any previous entities in the pipe's dataset are not deleted" (configuration-sources-rest.rst
+    # l.182-188). Read as guarding those deletes: a full read (only a full read deletes) that returns
+    # nothing while the dataset holds entities (docs/simulate.md).
+    if full and not entities and source.get("if_source_empty") == "fail" \
+            and node.store.live(sink_dataset(run.pipe)):
+        raise PipeError(f"{op_name}: the source returned no entities (if_source_empty: fail)")
 
     def commit(batch):
         if batch is None and supports_since:

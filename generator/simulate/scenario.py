@@ -10,6 +10,8 @@ A scenario file::
       - expect: {system: crmoffice, datatype: contacts, count: 1}
       - expect: {linked: [ada, {system: crmoffice, datatype: contacts, where: {id: 1}}]}
       - edit: {system: crmoffice, datatype: contacts, update: {where: {id: 1}}, set: {first_name: Ad}}
+      - edit: {system: crmoffice, datatype: contacts, update: ada_crm, set: {first_name: A}, after: crmoffice-contacts-all}
+        # ``after: PIPE``: the edit happens during the next run, right after PIPE has run
       - fail: {system: crmoffice, after: 1, status: 500, methods: [POST]}
       - heal: {system: crmoffice}
       - fail: {system: crmoffice, status: 409, entity: ada_crm}   # one record only (or body: {...} for inserts)
@@ -132,6 +134,8 @@ def _argument_problems(kind: str, args: dict) -> list[tuple[str, str]]:
     if kind == "edit":
         found += [(key, f"{key}: expects a mapping of properties") for key in ("insert", "set")
                   if key in args and not isinstance(args[key], dict)]
+        if "after" in args and not isinstance(args["after"], str):
+            found.append(("after", "after: expects a pipe id"))
     if kind == "fail":
         after, status, methods = args.get("after", 0), args.get("status", 500), args.get("methods", [])
         if not isinstance(after, int) or isinstance(after, bool) or after < 0:
@@ -147,10 +151,12 @@ class Simulation:
     """A node config, its test systems and the simulated node; a context manager."""
 
     def __init__(self, config: NodeConfig, *, db_path: str | None = None, page_size: int = 50,
-                 patch: Sequence[dict] = ()):
+                 patch: Sequence[dict] = (), files: dict[str, str] | None = None):
+        """``files``: a node config rendered elsewhere (another version of the generator, say) to run
+        instead of this generator's output; ``config`` still describes the systems it talks to."""
         self.config = config
-        self.rendered = render_config(config)
-        files = patched(self.rendered.files, patch)
+        self.rendered = render_config(config) if files is None else None
+        files = patched(self.rendered.files if files is None else files, patch)
         self.node_files = files
         self.clock = Clock()
         self.systems = {sid: TestSystem(system, secret=_secrets.token_urlsafe(16), clock=self.clock,
@@ -296,6 +302,8 @@ def run_scenario(scenario: Scenario, sim: Simulation, on_result: Callable[[Resul
 
 def _edit(sim: Simulation, step: Step) -> Result:
     a = step.args
+    if "after" in a:
+        return _edit_later(sim, step)
     sid, dt = a.get("system"), a.get("datatype")
     system = sim.systems.get(sid)
     if system is None or dt not in system.system.datatypes:
@@ -318,6 +326,17 @@ def _edit(sim: Simulation, step: Step) -> Result:
         return Result(step, True, f"updated {sid}.{dt} {pk}={row[pk]}: {a.get('set')}")
     system.delete(dt, row[pk])
     return Result(step, True, f"deleted {sid}.{dt} {pk}={row[pk]}")
+
+
+def _edit_later(sim: Simulation, step: Step) -> Result:
+    """An edit made while the node runs: in the next run, right after ``after`` has run (a user who edits
+    between the node's read of a system and its write to it)."""
+    pipe = step.args["after"]
+    if pipe not in sim.node.pipes:
+        raise ScenarioError(f"edit: no pipe {pipe!r}")
+    now = Step(step.kind, {k: v for k, v in step.args.items() if k != "after"}, step.location, step.path)
+    sim.node.after_pipe.setdefault(pipe, []).append(lambda: _edit(sim, now))
+    return Result(step, True, f"the edit happens in the next run, right after {pipe} has run")
 
 
 def _run(sim: Simulation, step: Step) -> Result:
