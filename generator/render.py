@@ -180,9 +180,12 @@ def _pipes(plan: Plan, r: _Renderer):
                                 labels=[str(m.ref) for m in group.members if not m.split],
                                 equality_sets=dtl.equality_sets(group.members, group.equality),
                                 rules=dtl.global_rules(group))
+    # The datasets each concept's global merges: a transform waits until each has completeness.
+    inputs = {group.name: [m.dataset(group.name) for m in group.members] for group in plan.groups}
     for target in plan.targets:
         ctx = _ctx(config, target.ref)
         yield "pipes", r.render("pipes/transform.json.j2", group=target.group,
+                                waits_for=inputs[target.group],
                                 rules=dtl.transform_rules(target), create_note=_create_note(target),
                                 additions=target_additions(config, target.ref), **ctx)
         yield "pipes", r.render("pipes/share.json.j2", rules=dtl.share_rules(target), **ctx)

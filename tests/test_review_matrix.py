@@ -19,13 +19,9 @@ from tests.conftest import SHARED
 from tests.review_matrix import CASES, IMPORTED, SPECS, facts_of, run_case, spec_files
 
 # Cells today's generator still fails: the finding's scenario runs as a strict xfail naming it.
-M5_OPEN = ("M5: the -enrich sinks' set_initial_offset onload (the B1 fix) makes the enrich datasets populated "
-           "when the config loads, so require_populated_input on the global does not wait for the first read: a "
-           "side that loads first creates a duplicate of a pre-existing record")
 M6_OPEN = ("M6: the echo written after the user's next edit is stamped later and wins; the golden record does not "
            "change, so the source's transform does not run again, and the systems settle holding different values")
 KNOWN: dict[tuple[str, str], str] = {
-    **{("M5", spec): M5_OPEN for spec in ("default", "example", "hubspot-tripletex", "hubspot-superoffice")},
     **{("M6", spec): M6_OPEN for spec in SPECS},
 }
 
@@ -80,6 +76,9 @@ def test_finding_on_spec(worlds, finding, spec):
 BUG_PUT_BACK = [
     ("B1", "example", {"pipes": "*-enrich", "set": {"sink": {"set_initial_offset": "if-source-populated"}}}),
     ("M13", "example", {"pipes": "*-all", "set": {"source": {"if_source_empty": "accept"}}}),
+    # An empty list is no wait (configuration-sources-dataset.rst l.83: "If set to a non-empty list").
+    ("M5", "example", {"pipes": "*-transform", "set": {"source": {"initial_completeness": []}}}),
+    ("M5", "hubspot-tripletex", {"pipes": "*-transform", "set": {"source": {"initial_completeness": []}}}),
 ]
 
 
@@ -90,14 +89,3 @@ def test_check_fails_with_the_bug_put_back(worlds, finding, spec, patch):
         problems = run_case(sim, CASES[finding], facts)
     assert problems, f"{finding} on {spec} passed with {patch}"
 
-
-def test_m5_closes_when_the_transforms_wait_for_the_collect_datasets(worlds):
-    """The direction M5's open cells point to: ``initial_completeness`` on the transforms' dataset source
-    (bidirectional-synchronization.rst, "Race condition management") listing the -collect datasets, whose
-    populated flag the enrich sinks' onload does not short-cut."""
-    facts, sim = worlds("example")
-    collects = sorted(p for p in sim.node.pipes if p.endswith("-collect"))
-    patch = {"pipes": "*-transform", "set": {"source": {"initial_completeness": collects}}}
-    with Simulation(facts.config, patch=[patch]) as patched:
-        assert run_case(patched, CASES["M5"], facts) == []
-        assert run_case(patched, CASES["B1"], facts) == []
