@@ -148,25 +148,33 @@ def _template_line(err: Exception, name: str) -> int:
     return 0
 
 
+def _deleting(plan: Plan) -> set:
+    """The datatypes whose deletes a flow propagates: they are rescanned and their deletes verified."""
+    return {d for t in plan.targets for d in t.deleters}
+
+
 def _systems(plan: Plan, r: _Renderer):
     used: dict[str, list] = {}
     for ref in plan.participants:
         used.setdefault(ref.system, []).append(plan.config.datatype(ref))
+    deleting = _deleting(plan)
     for sid, datatypes in sorted(used.items()):
         system = plan.config.systems[sid]
-        yield "systems", r.render("systems/rest.json.j2", system=system, datatypes=datatypes)
+        yield "systems", r.render("systems/rest.json.j2", system=system, datatypes=datatypes,
+                                  verified={dt.id for dt in datatypes if Ref(sid, dt.id) in deleting})
 
 
 def _pipes(plan: Plan, r: _Renderer):
     config = plan.config
-    deleting = {d for t in plan.targets for d in t.deleters}
+    deleting = _deleting(plan)
     clocks = {m.ref: g.clock for g in plan.groups for m in g.members if not m.split}
     for ref in plan.participants:
         ctx = _ctx(config, ref)
         dt = ctx["dt"]
         synced = plan.synced.get(ref, ())
         yield "pipes", r.render("pipes/all.json.j2", rescan=ref in deleting, **ctx)
-        yield "pipes", r.render("pipes/collect.json.j2", rules=dtl.collect_rules(dt), **ctx)
+        yield "pipes", r.render("pipes/collect.json.j2", rules=dtl.collect_rules(dt), verify_deletes=ref in deleting,
+                                **ctx)
         yield "pipes", r.render("pipes/enrich.json.j2", own_hops=bool(synced),
                                 rules=dtl.enrich_rules(ref, dt, plan.merge_keys.get(ref, ()), synced, clocks[ref],
                                                       plan.references.get(ref, {})),

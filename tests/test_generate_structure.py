@@ -338,3 +338,24 @@ def test_superoffice_style_references_and_ids_by_name_only(tmp_path):
     rules = objects(result.files)["pipes/erp-orderline-transform.conf.json"]["transform"]["rules"]
     assert any(r[0] == "add-if" and r[1] == "ProductId" for r in rules["golden-Product"])
     assert any("properties.product_key is not named as an id" in w.message for w in result.warnings)
+
+
+def test_a_datatype_whose_deletes_travel_is_rescanned_guarded_and_verified():
+    """Review M4/M13, on the example spec (erp.department's deletes reach crm.company): the -all pipe
+    rescans nightly, fails on an empty list and has a circuit breaker; the -collect verifies each delete
+    with a lookup by _id; datatypes whose deletes travel nowhere get none of it."""
+    files = objects(render_specs([EXAMPLE]).files)
+    pipes = {p["_id"]: p for p in files.values() if p.get("type") == "pipe"}
+    erp = next(p for p in files.values() if p.get("_id") == "erp")
+    verified = sorted(k for k, p in pipes.items() if k.endswith("-collect")
+                      and "operation_lookup_delete" in p["transform"][0]["properties"])
+    assert verified == ["erp-department-collect"]
+    props = pipes["erp-department-collect"]["transform"][0]["properties"]
+    assert (props["rest_system"], props["operation_lookup_delete"]) == ("erp", "department-lookup-delete")
+    assert erp["operations"]["department-lookup-delete"] == {"url": "departments/{{ entity._id }}", "method": "GET"}
+    assert "department-lookup-delete" not in json.dumps(erp["operations"]["department-lookup"])
+    all_pipe = pipes["erp-department-all"]
+    assert all_pipe["source"]["if_source_empty"] == "fail"
+    assert all_pipe["sink"]["circuit_breaker_threshold_factor"] == 0.5
+    assert "rescan_cron_expression" in all_pipe["pump"]
+    assert "if_source_empty" not in pipes["erp-customer-all"]["source"]

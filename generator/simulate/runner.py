@@ -460,7 +460,9 @@ class Node:
                 run.datasets.keys = None
                 if entity.get("_deleted"):
                     for r in results:
-                        if r.get("_id") == entity.get("_id"):
+                        # A transform that rewrites _deleted to false keeps the entity (the collect
+                        # template's verified delete, configuration-transforms-template.rst l.131).
+                        if r.get("_id") == entity.get("_id") and r.get("_deleted") is not False:
                             r["_deleted"] = True
                 if remove_ns:
                     results = [remove_namespaces(r) for r in results]

@@ -96,7 +96,10 @@ def _collect_lookup(run: PipeRun, system: str, op_name: str, props: dict, keys: 
         raise PipeError(f"{op_name}: HTTP {status}")
     # "If the entity does exist, then the _deleted property will be rewritten to be false" (l.131)
     out = {**body, "_id": entity["_id"]}
-    out.pop("_deleted", None)
+    if verify_deletes:
+        out["_deleted"] = False
+    else:
+        out.pop("_deleted", None)
     return out
 
 
