@@ -57,9 +57,36 @@ def table_concept(datatype: str) -> str | None:
     return None
 
 
-def is_association(ref: Ref) -> bool:
-    """An association datatype links two others; it is a reference, never an entity to create."""
+def _named_association(ref: Ref) -> bool:
+    """An association datatype by name (HubSpot's ``contactcompanyassociation``)."""
     return "association" in ref.datatype.lower()
+
+
+def associations(config: NodeConfig) -> frozenset[Ref]:
+    """Association datatypes: they link two others and are references, never entities to create.
+
+    Named so, or told by their rows: every property a flow maps on the datatype (its primary key
+    aside) is the id of another datatype of its system that a flow syncs, and they name at least two
+    (``membership``: ``contact.id``, ``company.id``). Only ids that resolve count: YouTrack's issues map
+    ``project.id`` and ``reporter.id``, but no flow syncs a reporter, so an issue stays an entity (on the
+    Talk corpus the rule marks none that the name does not).
+    """
+    synced = {r for f in config.flows for r in (f.source, f.target)}
+    paths: dict[Ref, set[str]] = defaultdict(set)
+    for flow in config.flows:
+        for row in flow.properties:
+            if row.source and row.target:
+                paths[flow.source].add(row.source)
+                paths[flow.target].add(row.target)
+    found = {ref for ref in synced if _named_association(ref)}
+    for ref, mapped in paths.items():
+        ids = mapped - {config.datatype(ref).primary_key}
+        if not ids or not all(_is_reference(config, ref, p) for p in ids):
+            continue
+        named = {_named_datatype(ref, p, synced) for p in ids}
+        if None not in named and len(named - {ref}) >= 2:
+            found.add(ref)
+    return frozenset(found)
 
 
 @dataclass(frozen=True)
@@ -177,10 +204,12 @@ class Plan:
     # Ref -> {property: referenced Ref}: properties holding another synced datatype's id (B7), which
     # enrich offers as that datatype's namespaced identifier.
     references: dict
+    associations: frozenset = frozenset()  # datatypes that link two others (never created)
 
 
 def build_plan(config: NodeConfig) -> Plan:
-    warnings: list[Problem] = list(_warnings(config))
+    assoc = associations(config)
+    warnings: list[Problem] = list(_warnings(config, assoc))
     participants = tuple(sorted({r for f in config.flows for r in (f.source, f.target)}))
     concepts = _concepts(config, participants, warnings)
     flows = [f for f in config.flows]
@@ -193,7 +222,7 @@ def build_plan(config: NodeConfig) -> Plan:
     for ref, concept in splits:
         members_of[concept].append(Member(ref, True))
     references: dict[Ref, dict[str, Ref]] = defaultdict(dict)
-    rows = _identity_rows(config, warnings, concepts, set(participants), references)
+    rows = _identity_rows(config, warnings, concepts, set(participants), references, assoc)
     merge_keys, equality = _merge_criteria(flows, concepts)
     golden, mapped = _golden(config, flows, concepts, rows, warnings, references)
     groups = []
@@ -203,11 +232,11 @@ def build_plan(config: NodeConfig) -> Plan:
         groups.append(Group(concept, members, tuple(equality.get(concept, ())), tuple(golden.get(concept, ())),
                             clock))
     touching = _flows_by_ref(flows)
-    targets = tuple(_target(config, touching, ref, concepts, cross, rows, mapped.get(ref, ()), golden)
+    targets = tuple(_target(config, touching, ref, concepts, cross, rows, mapped.get(ref, ()), golden, assoc)
                     for ref in participants)
     synced = _synced(groups)
     return Plan(config, participants, tuple(groups), targets, merge_keys, concepts, tuple(splits), synced,
-                tuple(warnings), {r: dict(v) for r, v in references.items()})
+                tuple(warnings), {r: dict(v) for r, v in references.items()}, assoc)
 
 
 # --------------------------------------------------------------------------- concepts
@@ -351,7 +380,7 @@ def _referenced(config: NodeConfig, flow: Flow, row: PropertyRow, concepts: dict
 
 
 def _identity_rows(config: NodeConfig, warnings: list[Problem], concepts: dict[Ref, str], synced: set[Ref],
-                   references: dict[Ref, dict[str, Ref]]) -> dict[int, list[PropertyRow]]:
+                   references: dict[Ref, dict[str, Ref]], assoc: frozenset[Ref]) -> dict[int, list[PropertyRow]]:
     """The rows that carry data, per flow: primary keys are identity; references are kept when the
     referenced datatype is synced (its links translate the id, B7), else skipped."""
     out: dict[int, list[PropertyRow]] = {}
@@ -370,7 +399,7 @@ def _identity_rows(config: NodeConfig, warnings: list[Problem], concepts: dict[R
                                             "identity ($ids, $origin) links the entities; the row is not data",
                                             level="warning"))
                     continue
-                if is_association(flow.source) or is_association(flow.target):
+                if flow.source in assoc or flow.target in assoc:
                     continue
                 if _is_reference(config, flow.source, row.source) or _is_reference(config, flow.target, row.target):
                     src, tgt, why = _referenced(config, flow, row, concepts, synced)
@@ -488,13 +517,14 @@ def _synced(groups: list[Group]) -> dict[Ref, tuple[tuple[str, str], ...]]:
 
 
 def _target(config: NodeConfig, index: dict[Ref, list[Flow]], ref: Ref, concepts: dict[Ref, str], cross: set,
-            rows: dict[int, list[PropertyRow]], mapped: tuple[Mapped, ...], golden: dict[str, list[Golden]]) -> Target:
+            rows: dict[int, list[PropertyRow]], mapped: tuple[Mapped, ...], golden: dict[str, list[Golden]],
+            assoc: frozenset[Ref]) -> Target:
     inbound = [f for f in index[ref] if f.target == ref]
     concept = concepts[ref]
     # A flow creates only when its rule allows, it maps some property (no blank records), it
     # stays within one concept (a subset has no predicate) and neither side is an association.
     creators = sorted({f.source for f in inbound if f.create.creates and id(f) not in cross and rows.get(id(f))
-                       and not is_association(f.source) and not is_association(ref)})
+                       and f.source not in assoc and ref not in assoc})
     deleters = sorted({f.source for f in inbound if f.delete})
     partners = {r for c in creators for f in index[c] for r in (f.source, f.target)}
     counterparts = sorted({ref} | {r for r in partners if r.system == ref.system})
@@ -517,14 +547,14 @@ def _flows_by_ref(flows: list[Flow]) -> dict[Ref, list[Flow]]:
 # --------------------------------------------------------------------------- warnings
 
 
-def _warnings(config: NodeConfig):
+def _warnings(config: NodeConfig, assoc: frozenset[Ref]):
     for spec in config.specs:
         for i, flow in enumerate(spec.flows):
-            yield from _flow_warnings(flow, f"flows[{i}]")
+            yield from _flow_warnings(flow, f"flows[{i}]", assoc)
     yield from _profile_warnings(config)
 
 
-def _flow_warnings(flow: Flow, path: str):
+def _flow_warnings(flow: Flow, path: str, assoc: frozenset[Ref]):
     mapped = any(r.source and r.target for r in flow.properties)
     if flow.create.creates and not mapped:
         yield Problem(flow.location, f"{path}.properties",
@@ -534,7 +564,7 @@ def _flow_warnings(flow: Flow, path: str):
         yield Problem(flow.location, f"{path}.create",
                       f"flow {flow.name}: the create condition ({flow.create.kind}) cannot be evaluated by the node; "
                       "generated as link-only (no creates)", level="warning")
-    if (is_association(flow.source) or is_association(flow.target)) and flow.create.creates:
+    if (flow.source in assoc or flow.target in assoc) and flow.create.creates:
         yield Problem(flow.location, f"{path}",
                       f"flow {flow.name}: an association datatype is a reference, not an entity; "
                       "generated as link-only", level="warning")

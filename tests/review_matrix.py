@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from generator.model import Flow, NodeConfig, PropertyRow, Ref
-from generator.plan_model import Plan, build_plan, is_association
+from generator.plan_model import Plan, build_plan
 from generator.simulate.scenario import Simulation
 
 # The review's fix of B1 (sync-review.md, B1 "expert fix"), for running a config generated before it.
@@ -97,9 +97,9 @@ def facts_of(name: str, config: NodeConfig) -> Facts:
         cross=_first([f for f in config.flows if f.create.kind == "always" and _data_rows(config, f)
                       and plan.concepts[f.source] != plan.concepts[f.target]]),
         association=_first([f for f in config.flows if f.create.kind == "always" and _data_rows(config, f)
-                            and (is_association(f.source) or is_association(f.target))]),
+                            and (f.source in plan.associations or f.target in plan.associations)]),
         blank=_first([f for f in config.flows if f.create.kind == "always" and not _data_rows(config, f)
-                      and not is_association(f.source) and not is_association(f.target)]),
+                      and f.source not in plan.associations and f.target not in plan.associations]),
         delete=_first([p for p in sorted(picks, key=_preference) if p.flow.delete]),
         reference=_reference(config, creates, picks),
         partial=_first([p for p in nested if "." in p.row.target and any(

@@ -12,6 +12,7 @@ import yaml
 from generator import dtl, jsonfmt
 from generator.generate import render_specs
 from generator.loader import load_node_config, load_spec_text, merge_specs
+from generator.plan_model import build_plan
 from generator.render import render_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -359,3 +360,54 @@ def test_a_datatype_whose_deletes_travel_is_rescanned_guarded_and_verified():
     assert all_pipe["sink"]["circuit_breaker_threshold_factor"] == 0.5
     assert "rescan_cron_expression" in all_pipe["pump"]
     assert "if_source_empty" not in pipes["erp-customer-all"]["source"]
+
+
+ROLES = """\
+dataflow: roles
+title: Memberships between two systems
+systems:
+  erp:
+    label: ERP
+    datatypes:
+      employee: {label: Employee, path: employees}
+      department: {label: Department, path: departments}
+      membership: {label: Membership, path: memberships}
+      workitem: {label: Work item, path: workitems}
+  crm:
+    label: CRM
+    datatypes:
+      contact: {label: Contact, path: contacts}
+      company: {label: Company, path: companies}
+      role: {label: Role, path: roles}
+      task: {label: Task, path: tasks}
+flows:
+  - {from: erp.employee, to: crm.contact, create: always, properties: [{from: name, to: name}]}
+  - {from: erp.department, to: crm.company, create: always, properties: [{from: name, to: name}]}
+  - from: erp.membership
+    to: crm.role
+    create: always
+    properties:
+      - {from: employee.id, to: contact.id}
+      - {from: department.id, to: company.id}
+  - from: erp.workitem
+    to: crm.task
+    create: always
+    properties:
+      - {from: employee.id, to: contact.id}
+      - {from: reviewer.id, to: reviewer.id}
+"""
+
+
+def test_a_datatype_whose_rows_hold_only_two_datatypes_ids_is_an_association(tmp_path):
+    """ERP memberships map only an employee's and a department's id: an association (a reference, never
+    created), with a warning, though its name does not say so; CRM roles are one on the other side. A
+    work item that also maps an id no flow syncs (``reviewer.id``) stays an entity and creates tasks."""
+    spec = tmp_path / "roles.yaml"
+    spec.write_text(ROLES)
+    plan = build_plan(load_node_config([spec]))
+    assert {str(r) for r in plan.associations} == {"erp.membership", "crm.role"}
+    result = render_specs([spec])
+    objs = objects(result.files)
+    assert "insert" not in objs["pipes/crm-role-transform.conf.json"]["transform"]["rules"]
+    assert "insert" in objs["pipes/crm-task-transform.conf.json"]["transform"]["rules"]
+    assert sum("association datatype is a reference" in w.message for w in result.warnings) == 1
