@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from generator.model import Datatype, Ref
-from generator.plan_model import Golden, Group, Mapped, MergeKey, Member, Target, golden_key
+from generator.plan_model import Group, Mapped, MergeKey, Member, Target
 
 CASTS = {"string": "string", "integer": "integer", "float": "float", "decimal": "decimal",
          "boolean": "boolean", "datetime": "datetime", "date": "datetime"}
@@ -152,16 +152,26 @@ def equality_sets(members: tuple[Member, ...], equality: tuple) -> list:
     return sets
 
 
-def golden_expr(concept: str, golden: Golden) -> list:
-    """The most recently changed value over every member of the golden record (``$merged``); members
-    carry only non-empty values (enrich), so an empty value never wins.
+def golden_rule(concept: str) -> list:
+    """Every golden property of the concept, each resolved once: the most recently changed value over
+    every member of the golden record (``$merged``); members carry only non-empty values (enrich), so
+    an empty value never wins.
 
-    The candidates are ``{"t": …, "v": …}`` dicts sorted whole: dicts order "by sorting their keys and
-    then comparing each key+value pair" (entity-data-model.rst l.339), so by ``t``, and on equal change
-    times by ``v``. The tie-break is explicit, not left to a stable sort the reference does not promise
-    (review m3), and every node and every member order picks the same winner."""
-    pairs = ["path", ["list", GOLDEN, golden_key(concept, golden.name)], "_S.$merged"]
-    return ["path", "v", ["last", ["sorted", pairs]]]
+    The members' candidates are ``[KEY, {"t": …, "v": …}]`` pairs (``items``,
+    dtl-functions-dictionaries.rst l.137) sorted by the candidate: dicts order "by sorting their keys
+    and then comparing each key+value pair" (entity-data-model.rst l.339), so by ``t``, and on equal
+    change times by ``v`` (``sorted`` with a key function, dtl-functions-lists.rst l.863). ``dict``
+    keeps the last pair of each key ("last key wins", dtl-functions-dictionaries.rst l.23): per key,
+    the winner. The tie-break is explicit, not left to a stable sort the reference does not promise
+    (review m3), and every node and every member order picks the same winner. A key is the golden
+    property's name in this pipe's namespace (``global-<concept>:<name>``, ``golden_key``): ``map-dict``
+    keeps this concept's keys (a split member offers another concept's too; a key function that
+    returns null drops the pair, dtl-functions-lists.rst l.595) and turns each candidate into its
+    value; ``merge`` adds them (dtl-functions-transforms.rst l.772). A property no member offers a
+    value for is left out (read as null)."""
+    pairs = ["sorted", ["last", "_."], ["items", f"_S.$merged.{GOLDEN}"]]
+    ours = ["if", ["matches", f"global-{concept}:*", "_."], "_."]
+    return ["merge", ["map-dict", ours, "_.v", ["dict", pairs]]]
 
 
 def global_rules(group: Group) -> dict:
@@ -169,8 +179,7 @@ def global_rules(group: Group) -> dict:
     # The members stay in $merged (not copied on): the transforms read $ids, $origin and the golden properties.
     origins = ["add", "$origin", ["distinct", ["filter", ["is-not-null", "_."],
                                                ["flatten", ["map", "_.$origin", "_S.$merged"]]]]]
-    return {"default": [["copy", ["list", "_id", "$ids"]], origins,
-                        *(["add", g.name, golden_expr(group.name, g)] for g in group.golden)]}
+    return {"default": [["copy", ["list", "_id", "$ids"]], origins, *([golden_rule(group.name)] if group.golden else [])]}
 
 
 # --- transform -------------------------------------------------------------
