@@ -71,18 +71,46 @@ def merge_key_rule(ref: Ref, mk: MergeKey) -> list:
     return ["add", mk.name, ["if", ["eq", ["count", present], len(mk.paths)], ["join", "|", present], None]]
 
 
+def _read(key: str, path: str) -> str:
+    """``a.b`` of the namespaced source: ``_S.<key>:a.<key>:b``."""
+    return "_S." + ".".join(f"{key}:{n}" for n in path.split("."))
+
+
+# The first non-empty value of a nested read: never a list (``first`` returns a non-list as is,
+# dtl-functions-lists.rst l.191), so through a list parent (``Emails.Value``) the first element with
+# a value (M10).
+FIRST_FILLED = ["first", ["filter", ["neq", "_.", ""], "_."]]
+
+
 def _candidate(key: str, path: str, refers: Ref | None = None) -> Any:
-    """A golden candidate's value, read from the namespaced source: a nested path (``a.b``) gives its first
-    non-empty value, never a list (``first`` returns a non-list as is, dtl-functions-lists.rst l.191), so
-    through a list parent (``Emails.Value``) the first element with a value (M10). A reference
-    (``product.id``, B7) is offered as the referenced entity's namespaced identifier
-    (``~:tripletex-product:7``, dtl-functions-namespaced-identifiers.rst l.40-68): ids of two systems
-    are not comparable, identifiers in the referenced global's ``$ids`` are."""
-    names = path.split(".")
-    read: Any = "_S." + ".".join(f"{key}:{n}" for n in names)
-    if len(names) > 1:
+    """A golden candidate's value, read from the namespaced source. A reference (``product.id``, B7) is
+    offered as the referenced entity's namespaced identifier (``~:tripletex-product:7``,
+    dtl-functions-namespaced-identifiers.rst l.40-68): ids of two systems are not comparable,
+    identifiers in the referenced global's ``$ids`` are; a nested one is its first non-empty value."""
+    read: Any = _read(key, path)
+    if refers is None:
+        return read
+    if "." in path:
         read = ["first", ["filter", ["neq", "_.", ""], read]]
-    return ["ni", refers.key, ["string", read]] if refers else read
+    return ["ni", refers.key, ["string", read]]
+
+
+def _candidates(key: str, synced: tuple[tuple[str, str], ...], references: dict[str, Ref]) -> list:
+    """Golden key -> value, as [key, value] pairs (``items``, dtl-functions-dictionaries.rst l.137).
+
+    The values of nested paths (``a.b``) are one dict, each turned into its first non-empty value
+    by one ``map-dict`` (its VALUE_FUNCTION, dtl-functions-lists.rst l.578-596; a key function of
+    ``_.`` keeps the key), instead of a ``first``/``filter`` around each."""
+    plain: list[Any] = []
+    nested: list[Any] = []
+    for k, p in synced:
+        refers = references.get(p)
+        if "." in p and refers is None:
+            nested += [k, _read(key, p)]
+        else:
+            plain += [k, _candidate(key, p, refers)]
+    dicts = ([["dict", *plain]] if plain else []) + ([["map-dict", "_.", FIRST_FILLED, ["dict", *nested]]] if nested else [])
+    return ["items", dicts[0] if len(dicts) == 1 else ["list", *dicts]]
 
 
 def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tuple[tuple[str, str], ...],
@@ -110,9 +138,7 @@ def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tup
     if synced:
         previous = ["first", ["hops", {"datasets": [f"{key}-enrich prev"], "where": [["eq", "_S._id", "prev._id"]],
                                        "track-dependencies": False}]]
-        # Golden key -> value, as [key, value] pairs (``items``, dtl-functions-dictionaries.rst l.137).
-        values = ["items", ["dict", *(part for k, p in synced
-                                      for part in (k, _candidate(key, p, (references or {}).get(p))))]]
+        values = _candidates(key, synced, references or {})
         value = ["last", "_."]
         present = ["and", ["is-not-empty", value], ["neq", value, ""]]
         before = ["path", ["list", GOLDEN, ["first", "_."]], "_T.$previous"]
