@@ -109,7 +109,9 @@ def _candidates(key: str, synced: tuple[tuple[str, str], ...], references: dict[
             nested += [k, _read(key, p)]
         else:
             plain += [k, _candidate(key, p, refers)]
-    dicts = ([["dict", *plain]] if plain else []) + ([["map-dict", "_.", FIRST_FILLED, ["dict", *nested]]] if nested else [])
+    dicts = [["dict", *plain]] if plain else []
+    if nested:
+        dicts.append(["map-dict", "_.", FIRST_FILLED, ["dict", *nested]])
     return ["items", dicts[0] if len(dicts) == 1 else ["list", *dicts]]
 
 
@@ -374,9 +376,12 @@ def transform_rules(target: Target) -> dict:
         # No blank records: insert only when the golden record holds a value to write (the
         # golden values are never "" or [], so is-not-empty suffices here).
         filled = [["is-not-empty", f"_S.global-{target.group}:{g}"] for g in dict.fromkeys(m.golden for m in target.mapped)]
-        live.append(["if", ["and", ["is-empty", members_in(target.counterparts)], ["is-not-null", origin],
+        # The insert entity is made from the origin: ``map`` over it makes none when there is no
+        # origin (a value expression returns "null, a single value or a list of values",
+        # dtl/argument-types.rst l.41-43).
+        live.append(["if", ["and", ["is-empty", members_in(target.counterparts)],
                             ["is-empty", orphaned], *([["or", *filled]] if filled else [])],
-                     [["create", ["apply", "insert", ["dict", "origin", origin]]]]])
+                     [["create", ["apply", "insert", ["map", ["dict", "origin", "_."], origin]]]]])
     conditions = [["comment", f"condition (applied unconditionally): {n}"] for n in target.conditions]
     references = {reference_name(m): _translated(m, f"_S.global-{target.group}:{m.golden}")
                   for m in target.mapped if m.refers}
