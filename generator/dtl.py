@@ -373,14 +373,17 @@ def transform_rules(target: Target) -> dict:
         # An entity whose own origin is gone (deleted, its delete not propagated) stays as it
         # is: it does not create anew in the system its origin was deleted from.
         orphaned = ["filter", ["not", ["in", "_.", "_S.$ids"]], "_S.$origin"]
-        # No blank records: insert only when the golden record holds a value to write (the
-        # golden values are never "" or [], so is-not-empty suffices here).
-        filled = [["is-not-empty", f"_S.global-{target.group}:{g}"] for g in dict.fromkeys(m.golden for m in target.mapped)]
+        # No blank records: insert only when the golden record holds a value to write. A golden
+        # value is never "", [] or null (enrich offers no empty value; a property without one is
+        # left out), so "some golden value is not null" (``coalesce-args``, dtl-functions-nulls.rst
+        # l.37-73) says it.
+        golden = [f"_S.global-{target.group}:{g}" for g in dict.fromkeys(m.golden for m in target.mapped)]
+        filled = [["is-not-null", ["coalesce-args", *golden]]] if golden else []
         # The insert entity is made from the origin: ``map`` over it makes none when there is no
         # origin (a value expression returns "null, a single value or a list of values",
         # dtl/argument-types.rst l.41-43).
         live.append(["if", ["and", ["is-empty", members_in(target.counterparts)],
-                            ["is-empty", orphaned], *([["or", *filled]] if filled else [])],
+                            ["is-empty", orphaned], *filled],
                      [["create", ["apply", "insert", ["map", ["dict", "origin", "_."], origin]]]]])
     conditions = [["comment", f"condition (applied unconditionally): {n}"] for n in target.conditions]
     references = {reference_name(m): _translated(m, f"_S.global-{target.group}:{m.golden}")
