@@ -319,10 +319,12 @@ def _patch_rules(target: Target, path: str, tree: dict, rules: dict) -> None:
     elements = ["strip-ns", member]
     paths = [["path", ["list", *leaf], "_."] if len(leaf) > 1 else f"_.{leaf[0]}" for leaf in _leaves(tree)]
     filled = ["is-not-empty", ["filter", ["and", ["is-not-null", "_."], ["neq", "_.", ""]], ["flatten", ["list", *paths]]]]
-    read = ["coalesce-args", ["first", ["filter", filled, elements]], ["first", elements]]
-    # An empty list gets one element: the golden leaves (the update passes it ``[{}]``).
-    is_read = ["or", ["not", ["is-list", member]], ["is-empty", member], ["eq", "_S.", read]]
-    rules[f"patch-{path}"] = [["copy", "*"], ["if", is_read, patch]]
+    # The element read; ``{}`` when the member has none to read: no parent (the update passes ``{}``)
+    # or an empty list (it passes ``[{}]``, so the list gets one element: the golden leaves). A dict
+    # is read whole (``filter`` and ``first`` take a single value as one, dtl-functions-lists.rst
+    # l.191), so a parent that is no list is always written.
+    read = ["coalesce-args", ["first", ["filter", filled, elements]], ["first", elements], ["dict"]]
+    rules[f"patch-{path}"] = [["copy", "*"], ["if", ["eq", "_S.", read], patch]]
 
 
 def transform_rules(target: Target) -> dict:
