@@ -106,14 +106,22 @@ def target_leaves(pipe: dict) -> int:
     count = 0
     for step in _transforms(pipe):
         rules = step.get("rules") or {}
-        # A nested target is built by its own rule set (golden-<path>: one add-if per leaf, where
-        # the condition-free add-ifs are the leaves).
-        for name, rule_set in rules.items():
-            if name != "values" and not name.startswith("golden-"):
-                continue
-            for rule in rule_set:
-                if isinstance(rule, list) and rule[:1] in (["add"], ["add-if"]) and not _nested_rule(rule):
-                    count += _leaves(rule[2])
+        count += _set_leaves(rules, "values", 0)
+    return count
+
+
+def _set_leaves(rules: dict, name: str, depth: int) -> int:
+    """Leaves a rule set writes: one per condition-free ``add``/``add-if``, and a nested target's
+    through the rule set it applies (``golden-<path>``, shared by parents with the same leaves, so
+    counted once per parent that applies it)."""
+    count = 0
+    for rule in rules.get(name, []) if depth < 8 else []:
+        if not (isinstance(rule, list) and rule[:1] in (["add"], ["add-if"])):
+            continue
+        if _nested_rule(rule):
+            count += _set_leaves(rules, rule[3][1], depth + 1)
+        else:
+            count += _leaves(rule[2])
     return count
 
 

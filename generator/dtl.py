@@ -271,16 +271,28 @@ def _golden_value(target: Target, m: Mapped) -> Any:
 
 
 def _golden_rules(tree: dict, name: str, rules: dict) -> list:
-    """``add-if`` per leaf from the golden record; a nested dict through its own rule ``golden-<path>``."""
+    """``add-if`` per leaf from the golden record; a nested dict through its own rule ``golden-<path>``,
+    which parents with the same leaves share (Tripletex's delivery, physical and postal address)."""
     out: list[Any] = []
     for k, v in tree.items():
         if isinstance(v, dict):
             sub = f"{name}.{k}" if name else k
-            rules[f"golden-{sub}"] = _golden_rules(v, sub, rules)
-            out.append(["add-if", k, NOT_EMPTY, ["apply", f"golden-{sub}", "_S."]])
+            rule = _rule_set(rules, f"golden-{sub}", _golden_rules(v, sub, rules))
+            out.append(["add-if", k, NOT_EMPTY, ["apply", rule, "_S."]])
         else:
             out.append(["add-if", k, v])
     return out
+
+
+def _rule_set(rules: dict, name: str, content: list) -> str:
+    """Add the rule set ``name``, or reuse the one of its kind (``golden-``, ``patch-``) with the same rules;
+    the name it goes by."""
+    kind = name.split("-", 1)[0] + "-"
+    same = next((n for n, r in rules.items() if n.startswith(kind) and r == content), None)
+    if same is None:
+        rules[name] = content
+        same = name
+    return same
 
 
 def _leaves(tree: dict, prefix: tuple = ()) -> list[tuple]:
