@@ -7,6 +7,8 @@ docs/sync-design.md for why each pipe looks the way it does.
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from typing import Any, Iterable
 
 from generator.model import Datatype, Ref
@@ -329,14 +331,69 @@ def _patch_rules(target: Target, path: str, tree: dict, rules: dict) -> None:
         return
     member = ns_path("_P._S", target.ref, path)
     elements = ["strip-ns", member]
-    paths = [["path", ["list", *leaf], "_."] if len(leaf) > 1 else f"_.{leaf[0]}" for leaf in _leaves(tree)]
-    filled = ["is-not-empty", ["filter", ["and", ["is-not-null", "_."], ["neq", "_.", ""]], ["flatten", ["list", *paths]]]]
+    filled = _filled(tree)
     # The element read; ``{}`` when the member has none to read: no parent (the update passes ``{}``)
     # or an empty list (it passes ``[{}]``, so the list gets one element: the golden leaves). A dict
     # is read whole (``filter`` and ``first`` take a single value as one, dtl-functions-lists.rst
     # l.191), so a parent that is no list is always written.
     read = ["coalesce-args", ["first", ["filter", filled, elements]], ["first", elements], ["dict"]]
     rules[f"patch-{path}"] = [["copy", "*"], ["if", ["eq", "_S.", read], patch]]
+
+
+def _filled(tree: dict) -> list:
+    """Whether an element (``_.``) holds a non-empty value in a mapped leaf."""
+    paths = [["path", ["list", *leaf], "_."] if len(leaf) > 1 else f"_.{leaf[0]}" for leaf in _leaves(tree)]
+    return ["is-not-empty", ["filter", ["and", ["is-not-null", "_."], ["neq", "_.", ""]], ["flatten", ["list", *paths]]]]
+
+
+def _parent_value(now: str) -> list:
+    """The member's parent value without namespaces; an empty list as one empty element, to patch (not
+    null: ``eq`` holds null and [] equal, so an absent dict would become a list)."""
+    return ["if", ["and", ["is-list", now], ["is-empty", now]], ["list", ["dict"]],
+            ["coalesce-args", ["strip-ns", now], ["dict"]]]
+
+
+def _shared_patch_rules(target: Target, name: str, tree: dict, rules: dict) -> None:
+    """``patch-<name>`` for every top-level parent whose nested target is ``tree``: the patch of
+    ``_patch_rules`` with the parent passed in, so one rule set serves them all. It is applied to
+    ``{"s": <the member's parent>, "g": <the golden leaves>}`` (a dict built by the update,
+    dtl-functions-dictionaries.rst l.407-430) and writes the patched parent as ``v``;
+    ``patch-<name>-element`` patches each element (``_P``: the call's dict and what it built,
+    dtl/variables.rst l.11, l.49)."""
+    patch: list[Any] = [["merge", "_P._S.g"]]
+    for k, v in tree.items():
+        if isinstance(v, dict):
+            _patch_rules(target, f"{name}.{k}", v, rules)
+            patch.append(["add-if", k, NOT_EMPTY, ["apply", f"patch-{name}.{k}", ["coalesce-args", f"_S.{k}", ["dict"]]]])
+    elements = "_P._T.l"  # never null: {} for no parent, [{}] for an empty list
+    read = ["coalesce-args", ["first", ["filter", _filled(tree), elements]], ["first", elements]]
+    rules[f"patch-{name}-element"] = [["copy", "*"], ["if", ["eq", "_S.", read], patch]]
+    rules[f"patch-{name}"] = [["add", "l", _parent_value("_S.s")],
+                              ["add-if", "v", NOT_EMPTY_PARENT, ["apply", f"patch-{name}-element", "_T.l"]]]
+
+
+def _patches(target: Target, tree: dict, rules: dict) -> list:
+    """The update's rules that write each nested target into the member's current parent value (list
+    or dict). Parents with equal nested targets (Tripletex's three addresses) share one rule set
+    (``_shared_patch_rules``); a parent of its own, or a reference's object, has its own
+    (``_patch_rules``)."""
+    nested = [k for k, v in tree.items() if isinstance(v, dict)]
+    alike = Counter(json.dumps(tree[p]) for p in nested)
+    first: dict[str, str] = {}
+    out = []
+    for parent in nested:
+        now = ns_path("_S", target.ref, parent)
+        same = json.dumps(tree[parent])
+        name = first.setdefault(same, parent)
+        if alike[same] > 1 and not _is_reference_level(target, name, tree[name]):
+            if name == parent:
+                _shared_patch_rules(target, name, tree[name], rules)
+            call = ["apply", f"patch-{name}", ["dict", "s", now, "g", f"_T.{parent}"]]
+            out.append(["add-if", parent, ["path", "v", call]])
+        else:
+            _patch_rules(target, parent, tree[parent], rules)
+            out.append(["add-if", parent, NOT_EMPTY_PARENT, ["apply", f"patch-{parent}", _parent_value(now)]])
+    return out
 
 
 def transform_rules(target: Target) -> dict:
@@ -349,17 +406,7 @@ def transform_rules(target: Target) -> dict:
     # golden record (the transform's _R._S.); a nested dict only with what it holds (M10).
     values = _golden_rules(tree, "", extra)
     mapped = [["merge", ["apply", "values", "_R._S."]]] if values else []
-    nested = [k for k, v in tree.items() if isinstance(v, dict)]
-    # An update writes a nested target into the member's current parent value (list or dict).
-    patches = []
-    for parent in nested:
-        _patch_rules(target, parent, tree[parent], extra)
-        now = ns_path("_S", target.ref, parent)
-        # The member's value without namespaces; an empty list as one empty element, to patch (not null:
-        # ``eq`` holds null and [] equal, so an absent dict would become a list).
-        value = ["if", ["and", ["is-list", now], ["is-empty", now]], ["list", ["dict"]],
-                 ["coalesce-args", ["strip-ns", now], ["dict"]]]
-        patches.append(["add-if", parent, NOT_EMPTY_PARENT, ["apply", f"patch-{parent}", value]])
+    patches = _patches(target, tree, extra)
     # The target's values as collected (connector-contract.rst l.95); a nested parent whole, without
     # namespaces (dtl-functions-dictionaries.rst l.284-297, ``strip-ns``), as the update writes it.
     current = {k: ["strip-ns", ns_path("_S", target.ref, k)] if isinstance(v, dict) else ns_path("_S", target.ref, k)
