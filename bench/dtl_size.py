@@ -2,10 +2,12 @@
 
 "DTL nodes" is the number of JSON values (lists, dicts and scalars) inside a
 pipe's ``transform``. Conflict resolution is the DTL that picks a property's
-value among the linked members: the ``golden`` rule of a global pipe (and, for
-configs of the older shape, the ``values`` rule of transforms and the
-``sesam-changed`` blocks of enrich pipes). Prints per pipe kind, the total and
-nodes of conflict resolution per mapped target property.
+value among the linked members: a global pipe's rules that write golden
+properties (one rule for all of them, or one ``add`` each) and, for configs of
+the older shape, the ``values`` rule of transforms and the ``sesam-changed``
+blocks of enrich pipes. Prints per pipe kind, the total and nodes of conflict
+resolution per mapped target property (the global's rules shared by all the
+target properties they feed).
 
     python bench/dtl_size.py OUTPUT_FOLDER
 """
@@ -48,6 +50,16 @@ def _mentions(value, name: str) -> bool:
     return value == name
 
 
+def _golden_rule(rule) -> bool:
+    """A global pipe's rule that writes golden properties: ``["add", NAME, …]`` of a data property,
+    or ``["merge", …]`` of all of them at once."""
+    if not isinstance(rule, list) or not rule:
+        return False
+    if rule[0] == "merge":
+        return True
+    return rule[0] == "add" and len(rule) > 1 and isinstance(rule[1], str) and rule[1][:1] not in ("_", "$")
+
+
 def resolution_nodes(pipe: dict) -> int:
     """The expressions that pick the winning value: a global's golden properties, or the older
     transforms' ``values`` rules (the review's 4,487 nodes over 80 properties)."""
@@ -57,8 +69,7 @@ def resolution_nodes(pipe: dict) -> int:
         if _mentions(rules.get("values", []), "sorted"):
             total += sum(nodes(r) for r in rules["values"])
         if pipe["_id"].startswith("global-"):
-            total += sum(nodes(r) for r in rules.get("default", [])
-                         if isinstance(r, list) and r[:1] == ["add"] and isinstance(r[1], str) and r[1][:1] not in "_$")
+            total += sum(nodes(r) for r in rules.get("default", []) if _golden_rule(r))
     return total
 
 
@@ -77,12 +88,13 @@ def conflict_nodes(pipe: dict) -> int:
         if _mentions(values, "sorted"):
             total += sum(nodes(r) for r in values)
         for rule in rules.get("default", []):
+            if is_global and _golden_rule(rule):
+                total += nodes(rule)
+                continue
             if not (isinstance(rule, list) and len(rule) > 1 and isinstance(rule[1], str)):
                 continue
             name = rule[1]
-            if is_global and rule[0] == "add" and name[:1] not in ("_", "$"):
-                total += nodes(rule)
-            elif name in ("$previous", "$values", "golden", "$previous-version") or name.endswith(":sesam-changed"):
+            if name in ("$previous", "$values", "golden", "$previous-version") or name.endswith(":sesam-changed"):
                 total += nodes(rule)
     return total
 
@@ -94,14 +106,22 @@ def target_leaves(pipe: dict) -> int:
     count = 0
     for step in _transforms(pipe):
         rules = step.get("rules") or {}
-        # A nested target is built by its own rule set (golden-<path>: one add-if per leaf, where
-        # the condition-free add-ifs are the leaves).
-        for name, rule_set in rules.items():
-            if name != "values" and not name.startswith("golden-"):
-                continue
-            for rule in rule_set:
-                if isinstance(rule, list) and rule[:1] in (["add"], ["add-if"]) and not _nested_rule(rule):
-                    count += _leaves(rule[2])
+        count += _set_leaves(rules, "values", 0)
+    return count
+
+
+def _set_leaves(rules: dict, name: str, depth: int) -> int:
+    """Leaves a rule set writes: one per condition-free ``add``/``add-if``, and a nested target's
+    through the rule set it applies (``golden-<path>``, shared by parents with the same leaves, so
+    counted once per parent that applies it)."""
+    count = 0
+    for rule in rules.get(name, []) if depth < 8 else []:
+        if not (isinstance(rule, list) and rule[:1] in (["add"], ["add-if"])):
+            continue
+        if _nested_rule(rule):
+            count += _set_leaves(rules, rule[3][1], depth + 1)
+        else:
+            count += _leaves(rule[2])
     return count
 
 

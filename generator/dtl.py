@@ -7,10 +7,12 @@ docs/sync-design.md for why each pipe looks the way it does.
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from typing import Any, Iterable
 
 from generator.model import Datatype, Ref
-from generator.plan_model import Golden, Group, Mapped, MergeKey, Member, Target, golden_key
+from generator.plan_model import Group, Mapped, MergeKey, Member, Target
 
 CASTS = {"string": "string", "integer": "integer", "float": "float", "decimal": "decimal",
          "boolean": "boolean", "datetime": "datetime", "date": "datetime"}
@@ -71,18 +73,48 @@ def merge_key_rule(ref: Ref, mk: MergeKey) -> list:
     return ["add", mk.name, ["if", ["eq", ["count", present], len(mk.paths)], ["join", "|", present], None]]
 
 
+def _read(key: str, path: str) -> str:
+    """``a.b`` of the namespaced source: ``_S.<key>:a.<key>:b``."""
+    return "_S." + ".".join(f"{key}:{n}" for n in path.split("."))
+
+
+# The first non-empty value of a nested read: never a list (``first`` returns a non-list as is,
+# dtl-functions-lists.rst l.191), so through a list parent (``Emails.Value``) the first element with
+# a value (M10).
+FIRST_FILLED = ["first", ["filter", ["neq", "_.", ""], "_."]]
+
+
 def _candidate(key: str, path: str, refers: Ref | None = None) -> Any:
-    """A golden candidate's value, read from the namespaced source: a nested path (``a.b``) gives its first
-    non-empty value, never a list (``first`` returns a non-list as is, dtl-functions-lists.rst l.191), so
-    through a list parent (``Emails.Value``) the first element with a value (M10). A reference
-    (``product.id``, B7) is offered as the referenced entity's namespaced identifier
-    (``~:tripletex-product:7``, dtl-functions-namespaced-identifiers.rst l.40-68): ids of two systems
-    are not comparable, identifiers in the referenced global's ``$ids`` are."""
-    names = path.split(".")
-    read: Any = "_S." + ".".join(f"{key}:{n}" for n in names)
-    if len(names) > 1:
+    """A golden candidate's value, read from the namespaced source. A reference (``product.id``, B7) is
+    offered as the referenced entity's namespaced identifier (``~:tripletex-product:7``,
+    dtl-functions-namespaced-identifiers.rst l.40-68): ids of two systems are not comparable,
+    identifiers in the referenced global's ``$ids`` are; a nested one is its first non-empty value."""
+    read: Any = _read(key, path)
+    if refers is None:
+        return read
+    if "." in path:
         read = ["first", ["filter", ["neq", "_.", ""], read]]
-    return ["ni", refers.key, ["string", read]] if refers else read
+    return ["ni", refers.key, ["string", read]]
+
+
+def _candidates(key: str, synced: tuple[tuple[str, str], ...], references: dict[str, Ref]) -> list:
+    """Golden key -> value, as [key, value] pairs (``items``, dtl-functions-dictionaries.rst l.137).
+
+    The values of nested paths (``a.b``) are one dict, each turned into its first non-empty value
+    by one ``map-dict`` (its VALUE_FUNCTION, dtl-functions-lists.rst l.578-596; a key function of
+    ``_.`` keeps the key), instead of a ``first``/``filter`` around each."""
+    plain: list[Any] = []
+    nested: list[Any] = []
+    for k, p in synced:
+        refers = references.get(p)
+        if "." in p and refers is None:
+            nested += [k, _read(key, p)]
+        else:
+            plain += [k, _candidate(key, p, refers)]
+    dicts = [["dict", *plain]] if plain else []
+    if nested:
+        dicts.append(["map-dict", "_.", FIRST_FILLED, ["dict", *nested]])
+    return ["items", dicts[0] if len(dicts) == 1 else ["list", *dicts]]
 
 
 def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tuple[tuple[str, str], ...],
@@ -110,9 +142,7 @@ def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tup
     if synced:
         previous = ["first", ["hops", {"datasets": [f"{key}-enrich prev"], "where": [["eq", "_S._id", "prev._id"]],
                                        "track-dependencies": False}]]
-        # Golden key -> value, as [key, value] pairs (``items``, dtl-functions-dictionaries.rst l.137).
-        values = ["items", ["dict", *(part for k, p in synced
-                                      for part in (k, _candidate(key, p, (references or {}).get(p))))]]
+        values = _candidates(key, synced, references or {})
         value = ["last", "_."]
         present = ["and", ["is-not-empty", value], ["neq", value, ""]]
         before = ["path", ["list", GOLDEN, ["first", "_."]], "_T.$previous"]
@@ -152,16 +182,26 @@ def equality_sets(members: tuple[Member, ...], equality: tuple) -> list:
     return sets
 
 
-def golden_expr(concept: str, golden: Golden) -> list:
-    """The most recently changed value over every member of the golden record (``$merged``); members
-    carry only non-empty values (enrich), so an empty value never wins.
+def golden_rule(concept: str) -> list:
+    """Every golden property of the concept, each resolved once: the most recently changed value over
+    every member of the golden record (``$merged``); members carry only non-empty values (enrich), so
+    an empty value never wins.
 
-    The candidates are ``{"t": …, "v": …}`` dicts sorted whole: dicts order "by sorting their keys and
-    then comparing each key+value pair" (entity-data-model.rst l.339), so by ``t``, and on equal change
-    times by ``v``. The tie-break is explicit, not left to a stable sort the reference does not promise
-    (review m3), and every node and every member order picks the same winner."""
-    pairs = ["path", ["list", GOLDEN, golden_key(concept, golden.name)], "_S.$merged"]
-    return ["path", "v", ["last", ["sorted", pairs]]]
+    The members' candidates are ``[KEY, {"t": …, "v": …}]`` pairs (``items``,
+    dtl-functions-dictionaries.rst l.137) sorted by the candidate: dicts order "by sorting their keys
+    and then comparing each key+value pair" (entity-data-model.rst l.339), so by ``t``, and on equal
+    change times by ``v`` (``sorted`` with a key function, dtl-functions-lists.rst l.863). ``dict``
+    keeps the last pair of each key ("last key wins", dtl-functions-dictionaries.rst l.23): per key,
+    the winner. The tie-break is explicit, not left to a stable sort the reference does not promise
+    (review m3), and every node and every member order picks the same winner. A key is the golden
+    property's name in this pipe's namespace (``global-<concept>:<name>``, ``golden_key``): ``map-dict``
+    keeps this concept's keys (a split member offers another concept's too; a key function that
+    returns null drops the pair, dtl-functions-lists.rst l.595) and turns each candidate into its
+    value; ``merge`` adds them (dtl-functions-transforms.rst l.772). A property no member offers a
+    value for is left out (read as null)."""
+    pairs = ["sorted", ["last", "_."], ["items", f"_S.$merged.{GOLDEN}"]]
+    ours = ["if", ["matches", f"global-{concept}:*", "_."], "_."]
+    return ["merge", ["map-dict", ours, "_.v", ["dict", pairs]]]
 
 
 def global_rules(group: Group) -> dict:
@@ -169,8 +209,7 @@ def global_rules(group: Group) -> dict:
     # The members stay in $merged (not copied on): the transforms read $ids, $origin and the golden properties.
     origins = ["add", "$origin", ["distinct", ["filter", ["is-not-null", "_."],
                                                ["flatten", ["map", "_.$origin", "_S.$merged"]]]]]
-    return {"default": [["copy", ["list", "_id", "$ids"]], origins,
-                        *(["add", g.name, golden_expr(group.name, g)] for g in group.golden)]}
+    return {"default": [["copy", ["list", "_id", "$ids"]], origins, *([golden_rule(group.name)] if group.golden else [])]}
 
 
 # --- transform -------------------------------------------------------------
@@ -234,16 +273,28 @@ def _golden_value(target: Target, m: Mapped) -> Any:
 
 
 def _golden_rules(tree: dict, name: str, rules: dict) -> list:
-    """``add-if`` per leaf from the golden record; a nested dict through its own rule ``golden-<path>``."""
+    """``add-if`` per leaf from the golden record; a nested dict through its own rule ``golden-<path>``,
+    which parents with the same leaves share (Tripletex's delivery, physical and postal address)."""
     out: list[Any] = []
     for k, v in tree.items():
         if isinstance(v, dict):
             sub = f"{name}.{k}" if name else k
-            rules[f"golden-{sub}"] = _golden_rules(v, sub, rules)
-            out.append(["add-if", k, NOT_EMPTY, ["apply", f"golden-{sub}", "_S."]])
+            rule = _rule_set(rules, f"golden-{sub}", _golden_rules(v, sub, rules))
+            out.append(["add-if", k, NOT_EMPTY, ["apply", rule, "_S."]])
         else:
             out.append(["add-if", k, v])
     return out
+
+
+def _rule_set(rules: dict, name: str, content: list) -> str:
+    """Add the rule set ``name``, or reuse the one of its kind (``golden-``, ``patch-``) with the same rules;
+    the name it goes by."""
+    kind = name.split("-", 1)[0] + "-"
+    same = next((n for n, r in rules.items() if n.startswith(kind) and r == content), None)
+    if same is None:
+        rules[name] = content
+        same = name
+    return same
 
 
 def _leaves(tree: dict, prefix: tuple = ()) -> list[tuple]:
@@ -280,12 +331,69 @@ def _patch_rules(target: Target, path: str, tree: dict, rules: dict) -> None:
         return
     member = ns_path("_P._S", target.ref, path)
     elements = ["strip-ns", member]
+    filled = _filled(tree)
+    # The element read; ``{}`` when the member has none to read: no parent (the update passes ``{}``)
+    # or an empty list (it passes ``[{}]``, so the list gets one element: the golden leaves). A dict
+    # is read whole (``filter`` and ``first`` take a single value as one, dtl-functions-lists.rst
+    # l.191), so a parent that is no list is always written.
+    read = ["coalesce-args", ["first", ["filter", filled, elements]], ["first", elements], ["dict"]]
+    rules[f"patch-{path}"] = [["copy", "*"], ["if", ["eq", "_S.", read], patch]]
+
+
+def _filled(tree: dict) -> list:
+    """Whether an element (``_.``) holds a non-empty value in a mapped leaf."""
     paths = [["path", ["list", *leaf], "_."] if len(leaf) > 1 else f"_.{leaf[0]}" for leaf in _leaves(tree)]
-    filled = ["is-not-empty", ["filter", ["and", ["is-not-null", "_."], ["neq", "_.", ""]], ["flatten", ["list", *paths]]]]
-    read = ["coalesce-args", ["first", ["filter", filled, elements]], ["first", elements]]
-    # An empty list gets one element: the golden leaves (the update passes it ``[{}]``).
-    is_read = ["or", ["not", ["is-list", member]], ["is-empty", member], ["eq", "_S.", read]]
-    rules[f"patch-{path}"] = [["copy", "*"], ["if", is_read, patch]]
+    return ["is-not-empty", ["filter", ["and", ["is-not-null", "_."], ["neq", "_.", ""]], ["flatten", ["list", *paths]]]]
+
+
+def _parent_value(now: str) -> list:
+    """The member's parent value without namespaces; an empty list as one empty element, to patch (not
+    null: ``eq`` holds null and [] equal, so an absent dict would become a list)."""
+    return ["if", ["and", ["is-list", now], ["is-empty", now]], ["list", ["dict"]],
+            ["coalesce-args", ["strip-ns", now], ["dict"]]]
+
+
+def _shared_patch_rules(target: Target, name: str, tree: dict, rules: dict) -> None:
+    """``patch-<name>`` for every top-level parent whose nested target is ``tree``: the patch of
+    ``_patch_rules`` with the parent passed in, so one rule set serves them all. It is applied to
+    ``{"s": <the member's parent>, "g": <the golden leaves>}`` (a dict built by the update,
+    dtl-functions-dictionaries.rst l.407-430) and writes the patched parent as ``v``;
+    ``patch-<name>-element`` patches each element (``_P``: the call's dict and what it built,
+    dtl/variables.rst l.11, l.49)."""
+    patch: list[Any] = [["merge", "_P._S.g"]]
+    for k, v in tree.items():
+        if isinstance(v, dict):
+            _patch_rules(target, f"{name}.{k}", v, rules)
+            patch.append(["add-if", k, NOT_EMPTY, ["apply", f"patch-{name}.{k}", ["coalesce-args", f"_S.{k}", ["dict"]]]])
+    elements = "_P._T.l"  # never null: {} for no parent, [{}] for an empty list
+    read = ["coalesce-args", ["first", ["filter", _filled(tree), elements]], ["first", elements]]
+    rules[f"patch-{name}-element"] = [["copy", "*"], ["if", ["eq", "_S.", read], patch]]
+    rules[f"patch-{name}"] = [["add", "l", _parent_value("_S.s")],
+                              ["add-if", "v", NOT_EMPTY_PARENT, ["apply", f"patch-{name}-element", "_T.l"]]]
+
+
+def _patches(target: Target, tree: dict, rules: dict) -> list:
+    """The update's rules that write each nested target into the member's current parent value (list
+    or dict). Parents with equal nested targets (Tripletex's three addresses) share one rule set
+    (``_shared_patch_rules``); a parent of its own, or a reference's object, has its own
+    (``_patch_rules``)."""
+    nested = [k for k, v in tree.items() if isinstance(v, dict)]
+    alike = Counter(json.dumps(tree[p]) for p in nested)
+    first: dict[str, str] = {}
+    out = []
+    for parent in nested:
+        now = ns_path("_S", target.ref, parent)
+        same = json.dumps(tree[parent])
+        name = first.setdefault(same, parent)
+        if alike[same] > 1 and not _is_reference_level(target, name, tree[name]):
+            if name == parent:
+                _shared_patch_rules(target, name, tree[name], rules)
+            call = ["apply", f"patch-{name}", ["dict", "s", now, "g", f"_T.{parent}"]]
+            out.append(["add-if", parent, ["path", "v", call]])
+        else:
+            _patch_rules(target, parent, tree[parent], rules)
+            out.append(["add-if", parent, NOT_EMPTY_PARENT, ["apply", f"patch-{parent}", _parent_value(now)]])
+    return out
 
 
 def transform_rules(target: Target) -> dict:
@@ -298,17 +406,7 @@ def transform_rules(target: Target) -> dict:
     # golden record (the transform's _R._S.); a nested dict only with what it holds (M10).
     values = _golden_rules(tree, "", extra)
     mapped = [["merge", ["apply", "values", "_R._S."]]] if values else []
-    nested = [k for k, v in tree.items() if isinstance(v, dict)]
-    # An update writes a nested target into the member's current parent value (list or dict).
-    patches = []
-    for parent in nested:
-        _patch_rules(target, parent, tree[parent], extra)
-        now = ns_path("_S", target.ref, parent)
-        # The member's value without namespaces; an empty list as one empty element, to patch (not null:
-        # ``eq`` holds null and [] equal, so an absent dict would become a list).
-        value = ["if", ["and", ["is-list", now], ["is-empty", now]], ["list", ["dict"]],
-                 ["coalesce-args", ["strip-ns", now], ["dict"]]]
-        patches.append(["add-if", parent, NOT_EMPTY_PARENT, ["apply", f"patch-{parent}", value]])
+    patches = _patches(target, tree, extra)
     # The target's values as collected (connector-contract.rst l.95); a nested parent whole, without
     # namespaces (dtl-functions-dictionaries.rst l.284-297, ``strip-ns``), as the update writes it.
     current = {k: ["strip-ns", ns_path("_S", target.ref, k)] if isinstance(v, dict) else ns_path("_S", target.ref, k)
@@ -336,12 +434,18 @@ def transform_rules(target: Target) -> dict:
         # An entity whose own origin is gone (deleted, its delete not propagated) stays as it
         # is: it does not create anew in the system its origin was deleted from.
         orphaned = ["filter", ["not", ["in", "_.", "_S.$ids"]], "_S.$origin"]
-        # No blank records: insert only when the golden record holds a value to write (the
-        # golden values are never "" or [], so is-not-empty suffices here).
-        filled = [["is-not-empty", f"_S.global-{target.group}:{g}"] for g in dict.fromkeys(m.golden for m in target.mapped)]
-        live.append(["if", ["and", ["is-empty", members_in(target.counterparts)], ["is-not-null", origin],
-                            ["is-empty", orphaned], *([["or", *filled]] if filled else [])],
-                     [["create", ["apply", "insert", ["dict", "origin", origin]]]]])
+        # No blank records: insert only when the golden record holds a value to write. A golden
+        # value is never "", [] or null (enrich offers no empty value; a property without one is
+        # left out), so "some golden value is not null" (``coalesce-args``, dtl-functions-nulls.rst
+        # l.37-73) says it.
+        golden = [f"_S.global-{target.group}:{g}" for g in dict.fromkeys(m.golden for m in target.mapped)]
+        filled = [["is-not-null", ["coalesce-args", *golden]]] if golden else []
+        # The insert entity is made from the origin: ``map`` over it makes none when there is no
+        # origin (a value expression returns "null, a single value or a list of values",
+        # dtl/argument-types.rst l.41-43).
+        live.append(["if", ["and", ["is-empty", members_in(target.counterparts)],
+                            ["is-empty", orphaned], *filled],
+                     [["create", ["apply", "insert", ["map", ["dict", "origin", "_."], origin]]]]])
     conditions = [["comment", f"condition (applied unconditionally): {n}"] for n in target.conditions]
     references = {reference_name(m): _translated(m, f"_S.global-{target.group}:{m.golden}")
                   for m in target.mapped if m.refers}

@@ -498,9 +498,10 @@ def _golden(config: NodeConfig, flows: list[Flow], concepts: dict[Ref, str], row
 
 
 def golden_key(concept: str, name: str) -> str:
-    """A golden property's key in the members' ``golden`` dicts: unique across concepts (a split datatype
-    feeds two)."""
-    return f"{concept}/{name}"
+    """A golden property's key in the members' ``golden`` dicts: the property the concept's global pipe
+    writes (``global-<concept>:<name>``), so unique across concepts (a split datatype feeds two) and taken
+    over by the global as it is."""
+    return f"global-{concept}:{name}"
 
 
 def _synced(groups: list[Group]) -> dict[Ref, tuple[tuple[str, str], ...]]:

@@ -168,11 +168,13 @@ def test_property_rows_reach_the_golden_record():
     assert {"first_name", "last_name", "email", "phone_work", "phone_mobile", "external_id"} <= added
     values = json.dumps(rules["values"])
     assert '["integer", "_S.global-person:employeenumber"]' in values
-    golden = json.dumps(objs["pipes/global-person.conf.json"]["transform"]["rules"])
-    assert '["list", "golden", "person/last-name"]' in golden
+    # One rule of the global resolves every golden property of its concept, keyed as the property it writes.
+    golden = objs["pipes/global-person.conf.json"]["transform"]["rules"]["default"]
+    assert [r[0] for r in golden] == ["copy", "add", "merge"]
+    assert '["matches", "global-person:*", "_."]' in json.dumps(golden[2])
     # Each member offers its candidate (value and change time) under the golden key, in enrich.
-    assert '"person/last-name", "_S.erp-employee:lastName"' in json.dumps(objs["pipes/erp-employee-enrich.conf.json"])
-    assert '"person/last-name", "_S.erp-customer:name"' in json.dumps(objs["pipes/erp-customer-enrich.conf.json"])
+    assert '"global-person:last-name", "_S.erp-employee:lastName"' in json.dumps(objs["pipes/erp-employee-enrich.conf.json"])
+    assert '"global-person:last-name", "_S.erp-customer:name"' in json.dumps(objs["pipes/erp-customer-enrich.conf.json"])
 
 
 def _with_row(tmp_path: Path, spec: Path, flow: int, row: dict, text=lambda t: t):
@@ -280,15 +282,20 @@ def test_a_tie_between_change_times_has_one_winner_in_any_member_order(order):
 
     objs = {p: json.loads(t) for p, t in render_specs([ROOT / "specs/examples/erp-crm-properties.yaml"]).files.items()}
     rules = objs["pipes/global-person.conf.json"]["transform"]["rules"]
-    expr = next(rule[2] for rule in rules["default"] if rule[:2] == ["add", "last-name"])
     when = "~t2026-01-01T10:00:00Z"
-    crm = {"golden": {"person/last-name": {"t": when, "v": "Hansen"}}}
-    erp = {"golden": {"person/last-name": {"t": when, "v": "Berg"}}}
-    newer = {"golden": {"person/last-name": {"t": "~t2026-01-01T10:00:01Z", "v": "Aas"}}}
+    key = "global-person:last-name"
+    crm = {"golden": {key: {"t": when, "v": "Hansen"}}}
+    erp = {"golden": {key: {"t": when, "v": "Berg"}, "global-organisation:name": {"t": when, "v": "ERP"}}}
+    newer = {"golden": {key: {"t": "~t2026-01-01T10:00:01Z", "v": "Aas"}}}
     merged = [crm, erp] if order == "crm first" else [erp, crm]
-    evaluate = sim_dtl.Transform({"default": []}).evaluate
-    assert evaluate(expr, decode({"$merged": merged})) == "Hansen"
-    assert evaluate(expr, decode({"$merged": merged + [newer]})) == "Aas"
+
+    def resolved(members: list) -> dict:
+        (entity,) = sim_dtl.Transform(rules).run(decode({"_id": "p", "$merged": members}))
+        return {k: v for k, v in entity.items() if k.startswith("global-")}
+
+    # Another concept's candidate (a split member offers both) is not this global's property.
+    assert resolved(merged) == {key: "Hansen"}
+    assert resolved(merged + [newer]) == {key: "Aas"}
 
 
 B7_SPEC = ROOT / "tests" / "fixtures" / "simulate" / "review-b7-specs" / "lineitems-products.yaml"

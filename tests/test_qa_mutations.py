@@ -120,12 +120,12 @@ def replace_ref(pipe_id: str, prop: str, namespace: str, old: str, new: str):
 
 def golden_items(p: dict) -> list[tuple[tuple, str]]:
     """(path of the key, golden key) of an enrich pipe's golden candidates: the pairs of
-    ``["dict", "<concept>/<golden>", "_S.<ns>:<property>", …]``."""
+    ``["dict", "global-<concept>:<golden>", "_S.<ns>:<property>", …]``."""
     rules, base = rules_of(p)
     found = []
     for path, node in nodes(rules["default"], base + ("default",)):
         if isinstance(node, list) and node[:1] == ["dict"] and len(node) % 2 == 1:
-            found += [(path + (i,), node[i]) for i in range(1, len(node), 2) if isinstance(node[i], str) and "/" in node[i]]
+            found += [(path + (i,), node[i]) for i in range(1, len(node), 2) if isinstance(node[i], str) and node[i].startswith("global-")]
     return found
 
 
@@ -154,7 +154,7 @@ def replace_candidate(enrich_id: str, changes: dict[str, str]):
     return edit
 
 
-swap_sources = replace_candidate("erp-employee-enrich", {"person/first-name": "lastName", "person/last-name": "firstName"})
+swap_sources = replace_candidate("erp-employee-enrich", {"global-person:first-name": "lastName", "global-person:last-name": "firstName"})
 
 
 def change_cast(pipe_id: str, prop: str, namespace: str, source: str, new: str | None):
@@ -443,7 +443,7 @@ MUTATIONS = [
     Mutation("drop a property", drop_property,
              one("property-missing", EMP, "firstName -> first_name", "crm-contact-transform")),
     # A golden property feeds every target property of its set: both lose the source.
-    Mutation("drop one source of a fan-in", drop_candidate("erp-customer-enrich", "person/last-name"),
+    Mutation("drop one source of a fan-in", drop_candidate("erp-customer-enrich", "global-person:last-name"),
              one("property-missing", CUST_CONTACT, "name -> last_name", "crm-contact-transform")
              + one("property-missing", CUST_CONTACT, "name -> lastName", "erp-employee-transform")),
     Mutation("drop a nested property", drop_nested,
@@ -456,7 +456,7 @@ MUTATIONS = [
              one("property-different-target", EMP, "phone -> phone_mobile", "crm-contact-transform")),
     Mutation("retarget a nested property", retarget_nested,
              one("property-different-target", ORG, "city -> address.city", "crm-company-transform")),
-    Mutation("change a property's source", replace_candidate("erp-employee-enrich", {"person/email": "privateEmail"}),
+    Mutation("change a property's source", replace_candidate("erp-employee-enrich", {"global-person:email": "privateEmail"}),
              one("property-different-source", EMP, "email -> email", "crm-contact-transform")),
     Mutation("change a cast", change_cast("crm-contact-transform", "first_name", "global-person", "first-name", "integer"),
              one("property-different-type", EMP, "firstName -> first_name", "crm-contact-transform")),

@@ -187,3 +187,32 @@ def test_imported_pairs_generate_validate_qa_and_settle(tmp_path, pair):
   - expect: {{writes: 0}}
 """)
     assert failed == []
+
+
+def test_parents_with_the_same_leaves_share_one_patch_that_writes_each_shape(spec):
+    """Tripletex's customer writes its delivery, physical and postal address from the same golden
+    properties: one patch rule set serves the three, and each parent keeps its own shape (M10): the
+    element read of a list rewritten and the others kept, a dict's other properties kept, an empty
+    list given one element, a missing parent written as a dict."""
+    import json
+
+    from generator.simulate.dtl import Transform
+    from generator.simulate.values import decode
+
+    files = render_config(load_node_config([spec])).files
+    rules = json.loads(files["pipes/tripletex-customer-transform.conf.json"])["transform"]["rules"]
+    assert "patch-deliveryAddress" in rules and "patch-physicalAddress" not in rules
+    golden = {"_id": "g", "global-organisation:city": "Oslo", "global-organisation:addressline1": "Gate 1"}
+    ns = "tripletex-customer"
+    member = {"_id": "m", f"{ns}:id": 7,
+              f"{ns}:deliveryAddress": [{f"{ns}:city": ""}, {f"{ns}:city": "Bergen", f"{ns}:country": {f"{ns}:id": 1}}],
+              f"{ns}:physicalAddress": {f"{ns}:country": {f"{ns}:id": 2}},
+              f"{ns}:postalAddress": []}
+    update = Transform(rules).evaluate(["apply", "update", decode(member)], decode(golden))
+    leaves = {"city": "Oslo", "addressLine1": "Gate 1"}
+    assert update["deliveryAddress"] == [{"city": ""}, {**leaves, "country": {"id": 1}}]
+    assert update["physicalAddress"] == {**leaves, "country": {"id": 2}}
+    assert update["postalAddress"] == [leaves]
+    bare = {"_id": "m", f"{ns}:id": 7}
+    update = Transform(rules).evaluate(["apply", "update", decode(bare)], decode(golden))
+    assert update["deliveryAddress"] == update["physicalAddress"] == update["postalAddress"] == leaves

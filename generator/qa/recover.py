@@ -466,15 +466,21 @@ def _golden_properties(pipe: dict, members: list[str], candidates: Mapping[str, 
                        ) -> tuple[str, dict[str, tuple[tuple[str, str], ...]]]:
     """The property namespace of a global pipe, and per property it adds the member properties it reads.
 
-    A golden property reads the members' ``golden`` dicts (``["path", ["list", "golden", KEY], ...]``), whose
-    entries the members' enrich pipes build (``candidates``: namespace -> key -> property); references to
-    member properties (``_.<namespace>:<path>``) inside its expression count as well."""
+    A golden property reads the members' ``golden`` dicts, whose entries the members' enrich pipes
+    build (``candidates``: namespace -> key -> property): one ``add`` per property
+    (``["path", ["list", "golden", KEY], ...]``; references to member properties, ``_.<namespace>:<path>``,
+    inside its expression count as well), or one ``merge`` of all of them whose ``map-dict`` over the
+    members' ``golden`` entries names each property by its key function (``_keyed_golden``)."""
     namespaces = pipe.get("namespaces") if isinstance(pipe.get("namespaces"), dict) else {}
     own = namespaces.get("property") if isinstance(namespaces.get("property"), str) else pipe["_id"]
     props: dict[str, tuple[tuple[str, str], ...]] = {}
     for _, transform in _dtl_transforms(pipe):
         rules = transform.get("rules")
         for rule in (rules.get("default") if isinstance(rules, dict) else None) or ():
+            if isinstance(rule, list) and len(rule) == 2 and rule[0] == "merge":
+                # The property a key names is written as the key says, whatever this pipe's namespace.
+                for name, sources in _keyed_golden(rule[1], members, candidates).items():
+                    props[_strip_ns(name, None)] = props.get(_strip_ns(name, None), ()) + sources
             if isinstance(rule, list) and len(rule) >= 3 and rule[0] in ("add", "add-if") \
                     and isinstance(rule[1], str) and rule[1][:1] not in ("_", "$"):
                 found = [(m.group("ns"), m.group("path")) for m in map(_MEMBER_REF.match, literal_strings(rule[2])) if m]
@@ -485,9 +491,40 @@ def _golden_properties(pipe: dict, members: list[str], candidates: Mapping[str, 
     return own, props
 
 
+def _keyed_golden(expr: Any, members: list[str], candidates: Mapping[str, Mapping[str, str]]
+                  ) -> dict[str, tuple[tuple[str, str], ...]]:
+    """``["map-dict", KEY_FUNCTION, …, <the members' golden entries>]`` inside a ``merge``: the property
+    each member's golden key becomes is KEY_FUNCTION's value for it (a pair whose key function gives a
+    non-string is dropped, dtl-functions-lists.rst l.595), computed by the simulator's DTL engine, so
+    any key function reads the same as the node runs it. Property -> (namespace, member property)."""
+    from generator.simulate.dtl import DTLError, Transform
+
+    found: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for node in all_lists(expr):
+        if not (len(node) == 4 and node[0] == "map-dict" and _reads_golden(node[-1])):
+            continue
+        evaluate = Transform({"default": []}).evaluate
+        for ns in members:
+            for key, path in candidates.get(ns, {}).items():
+                try:
+                    name = evaluate(["map-dict", node[1], "_.", "_S."], {key: key})
+                except DTLError:
+                    continue
+                for new in name if isinstance(name, dict) else ():
+                    found[new].append((ns, path))
+    return {name: tuple(dict.fromkeys(sources)) for name, sources in found.items()}
+
+
+def _reads_golden(expr: Any) -> bool:
+    """Whether an expression reads the members' ``golden`` entries (``_S.$merged.golden``)."""
+    return any(isinstance(text, str) and re.match(r"^_S\.\$merged\.(?:[^.]*:)?golden$", text)
+               for text in literal_strings(expr))
+
+
 def _golden_candidates(pipe: dict) -> dict[str, str]:
     """The golden candidates an enrich pipe builds: golden key -> property path (see ``generator.dtl``):
-    ``["dict", KEY, "_S.<ns>:a.<ns>:b", …]`` (a nested value wrapped in ``first``)."""
+    ``["dict", KEY, "_S.<ns>:a.<ns>:b", …]`` (a nested value wrapped in ``first``), a key naming the
+    golden property (``global-<concept>:<name>``, or ``<concept>/<name>`` as earlier configs wrote it)."""
     out: dict[str, str] = {}
     for _, transform in _dtl_transforms(pipe):
         rules = transform.get("rules")
@@ -498,7 +535,7 @@ def _golden_candidates(pipe: dict) -> dict[str, str]:
                 if node[:1] == ["dict"] and len(node) % 2 == 1:
                     for key, value in zip(node[1::2], node[2::2]):
                         path = _candidate_path(value)
-                        if isinstance(key, str) and "/" in key and path is not None:
+                        if isinstance(key, str) and ("/" in key or ":" in key) and path is not None:
                             out.setdefault(key, path)
     return out
 
