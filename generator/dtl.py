@@ -7,10 +7,11 @@ docs/sync-design.md for why each pipe looks the way it does.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable
 
 from generator.model import Datatype, Ref
-from generator.plan_model import Golden, Group, Mapped, MergeKey, Member, Target, golden_key
+from generator.plan_model import Golden, Group, KeyWrite, Mapped, MergeKey, Member, Target, golden_key
 
 CASTS = {"string": "string", "integer": "integer", "float": "float", "decimal": "decimal",
          "boolean": "boolean", "datetime": "datetime", "date": "datetime"}
@@ -71,7 +72,7 @@ def merge_key_rule(ref: Ref, mk: MergeKey) -> list:
     return ["add", mk.name, ["if", ["eq", ["count", present], len(mk.paths)], ["join", "|", present], None]]
 
 
-def _candidate(key: str, path: str, refers: Ref | None = None) -> Any:
+def _candidate(key: str, path: str, refers: Ref | None = None, var: str = "_S") -> Any:
     """A golden candidate's value, read from the namespaced source: a nested path (``a.b``) gives its first
     non-empty value, never a list (``first`` returns a non-list as is, dtl-functions-lists.rst l.191), so
     through a list parent (``Emails.Value``) the first element with a value (M10). A reference
@@ -79,7 +80,7 @@ def _candidate(key: str, path: str, refers: Ref | None = None) -> Any:
     (``~:tripletex-product:7``, dtl-functions-namespaced-identifiers.rst l.40-68): ids of two systems
     are not comparable, identifiers in the referenced global's ``$ids`` are."""
     names = path.split(".")
-    read: Any = "_S." + ".".join(f"{key}:{n}" for n in names)
+    read: Any = f"{var}." + ".".join(f"{key}:{n}" for n in names)
     if len(names) > 1:
         read = ["first", ["filter", ["neq", "_.", ""], read]]
     return ["ni", refers.key, ["string", read]] if refers else read
@@ -288,6 +289,45 @@ def _patch_rules(target: Target, path: str, tree: dict, rules: dict) -> None:
     rules[f"patch-{path}"] = [["copy", "*"], ["if", is_read, patch]]
 
 
+# --- merge-key writes (insert) ---------------------------------------------
+
+# The insert's source property holding the creating member's enrich entity (its values and merge keys).
+CREATOR = "creator"
+
+
+def _filled_name(k: KeyWrite, group: str) -> str:
+    """The golden record's property a key write fills for the insert: the golden property written at the
+    target path, else ``$key-<path>``, which no golden record holds, so an update never writes it."""
+    return f"global-{group}:{k.golden}" if k.golden else "$key-" + re.sub(r"[^A-Za-z0-9_]+", "_", k.target_path)
+
+
+def _creator_hop(target: Target, origin: Any) -> list:
+    """The enrich entity of the member that causes the insert (a hop in the default rule: ``apply`` may
+    not run a rule with hops, dtl-functions-dictionaries.rst l.454). Untracked as the member hop is
+    (m4): the golden record changes with the member's values."""
+    hops = [["first", ["hops", {"datasets": [f"{ref.key}-enrich c"], "where": [["eq", "c.$ids", origin]],
+                                "track-dependencies": False}]]
+            for ref in dict.fromkeys(k.source for k in target.keys)]
+    return hops[0] if len(hops) == 1 else ["coalesce-args", *hops]
+
+
+def _key_rules(target: Target) -> list:
+    """``keys``: the golden record (``_S``) as an insert writes it, each creating flow's merge-key value
+    filled in where the golden record has none. The value is the creating member's own (``_P._S``, the
+    insert's source, dtl/variables.rst l.11), as the user wrote it, not the normalized key enrich
+    compares: the target's enrich normalizes it the same way, so it links alike, and the user reads
+    ``Ada@Example.org``, not ``ada@example.org``. Written only when that normalized key is not null (a
+    blank or partial key links nothing and would be a blank value)."""
+    fills: dict[str, list] = {}
+    for k in target.keys:
+        member = f"_P._S.{CREATOR}"
+        raw = ["if", ["is-not-null", f"{member}.{k.source.key}:{k.key}"], _candidate(k.source.key, k.source_path,
+                                                                                     var=member)]
+        name = _filled_name(k, target.group)
+        fills.setdefault(name, [f"_S.{name}"] if k.golden else []).append(raw)
+    return [["copy", "*"], *(["add", n, v[0] if len(v) == 1 else ["coalesce-args", *v]] for n, v in fills.items())]
+
+
 def transform_rules(target: Target) -> dict:
     """Namespace split: one update per linked member, one insert where a create rule allows."""
     key = target.ref.key
@@ -295,8 +335,11 @@ def transform_rules(target: Target) -> dict:
     tree = _tree([(m.target_path, _golden_value(target, m)) for m in target.mapped])
     extra: dict[str, Any] = {}
     # One "values" rule serves updates and inserts: one add-if per target property, read from the
-    # golden record (the transform's _R._S.); a nested dict only with what it holds (M10).
-    values = _golden_rules(tree, "", extra)
+    # golden record (the transform's _R._S.); a nested dict only with what it holds (M10). A merge-key
+    # target that no row maps gets a leaf of its own, which only an insert's record fills (``keys``).
+    unmapped = [(k.target_path, "_S." + _filled_name(k, target.group)) for k in target.keys if not k.golden]
+    values = _golden_rules(_tree([(m.target_path, _golden_value(target, m)) for m in target.mapped] + unmapped)
+                           if unmapped else tree, "", extra)
     mapped = [["merge", ["apply", "values", "_R._S."]]] if values else []
     nested = [k for k, v in tree.items() if isinstance(v, dict)]
     # An update writes a nested target into the member's current parent value (list or dict).
@@ -339,9 +382,10 @@ def transform_rules(target: Target) -> dict:
         # No blank records: insert only when the golden record holds a value to write (the
         # golden values are never "" or [], so is-not-empty suffices here).
         filled = [["is-not-empty", f"_S.global-{target.group}:{g}"] for g in dict.fromkeys(m.golden for m in target.mapped)]
+        source = ["dict", "origin", origin, *((CREATOR, _creator_hop(target, origin)) if target.keys else ())]
         live.append(["if", ["and", ["is-empty", members_in(target.counterparts)], ["is-not-null", origin],
                             ["is-empty", orphaned], *([["or", *filled]] if filled else [])],
-                     [["create", ["apply", "insert", ["dict", "origin", origin]]]]])
+                     [["create", ["apply", "insert", source]]]])
     conditions = [["comment", f"condition (applied unconditionally): {n}"] for n in target.conditions]
     references = {reference_name(m): _translated(m, f"_S.global-{target.group}:{m.golden}")
                   for m in target.mapped if m.refers}
@@ -361,12 +405,16 @@ def transform_rules(target: Target) -> dict:
         rules["values"] = values
     rules.update(extra)
     if target.creators:
+        # The created record carries the merge keys it was matched on (``keys``), so it links by them too.
+        record = ["apply", "keys", "_R._S."] if target.keys else "_R._S."
         rules["insert"] = [
             ["add", "_id", ["concat", ["ni-ns", "_S.origin"], ":", ["ni-id", "_S.origin"]]],
             ["add", "$origin", "_S.origin"],
             ["add", "$ids", "_R._S.$ids"],
-            *mapped,
+            *([["merge", ["apply", "values", record]]] if values else []),
         ]
+        if target.keys:
+            rules["keys"] = _key_rules(target)
     if target.deleters:
         rules["delete"] = [
             ["add", "_id", "_S._id"],

@@ -107,6 +107,19 @@ class Mapped:
 
 
 @dataclass(frozen=True)
+class KeyWrite:
+    """A creating flow's merge criterion, written on insert (the created record carries the key it was
+    matched on): the target property the criterion compares, from the creating member's own value,
+    where the flow maps no row to that property."""
+
+    source: Ref  # the creating datatype
+    source_path: str  # its property the criterion reads
+    key: str  # the normalized key enrich computes for the criterion (null when a part is empty)
+    target_path: str
+    golden: str | None  # the golden property the target writes at ``target_path`` (None: no row maps it)
+
+
+@dataclass(frozen=True)
 class Target:
     """A participant seen as a write target: what feeds it and who may create it."""
 
@@ -120,6 +133,7 @@ class Target:
     counterparts: tuple[Ref, ...] = ()
     conditions: tuple[str, ...] = ()
     golden: tuple[Golden, ...] = ()  # the concept's golden properties
+    keys: tuple[KeyWrite, ...] = ()  # merge-key values an insert writes (creating flows' criteria)
 
     @property
     def feeds(self) -> tuple[Feed, ...]:
@@ -503,7 +517,31 @@ def _target(config: NodeConfig, index: dict[Ref, list[Flow]], ref: Ref, concepts
                            for r in f.properties if r.condition})
     return Target(ref=ref, datatype=config.datatype(ref), group=concept, mapped=mapped,
                   creators=tuple(creators), deleters=tuple(deleters), counterparts=tuple(counterparts),
-                  conditions=tuple(conditions), golden=tuple(golden.get(concept, ())))
+                  conditions=tuple(conditions), golden=tuple(golden.get(concept, ())),
+                  keys=_key_writes([f for f in inbound if f.source in creators], rows, mapped))
+
+
+def _key_writes(flows: list[Flow], rows: dict[int, list[PropertyRow]], mapped: tuple[Mapped, ...]) -> tuple:
+    """Per creating flow, the target properties of its merge criteria that none of its rows writes.
+
+    A record the sync creates should carry the key it was matched on: the target's enrich computes the
+    same criterion from it, so it links to the person by that key too, not by origin alone (an origin
+    link ends when its origin is deleted, and the person's other records would then create it again).
+    The target's golden property at that path is kept where it has a value (what updates write); a
+    reference is never written from another system's value."""
+    by_path = {m.target_path: m for m in mapped}
+    out: dict[tuple[Ref, str], KeyWrite] = {}
+    for flow in flows:
+        written = {r.target for r in rows.get(id(flow), ())}
+        for alternative in flow.merge_on:
+            key = _key_name(tuple(p[0] for p in alternative))
+            for source_path, target_path in alternative:
+                m = by_path.get(target_path)
+                if target_path in written or (m is not None and m.refers is not None):
+                    continue
+                out.setdefault((flow.source, target_path),
+                               KeyWrite(flow.source, source_path, key, target_path, m.golden if m else None))
+    return tuple(out.values())
 
 
 def _flows_by_ref(flows: list[Flow]) -> dict[Ref, list[Flow]]:

@@ -21,7 +21,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from generator.qa.dtlread import (
     BOOKKEEPING, RuleVisitor, all_lists, literal_strings, mentions, namespace_selection, parse_ref, short,
@@ -71,6 +71,18 @@ class Feed:
 
 
 @dataclass(frozen=True)
+class KeyWrite:
+    """An insert writes ``target_path`` from the creating ``source``'s ``source_path``: the created record
+    carries the merge key it was matched on. Not a property row: checked against the merge criteria."""
+
+    source: str  # namespace
+    source_path: str
+    target_path: str
+    pipe: str
+    path: str  # JSON path of the value expression
+
+
+@dataclass(frozen=True)
 class Unverified:
     pipe: str
     path: str
@@ -98,6 +110,7 @@ class TargetRecovery:
     uncertain: frozenset[str] = frozenset()  # target properties with an unverified value ("*": any)
     kept: frozenset[str] | None = None  # the payload copies only these top-level properties (None: all)
     kept_path: str = "$"  # JSON path of the copy rule that chooses them
+    key_writes: tuple[KeyWrite, ...] = ()  # merge-key values inserts write (not property rows)
 
 
 @dataclass(frozen=True)
@@ -547,6 +560,7 @@ def _target(key: str, transform: dict | None, info: PipeInfo | None, share: dict
         uncertain=frozenset(reader.uncertain),
         kept=kept[0],
         kept_path=kept[1],
+        key_writes=reader.key_writes(),
     )
 
 
@@ -570,6 +584,11 @@ class _TransformReader:
     reading: list[str] = field(default_factory=list)  # JSON paths of the rule sets being read, innermost last
     root_adds: dict[str, Any] = field(default_factory=dict)  # the default rule's adds, read as _R._T.<name>
     own_context: list[bool] = field(default_factory=list)  # per rule set being read: applied to the own value
+    # An insert's record with merge-key values filled in (``["apply", "values", ["apply", "keys", ...]]``):
+    # (record property, creating namespace, its property, JSON path) per value, and per record property
+    # the target paths the applied rules write it to.
+    fills: list[tuple[str, str, str, str]] = field(default_factory=list)
+    record_reads: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def rule_set_path(self) -> str:
@@ -709,6 +728,10 @@ class _TransformReader:
             if depth >= _MAX_APPLY_DEPTH:
                 self.note(path, expr, "rule sets apply each other too deeply")
                 return
+            record = expr[2]
+            if isinstance(record, list) and len(record) == 3 and record[0] == "apply" and record[1] in rules \
+                    and record[1] != expr[1]:
+                self._key_fills(rules, record[1], path + (2,))
             self._read_rule_set(rules, expr[1], role, prefix, depth + 1)
         elif isinstance(expr, list) and expr[:1] == ["dict"] and all(isinstance(k, str) for k in expr[1::2]):
             for i in range(1, len(expr) - 1, 2):
@@ -747,6 +770,9 @@ class _TransformReader:
             own = bool(refs) and all(r.ref.namespace == self.own or (inside and not r.ref.namespace) for r in refs)
             self._read_rule_set(rules, value[1], role, target + ".", depth + 1, own_source=own)
             return
+        for text in literal_strings(value):
+            if text.startswith("_S.") and "." not in text[3:]:
+                self.record_reads.setdefault(text[3:], set()).add(target)
         for ref in value_refs(_translations(value, self.root_adds), path):
             if ref.ref.namespace == self.own:
                 continue  # the target's own current value: not a feed
@@ -765,6 +791,41 @@ class _TransformReader:
             else:
                 self.feeds.append(Feed(ref.ref.namespace, ref.ref.path, target, ref.cast, role, self.pipe,
                                        format_path(path), self.rule_set_path))
+
+    def _key_fills(self, rules: dict, name: str, path: tuple) -> None:
+        """The rule set that fills an insert's record with the creating member's merge-key values before
+        the mapping rules read it (docs/sync-design.md, "Merge keys on insert"). Its ``add``s read the
+        record itself (``_S.``, the golden record) and the member, which the calling rule holds
+        (``_P._S.<name>.<namespace>:<path>``); they are key writes, not feeds."""
+        base = self.base + (name,)
+
+        def on_add(prop: Any, value: Any, at: tuple, conds: tuple) -> None:
+            if not isinstance(prop, str):
+                self.note(at, ["add", prop], "adds a property whose name is computed")
+                return
+            for ref in value_refs(_rebased(value), at + (2,)):
+                if ref.ref.namespace.startswith("global-") or not ref.ref.namespace:
+                    continue  # the record's own value (the golden property)
+                self.fills.append((prop, ref.ref.namespace, ref.ref.path, format_path(ref.path)))
+
+        def unread(what: str) -> Callable[..., None]:
+            return lambda *args: self.note(args[-2], args[0], f"{what} in the rule set that fills an insert's "
+                                                              "merge keys, which qa cannot read")
+
+        walk_rules(rules[name], base, RuleVisitor(
+            on_add=on_add,
+            on_copy=lambda rule, at, conds: None if rule == ["copy", "*"] else self.note(at, rule, "copies part of "
+                                                                                         "the record qa cannot read"),
+            on_rename=lambda a, b, at, conds: self.note(at, ["rename", a, b], "renames a property of the record"),
+            on_remove=lambda what, at, conds: None,
+            on_create=unread("creates entities"),
+            on_merge=unread("merges properties"),
+            on_unreadable=lambda u: self.note(u.path, u.construct, u.reason),
+        ))
+
+    def key_writes(self) -> tuple[KeyWrite, ...]:
+        return tuple(KeyWrite(ns, source_path, target, self.pipe, at)
+                     for prop, ns, source_path, at in self.fills for target in sorted(self.record_reads.get(prop, ())))
 
     def _golden_feeds(self, target: str, ref, role: str) -> None:
         """A golden property of a global pipe: fed by every member property it is resolved from."""
@@ -807,6 +868,16 @@ class _TransformReader:
         else:
             self.uncertain.add("*")
             self.note(path, ["rename", source, target], "renames a property qa cannot resolve")
+
+
+def _rebased(expr: Any) -> Any:
+    """``_P._S.<name>.<namespace>:<path>`` (a value the calling rule holds) read as ``_S.<namespace>:<path>``."""
+    if isinstance(expr, str):
+        match = re.match(r"^(?:_P\.)+_S\.[^.:]+\.(.+)$", expr)
+        return "_S." + match.group(1) if match else expr
+    if isinstance(expr, list):
+        return [_rebased(x) for x in expr]
+    return expr
 
 
 def _translations(expr: Any, root_adds: Mapping[str, Any]) -> Any:
