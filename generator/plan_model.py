@@ -57,6 +57,17 @@ def table_concept(datatype: str) -> str | None:
     return None
 
 
+# Names of people and organisations: many records share one, so none identifies a record.
+_NAME = re.compile(r"^(first|last|full|display|given|family|sur|middle|company|customer|organi[sz]ation|org|legal|"
+                   r"trade|account|contact|department|person)?name$")
+
+
+def is_name_like(path: str) -> bool:
+    """``name``, ``properties.firstname``, ``LastName``, ``display_name``: a property that holds a name
+    (not ``username``, an identifier)."""
+    return bool(_NAME.match(re.sub(r"[^a-z]", "", path.rsplit(".", 1)[-1].lower())))
+
+
 def is_association(ref: Ref) -> bool:
     """An association datatype links two others; it is a reference, never an entity to create."""
     return "association" in ref.datatype.lower()
@@ -580,6 +591,14 @@ def _flow_warnings(flow: Flow, path: str):
         yield Problem(flow.location, f"{path}.merge_on",
                       f"flow {flow.name} never creates and has no merge criteria: entities can only link by origin",
                       level="warning")
+    for j, alternative in enumerate(flow.merge_on):
+        if all(is_name_like(a) or is_name_like(b) for a, b in alternative):
+            text = " and ".join(f"{a} = {b}" for a, b in alternative)
+            yield Problem(flow.criterion_location(j), f"{path}.merge_on[{j}]",
+                          f"flow {flow.name} merges on {text}, a name: records of different identity that share "
+                          "it (two companies or people named alike) become one golden record, and each gets the "
+                          "other's values; merge on an identifier (org number, e-mail), or a name together with one",
+                          level="warning")
     for j, row in enumerate(flow.properties):
         if not row.source or not row.target:
             yield Problem(row.location, f"{path}.properties[{j}]",
