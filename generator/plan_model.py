@@ -68,6 +68,21 @@ def is_name_like(path: str) -> bool:
     return bool(_NAME.match(re.sub(r"[^a-z]", "", path.rsplit(".", 1)[-1].lower())))
 
 
+def names_only(alternative: tuple[tuple[str, str], ...]) -> bool:
+    """A merge criterion whose every pair compares names (``generate`` warns about it)."""
+    return all(is_name_like(a) or is_name_like(b) for a, b in alternative)
+
+
+def name_criteria(config: NodeConfig) -> dict[Ref, set[tuple[str, ...]]]:
+    """Per datatype, its property paths of each criterion made of names alone."""
+    out: dict[Ref, set[tuple[str, ...]]] = defaultdict(set)
+    for flow in config.flows:
+        for alternative in filter(names_only, flow.merge_on):
+            out[flow.source].add(tuple(a for a, _ in alternative))
+            out[flow.target].add(tuple(b for _, b in alternative))
+    return dict(out)
+
+
 def is_association(ref: Ref) -> bool:
     """An association datatype links two others; it is a reference, never an entity to create."""
     return "association" in ref.datatype.lower()
@@ -592,7 +607,7 @@ def _flow_warnings(flow: Flow, path: str):
                       f"flow {flow.name} never creates and has no merge criteria: entities can only link by origin",
                       level="warning")
     for j, alternative in enumerate(flow.merge_on):
-        if all(is_name_like(a) or is_name_like(b) for a, b in alternative):
+        if names_only(alternative):
             text = " and ".join(f"{a} = {b}" for a, b in alternative)
             yield Problem(flow.criterion_location(j), f"{path}.merge_on[{j}]",
                           f"flow {flow.name} merges on {text}, a name: records of different identity that share "

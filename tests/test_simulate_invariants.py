@@ -185,6 +185,26 @@ def test_records_users_gave_one_merge_key_are_no_duplicate(tmp_path):
     assert not world.created and not world.violations, world.violations
 
 
+def test_records_a_criterion_of_names_joins_are_the_specs_choice_not_a_duplicate(tmp_path):
+    """The example spec merges CRM companies with ERP departments on the name alone (generate warns): a
+    CRM company the sync creates from an ERP customer of another org number joins an existing company
+    of that name (the full search's case on the example spec). The spec says so; no duplicate."""
+    spec, patch = SPECS["example"](tmp_path)
+    world = World.open([spec], patch)
+    try:
+        eps = {(e.system, e.datatype): e for e in world.eps}
+        world.insert(eps["crm", "company"], {"org_nr": "111", "name": "Acme AS"})
+        world.run()
+        world.insert(eps["erp", "customer"], {"orgNumber": "222", "name": " ACME as", "city": "Bergen"})
+        world.finish()
+        groups = {frozenset(v) for v in world._links().values()}
+    finally:
+        world.close()
+    assert world.created == {"crm-company:2"}
+    assert {"crm-company:1", "crm-company:2", "erp-customer:1"} in groups
+    assert "duplicate" not in world.violations, world.violations
+
+
 def test_a_record_the_sync_creates_for_a_person_it_already_has_is_a_duplicate(tmp_path):
     """The check still bites: with the employee's and the ERP contact's e-mail criteria kept apart (the
     CRM key written two ways, so the node cannot join the sets), a new employee and a new ERP contact

@@ -14,7 +14,9 @@ end, what a correct sync guarantees:
   Records that users gave one merge key are one by the spec's criteria ("equality is resolved
   transitively", configuration-sources-merge.rst l.274), so a surplus the users made (two of their
   records, or theirs added after the sync's, which may be what joined the golden record) is the merge
-  working, not a duplicate;
+  working, not a duplicate; so are two records of one datatype that share the value of a criterion made
+  of names alone: the spec says records of one name are one, and ``generate`` warns that they need not
+  be (docs/spec.md, "Merge criteria");
 * ``delete-without-flow``: no DELETE reaches a datatype that no flow deletes into;
 * ``lost``: after settling, every record of a ``create: always`` flow's source is linked to a record of
   its target (where the generated config creates: a flow that maps no property only links, and a
@@ -32,8 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from generator.model import NodeConfig
-from generator.plan_model import build_plan
+from generator.model import NodeConfig, Ref
+from generator.plan_model import build_plan, name_criteria
 from generator.simulate.runner import deep_merge
 from generator.simulate.scenario import Simulation
 from generator.simulate.systems import Failure
@@ -134,6 +136,7 @@ class World:
     user_lists: set = field(default_factory=set)  # list values users wrote (a list copied across is no change of kind)
     ever: dict = field(default_factory=dict)  # record -> every record it was ever linked to
     born: dict = field(default_factory=dict)  # record -> when a user or the sync inserted it (a counter)
+    names: dict = field(default_factory=dict)  # Ref -> property paths of its criteria made of names alone
 
     def fresh(self) -> None:
         """A new example: empty systems and node, no bookkeeping."""
@@ -147,7 +150,7 @@ class World:
     def open(cls, specs: Sequence[Path], patch: Sequence[dict] = ()) -> "World":
         sim = Simulation.from_specs(list(specs), patch=patch)
         sim.__enter__()
-        return cls(sim, endpoints(sim.config))
+        return cls(sim, endpoints(sim.config), names=name_criteria(sim.config))
 
     def close(self) -> None:
         self.sim.__exit__(None, None, None)
@@ -377,7 +380,8 @@ class World:
                 # (a key it shares with both): whose surplus that is, the check cannot tell.
                 latest_user = max((self.born.get(m, -1) for m in group - self.created), default=-1)
                 made = sorted(m for m in set(kept) & self.created
-                              if first < self.born.get(m, -1) > latest_user and not self._lost_to_user(m))
+                              if first < self.born.get(m, -1) > latest_user and not self._lost_to_user(m)
+                              and not self._named_alike(m, kept))
                 if made:  # a surplus users made is theirs (see ``duplicate`` above)
                     self._violate("duplicate", f"a golden record holds {counts[worst]} {worst} records, "
                                                f"{', '.join(made)} created by the sync after another: {sorted(group)}")
@@ -391,6 +395,22 @@ class World:
                 continue
             if len(links.get(name, ())) <= 1:
                 self._violate("duplicate", f"{name} was created by the sync and is now linked to nothing")
+
+    def _named_alike(self, name: str, records: list[str]) -> bool:
+        """Whether ``name`` shares the value of a criterion made of names alone with another of ``records``
+        (normalized as enrich does: trimmed, lower-case; an empty part matches nothing)."""
+        ref = Ref(*name.rpartition(":")[0].split("-", 1))
+        keys = self.names.get(ref, ())
+        values = {r: [self._name_key(r, paths) for paths in keys] for r in records}
+        return any(v is not None and v == values[r][i] for r in records if r != name
+                   for i, v in enumerate(values[name]))
+
+    def _name_key(self, name: str, paths: tuple[str, ...]):
+        system_dt, _, key = name.rpartition(":")
+        sid, _, dt = system_dt.partition("-")
+        row = self.sim.systems[sid].get(dt, key) or {}
+        parts = [str(_get(row, p) or "").strip().lower() for p in paths]
+        return tuple(parts) if all(parts) else None
 
     def _lost_to_user(self, name: str) -> bool:
         """A record once linked to one a user deleted (or whose merge key a user changed): whether it
