@@ -86,7 +86,19 @@ def _candidate(key: str, path: str, refers: Ref | None = None, var: str = "_S") 
     return ["ni", refers.key, ["string", read]] if refers else read
 
 
-def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tuple[tuple[str, str], ...],
+def _offered(key: str, paths: tuple[str, ...], references: dict[str, Ref]) -> Any:
+    """A golden candidate of a datatype with one or more properties in the golden property (fan-in:
+    Tripletex's delivery, physical and postal address lines all feed HubSpot's ``address``): the first of
+    them, by name, that holds a value, so a value in any of them reaches the golden record (the docs are
+    silent; the first by name alone would lose a customer's only address when it is not the delivery
+    address)."""
+    candidates = [_candidate(key, p, references.get(p)) for p in paths]
+    if len(candidates) == 1:
+        return candidates[0]
+    return ["first", ["filter", ["and", ["is-not-empty", "_."], ["neq", "_.", ""]], ["list", *candidates]]]
+
+
+def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tuple[tuple[str, tuple[str, ...]], ...],
                  clock: str, references: dict[str, Ref] | None = None) -> dict:
     """Namespaced entity, rdf:type, $ids, the concept's clock, golden candidates, merge keys.
 
@@ -112,8 +124,8 @@ def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tup
         previous = ["first", ["hops", {"datasets": [f"{key}-enrich prev"], "where": [["eq", "_S._id", "prev._id"]],
                                        "track-dependencies": False}]]
         # Golden key -> value, as [key, value] pairs (``items``, dtl-functions-dictionaries.rst l.137).
-        values = ["items", ["dict", *(part for k, p in synced
-                                      for part in (k, _candidate(key, p, (references or {}).get(p))))]]
+        values = ["items", ["dict", *(part for k, paths in synced
+                                      for part in (k, _offered(key, paths, references or {})))]]
         value = ["last", "_."]
         present = ["and", ["is-not-empty", value], ["neq", value, ""]]
         before = ["path", ["list", GOLDEN, ["first", "_."]], "_T.$previous"]

@@ -212,7 +212,7 @@ class Plan:
     merge_keys: dict  # Ref -> tuple[MergeKey, ...]; normalized keys computed in enrich
     concepts: dict  # Ref -> concept
     splits: tuple[tuple[Ref, str], ...]  # (datatype, other concept) of every split enrich pipe
-    synced: dict  # Ref -> ((golden key, property), ...) whose values and change times enrich keeps
+    synced: dict  # Ref -> ((golden key, (property, ...)), ...) whose values and change times enrich keeps
     warnings: tuple[Problem, ...]
     # Ref -> {property: referenced Ref}: properties holding another synced datatype's id (B7), which
     # enrich offers as that datatype's namespaced identifier.
@@ -495,10 +495,9 @@ def _golden(config: NodeConfig, flows: list[Flow], concepts: dict[Ref, str], row
                                     level="warning"))
             continue
         name = _golden_name([p for _, _, p in nodes], taken[concept])
-        # A datatype with two properties in one golden property offers the first as its value (both are written).
-        first = {k: (c, k, p) for c, k, p in reversed(nodes)}
-        golden[concept].append(Golden(name, tuple(Candidate(refs[k], p, *origin[(c, k, p)])
-                                                  for c, k, p in nodes if first[k] == (c, k, p))))
+        # A datatype with two properties in one golden property offers the first of them that holds a
+        # value (enrich); every one of them is written.
+        golden[concept].append(Golden(name, tuple(Candidate(refs[k], p, *origin[(c, k, p)]) for c, k, p in nodes)))
         for _, key, path in nodes:
             ref = refs[key]
             if concepts[ref] == concept:
@@ -514,14 +513,17 @@ def golden_key(concept: str, name: str) -> str:
     return f"{concept}/{name}"
 
 
-def _synced(groups: list[Group]) -> dict[Ref, tuple[tuple[str, str], ...]]:
-    """Per participant, (golden key, property) of every golden property it is a candidate of."""
-    items: dict[Ref, dict[str, str]] = defaultdict(dict)
+def _synced(groups: list[Group]) -> dict[Ref, tuple[tuple[str, tuple[str, ...]], ...]]:
+    """Per participant, (golden key, its properties in name order) of every golden property it is a
+    candidate of."""
+    items: dict[Ref, dict[str, list[str]]] = defaultdict(dict)
     for group in groups:
         for golden in group.golden:
             for c in golden.candidates:
-                items[c.ref].setdefault(golden_key(group.name, golden.name), c.path)
-    return {ref: tuple(sorted(v.items())) for ref, v in items.items()}
+                paths = items[c.ref].setdefault(golden_key(group.name, golden.name), [])
+                if c.path not in paths:
+                    paths.append(c.path)
+    return {ref: tuple(sorted((k, tuple(sorted(p))) for k, p in v.items())) for ref, v in items.items()}
 
 
 # --------------------------------------------------------------------------- targets

@@ -156,6 +156,23 @@ def test_a_contact_created_from_an_employee_stays_with_the_person_when_its_origi
     assert failed == []
 
 
+def test_a_customer_with_an_address_only_in_a_later_fan_in_property_creates_a_company(tmp_path, spec):
+    """Tripletex's delivery, physical and postal address lines (and cities) all feed HubSpot's
+    ``properties.address`` (``properties.city``). A customer whose only address is its physical line and
+    postal city creates a HubSpot company that carries them: each datatype offers the first of its
+    properties that holds a value, not the first by name (the delivery address, empty here). The full
+    invariant search's ``lost`` case on this pair, minimized (a customer with a value at a mapped
+    property, linked to no HubSpot record after settling)."""
+    failed = _run(tmp_path, spec, """\
+  - edit: {system: tripletex, datatype: customer, insert: {email: "", physicalAddress: {addressLine1: Ada}, postalAddress: {city: liv}}, as: customer}
+  - run: {}
+  - expect: {settled: true}
+  - expect: {system: hubspot, datatype: company, count: 1, values: {properties.address: Ada, properties.city: liv}, label: company}
+  - expect: {linked: [customer, company]}
+""")
+    assert failed == []
+
+
 PAIRS = [("salesforce-superoffice", "superoffice-salesforce"), ("shopify-tripletex", "tripletex-shopify"),
          ("hubspot-superoffice", "superoffice-hubspot")]
 

@@ -493,15 +493,16 @@ def _golden_properties(pipe: dict, members: list[str], candidates: Mapping[str, 
                 found = [(m.group("ns"), m.group("path")) for m in map(_MEMBER_REF.match, literal_strings(rule[2])) if m]
                 for node in all_lists(rule[2]):
                     if len(node) == 3 and node[:2] == ["list", "golden"] and isinstance(node[2], str):
-                        found += [(ns, candidates[ns][node[2]]) for ns in members if node[2] in candidates.get(ns, {})]
+                        found += [(ns, path) for ns in members for path in candidates.get(ns, {}).get(node[2], ())]
                 props[_strip_ns(rule[1], own)] = tuple(dict.fromkeys(found))
     return own, props
 
 
-def _golden_candidates(pipe: dict) -> dict[str, str]:
-    """The golden candidates an enrich pipe builds: golden key -> property path (see ``generator.dtl``):
-    ``["dict", KEY, "_S.<ns>:a.<ns>:b", …]`` (a nested value wrapped in ``first``)."""
-    out: dict[str, str] = {}
+def _golden_candidates(pipe: dict) -> dict[str, tuple[str, ...]]:
+    """The golden candidates an enrich pipe builds: golden key -> property paths (see ``generator.dtl``):
+    ``["dict", KEY, "_S.<ns>:a.<ns>:b", …]`` (a nested value wrapped in ``first``; several properties
+    of one golden property as the first non-empty of their ``list``)."""
+    out: dict[str, tuple[str, ...]] = {}
     for _, transform in _dtl_transforms(pipe):
         rules = transform.get("rules")
         for rule in (rules.get("default") if isinstance(rules, dict) else None) or ():
@@ -510,10 +511,22 @@ def _golden_candidates(pipe: dict) -> dict[str, str]:
             for node in all_lists(rule[2]):
                 if node[:1] == ["dict"] and len(node) % 2 == 1:
                     for key, value in zip(node[1::2], node[2::2]):
-                        path = _candidate_path(value)
-                        if isinstance(key, str) and "/" in key and path is not None:
-                            out.setdefault(key, path)
+                        paths = _candidate_paths(value)
+                        if isinstance(key, str) and "/" in key and paths:
+                            out.setdefault(key, paths)
     return out
+
+
+def _candidate_paths(value: Any) -> tuple[str, ...]:
+    """The properties a golden candidate reads: one (``_candidate_path``), or each of
+    ``["first", ["filter", TEST, ["list", C1, C2, …]]]``."""
+    if isinstance(value, list) and len(value) == 2 and value[0] == "first" and isinstance(value[1], list) \
+            and len(value[1]) == 3 and value[1][0] == "filter" and isinstance(value[1][2], list) \
+            and value[1][2][:1] == ["list"]:
+        paths = [_candidate_path(v) for v in value[1][2][1:]]
+        return tuple(paths) if all(p is not None for p in paths) else ()
+    path = _candidate_path(value)
+    return (path,) if path is not None else ()
 
 
 def _candidate_path(value: Any) -> str | None:
