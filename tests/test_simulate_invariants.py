@@ -207,6 +207,26 @@ def test_records_a_criterion_of_names_joins_are_the_specs_choice_not_a_duplicate
     assert "duplicate" not in world.violations, world.violations
 
 
+def test_a_record_whose_only_value_is_no_data_is_not_lost(tmp_path):
+    """A Tripletex order holding only ``currency.id`` (a reference to a datatype no flow syncs, skipped
+    with a warning) has nothing to write to HubSpot: no deal is created, and that is no ``lost`` record
+    (the full search's case on HubSpot <-> Tripletex once the fan-in case was fixed). An order with a
+    date is created and linked."""
+    spec, patch = SPECS["hubspot-tripletex"](tmp_path)
+    world = World.open([spec], patch)
+    try:
+        order = next(e for e in world.eps if (e.system, e.datatype) == ("tripletex", "order"))
+        world.insert(order, {"deliveryDate": "", "currency.id": "Ada"})
+        world.insert(order, {"orderDate": "2024-05-01"})
+        world.finish()
+        links = world._links()
+    finally:
+        world.close()
+    assert world.created == {"hubspot-deal:1"}
+    assert any(m.startswith("hubspot-deal:") for m in links.get("tripletex-order:2", ()))
+    assert "lost" not in world.violations, world.violations
+
+
 def test_a_record_the_sync_creates_for_a_person_it_already_has_is_a_duplicate(tmp_path):
     """The check still bites: with the employee's and the ERP contact's e-mail criteria kept apart (the
     CRM key written two ways, so the node cannot join the sets), a new employee and a new ERP contact
