@@ -222,12 +222,18 @@ class World:
 
     def _check_pairs(self, links: dict) -> None:
         """A record the sync created stays linked to what it was linked to (its origin link never
-        breaks), unless a user changed a merge key or deleted one of them."""
+        breaks), unless a user changed a merge key or deleted one of them, or of the record that linked
+        them: two records whose datatypes no flow connects are linked only through a third (a HubSpot
+        company created from a Tripletex customer and the HubSpot contact of that customer's e-mail),
+        and follow its keys (docs/sync-design.md, point 2: links are by origin and merge criteria)."""
         for created, linked in list(self.pairs.items()):
             if created in self.rekeyed:
                 continue
             now = links.get(created, set())
+            through_rekeyed = bool(linked & self.rekeyed)
             for other in sorted(linked - now - self.rekeyed):
+                if through_rekeyed and not self._connected(created, other):
+                    continue
                 self._violate("duplicate", f"{created} (created by the sync) is no longer linked to {other}: "
                                            "the next edit duplicates it")
                 break
@@ -396,6 +402,11 @@ class World:
                 continue
             if len(links.get(name, ())) <= 1:
                 self._violate("duplicate", f"{name} was created by the sync and is now linked to nothing")
+
+    def _connected(self, a: str, b: str) -> bool:
+        """Whether a flow connects the datatypes of records ``a`` and ``b`` (so they may link directly)."""
+        ends = {a.rpartition(":")[0], b.rpartition(":")[0]}
+        return any({f.source.key, f.target.key} == ends for f in self.sim.config.flows)
 
     def _named_alike(self, name: str, records: list[str]) -> bool:
         """Whether ``name`` shares the value of a criterion made of names alone with another of ``records``
