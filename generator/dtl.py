@@ -344,14 +344,14 @@ def transform_rules(target: Target) -> dict:
     """Namespace split: one update per linked member, one insert where a create rule allows."""
     key = target.ref.key
     pk = target.datatype.primary_key
-    tree = _tree([(m.target_path, _golden_value(target, m)) for m in target.mapped])
+    leaves = [(m.target_path, _golden_value(target, m)) for m in target.mapped]
+    tree = _tree(leaves)
     extra: dict[str, Any] = {}
     # One "values" rule serves updates and inserts: one add-if per target property, read from the
     # golden record (the transform's _R._S.); a nested dict only with what it holds (M10). A merge-key
     # target that no row maps gets a leaf of its own, which only an insert's record fills (``keys``).
     unmapped = [(k.target_path, "_S." + _filled_name(k, target.group)) for k in target.keys if not k.golden]
-    values = _golden_rules(_tree([(m.target_path, _golden_value(target, m)) for m in target.mapped] + unmapped)
-                           if unmapped else tree, "", extra)
+    values = _golden_rules(_tree(leaves + unmapped), "", extra)
     mapped = [["merge", ["apply", "values", "_R._S."]]] if values else []
     nested = [k for k, v in tree.items() if isinstance(v, dict)]
     # An update writes a nested target into the member's current parent value (list or dict).

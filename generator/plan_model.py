@@ -546,17 +546,20 @@ def _target(config: NodeConfig, index: dict[Ref, list[Flow]], ref: Ref, concepts
     return Target(ref=ref, datatype=config.datatype(ref), group=concept, mapped=mapped,
                   creators=tuple(creators), deleters=tuple(deleters), counterparts=tuple(counterparts),
                   conditions=tuple(conditions), golden=tuple(golden.get(concept, ())),
-                  keys=_key_writes([f for f in inbound if f.source in creators], rows, mapped))
+                  keys=_key_writes([f for f in inbound if f.source in creators], rows, mapped,
+                                   config.datatype(ref).primary_key))
 
 
-def _key_writes(flows: list[Flow], rows: dict[int, list[PropertyRow]], mapped: tuple[Mapped, ...]) -> tuple:
+def _key_writes(flows: list[Flow], rows: dict[int, list[PropertyRow]], mapped: tuple[Mapped, ...],
+                primary_key: str) -> tuple:
     """Per creating flow, the target properties of its merge criteria that none of its rows writes.
 
     A record the sync creates should carry the key it was matched on: the target's enrich computes the
     same criterion from it, so it links to the person by that key too, not by origin alone (an origin
     link ends when its origin is deleted, and the person's other records would then create it again).
     The target's golden property at that path is kept where it has a value (what updates write); a
-    reference is never written from another system's value."""
+    reference is never written from another system's value, nor the target's primary key (an insert
+    that carries it is an update, B2)."""
     by_path = {m.target_path: m for m in mapped}
     out: dict[tuple[Ref, str], KeyWrite] = {}
     for flow in flows:
@@ -565,7 +568,8 @@ def _key_writes(flows: list[Flow], rows: dict[int, list[PropertyRow]], mapped: t
             key = _key_name(tuple(p[0] for p in alternative))
             for source_path, target_path in alternative:
                 m = by_path.get(target_path)
-                if target_path in written or (m is not None and m.refers is not None):
+                if target_path in written or (m is not None and m.refers is not None) \
+                        or target_path.split(".")[0] == primary_key:
                     continue
                 out.setdefault((flow.source, target_path),
                                KeyWrite(flow.source, source_path, key, target_path, m.golden if m else None))

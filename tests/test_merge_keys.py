@@ -116,3 +116,17 @@ def test_qa_reports_a_key_write_no_criterion_names(output, tmp_path):
     assert [(f.kind, f.flows, f.property, f.pipe) for f in findings] == [
         ("property-extra", ("erp.employee -> crm.contact",), "firstName -> properties.email", "crm-contact-transform")]
     assert findings[0].path.startswith("$.transform.rules.keys")
+
+
+def test_a_criterion_on_the_targets_primary_key_is_never_written(tmp_path):
+    """An insert that carries the primary key would be an update of another record (B2)."""
+    spec = tmp_path / "pk.yaml"
+    spec.write_text(SPEC.read_text(encoding="utf-8").replace("merge_on: [[mail, properties.email]]",
+                                                             "merge_on: [[mail, properties.email], [erpId, id]]"),
+                    encoding="utf-8")
+    assert "erpId" in spec.read_text(encoding="utf-8")
+    from generator.plan_model import build_plan
+
+    target = next(t for t in build_plan(load_node_config([spec])).targets if t.ref.key == "crm-contact")
+    assert {(k.source.key, k.target_path) for k in target.keys} == {
+        ("erp-employee", "properties.email"), ("erp-contact", "properties.email")}
