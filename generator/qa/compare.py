@@ -426,11 +426,17 @@ class _Comparison:
     def check_key_writes(self, key: str, target: TargetRecovery) -> None:
         """An insert that writes a property from its creating entity's merge key (the created record
         carries the key it was matched on) is no property row; it stands when a flow from that datatype
-        merges on that pair, else it maps data no row or criterion names."""
+        merges on that pair, else it maps data no row or criterion names. A value that fills a golden
+        property reaches every target property written from it (rows checked as such): it stands when
+        a criterion names one of them."""
+        fills: dict[tuple, list] = defaultdict(list)
         for kw in target.key_writes:
-            flows = [f for f in self.exp.flows_into(key) if f.source == kw.source]
-            if any((kw.source_path, kw.target_path) in alt for f in flows for alt in f.criteria):
+            fills[(kw.source, kw.source_path, kw.path)].append(kw)
+        for (source, source_path, _), writes in fills.items():
+            flows = [f for f in self.exp.flows_into(key) if f.source == source]
+            if any((source_path, kw.target_path) in alt for kw in writes for f in flows for alt in f.criteria):
                 continue
+            kw = writes[0]
             names = [f.name for f in flows] or [f"{self.label(kw.source)} -> {self.label(key)}"]
             self.emit("property-extra", names,
                       f"inserts write {self.label(key)}.{kw.target_path} from {self.label(kw.source)}."
