@@ -8,11 +8,12 @@ docs/sync-design.md for why each pipe looks the way it does.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from typing import Any, Iterable
 
 from generator.model import Datatype, Ref
-from generator.plan_model import Group, Mapped, MergeKey, Member, Target
+from generator.plan_model import Golden, Group, KeyWrite, Mapped, MergeKey, Member, Target, golden_key
 
 CASTS = {"string": "string", "integer": "integer", "float": "float", "decimal": "decimal",
          "boolean": "boolean", "datetime": "datetime", "date": "datetime"}
@@ -73,9 +74,9 @@ def merge_key_rule(ref: Ref, mk: MergeKey) -> list:
     return ["add", mk.name, ["if", ["eq", ["count", present], len(mk.paths)], ["join", "|", present], None]]
 
 
-def _read(key: str, path: str) -> str:
+def _read(key: str, path: str, var: str = "_S") -> str:
     """``a.b`` of the namespaced source: ``_S.<key>:a.<key>:b``."""
-    return "_S." + ".".join(f"{key}:{n}" for n in path.split("."))
+    return f"{var}." + ".".join(f"{key}:{n}" for n in path.split("."))
 
 
 # The first non-empty value of a nested read: never a list (``first`` returns a non-list as is,
@@ -84,40 +85,50 @@ def _read(key: str, path: str) -> str:
 FIRST_FILLED = ["first", ["filter", ["neq", "_.", ""], "_."]]
 
 
-def _candidate(key: str, path: str, refers: Ref | None = None) -> Any:
-    """A golden candidate's value, read from the namespaced source. A reference (``product.id``, B7) is
-    offered as the referenced entity's namespaced identifier (``~:tripletex-product:7``,
-    dtl-functions-namespaced-identifiers.rst l.40-68): ids of two systems are not comparable,
-    identifiers in the referenced global's ``$ids`` are; a nested one is its first non-empty value."""
-    read: Any = _read(key, path)
-    if refers is None:
-        return read
+def _candidate(key: str, path: str, refers: Ref | None = None, var: str = "_S") -> Any:
+    """A golden candidate's value, read from the namespaced source: a nested path (``a.b``) gives its first
+    non-empty value, never a list (M10). A reference (``product.id``, B7) is offered as the referenced
+    entity's namespaced identifier (``~:tripletex-product:7``, dtl-functions-namespaced-identifiers.rst
+    l.40-68): ids of two systems are not comparable, identifiers in the referenced global's ``$ids`` are."""
+    read: Any = _read(key, path, var)
     if "." in path:
         read = ["first", ["filter", ["neq", "_.", ""], read]]
-    return ["ni", refers.key, ["string", read]]
+    return ["ni", refers.key, ["string", read]] if refers else read
 
 
-def _candidates(key: str, synced: tuple[tuple[str, str], ...], references: dict[str, Ref]) -> list:
+def _candidates(key: str, synced: tuple[tuple[str, tuple[str, ...]], ...], references: dict[str, Ref]) -> list:
     """Golden key -> value, as [key, value] pairs (``items``, dtl-functions-dictionaries.rst l.137).
 
     The values of nested paths (``a.b``) are one dict, each turned into its first non-empty value
     by one ``map-dict`` (its VALUE_FUNCTION, dtl-functions-lists.rst l.578-596; a key function of
-    ``_.`` keeps the key), instead of a ``first``/``filter`` around each."""
+    ``_.`` keeps the key), instead of a ``first``/``filter`` around each. A golden property that several
+    of the datatype's properties feed (fan-in) is offered as the first of them with a value (``_offered``)."""
     plain: list[Any] = []
     nested: list[Any] = []
-    for k, p in synced:
-        refers = references.get(p)
-        if "." in p and refers is None:
-            nested += [k, _read(key, p)]
+    for k, paths in synced:
+        if len(paths) == 1 and "." in paths[0] and references.get(paths[0]) is None:
+            nested += [k, _read(key, paths[0])]
         else:
-            plain += [k, _candidate(key, p, refers)]
+            plain += [k, _offered(key, paths, references)]
     dicts = [["dict", *plain]] if plain else []
     if nested:
         dicts.append(["map-dict", "_.", FIRST_FILLED, ["dict", *nested]])
     return ["items", dicts[0] if len(dicts) == 1 else ["list", *dicts]]
 
 
-def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tuple[tuple[str, str], ...],
+def _offered(key: str, paths: tuple[str, ...], references: dict[str, Ref]) -> Any:
+    """A golden candidate of a datatype with one or more properties in the golden property (fan-in:
+    Tripletex's delivery, physical and postal address lines all feed HubSpot's ``address``): the first of
+    them, by name, that holds a value, so a value in any of them reaches the golden record (the docs are
+    silent; the first by name alone would lose a customer's only address when it is not the delivery
+    address)."""
+    candidates = [_candidate(key, p, references.get(p)) for p in paths]
+    if len(candidates) == 1:
+        return candidates[0]
+    return ["first", ["filter", ["and", ["is-not-empty", "_."], ["neq", "_.", ""]], ["list", *candidates]]]
+
+
+def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tuple[tuple[str, tuple[str, ...]], ...],
                  clock: str, references: dict[str, Ref] | None = None) -> dict:
     """Namespaced entity, rdf:type, $ids, the concept's clock, golden candidates, merge keys.
 
@@ -396,15 +407,57 @@ def _patches(target: Target, tree: dict, rules: dict) -> list:
     return out
 
 
+# --- merge-key writes (insert) ---------------------------------------------
+
+# The insert's source property holding the creating member's enrich entity (its values and merge keys).
+CREATOR = "creator"
+
+
+def _filled_name(k: KeyWrite, group: str) -> str:
+    """The golden record's property a key write fills for the insert: the golden property written at the
+    target path, else ``$key-<path>``, which no golden record holds, so an update never writes it."""
+    return f"global-{group}:{k.golden}" if k.golden else "$key-" + re.sub(r"[^A-Za-z0-9_]+", "_", k.target_path)
+
+
+def _creator_hop(target: Target, origin: Any) -> list:
+    """The enrich entity of the member that causes the insert (a hop in the default rule: ``apply`` may
+    not run a rule with hops, dtl-functions-dictionaries.rst l.454). Untracked as the member hop is
+    (m4): the golden record changes with the member's values."""
+    hops = [["first", ["hops", {"datasets": [f"{ref.key}-enrich c"], "where": [["eq", "c.$ids", origin]],
+                                "track-dependencies": False}]]
+            for ref in dict.fromkeys(k.source for k in target.keys)]
+    return hops[0] if len(hops) == 1 else ["coalesce-args", *hops]
+
+
+def _key_rules(target: Target) -> list:
+    """``keys``: the golden record (``_S``) as an insert writes it, each creating flow's merge-key value
+    filled in where the golden record has none. The value is the creating member's own (``_P._S``, the
+    insert's source, dtl/variables.rst l.11), as the user wrote it, not the normalized key enrich
+    compares: the target's enrich normalizes it the same way, so it links alike, and the user reads
+    ``Ada@Example.org``, not ``ada@example.org``. Written only when that normalized key is not null (a
+    blank or partial key links nothing and would be a blank value)."""
+    fills: dict[str, list] = {}
+    for k in target.keys:
+        member = f"_P._S.{CREATOR}"
+        raw = ["if", ["is-not-null", f"{member}.{k.source.key}:{k.key}"], _candidate(k.source.key, k.source_path,
+                                                                                     var=member)]
+        name = _filled_name(k, target.group)
+        fills.setdefault(name, [f"_S.{name}"] if k.golden else []).append(raw)
+    return [["copy", "*"], *(["add", n, v[0] if len(v) == 1 else ["coalesce-args", *v]] for n, v in fills.items())]
+
+
 def transform_rules(target: Target) -> dict:
     """Namespace split: one update per linked member, one insert where a create rule allows."""
     key = target.ref.key
     pk = target.datatype.primary_key
-    tree = _tree([(m.target_path, _golden_value(target, m)) for m in target.mapped])
+    leaves = [(m.target_path, _golden_value(target, m)) for m in target.mapped]
+    tree = _tree(leaves)
     extra: dict[str, Any] = {}
     # One "values" rule serves updates and inserts: one add-if per target property, read from the
-    # golden record (the transform's _R._S.); a nested dict only with what it holds (M10).
-    values = _golden_rules(tree, "", extra)
+    # golden record (the transform's _R._S.); a nested dict only with what it holds (M10). A merge-key
+    # target that no row maps gets a leaf of its own, which only an insert's record fills (``keys``).
+    unmapped = [(k.target_path, "_S." + _filled_name(k, target.group)) for k in target.keys if not k.golden]
+    values = _golden_rules(_tree(leaves + unmapped), "", extra)
     mapped = [["merge", ["apply", "values", "_R._S."]]] if values else []
     patches = _patches(target, tree, extra)
     # The target's values as collected (connector-contract.rst l.95); a nested parent whole, without
@@ -440,12 +493,19 @@ def transform_rules(target: Target) -> dict:
         # l.37-73) says it.
         golden = [f"_S.global-{target.group}:{g}" for g in dict.fromkeys(m.golden for m in target.mapped)]
         filled = [["is-not-null", ["coalesce-args", *golden]]] if golden else []
-        # The insert entity is made from the origin: ``map`` over it makes none when there is no
-        # origin (a value expression returns "null, a single value or a list of values",
-        # dtl/argument-types.rst l.41-43).
-        live.append(["if", ["and", ["is-empty", members_in(target.counterparts)],
+        if target.keys:
+            # The insert also carries the creating member (merge-key writes), found by a hop on the
+            # origin, so it is made only when there is one.
+            made: list[Any] = [["is-not-null", origin]]
+            source: Any = ["dict", "origin", origin, CREATOR, _creator_hop(target, origin)]
+        else:
+            # Made from the origin: ``map`` over it makes none when there is no origin (a value
+            # expression returns "null, a single value or a list of values", dtl/argument-types.rst
+            # l.41-43).
+            made, source = [], ["map", ["dict", "origin", "_."], origin]
+        live.append(["if", ["and", ["is-empty", members_in(target.counterparts)], *made,
                             ["is-empty", orphaned], *filled],
-                     [["create", ["apply", "insert", ["map", ["dict", "origin", "_."], origin]]]]])
+                     [["create", ["apply", "insert", source]]]])
     conditions = [["comment", f"condition (applied unconditionally): {n}"] for n in target.conditions]
     references = {reference_name(m): _translated(m, f"_S.global-{target.group}:{m.golden}")
                   for m in target.mapped if m.refers}
@@ -465,12 +525,16 @@ def transform_rules(target: Target) -> dict:
         rules["values"] = values
     rules.update(extra)
     if target.creators:
+        # The created record carries the merge keys it was matched on (``keys``), so it links by them too.
+        record = ["apply", "keys", "_R._S."] if target.keys else "_R._S."
         rules["insert"] = [
             ["add", "_id", ["concat", ["ni-ns", "_S.origin"], ":", ["ni-id", "_S.origin"]]],
             ["add", "$origin", "_S.origin"],
             ["add", "$ids", "_R._S.$ids"],
-            *mapped,
+            *([["merge", ["apply", "values", record]]] if values else []),
         ]
+        if target.keys:
+            rules["keys"] = _key_rules(target)
     if target.deleters:
         rules["delete"] = [
             ["add", "_id", "_S._id"],

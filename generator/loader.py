@@ -290,6 +290,7 @@ def _build_flow(doc: yamlpos.Positioned, index: int, raw: dict) -> Flow:
         create=_build_create(raw.get("create")),
         merge_on=merge_on,
         merge_added=merge_added if any(merge_added) else (),
+        merge_locations=tuple(doc.location(path + ("merge_on", j)) for j in range(len(merge_on))),
         properties=rows,
         qualifier=raw.get("qualifier"),
         delete=bool(raw.get("delete", False)),

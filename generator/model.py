@@ -129,6 +129,8 @@ class Flow:
     location: Location = NOWHERE
     doc: Mapping[str, Any] = field(default_factory=dict)
     merge_added: tuple[bool, ...] = ()  # per alternative of merge_on: `source: spec` (beyond the document)
+    # Per alternative of merge_on: where the spec states it (warnings point at the criterion).
+    merge_locations: tuple[Location, ...] = field(default=(), compare=False)
 
     def criterion_added(self, index: int) -> bool:
         return index < len(self.merge_added) and self.merge_added[index]
@@ -141,7 +143,11 @@ class Flow:
         """The flow as its Talk document states it: rows and criteria marked ``source: spec`` left out."""
         kept = [i for i in range(len(self.merge_on)) if not self.criterion_added(i)]
         return replace(self, properties=tuple(r for r in self.properties if not r.added),
-                       merge_on=tuple(self.merge_on[i] for i in kept), merge_added=tuple(False for _ in kept))
+                       merge_on=tuple(self.merge_on[i] for i in kept), merge_added=tuple(False for _ in kept),
+                       merge_locations=tuple(self.merge_locations[i] for i in kept if i < len(self.merge_locations)))
+
+    def criterion_location(self, index: int) -> Location:
+        return self.merge_locations[index] if index < len(self.merge_locations) else self.location
 
     @property
     def name(self) -> str:

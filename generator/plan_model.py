@@ -57,6 +57,32 @@ def table_concept(datatype: str) -> str | None:
     return None
 
 
+# Names of people and organisations: many records share one, so none identifies a record.
+_NAME = re.compile(r"^(first|last|full|display|given|family|sur|middle|company|customer|organi[sz]ation|org|legal|"
+                   r"trade|account|contact|department|person)?name$")
+
+
+def is_name_like(path: str) -> bool:
+    """``name``, ``properties.firstname``, ``LastName``, ``display_name``: a property that holds a name
+    (not ``username``, an identifier)."""
+    return bool(_NAME.match(re.sub(r"[^a-z]", "", path.rsplit(".", 1)[-1].lower())))
+
+
+def names_only(alternative: tuple[tuple[str, str], ...]) -> bool:
+    """A merge criterion whose every pair compares names (``generate`` warns about it)."""
+    return all(is_name_like(a) or is_name_like(b) for a, b in alternative)
+
+
+def name_criteria(config: NodeConfig) -> dict[Ref, set[tuple[str, ...]]]:
+    """Per datatype, its property paths of each criterion made of names alone."""
+    out: dict[Ref, set[tuple[str, ...]]] = defaultdict(set)
+    for flow in config.flows:
+        for alternative in filter(names_only, flow.merge_on):
+            out[flow.source].add(tuple(a for a, _ in alternative))
+            out[flow.target].add(tuple(b for _, b in alternative))
+    return dict(out)
+
+
 def _named_association(ref: Ref) -> bool:
     """An association datatype by name (HubSpot's ``contactcompanyassociation``)."""
     return "association" in ref.datatype.lower()
@@ -134,6 +160,19 @@ class Mapped:
 
 
 @dataclass(frozen=True)
+class KeyWrite:
+    """A creating flow's merge criterion, written on insert (the created record carries the key it was
+    matched on): the target property the criterion compares, from the creating member's own value,
+    where the flow maps no row to that property."""
+
+    source: Ref  # the creating datatype
+    source_path: str  # its property the criterion reads
+    key: str  # the normalized key enrich computes for the criterion (null when a part is empty)
+    target_path: str
+    golden: str | None  # the golden property the target writes at ``target_path`` (None: no row maps it)
+
+
+@dataclass(frozen=True)
 class Target:
     """A participant seen as a write target: what feeds it and who may create it."""
 
@@ -147,6 +186,7 @@ class Target:
     counterparts: tuple[Ref, ...] = ()
     conditions: tuple[str, ...] = ()
     golden: tuple[Golden, ...] = ()  # the concept's golden properties
+    keys: tuple[KeyWrite, ...] = ()  # merge-key values an insert writes (creating flows' criteria)
 
     @property
     def feeds(self) -> tuple[Feed, ...]:
@@ -199,7 +239,7 @@ class Plan:
     merge_keys: dict  # Ref -> tuple[MergeKey, ...]; normalized keys computed in enrich
     concepts: dict  # Ref -> concept
     splits: tuple[tuple[Ref, str], ...]  # (datatype, other concept) of every split enrich pipe
-    synced: dict  # Ref -> ((golden key, property), ...) whose values and change times enrich keeps
+    synced: dict  # Ref -> ((golden key, (property, ...)), ...) whose values and change times enrich keeps
     warnings: tuple[Problem, ...]
     # Ref -> {property: referenced Ref}: properties holding another synced datatype's id (B7), which
     # enrich offers as that datatype's namespaced identifier.
@@ -484,10 +524,9 @@ def _golden(config: NodeConfig, flows: list[Flow], concepts: dict[Ref, str], row
                                     level="warning"))
             continue
         name = _golden_name([p for _, _, p in nodes], taken[concept])
-        # A datatype with two properties in one golden property offers the first as its value (both are written).
-        first = {k: (c, k, p) for c, k, p in reversed(nodes)}
-        golden[concept].append(Golden(name, tuple(Candidate(refs[k], p, *origin[(c, k, p)])
-                                                  for c, k, p in nodes if first[k] == (c, k, p))))
+        # A datatype with two properties in one golden property offers the first of them that holds a
+        # value (enrich); every one of them is written.
+        golden[concept].append(Golden(name, tuple(Candidate(refs[k], p, *origin[(c, k, p)]) for c, k, p in nodes)))
         for _, key, path in nodes:
             ref = refs[key]
             if concepts[ref] == concept:
@@ -504,14 +543,17 @@ def golden_key(concept: str, name: str) -> str:
     return f"global-{concept}:{name}"
 
 
-def _synced(groups: list[Group]) -> dict[Ref, tuple[tuple[str, str], ...]]:
-    """Per participant, (golden key, property) of every golden property it is a candidate of."""
-    items: dict[Ref, dict[str, str]] = defaultdict(dict)
+def _synced(groups: list[Group]) -> dict[Ref, tuple[tuple[str, tuple[str, ...]], ...]]:
+    """Per participant, (golden key, its properties in name order) of every golden property it is a
+    candidate of."""
+    items: dict[Ref, dict[str, list[str]]] = defaultdict(dict)
     for group in groups:
         for golden in group.golden:
             for c in golden.candidates:
-                items[c.ref].setdefault(golden_key(group.name, golden.name), c.path)
-    return {ref: tuple(sorted(v.items())) for ref, v in items.items()}
+                paths = items[c.ref].setdefault(golden_key(group.name, golden.name), [])
+                if c.path not in paths:
+                    paths.append(c.path)
+    return {ref: tuple(sorted((k, tuple(sorted(p))) for k, p in v.items())) for ref, v in items.items()}
 
 
 # --------------------------------------------------------------------------- targets
@@ -534,7 +576,35 @@ def _target(config: NodeConfig, index: dict[Ref, list[Flow]], ref: Ref, concepts
                            for r in f.properties if r.condition})
     return Target(ref=ref, datatype=config.datatype(ref), group=concept, mapped=mapped,
                   creators=tuple(creators), deleters=tuple(deleters), counterparts=tuple(counterparts),
-                  conditions=tuple(conditions), golden=tuple(golden.get(concept, ())))
+                  conditions=tuple(conditions), golden=tuple(golden.get(concept, ())),
+                  keys=_key_writes([f for f in inbound if f.source in creators], rows, mapped,
+                                   config.datatype(ref).primary_key))
+
+
+def _key_writes(flows: list[Flow], rows: dict[int, list[PropertyRow]], mapped: tuple[Mapped, ...],
+                primary_key: str) -> tuple:
+    """Per creating flow, the target properties of its merge criteria that none of its rows writes.
+
+    A record the sync creates should carry the key it was matched on: the target's enrich computes the
+    same criterion from it, so it links to the person by that key too, not by origin alone (an origin
+    link ends when its origin is deleted, and the person's other records would then create it again).
+    The target's golden property at that path is kept where it has a value (what updates write); a
+    reference is never written from another system's value, nor the target's primary key (an insert
+    that carries it is an update, B2)."""
+    by_path = {m.target_path: m for m in mapped}
+    out: dict[tuple[Ref, str], KeyWrite] = {}
+    for flow in flows:
+        written = {r.target for r in rows.get(id(flow), ())}
+        for alternative in flow.merge_on:
+            key = _key_name(tuple(p[0] for p in alternative))
+            for source_path, target_path in alternative:
+                m = by_path.get(target_path)
+                if target_path in written or (m is not None and m.refers is not None) \
+                        or target_path.split(".")[0] == primary_key:
+                    continue
+                out.setdefault((flow.source, target_path),
+                               KeyWrite(flow.source, source_path, key, target_path, m.golden if m else None))
+    return tuple(out.values())
 
 
 def _flows_by_ref(flows: list[Flow]) -> dict[Ref, list[Flow]]:
@@ -573,6 +643,14 @@ def _flow_warnings(flow: Flow, path: str, assoc: frozenset[Ref]):
         yield Problem(flow.location, f"{path}.merge_on",
                       f"flow {flow.name} never creates and has no merge criteria: entities can only link by origin",
                       level="warning")
+    for j, alternative in enumerate(flow.merge_on):
+        if names_only(alternative):
+            text = " and ".join(f"{a} = {b}" for a, b in alternative)
+            yield Problem(flow.criterion_location(j), f"{path}.merge_on[{j}]",
+                          f"flow {flow.name} merges on {text}, a name: records of different identity that share "
+                          "it (two companies or people named alike) become one golden record, and each gets the "
+                          "other's values; merge on an identifier (org number, e-mail), or a name together with one",
+                          level="warning")
     for j, row in enumerate(flow.properties):
         if not row.source or not row.target:
             yield Problem(row.location, f"{path}.properties[{j}]",

@@ -418,3 +418,38 @@ def test_a_datatype_whose_rows_hold_only_two_datatypes_ids_is_an_association(tmp
     assert "insert" not in objs["pipes/crm-role-transform.conf.json"]["transform"]["rules"]
     assert "insert" in objs["pipes/crm-task-transform.conf.json"]["transform"]["rules"]
     assert sum("association datatype is a reference" in w.message for w in result.warnings) == 1
+
+
+def test_a_merge_criterion_on_names_only_warns_at_the_criterion(tmp_path, capsys):
+    """Two companies or people may share a name: a criterion of names alone joins records of different
+    identity (docs/spec.md). One warning line per such criterion, at its place in the spec; a name
+    combined with another property, or an identifier, gives none."""
+    from generator.cli import main
+
+    spec = tmp_path / "names.yaml"
+    text = EXAMPLE.read_text(encoding="utf-8").replace(
+        "    merge_on: [[email, email]]\n    properties:\n      - {from: firstName",
+        "    merge_on:\n      - [email, email]\n      - [[firstName, first_name], [lastName, last_name]]\n"
+        "    properties:\n      - {from: firstName", 1)
+    assert text != EXAMPLE.read_text(encoding="utf-8")
+    spec.write_text(text, encoding="utf-8")
+    warnings = [w for w in render_specs([spec]).warnings if "a name:" in w.message]
+    assert [(w.path, w.location.line, w.location.col) for w in warnings] == [
+        ("flows[0].merge_on[1]", 32, 9), ("flows[3].merge_on[0]", 63, 16)]
+    assert main(["generate", str(spec), "-o", str(tmp_path / "out")]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if "a name:" in line]
+    assert [line.split(", a name:")[0] for line in lines] == [
+        f"{spec}:32:9: flows[0].merge_on[1]: warning: flow erp.employee -> crm.contact merges on "
+        "firstName = first_name and lastName = last_name",
+        f"{spec}:63:16: flows[3].merge_on[0]: warning: flow crm.company -> erp.department merges on name = name"]
+    # The example's combined criterion (a name and a city) and its identifiers warn about nothing.
+    assert not any("orgNumber" in line or "city" in line for line in lines)
+
+
+@pytest.mark.parametrize("path, name", [("name", True), ("properties.firstname", True), ("LastName", True),
+                                        ("display_name", True), ("Contact.FullName", True), ("username", False),
+                                        ("orgNumber", False), ("email", False), ("address.city", False)])
+def test_which_properties_hold_names(path, name):
+    from generator.plan_model import is_name_like
+
+    assert is_name_like(path) is name

@@ -178,7 +178,9 @@ def test_a_hand_written_equivalent_mapping_gives_no_findings(tmp_path):
         ["copy", "crm-contact:email"],
         ["rename", "crm-contact:first_name", "firstName"],
         ["default", "lastName", "_S.crm-contact:last_name"],
-        ["add", "phone", ["coalesce", ["list", "_R._S.crm-contact:phone_mobile", "_S.erp-employee:phone"]]],
+        # crm.contact offers the first of its two phones that holds a value (fan-in).
+        ["add", "phone", ["coalesce", ["list", "_R._S.crm-contact:phone_mobile", "_R._S.crm-contact:phone_work",
+                                       "_S.erp-employee:phone"]]],
         ["case-eq", "_S.kind", "staff", ["add", "employeeNumber", "_R._S.crm-contact:external_id"],
          ["add", "employeeNumber", ["if", ["is-null", "_S.x"], "_R._S.crm-contact:external_id", None]]],
     ]

@@ -164,7 +164,9 @@ def test_a_target_edit_made_after_it_was_read_is_never_overwritten(tmp_path):
 
 def test_records_users_gave_one_merge_key_are_no_duplicate(tmp_path):
     """Two Tripletex customers a user gave one e-mail join the HubSpot contact's golden record (the full
-    search's case on the HubSpot <-> Tripletex import): the merge working, nothing the sync made."""
+    search's case on the HubSpot <-> Tripletex import): the merge working, not a duplicate. The second,
+    which held only a physical address line, had created a HubSpot company before it got the e-mail;
+    that company joins them too."""
     spec, patch = SPECS["hubspot-tripletex"](tmp_path)
     world = World.open([spec], patch)
     try:
@@ -181,8 +183,100 @@ def test_records_users_gave_one_merge_key_are_no_duplicate(tmp_path):
         groups = {frozenset(v) for v in world._links().values()}
     finally:
         world.close()
-    assert {"tripletex-customer:1", "tripletex-customer:2", "hubspot-contact:1"} in groups
-    assert not world.created and not world.violations, world.violations
+    assert {"tripletex-customer:1", "tripletex-customer:2", "hubspot-contact:1", "hubspot-company:1"} in groups
+    assert world.created == {"hubspot-company:1"} and not world.violations, world.violations
+
+
+def test_records_a_criterion_of_names_joins_are_the_specs_choice_not_a_duplicate(tmp_path):
+    """The example spec merges CRM companies with ERP departments on the name alone (generate warns): a
+    CRM company the sync creates from an ERP customer of another org number joins an existing company
+    of that name (the full search's case on the example spec). The spec says so; no duplicate."""
+    spec, patch = SPECS["example"](tmp_path)
+    world = World.open([spec], patch)
+    try:
+        eps = {(e.system, e.datatype): e for e in world.eps}
+        world.insert(eps["crm", "company"], {"org_nr": "111", "name": "Acme AS"})
+        world.run()
+        world.insert(eps["erp", "customer"], {"orgNumber": "222", "name": " ACME as", "city": "Bergen"})
+        world.finish()
+        groups = {frozenset(v) for v in world._links().values()}
+    finally:
+        world.close()
+    assert world.created == {"crm-company:2"}
+    assert {"crm-company:1", "crm-company:2", "erp-customer:1"} in groups
+    assert "duplicate" not in world.violations, world.violations
+
+
+def test_a_record_whose_only_value_is_no_data_is_not_lost(tmp_path):
+    """A Tripletex order holding only ``currency.id`` (a reference to a datatype no flow syncs, skipped
+    with a warning) has nothing to write to HubSpot: no deal is created, and that is no ``lost`` record
+    (the full search's case on HubSpot <-> Tripletex once the fan-in case was fixed). An order with a
+    date is created and linked."""
+    spec, patch = SPECS["hubspot-tripletex"](tmp_path)
+    world = World.open([spec], patch)
+    try:
+        order = next(e for e in world.eps if (e.system, e.datatype) == ("tripletex", "order"))
+        world.insert(order, {"deliveryDate": "", "currency.id": "Ada"})
+        world.insert(order, {"orderDate": "2024-05-01"})
+        world.finish()
+        links = world._links()
+    finally:
+        world.close()
+    assert world.created == {"hubspot-deal:1"}
+    assert any(m.startswith("hubspot-deal:") for m in links.get("tripletex-order:2", ()))
+    assert "lost" not in world.violations, world.violations
+
+
+def _delete_first_of_two_employees(tmp_path, patch=()) -> World:
+    spec, past_b1 = SPECS["hubspot-tripletex"](tmp_path)
+    world = World.open([spec], past_b1 + tuple(patch))
+    try:
+        employee = next(e for e in world.eps if (e.system, e.datatype) == ("tripletex", "employee"))
+        world.insert(employee, {"email": "ada@example.org", "firstName": "Ada"})
+        world.run()
+        world.insert(employee, {"email": "ada@example.org", "firstName": "Ada"})
+        world.run()
+        world.delete(employee, [row["id"] for row in world.system(employee).rows("employee")].index(1))
+        world.finish()
+    finally:
+        world.close()
+    return world
+
+
+def test_a_created_record_loses_a_link_through_a_third_record_with_that_records_key(tmp_path):
+    """A HubSpot company created from a Tripletex customer is linked to the HubSpot contact of the
+    customer's e-mail only through the customer (no flow connects a company and a contact); once a user
+    clears the customer's e-mail, the two part: the user's edit, not a duplicate the sync made."""
+    spec, patch = SPECS["hubspot-tripletex"](tmp_path)
+    world = World.open([spec], patch)
+    try:
+        eps = {(e.system, e.datatype): e for e in world.eps}
+        customer = eps["tripletex", "customer"]
+        world.insert(customer, {"email": "ada@example.org", "deliveryAddress.addressLine1": "Storgata 1"})
+        world.run()
+        world.insert(eps["hubspot", "contact"], {"properties.email": "ADA@example.org", "properties.lastname": "Ada"})
+        world.run()
+        linked = world._links()["hubspot-company:1"]
+        world.update(customer, 0, "email", None)
+        world.finish()
+        now = world._links().get("hubspot-company:1", set())
+    finally:
+        world.close()
+    assert "hubspot-contact:1" in linked and "hubspot-contact:1" not in now
+    assert "duplicate" not in world.violations, world.violations
+
+
+def test_a_created_record_that_loses_its_person_with_its_origin_is_still_a_duplicate(tmp_path):
+    """The pair check still bites where a flow connects the two records: with the insert's merge-key
+    write taken out, the HubSpot contact created from the first of two employees with one e-mail is lost
+    from the second when a user deletes the first (the case the key write fixed)."""
+    rules = {"insert": [["add", "_id", ["concat", ["ni-ns", "_S.origin"], ":", ["ni-id", "_S.origin"]]],
+                        ["add", "$origin", "_S.origin"], ["add", "$ids", "_R._S.$ids"],
+                        ["merge", ["apply", "values", "_R._S."]]]}
+    without = {"pipes": "hubspot-contact-transform", "set": {"transform": {"rules": rules}}}
+    assert "duplicate" not in _delete_first_of_two_employees(tmp_path / "with").violations
+    world = _delete_first_of_two_employees(tmp_path / "without", [without])
+    assert "is no longer linked to tripletex-employee:2" in world.violations.get("duplicate", ""), world.violations
 
 
 def test_a_record_the_sync_creates_for_a_person_it_already_has_is_a_duplicate(tmp_path):

@@ -195,6 +195,7 @@ class _Comparison:
             updates = self.check_updates(key, target)
             self.check_feeds(key, target, updates)
             self.check_creates(key, target)
+            self.check_key_writes(key, target)
             self.check_deletes(key, target)
         self.check_merge_criteria()
         self.check_origin()
@@ -421,6 +422,28 @@ class _Comparison:
                       f"{target.transform} creates {self.label(key)} from {self.label(namespace)}; "
                       "no flow of the spec asks for it", pipe=target.transform, path=path,
                       expected="no flow", actual="create: always", pairs={(namespace, key)})
+
+    def check_key_writes(self, key: str, target: TargetRecovery) -> None:
+        """An insert that writes a property from its creating entity's merge key (the created record
+        carries the key it was matched on) is no property row; it stands when a flow from that datatype
+        merges on that pair, else it maps data no row or criterion names. A value that fills a golden
+        property reaches every target property written from it (rows checked as such): it stands when
+        a criterion names one of them."""
+        fills: dict[tuple, list] = defaultdict(list)
+        for kw in target.key_writes:
+            fills[(kw.source, kw.source_path, kw.path)].append(kw)
+        for (source, source_path, _), writes in fills.items():
+            flows = [f for f in self.exp.flows_into(key) if f.source == source]
+            if any((source_path, kw.target_path) in alt for kw in writes for f in flows for alt in f.criteria):
+                continue
+            kw = writes[0]
+            names = [f.name for f in flows] or [f"{self.label(kw.source)} -> {self.label(key)}"]
+            self.emit("property-extra", names,
+                      f"inserts write {self.label(key)}.{kw.target_path} from {self.label(kw.source)}."
+                      f"{kw.source_path} as a merge key, which no merge criterion of the spec names",
+                      prop=f"{kw.source_path} -> {kw.target_path}", pipe=kw.pipe, path=kw.path,
+                      expected="not mapped", actual=f"{kw.source_path} -> {kw.target_path}",
+                      pairs={(kw.source, key)})
 
     def check_deletes(self, key: str, target: TargetRecovery) -> None:
         """Per inbound flow: do deletes of its source reach the target?

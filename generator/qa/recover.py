@@ -21,7 +21,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from generator.qa.dtlread import (
     BOOKKEEPING, RuleVisitor, all_lists, literal_strings, mentions, namespace_selection, parse_ref, short,
@@ -71,6 +71,18 @@ class Feed:
 
 
 @dataclass(frozen=True)
+class KeyWrite:
+    """An insert writes ``target_path`` from the creating ``source``'s ``source_path``: the created record
+    carries the merge key it was matched on. Not a property row: checked against the merge criteria."""
+
+    source: str  # namespace
+    source_path: str
+    target_path: str
+    pipe: str
+    path: str  # JSON path of the value expression
+
+
+@dataclass(frozen=True)
 class Unverified:
     pipe: str
     path: str
@@ -98,6 +110,7 @@ class TargetRecovery:
     uncertain: frozenset[str] = frozenset()  # target properties with an unverified value ("*": any)
     kept: frozenset[str] | None = None  # the payload copies only these top-level properties (None: all)
     kept_path: str = "$"  # JSON path of the copy rule that chooses them
+    key_writes: tuple[KeyWrite, ...] = ()  # merge-key values inserts write (not property rows)
 
 
 @dataclass(frozen=True)
@@ -486,12 +499,12 @@ def _golden_properties(pipe: dict, members: list[str], candidates: Mapping[str, 
                 found = [(m.group("ns"), m.group("path")) for m in map(_MEMBER_REF.match, literal_strings(rule[2])) if m]
                 for node in all_lists(rule[2]):
                     if len(node) == 3 and node[:2] == ["list", "golden"] and isinstance(node[2], str):
-                        found += [(ns, candidates[ns][node[2]]) for ns in members if node[2] in candidates.get(ns, {})]
+                        found += [(ns, path) for ns in members for path in candidates.get(ns, {}).get(node[2], ())]
                 props[_strip_ns(rule[1], own)] = tuple(dict.fromkeys(found))
     return own, props
 
 
-def _keyed_golden(expr: Any, members: list[str], candidates: Mapping[str, Mapping[str, str]]
+def _keyed_golden(expr: Any, members: list[str], candidates: Mapping[str, Mapping[str, tuple[str, ...]]]
                   ) -> dict[str, tuple[tuple[str, str], ...]]:
     """``["map-dict", KEY_FUNCTION, …, <the members' golden entries>]`` inside a ``merge``: the property
     each member's golden key becomes is KEY_FUNCTION's value for it (a pair whose key function gives a
@@ -505,13 +518,13 @@ def _keyed_golden(expr: Any, members: list[str], candidates: Mapping[str, Mappin
             continue
         evaluate = Transform({"default": []}).evaluate
         for ns in members:
-            for key, path in candidates.get(ns, {}).items():
+            for key, paths in candidates.get(ns, {}).items():
                 try:
                     name = evaluate(["map-dict", node[1], "_.", "_S."], {key: key})
                 except DTLError:
                     continue
                 for new in name if isinstance(name, dict) else ():
-                    found[new].append((ns, path))
+                    found[new] += [(ns, path) for path in paths]
     return {name: tuple(dict.fromkeys(sources)) for name, sources in found.items()}
 
 
@@ -521,11 +534,12 @@ def _reads_golden(expr: Any) -> bool:
                for text in literal_strings(expr))
 
 
-def _golden_candidates(pipe: dict) -> dict[str, str]:
-    """The golden candidates an enrich pipe builds: golden key -> property path (see ``generator.dtl``):
-    ``["dict", KEY, "_S.<ns>:a.<ns>:b", …]`` (a nested value wrapped in ``first``), a key naming the
-    golden property (``global-<concept>:<name>``, or ``<concept>/<name>`` as earlier configs wrote it)."""
-    out: dict[str, str] = {}
+def _golden_candidates(pipe: dict) -> dict[str, tuple[str, ...]]:
+    """The golden candidates an enrich pipe builds: golden key -> property paths (see ``generator.dtl``):
+    ``["dict", KEY, "_S.<ns>:a.<ns>:b", …]`` (a nested value wrapped in ``first``; several properties
+    of one golden property as the first non-empty of their ``list``), a key naming the golden property
+    (``global-<concept>:<name>``, or ``<concept>/<name>`` as earlier configs wrote it)."""
+    out: dict[str, tuple[str, ...]] = {}
     for _, transform in _dtl_transforms(pipe):
         rules = transform.get("rules")
         for rule in (rules.get("default") if isinstance(rules, dict) else None) or ():
@@ -534,10 +548,22 @@ def _golden_candidates(pipe: dict) -> dict[str, str]:
             for node in all_lists(rule[2]):
                 if node[:1] == ["dict"] and len(node) % 2 == 1:
                     for key, value in zip(node[1::2], node[2::2]):
-                        path = _candidate_path(value)
-                        if isinstance(key, str) and ("/" in key or ":" in key) and path is not None:
-                            out.setdefault(key, path)
+                        paths = _candidate_paths(value)
+                        if isinstance(key, str) and ("/" in key or ":" in key) and paths:
+                            out.setdefault(key, paths)
     return out
+
+
+def _candidate_paths(value: Any) -> tuple[str, ...]:
+    """The properties a golden candidate reads: one (``_candidate_path``), or each of
+    ``["first", ["filter", TEST, ["list", C1, C2, …]]]``."""
+    if isinstance(value, list) and len(value) == 2 and value[0] == "first" and isinstance(value[1], list) \
+            and len(value[1]) == 3 and value[1][0] == "filter" and isinstance(value[1][2], list) \
+            and value[1][2][:1] == ["list"]:
+        paths = [_candidate_path(v) for v in value[1][2][1:]]
+        return tuple(paths) if all(p is not None for p in paths) else ()
+    path = _candidate_path(value)
+    return (path,) if path is not None else ()
 
 
 def _candidate_path(value: Any) -> str | None:
@@ -584,6 +610,7 @@ def _target(key: str, transform: dict | None, info: PipeInfo | None, share: dict
         uncertain=frozenset(reader.uncertain),
         kept=kept[0],
         kept_path=kept[1],
+        key_writes=reader.key_writes(),
     )
 
 
@@ -607,6 +634,11 @@ class _TransformReader:
     reading: list[str] = field(default_factory=list)  # JSON paths of the rule sets being read, innermost last
     root_adds: dict[str, Any] = field(default_factory=dict)  # the default rule's adds, read as _R._T.<name>
     own_context: list[bool] = field(default_factory=list)  # per rule set being read: applied to the own value
+    # An insert's record with merge-key values filled in (``["apply", "values", ["apply", "keys", ...]]``):
+    # (record property, creating namespace, its property, JSON path) per value, and per record property
+    # the target paths the applied rules write it to.
+    fills: list[tuple[str, str, str, str]] = field(default_factory=list)
+    record_reads: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def rule_set_path(self) -> str:
@@ -746,6 +778,10 @@ class _TransformReader:
             if depth >= _MAX_APPLY_DEPTH:
                 self.note(path, expr, "rule sets apply each other too deeply")
                 return
+            record = expr[2]
+            if isinstance(record, list) and len(record) == 3 and record[0] == "apply" and record[1] in rules \
+                    and record[1] != expr[1]:
+                self._key_fills(rules, record[1], path + (2,))
             self._read_rule_set(rules, expr[1], role, prefix, depth + 1)
         elif isinstance(expr, list) and expr[:1] == ["dict"] and all(isinstance(k, str) for k in expr[1::2]):
             for i in range(1, len(expr) - 1, 2):
@@ -784,6 +820,9 @@ class _TransformReader:
             own = bool(refs) and all(r.ref.namespace == self.own or (inside and not r.ref.namespace) for r in refs)
             self._read_rule_set(rules, value[1], role, target + ".", depth + 1, own_source=own)
             return
+        for text in literal_strings(value):
+            if text.startswith("_S.") and "." not in text[3:]:
+                self.record_reads.setdefault(text[3:], set()).add(target)
         for ref in value_refs(_translations(value, self.root_adds), path):
             if ref.ref.namespace == self.own:
                 continue  # the target's own current value: not a feed
@@ -802,6 +841,41 @@ class _TransformReader:
             else:
                 self.feeds.append(Feed(ref.ref.namespace, ref.ref.path, target, ref.cast, role, self.pipe,
                                        format_path(path), self.rule_set_path))
+
+    def _key_fills(self, rules: dict, name: str, path: tuple) -> None:
+        """The rule set that fills an insert's record with the creating member's merge-key values before
+        the mapping rules read it (docs/sync-design.md, "Merge keys on insert"). Its ``add``s read the
+        record itself (``_S.``, the golden record) and the member, which the calling rule holds
+        (``_P._S.<name>.<namespace>:<path>``); they are key writes, not feeds."""
+        base = self.base + (name,)
+
+        def on_add(prop: Any, value: Any, at: tuple, conds: tuple) -> None:
+            if not isinstance(prop, str):
+                self.note(at, ["add", prop], "adds a property whose name is computed")
+                return
+            for ref in value_refs(_rebased(value), at + (2,)):
+                if ref.ref.namespace.startswith("global-") or not ref.ref.namespace:
+                    continue  # the record's own value (the golden property)
+                self.fills.append((prop, ref.ref.namespace, ref.ref.path, format_path(ref.path)))
+
+        def unread(what: str) -> Callable[..., None]:
+            return lambda *args: self.note(args[-2], args[0], f"{what} in the rule set that fills an insert's "
+                                                              "merge keys, which qa cannot read")
+
+        walk_rules(rules[name], base, RuleVisitor(
+            on_add=on_add,
+            on_copy=lambda rule, at, conds: None if rule == ["copy", "*"] else self.note(at, rule, "copies part of "
+                                                                                         "the record qa cannot read"),
+            on_rename=lambda a, b, at, conds: self.note(at, ["rename", a, b], "renames a property of the record"),
+            on_remove=lambda what, at, conds: None,
+            on_create=unread("creates entities"),
+            on_merge=unread("merges properties"),
+            on_unreadable=lambda u: self.note(u.path, u.construct, u.reason),
+        ))
+
+    def key_writes(self) -> tuple[KeyWrite, ...]:
+        return tuple(KeyWrite(ns, source_path, target, self.pipe, at)
+                     for prop, ns, source_path, at in self.fills for target in sorted(self.record_reads.get(prop, ())))
 
     def _golden_feeds(self, target: str, ref, role: str) -> None:
         """A golden property of a global pipe: fed by every member property it is resolved from."""
@@ -844,6 +918,16 @@ class _TransformReader:
         else:
             self.uncertain.add("*")
             self.note(path, ["rename", source, target], "renames a property qa cannot resolve")
+
+
+def _rebased(expr: Any) -> Any:
+    """``_P._S.<name>.<namespace>:<path>`` (a value the calling rule holds) read as ``_S.<namespace>:<path>``."""
+    if isinstance(expr, str):
+        match = re.match(r"^(?:_P\.)+_S\.[^.:]+\.(.+)$", expr)
+        return "_S." + match.group(1) if match else expr
+    if isinstance(expr, list):
+        return [_rebased(x) for x in expr]
+    return expr
 
 
 def _translations(expr: Any, root_adds: Mapping[str, Any]) -> Any:

@@ -14,11 +14,14 @@ end, what a correct sync guarantees:
   Records that users gave one merge key are one by the spec's criteria ("equality is resolved
   transitively", configuration-sources-merge.rst l.274), so a surplus the users made (two of their
   records, or theirs added after the sync's, which may be what joined the golden record) is the merge
-  working, not a duplicate;
+  working, not a duplicate; so are two records of one datatype that share the value of a criterion made
+  of names alone: the spec says records of one name are one, and ``generate`` warns that they need not
+  be (docs/spec.md, "Merge criteria");
 * ``delete-without-flow``: no DELETE reaches a datatype that no flow deletes into;
 * ``lost``: after settling, every record of a ``create: always`` flow's source is linked to a record of
   its target (where the generated config creates: a flow that maps no property only links, and a
-  record with no value at any mapped property would be blank);
+  record with no value at a property that feeds the target would be blank; a primary key or a reference
+  to a datatype no flow syncs is no such value);
 * ``second-run-writes``: a run after settling writes nothing to any system.
 
 The directed checks ``concurrent-edits`` (edits of different properties on the two sides both
@@ -32,8 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from generator.model import NodeConfig
-from generator.plan_model import build_plan
+from generator.model import NodeConfig, Ref
+from generator.plan_model import build_plan, name_criteria
 from generator.simulate.runner import deep_merge
 from generator.simulate.scenario import Simulation
 from generator.simulate.systems import Failure
@@ -94,9 +97,9 @@ def _get(row: dict, path: str):
     return value
 
 
-def _has_mapped_value(row: dict, flow) -> bool:
-    """Whether ``row`` holds a non-empty value at a source property of ``flow``'s rows."""
-    return any(p.source and _get(row, p.source) not in (None, "", [], {}) for p in flow.properties)
+def _has_mapped_value(row: dict, paths) -> bool:
+    """Whether ``row`` holds a non-empty value at one of ``paths``."""
+    return any(_get(row, p) not in (None, "", [], {}) for p in paths)
 
 
 def _kind(value) -> str | None:
@@ -134,6 +137,7 @@ class World:
     user_lists: set = field(default_factory=set)  # list values users wrote (a list copied across is no change of kind)
     ever: dict = field(default_factory=dict)  # record -> every record it was ever linked to
     born: dict = field(default_factory=dict)  # record -> when a user or the sync inserted it (a counter)
+    names: dict = field(default_factory=dict)  # Ref -> property paths of its criteria made of names alone
 
     def fresh(self) -> None:
         """A new example: empty systems and node, no bookkeeping."""
@@ -147,7 +151,7 @@ class World:
     def open(cls, specs: Sequence[Path], patch: Sequence[dict] = ()) -> "World":
         sim = Simulation.from_specs(list(specs), patch=patch)
         sim.__enter__()
-        return cls(sim, endpoints(sim.config))
+        return cls(sim, endpoints(sim.config), names=name_criteria(sim.config))
 
     def close(self) -> None:
         self.sim.__exit__(None, None, None)
@@ -218,12 +222,18 @@ class World:
 
     def _check_pairs(self, links: dict) -> None:
         """A record the sync created stays linked to what it was linked to (its origin link never
-        breaks), unless a user changed a merge key or deleted one of them."""
+        breaks), unless a user changed a merge key or deleted one of them, or of the record that linked
+        them: two records whose datatypes no flow connects are linked only through a third (a HubSpot
+        company created from a Tripletex customer and the HubSpot contact of that customer's e-mail),
+        and follow its keys (docs/sync-design.md, point 2: links are by origin and merge criteria)."""
         for created, linked in list(self.pairs.items()):
             if created in self.rekeyed:
                 continue
             now = links.get(created, set())
+            through_rekeyed = bool(linked & self.rekeyed)
             for other in sorted(linked - now - self.rekeyed):
+                if through_rekeyed and not self._connected(created, other):
+                    continue
                 self._violate("duplicate", f"{created} (created by the sync) is no longer linked to {other}: "
                                            "the next edit duplicates it")
                 break
@@ -377,7 +387,8 @@ class World:
                 # (a key it shares with both): whose surplus that is, the check cannot tell.
                 latest_user = max((self.born.get(m, -1) for m in group - self.created), default=-1)
                 made = sorted(m for m in set(kept) & self.created
-                              if first < self.born.get(m, -1) > latest_user and not self._lost_to_user(m))
+                              if first < self.born.get(m, -1) > latest_user and not self._lost_to_user(m)
+                              and not self._named_alike(m, kept))
                 if made:  # a surplus users made is theirs (see ``duplicate`` above)
                     self._violate("duplicate", f"a golden record holds {counts[worst]} {worst} records, "
                                                f"{', '.join(made)} created by the sync after another: {sorted(group)}")
@@ -392,6 +403,27 @@ class World:
             if len(links.get(name, ())) <= 1:
                 self._violate("duplicate", f"{name} was created by the sync and is now linked to nothing")
 
+    def _connected(self, a: str, b: str) -> bool:
+        """Whether a flow connects the datatypes of records ``a`` and ``b`` (so they may link directly)."""
+        ends = {a.rpartition(":")[0], b.rpartition(":")[0]}
+        return any({f.source.key, f.target.key} == ends for f in self.sim.config.flows)
+
+    def _named_alike(self, name: str, records: list[str]) -> bool:
+        """Whether ``name`` shares the value of a criterion made of names alone with another of ``records``
+        (normalized as enrich does: trimmed, lower-case; an empty part matches nothing)."""
+        ref = Ref(*name.rpartition(":")[0].split("-", 1))
+        keys = self.names.get(ref, ())
+        values = {r: [self._name_key(r, paths) for paths in keys] for r in records}
+        return any(v is not None and v == values[r][i] for r in records if r != name
+                   for i, v in enumerate(values[name]))
+
+    def _name_key(self, name: str, paths: tuple[str, ...]):
+        system_dt, _, key = name.rpartition(":")
+        sid, _, dt = system_dt.partition("-")
+        row = self.sim.systems[sid].get(dt, key) or {}
+        parts = [str(_get(row, p) or "").strip().lower() for p in paths]
+        return tuple(parts) if all(parts) else None
+
     def _lost_to_user(self, name: str) -> bool:
         """A record once linked to one a user deleted (or whose merge key a user changed): whether it
         keeps or gets a counterpart is the sync's policy, not an invariant."""
@@ -401,7 +433,13 @@ class World:
         links = self._links()
         # Creates as the generator reads the create rules (docs/sync-design.md): a flow that maps no
         # property, or links two concepts, only links.
-        creating = {(c, t.ref) for t in build_plan(self.sim.config).targets for c in t.creators}
+        # A record is blank unless it holds a value that reaches the target: a property of its that feeds
+        # one the target's rows write. Rows that are no data are not: a primary key (identity) and a
+        # reference to a datatype no flow syncs (Tripletex's currency.id), both skipped with a warning
+        # (docs/sync-design.md, "Rows that are not data", "References").
+        targets = build_plan(self.sim.config).targets
+        creating = {(c, t.ref) for t in targets for c in t.creators}
+        feeding = {(c, t.ref): {f.source_path for f in t.feeds if f.source == c} for t in targets for c in t.creators}
         for flow in self.sim.config.flows:
             if flow.create.kind != "always" or flow.qualifier or (flow.source, flow.target) not in creating:
                 continue
@@ -412,7 +450,7 @@ class World:
             prefixes = tuple(f"{tgt.system}-{dt}:" for dt in self.sim.config.systems[tgt.system].datatypes)
             for row in self.sim.systems[src.system].rows(src.datatype):
                 name = self._name(src.system, src.datatype, row[pk])
-                if self._lost_to_user(name) or not _has_mapped_value(row, flow):
+                if self._lost_to_user(name) or not _has_mapped_value(row, feeding[src, tgt]):
                     continue  # no value to write: a record made from it would be blank
                 if not any(m.startswith(prefixes) for m in links.get(name, ())):
                     self._violate("lost", f"{name} has no linked {tgt.system} record (flow to "
