@@ -17,6 +17,7 @@ CASTS = {"string": "string", "integer": "integer", "float": "float", "decimal": 
 
 MODIFIED = "last-modified"  # enrich property: when this entity last changed, by the concept's clock
 GOLDEN = "golden"  # enrich property: per golden key, this member's non-empty value and when it last changed
+DESIRED = "$desired"  # enrich, while it runs: per golden key, the value the sync last asked this record to hold
 
 
 def cast_name(type_text: str | None) -> str | None:
@@ -71,22 +72,23 @@ def merge_key_rule(ref: Ref, mk: MergeKey) -> list:
     return ["add", mk.name, ["if", ["eq", ["count", present], len(mk.paths)], ["join", "|", present], None]]
 
 
-def _candidate(key: str, path: str, refers: Ref | None = None) -> Any:
+def _candidate(key: str, path: str, refers: Ref | None = None, root: str | None = None) -> Any:
     """A golden candidate's value, read from the namespaced source: a nested path (``a.b``) gives its first
     non-empty value, never a list (``first`` returns a non-list as is, dtl-functions-lists.rst l.191), so
     through a list parent (``Emails.Value``) the first element with a value (M10). A reference
     (``product.id``, B7) is offered as the referenced entity's namespaced identifier
     (``~:tripletex-product:7``, dtl-functions-namespaced-identifiers.rst l.40-68): ids of two systems
-    are not comparable, identifiers in the referenced global's ``$ids`` are."""
+    are not comparable, identifiers in the referenced global's ``$ids`` are. ``root``: the same value read
+    from an entity without namespaces (a hop's alias), as the ``-transform`` dataset holds it."""
     names = path.split(".")
-    read: Any = "_S." + ".".join(f"{key}:{n}" for n in names)
+    read: Any = f"{root}." + ".".join(names) if root else "_S." + ".".join(f"{key}:{n}" for n in names)
     if len(names) > 1:
         read = ["first", ["filter", ["neq", "_.", ""], read]]
     return ["ni", refers.key, ["string", read]] if refers else read
 
 
 def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tuple[tuple[str, str], ...],
-                 clock: str, references: dict[str, Ref] | None = None) -> dict:
+                 clock: str, references: dict[str, Ref] | None = None, written: frozenset[str] = frozenset()) -> dict:
     """Namespaced entity, rdf:type, $ids, the concept's clock, golden candidates, merge keys.
 
     ``clock`` is one family for the whole concept: the systems' own last-modified
@@ -98,6 +100,11 @@ def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tup
     the same (a hop into the sink: ``batch_size`` 1, ``set_initial_offset: onload``
     and ``exclude_completeness``, dtl-functions-hops.rst l.114), so edits of
     different properties on two sides both survive (DESIGN point 5).
+
+    ``written`` are the paths this datatype's ``-transform`` writes. A value equal to the one the sync
+    last asked this record to hold is the sync's own write read back (an echo), not an edit: it
+    keeps the previous change time, so it never outruns an edit made elsewhere meanwhile (M6; see
+    ``desired_rule``).
     """
     key = ref.key
     modified = ["datetime", "_S.$last-modified"] if clock == "system" else ["datetime", ["*", 1000, "_S._ts"]]
@@ -116,17 +123,44 @@ def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tup
         value = ["last", "_."]
         present = ["and", ["is-not-empty", value], ["neq", value, ""]]
         before = ["path", ["list", GOLDEN, ["first", "_."]], "_T.$previous"]
-        # Unchanged since the previous version: keep its change time; else this version's time.
-        since = ["if", ["eq", value, ["path", "v", before]],
-                 ["coalesce-args", ["path", "t", before], f"_T.{MODIFIED}"], f"_T.{MODIFIED}"]
+        kept: Any = ["eq", value, ["path", "v", before]]
+        desired = desired_rule(ref, synced, written, references or {})
+        if desired:
+            kept = ["or", kept, ["eq", value, ["path", ["first", "_."], f"_T.{DESIRED}"]]]
+        # Unchanged since the previous version, or an echo: keep its change time; else this version's time.
+        since = ["if", kept, ["coalesce-args", ["path", "t", before], f"_T.{MODIFIED}"], f"_T.{MODIFIED}"]
         default += [
             ["add", "$previous", previous],
+            *desired,
             ["add", GOLDEN, ["dict", ["map", ["list", ["first", "_."], ["dict", "t", since, "v", value]],
                                       ["filter", present, values]]]],
             ["remove", "$previous"],
+            *([["remove", DESIRED]] if desired else []),
         ]
     default += [merge_key_rule(ref, mk) for mk in keys]
     return {"default": default}
+
+
+def desired_rule(ref: Ref, synced: tuple[tuple[str, str], ...], written: frozenset[str],
+                 references: dict[str, Ref]) -> list:
+    """``$desired``: per golden key whose path the ``-transform`` writes, the value the sync last asked
+    this record to hold, read as the candidate is read; empty when it writes none of them.
+
+    The ``-transform`` dataset "represents the desired state of the target system. The connector will
+    make sure that the system reflects the desired state" (connector-contract.rst l.71): the entity
+    there with this record's ``_id`` (an update's ``_id`` is the member's) holds what the share pipe
+    writes, so a collected value equal to it is that write read back. The hop's ``return`` template
+    reads it (dtl-functions-hops.rst l.53-59, ``return``: "an expression ... used as a template for the hops
+    result", referring to the dataset aliases). The hop is untracked (the enrich entity changes only
+    when the system's record does) and the dataset is in the pipe's ``exclude_completeness``: the
+    transform is downstream of this pipe (sesam-dataflow.rst l.247)."""
+    pairs = [(k, p) for k, p in synced if p in written]
+    if not pairs:
+        return []
+    read = {k: _candidate(ref.key, p, references.get(p), root="desired") for k, p in pairs}
+    hop = {"datasets": [f"{ref.key}-transform desired"], "where": [["eq", "_S._id", "desired._id"]],
+           "track-dependencies": False, "return": ["dict", *(part for k, r in read.items() for part in (k, r))]}
+    return [["add", DESIRED, ["first", ["hops", hop]]]]
 
 
 def split_rules() -> dict:

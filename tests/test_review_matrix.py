@@ -10,9 +10,12 @@ gave on the generator the review read is in docs/sync-design.md ("Scenarios"), p
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from generator.loader import load_node_config
+from generator.render import render_config
 from generator.simulate.scenario import Simulation
 from generator.talkdoc.files import import_to_folder
 from tests.conftest import SHARED
@@ -22,11 +25,8 @@ from tests.review_matrix import CASES, IMPORTED, SPECS, facts_of, run_case, spec
 M5_OPEN = ("M5: the -enrich sinks' set_initial_offset onload (the B1 fix) makes the enrich datasets populated "
            "when the config loads, so require_populated_input on the global does not wait for the first read: a "
            "side that loads first creates a duplicate of a pre-existing record")
-M6_OPEN = ("M6: the echo written after the user's next edit is stamped later and wins; the golden record does not "
-           "change, so the source's transform does not run again, and the systems settle holding different values")
 KNOWN: dict[tuple[str, str], str] = {
     **{("M5", spec): M5_OPEN for spec in ("default", "example", "hubspot-tripletex", "hubspot-superoffice")},
-    **{("M6", spec): M6_OPEN for spec in SPECS},
 }
 
 
@@ -89,6 +89,29 @@ def test_check_fails_with_the_bug_put_back(worlds, finding, spec, patch):
     with Simulation(facts.config, patch=[patch]) as sim:
         problems = run_case(sim, CASES[finding], facts)
     assert problems, f"{finding} on {spec} passed with {patch}"
+
+
+def _without_echo_rule(files: dict[str, str]) -> dict[str, str]:
+    """The generated files with the enrich pipes' ``$desired`` (what the sync last asked the record to
+    hold) taken out: every changed value counts as an edit again, echoes included."""
+    out = dict(files)
+    for path, text in files.items():
+        pipe = json.loads(text) if path.endswith("-enrich.conf.json") else None
+        if pipe and "rules" in pipe.get("transform", {}):
+            rules = pipe["transform"]["rules"]
+            rules["default"] = [r for r in rules["default"] if r[:2] != ["add", "$desired"]]
+            out[path] = json.dumps(pipe)
+    return out
+
+
+def test_m6_fails_without_the_echo_rule(worlds):
+    """M6's check bites on today's output: with the echo rule taken out, the echo outruns the user's
+    next edit again (the cell passes with it, above)."""
+    facts, _ = worlds("example")
+    files = _without_echo_rule(dict(render_config(facts.config).files))
+    assert files != render_config(facts.config).files
+    with Simulation(facts.config, files=files) as sim:
+        assert run_case(sim, CASES["M6"], facts)
 
 
 def test_m5_closes_when_the_transforms_wait_for_the_collect_datasets(worlds):
