@@ -103,8 +103,10 @@ def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tup
 
     ``written`` are the paths this datatype's ``-transform`` writes. A value equal to the one the sync
     last asked this record to hold is the sync's own write read back (an echo), not an edit: it
-    keeps the previous change time, so it never outruns an edit made elsewhere meanwhile (M6; see
-    ``desired_rule``).
+    keeps the previous change time, none (null, which sorts before every time, entity-data-model.rst
+    l.307-309) on the first read of a record the sync created, so it never outruns an edit made
+    elsewhere meanwhile (M6; see ``desired_rule``). A change time is never taken from a later version
+    of a value that did not change: an unchanged value without one keeps none.
     """
     key = ref.key
     modified = ["datetime", "_S.$last-modified"] if clock == "system" else ["datetime", ["*", 1000, "_S._ts"]]
@@ -128,7 +130,7 @@ def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tup
         if desired:
             kept = ["or", kept, ["eq", value, ["path", ["first", "_."], f"_T.{DESIRED}"]]]
         # Unchanged since the previous version, or an echo: keep its change time; else this version's time.
-        since = ["if", kept, ["coalesce-args", ["path", "t", before], f"_T.{MODIFIED}"], f"_T.{MODIFIED}"]
+        since = ["if", kept, ["path", "t", before], f"_T.{MODIFIED}"]
         default += [
             ["add", "$previous", previous],
             *desired,
@@ -149,7 +151,12 @@ def desired_rule(ref: Ref, synced: tuple[tuple[str, str], ...], written: frozens
     The ``-transform`` dataset "represents the desired state of the target system. The connector will
     make sure that the system reflects the desired state" (connector-contract.rst l.71): the entity
     there with this record's ``_id`` (an update's ``_id`` is the member's) holds what the share pipe
-    writes, so a collected value equal to it is that write read back. The hop's ``return`` template
+    writes to it. On the first read of a record the sync created (no previous version; not linked
+    yet, so no update entity), it is the insert entity that created it, whose ``_id`` is the origin's
+    (contract l.76), named by the record's ``$origin`` (set by the collect template, template doc
+    l.57); only then, as an insert entity stays in the dataset after the record is linked. A join
+    succeeds when any value overlaps (dtl/joins.rst l.37). A collected value equal to what the entity
+    holds is that write read back. The hop's ``return`` template
     reads it (dtl-functions-hops.rst l.53-59, ``return``: "an expression ... used as a template for the hops
     result", referring to the dataset aliases). The hop is untracked (the enrich entity changes only
     when the system's record does) and the dataset is in the pipe's ``exclude_completeness``: the
@@ -158,9 +165,16 @@ def desired_rule(ref: Ref, synced: tuple[tuple[str, str], ...], written: frozens
     if not pairs:
         return []
     read = {k: _candidate(ref.key, p, references.get(p), root="desired") for k, p in pairs}
-    hop = {"datasets": [f"{ref.key}-transform desired"], "where": [["eq", "_S._id", "desired._id"]],
+    created = ["if", ["is-null", "_T.$previous"], origin_id("_S.$origin")]
+    hop = {"datasets": [f"{ref.key}-transform desired"], "where": [["eq", ["list", "_S._id", created], "desired._id"]],
            "track-dependencies": False, "return": ["dict", *(part for k, r in read.items() for part in (k, r))]}
     return [["add", DESIRED, ["first", ["hops", hop]]]]
+
+
+def origin_id(origin: str) -> list:
+    """The ``_id`` of the insert entity an origin (a namespaced identifier) causes: the origin's
+    ``_id`` as is (connector-contract.rst l.76), ``customerp-employee:1``."""
+    return ["concat", ["ni-ns", origin], ":", ["ni-id", origin]]
 
 
 def split_rules() -> dict:
@@ -396,7 +410,7 @@ def transform_rules(target: Target) -> dict:
     rules.update(extra)
     if target.creators:
         rules["insert"] = [
-            ["add", "_id", ["concat", ["ni-ns", "_S.origin"], ":", ["ni-id", "_S.origin"]]],
+            ["add", "_id", origin_id("_S.origin")],
             ["add", "$origin", "_S.origin"],
             ["add", "$ids", "_R._S.$ids"],
             *mapped,

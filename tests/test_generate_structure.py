@@ -241,13 +241,15 @@ def test_enrich_self_hop_is_runnable():
 
 def test_enrich_reads_what_the_sync_asked_the_record_to_hold():
     """M6: per golden key whose path the -transform writes, the value there, read as the candidate is
-    (untracked hop on _id); a value equal to it keeps the previous change time."""
+    (untracked hop on _id, and on the first read of a created record the insert entity named by its
+    $origin); a value equal to it keeps the previous change time."""
     objs = objects(render_specs([EXAMPLE]).files)
     rules = objs["pipes/crm-company-enrich.conf.json"]["transform"]["rules"]["default"]
     (desired,) = [r for r in rules if r[:2] == ["add", "$desired"]]
     hop = desired[2][1][1]
     assert hop["datasets"] == ["crm-company-transform desired"] and hop["track-dependencies"] is False
-    assert hop["where"] == [["eq", "_S._id", "desired._id"]]
+    created = ["if", ["is-null", "_T.$previous"], dtl.origin_id("_S.$origin")]
+    assert hop["where"] == [["eq", ["list", "_S._id", created], "desired._id"]]
     returned = dict(zip(hop["return"][1::2], hop["return"][2::2]))
     assert returned["organisation/name"] == "desired.name"
     assert returned["organisation/city"] == ["first", ["filter", ["neq", "_.", ""], "desired.address.city"]]
