@@ -88,7 +88,7 @@ def _candidate(key: str, path: str, refers: Ref | None = None, root: str | None 
 
 
 def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tuple[tuple[str, str], ...],
-                 clock: str, references: dict[str, Ref] | None = None, written: frozenset[str] = frozenset()) -> dict:
+                 clock: str, references: dict[str, Ref] | None = None, target: Target | None = None) -> dict:
     """Namespaced entity, rdf:type, $ids, the concept's clock, golden candidates, merge keys.
 
     ``clock`` is one family for the whole concept: the systems' own last-modified
@@ -101,7 +101,7 @@ def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tup
     and ``exclude_completeness``, dtl-functions-hops.rst l.114), so edits of
     different properties on two sides both survive (DESIGN point 5).
 
-    ``written`` are the paths this datatype's ``-transform`` writes. A value equal to the one the sync
+    ``target``: this datatype as a write target, if it is one. A value equal to the one the sync
     last asked this record to hold is the sync's own write read back (an echo), not an edit: it
     keeps the previous change time, none (null, which sorts before every time, entity-data-model.rst
     l.307-309) on the first read of a record the sync created, so it never outruns an edit made
@@ -126,7 +126,7 @@ def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tup
         present = ["and", ["is-not-empty", value], ["neq", value, ""]]
         before = ["path", ["list", GOLDEN, ["first", "_."]], "_T.$previous"]
         kept: Any = ["eq", value, ["path", "v", before]]
-        desired = desired_rule(ref, synced, written, references or {})
+        desired = desired_rule(ref, synced, target, references or {})
         if desired:
             kept = ["or", kept, ["eq", value, ["path", ["first", "_."], f"_T.{DESIRED}"]]]
         # Unchanged since the previous version, or an echo: keep its change time; else this version's time.
@@ -143,7 +143,7 @@ def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tup
     return {"default": default}
 
 
-def desired_rule(ref: Ref, synced: tuple[tuple[str, str], ...], written: frozenset[str],
+def desired_rule(ref: Ref, synced: tuple[tuple[str, str], ...], target: Target | None,
                  references: dict[str, Ref]) -> list:
     """``$desired``: per golden key whose path the ``-transform`` writes, the value the sync last asked
     this record to hold, read as the candidate is read; empty when it writes none of them.
@@ -151,8 +151,8 @@ def desired_rule(ref: Ref, synced: tuple[tuple[str, str], ...], written: frozens
     The ``-transform`` dataset "represents the desired state of the target system. The connector will
     make sure that the system reflects the desired state" (connector-contract.rst l.71): the entity
     there with this record's ``_id`` (an update's ``_id`` is the member's) holds what the share pipe
-    writes to it. On the first read of a record the sync created (no previous version; not linked
-    yet, so no update entity), it is the insert entity that created it, whose ``_id`` is the origin's
+    writes to it. Where a flow may create, on the first read of a record the sync created (no previous
+    version; not linked yet, so no update entity), it is the insert entity that created it, whose ``_id`` is the origin's
     (contract l.76), named by the record's ``$origin`` (set by the collect template, template doc
     l.57); only then, as an insert entity stays in the dataset after the record is linked. A join
     succeeds when any value overlaps (dtl/joins.rst l.37). A collected value equal to what the entity
@@ -161,12 +161,15 @@ def desired_rule(ref: Ref, synced: tuple[tuple[str, str], ...], written: frozens
     result", referring to the dataset aliases). The hop is untracked (the enrich entity changes only
     when the system's record does) and the dataset is in the pipe's ``exclude_completeness``: the
     transform is downstream of this pipe (sesam-dataflow.rst l.247)."""
+    written = {m.target_path for m in target.mapped} if target else set()
     pairs = [(k, p) for k, p in synced if p in written]
     if not pairs:
         return []
     read = {k: _candidate(ref.key, p, references.get(p), root="desired") for k, p in pairs}
-    created = ["if", ["is-null", "_T.$previous"], origin_id("_S.$origin")]
-    hop = {"datasets": [f"{ref.key}-transform desired"], "where": [["eq", ["list", "_S._id", created], "desired._id"]],
+    mine: Any = "_S._id"
+    if target.creators:
+        mine = ["list", mine, ["if", ["is-null", "_T.$previous"], origin_id("_S.$origin")]]
+    hop = {"datasets": [f"{ref.key}-transform desired"], "where": [["eq", mine, "desired._id"]],
            "track-dependencies": False, "return": ["dict", *(part for k, r in read.items() for part in (k, r))]}
     return [["add", DESIRED, ["first", ["hops", hop]]]]
 

@@ -161,7 +161,7 @@ def _pipes(plan: Plan, r: _Renderer):
     config = plan.config
     deleting = {d for t in plan.targets for d in t.deleters}
     clocks = {m.ref: g.clock for g in plan.groups for m in g.members if not m.split}
-    written = {t.ref: frozenset(m.target_path for m in t.mapped) for t in plan.targets}
+    targets = {t.ref: t for t in plan.targets}
     for ref in plan.participants:
         ctx = _ctx(config, ref)
         dt = ctx["dt"]
@@ -170,9 +170,9 @@ def _pipes(plan: Plan, r: _Renderer):
         yield "pipes", r.render("pipes/all.json.j2", rescan=ref in deleting, **ctx)
         yield "pipes", r.render("pipes/collect.json.j2", rules=dtl.collect_rules(dt), **ctx)
         yield "pipes", r.render("pipes/enrich.json.j2", own_hops=bool(synced),
-                                desired=bool(dtl.desired_rule(ref, synced, written.get(ref, frozenset()), references)),
+                                desired=bool(dtl.desired_rule(ref, synced, targets.get(ref), references)),
                                 rules=dtl.enrich_rules(ref, dt, plan.merge_keys.get(ref, ()), synced, clocks[ref],
-                                                      references, written.get(ref, frozenset())),
+                                                      references, targets.get(ref)),
                                 **ctx)
     for ref, concept in plan.splits:
         yield "pipes", r.render("pipes/split.json.j2", concept=concept, rules=dtl.split_rules(),
