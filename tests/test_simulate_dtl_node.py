@@ -116,6 +116,11 @@ def test_hops_return_expression_is_a_template_over_the_aliases():
            "return": ["dict", "person/first-name", "d.first_name", "person/city", "d.address.city"]}
     assert ns.evaluate(["first", ["hops", hop]], {"_id": "c-1"}) == {"person/first-name": "Ava", "person/city": "Oslo"}
     assert ns.evaluate(["first", ["hops", hop]], {"_id": "c-3"}) is None
+    # A join succeeds when any value overlaps, also of a functional expression (dtl/joins.rst l.37, l.42-44):
+    # the record's own _id, or on its first read the insert entity's, null when there is none.
+    either = {**hop, "where": ["eq", ["list", "_S._id", ["if", ["is-null", "_S.prev"], "_S.origin"]], "d._id"]}
+    assert ns.evaluate(["first", ["hops", either]], {"_id": "c-3", "origin": "c-2"})["person/first-name"] == "Bo"
+    assert ns.evaluate(["first", ["hops", either]], {"_id": "c-3", "origin": "c-2", "prev": {}}) is None
 
 
 # -- encrypt / decrypt
