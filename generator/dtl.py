@@ -20,6 +20,7 @@ CASTS = {"string": "string", "integer": "integer", "float": "float", "decimal": 
 
 MODIFIED = "last-modified"  # enrich property: when this entity last changed, by the concept's clock
 GOLDEN = "golden"  # enrich property: per golden key, this member's non-empty value and when it last changed
+DESIRED = "$desired"  # enrich, while it runs: per golden key, the value the sync last asked this record to hold
 
 
 def cast_name(type_text: str | None) -> str | None:
@@ -74,9 +75,10 @@ def merge_key_rule(ref: Ref, mk: MergeKey) -> list:
     return ["add", mk.name, ["if", ["eq", ["count", present], len(mk.paths)], ["join", "|", present], None]]
 
 
-def _read(key: str, path: str, var: str = "_S") -> str:
-    """``a.b`` of the namespaced source: ``_S.<key>:a.<key>:b``."""
-    return f"{var}." + ".".join(f"{key}:{n}" for n in path.split("."))
+def _read(key: str, path: str, var: str = "_S", namespaced: bool = True) -> str:
+    """``a.b`` of the namespaced source: ``_S.<key>:a.<key>:b``; of an entity without namespaces (the
+    ``-transform`` dataset's, read through a hop alias) ``<var>.a.b``."""
+    return f"{var}." + ".".join(f"{key}:{n}" if namespaced else n for n in path.split("."))
 
 
 # The first non-empty value of a nested read: never a list (``first`` returns a non-list as is,
@@ -85,12 +87,12 @@ def _read(key: str, path: str, var: str = "_S") -> str:
 FIRST_FILLED = ["first", ["filter", ["neq", "_.", ""], "_."]]
 
 
-def _candidate(key: str, path: str, refers: Ref | None = None, var: str = "_S") -> Any:
+def _candidate(key: str, path: str, refers: Ref | None = None, var: str = "_S", namespaced: bool = True) -> Any:
     """A golden candidate's value, read from the namespaced source: a nested path (``a.b``) gives its first
     non-empty value, never a list (M10). A reference (``product.id``, B7) is offered as the referenced
     entity's namespaced identifier (``~:tripletex-product:7``, dtl-functions-namespaced-identifiers.rst
     l.40-68): ids of two systems are not comparable, identifiers in the referenced global's ``$ids`` are."""
-    read: Any = _read(key, path, var)
+    read: Any = _read(key, path, var, namespaced)
     if "." in path:
         read = ["first", ["filter", ["neq", "_.", ""], read]]
     return ["ni", refers.key, ["string", read]] if refers else read
@@ -116,20 +118,21 @@ def _candidates(key: str, synced: tuple[tuple[str, tuple[str, ...]], ...], refer
     return ["items", dicts[0] if len(dicts) == 1 else ["list", *dicts]]
 
 
-def _offered(key: str, paths: tuple[str, ...], references: dict[str, Ref]) -> Any:
+def _offered(key: str, paths: tuple[str, ...], references: dict[str, Ref], var: str = "_S",
+             namespaced: bool = True) -> Any:
     """A golden candidate of a datatype with one or more properties in the golden property (fan-in:
     Tripletex's delivery, physical and postal address lines all feed HubSpot's ``address``): the first of
     them, by name, that holds a value, so a value in any of them reaches the golden record (the docs are
     silent; the first by name alone would lose a customer's only address when it is not the delivery
     address)."""
-    candidates = [_candidate(key, p, references.get(p)) for p in paths]
+    candidates = [_candidate(key, p, references.get(p), var, namespaced) for p in paths]
     if len(candidates) == 1:
         return candidates[0]
     return ["first", ["filter", ["and", ["is-not-empty", "_."], ["neq", "_.", ""]], ["list", *candidates]]]
 
 
 def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tuple[tuple[str, tuple[str, ...]], ...],
-                 clock: str, references: dict[str, Ref] | None = None) -> dict:
+                 clock: str, references: dict[str, Ref] | None = None, target: Target | None = None) -> dict:
     """Namespaced entity, rdf:type, $ids, the concept's clock, golden candidates, merge keys.
 
     ``clock`` is one family for the whole concept: the systems' own last-modified
@@ -141,6 +144,13 @@ def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tup
     the same (a hop into the sink: ``batch_size`` 1, ``set_initial_offset: onload``
     and ``exclude_completeness``, dtl-functions-hops.rst l.114), so edits of
     different properties on two sides both survive (DESIGN point 5).
+
+    ``target``: this datatype as a write target, if it is one. A value equal to the one the sync
+    last asked this record to hold is the sync's own write read back (an echo), not an edit: it
+    keeps the previous change time, none (null, which sorts before every time, entity-data-model.rst
+    l.307-309) on the first read of a record the sync created, so it never outruns an edit made
+    elsewhere meanwhile (M6; see ``desired_rule``). A change time is never taken from a later version
+    of a value that did not change: an unchanged value without one keeps none.
     """
     key = ref.key
     modified = ["datetime", "_S.$last-modified"] if clock == "system" else ["datetime", ["*", 1000, "_S._ts"]]
@@ -157,17 +167,61 @@ def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tup
         value = ["last", "_."]
         present = ["and", ["is-not-empty", value], ["neq", value, ""]]
         before = ["path", ["list", GOLDEN, ["first", "_."]], "_T.$previous"]
-        # Unchanged since the previous version: keep its change time; else this version's time.
-        since = ["if", ["eq", value, ["path", "v", before]],
-                 ["coalesce-args", ["path", "t", before], f"_T.{MODIFIED}"], f"_T.{MODIFIED}"]
+        kept: Any = ["eq", value, ["path", "v", before]]
+        desired = desired_rule(ref, synced, target, references or {})
+        if desired:
+            kept = ["or", kept, ["eq", value, ["path", ["first", "_."], f"_T.{DESIRED}"]]]
+        # Unchanged since the previous version, or an echo: keep its change time; else this version's time.
+        since = ["if", kept, ["path", "t", before], f"_T.{MODIFIED}"]
         default += [
             ["add", "$previous", previous],
+            *desired,
             ["add", GOLDEN, ["dict", ["map", ["list", ["first", "_."], ["dict", "t", since, "v", value]],
                                       ["filter", present, values]]]],
             ["remove", "$previous"],
+            *([["remove", DESIRED]] if desired else []),
         ]
     default += [merge_key_rule(ref, mk) for mk in keys]
     return {"default": default}
+
+
+def desired_rule(ref: Ref, synced: tuple[tuple[str, tuple[str, ...]], ...], target: Target | None,
+                 references: dict[str, Ref]) -> list:
+    """``$desired``: per golden key whose path the ``-transform`` writes, the value the sync last asked
+    this record to hold, read as the candidate is read; empty when it writes none of them.
+
+    The ``-transform`` dataset "represents the desired state of the target system. The connector will
+    make sure that the system reflects the desired state" (connector-contract.rst l.71): the entity
+    there with this record's ``_id`` (an update's ``_id`` is the member's) holds what the share pipe
+    writes to it. Where a flow may create, on the first read of a record the sync created (no previous
+    version; not linked yet, so no update entity), it is the insert entity that created it, whose ``_id`` is the origin's
+    (contract l.76), named by the record's ``$origin`` (set by the collect template, template doc
+    l.57); only then, as an insert entity stays in the dataset after the record is linked. A join
+    succeeds when any value overlaps (dtl/joins.rst l.37). A collected value equal to what the entity
+    holds is that write read back. The hop's ``return`` template
+    reads it (dtl-functions-hops.rst l.53-59, ``return``: "an expression ... used as a template for the hops
+    result", referring to the dataset aliases). The hop is untracked (the enrich entity changes only
+    when the system's record does) and the dataset is in the pipe's ``exclude_completeness``: the
+    transform is downstream of this pipe (sesam-dataflow.rst l.247)."""
+    written = {m.target_path for m in target.mapped} if target else set()
+    pairs = [(k, tuple(p for p in paths if p in written)) for k, paths in synced]
+    pairs = [(k, paths) for k, paths in pairs if paths]
+    if not pairs:
+        return []
+    # Read as the candidate is (the first filled of a fan-in), from the entity without namespaces.
+    read = {k: _offered(ref.key, paths, references, "desired", namespaced=False) for k, paths in pairs}
+    mine: Any = "_S._id"
+    if target.creators:
+        mine = ["list", mine, ["if", ["is-null", "_T.$previous"], origin_id("_S.$origin")]]
+    hop = {"datasets": [f"{ref.key}-transform desired"], "where": [["eq", mine, "desired._id"]],
+           "track-dependencies": False, "return": ["dict", *(part for k, r in read.items() for part in (k, r))]}
+    return [["add", DESIRED, ["first", ["hops", hop]]]]
+
+
+def origin_id(origin: str) -> list:
+    """The ``_id`` of the insert entity an origin (a namespaced identifier) causes: the origin's
+    ``_id`` as is (connector-contract.rst l.76), ``customerp-employee:1``."""
+    return ["concat", ["ni-ns", origin], ":", ["ni-id", origin]]
 
 
 def split_rules() -> dict:
@@ -528,7 +582,7 @@ def transform_rules(target: Target) -> dict:
         # The created record carries the merge keys it was matched on (``keys``), so it links by them too.
         record = ["apply", "keys", "_R._S."] if target.keys else "_R._S."
         rules["insert"] = [
-            ["add", "_id", ["concat", ["ni-ns", "_S.origin"], ":", ["ni-id", "_S.origin"]]],
+            ["add", "_id", origin_id("_S.origin")],
             ["add", "$origin", "_S.origin"],
             ["add", "$ids", "_R._S.$ids"],
             *([["merge", ["apply", "values", record]]] if values else []),

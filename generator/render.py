@@ -168,16 +168,19 @@ def _pipes(plan: Plan, r: _Renderer):
     config = plan.config
     deleting = _deleting(plan)
     clocks = {m.ref: g.clock for g in plan.groups for m in g.members if not m.split}
+    targets = {t.ref: t for t in plan.targets}
     for ref in plan.participants:
         ctx = _ctx(config, ref)
         dt = ctx["dt"]
         synced = plan.synced.get(ref, ())
+        references = plan.references.get(ref, {})
         yield "pipes", r.render("pipes/all.json.j2", rescan=ref in deleting, **ctx)
         yield "pipes", r.render("pipes/collect.json.j2", rules=dtl.collect_rules(dt), verify_deletes=ref in deleting,
                                 **ctx)
         yield "pipes", r.render("pipes/enrich.json.j2", own_hops=bool(synced),
+                                desired=bool(dtl.desired_rule(ref, synced, targets.get(ref), references)),
                                 rules=dtl.enrich_rules(ref, dt, plan.merge_keys.get(ref, ()), synced, clocks[ref],
-                                                      plan.references.get(ref, {})),
+                                                      references, targets.get(ref)),
                                 **ctx)
     for ref, concept in plan.splits:
         yield "pipes", r.render("pipes/split.json.j2", concept=concept, rules=dtl.split_rules(),

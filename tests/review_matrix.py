@@ -443,6 +443,13 @@ def _m6(d: Driver, f: Facts) -> None:
     d.run()
     d.expect_value(p.source, source, p.row.source, "m6-2")
     d.expect_value(p.target, target, p.row.target, "m6-2")
+    # The same for a record the sync creates: the user edits the new source entity right after the
+    # node read it, so the insert carries the value read; its first read back is not a newer edit.
+    other = d.insert(p.source, nested(p.row.source, "m6-3"))
+    d.after(f"{p.source.key}-all", lambda: d.update(p.source, other, nested(p.row.source, "m6-4")))
+    d.run()
+    d.expect_value(p.source, other, p.row.source, "m6-4")
+    d.one(p.target, p.row.target, "m6-4")
 
 
 def _b7(d: Driver, f: Facts) -> None:

@@ -234,11 +234,34 @@ def test_merge_criteria_reach_the_global_pipe():
 
 
 def test_enrich_self_hop_is_runnable():
-    """A hop into the pipe's own sink: onload, batch_size 1, excluded from completeness (B1)."""
+    """A hop into the pipe's own sink: onload, batch_size 1, excluded from completeness (B1); the hop into
+    the datatype's -transform (M6), downstream of the pipe, is excluded from completeness too."""
     objs = objects(render_specs([EXAMPLE]).files)
     enrich = objs["pipes/erp-employee-enrich.conf.json"]
     assert enrich["sink"]["set_initial_offset"] == "onload" and enrich["batch_size"] == 1
-    assert enrich["exclude_completeness"] == ["erp-employee-enrich"]
+    assert enrich["exclude_completeness"] == ["erp-employee-enrich", "erp-employee-transform"]
+
+
+def test_enrich_reads_what_the_sync_asked_the_record_to_hold():
+    """M6: per golden key whose path the -transform writes, the value there, read as the candidate is
+    (untracked hop on _id, and on the first read of a created record the insert entity named by its
+    $origin); a value equal to it keeps the previous change time."""
+    objs = objects(render_specs([EXAMPLE]).files)
+    rules = objs["pipes/crm-company-enrich.conf.json"]["transform"]["rules"]["default"]
+    (desired,) = [r for r in rules if r[:2] == ["add", "$desired"]]
+    hop = desired[2][1][1]
+    assert hop["datasets"] == ["crm-company-transform desired"] and hop["track-dependencies"] is False
+    created = ["if", ["is-null", "_T.$previous"], dtl.origin_id("_S.$origin")]
+    assert hop["where"] == [["eq", ["list", "_S._id", created], "desired._id"]]
+    returned = dict(zip(hop["return"][1::2], hop["return"][2::2]))
+    assert returned["global-organisation:name"] == "desired.name"
+    assert returned["global-organisation:city"] == ["first", ["filter", ["neq", "_.", ""], "desired.address.city"]]
+    assert ["remove", "$desired"] in rules
+    # A datatype no flow writes to has no -transform to read.
+    written = {o["_id"][:-len("-transform")] for o in objs.values() if o["_id"].endswith("-transform")}
+    for obj in objs.values():
+        if obj["_id"].endswith("-enrich") and obj["_id"][:-len("-enrich")] not in written:
+            assert "$desired" not in json.dumps(obj)
 
 
 def test_share_discards_deleted_entities_before_the_template():

@@ -120,13 +120,21 @@ def replace_ref(pipe_id: str, prop: str, namespace: str, old: str, new: str):
 
 def golden_items(p: dict) -> list[tuple[tuple, str]]:
     """(path of the key, golden key) of an enrich pipe's golden candidates: the pairs of
-    ``["dict", "global-<concept>:<golden>", "_S.<ns>:<property>", …]``."""
+    ``["dict", "global-<concept>:<golden>", "_S.<ns>:<property>", …]`` (not the same keys of ``$desired``,
+    which read the record's -transform entity)."""
     rules, base = rules_of(p)
     found = []
     for path, node in nodes(rules["default"], base + ("default",)):
         if isinstance(node, list) and node[:1] == ["dict"] and len(node) % 2 == 1:
-            found += [(path + (i,), node[i]) for i in range(1, len(node), 2) if isinstance(node[i], str) and node[i].startswith("global-")]
+            found += [(path + (i,), node[i]) for i in range(1, len(node), 2)
+                      if isinstance(node[i], str) and node[i].startswith("global-") and _reads_source(node[i + 1])]
     return found
+
+
+def _reads_source(value) -> bool:
+    if isinstance(value, list):
+        return any(_reads_source(v) for v in value)
+    return isinstance(value, str) and value.startswith("_S.")
 
 
 def drop_candidate(enrich_id: str, golden: str):

@@ -10,20 +10,19 @@ gave on the generator the review read is in docs/sync-design.md ("Scenarios"), p
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from generator.loader import load_node_config
+from generator.render import render_config
 from generator.simulate.scenario import Simulation
 from generator.talkdoc.files import import_to_folder
 from tests.conftest import SHARED
 from tests.review_matrix import CASES, IMPORTED, SPECS, facts_of, run_case, spec_files
 
-# Cells today's generator still fails: the finding's scenario runs as a strict xfail naming it.
-M6_OPEN = ("M6: the echo written after the user's next edit is stamped later and wins; the golden record does not "
-           "change, so the source's transform does not run again, and the systems settle holding different values")
-KNOWN: dict[tuple[str, str], str] = {
-    **{("M6", spec): M6_OPEN for spec in SPECS},
-}
+# Cells today's generator still fails: the finding's scenario runs as a strict xfail naming it (none now).
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +96,38 @@ def _without_delete_lookup(steps: list) -> list:
     return [{**step, "properties": {k: v for k, v in step["properties"].items()
                                     if k not in ("operation_lookup_delete", "rest_system")}}
             if step.get("type") == "template" else step for step in steps]
+
+
+def _without_echo_rule(files: dict[str, str]) -> dict[str, str]:
+    """The generated files with the enrich pipes' ``$desired`` (what the sync last asked the record to
+    hold) taken out: every changed value counts as an edit again, echoes included."""
+    out = dict(files)
+    for path, text in files.items():
+        pipe = json.loads(text) if path.endswith("-enrich.conf.json") else None
+        if pipe and "rules" in pipe.get("transform", {}):
+            rules = pipe["transform"]["rules"]
+            rules["default"] = [r for r in rules["default"] if r[:2] != ["add", "$desired"]]
+            out[path] = json.dumps(pipe)
+    return out
+
+
+def test_m6_fails_without_the_echo_rule(worlds):
+    """M6's check bites on today's output: with the echo rule taken out, the echo outruns the user's
+    next edit again (the cell passes with it, above)."""
+    facts, _ = worlds("example")
+    files = _without_echo_rule(dict(render_config(facts.config).files))
+    assert files != render_config(facts.config).files
+    with Simulation(facts.config, files=files) as sim:
+        assert run_case(sim, CASES["M6"], facts)
+
+
+def test_m5_closes_when_the_transforms_wait_for_the_collect_datasets(worlds):
+    """The direction M5's open cells point to: ``initial_completeness`` on the transforms' dataset source
+    (bidirectional-synchronization.rst, "Race condition management") listing the -collect datasets, whose
+    populated flag the enrich sinks' onload does not short-cut."""
+    facts, sim = worlds("example")
+    collects = sorted(p for p in sim.node.pipes if p.endswith("-collect"))
+    patch = {"pipes": "*-transform", "set": {"source": {"initial_completeness": collects}}}
+    with Simulation(facts.config, patch=[patch]) as patched:
+        assert run_case(patched, CASES["M5"], facts) == []
+        assert run_case(patched, CASES["B1"], facts) == []

@@ -168,7 +168,9 @@ def test_an_insert_entity_is_handed_to_the_template_once(tmp_path, monkeypatch):
                         lambda self, entity, generated, out: original(self, entity, None, out))
 
     def reinserted(sim):
-        sim.run(rounds=1)  # the insert: the CRM's -all ran before it, so the record is not collected yet
+        # The insert, in the second round (at load the -enrich pipes wait for their -transform datasets to be
+        # populated, which the first round does); the CRM's -all ran before it, so the record is not collected yet.
+        sim.run(rounds=2)
         assert len(sim.systems["crm"].rows("contact")) == 1
         pk = sim.resolve("ada")[0][2]["id"]
         sim.systems["erp"].update("employee", pk, {"firstName": "Augusta"})

@@ -103,6 +103,26 @@ def test_hops_return_names_alias_property_paths():
         t.evaluate(["hops", {**spec, "return": "dept.x"}], {"dept": "d1"})
 
 
+def test_hops_return_expression_is_a_template_over_the_aliases():
+    # dtl-functions-hops.rst l.53-59: "If it is an expression then the expression is used as a template
+    # for the hops result. In the template you can refer to the dataset aliases". The enrich pipes read
+    # their record's -transform entity so (M6): with namespaced identifiers on, an unqualified name
+    # also matches a property without a namespace (dtl-functions-dictionaries.rst l.334), as the
+    # -transform dataset stores them (connector-contract.rst l.71).
+    data = _Data({"transform": [{"_id": "c-1", "first_name": "Ava", "address": {"city": "Oslo"}},
+                                {"_id": "c-2", "first_name": "Bo"}]})
+    ns = dtl.Transform({"default": []}, datasets=data, namespaces=NS)
+    hop = {"datasets": ["transform d"], "where": ["eq", "_S._id", "d._id"],
+           "return": ["dict", "person/first-name", "d.first_name", "person/city", "d.address.city"]}
+    assert ns.evaluate(["first", ["hops", hop]], {"_id": "c-1"}) == {"person/first-name": "Ava", "person/city": "Oslo"}
+    assert ns.evaluate(["first", ["hops", hop]], {"_id": "c-3"}) is None
+    # A join succeeds when any value overlaps, also of a functional expression (dtl/joins.rst l.37, l.42-44):
+    # the record's own _id, or on its first read the insert entity's, null when there is none.
+    either = {**hop, "where": ["eq", ["list", "_S._id", ["if", ["is-null", "_S.prev"], "_S.origin"]], "d._id"]}
+    assert ns.evaluate(["first", ["hops", either]], {"_id": "c-3", "origin": "c-2"})["person/first-name"] == "Bo"
+    assert ns.evaluate(["first", ["hops", either]], {"_id": "c-3", "origin": "c-2", "prev": {}}) is None
+
+
 # -- encrypt / decrypt
 
 

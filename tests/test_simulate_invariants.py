@@ -27,15 +27,13 @@ from tests.simulate_support import EXAMPLE, SEED, imported_spec
 
 # Examples per spec in CI (the suite's time); SIM_EXAMPLES overrides them all.
 CI_EXAMPLES = {"seed": 100, "example": 100, "hubspot-tripletex": 60, "crmoffice-customerp": 150}
-PAST_B1 = ({"pipes": "*-enrich", "set": {"sink": {"set_initial_offset": "onload"},
-                                          "exclude_completeness": ["{pipe}"]}},)
 KEYS = ["ada@example.org", "ADA@example.org", "", None, "per@example.org"]
 VALUES = ["Ada", "Per", "liv", "", ["x", "y"], None]
 
 SPECS = {
     "seed": lambda tmp: (SEED, ()),
-    "example": lambda tmp: (EXAMPLE, PAST_B1),
-    "hubspot-tripletex": lambda tmp: (imported_spec("hubspot-tripletex", tmp), PAST_B1),
+    "example": lambda tmp: (EXAMPLE, ()),
+    "hubspot-tripletex": lambda tmp: (imported_spec("hubspot-tripletex", tmp), ()),
     "crmoffice-customerp": lambda tmp: (imported_spec("crmoffice-customerp", tmp), ()),
 }
 

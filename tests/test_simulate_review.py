@@ -8,7 +8,6 @@ import pytest
 from generator.simulate.scenario import Simulation, load_scenario, run_scenario
 from tests.simulate_support import imported_spec
 
-PAST_B1 = '  - {pipes: "*-enrich", set: {sink: {set_initial_offset: onload}, exclude_completeness: ["{pipe}"]}}\n'
 
 
 def test_review_b5_nested_properties_read_as_null(tmp_path):
@@ -17,7 +16,6 @@ def test_review_b5_nested_properties_read_as_null(tmp_path):
     scenario.write_text(
         "title: Review B5 - nested HubSpot properties survive and propagate\n"
         f"spec: {spec}\n"
-        "patch:\n" + PAST_B1 +
         "steps:\n"
         "  - edit: {system: tripletex, datatype: employee, insert: {firstName: Ola, lastName: Nordmann, "
         "email: ola@acme.no}, as: ola_tt}\n"
