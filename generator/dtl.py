@@ -98,24 +98,32 @@ def _candidate(key: str, path: str, refers: Ref | None = None, var: str = "_S", 
     return ["ni", refers.key, ["string", read]] if refers else read
 
 
-def _candidates(key: str, synced: tuple[tuple[str, tuple[str, ...]], ...], references: dict[str, Ref]) -> list:
+def _candidates(key: str, synced: tuple[tuple[str, tuple[str, ...]], ...], references: dict[str, Ref],
+                var: str = "_S", namespaced: bool = True) -> list:
     """Golden key -> value, as [key, value] pairs (``items``, dtl-functions-dictionaries.rst l.137).
 
     The values of nested paths (``a.b``) are one dict, each turned into its first non-empty value
     by one ``map-dict`` (its VALUE_FUNCTION, dtl-functions-lists.rst l.578-596; a key function of
     ``_.`` keeps the key), instead of a ``first``/``filter`` around each. A golden property that several
-    of the datatype's properties feed (fan-in) is offered as the first of them with a value (``_offered``)."""
+    of the datatype's properties feed (fan-in) is offered as the first of them with a value (``_offered``).
+    ``var``/``namespaced``: read from another entity than the source (see ``_read``)."""
+    return ["items", _candidate_dicts(key, synced, references, var, namespaced)]
+
+
+def _candidate_dicts(key: str, synced: tuple[tuple[str, tuple[str, ...]], ...], references: dict[str, Ref],
+                     var: str, namespaced: bool) -> list:
+    """The candidates' dict (or a list of two: the plain reads, and the nested ones under ``map-dict``)."""
     plain: list[Any] = []
     nested: list[Any] = []
     for k, paths in synced:
         if len(paths) == 1 and "." in paths[0] and references.get(paths[0]) is None:
-            nested += [k, _read(key, paths[0])]
+            nested += [k, _read(key, paths[0], var, namespaced)]
         else:
-            plain += [k, _offered(key, paths, references)]
+            plain += [k, _offered(key, paths, references, var, namespaced)]
     dicts = [["dict", *plain]] if plain else []
     if nested:
         dicts.append(["map-dict", "_.", FIRST_FILLED, ["dict", *nested]])
-    return ["items", dicts[0] if len(dicts) == 1 else ["list", *dicts]]
+    return dicts[0] if len(dicts) == 1 else ["list", *dicts]
 
 
 def _offered(key: str, paths: tuple[str, ...], references: dict[str, Ref], var: str = "_S",
@@ -208,13 +216,16 @@ def desired_rule(ref: Ref, synced: tuple[tuple[str, tuple[str, ...]], ...], targ
     pairs = [(k, paths) for k, paths in pairs if paths]
     if not pairs:
         return []
-    # Read as the candidate is (the first filled of a fan-in), from the entity without namespaces.
-    read = {k: _offered(ref.key, paths, references, "desired", namespaced=False) for k, paths in pairs}
+    # Read as the candidates are (a nested value's first filled, the first filled of a fan-in), from the
+    # entity without namespaces; two dicts (plain and nested reads) become one through their pairs.
+    read = _candidate_dicts(ref.key, tuple(pairs), references, "desired", namespaced=False)
+    if read[0] == "list":
+        read = ["dict", ["items", read]]
     mine: Any = "_S._id"
     if target.creators:
         mine = ["list", mine, ["if", ["is-null", "_T.$previous"], origin_id("_S.$origin")]]
     hop = {"datasets": [f"{ref.key}-transform desired"], "where": [["eq", mine, "desired._id"]],
-           "track-dependencies": False, "return": ["dict", *(part for k, r in read.items() for part in (k, r))]}
+           "track-dependencies": False, "return": read}
     return [["add", DESIRED, ["first", ["hops", hop]]]]
 
 
