@@ -26,3 +26,12 @@ def imported_spec(pair: str, folder: Path) -> Path:
     specs = sorted((folder / pair).glob("*.yaml"))
     assert len(specs) == 1, written
     return specs[0]
+
+
+def grid(rows, columns, known: dict) -> list:
+    """``pytest.param(row, column)`` for every pair, a known failure (``known[(row, column)]``, its
+    reason) as a strict xfail naming it."""
+    return [pytest.param(row, column, id=f"{row}-{column}",
+                         marks=[pytest.mark.xfail(strict=True, reason=known[row, column])]
+                         if (row, column) in known else [])
+            for row in rows for column in columns]

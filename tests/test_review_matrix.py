@@ -20,6 +20,7 @@ from generator.simulate.scenario import Simulation
 from generator.talkdoc.files import import_to_folder
 from tests.conftest import SHARED
 from tests.review_matrix import CASES, IMPORTED, SPECS, facts_of, run_case, spec_files
+from tests.simulate_support import grid
 
 # Cells today's generator still fails: the finding's scenario runs as a strict xfail naming it (none now).
 KNOWN: dict[tuple[str, str], str] = {}
@@ -51,15 +52,7 @@ def _imported(name: str, folder):
     return next(folder.glob("*.yaml"))
 
 
-def _cells():
-    for finding in CASES:
-        for spec in SPECS:
-            known = KNOWN.get((finding, spec))
-            marks = [pytest.mark.xfail(strict=True, reason=known)] if known else []
-            yield pytest.param(finding, spec, id=f"{finding}-{spec}", marks=marks)
-
-
-@pytest.mark.parametrize("finding,spec", list(_cells()))
+@pytest.mark.parametrize("finding,spec", grid(CASES, SPECS, KNOWN))
 def test_finding_on_spec(worlds, finding, spec):
     facts, sim = worlds(spec)
     case = CASES[finding]

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from generator.simulate.invariants import INVARIANTS, World
-from tests.simulate_support import EXAMPLE, SEED, imported_spec
+from tests.simulate_support import EXAMPLE, SEED, grid, imported_spec
 
 # Examples per spec in CI (the suite's time); SIM_EXAMPLES overrides them all.
 CI_EXAMPLES = {"seed": 100, "example": 100, "hubspot-tripletex": 60, "crmoffice-customerp": 150}
@@ -110,20 +110,12 @@ def explore(spec_key: str, tmp: str) -> dict[str, str]:
     return found
 
 
-def _cases():
-    for spec in SPECS:
-        for name in INVARIANTS:
-            known = KNOWN.get((spec, name))
-            marks = [pytest.mark.xfail(strict=True, reason=known)] if known else []
-            yield pytest.param(spec, name, id=f"{spec}-{name}", marks=marks)
-
-
 @pytest.fixture(scope="module")
 def corpus_tmp(tmp_path_factory) -> str:
     return str(tmp_path_factory.mktemp("specs"))
 
 
-@pytest.mark.parametrize("spec, invariant", list(_cases()))
+@pytest.mark.parametrize("spec, invariant", grid(SPECS, INVARIANTS, KNOWN))
 def test_invariant_holds_under_random_interleavings(spec, invariant, corpus_tmp):
     found = explore(spec, corpus_tmp)
     assert invariant not in found, found[invariant]
