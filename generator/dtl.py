@@ -132,11 +132,16 @@ def _offered(key: str, paths: tuple[str, ...], references: dict[str, Ref], var: 
     Tripletex's delivery, physical and postal address lines all feed HubSpot's ``address``): the first of
     them, by name, that holds a value, so a value in any of them reaches the golden record (the docs are
     silent; the first by name alone would lose a customer's only address when it is not the delivery
-    address)."""
-    candidates = [_candidate(key, p, references.get(p), var, namespaced) for p in paths]
-    if len(candidates) == 1:
-        return candidates[0]
-    return ["first", ["filter", ["and", ["is-not-empty", "_."], ["neq", "_.", ""]], ["list", *candidates]]]
+    address).
+
+    Several properties are read raw and ``flatten``ed (one level, dtl-functions-lists.rst l.220-233), so a
+    nested read through a list parent (a list of values) and a plain one make one list, whose first
+    non-empty value is the candidate: what a ``first``/``filter`` around each nested read gave, in one."""
+    if len(paths) == 1:
+        return _candidate(key, paths[0], references.get(paths[0]), var, namespaced)
+    reads = [_candidate(key, p, references[p], var, namespaced) if p in references else _read(key, p, var, namespaced)
+             for p in paths]
+    return ["first", ["filter", ["and", ["is-not-empty", "_."], ["neq", "_.", ""]], ["flatten", ["list", *reads]]]]
 
 
 def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tuple[tuple[str, tuple[str, ...]], ...],

@@ -478,3 +478,19 @@ def test_which_properties_hold_names(path, name):
     from generator.plan_model import is_name_like
 
     assert is_name_like(path) is name
+
+
+@pytest.mark.parametrize("entity,offered", [
+    ({"k:a": [{"k:v": ""}, {"k:v": "x"}], "k:b": "y"}, "x"),  # a list parent: its first filled element
+    ({"k:a": [{"k:v": None}, {"k:v": ""}], "k:b": "y"}, "y"),  # nothing filled in the first property
+    ({"k:a": {"k:v": ""}, "k:b": ""}, None),  # nothing filled at all: no candidate
+    ({"k:a": {"k:v": "z"}}, "z"),
+])
+def test_a_fan_in_offers_its_first_filled_value_through_list_parents(entity, offered):
+    """Several properties of one golden property (Tripletex's three address lines) are read raw and
+    flattened one level: the same value a first/filter around each nested read gave."""
+    from generator.simulate.dtl import Transform
+
+    expr = dtl._offered("k", ("a.v", "b"), {})
+    assert expr[1][2][0] == "flatten"
+    assert Transform({"default": []}).evaluate(expr, entity) == offered

@@ -556,11 +556,17 @@ def _golden_candidates(pipe: dict) -> dict[str, tuple[str, ...]]:
 
 def _candidate_paths(value: Any) -> tuple[str, ...]:
     """The properties a golden candidate reads: one (``_candidate_path``), or each of
-    ``["first", ["filter", TEST, ["list", C1, C2, …]]]``."""
+    ``["first", ["filter", TEST, ["flatten", ["list", C1, C2, …]]]]`` (``flatten`` left out by earlier
+    configs)."""
     if isinstance(value, list) and len(value) == 2 and value[0] == "first" and isinstance(value[1], list) \
-            and len(value[1]) == 3 and value[1][0] == "filter" and isinstance(value[1][2], list) \
-            and value[1][2][:1] == ["list"]:
-        paths = [_candidate_path(v) for v in value[1][2][1:]]
+            and len(value[1]) == 3 and value[1][0] == "filter" and isinstance(value[1][2], list):
+        listed = value[1][2]
+        if listed[:1] == ["flatten"] and len(listed) == 2 and isinstance(listed[1], list):
+            listed = listed[1]
+        if listed[:1] != ["list"]:
+            path = _candidate_path(value)
+            return (path,) if path is not None else ()
+        paths = [_candidate_path(v) for v in listed[1:]]
         return tuple(paths) if all(p is not None for p in paths) else ()
     path = _candidate_path(value)
     return (path,) if path is not None else ()
