@@ -198,6 +198,11 @@ def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tup
     return {"default": default}
 
 
+def reads_desired(rules: dict) -> bool:
+    """Whether enrich rules hop into the datatype's ``-transform`` (its dataset then leaves completeness)."""
+    return any(rule[:2] == ["add", DESIRED] for rule in rules["default"])
+
+
 def desired_rule(ref: Ref, synced: tuple[tuple[str, tuple[str, ...]], ...], target: Target | None,
                  references: dict[str, Ref]) -> list:
     """``$desired``: per golden key whose path the ``-transform`` writes, the value the sync last asked
@@ -402,11 +407,7 @@ def _patch_rules(target: Target, path: str, tree: dict, rules: dict) -> None:
         key = next(iter(tree))
         rules[f"patch-{path}"] = [["if", ["eq", f"_S.{key}", f"{built}.{key}"], [["copy", "*"]]], ["merge", built]]
         return
-    patch: list[Any] = [["merge", built]]
-    for k, v in tree.items():
-        if isinstance(v, dict):
-            _patch_rules(target, f"{path}.{k}", v, rules)
-            patch.append(["add-if", k, NOT_EMPTY, ["apply", f"patch-{path}.{k}", ["coalesce-args", f"_S.{k}", ["dict"]]]])
+    patch: list[Any] = [["merge", built], *_nested_patches(target, path, tree, rules)]
     if "." in path:
         rules[f"patch-{path}"] = [["copy", "*"], *patch]
         return
@@ -419,6 +420,16 @@ def _patch_rules(target: Target, path: str, tree: dict, rules: dict) -> None:
     # l.191), so a parent that is no list is always written.
     read = ["coalesce-args", ["first", ["filter", filled, elements]], ["first", elements], ["dict"]]
     rules[f"patch-{path}"] = [["copy", "*"], ["if", ["eq", "_S.", read], patch]]
+
+
+def _nested_patches(target: Target, path: str, tree: dict, rules: dict) -> list:
+    """Each nested level below ``path`` patched into the element's current value by its own rule set."""
+    out: list[Any] = []
+    for k, v in tree.items():
+        if isinstance(v, dict):
+            _patch_rules(target, f"{path}.{k}", v, rules)
+            out.append(["add-if", k, NOT_EMPTY, ["apply", f"patch-{path}.{k}", ["coalesce-args", f"_S.{k}", ["dict"]]]])
+    return out
 
 
 def _filled(tree: dict) -> list:
@@ -441,11 +452,7 @@ def _shared_patch_rules(target: Target, name: str, tree: dict, rules: dict) -> N
     dtl-functions-dictionaries.rst l.407-430) and writes the patched parent as ``v``;
     ``patch-<name>-element`` patches each element (``_P``: the call's dict and what it built,
     dtl/variables.rst l.11, l.49)."""
-    patch: list[Any] = [["merge", "_P._S.g"]]
-    for k, v in tree.items():
-        if isinstance(v, dict):
-            _patch_rules(target, f"{name}.{k}", v, rules)
-            patch.append(["add-if", k, NOT_EMPTY, ["apply", f"patch-{name}.{k}", ["coalesce-args", f"_S.{k}", ["dict"]]]])
+    patch: list[Any] = [["merge", "_P._S.g"], *_nested_patches(target, name, tree, rules)]
     elements = "_P._T.l"  # never null: {} for no parent, [{}] for an empty list
     read = ["coalesce-args", ["first", ["filter", _filled(tree), elements]], ["first", elements]]
     rules[f"patch-{name}-element"] = [["copy", "*"], ["if", ["eq", "_S.", read], patch]]
@@ -520,14 +527,14 @@ def transform_rules(target: Target) -> dict:
     """Namespace split: one update per linked member, one insert where a create rule allows."""
     key = target.ref.key
     pk = target.datatype.primary_key
-    leaves = [(m.target_path, _golden_value(target, m)) for m in target.mapped]
-    tree = _tree(leaves)
+    golden_leaves = [(m.target_path, _golden_value(target, m)) for m in target.mapped]
+    tree = _tree(golden_leaves)
     extra: dict[str, Any] = {}
     # One "values" rule serves updates and inserts: one add-if per target property, read from the
     # golden record (the transform's _R._S.); a nested dict only with what it holds (M10). A merge-key
     # target that no row maps gets a leaf of its own, which only an insert's record fills (``keys``).
     unmapped = [(k.target_path, "_S." + _filled_name(k, target.group)) for k in target.keys if not k.golden]
-    values = _golden_rules(_tree(leaves + unmapped), "", extra)
+    values = _golden_rules(_tree(golden_leaves + unmapped), "", extra)
     mapped = [["merge", ["apply", "values", "_R._S."]]] if values else []
     patches = _patches(target, tree, extra)
     # The target's values as collected (connector-contract.rst l.95); a nested parent whole, without
@@ -538,8 +545,8 @@ def transform_rules(target: Target) -> dict:
     # configuration-transforms-template.rst l.211) and only what differs. The properties compared are
     # the mapped leaf paths ("a path of properties separated by a . character", connector-contract.rst
     # l.99), read inside the parent whole.
-    leaves = list(dict.fromkeys(m.target_path for m in target.mapped))
-    based_on = [["add", "$based_on", _dict_expr(current)], ["add", "$based_on_properties", ["list", *leaves]]]
+    compared = list(dict.fromkeys(m.target_path for m in target.mapped))
+    based_on = [["add", "$based_on", _dict_expr(current)], ["add", "$based_on_properties", ["list", *compared]]]
     members: list[Any] = [["eq", "_S.$ids", "t.$ids"]]
     live: list[Any] = []
     hop = {"datasets": [f"{key}-enrich t"], "where": members, "track-dependencies": False}
@@ -563,17 +570,10 @@ def transform_rules(target: Target) -> dict:
         # l.37-73) says it.
         golden = [f"_S.global-{target.group}:{g}" for g in dict.fromkeys(m.golden for m in target.mapped)]
         filled = [["is-not-null", ["coalesce-args", *golden]]] if golden else []
-        if target.keys:
-            # The insert also carries the creating member (merge-key writes), found by a hop on the
-            # origin, so it is made only when there is one.
-            made: list[Any] = [["is-not-null", origin]]
-            source: Any = ["dict", "origin", origin, CREATOR, _creator_hop(target, origin)]
-        else:
-            # Made from the origin: ``map`` over it makes none when there is no origin (a value
-            # expression returns "null, a single value or a list of values", dtl/argument-types.rst
-            # l.41-43).
-            made, source = [], ["map", ["dict", "origin", "_."], origin]
-        live.append(["if", ["and", ["is-empty", members_in(target.counterparts)], *made,
+        # The insert's source: the origin, and where merge keys are written (``keys``) the creating
+        # member, found by a hop on the origin.
+        source: list[Any] = ["dict", "origin", origin, *((CREATOR, _creator_hop(target, origin)) if target.keys else ())]
+        live.append(["if", ["and", ["is-empty", members_in(target.counterparts)], ["is-not-null", origin],
                             ["is-empty", orphaned], *filled],
                      [["create", ["apply", "insert", source]]]])
     conditions = [["comment", f"condition (applied unconditionally): {n}"] for n in target.conditions]

@@ -177,11 +177,10 @@ def _pipes(plan: Plan, r: _Renderer):
         yield "pipes", r.render("pipes/all.json.j2", rescan=ref in deleting, **ctx)
         yield "pipes", r.render("pipes/collect.json.j2", rules=dtl.collect_rules(dt), verify_deletes=ref in deleting,
                                 **ctx)
-        yield "pipes", r.render("pipes/enrich.json.j2", own_hops=bool(synced),
-                                desired=bool(dtl.desired_rule(ref, synced, targets.get(ref), references)),
-                                rules=dtl.enrich_rules(ref, dt, plan.merge_keys.get(ref, ()), synced, clocks[ref],
-                                                      references, targets.get(ref)),
-                                **ctx)
+        rules = dtl.enrich_rules(ref, dt, plan.merge_keys.get(ref, ()), synced, clocks[ref], references,
+                                 targets.get(ref))
+        yield "pipes", r.render("pipes/enrich.json.j2", own_hops=bool(synced), desired=dtl.reads_desired(rules),
+                                rules=rules, **ctx)
     for ref, concept in plan.splits:
         yield "pipes", r.render("pipes/split.json.j2", concept=concept, rules=dtl.split_rules(),
                                 **_ctx(config, ref))
