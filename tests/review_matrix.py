@@ -232,9 +232,11 @@ class Driver:
             self.problems.append("the node did not settle" + (f" ({', '.join(failed)} failed)" if failed else ""))
         return result.settled
 
-    def after(self, pipe: str, action: Callable[[], None]) -> None:
-        """Run ``action`` in the next round, right after ``pipe`` has run."""
-        self.sim.node.after_pipe.setdefault(pipe, []).append(action)
+    def edit_after_read(self, ref: Ref, key: Any, path: str, value: Any) -> None:
+        """In the next round, right after the node has read ``ref``'s records (its ``-all`` pipe), the user
+        sets ``path`` of record ``key`` to ``value``."""
+        self.sim.node.after_pipe.setdefault(f"{ref.key}-all", []).append(
+            lambda: self.update(ref, key, nested(path, value)))
 
     def linked(self, a: Ref, ka: Any, b: Ref, kb: Any) -> bool:
         return self.sim.linked([{"system": a.system, "datatype": a.datatype, "where": {self.pk(a): ka}},
@@ -387,7 +389,7 @@ def _m2(d: Driver, f: Facts) -> None:
         return
     d.update(p.source, source, nested(p.row.source, "m2-source"))
     # The user edits the target after the node read it and before the share pipe writes to it.
-    d.after(f"{p.target.key}-all", lambda: d.update(p.target, target, nested(p.row.target, "m2-user")))
+    d.edit_after_read(p.target, target, p.row.target, "m2-user")
     d.run()
     d.expect_value(p.target, target, p.row.target, "m2-user")
 
@@ -439,14 +441,14 @@ def _m6(d: Driver, f: Facts) -> None:
     d.update(p.source, source, nested(p.row.source, "m6-1"))
     # The user edits again after the node read the first edit: the echo of "m6-1" written to the
     # target is not a newer edit.
-    d.after(f"{p.source.key}-all", lambda: d.update(p.source, source, nested(p.row.source, "m6-2")))
+    d.edit_after_read(p.source, source, p.row.source, "m6-2")
     d.run()
     d.expect_value(p.source, source, p.row.source, "m6-2")
     d.expect_value(p.target, target, p.row.target, "m6-2")
     # The same for a record the sync creates: the user edits the new source entity right after the
     # node read it, so the insert carries the value read; its first read back is not a newer edit.
     other = d.insert(p.source, nested(p.row.source, "m6-3"))
-    d.after(f"{p.source.key}-all", lambda: d.update(p.source, other, nested(p.row.source, "m6-4")))
+    d.edit_after_read(p.source, other, p.row.source, "m6-4")
     d.run()
     d.expect_value(p.source, other, p.row.source, "m6-4")
     d.one(p.target, p.row.target, "m6-4")
