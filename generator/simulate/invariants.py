@@ -411,16 +411,21 @@ class World:
     def _named_alike(self, name: str, records: list[str]) -> bool:
         """Whether ``name`` shares the value of a criterion made of names alone with another of ``records``
         (normalized as enrich does: trimmed, lower-case; an empty part matches nothing)."""
-        ref = Ref(*name.rpartition(":")[0].split("-", 1))
-        keys = self.names.get(ref, ())
+        keys = self.names.get(self._record(name)[0], ())
         values = {r: [self._name_key(r, paths) for paths in keys] for r in records}
         return any(v is not None and v == values[r][i] for r in records if r != name
                    for i, v in enumerate(values[name]))
 
+    def _record(self, name: str) -> tuple[Ref, str]:
+        """The datatype and key of a record name (``_name``), by the endpoints' keys: a system id may
+        hold a ``-`` itself."""
+        prefix, _, key = name.rpartition(":")
+        ep = next(e for e in self.eps if f"{e.system}-{e.datatype}" == prefix)
+        return Ref(ep.system, ep.datatype), key
+
     def _name_key(self, name: str, paths: tuple[str, ...]):
-        system_dt, _, key = name.rpartition(":")
-        sid, _, dt = system_dt.partition("-")
-        row = self.sim.systems[sid].get(dt, key) or {}
+        ref, key = self._record(name)
+        row = self.sim.systems[ref.system].get(ref.datatype, key) or {}
         parts = [str(_get(row, p) or "").strip().lower() for p in paths]
         return tuple(parts) if all(parts) else None
 
