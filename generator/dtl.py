@@ -21,6 +21,9 @@ CASTS = {"string": "string", "integer": "integer", "float": "float", "decimal": 
 MODIFIED = "last-modified"  # enrich property: when this entity last changed, by the concept's clock
 GOLDEN = "golden"  # enrich property: per golden key, this member's non-empty value and when it last changed
 DESIRED = "$desired"  # enrich, while it runs: per golden key, the value the sync last asked this record to hold
+# Enrich rule set: an entity without namespaces -> its golden candidates (golden key -> value). One rule reads
+# both the collected record (namespaces stripped) and the entity the sync last wrote to it (``$desired``).
+CANDIDATES = "candidates"
 
 
 def cast_name(type_text: str | None) -> str | None:
@@ -173,15 +176,17 @@ def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tup
         ["add", "$ids", ["list", ["ni", key, ["string", f"_S.{key}:{dt.primary_key}"]]]],
         ["add", MODIFIED, modified],
     ]
+    rules: dict[str, list] = {}
     if synced:
         previous = ["first", ["hops", {"datasets": [f"{key}-enrich prev"], "where": [["eq", "_S._id", "prev._id"]],
                                        "track-dependencies": False}]]
-        values = _candidates(key, synced, references or {})
+        rules[CANDIDATES] = [["merge", _candidate_dicts(key, synced, references or {}, "_S", namespaced=False)]]
+        values = ["items", ["apply", CANDIDATES, ["strip-ns", "_S."]]]
         value = ["last", "_."]
         present = ["and", ["is-not-empty", value], ["neq", value, ""]]
         before = ["path", ["list", GOLDEN, ["first", "_."]], "_T.$previous"]
         kept: Any = ["eq", value, ["path", "v", before]]
-        desired = desired_rule(ref, synced, target, references or {})
+        desired = desired_rule(ref, synced, target)
         if desired:
             kept = ["or", kept, ["eq", value, ["path", ["first", "_."], f"_T.{DESIRED}"]]]
         # Unchanged since the previous version, or an echo: keep its change time; else this version's time.
@@ -195,7 +200,7 @@ def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tup
             *([["remove", DESIRED]] if desired else []),
         ]
     default += [merge_key_rule(ref, mk) for mk in keys]
-    return {"default": default}
+    return {"default": default, **rules}
 
 
 def reads_desired(rules: dict) -> bool:
@@ -203,40 +208,33 @@ def reads_desired(rules: dict) -> bool:
     return any(rule[:2] == ["add", DESIRED] for rule in rules["default"])
 
 
-def desired_rule(ref: Ref, synced: tuple[tuple[str, tuple[str, ...]], ...], target: Target | None,
-                 references: dict[str, Ref]) -> list:
-    """``$desired``: per golden key whose path the ``-transform`` writes, the value the sync last asked
-    this record to hold, read as the candidate is read; empty when it writes none of them.
+def desired_rule(ref: Ref, synced: tuple[tuple[str, tuple[str, ...]], ...], target: Target | None) -> list:
+    """``$desired``: per golden key, the value the sync last asked this record to hold, read by the
+    same ``candidates`` rule as the collected record; no rule when the ``-transform`` writes none of them.
 
     The ``-transform`` dataset "represents the desired state of the target system. The connector will
     make sure that the system reflects the desired state" (connector-contract.rst l.71): the entity
     there with this record's ``_id`` (an update's ``_id`` is the member's) holds what the share pipe
-    writes to it. Where a flow may create, on the first read of a record the sync created (no previous
-    version; not linked yet, so no update entity), it is the insert entity that created it, whose ``_id`` is the origin's
-    (contract l.76), named by the record's ``$origin`` (set by the collect template, template doc
-    l.57); only then, as an insert entity stays in the dataset after the record is linked. A join
-    succeeds when any value overlaps (dtl/joins.rst l.37). A collected value equal to what the entity
-    holds is that write read back. The hop's ``return`` template
-    reads it (dtl-functions-hops.rst l.53-59, ``return``: "an expression ... used as a template for the hops
-    result", referring to the dataset aliases). The hop is untracked (the enrich entity changes only
-    when the system's record does) and the dataset is in the pipe's ``exclude_completeness``: the
-    transform is downstream of this pipe (sesam-dataflow.rst l.247)."""
+    writes to it, without namespaces (l.60), as the collected record is once ``strip-ns`` removed its
+    namespaces (dtl-functions-dictionaries.rst l.297). A golden key the entity does not write reads as
+    null there, which equals no non-empty value. Where a flow may create, on the first read of a
+    record the sync created (no previous version; not linked yet, so no update entity), it is the
+    insert entity that created it, whose ``_id`` is the origin's (contract l.76), named by the record's
+    ``$origin`` (set by the collect template, template doc l.57); only then, as an insert entity stays
+    in the dataset after the record is linked. A join succeeds when any value overlaps
+    (dtl/joins.rst l.37). A collected value equal to what the entity holds is that write read back.
+    The hop is untracked (the enrich entity changes only when the system's record does) and the
+    dataset is in the pipe's ``exclude_completeness``: the transform is downstream of this pipe
+    (sesam-dataflow.rst l.247)."""
     written = {m.target_path for m in target.mapped} if target else set()
-    pairs = [(k, tuple(p for p in paths if p in written)) for k, paths in synced]
-    pairs = [(k, paths) for k, paths in pairs if paths]
-    if not pairs:
+    if not any(p in written for _, paths in synced for p in paths):
         return []
-    # Read as the candidates are (a nested value's first filled, the first filled of a fan-in), from the
-    # entity without namespaces; two dicts (plain and nested reads) become one through their pairs.
-    read = _candidate_dicts(ref.key, tuple(pairs), references, "desired", namespaced=False)
-    if read[0] == "list":
-        read = ["dict", ["items", read]]
     mine: Any = "_S._id"
     if target.creators:
         mine = ["list", mine, ["if", ["is-null", "_T.$previous"], origin_id("_S.$origin")]]
     hop = {"datasets": [f"{ref.key}-transform desired"], "where": [["eq", mine, "desired._id"]],
-           "track-dependencies": False, "return": read}
-    return [["add", DESIRED, ["first", ["hops", hop]]]]
+           "track-dependencies": False}
+    return [["add", DESIRED, ["apply", CANDIDATES, ["first", ["hops", hop]]]]]
 
 
 def origin_id(origin: str) -> list:

@@ -13,6 +13,7 @@ from generator import dtl, jsonfmt
 from generator.generate import render_specs
 from generator.loader import load_node_config, load_spec_text, merge_specs
 from generator.plan_model import build_plan
+from generator.qa.dtlread import all_lists
 from generator.render import render_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -172,9 +173,12 @@ def test_property_rows_reach_the_golden_record():
     golden = objs["pipes/global-person.conf.json"]["transform"]["rules"]["default"]
     assert [r[0] for r in golden] == ["copy", "add", "merge"]
     assert '["matches", "global-person:*", "_."]' in json.dumps(golden[2])
-    # Each member offers its candidate (value and change time) under the golden key, in enrich.
-    assert '"global-person:last-name", "_S.erp-employee:lastName"' in json.dumps(objs["pipes/erp-employee-enrich.conf.json"])
-    assert '"global-person:last-name", "_S.erp-customer:name"' in json.dumps(objs["pipes/erp-customer-enrich.conf.json"])
+    # Each member offers its candidate (value and change time) under the golden key, in enrich: one rule
+    # reads the record without namespaces, and the entity the sync last wrote to it.
+    for pipe, read in (("erp-employee", "lastName"), ("erp-customer", "name")):
+        enrich = objs[f"pipes/{pipe}-enrich.conf.json"]["transform"]["rules"]
+        assert f'"global-person:last-name", "_S.{read}"' in json.dumps(enrich["candidates"])
+        assert ["items", ["apply", "candidates", ["strip-ns", "_S."]]] in all_lists(enrich["default"])
 
 
 def _with_row(tmp_path: Path, spec: Path, flow: int, row: dict, text=lambda t: t):
@@ -243,21 +247,23 @@ def test_enrich_self_hop_is_runnable():
 
 
 def test_enrich_reads_what_the_sync_asked_the_record_to_hold():
-    """M6: per golden key whose path the -transform writes, the value there, read as the candidate is
-    (untracked hop on _id, and on the first read of a created record the insert entity named by its
-    $origin); a value equal to it keeps the previous change time."""
+    """M6: per golden key, the value the -transform holds, read by the candidates' own rule (untracked
+    hop on _id, and on the first read of a created record the insert entity named by its $origin); a
+    value equal to it keeps the previous change time."""
     objs = objects(render_specs([EXAMPLE]).files)
-    rules = objs["pipes/crm-company-enrich.conf.json"]["transform"]["rules"]["default"]
+    all_rules = objs["pipes/crm-company-enrich.conf.json"]["transform"]["rules"]
+    rules = all_rules["default"]
     (desired,) = [r for r in rules if r[:2] == ["add", "$desired"]]
-    hop = desired[2][1][1]
+    assert desired[2][:2] == ["apply", "candidates"]
+    hop = desired[2][2][1][1]
     assert hop["datasets"] == ["crm-company-transform desired"] and hop["track-dependencies"] is False
     created = ["if", ["is-null", "_T.$previous"], dtl.origin_id("_S.$origin")]
     assert hop["where"] == [["eq", ["list", "_S._id", created], "desired._id"]]
-    # Plain reads, and nested ones through one map-dict to their first filled value, as the candidates.
-    plain, nested = hop["return"][1][1][1:]
-    assert dict(zip(plain[1::2], plain[2::2]))["global-organisation:name"] == "desired.name"
+    # Plain reads, and nested ones through one map-dict to their first filled value, without namespaces.
+    plain, nested = all_rules["candidates"][0][1][1:]
+    assert dict(zip(plain[1::2], plain[2::2]))["global-organisation:name"] == "_S.name"
     assert nested[:3] == ["map-dict", "_.", dtl.FIRST_FILLED]
-    assert dict(zip(nested[3][1::2], nested[3][2::2]))["global-organisation:city"] == "desired.address.city"
+    assert dict(zip(nested[3][1::2], nested[3][2::2]))["global-organisation:city"] == "_S.address.city"
     assert ["remove", "$desired"] in rules
     # A datatype no flow writes to has no -transform to read.
     written = {o["_id"][:-len("-transform")] for o in objs.values() if o["_id"].endswith("-transform")}

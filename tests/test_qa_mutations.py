@@ -120,11 +120,11 @@ def replace_ref(pipe_id: str, prop: str, namespace: str, old: str, new: str):
 
 def golden_items(p: dict) -> list[tuple[tuple, str]]:
     """(path of the key, golden key) of an enrich pipe's golden candidates: the pairs of
-    ``["dict", "global-<concept>:<golden>", "_S.<ns>:<property>", …]`` (not the same keys of ``$desired``,
-    which read the record's -transform entity)."""
+    ``["dict", "global-<concept>:<golden>", "_S.<property>", …]`` in its ``candidates`` rule, which reads
+    the record without namespaces (and the record's -transform entity, for ``$desired``)."""
     rules, base = rules_of(p)
     found = []
-    for path, node in nodes(rules["default"], base + ("default",)):
+    for path, node in nodes(rules["candidates"], base + ("candidates",)):
         if isinstance(node, list) and node[:1] == ["dict"] and len(node) % 2 == 1:
             found += [(path + (i,), node[i]) for i in range(1, len(node), 2)
                       if isinstance(node[i], str) and node[i].startswith("global-") and _reads_source(node[i + 1])]
@@ -152,11 +152,10 @@ def replace_candidate(enrich_id: str, changes: dict[str, str]):
     """Offer another property as the datatype's value of golden properties (golden key -> property)."""
     def edit(files: Config) -> Changed:
         p = pipe(files, enrich_id)
-        ns = p["namespaces"]["property"]
         changed = []
         for path, key in golden_items(p):
             if key in changes:
-                get(p, path[:-1])[path[-1] + 1] = f"_S.{ns}:{changes[key]}"
+                get(p, path[:-1])[path[-1] + 1] = f"_S.{changes[key]}"
                 changed.append(loc(p, path))
         return changed
     return edit

@@ -536,22 +536,29 @@ def _reads_golden(expr: Any) -> bool:
 
 def _golden_candidates(pipe: dict) -> dict[str, tuple[str, ...]]:
     """The golden candidates an enrich pipe builds: golden key -> property paths (see ``generator.dtl``):
-    ``["dict", KEY, "_S.<ns>:a.<ns>:b", …]`` (a nested value wrapped in ``first``; several properties
+    ``["dict", KEY, "_S.<ns>:a.<ns>:b", …]`` or ``"_S.a.b"`` without namespaces (a nested value wrapped in ``first``; several properties
     of one golden property as the first non-empty of their ``list``), a key naming the golden property
     (``global-<concept>:<name>``, or ``<concept>/<name>`` as earlier configs wrote it)."""
     out: dict[str, tuple[str, ...]] = {}
     for _, transform in _dtl_transforms(pipe):
         rules = transform.get("rules")
-        for rule in (rules.get("default") if isinstance(rules, dict) else None) or ():
-            if not (isinstance(rule, list) and len(rule) >= 3 and rule[0] == "add"):
-                continue
-            for node in all_lists(rule[2]):
+        for rule in _candidate_rules(rules if isinstance(rules, dict) else {}):
+            for node in all_lists(rule):
                 if node[:1] == ["dict"] and len(node) % 2 == 1:
                     for key, value in zip(node[1::2], node[2::2]):
                         paths = _candidate_paths(value)
                         if isinstance(key, str) and ("/" in key or ":" in key) and paths:
                             out.setdefault(key, paths)
     return out
+
+
+def _candidate_rules(rules: dict) -> list:
+    """Where an enrich pipe builds its candidates: the values its default rule adds, or what its
+    ``candidates`` rule set merges (read without namespaces, from the record and from ``$desired``)."""
+    found = [rule[2] for rule in rules.get("default") or () if isinstance(rule, list) and len(rule) >= 3
+             and rule[0] == "add"]
+    return found + [rule[1] for rule in rules.get("candidates") or () if isinstance(rule, list)
+                    and len(rule) == 2 and rule[0] == "merge"]
 
 
 def _candidate_paths(value: Any) -> tuple[str, ...]:
