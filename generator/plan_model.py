@@ -46,6 +46,12 @@ _BY_NAME = {name: concept for concept, names in CONCEPT_TABLE.items() for name i
 # last element before it.
 _REFERENCE = re.compile(r"^(?P<head>(?:[^.]+\.)*(?P<name>[^.]+))\.(?P<id>id|Id|ID|(?P=name)(?:id|Id|ID))$",
                         re.IGNORECASE)
+# ``customerId``, ``customer_id``, ``line_items.product_id``, ``DepartmentID``: an id named after its datatype,
+# at a word boundary (``_id``, or a capital ``Id``/``ID``), so ``paid`` and ``Guid`` are no ids.
+_ID_SUFFIX = re.compile(r"^(?:.*\.)?(?P<name>[A-Za-z][A-Za-z0-9_]*?[A-Za-z0-9])(?:[_-](?:id|Id|ID)|Id|ID)$")
+# Names of fields that hold another system's key as data (Sesam Talk's ``sesam_kundeId``, ``external_id``,
+# ``$original_id``): written as is, as the flow says.
+_OWN_KEY = re.compile(r"^(sesam|external|ext|foreign|original|legacy)", re.IGNORECASE)
 
 
 def table_concept(datatype: str) -> str | None:
@@ -369,8 +375,22 @@ def _joined(pairs: list) -> tuple:
 
 
 def _is_reference(config: NodeConfig, ref: Ref, path: str) -> bool:
-    """``country.id``: the id of another datatype, which only that datatype's links can translate."""
-    return bool(_REFERENCE.match(path)) and path != config.datatype(ref).primary_key
+    """``country.id``, ``customerId``: the id of another datatype, which only that datatype's links can
+    translate. Fail-safe where the docs are silent: an id named after something is taken for a
+    reference (a raw foreign key would point at the wrong record, B7), unless its name says it holds
+    another system's key as data (``_OWN_KEY``)."""
+    return _reference_head(path) is not None and path != config.datatype(ref).primary_key
+
+
+def _reference_head(path: str) -> str | None:
+    """What a reference is named after: ``product`` for ``product.id``, ``productId`` and ``product_id``."""
+    dotted = _REFERENCE.match(path)
+    if dotted:
+        return dotted.group("name")
+    suffix = _ID_SUFFIX.match(path)
+    if suffix and not _OWN_KEY.match(suffix.group("name")):
+        return suffix.group("name")
+    return None
 
 
 def _forms(name: str) -> set[str]:
@@ -381,7 +401,7 @@ def _forms(name: str) -> set[str]:
 
 def _named_datatype(ref: Ref, path: str, synced: set[Ref]) -> Ref | None:
     """``product.id`` on a Tripletex orderline -> tripletex.product, when that datatype is synced."""
-    head = _REFERENCE.match(path).group("name")
+    head = _reference_head(path)
     found = [r for r in synced if r.system == ref.system and _forms(r.datatype) & _forms(head)]
     return found[0] if len(found) == 1 else None
 
@@ -402,14 +422,16 @@ def _referenced(config: NodeConfig, flow: Flow, row: PropertyRow, concepts: dict
     sides = ((flow.source, row.source), (flow.target, row.target))
     named = [_named_datatype(r, p, synced) if _is_reference(config, r, p) else None for r, p in sides]
     known = next((n for n in named if n is not None), None)
+    why = []
     if known is None:
-        heads = [_REFERENCE.match(p).group("name") for r, p in sides if _is_reference(config, r, p)]
-        return None, None, f"{' / '.join(heads)} is no datatype that a flow syncs"
-    for n, (r, p) in zip(named, sides):
-        # Fail-safe: the other side is taken for an id only when it is named so (hs_product_id, contactId),
-        # not a key of a third system (SuperOffice's ERPProductKey holds the ERP's product key).
-        if n is None and not _is_reference(config, r, p) and not re.search(r"id$", p.rsplit(".", 1)[-1], re.I):
-            return None, None, f"{p} is not named as an id"
+        heads = [_reference_head(p) for r, p in sides if _is_reference(config, r, p)]
+        why.append(f"{' / '.join(heads)} is no datatype that a flow syncs")
+    # Fail-safe: the other side is taken for an id only when it is named so (hs_product_id, contactId),
+    # not a key of a third system (SuperOffice's ERPProductKey holds the ERP's product key).
+    why += [f"{p} is not named as an id" for r, p in sides
+            if not _is_reference(config, r, p) and not re.search(r"id$", p.rsplit(".", 1)[-1], re.I)]
+    if why:
+        return None, None, ", and ".join(why)
     out = [n or _in_concept(r, concepts[known], concepts, synced) for n, (r, _) in zip(named, sides)]
     for n, (r, _) in zip(out, sides):
         if n is None:

@@ -364,9 +364,20 @@ def test_nested_targets_are_built_leaf_by_leaf():
 def test_a_reference_joined_with_a_plain_property_is_not_generated(tmp_path):
     """Fail-safe: an identifier is never written into a plain property, nor a plain value read as an id."""
     result = _with_row(tmp_path, B7_SPEC, 2, {"from": "properties.hs_product_id", "to": "description"})
-    rules = objects(result.files)["pipes/erp-orderline-transform.conf.json"]["transform"]["rules"]
-    assert "product" not in json.dumps(rules) and "golden-" not in json.dumps(rules)
-    assert any("some hold a reference and some do not" in w.message for w in result.warnings)
+    assert any("properties.hs_product_id -> description maps a reference" in w.message
+               and "description is not named as an id; skipped" in w.message for w in result.warnings)
+    # The id reaches the orderline only as its product, translated; its description is the lineitem's own.
+    enrich = objects(result.files)["pipes/crm-lineitem-enrich.conf.json"]["transform"]["rules"]["candidates"]
+    reads = {k: v for node in all_lists(enrich) if node[:1] == ["dict"] for k, v in zip(node[1::2], node[2::2])}
+    assert "hs_product_id" not in json.dumps(reads.get("global-orderline:description"))
+    assert reads["global-orderline:hs-product-id"][:2] == ["ni", "crm-product"]
+    # An id named after its datatype without a dot is a reference too (customerId, customer_id), unless its
+    # name says it holds another system's key as data.
+    result = _with_row(tmp_path, B7_SPEC, 2, {"from": "properties.deal_id", "to": "orderId"})
+    assert any("properties.deal_id -> orderId maps a reference" in w.message and "skipped" in w.message
+               for w in result.warnings)
+    result = _with_row(tmp_path, B7_SPEC, 2, {"from": "properties.code", "to": "sesam_codeId"})
+    assert not any("properties.code -> sesam_codeId" in w.message for w in result.warnings)
 
 
 def test_superoffice_style_references_and_ids_by_name_only(tmp_path):
