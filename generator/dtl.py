@@ -521,6 +521,16 @@ def _key_rules(target: Target) -> list:
     return [["copy", "*"], *(["add", n, v[0] if len(v) == 1 else ["coalesce-args", *v]] for n, v in fills.items())]
 
 
+def _listed_parents(target: Target, tree: dict) -> list:
+    """A created record's nested parents that the spec says are lists in the system (``lists``), as a
+    one-element list of what ``values`` built: ``Emails: [{"Value": …}]``, not ``Emails: {"Value": …}``
+    (M10). A record has no shape before the system holds it, so only the spec can say; an update keeps
+    the record's own (``_patches``). ``is-dict`` (dtl-functions-dictionaries.rst l.90) leaves a parent
+    ``values`` did not write out."""
+    return [["if", ["is-dict", f"_T.{k}"], [["add", k, ["list", f"_T.{k}"]]]]
+            for k, v in tree.items() if isinstance(v, dict) and k in target.datatype.lists]
+
+
 def transform_rules(target: Target) -> dict:
     """Namespace split: one update per linked member, one insert where a create rule allows."""
     key = target.ref.key
@@ -600,6 +610,7 @@ def transform_rules(target: Target) -> dict:
             ["add", "$origin", "_S.origin"],
             ["add", "$ids", "_R._S.$ids"],
             *([["merge", ["apply", "values", record]]] if values else []),
+            *_listed_parents(target, _tree(golden_leaves + unmapped)),
         ]
         if target.keys:
             rules["keys"] = _key_rules(target)

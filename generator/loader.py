@@ -225,6 +225,7 @@ def _build_datatype(doc: yamlpos.Positioned, path: tuple, did: str, raw: Any) ->
         next_page=raw.get("next_page"),
         update_method=raw.get("update_method", "PATCH"),
         concept=raw.get("concept"),
+        lists=tuple(raw.get("lists") or ()),
         location=doc.location(path),
     )
 

@@ -42,6 +42,9 @@ class Datatype:
     # PATCH: the payload holds the mapped properties only, and a PUT would blank the rest (M11).
     update_method: str = "PATCH"
     concept: str | None = None  # the global it belongs to (person, organisation, ...); None: derived
+    # Top-level properties that hold a list of objects in the system (SuperOffice's ``Emails``): an insert
+    # writes them as a one-element list; an update keeps whatever shape the record has.
+    lists: tuple[str, ...] = ()
     # Where a datatype is defined does not make two definitions differ.
     location: Location = field(default=NOWHERE, compare=False)
 

@@ -645,6 +645,24 @@ def _warnings(config: NodeConfig, assoc: frozenset[Ref]):
         for i, flow in enumerate(spec.flows):
             yield from _flow_warnings(flow, f"flows[{i}]", assoc)
     yield from _profile_warnings(config)
+    yield from _list_warnings(config)
+
+
+def _list_warnings(config: NodeConfig):
+    """A ``lists`` entry that no row maps as a nested property (``Emails.Value``) changes nothing: a typo."""
+    nested: dict[Ref, set[str]] = defaultdict(set)
+    for flow in config.flows:
+        for row in flow.properties:
+            for ref, p in ((flow.source, row.source), (flow.target, row.target)):
+                if p and "." in p:
+                    nested[ref].add(p.split(".", 1)[0])
+    for sid, system in sorted(config.systems.items()):
+        for did, dt in sorted(system.datatypes.items()):
+            for name in dt.lists:
+                if name not in nested[Ref(sid, did)]:
+                    yield Problem(dt.location, f"systems.{sid}.datatypes.{did}.lists",
+                                  f"{sid}.{did}: lists names {name}, which no flow maps a nested property of "
+                                  f"({name}.…); it changes nothing", level="warning")
 
 
 def _flow_warnings(flow: Flow, path: str, assoc: frozenset[Ref]):

@@ -511,3 +511,21 @@ def test_a_fan_in_offers_its_first_filled_value_through_list_parents(entity, off
     expr = dtl._offered("k", ("a.v", "b"), {})
     assert expr[1][2][0] == "flatten"
     assert Transform({"default": []}).evaluate(expr, entity) == offered
+
+
+M10_SPEC = ROOT / "tests" / "fixtures" / "simulate" / "review-m10-specs" / "people-emails.yaml"
+
+
+def test_a_created_record_gets_the_lists_the_spec_declares(tmp_path):
+    """M10 on insert: a parent the spec declares a list (`lists`) is created as a one-element list; an
+    update keeps the record's own shape; a `lists` entry no row maps nested is a warning."""
+    rules = objects(render_specs([M10_SPEC]).files)["pipes/office-person-transform.conf.json"]["transform"]["rules"]
+    assert ["if", ["is-dict", "_T.Emails"], [["add", "Emails", ["list", "_T.Emails"]]]] in rules["insert"]
+    assert "Address" not in json.dumps(rules["insert"])  # a dict in the system: not declared
+    assert "is-dict" not in json.dumps(rules["update"])
+    typo = tmp_path / M10_SPEC.name
+    typo.write_text(M10_SPEC.read_text().replace("lists: [Emails]", "lists: [Emailz]"))
+    result = render_specs([typo])
+    (warning,) = [w for w in result.warnings if "lists names" in w.message]
+    assert warning.path == "systems.office.datatypes.person.lists" and warning.location.line == 14
+    assert "is-dict" not in json.dumps(objects(result.files)["pipes/office-person-transform.conf.json"])
