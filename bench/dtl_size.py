@@ -77,8 +77,11 @@ def conflict_nodes(pipe: dict) -> int:
     """DTL that picks a property's value among linked members, in either shape of generated config.
 
     Golden-record shape: the golden properties a global pipe adds, and the enrich pipes' rules that
-    offer each member's candidate values with their change times (``$previous``, ``$values``, ``golden``). Older shape: the transforms' ``values`` rules that
-    sort candidates, and the enrich pipes' ``sesam-changed``/``$previous-version`` rules.
+    stamp each member's candidate values with their change times (``$previous``, ``$desired``,
+    ``$values``, ``golden``); the reads of the candidates themselves, the ``candidates`` rule set,
+    are counted apart (``candidate_nodes``): they are the mapping, which any design has. Older shape:
+    the transforms' ``values`` rules that sort candidates, and the enrich pipes'
+    ``sesam-changed``/``$previous-version`` rules.
     """
     total = 0
     is_global = pipe["_id"].startswith("global-")
@@ -94,9 +97,15 @@ def conflict_nodes(pipe: dict) -> int:
             if not (isinstance(rule, list) and len(rule) > 1 and isinstance(rule[1], str)):
                 continue
             name = rule[1]
-            if name in ("$previous", "$values", "golden", "$previous-version") or name.endswith(":sesam-changed"):
+            if name in ("$previous", "$desired", "$values", "golden", "$previous-version") \
+                    or name.endswith(":sesam-changed"):
                 total += nodes(rule)
     return total
+
+
+def candidate_nodes(pipe: dict) -> int:
+    """An enrich pipe's ``candidates`` rule set: its reads of the golden candidates."""
+    return sum(nodes(r) for step in _transforms(pipe) for r in (step.get("rules") or {}).get("candidates", []))
 
 
 def target_leaves(pipe: dict) -> int:
@@ -132,7 +141,7 @@ def _nested_rule(rule: list) -> bool:
 
 def measure(folder: Path) -> dict:
     per_kind: Counter = Counter()
-    total = conflict = resolution = leaves = 0
+    total = conflict = resolution = leaves = candidates = 0
     for path in sorted((folder / "pipes").glob("*.conf.json")):
         pipe = json.loads(path.read_text(encoding="utf-8"))
         n = sum(nodes(t) for t in _transforms(pipe))
@@ -140,9 +149,10 @@ def measure(folder: Path) -> dict:
         per_kind[kind] += n
         total += n
         conflict += conflict_nodes(pipe)
+        candidates += candidate_nodes(pipe)
         resolution += resolution_nodes(pipe)
         leaves += target_leaves(pipe)
-    return {"total": total, "conflict": conflict, "resolution": resolution, "leaves": leaves,
+    return {"total": total, "conflict": conflict, "resolution": resolution, "leaves": leaves, "candidates": candidates,
             "per_kind": dict(sorted(per_kind.items()))}
 
 
@@ -158,6 +168,8 @@ def main(argv: list[str]) -> int:
     print(f"value resolution: {m['resolution']:,d} nodes over {m['leaves']} mapped target properties "
           f"= {m['resolution'] / leaves:.1f} per property")
     print(f"  with the change-time rules: {m['conflict']:,d} nodes = {m['conflict'] / leaves:.1f} per property")
+    print(f"  and the candidates' reads: {m['conflict'] + m['candidates']:,d} nodes "
+          f"= {(m['conflict'] + m['candidates']) / leaves:.1f} per property")
     return 0
 
 

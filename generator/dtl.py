@@ -178,13 +178,15 @@ def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tup
     ]
     rules: dict[str, list] = {}
     if synced:
-        previous = ["first", ["hops", {"datasets": [f"{key}-enrich prev"], "where": [["eq", "_S._id", "prev._id"]],
-                                       "track-dependencies": False}]]
+        # The previous version's candidates: null when there is none (dtl-functions-dictionaries.rst, path).
+        previous = ["path", GOLDEN, ["first", ["hops", {"datasets": [f"{key}-enrich prev"],
+                                                        "where": [["eq", "_S._id", "prev._id"]],
+                                                        "track-dependencies": False}]]]
         rules[CANDIDATES] = [["merge", _candidate_dicts(key, synced, references or {}, "_S", namespaced=False)]]
         values = ["items", ["apply", CANDIDATES, ["strip-ns", "_S."]]]
         value = ["last", "_."]
         present = ["and", ["is-not-empty", value], ["neq", value, ""]]
-        before = ["path", ["list", GOLDEN, ["first", "_."]], "_T.$previous"]
+        before = ["path", ["first", "_."], "_T.$previous"]
         kept: Any = ["eq", value, ["path", "v", before]]
         desired = desired_rule(ref, synced, target)
         if desired:
