@@ -488,6 +488,8 @@ def _patches(target: Target, tree: dict, rules: dict) -> list:
 
 # The insert's source property holding the creating member's enrich entity (its values and merge keys).
 CREATOR = "creator"
+# The transform's default rule, while it runs: the golden record's member that an insert would come from.
+INSERT_ORIGIN = "$insert-origin"
 
 
 def _filled_name(k: KeyWrite, group: str) -> str:
@@ -569,8 +571,12 @@ def transform_rules(target: Target) -> dict:
         live.append(["create", ["apply-hops", "delete", {**hop, "where": [*members, ["in", "t.$origin", gone]]}]])
     else:
         live.append(["create", ["apply-hops", "update", hop]])
+    found: list[Any] = []
     if target.creators:
-        origin = ["first", members_in(target.creators)]
+        # The member that would cause an insert, found once (the default rule's own target holds it
+        # until the rule discards it; the reference translations are kept the same way).
+        found = [["add", INSERT_ORIGIN, ["first", members_in(target.creators)]]]
+        origin = f"_T.{INSERT_ORIGIN}"
         # An entity whose own origin is gone (deleted, its delete not propagated) stays as it
         # is: it does not create anew in the system its origin was deleted from.
         orphaned = ["filter", ["not", ["in", "_.", "_S.$ids"]], "_S.$origin"]
@@ -590,7 +596,7 @@ def transform_rules(target: Target) -> dict:
     references = {reference_name(m): _translated(m, f"_S.global-{target.group}:{m.golden}")
                   for m in target.mapped if m.refers}
     rules: dict[str, Any] = {
-        "default": [*conditions, *(["add", k, v] for k, v in references.items()),
+        "default": [*conditions, *(["add", k, v] for k, v in references.items()), *found,
                     ["if", ["neq", "_S._deleted", True], live], ["discard"]],
         "update": [
             ["add", "_id", "_S._id"],

@@ -8,6 +8,7 @@ in the edited pipe, its JSON path must lead to (or contain) what was changed.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Callable
 
@@ -225,21 +226,32 @@ def rename(old: str, new: str):
 
 
 def insert_create(p: dict, creator: str) -> tuple:
-    """Path of the ``create`` in the default rules that inserts from ``creator``."""
+    """Path of the ``create`` in the default rules that inserts from ``creator`` (named in it, or in the
+    default rule's ``$insert-origin`` that it reads)."""
     rules, base = rules_of(p)
     for path, node in nodes(rules["default"], base + ("default",)):
         if isinstance(node, list) and node[:1] == ["create"] and isinstance(node[1], list) \
-                and node[1][:1] == ["apply"] and any(n == creator for _, n in nodes(node[1][2])):
+                and node[1][:1] == ["apply"] and any(n == creator or n == "_T.$insert-origin"
+                                                     for _, n in nodes(node[1][2])):
             return path
+    raise AssertionError(f"no insert from {creator} in {p['_id']}")
+
+
+def creator_selection(p: dict, creator: str) -> tuple:
+    """Path of the default rule's ``$insert-origin``: the namespaces an insert may come from."""
+    rules, base = rules_of(p)
+    for i, rule in enumerate(rules["default"]):
+        if rule[:2] == ["add", "$insert-origin"] and creator in json.dumps(rule):
+            return base + ("default", i)
     raise AssertionError(f"no insert from {creator} in {p['_id']}")
 
 
 def edit_creators(pipe_id: str, creator: str, add: str | None = None, remove: bool = False):
     def edit(files: Config) -> Changed:
         p = pipe(files, pipe_id)
-        create = insert_create(p, creator)
+        selection = creator_selection(p, creator)
         changed = []
-        for path, node in nodes(get(p, create), create):
+        for path, node in nodes(get(p, selection), selection):
             if isinstance(node, list) and node[:1] == ["list"] and creator in node:
                 if remove:
                     node.remove(creator)

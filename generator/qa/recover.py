@@ -627,6 +627,17 @@ def _target(key: str, transform: dict | None, info: PipeInfo | None, share: dict
     )
 
 
+def _substituted(expr: Any, values: Mapping[str, Any]) -> Any:
+    """``expr`` with each string that ``values`` names replaced by its value."""
+    if isinstance(expr, str):
+        return values.get(expr, expr)
+    if isinstance(expr, list):
+        return [_substituted(e, values) for e in expr]
+    if isinstance(expr, dict):
+        return {k: _substituted(v, values) for k, v in expr.items()}
+    return expr
+
+
 @dataclass
 class _TransformReader:
     """Reads a transform pipe's DTL: what each produced entity maps, who may cause inserts."""
@@ -681,7 +692,12 @@ class _TransformReader:
         producers: list[tuple[str, str, tuple]] = []
 
         def on_create(expr: Any, path: tuple, conds: tuple) -> None:
-            producer = self._producer(rules, expr, path)
+            # The default rule's own target holds values its creates read (``_T.$insert-origin``): read
+            # through, and found where the value is written.
+            held = {f"_T.{prop}": (value, at) for prop, value, at in default_adds if isinstance(prop, str)}
+            used = [held[s][1] for s in literal_strings(expr) if s in held]
+            producer = self._producer(rules, _substituted(expr, {k: v for k, (v, _) in held.items()}), path,
+                                      used[0] if used else path)
             if producer:
                 producers.append(producer)
 
@@ -710,9 +726,10 @@ class _TransformReader:
             self.rule_paths.setdefault(role, format_path(base + (name,)))
             self._read_rule_set(rules, name, role, "", 0)
 
-    def _producer(self, rules: dict, expr: Any, path: tuple) -> tuple[str, str, tuple] | None:
+    def _producer(self, rules: dict, expr: Any, path: tuple, chosen: tuple) -> tuple[str, str, tuple] | None:
         """Classify ``["create", X]`` by what it makes: deletes (entities marked ``$delete``),
-        updates (one per linked entity of the own namespace) or inserts (from other namespaces)."""
+        updates (one per linked entity of the own namespace) or inserts (from other namespaces).
+        ``chosen``: where the entities it makes are selected (the create, or the value it reads)."""
         if not (isinstance(expr, list) and len(expr) == 3 and expr[0] in ("apply", "apply-hops")
                 and isinstance(expr[1], str)):
             self.note(path, expr, "creates entities in a way qa cannot read")
@@ -737,8 +754,8 @@ class _TransformReader:
         if selection == {self.own}:
             return "update", name, path
         for namespace in sorted(selection - {self.own}):
-            self.creators.setdefault(namespace, format_path(path))
-        self.inserts_at = self.inserts_at or format_path(path)
+            self.creators.setdefault(namespace, format_path(chosen))
+        self.inserts_at = self.inserts_at or format_path(chosen)
         return "insert", name, path
 
     def _read_rule_set(self, rules: dict, name: str, role: str, prefix: str, depth: int,
