@@ -112,7 +112,7 @@ def associations(config: NodeConfig) -> frozenset[Ref]:
                 paths[flow.target].add(row.target)
     found = {ref for ref in synced if _named_association(ref)}
     for ref, mapped in paths.items():
-        ids = mapped - {config.datatype(ref).primary_key}
+        ids = {p for p in mapped if not _is_own_key(config, ref, p)}
         if not ids or not all(_is_reference(config, ref, p) for p in ids):
             continue
         named = {_named_datatype(ref, p, synced) for p in ids}
@@ -379,7 +379,19 @@ def _is_reference(config: NodeConfig, ref: Ref, path: str) -> bool:
     translate. Fail-safe where the docs are silent: an id named after something is taken for a
     reference (a raw foreign key would point at the wrong record, B7), unless its name says it holds
     another system's key as data (``_OWN_KEY``)."""
-    return _reference_head(path) is not None and path != config.datatype(ref).primary_key
+    return _reference_head(path) is not None and not _is_own_key(config, ref, path)
+
+
+def _is_own_key(config: NodeConfig, ref: Ref, path: str) -> bool:
+    """The datatype's own id, identity and never data (B2): its primary key as declared, in any case
+    (Salesforce's ``ID`` where an imported spec keeps the default ``id``), or a top-level id named after
+    the datatype itself (SuperOffice's ``PersonId`` on a person; ``Contact.ContactId`` on a person is a
+    reference to a contact)."""
+    pk = config.datatype(ref).primary_key
+    if path.lower() == pk.lower():
+        return True
+    head = _reference_head(path)
+    return "." not in path and head is not None and bool(_forms(head) & _forms(ref.datatype))
 
 
 def _reference_head(path: str) -> str | None:
@@ -453,8 +465,8 @@ def _identity_rows(config: NodeConfig, warnings: list[Problem], concepts: dict[R
                 if not row.source or not row.target:
                     continue
                 where = f"flows[{i}].properties[{j}]"
-                pk_s = row.source == config.datatype(flow.source).primary_key
-                pk_t = row.target == config.datatype(flow.target).primary_key
+                pk_s = _is_own_key(config, flow.source, row.source)
+                pk_t = _is_own_key(config, flow.target, row.target)
                 if pk_s or pk_t:
                     warnings.append(Problem(row.location, where,
                                             f"flow {flow.name}: {row.source} -> {row.target} maps a primary key: "

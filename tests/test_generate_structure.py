@@ -198,6 +198,19 @@ def test_primary_key_rows_are_identity(tmp_path):
     assert any("maps a primary key" in w.message for w in result.warnings)
 
 
+@pytest.mark.parametrize("row", [{"from": "ID", "to": "first_name"}, {"from": "firstName", "to": "ContactId"},
+                                 {"from": "EmployeeId", "to": "first_name"}])
+def test_own_ids_by_another_spelling_are_identity(tmp_path, row):
+    """B2 as imported specs write it: the primary key in another case (Salesforce's ID where the spec keeps
+    the default id), or a top-level id named after the datatype itself (SuperOffice's PersonId on a person)."""
+    result = _with_row(tmp_path, EXAMPLE, 0, row)  # flow 0: erp.employee -> crm.contact
+    assert any(f"{row['from']} -> {row['to']} maps a primary key" in w.message for w in result.warnings)
+    crm = json.dumps(objects(result.files)["pipes/crm-contact-transform.conf.json"]["transform"]["rules"])
+    assert '"ContactId"' not in crm and '"first_name"' in crm  # first_name as the spec's own row maps it
+    erp = json.dumps(objects(result.files)["pipes/erp-employee-enrich.conf.json"]["transform"]["rules"])
+    assert '"_S.ID"' not in erp and '"_S.EmployeeId"' not in erp
+
+
 def test_link_only_and_conditional_flows_do_not_create():
     objs = objects(render_specs([EXAMPLE]).files)
     dept = objs["pipes/erp-department-transform.conf.json"]["transform"]["rules"]
