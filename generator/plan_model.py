@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from generator.equality import joined
 from generator.errors import Problem
+from generator.ids import is_key_like, name_forms, names_own_id, reference_head
 from generator.model import Datatype, Flow, NodeConfig, PropertyRow, Ref
 
 # Built-in concepts: a datatype whose (singular, lower-case) name is listed belongs to the concept.
@@ -42,16 +43,6 @@ CONCEPT_TABLE: dict[str, tuple[str, ...]] = {
     "activity": ("activity", "activitie", "task", "event", "meeting"),
 }
 _BY_NAME = {name: concept for concept, names in CONCEPT_TABLE.items() for name in names}
-# ``x.id`` or ``X.XId`` (SuperOffice's ``Contact.ContactId``): the id of another datatype, named by the
-# last element before it.
-_REFERENCE = re.compile(r"^(?P<head>(?:[^.]+\.)*(?P<name>[^.]+))\.(?P<id>id|Id|ID|(?P=name)(?:id|Id|ID))$",
-                        re.IGNORECASE)
-# ``customerId``, ``customer_id``, ``line_items.product_id``, ``DepartmentID``: an id named after its datatype,
-# at a word boundary (``_id``, or a capital ``Id``/``ID``), so ``paid`` and ``Guid`` are no ids.
-_ID_SUFFIX = re.compile(r"^(?:.*\.)?(?P<name>[A-Za-z][A-Za-z0-9_]*?[A-Za-z0-9])(?:[_-](?:id|Id|ID)|Id|ID)$")
-# Names of fields that hold another system's key as data (Sesam Talk's ``sesam_kundeId``, ``external_id``,
-# ``$original_id``): written as is, as the flow says.
-_OWN_KEY = re.compile(r"^(sesam|external|ext|foreign|original|legacy)", re.IGNORECASE)
 
 
 def table_concept(datatype: str) -> str | None:
@@ -378,43 +369,33 @@ def _is_reference(config: NodeConfig, ref: Ref, path: str) -> bool:
     """``country.id``, ``customerId``: the id of another datatype, which only that datatype's links can
     translate. Fail-safe where the docs are silent: an id named after something is taken for a
     reference (a raw foreign key would point at the wrong record, B7), unless its name says it holds
-    another system's key as data (``_OWN_KEY``)."""
-    return _reference_head(path) is not None and not _is_own_key(config, ref, path)
+    another system's key as data (``generator.ids``)."""
+    return reference_head(path) is not None and not _is_own_key(config, ref, path)
 
 
 def _is_own_key(config: NodeConfig, ref: Ref, path: str) -> bool:
-    """The datatype's own id, identity and never data (B2): its primary key as declared, in any case
-    (Salesforce's ``ID`` where an imported spec keeps the default ``id``), or a top-level id named after
-    the datatype itself (SuperOffice's ``PersonId`` on a person; ``Contact.ContactId`` on a person is a
-    reference to a contact)."""
-    pk = config.datatype(ref).primary_key
-    if path.lower() == pk.lower():
+    """A name the datatype's own id may go by: its primary key as declared, in any case (Salesforce's
+    ``ID`` where an imported spec keeps the default ``id``), or a top-level id named after the datatype
+    itself (SuperOffice's ``PersonId`` on a person; ``Contact.ContactId`` on a person refers to a contact)."""
+    return is_key_like(path, ref.datatype, config.datatype(ref).primary_key)
+
+
+def _is_identity_row(config: NodeConfig, flow: Flow, row: PropertyRow) -> bool:
+    """A row that maps a datatype's own id, identity and never data (B2): a side that is the declared
+    primary key (in any case), or an own-named id whose other side is an id too (``id -> PersonId``).
+    An own-named id mapped to plain data is data: Freshteam's ``employee_id`` is the employee number
+    (``employee_id -> employeeNumber``)."""
+    sides = ((flow.source, row.source), (flow.target, row.target))
+    if any(p.lower() == config.datatype(r).primary_key.lower() for r, p in sides):
         return True
-    head = _reference_head(path)
-    return "." not in path and head is not None and bool(_forms(head) & _forms(ref.datatype))
-
-
-def _reference_head(path: str) -> str | None:
-    """What a reference is named after: ``product`` for ``product.id``, ``productId`` and ``product_id``."""
-    dotted = _REFERENCE.match(path)
-    if dotted:
-        return dotted.group("name")
-    suffix = _ID_SUFFIX.match(path)
-    if suffix and not _OWN_KEY.match(suffix.group("name")):
-        return suffix.group("name")
-    return None
-
-
-def _forms(name: str) -> set[str]:
-    """A name's possible singular forms: ``companies`` -> {companies, companie, company, ...}."""
-    name = re.sub(r"[^a-z0-9]", "", name.lower())
-    return {name, name.removesuffix("s"), name.removesuffix("es"), re.sub(r"ies$", "y", name)}
+    return any(names_own_id(p, r.datatype) for r, p in sides) and \
+        all(_is_own_key(config, r, p) or p.lower() == "id" for r, p in sides)
 
 
 def _named_datatype(ref: Ref, path: str, synced: set[Ref]) -> Ref | None:
     """``product.id`` on a Tripletex orderline -> tripletex.product, when that datatype is synced."""
-    head = _reference_head(path)
-    found = [r for r in synced if r.system == ref.system and _forms(r.datatype) & _forms(head)]
+    head = reference_head(path)
+    found = [r for r in synced if r.system == ref.system and name_forms(r.datatype) & name_forms(head)]
     return found[0] if len(found) == 1 else None
 
 
@@ -436,7 +417,7 @@ def _referenced(config: NodeConfig, flow: Flow, row: PropertyRow, concepts: dict
     known = next((n for n in named if n is not None), None)
     why = []
     if known is None:
-        heads = [_reference_head(p) for r, p in sides if _is_reference(config, r, p)]
+        heads = [reference_head(p) for r, p in sides if _is_reference(config, r, p)]
         why.append(f"{' / '.join(heads)} is no datatype that a flow syncs")
     # Fail-safe: the other side is taken for an id only when it is named so (hs_product_id, contactId),
     # not a key of a third system (SuperOffice's ERPProductKey holds the ERP's product key).
@@ -465,9 +446,7 @@ def _identity_rows(config: NodeConfig, warnings: list[Problem], concepts: dict[R
                 if not row.source or not row.target:
                     continue
                 where = f"flows[{i}].properties[{j}]"
-                pk_s = _is_own_key(config, flow.source, row.source)
-                pk_t = _is_own_key(config, flow.target, row.target)
-                if pk_s or pk_t:
+                if _is_identity_row(config, flow, row):
                     warnings.append(Problem(row.location, where,
                                             f"flow {flow.name}: {row.source} -> {row.target} maps a primary key: "
                                             "identity ($ids, $origin) links the entities; the row is not data",

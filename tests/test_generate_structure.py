@@ -198,17 +198,27 @@ def test_primary_key_rows_are_identity(tmp_path):
     assert any("maps a primary key" in w.message for w in result.warnings)
 
 
-@pytest.mark.parametrize("row", [{"from": "ID", "to": "first_name"}, {"from": "firstName", "to": "ContactId"},
-                                 {"from": "EmployeeId", "to": "first_name"}])
+@pytest.mark.parametrize("row", [{"from": "ID", "to": "first_name"}, {"from": "id", "to": "ContactId"},
+                                 {"from": "EmployeeId", "to": "ContactId"}])
 def test_own_ids_by_another_spelling_are_identity(tmp_path, row):
     """B2 as imported specs write it: the primary key in another case (Salesforce's ID where the spec keeps
-    the default id), or a top-level id named after the datatype itself (SuperOffice's PersonId on a person)."""
+    the default id), or a top-level id named after the datatype itself mapped to an id (SuperOffice's
+    `id -> PersonId`)."""
     result = _with_row(tmp_path, EXAMPLE, 0, row)  # flow 0: erp.employee -> crm.contact
     assert any(f"{row['from']} -> {row['to']} maps a primary key" in w.message for w in result.warnings)
     crm = json.dumps(objects(result.files)["pipes/crm-contact-transform.conf.json"]["transform"]["rules"])
     assert '"ContactId"' not in crm and '"first_name"' in crm  # first_name as the spec's own row maps it
     erp = json.dumps(objects(result.files)["pipes/erp-employee-enrich.conf.json"]["transform"]["rules"])
     assert '"_S.ID"' not in erp and '"_S.EmployeeId"' not in erp
+
+
+def test_an_own_named_id_mapped_to_data_is_data(tmp_path):
+    """Freshteam's employee_id is the employee number (employee_id -> employeeNumber): neither identity
+    nor a reference to the employee itself."""
+    result = _with_row(tmp_path, EXAMPLE, 0, {"from": "employee_id", "to": "employee_number"})
+    assert not any("employee_id -> employee_number" in w.message for w in result.warnings)
+    values = objects(result.files)["pipes/crm-contact-transform.conf.json"]["transform"]["rules"]["values"]
+    assert "employee_number" in {r[1] for r in values}
 
 
 def test_link_only_and_conditional_flows_do_not_create():
