@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from generator.model import Ref
+
 # ``x.id`` or ``X.XId`` (SuperOffice's ``Contact.ContactId``): the id of another datatype, named by the
 # last element before it.
 _REFERENCE = re.compile(r"^(?P<head>(?:[^.]+\.)*(?P<name>[^.]+))\.(?P<id>id|Id|ID|(?P=name)(?:id|Id|ID))$",
@@ -49,3 +51,17 @@ def names_own_id(path: str, datatype: str) -> bool:
 def is_key_like(path: str, datatype: str, primary_key: str) -> bool:
     """A name a datatype's own id may go by: its primary key in any case, or an own-named id."""
     return path.lower() == primary_key.lower() or names_own_id(path, datatype)
+
+
+def identity_keys(source: Ref, source_path: str, target: Ref, target_path: str) -> list[tuple[Ref, str]]:
+    """The primary keys a row between two ids shows (documents never state them): in ``id -> PersonId``
+    or ``ID -> PersonId``, each side that is not plain ``id`` is its datatype's key, as a top-level id
+    named after the datatype (SuperOffice's ``PersonId``) or ``id`` in another case (``ID``). An
+    own-named id mapped to data (Freshteam's ``employee_id -> employeeNumber``) shows none, nor do two
+    spellings of id alone (``ID -> Id``)."""
+    sides = ((source, source_path), (target, target_path))
+    if not all(is_key_like(p, r.datatype, "id") for r, p in sides):
+        return []
+    if not any(names_own_id(p, r.datatype) for r, p in sides) and "id" not in (source_path, target_path):
+        return []
+    return [(r, p) for r, p in sides if p != "id"]

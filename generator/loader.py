@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from functools import lru_cache
@@ -23,6 +24,7 @@ from generator import yamlpos
 from generator.errors import Location, Problem, UserError
 from generator.fsutil import read_utf8
 from generator.gcpause import no_gc
+from generator.ids import identity_keys
 from generator.model import (
     Auth, CreateRule, Datatype, Flow, NodeConfig, PropertyRow, Ref, Spec, System, default_auth, default_base_url,
 )
@@ -219,6 +221,7 @@ def _build_datatype(doc: yamlpos.Positioned, path: tuple, did: str, raw: Any) ->
         label=raw.get("label", did),
         path=raw.get("path", did),
         primary_key=raw.get("primary_key", "id"),
+        primary_key_given="primary_key" in raw,
         updated=raw.get("updated"),
         since_param=raw.get("since_param", "since"),
         list_property=raw.get("list_property"),
@@ -324,7 +327,26 @@ def merge_specs(specs: Sequence[Spec], name: str | None = None) -> NodeConfig:
     if problems:
         raise UserError(problems)
     name = name or (specs[0].dataflow if len(specs) == 1 else "node")
-    return NodeConfig(name=name, specs=tuple(specs), systems=systems, flows=tuple(flows))
+    return NodeConfig(name=name, specs=tuple(specs), systems=_with_inferred_keys(systems, flows), flows=tuple(flows))
+
+
+def _with_inferred_keys(systems: dict[str, System], flows: list[Flow]) -> dict[str, System]:
+    """Each datatype whose spec names no primary key, with the one its flows' identity rows show
+    (``identity_keys``): the ids and URLs of SuperOffice's persons are ``PersonId``, not ``id``. Done over
+    every spec at once, so specs imported apart agree, and a key a spec names always wins."""
+    found: dict[Ref, set[str]] = defaultdict(set)
+    for flow in flows:
+        for row in flow.properties:
+            if row.source and row.target:
+                for ref, key in identity_keys(flow.source, row.source, flow.target, row.target):
+                    found[ref].add(key)
+    out = dict(systems)
+    for ref, keys in found.items():
+        dt = out[ref.system].datatypes[ref.datatype]
+        if len(keys) == 1 and not dt.primary_key_given:
+            inferred = replace(dt, primary_key=next(iter(keys)), inferred_key=True)
+            out[ref.system] = replace(out[ref.system], datatypes={**out[ref.system].datatypes, ref.datatype: inferred})
+    return out
 
 
 def _system_signature(system: System) -> tuple:

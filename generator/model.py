@@ -35,6 +35,10 @@ class Datatype:
     label: str
     path: str  # collection path relative to the system's base URL
     primary_key: str = "id"
+    # Whether the spec names the primary key. When it does not, the flows' identity rows may show it
+    # (SuperOffice's ``id -> PersonId``): ``inferred_key`` is then set (loader, ``merge_specs``).
+    primary_key_given: bool = field(default=False, compare=False)
+    inferred_key: bool = field(default=False, compare=False)
     updated: str | None = None  # property holding the last-modified time, enables `since`
     since_param: str = "since"  # query parameter the list operation takes for `since`
     list_property: str | None = None  # where the list response holds its entities (None: body is a list)

@@ -637,6 +637,18 @@ def _warnings(config: NodeConfig, assoc: frozenset[Ref]):
             yield from _flow_warnings(flow, f"flows[{i}]", assoc)
     yield from _profile_warnings(config)
     yield from _list_warnings(config)
+    yield from _key_warnings(config)
+
+
+def _key_warnings(config: NodeConfig):
+    """A primary key read from the flows' identity rows, not from the spec: said once, to be checked."""
+    for sid, system in sorted(config.systems.items()):
+        for did, dt in sorted(system.datatypes.items()):
+            if dt.inferred_key:
+                yield Problem(dt.location, f"systems.{sid}.datatypes.{did}.primary_key",
+                              f"{sid}.{did}: primary key taken as {dt.primary_key}, which flows map to another "
+                              "system's id; give primary_key in the spec if the API names it otherwise",
+                              level="warning")
 
 
 def _list_warnings(config: NodeConfig):

@@ -206,10 +206,26 @@ def test_own_ids_by_another_spelling_are_identity(tmp_path, row):
     `id -> PersonId`)."""
     result = _with_row(tmp_path, EXAMPLE, 0, row)  # flow 0: erp.employee -> crm.contact
     assert any(f"{row['from']} -> {row['to']} maps a primary key" in w.message for w in result.warnings)
-    crm = json.dumps(objects(result.files)["pipes/crm-contact-transform.conf.json"]["transform"]["rules"])
-    assert '"ContactId"' not in crm and '"first_name"' in crm  # first_name as the spec's own row maps it
-    erp = json.dumps(objects(result.files)["pipes/erp-employee-enrich.conf.json"]["transform"]["rules"])
+    values = json.dumps(objects(result.files)["pipes/crm-contact-transform.conf.json"]["transform"]["rules"]["values"])
+    assert '"ContactId"' not in values and '"first_name"' in values  # first_name as the spec's own row maps it
+    erp = json.dumps(objects(result.files)["pipes/erp-employee-enrich.conf.json"]["transform"]["rules"]["candidates"])
     assert '"_S.ID"' not in erp and '"_S.EmployeeId"' not in erp
+
+
+def test_a_primary_key_the_spec_does_not_name_is_read_from_identity_rows(tmp_path):
+    """SuperOffice's persons are PersonId: a spec imported from documents names no key, and the row
+    `id -> PersonId` shows it. Taken over every spec at once, with a warning; a key the spec names wins."""
+    result = _with_row(tmp_path, EXAMPLE, 0, {"from": "id", "to": "ContactId"})
+    objs = objects(result.files)
+    assert ["add", "ContactId", "_S.crm-contact:ContactId"] in \
+        objs["pipes/crm-contact-transform.conf.json"]["transform"]["rules"]["update"]
+    assert "{{ entity.ContactId }}" in json.dumps(objs["systems/crm.conf.json"])
+    (warning,) = [w for w in result.warnings if "primary key taken as ContactId" in w.message]
+    assert warning.path == "systems.crm.datatypes.contact.primary_key"
+    named = _with_row(tmp_path, EXAMPLE, 0, {"from": "id", "to": "ContactId"},
+                      text=lambda t: t.replace("contact: {label: Contact", "contact: {label: Contact, primary_key: id", 1))
+    assert not any("primary key taken" in w.message for w in named.warnings)
+    assert "{{ entity.ContactId }}" not in json.dumps(objects(named.files)["systems/crm.conf.json"])
 
 
 def test_an_own_named_id_mapped_to_data_is_data(tmp_path):
