@@ -210,3 +210,22 @@ def test_docs_command_writes_and_checks_with_additions(tmp_path, capsys):
     assert b"     - mail\r\n" in (out / "alpha-beta.rst").read_bytes()
     assert cli.main(["docs", str(spec), "-o", str(out), "--check", "--with-additions"]) == 0
     assert cli.main(["docs", str(spec), "-o", str(out), "--check"]) == 2
+
+
+def test_import_doc_keeps_the_settings_of_the_spec_it_replaces(tmp_path):
+    """A document holds no base URL, credentials or API shape: importing it again keeps the spec's."""
+    settings = SPEC.replace(
+        "  beta: {label: Beta, datatypes: {contact: Contact}}",
+        "  beta:\n    label: Beta\n    base_url: https://beta.example/api\n    auth: {type: bearer, secret: beta-key}\n"
+        "    datatypes:\n      contact: {label: Contact, path: people, primary_key: id, list_property: data,"
+        " concept: person, lists: [phones]}")
+    spec_path = _spec(tmp_path, settings)
+    docs = tmp_path / "docs"
+    assert cli.main(["docs", str(spec_path), "-o", str(docs)]) == 0
+    assert cli.main(["import-doc", str(docs / "alpha-beta.rst"), "-o", str(spec_path.parent), "--force", "-q"]) == 0
+    beta = load_spec_file(spec_path).systems["beta"]
+    assert (beta.base_url, beta.auth.secret) == ("https://beta.example/api", "beta-key")
+    contact = beta.datatypes["contact"]
+    assert (contact.path, contact.list_property, contact.concept, contact.lists) == ("people", "data", "person", ("phones",))
+    assert contact.primary_key_given  # named as the default, it still stops the loader reading one
+    assert load_spec_file(spec_path).systems["alpha"].datatypes["person"].label == "Person"

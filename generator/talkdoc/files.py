@@ -76,7 +76,8 @@ def _existing_spec(path: Path) -> Spec | None:
 
 
 def keep_additions(imported: Spec, existing: Spec | None) -> Spec:
-    """``imported`` with the rows and merge criteria that ``existing`` marks ``source: spec``.
+    """``imported`` with the rows and merge criteria that ``existing`` marks ``source: spec``, and the
+    settings it gives systems and datatypes (``_keep_settings``).
 
     A document never holds the spec author's additions, so importing it again
     must not drop them: each flow the document still has keeps its additions
@@ -85,6 +86,7 @@ def keep_additions(imported: Spec, existing: Spec | None) -> Spec:
     """
     if existing is None:
         return imported
+    imported = _keep_settings(imported, existing)
     added = {(f.source, f.target, f.qualifier): f for f in existing.flows if f.has_additions}
     if not added:
         return imported
@@ -99,6 +101,22 @@ def keep_additions(imported: Spec, existing: Spec | None) -> Spec:
                            merge_added=(False,) * len(flow.merge_on) + (True,) * len(extra) if extra else flow.merge_added)
         flows.append(flow)
     return replace(imported, flows=tuple(flows))
+
+
+def _keep_settings(imported: Spec, existing: Spec) -> Spec:
+    """``imported`` with the settings ``existing`` gives its systems (base URL, credentials) and their
+    datatypes (API shape, primary key, concept, lists): a document holds none of them, so they are the
+    spec author's, and importing again must not reset them. Labels are the documents'."""
+    systems = {}
+    for sid, system in imported.systems.items():
+        old = existing.systems.get(sid)
+        if old is None:
+            systems[sid] = system
+            continue
+        datatypes = {did: replace(old.datatypes[did], label=dt.label, location=dt.location)
+                     if did in old.datatypes else dt for did, dt in system.datatypes.items()}
+        systems[sid] = replace(system, base_url=old.base_url, auth=old.auth, datatypes=datatypes)
+    return replace(imported, systems=systems)
 
 
 def render_spec_docs(paths: Sequence[Path], generated: str | None = None, *,

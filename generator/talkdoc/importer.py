@@ -380,13 +380,15 @@ def spec_data(spec: Spec) -> dict[str, Any]:
 
 def _datatype_data(dt: Datatype) -> Any:
     defaults = Datatype(id=dt.id, label=dt.label, path=dt.id, location=dt.location)
-    if dt == defaults:
+    if dt == defaults and not dt.primary_key_given:
         return dt.label
     data: dict[str, Any] = {"label": dt.label}
-    for key in ("path", "primary_key", "updated", "since_param", "list_property", "next_page", "update_method"):
+    for key in ("path", "primary_key", "updated", "since_param", "list_property", "next_page", "update_method",
+                "concept", "lists"):
         value = getattr(dt, key)
-        if value != getattr(defaults, key):
-            data[key] = value
+        # A primary key the spec names stays named, even as the default: it stops the loader reading one.
+        if value != getattr(defaults, key) or (key == "primary_key" and dt.primary_key_given):
+            data[key] = list(value) if isinstance(value, tuple) else value
     return data
 
 
