@@ -21,7 +21,7 @@ _REFERENCE = re.compile(r"^(?P<head>(?:[^.]+\.)*(?P<name>[^.]+))\.(?P<id>id|Id|I
 _ID_SUFFIX = re.compile(r"^(?:.*\.)?(?P<name>[A-Za-z][A-Za-z0-9_]*?[A-Za-z0-9])(?:[_-](?:id|Id|ID)|Id|ID)$")
 # Names of fields that hold another system's key as data (Sesam Talk's ``sesam_kundeId``, ``external_id``,
 # ``$original_id``): written as is, as the flow says.
-_OWN_KEY = re.compile(r"^(sesam|external|ext|foreign|original|legacy)", re.IGNORECASE)
+_OWN_KEY = re.compile(r"^(?:(?i:sesam|external|foreign|original|legacy)|(?:ext|Ext|EXT)(?=[-_A-Z]))")
 
 
 def reference_head(path: str) -> str | None:
@@ -30,7 +30,7 @@ def reference_head(path: str) -> str | None:
     if dotted:
         return dotted.group("name")
     suffix = _ID_SUFFIX.match(path)
-    if suffix and not _OWN_KEY.match(suffix.group("name")):
+    if suffix and not _OWN_KEY.match(path.rsplit(".", 1)[-1]):
         return suffix.group("name")
     return None
 
