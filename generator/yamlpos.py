@@ -88,14 +88,17 @@ def load(text: str, file: str) -> Positioned:
         return _Builder(file).run(_LOADER(text))
     except (yaml.YAMLError, _Invalid):
         pass
-    # Report with the pure-Python parser and composer: their messages are clearer than
-    # libyaml's and the same on every platform.
-    _compose_for_error(text, file)
-    # libyaml refused what PyYAML reads: read it with PyYAML's parser.
+    # libyaml refused it: read it with PyYAML's own parser, whose events the builder bounds as it
+    # goes. libyaml's scanner has limits of its own (newer ones refuse 1,000 nested flow levels while
+    # looking ahead), so its refusal may come before the builder sees the 101st level.
     try:
         return _Builder(file).run(yaml.SafeLoader(text))
     except (yaml.YAMLError, _Invalid):
-        raise UserError([Problem(Location(file, 1, 1), "", "invalid YAML")]) from None
+        pass
+    # Report with the pure-Python parser and composer: their messages are clearer than
+    # libyaml's and the same on every platform.
+    _compose_for_error(text, file)
+    raise UserError([Problem(Location(file, 1, 1), "", "invalid YAML")])
 
 
 class _Invalid(Exception):
@@ -523,6 +526,8 @@ def _unshare(value: Any, seen: set[int]) -> Any:
 def _compose_for_error(text: str, file: str) -> None:
     try:
         yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:  # the composer recurses per level; the builder bounds depth before this
+        raise UserError([Problem(Location(file, 1, 1), "", f"nested deeper than {MAX_DEPTH} levels")]) from None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)

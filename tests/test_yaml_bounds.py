@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from generator import yamlpos
 from generator.cli import main
@@ -184,3 +185,16 @@ def test_syntax_error_after_an_alias_problem_is_reported():
     with pytest.raises(UserError) as err:
         yamlpos.load("a: &a [*a]\nb: [\n", "f")
     assert "invalid YAML" in str(err.value) and str(err.value).startswith("f:3:1:")
+
+
+def test_deep_nesting_that_libyaml_refuses_first_is_one_line(tmp_path, capsys, monkeypatch):
+    """Newer libyaml refuses 1,000 nested flow levels while its scanner looks ahead, before the builder
+    sees the 101st level: the text is read again with PyYAML's parser, bounded as it goes."""
+    class Refusing(yaml.SafeLoader):
+        def get_event(self):
+            raise yaml.scanner.ScannerError("while increasing flow level", None, "exceeded maximum nesting depth", None)
+
+    monkeypatch.setattr(yamlpos, "_LOADER", Refusing)
+    spec = tmp_path / "deep.yaml"
+    spec.write_text("dataflow: a-b\nnotes: " + "[" * 100_000 + "]" * 100_000 + "\n")
+    assert one_line(capsys, ["generate", str(spec)]) == f"{spec}:2:107: $: nested deeper than 100 levels\n"
