@@ -9,8 +9,10 @@ wrong entity, a skipped row only leaves a property unsynced, with a warning). Se
 from __future__ import annotations
 
 import re
+from collections import defaultdict
+from typing import Iterable
 
-from generator.model import Ref
+from generator.model import Flow, Ref
 
 # ``x.id`` or ``X.XId`` (SuperOffice's ``Contact.ContactId``): the id of another datatype, named by the
 # last element before it.
@@ -65,3 +67,14 @@ def identity_keys(source: Ref, source_path: str, target: Ref, target_path: str) 
     if not any(names_own_id(p, r.datatype) for r, p in sides) and "id" not in (source_path, target_path):
         return []
     return [(r, p) for r, p in sides if p != "id"]
+
+
+def shown_keys(flows: Iterable[Flow]) -> dict[Ref, set[str]]:
+    """Per datatype, the primary keys its flows' identity rows show (``identity_keys``)."""
+    found: dict[Ref, set[str]] = defaultdict(set)
+    for flow in flows:
+        for row in flow.properties:
+            if row.source and row.target:
+                for ref, key in identity_keys(flow.source, row.source, flow.target, row.target):
+                    found[ref].add(key)
+    return found

@@ -9,7 +9,6 @@ from __future__ import annotations
 import gc
 import json
 import os
-from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from functools import lru_cache
@@ -24,7 +23,7 @@ from generator import yamlpos
 from generator.errors import Location, Problem, UserError
 from generator.fsutil import read_utf8
 from generator.gcpause import no_gc
-from generator.ids import identity_keys
+from generator.ids import shown_keys
 from generator.model import (
     Auth, CreateRule, Datatype, Flow, NodeConfig, PropertyRow, Ref, Spec, System, default_auth, default_base_url,
 )
@@ -334,14 +333,8 @@ def _with_inferred_keys(systems: dict[str, System], flows: list[Flow]) -> dict[s
     """Each datatype whose spec names no primary key, with the one its flows' identity rows show
     (``identity_keys``): the ids and URLs of SuperOffice's persons are ``PersonId``, not ``id``. Done over
     every spec at once, so specs imported apart agree, and a key a spec names always wins."""
-    found: dict[Ref, set[str]] = defaultdict(set)
-    for flow in flows:
-        for row in flow.properties:
-            if row.source and row.target:
-                for ref, key in identity_keys(flow.source, row.source, flow.target, row.target):
-                    found[ref].add(key)
     out = dict(systems)
-    for ref, keys in found.items():
+    for ref, keys in shown_keys(flows).items():
         dt = out[ref.system].datatypes[ref.datatype]
         if len(keys) == 1 and not dt.primary_key_given:
             inferred = replace(dt, primary_key=next(iter(keys)), inferred_key=True)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from generator.equality import joined
 from generator.errors import Problem
-from generator.ids import is_key_like, name_forms, names_own_id, reference_head
+from generator.ids import is_key_like, name_forms, names_own_id, reference_head, shown_keys
 from generator.model import Datatype, Flow, NodeConfig, PropertyRow, Ref
 
 # Built-in concepts: a datatype whose (singular, lower-case) name is listed belongs to the concept.
@@ -641,9 +641,16 @@ def _warnings(config: NodeConfig, assoc: frozenset[Ref]):
 
 
 def _key_warnings(config: NodeConfig):
-    """A primary key read from the flows' identity rows, not from the spec: said once, to be checked."""
+    """A primary key read from the flows' identity rows, not from the spec: said once, to be checked;
+    rows that show several keys of one datatype leave it at ``id``, which is said too."""
+    shown = shown_keys(config.flows)
     for sid, system in sorted(config.systems.items()):
         for did, dt in sorted(system.datatypes.items()):
+            keys = shown.get(Ref(sid, did), set())
+            if len(keys) > 1 and not dt.primary_key_given:
+                yield Problem(dt.location, f"systems.{sid}.datatypes.{did}.primary_key",
+                              f"{sid}.{did}: flows map {' and '.join(sorted(keys))} to another system's id, so "
+                              f"the primary key stays {dt.primary_key}; give primary_key in the spec", level="warning")
             if dt.inferred_key:
                 yield Problem(dt.location, f"systems.{sid}.datatypes.{did}.primary_key",
                               f"{sid}.{did}: primary key taken as {dt.primary_key}, which flows map to another "

@@ -222,6 +222,11 @@ def test_a_primary_key_the_spec_does_not_name_is_read_from_identity_rows(tmp_pat
     assert "{{ entity.ContactId }}" in json.dumps(objs["systems/crm.conf.json"])
     (warning,) = [w for w in result.warnings if "primary key taken as ContactId" in w.message]
     assert warning.path == "systems.crm.datatypes.contact.primary_key"
+    both = _with_row(tmp_path, EXAMPLE, 0, {"from": "id", "to": "ContactId"},
+                     text=lambda t: t.replace("    properties:\n", "    properties:\n      - {from: id, to: ID}\n", 1))
+    assert any("flows map ContactId and ID to another system's id, so the primary key stays id" in w.message
+               for w in both.warnings)
+    assert "{{ entity.id }}" in json.dumps(objects(both.files)["systems/crm.conf.json"])
     named = _with_row(tmp_path, EXAMPLE, 0, {"from": "id", "to": "ContactId"},
                       text=lambda t: t.replace("contact: {label: Contact", "contact: {label: Contact, primary_key: id", 1))
     assert not any("primary key taken" in w.message for w in named.warnings)
