@@ -245,9 +245,18 @@ def origin_id(origin: str) -> list:
     return ["concat", ["ni-ns", origin], ":", ["ni-id", origin]]
 
 
-def split_rules() -> dict:
-    """A datatype's subset in another concept: the enriched entity as is (no predicate is known)."""
-    return {"default": [["copy", "*"]]}
+def split_rules(ref: Ref, subset: tuple[tuple[str, Any], ...] | None) -> dict:
+    """A datatype's subset in another concept: the enriched entity as is, every one where the spec
+    names no predicate. With one (``subsets``), a record outside it is written as deleted, so it
+    leaves the other concept's global when it stops matching (a discarded entity would stay there as
+    it last was; ``_deleted`` set in DTL, namespace-split-pattern.rst l.61). The values are compared as
+    given (``literal``, dtl-functions-misc.rst l.102-118: a string is never read as a path)."""
+    rules: list[Any] = [["copy", "*"]]
+    if subset:
+        tests = [["eq", ns_path("_S", ref, prop), ["literal", value]] for prop, value in subset]
+        inside = tests[0] if len(tests) == 1 else ["and", *tests]
+        rules.append(["add", "_deleted", ["or", ["eq", "_S._deleted", True], ["not", inside]]])
+    return {"default": rules}
 
 
 # --- global ----------------------------------------------------------------

@@ -228,6 +228,7 @@ def _build_datatype(doc: yamlpos.Positioned, path: tuple, did: str, raw: Any) ->
         update_method=raw.get("update_method", "PATCH"),
         concept=raw.get("concept"),
         lists=tuple(raw.get("lists") or ()),
+        subsets=tuple((concept, tuple(values.items())) for concept, values in (raw.get("subsets") or {}).items()),
         location=doc.location(path),
     )
 

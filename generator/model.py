@@ -49,6 +49,13 @@ class Datatype:
     # Top-level properties that hold a list of objects in the system (SuperOffice's ``Emails``): an insert
     # writes them as a one-element list; an update keeps whatever shape the record has.
     lists: tuple[str, ...] = ()
+    # Per other concept, the records of this datatype that belong to it: (concept, ((property, value), …)),
+    # Tripletex's customers with isPrivateIndividual true are persons. None known: all of them.
+    subsets: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
+
+    def subset(self, concept: str) -> tuple[tuple[str, Any], ...] | None:
+        """The property values that put a record of this datatype in ``concept``, if the spec says."""
+        return dict(self.subsets).get(concept)
     # Where a datatype is defined does not make two definitions differ.
     location: Location = field(default=NOWHERE, compare=False)
 

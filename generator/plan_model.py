@@ -251,8 +251,9 @@ def build_plan(config: NodeConfig) -> Plan:
     concepts = _concepts(config, participants, warnings)
     flows = [f for f in config.flows]
     cross = {id(f) for f in flows if concepts[f.source] != concepts[f.target]}
-    splits = sorted({(r, concepts[o]) for f in flows if id(f) in cross
-                     for r, o in ((f.source, f.target), (f.target, f.source))})
+    meets = {id(f): _meeting_concepts(config, f, concepts) for f in flows}
+    splits = sorted({(r, c) for f in flows if id(f) in cross for c in meets[id(f)]
+                     for r in (f.source, f.target) if concepts[r] != c})
     members_of: dict[str, list[Member]] = defaultdict(list)
     for ref in participants:
         members_of[concepts[ref]].append(Member(ref, False))
@@ -260,8 +261,8 @@ def build_plan(config: NodeConfig) -> Plan:
         members_of[concept].append(Member(ref, True))
     references: dict[Ref, dict[str, Ref]] = defaultdict(dict)
     rows = _identity_rows(config, warnings, concepts, set(participants), references, assoc)
-    merge_keys, equality = _merge_criteria(flows, concepts)
-    golden, mapped = _golden(config, flows, concepts, rows, warnings, references)
+    merge_keys, equality = _merge_criteria(flows, concepts, meets)
+    golden, mapped = _golden(config, flows, concepts, rows, warnings, references, meets)
     groups = []
     for concept in sorted(members_of):
         members = tuple(members_of[concept])
@@ -309,12 +310,34 @@ def _concepts(config: NodeConfig, participants: tuple[Ref, ...], warnings: list[
     for flow in config.flows:
         a, b = known[flow.source], known[flow.target]
         if a != b:
+            told = [str(r) for r, other in ((flow.source, b), (flow.target, a)) if config.datatype(r).subset(other)]
+            how = (f"the `subsets` of {' and '.join(told)} tell which records belong, but creating across two "
+                   "concepts is not generated, so the flow only links" if told else
+                   "since no predicate tells the subset apart, the flow only links")
             warnings.append(Problem(flow.location, "flows",
                                     f"flow {flow.name} links concept {a} to concept {b}: each side is split into "
-                                    "the other's global, and since no predicate tells the subset apart, the flow "
-                                    "only links (no creates); give both datatypes one `concept:` if they are the "
-                                    "same thing", level="warning"))
+                                    f"the other's global, and {how} (no creates); give both datatypes one "
+                                    "`concept:` if they are the same thing, or a datatype `subsets:` to say which "
+                                    "records are the other concept", level="warning"))
+    warnings.extend(_subset_warnings(config, known))
     return known
+
+
+def _subset_warnings(config: NodeConfig, concepts: dict[Ref, str]):
+    """A ``subsets`` entry for a concept no flow links the datatype to changes nothing: a typo."""
+    linked: dict[Ref, set[str]] = defaultdict(set)
+    for flow in config.flows:
+        linked[flow.source].add(concepts[flow.target])
+        linked[flow.target].add(concepts[flow.source])
+    for sid, system in sorted(config.systems.items()):
+        for did, dt in sorted(system.datatypes.items()):
+            ref = Ref(sid, did)
+            for concept, _ in dt.subsets:
+                if ref in concepts and (concept == concepts[ref] or concept not in linked[ref]):
+                    yield Problem(dt.location, f"systems.{sid}.datatypes.{did}.subsets.{concept}",
+                                  f"{sid}.{did}: subsets names {concept}, but no flow links it to a {concept} of "
+                                  f"another concept than its own ({concepts[ref]}); it changes nothing",
+                                  level="warning")
 
 
 # --------------------------------------------------------------------------- merge criteria
@@ -324,7 +347,18 @@ def _key_name(paths: tuple[str, ...]) -> str:
     return "mergekey-" + "-".join(re.sub(r"[^A-Za-z0-9_]+", "_", p) for p in paths)
 
 
-def _merge_criteria(flows: list[Flow], concepts: dict[Ref, str]):
+def _meeting_concepts(config: NodeConfig, flow: Flow, concepts: dict[Ref, str]) -> tuple[str, ...]:
+    """The concepts whose global links a flow's two sides: their one concept; across two concepts, the
+    one a side's ``subsets`` says its records belong to (Tripletex's customers that are persons meet
+    HubSpot's contacts in the person global only), else both (each side split into the other's)."""
+    a, b = concepts[flow.source], concepts[flow.target]
+    if a == b:
+        return (a,)
+    told = [c for r, c in ((flow.source, b), (flow.target, a)) if config.datatype(r).subset(c)]
+    return tuple(told) if len(told) == 1 else (b, a)
+
+
+def _merge_criteria(flows: list[Flow], concepts: dict[Ref, str], meets: dict[int, tuple[str, ...]]):
     """Normalized enrich keys per participant, deduplicated equality sets per concept."""
     keys: dict[Ref, dict[str, MergeKey]] = defaultdict(dict)
     equality: dict[str, list] = defaultdict(list)
@@ -337,7 +371,7 @@ def _merge_criteria(flows: list[Flow], concepts: dict[Ref, str]):
             keys[flow.source][src.name] = src
             keys[flow.target][tgt.name] = tgt
             a, b = concepts[flow.source], concepts[flow.target]
-            for concept in dict.fromkeys((b, a)):
+            for concept in meets[id(flow)]:
                 pair = ((Member(flow.source, concept != a), src.name), (Member(flow.target, concept != b), tgt.name))
                 if frozenset(pair) not in seen[concept]:  # the reverse flow states the same set again
                     seen[concept].add(frozenset(pair))
@@ -483,12 +517,12 @@ def _golden_name(paths: list[str], taken: set[str]) -> str:
 
 
 def _golden(config: NodeConfig, flows: list[Flow], concepts: dict[Ref, str], rows: dict[int, list[PropertyRow]],
-            warnings: list[Problem], references: dict[Ref, dict[str, Ref]]):
+            warnings: list[Problem], references: dict[Ref, dict[str, Ref]], meets: dict[int, tuple[str, ...]]):
     """Golden properties per concept, and per target the properties they write.
 
     Rows join (datatype, property) nodes; each connected set within a concept is
-    one golden property. A cross-concept flow's rows join into both concepts
-    (each side is split into the other's global).
+    one golden property. A cross-concept flow's rows join into the concepts its sides meet in
+    (``_meeting_concepts``: both, each side split into the other's global, unless a ``subsets`` says).
     """
     # Nodes are (concept, datatype key, property): plain strings hash fast on large specs.
     parent: dict[tuple[str, str, str], tuple[str, str, str]] = {}
@@ -508,7 +542,7 @@ def _golden(config: NodeConfig, flows: list[Flow], concepts: dict[Ref, str], row
         src, tgt = flow.source.key, flow.target.key
         refs[src], refs[tgt] = flow.source, flow.target
         for row in rows.get(id(flow), ()):
-            for concept in dict.fromkeys((concepts[flow.target], concepts[flow.source])):
+            for concept in meets[id(flow)]:
                 a, b = (concept, src, row.source), (concept, tgt, row.target)
                 for node, forward in ((a, True), (b, False)):
                     if node not in parent:

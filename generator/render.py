@@ -182,8 +182,10 @@ def _pipes(plan: Plan, r: _Renderer):
         yield "pipes", r.render("pipes/enrich.json.j2", own_hops=bool(synced), desired=dtl.reads_desired(rules),
                                 rules=rules, **ctx)
     for ref, concept in plan.splits:
-        yield "pipes", r.render("pipes/split.json.j2", concept=concept, rules=dtl.split_rules(),
-                                **_ctx(config, ref))
+        subset = config.datatype(ref).subset(concept)
+        subset_text = " and ".join(f"{prop} is {json.dumps(value)}" for prop, value in subset or ())
+        yield "pipes", r.render("pipes/split.json.j2", concept=concept, rules=dtl.split_rules(ref, subset),
+                                subset_text=subset_text, **_ctx(config, ref))
     for group in plan.groups:
         datasets = [f"{m.dataset(group.name)} {dtl.alias(m)}" for m in group.members]
         yield "pipes", r.render("pipes/global.json.j2", group=group, datasets=datasets,

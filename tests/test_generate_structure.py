@@ -573,3 +573,31 @@ def test_a_created_record_gets_the_lists_the_spec_declares(tmp_path):
     (warning,) = [w for w in result.warnings if "lists names" in w.message]
     assert warning.path == "systems.office.datatypes.person.lists" and warning.location.line == 14
     assert "is-dict" not in json.dumps(objects(result.files)["pipes/office-person-transform.conf.json"])
+
+
+B6_SPEC = ROOT / "tests" / "fixtures" / "simulate" / "review-b6-specs" / "customers-people.yaml"
+
+
+def test_a_subset_predicate_filters_the_split_and_decides_where_the_sides_meet(tmp_path):
+    """B6: `subsets` says which customers are persons; only the customer is split, into the person
+    global, and a customer outside the subset is written there as deleted (it leaves the global)."""
+    result = render_specs([B6_SPEC])
+    objs = objects(result.files)
+    split = objs["pipes/erp-customer-person-enrich.conf.json"]
+    inside = ["eq", "_S.erp-customer:isPrivate", ["literal", True]]
+    assert split["transform"]["rules"]["default"] == [
+        ["copy", "*"], ["add", "_deleted", ["or", ["eq", "_S._deleted", True], ["not", inside]]]]
+    assert "isPrivate is true" in split["description"]
+    assert "pipes/crm-contact-organisation-enrich.conf.json" not in objs  # the contact side is not split
+    person = json.dumps(objs["pipes/global-person.conf.json"]["source"])
+    assert "erp-customer-person-enrich" in person
+    organisation = json.dumps(objs["pipes/global-organisation.conf.json"]["source"])
+    assert "crm-contact" not in organisation
+    (warning,) = [w for w in result.warnings if "links concept organisation to concept person" in w.message]
+    assert "the `subsets` of erp.customer tell which records belong" in warning.message
+    # A subset for a concept no flow links the datatype to changes nothing: a warning.
+    typo = tmp_path / B6_SPEC.name
+    typo.write_text(B6_SPEC.read_text().replace("subsets: {person:", "subsets: {persons:"))
+    typo_result = render_specs([typo])
+    assert any(w.path == "systems.erp.datatypes.customer.subsets.persons" for w in typo_result.warnings)
+    assert "pipes/crm-contact-organisation-enrich.conf.json" in objects(typo_result.files)

@@ -384,12 +384,19 @@ def _datatype_data(dt: Datatype) -> Any:
         return dt.label
     data: dict[str, Any] = {"label": dt.label}
     for key in ("path", "primary_key", "updated", "since_param", "list_property", "next_page", "update_method",
-                "concept", "lists"):
+                "concept", "lists", "subsets"):
         value = getattr(dt, key)
         # A primary key the spec names stays named, even as the default: it stops the loader reading one.
         if value != getattr(defaults, key) or (key == "primary_key" and dt.primary_key_given):
-            data[key] = list(value) if isinstance(value, tuple) else value
+            data[key] = _plain_setting(key, value)
     return data
+
+
+def _plain_setting(key: str, value: Any) -> Any:
+    """A datatype setting as the spec writes it: ``subsets`` a dict of dicts, ``lists`` a list."""
+    if key == "subsets":
+        return {concept: dict(values) for concept, values in value}
+    return list(value) if isinstance(value, tuple) else value
 
 
 def spec_yaml(spec: Spec, schema_ref: str | None = None, sources: Sequence[str] = ()) -> str:
