@@ -70,12 +70,22 @@ def _normalized(ref: Ref, path: str) -> list:
 
 
 def merge_key_rule(ref: Ref, mk: MergeKey) -> list:
-    """The normalized key; null when a part is empty, since null never merges (sources-merge l.27)."""
+    """The normalized key; null when a part is empty, since null never merges (sources-merge l.27), and
+    null for a record outside the subset the key is for (``MergeKey.subset``)."""
     parts = ["list", *(_normalized(ref, p) for p in mk.paths)]
     present = ["filter", ["and", ["is-not-null", "_."], ["neq", "_.", ""]], parts]
     if len(mk.paths) == 1:
-        return ["add", mk.name, ["first", present]]
-    return ["add", mk.name, ["if", ["eq", ["count", present], len(mk.paths)], ["join", "|", present], None]]
+        key: Any = ["first", present]
+    else:
+        key = ["if", ["eq", ["count", present], len(mk.paths)], ["join", "|", present], None]
+    return ["add", mk.name, ["if", in_subset(ref, mk.subset), key, None] if mk.subset else key]
+
+
+def in_subset(ref: Ref, subset: tuple[tuple[str, Any], ...]) -> list:
+    """Whether the namespaced record has the property values of a ``subsets`` entry, compared as given
+    (``literal``, dtl-functions-misc.rst l.102-118: a string is never read as a path)."""
+    tests = [["eq", ns_path("_S", ref, prop), ["literal", value]] for prop, value in subset]
+    return tests[0] if len(tests) == 1 else ["and", *tests]
 
 
 def _read(key: str, path: str, var: str = "_S", namespaced: bool = True) -> str:
@@ -249,13 +259,10 @@ def split_rules(ref: Ref, subset: tuple[tuple[str, Any], ...] | None) -> dict:
     """A datatype's subset in another concept: the enriched entity as is, every one where the spec
     names no predicate. With one (``subsets``), a record outside it is written as deleted, so it
     leaves the other concept's global when it stops matching (a discarded entity would stay there as
-    it last was; ``_deleted`` set in DTL, namespace-split-pattern.rst l.61). The values are compared as
-    given (``literal``, dtl-functions-misc.rst l.102-118: a string is never read as a path)."""
+    it last was; ``_deleted`` set in DTL, namespace-split-pattern.rst l.61)."""
     rules: list[Any] = [["copy", "*"]]
     if subset:
-        tests = [["eq", ns_path("_S", ref, prop), ["literal", value]] for prop, value in subset]
-        inside = tests[0] if len(tests) == 1 else ["and", *tests]
-        rules.append(["add", "_deleted", ["or", ["eq", "_S._deleted", True], ["not", inside]]])
+        rules.append(["add", "_deleted", ["or", ["eq", "_S._deleted", True], ["not", in_subset(ref, subset)]]])
     return {"default": rules}
 
 

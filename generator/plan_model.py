@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from generator.equality import joined
 from generator.errors import Problem
@@ -200,6 +201,8 @@ class MergeKey:
 
     name: str  # the enrich property holding the key
     paths: tuple[str, ...]  # the participant's properties that make up the key
+    # Only records with these property values hold the key (a datatype's ``subsets``): null for the others.
+    subset: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -251,9 +254,8 @@ def build_plan(config: NodeConfig) -> Plan:
     concepts = _concepts(config, participants, warnings)
     flows = [f for f in config.flows]
     cross = {id(f) for f in flows if concepts[f.source] != concepts[f.target]}
-    meets = {id(f): _meeting_concepts(config, f, concepts) for f in flows}
-    splits = sorted({(r, c) for f in flows if id(f) in cross for c in meets[id(f)]
-                     for r in (f.source, f.target) if concepts[r] != c})
+    splits = sorted({(r, concepts[o]) for f in flows if id(f) in cross
+                     for r, o in ((f.source, f.target), (f.target, f.source))})
     members_of: dict[str, list[Member]] = defaultdict(list)
     for ref in participants:
         members_of[concepts[ref]].append(Member(ref, False))
@@ -261,8 +263,8 @@ def build_plan(config: NodeConfig) -> Plan:
         members_of[concept].append(Member(ref, True))
     references: dict[Ref, dict[str, Ref]] = defaultdict(dict)
     rows = _identity_rows(config, warnings, concepts, set(participants), references, assoc)
-    merge_keys, equality = _merge_criteria(flows, concepts, meets)
-    golden, mapped = _golden(config, flows, concepts, rows, warnings, references, meets)
+    merge_keys, equality = _merge_criteria(config, flows, concepts)
+    golden, mapped = _golden(config, flows, concepts, rows, warnings, references)
     groups = []
     for concept in sorted(members_of):
         members = tuple(members_of[concept])
@@ -311,7 +313,7 @@ def _concepts(config: NodeConfig, participants: tuple[Ref, ...], warnings: list[
         a, b = known[flow.source], known[flow.target]
         if a != b:
             told = [str(r) for r, other in ((flow.source, b), (flow.target, a)) if config.datatype(r).subset(other)]
-            how = (f"the `subsets` of {' and '.join(told)} tell which records belong, but creating across two "
+            how = (f"the `subsets` of {' and '.join(told)} tell which records link, but creating across two "
                    "concepts is not generated, so the flow only links" if told else
                    "since no predicate tells the subset apart, the flow only links")
             warnings.append(Problem(flow.location, "flows",
@@ -347,37 +349,38 @@ def _key_name(paths: tuple[str, ...]) -> str:
     return "mergekey-" + "-".join(re.sub(r"[^A-Za-z0-9_]+", "_", p) for p in paths)
 
 
-def _meeting_concepts(config: NodeConfig, flow: Flow, concepts: dict[Ref, str]) -> tuple[str, ...]:
-    """The concepts whose global links a flow's two sides: their one concept; across two concepts, the
-    one a side's ``subsets`` says its records belong to (Tripletex's customers that are persons meet
-    HubSpot's contacts in the person global only), else both (each side split into the other's)."""
-    a, b = concepts[flow.source], concepts[flow.target]
-    if a == b:
-        return (a,)
-    told = [c for r, c in ((flow.source, b), (flow.target, a)) if config.datatype(r).subset(c)]
-    return tuple(told) if len(told) == 1 else (b, a)
+def _merge_criteria(config: NodeConfig, flows: list[Flow], concepts: dict[Ref, str]):
+    """Normalized enrich keys per participant, deduplicated equality sets per concept.
 
-
-def _merge_criteria(flows: list[Flow], concepts: dict[Ref, str], meets: dict[int, tuple[str, ...]]):
-    """Normalized enrich keys per participant, deduplicated equality sets per concept."""
+    Across two concepts, a side whose ``subsets`` names the other concept links by a key of its own that
+    only records in the subset hold (``MergeKey.subset``): Tripletex's company customers never link with
+    HubSpot's contacts, in either global, while its private customers do, in both (so edits travel both
+    ways)."""
     keys: dict[Ref, dict[str, MergeKey]] = defaultdict(dict)
     equality: dict[str, list] = defaultdict(list)
     seen: dict[str, set] = defaultdict(set)
     for flow in flows:
+        a, b = concepts[flow.source], concepts[flow.target]
         for alternative in flow.merge_on:
-            src_paths = tuple(p[0] for p in alternative)
-            tgt_paths = tuple(p[1] for p in alternative)
-            src, tgt = MergeKey(_key_name(src_paths), src_paths), MergeKey(_key_name(tgt_paths), tgt_paths)
+            src = _merge_key(config, flow.source, tuple(p[0] for p in alternative), b)
+            tgt = _merge_key(config, flow.target, tuple(p[1] for p in alternative), a)
             keys[flow.source][src.name] = src
             keys[flow.target][tgt.name] = tgt
-            a, b = concepts[flow.source], concepts[flow.target]
-            for concept in meets[id(flow)]:
+            for concept in dict.fromkeys((b, a)):
                 pair = ((Member(flow.source, concept != a), src.name), (Member(flow.target, concept != b), tgt.name))
                 if frozenset(pair) not in seen[concept]:  # the reverse flow states the same set again
                     seen[concept].add(frozenset(pair))
                     equality[concept].append(pair)
     return ({ref: tuple(v.values()) for ref, v in keys.items()},
             {c: _joined(pairs) for c, pairs in equality.items()})
+
+
+def _merge_key(config: NodeConfig, ref: Ref, paths: tuple[str, ...], other: str) -> MergeKey:
+    """The key ``ref`` links by with a datatype of concept ``other``: held by its subset there only."""
+    subset = config.datatype(ref).subset(other)
+    if subset:
+        return MergeKey(f"{_key_name(paths)}-{other}", paths, subset)
+    return MergeKey(_key_name(paths), paths)
 
 
 def _joined(pairs: list) -> tuple:
@@ -517,12 +520,12 @@ def _golden_name(paths: list[str], taken: set[str]) -> str:
 
 
 def _golden(config: NodeConfig, flows: list[Flow], concepts: dict[Ref, str], rows: dict[int, list[PropertyRow]],
-            warnings: list[Problem], references: dict[Ref, dict[str, Ref]], meets: dict[int, tuple[str, ...]]):
+            warnings: list[Problem], references: dict[Ref, dict[str, Ref]]):
     """Golden properties per concept, and per target the properties they write.
 
     Rows join (datatype, property) nodes; each connected set within a concept is
-    one golden property. A cross-concept flow's rows join into the concepts its sides meet in
-    (``_meeting_concepts``: both, each side split into the other's global, unless a ``subsets`` says).
+    one golden property. A cross-concept flow's rows join into both concepts
+    (each side is split into the other's global).
     """
     # Nodes are (concept, datatype key, property): plain strings hash fast on large specs.
     parent: dict[tuple[str, str, str], tuple[str, str, str]] = {}
@@ -542,7 +545,7 @@ def _golden(config: NodeConfig, flows: list[Flow], concepts: dict[Ref, str], row
         src, tgt = flow.source.key, flow.target.key
         refs[src], refs[tgt] = flow.source, flow.target
         for row in rows.get(id(flow), ()):
-            for concept in meets[id(flow)]:
+            for concept in dict.fromkeys((concepts[flow.target], concepts[flow.source])):
                 a, b = (concept, src, row.source), (concept, tgt, row.target)
                 for node, forward in ((a, True), (b, False)):
                     if node not in parent:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator import dtl, jsonfmt
+from generator import cli, dtl, jsonfmt
 from generator.generate import render_specs
 from generator.loader import load_node_config, load_spec_text, merge_specs
 from generator.plan_model import build_plan
@@ -578,9 +578,10 @@ def test_a_created_record_gets_the_lists_the_spec_declares(tmp_path):
 B6_SPEC = ROOT / "tests" / "fixtures" / "simulate" / "review-b6-specs" / "customers-people.yaml"
 
 
-def test_a_subset_predicate_filters_the_split_and_decides_where_the_sides_meet(tmp_path):
-    """B6: `subsets` says which customers are persons; only the customer is split, into the person
-    global, and a customer outside the subset is written there as deleted (it leaves the global)."""
+def test_a_subset_predicate_filters_the_split_and_keys_the_links(tmp_path):
+    """B6: `subsets` says which customers are persons. Their split into the person global writes the
+    others as deleted, and the customer links with contacts by a key only persons hold, in both
+    globals (so edits travel both ways, and a company customer links with no contact)."""
     result = render_specs([B6_SPEC])
     objs = objects(result.files)
     split = objs["pipes/erp-customer-person-enrich.conf.json"]
@@ -588,16 +589,20 @@ def test_a_subset_predicate_filters_the_split_and_decides_where_the_sides_meet(t
     assert split["transform"]["rules"]["default"] == [
         ["copy", "*"], ["add", "_deleted", ["or", ["eq", "_S._deleted", True], ["not", inside]]]]
     assert "isPrivate is true" in split["description"]
-    assert "pipes/crm-contact-organisation-enrich.conf.json" not in objs  # the contact side is not split
-    person = json.dumps(objs["pipes/global-person.conf.json"]["source"])
-    assert "erp-customer-person-enrich" in person
-    organisation = json.dumps(objs["pipes/global-organisation.conf.json"]["source"])
-    assert "crm-contact" not in organisation
+    key = objs["pipes/erp-customer-enrich.conf.json"]["transform"]["rules"]["default"][-1]
+    assert key[:2] == ["add", "mergekey-email-person"] and key[2][:2] == ["if", inside] and key[2][3] is None
+    for concept, member in (("organisation", "erp_customer."), ("person", "erp_customer_split.")):
+        sets = objs[f"pipes/global-{concept}.conf.json"]["source"]["equality_sets"]
+        assert [member + "erp-customer:mergekey-email-person"] == [m for s in sets for m in s if "erp-customer:merge" in m]
     (warning,) = [w for w in result.warnings if "links concept organisation to concept person" in w.message]
-    assert "the `subsets` of erp.customer tell which records belong" in warning.message
+    assert "the `subsets` of erp.customer tell which records link" in warning.message
+    # qa reads the key as the spec's criterion (the subset test is not part of it).
+    out = tmp_path / "out"
+    assert cli.main(["generate", str(B6_SPEC), "-o", str(out), "-q"]) == 0
+    assert cli.main(["qa", str(B6_SPEC), "--config", str(out), "-q"]) == 0
     # A subset for a concept no flow links the datatype to changes nothing: a warning.
     typo = tmp_path / B6_SPEC.name
     typo.write_text(B6_SPEC.read_text().replace("subsets: {person:", "subsets: {persons:"))
     typo_result = render_specs([typo])
     assert any(w.path == "systems.erp.datatypes.customer.subsets.persons" for w in typo_result.warnings)
-    assert "pipes/crm-contact-organisation-enrich.conf.json" in objects(typo_result.files)
+    assert "mergekey-email-person" not in json.dumps(objects(typo_result.files))

@@ -392,12 +392,20 @@ def _enrich_keys(pipe: dict) -> dict[str, tuple[str, ...]]:
             if isinstance(rule, list) and len(rule) >= 3 and rule[0] in ("add", "default") and isinstance(rule[1], str):
                 name = _strip_ns(rule[1], own)
                 paths: list[str] = []
-                for ref in value_refs(rule[2], ()):
+                for ref in value_refs(_key_value(rule[2]), ()):
                     if ref.ref.path not in paths:
                         paths.append(ref.ref.path)
                 if paths:
                     computed[name] = tuple(paths)
     return computed
+
+
+def _key_value(expr: Any) -> Any:
+    """A merge key's value without the test that only a subset of records holds it (``["if", TEST,
+    KEY, null]``, generator.dtl.merge_key_rule): the test's properties are not part of the key."""
+    if isinstance(expr, list) and len(expr) == 4 and expr[0] == "if" and expr[3] is None:
+        return expr[2]
+    return expr
 
 
 def _strip_ns(name: str, own: str | None) -> str:
