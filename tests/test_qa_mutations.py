@@ -15,7 +15,7 @@ from typing import Callable
 import pytest
 
 from tests.qa_support import (
-    DEFAULT, EXAMPLE, Changed, Config, adds, candidate, delete, generate, get, loc, mutated, nodes, pipe,
+    DEFAULT, EXAMPLE, ROOT, Changed, Config, adds, candidate, delete, generate, get, loc, mutated, nodes, pipe,
     producing_sets, refs, rename_pipe, rules_of, run,
 )
 
@@ -590,3 +590,27 @@ def test_equality_sets_that_share_a_member_read_as_one_set(example: Config):
     files, changed = mutated(example, join)
     assert changed
     assert not run(files, EXAMPLE).findings
+
+
+B6_SPEC = ROOT / "tests" / "fixtures" / "simulate" / "review-b6-specs" / "customers-people.yaml"
+
+
+@pytest.mark.parametrize("edit, pipe_id", [
+    ("split", "erp-customer-person-enrich"),  # the split takes every customer
+    ("key", "erp-customer-enrich"),  # every customer holds the key that links with contacts
+    ("value", "erp-customer-person-enrich"),  # the split takes the companies instead
+])
+def test_a_subset_that_differs_from_the_spec_is_found(edit, pipe_id):
+    files = generate(B6_SPEC)
+    assert not run(files, B6_SPEC).findings
+    rules, _ = rules_of(pipe(files, pipe_id))
+    default = rules["default"]
+    if edit == "split":
+        del default[1]
+    elif edit == "key":
+        default[-1][2] = default[-1][2][2]
+    else:
+        default[1][2][2][1][2][1] = False
+    (finding,) = run(files, B6_SPEC).findings
+    assert (finding.kind, finding.pipe) == ("subset-different", pipe_id)
+    assert finding.expected == "the records whose isPrivate is true"

@@ -17,6 +17,8 @@ backwards) is listed under ``out_of_scope`` instead of as a finding, unless
 
 from __future__ import annotations
 
+import json
+
 from collections import Counter, defaultdict
 from fnmatch import fnmatchcase
 from dataclasses import dataclass, field, replace
@@ -44,6 +46,7 @@ KINDS = {
     "merge-extra": "the global merge links by a criterion the spec does not name",
     "merge-different": "a merge criterion differs",
     "origin-missing": "entities a flow creates are not linked back to their origin",
+    "subset-different": "a datatype's split into another concept, or its links there, take other records than its subsets say",
     "unverified": "a construct qa cannot interpret",
 }
 
@@ -198,6 +201,7 @@ class _Comparison:
             self.check_key_writes(key, target)
             self.check_deletes(key, target)
         self.check_merge_criteria()
+        self.check_subsets()
         self.check_origin()
         self.report_extra_flows()
         self.check_extra_datatypes()
@@ -571,6 +575,28 @@ class _Comparison:
                 a, b = sorted(pair)
                 self.extra_evidence(a, b)["criteria"].extend(items)
 
+    def check_subsets(self) -> None:
+        """A split takes the records its datatype's ``subsets`` names into the other concept, and its
+        merge keys for that concept are held by those records only (B6)."""
+        for (key, concept), want in sorted(self.exp.subsets.items(), key=lambda kv: kv[0]):
+            found = self.rec.subsets.get((key, concept))
+            if found is None or key in self.absent:
+                continue
+            flows = [f.name for f in self.exp.flows_of(key)]
+            if found.split != want:
+                self.emit("subset-different", flows,
+                          f"{found.pipe} takes {_subset_text(found.split)} of {self.label(key)} into {concept}; "
+                          f"the spec's subsets say {_subset_text(want)}", pipe=found.pipe,
+                          path="$.transform.rules.default", expected=_subset_text(want),
+                          actual=_subset_text(found.split))
+            for name, held in sorted(found.keys.items()):
+                if held != want:
+                    self.emit("subset-different", flows,
+                              f"{found.enrich}'s {name} links {_subset_text(held)} of {self.label(key)} in "
+                              f"{concept}; the spec's subsets say {_subset_text(want)}", pipe=found.enrich,
+                              path="$.transform.rules.default", expected=_subset_text(want),
+                              actual=_subset_text(held))
+
     def check_origin(self) -> None:
         for flow in self.exp.flows:
             target = self.rec.targets.get(flow.target)
@@ -744,3 +770,10 @@ def _linked(members: list, edges: list[tuple]) -> Callable[[object], object]:
 def _criterion(alt: frozenset, flip: bool) -> str:
     pairs = sorted((t, s) if flip else (s, t) for s, t in alt)
     return " + ".join(f"{s} = {t}" for s, t in pairs)
+
+
+def _subset_text(subset: tuple | None) -> str:
+    """``(("isPrivate", True),)`` -> ``the records whose isPrivate is true``."""
+    if not subset:
+        return "every record"
+    return "the records whose " + " and ".join(f"{p} is {json.dumps(v)}" for p, v in subset)

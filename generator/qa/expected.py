@@ -10,7 +10,7 @@ namespace (``<system>-<datatype>``), the vocabulary of a node config.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Mapping
 
@@ -89,6 +89,8 @@ class Expected:
     participants: tuple[str, ...]
     labels: Mapping[str, str]  # namespace -> "system.datatype"
     specs: tuple[str, ...]
+    # (namespace, concept) of each split -> the subset the spec names for it (datatype ``subsets``); None: all
+    subsets: Mapping[tuple[str, str], tuple | None] = field(default_factory=dict)
 
     @property
     def scope(self) -> frozenset[tuple[str, str]]:
@@ -139,8 +141,13 @@ def expected_from(config: NodeConfig) -> Expected:
         targets[target.ref.key] = ExpectedTarget(target.ref.key, feeds, tuple(c.key for c in target.creators))
     groups = tuple(ExpectedGroup(f"global-{g.name}", frozenset(m.ref.key for m in g.members)) for g in plan.groups)
     labels = {ref.key: str(ref) for ref in plan.participants}
+    subsets = {(ref.key, concept): _sorted_subset(config.datatype(ref).subset(concept)) for ref, concept in plan.splits}
     return Expected(config.name, flows, targets, groups, tuple(r.key for r in plan.participants), labels,
-                    tuple(spec.file for spec in config.specs))
+                    tuple(spec.file for spec in config.specs), subsets)
+
+
+def _sorted_subset(subset: tuple | None) -> tuple | None:
+    return tuple(sorted(subset, key=lambda p: p[0])) if subset else None
 
 
 def _flow(flow: Flow, creates: bool) -> ExpectedFlow:

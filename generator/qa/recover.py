@@ -138,6 +138,9 @@ class Recovered:
     targets: Mapping[str, TargetRecovery]
     merges: tuple[MergeRecovery, ...]
     unverified: tuple[Unverified, ...]
+    # (namespace, concept) -> the subset a split takes into that concept's global, and the subsets its
+    # merge keys for that concept are held by (``SubsetRecovery``)
+    subsets: Mapping[tuple[str, str], "SubsetRecovery"] = field(default_factory=dict)
 
     def keys(self) -> set[str]:
         return {key for key, _ in self.by_role}
@@ -208,7 +211,8 @@ def recover(components: Iterable[Component], source: str) -> Recovered:
     for (key, role), info in sorted(by_role.items()):
         if role == "share" and key not in targets:
             targets[key] = _target(key, None, None, pipes[info.id][0], info, unverified, dataset_keys, golden)
-    return Recovered(source, infos, by_role, targets, merges, tuple(unverified))
+    return Recovered(source, infos, by_role, targets, merges, tuple(unverified),
+                     _subsets(infos, pipes, by_role))
 
 
 # --------------------------------------------------------------------------- pipe roles
@@ -398,6 +402,62 @@ def _enrich_keys(pipe: dict) -> dict[str, tuple[str, ...]]:
                 if paths:
                     computed[name] = tuple(paths)
     return computed
+
+
+@dataclass(frozen=True)
+class SubsetRecovery:
+    """What a datatype's split into another concept takes, and what its keys for that concept link."""
+
+    pipe: str  # the split pipe
+    split: tuple | None  # ((property, value), ...) the split keeps; None: every record
+    keys: Mapping[str, tuple | None]  # enrich merge key for the concept -> the subset that holds it
+    enrich: str | None  # the enrich pipe
+
+
+def _subsets(infos: Mapping[str, PipeInfo], pipes: Mapping[str, tuple[dict, str | None]],
+             by_role: Mapping[tuple[str, str], PipeInfo]) -> dict[tuple[str, str], SubsetRecovery]:
+    """Per split pipe (``<key>-<concept>-enrich``), its subset test and the subset tests of the enrich
+    pipe's merge keys for that concept (``mergekey-…-<concept>``, generator.dtl.merge_key_rule)."""
+    out = {}
+    for info in infos.values():
+        if info.role != "split" or not info.key:
+            continue
+        concept = info.id[len(info.key) + 1:-len("-enrich")]
+        split = None
+        for _, transform in _dtl_transforms(pipes[info.id][0]):
+            for rule in (transform.get("rules") or {}).get("default") or ():
+                if isinstance(rule, list) and rule[:2] == ["add", "_deleted"] and len(rule) == 3:
+                    split = _deleted_outside(rule[2], info.key)
+        enrich = by_role.get((info.key, "enrich"))
+        keys: dict[str, tuple | None] = {}
+        for _, transform in _dtl_transforms(pipes[enrich.id][0]) if enrich else ():
+            for rule in (transform.get("rules") or {}).get("default") or ():
+                if isinstance(rule, list) and len(rule) == 3 and rule[0] == "add" and isinstance(rule[1], str) \
+                        and rule[1].startswith("mergekey-") and rule[1].endswith(f"-{concept}"):
+                    keys[rule[1]] = _subset_test(rule[2][1], info.key) if _key_value(rule[2]) is not rule[2] else None
+        out[info.key, concept] = SubsetRecovery(info.id, split, keys, enrich.id if enrich else None)
+    return out
+
+
+def _deleted_outside(expr: Any, own: str) -> tuple | None:
+    """``["or", ["eq", "_S._deleted", true], ["not", TEST]]``: the subset TEST keeps; None if unreadable."""
+    if isinstance(expr, list) and len(expr) == 3 and expr[0] == "or" and isinstance(expr[2], list) \
+            and len(expr[2]) == 2 and expr[2][0] == "not":
+        return _subset_test(expr[2][1], own)
+    return None
+
+
+def _subset_test(expr: Any, own: str) -> tuple | None:
+    """``["eq", "_S.<own>:prop", ["literal", value]]``, or ``["and", …]`` of them -> ((prop, value), …)."""
+    tests = expr[1:] if isinstance(expr, list) and expr[:1] == ["and"] else [expr]
+    pairs = []
+    for test in tests:
+        if not (isinstance(test, list) and len(test) == 3 and test[0] == "eq" and isinstance(test[1], str)
+                and test[1].startswith(f"_S.{own}:") and isinstance(test[2], list) and len(test[2]) == 2
+                and test[2][0] == "literal"):
+            return None
+        pairs.append((test[1][len(f"_S.{own}:"):], test[2][1]))
+    return tuple(sorted(pairs, key=lambda p: p[0]))
 
 
 def _key_value(expr: Any) -> Any:
