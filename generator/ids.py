@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from functools import lru_cache
 from typing import Iterable
 
 from generator.model import Flow, Ref
@@ -26,6 +27,8 @@ _ID_SUFFIX = re.compile(r"^(?:.*\.)?(?P<name>[A-Za-z][A-Za-z0-9_]*?[A-Za-z0-9])(
 _OWN_KEY = re.compile(r"^(?:(?i:sesam|external|foreign|original|legacy)|(?:ext|Ext|EXT)(?=[-_A-Z]))")
 
 
+# A spec names the same few properties on many rows: each name is read once.
+@lru_cache(maxsize=65536)
 def reference_head(path: str) -> str | None:
     """What a reference is named after: ``product`` for ``product.id``, ``productId`` and ``product_id``."""
     dotted = _REFERENCE.match(path)
@@ -37,12 +40,14 @@ def reference_head(path: str) -> str | None:
     return None
 
 
-def name_forms(name: str) -> set[str]:
+@lru_cache(maxsize=65536)
+def name_forms(name: str) -> frozenset[str]:
     """A name's possible singular forms: ``companies`` -> {companies, companie, company, ...}."""
     name = re.sub(r"[^a-z0-9]", "", name.lower())
-    return {name, name.removesuffix("s"), name.removesuffix("es"), re.sub(r"ies$", "y", name)}
+    return frozenset({name, name.removesuffix("s"), name.removesuffix("es"), re.sub(r"ies$", "y", name)})
 
 
+@lru_cache(maxsize=65536)
 def names_own_id(path: str, datatype: str) -> bool:
     """A top-level id named after the datatype itself: SuperOffice's ``PersonId`` on a person (its primary
     key); ``Contact.ContactId`` on a person refers to a contact."""

@@ -422,11 +422,13 @@ def _is_identity_row(config: NodeConfig, flow: Flow, row: PropertyRow) -> bool:
     primary key (in any case), or an own-named id whose other side is an id too (``id -> PersonId``).
     An own-named id mapped to plain data is data: Freshteam's ``employee_id`` is the employee number
     (``employee_id -> employeeNumber``)."""
-    sides = ((flow.source, row.source), (flow.target, row.target))
-    if any(p.lower() == config.datatype(r).primary_key.lower() for r, p in sides):
+    source_key = config.datatype(flow.source).primary_key
+    target_key = config.datatype(flow.target).primary_key
+    if row.source.lower() == source_key.lower() or row.target.lower() == target_key.lower():
         return True
-    return any(names_own_id(p, r.datatype) for r, p in sides) and \
-        all(_is_own_key(config, r, p) or p.lower() == "id" for r, p in sides)
+    own_s, own_t = names_own_id(row.source, flow.source.datatype), names_own_id(row.target, flow.target.datatype)
+    # Either side named after its datatype, the other an id too (``id -> PersonId``).
+    return (own_s or own_t) and (own_s or row.source.lower() == "id") and (own_t or row.target.lower() == "id")
 
 
 def _named_datatype(ref: Ref, path: str, synced: set[Ref]) -> Ref | None:
