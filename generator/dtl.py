@@ -111,21 +111,16 @@ def _candidate(key: str, path: str, refers: Ref | None = None, var: str = "_S", 
     return ["ni", refers.key, ["string", read]] if refers else read
 
 
-def _candidates(key: str, synced: tuple[tuple[str, tuple[str, ...]], ...], references: dict[str, Ref],
-                var: str = "_S", namespaced: bool = True) -> list:
-    """Golden key -> value, as [key, value] pairs (``items``, dtl-functions-dictionaries.rst l.137).
-
-    The values of nested paths (``a.b``) are one dict, each turned into its first non-empty value
-    by one ``map-dict`` (its VALUE_FUNCTION, dtl-functions-lists.rst l.578-596; a key function of
-    ``_.`` keeps the key), instead of a ``first``/``filter`` around each. A golden property that several
-    of the datatype's properties feed (fan-in) is offered as the first of them with a value (``_offered``).
-    ``var``/``namespaced``: read from another entity than the source (see ``_read``)."""
-    return ["items", _candidate_dicts(key, synced, references, var, namespaced)]
-
-
 def _candidate_dicts(key: str, synced: tuple[tuple[str, tuple[str, ...]], ...], references: dict[str, Ref],
                      var: str, namespaced: bool) -> list:
-    """The candidates' dict (or a list of two: the plain reads, and the nested ones under ``map-dict``)."""
+    """Golden key -> value: the candidates' dict, or a list of two that ``merge`` joins (the plain reads,
+    and the nested ones under ``map-dict``).
+
+    The values of nested paths (``a.b``) are one dict, each turned into its first non-empty value by
+    one ``map-dict`` (its VALUE_FUNCTION, dtl-functions-lists.rst l.578-596; a key function of ``_.``
+    keeps the key), instead of a ``first``/``filter`` around each. A golden property that several of
+    the datatype's properties feed (fan-in) is offered as the first of them with a value
+    (``_offered``). ``var``/``namespaced``: how the entity read is named (see ``_read``)."""
     plain: list[Any] = []
     nested: list[Any] = []
     for k, paths in synced:
@@ -227,8 +222,9 @@ def desired_rule(ref: Ref, synced: tuple[tuple[str, tuple[str, ...]], ...], targ
     The ``-transform`` dataset "represents the desired state of the target system. The connector will
     make sure that the system reflects the desired state" (connector-contract.rst l.71): the entity
     there with this record's ``_id`` (an update's ``_id`` is the member's) holds what the share pipe
-    writes to it, without namespaces (l.60), as the collected record is once ``strip-ns`` removed its
-    namespaces (dtl-functions-dictionaries.rst l.297). A golden key the entity does not write reads as
+    writes to it. "Namespaces have been removed from the properties ... The properties have the same
+    names, data types and structure as in the collect dataset" (l.71): the collected record once
+    ``strip-ns`` removed its namespaces (dtl-functions-dictionaries.rst l.297). A golden key the entity does not write reads as
     null there, which equals no non-empty value. Where a flow may create, on the first read of a
     record the sync created (no previous version; not linked yet, so no update entity), it is the
     insert entity that created it, whose ``_id`` is the origin's (contract l.76), named by the record's
