@@ -81,10 +81,10 @@ def merge_key_rule(ref: Ref, mk: MergeKey) -> list:
     return ["add", mk.name, ["if", in_subset(ref, mk.subset), key, None] if mk.subset else key]
 
 
-def in_subset(ref: Ref, subset: tuple[tuple[str, Any], ...]) -> list:
-    """Whether the namespaced record has the property values of a ``subsets`` entry, compared as given
-    (``literal``, dtl-functions-misc.rst l.102-118: a string is never read as a path)."""
-    tests = [["eq", ns_path("_S", ref, prop), ["literal", value]] for prop, value in subset]
+def in_subset(ref: Ref, subset: tuple[tuple[str, Any], ...], var: str = "_S") -> list:
+    """Whether the namespaced record (``var``) has the property values of a ``subsets`` entry, compared
+    as given (``literal``, dtl-functions-misc.rst l.102-118: a string is never read as a path)."""
+    tests = [["eq", ns_path(var, ref, prop), ["literal", value]] for prop, value in subset]
     return tests[0] if len(tests) == 1 else ["and", *tests]
 
 
@@ -502,6 +502,8 @@ def _patches(target: Target, tree: dict, rules: dict) -> list:
 CREATOR = "creator"
 # The transform's default rule, while it runs: the golden record's member that an insert would come from.
 INSERT_ORIGIN = "$insert-origin"
+# ... and, where a creator's records in another concept's subset create nothing here, its enrich entity.
+INSERT_MEMBER = "$insert-member"
 
 
 def _filled_name(k: KeyWrite, group: str) -> str:
@@ -547,6 +549,31 @@ def _listed_parents(target: Target, tree: dict) -> list:
             for k, v in tree.items() if isinstance(v, dict) and k in target.datatype.lists]
 
 
+def _subset_writes(target: Target) -> list:
+    """An insert from a creator across two concepts writes the target's ``subsets`` values for that
+    creator's concept, so the record it makes is in the subset it stands for (a private customer made
+    from a contact is a private customer: it then links back by its key and origin)."""
+    return [["if", ["eq", ["ni-ns", "_S.origin"], creator.key],
+             [["add", prop, ["literal", value]] for prop, value in pairs]]
+            for creator, pairs in target.subset_writes]
+
+
+def _outside_subsets(target: Target, origin: str) -> tuple[list, list]:
+    """The default rule's reads and the insert conditions that keep a creator's records in another
+    concept's subset from creating here: a private customer (a person) makes no HubSpot company, though
+    customers create companies. The creator's enrich entity comes from an untracked hop on the origin,
+    as the key writes' does (m4); an origin of another creator finds none, and is not held back."""
+    reads: list[Any] = []
+    tests: list[Any] = []
+    for i, (creator, subsets) in enumerate(target.creator_outside):
+        name = f"{INSERT_MEMBER}-{i}" if len(target.creator_outside) > 1 else INSERT_MEMBER
+        reads.append(["add", name, ["first", ["hops", {"datasets": [f"{creator.key}-enrich m"],
+                                                       "where": [["eq", "m.$ids", origin]],
+                                                       "track-dependencies": False}]]])
+        tests += [["not", in_subset(creator, subset, f"_T.{name}")] for subset in subsets]
+    return reads, tests
+
+
 def transform_rules(target: Target) -> dict:
     """Namespace split: one update per linked member, one insert where a create rule allows."""
     key = target.ref.key
@@ -589,6 +616,8 @@ def transform_rules(target: Target) -> dict:
         # until the rule discards it; the reference translations are kept the same way).
         found = [["add", INSERT_ORIGIN, ["first", members_in(target.creators)]]]
         origin = f"_T.{INSERT_ORIGIN}"
+        member_reads, outside = _outside_subsets(target, origin)
+        found += member_reads
         # An entity whose own origin is gone (deleted, its delete not propagated) stays as it
         # is: it does not create anew in the system its origin was deleted from.
         orphaned = ["filter", ["not", ["in", "_.", "_S.$ids"]], "_S.$origin"]
@@ -602,7 +631,7 @@ def transform_rules(target: Target) -> dict:
         # member, found by a hop on the origin.
         source: list[Any] = ["dict", "origin", origin, *((CREATOR, _creator_hop(target, origin)) if target.keys else ())]
         live.append(["if", ["and", ["is-empty", members_in(target.counterparts)], ["is-not-null", origin],
-                            ["is-empty", orphaned], *filled],
+                            ["is-empty", orphaned], *filled, *outside],
                      [["create", ["apply", "insert", source]]]])
     conditions = [["comment", f"condition (applied unconditionally): {n}"] for n in target.conditions]
     references = {reference_name(m): _translated(m, f"_S.global-{target.group}:{m.golden}")
@@ -631,6 +660,7 @@ def transform_rules(target: Target) -> dict:
             ["add", "$ids", "_R._S.$ids"],
             *([["merge", ["apply", "values", record]]] if values else []),
             *_listed_parents(target, _tree(golden_leaves + unmapped)),
+            *_subset_writes(target),
         ]
         if target.keys:
             rules["keys"] = _key_rules(target)

@@ -228,7 +228,8 @@ def _build_datatype(doc: yamlpos.Positioned, path: tuple, did: str, raw: Any) ->
         update_method=raw.get("update_method", "PATCH"),
         concept=raw.get("concept"),
         lists=tuple(raw.get("lists") or ()),
-        subsets=tuple((concept, tuple(values.items())) for concept, values in (raw.get("subsets") or {}).items()),
+        subsets=tuple((concept, tuple(sorted(values.items(), key=lambda kv: kv[0])))
+                      for concept, values in (raw.get("subsets") or {}).items()),
         location=doc.location(path),
     )
 

@@ -50,7 +50,7 @@ class Datatype:
     # writes them as a one-element list; an update keeps whatever shape the record has.
     lists: tuple[str, ...] = ()
     # Per other concept, the records of this datatype that belong to it: (concept, ((property, value), …)),
-    # Tripletex's customers with isPrivateIndividual true are persons. None known: all of them.
+    # by property name; Tripletex's customers with isPrivateIndividual true are persons. None: all of them.
     subsets: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
 
     def subset(self, concept: str) -> tuple[tuple[str, Any], ...] | None:

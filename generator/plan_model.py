@@ -185,6 +185,11 @@ class Target:
     conditions: tuple[str, ...] = ()
     golden: tuple[Golden, ...] = ()  # the concept's golden properties
     keys: tuple[KeyWrite, ...] = ()  # merge-key values an insert writes (creating flows' criteria)
+    # Across two concepts (a datatype's ``subsets``): per creator, the property values an insert from it
+    # writes so the record is in the subset; per creator in the target's own concept, the subsets of other
+    # concepts whose records do not create here (a private customer makes no company).
+    subset_writes: tuple[tuple[Ref, tuple[tuple[str, Any], ...]], ...] = ()
+    creator_outside: tuple[tuple[Ref, tuple[tuple[tuple[str, Any], ...], ...]], ...] = ()
 
     @property
     def feeds(self) -> tuple[Feed, ...]:
@@ -311,16 +316,14 @@ def _concepts(config: NodeConfig, participants: tuple[Ref, ...], warnings: list[
                                         "name one with `concept:`", level="warning"))
     for flow in config.flows:
         a, b = known[flow.source], known[flow.target]
-        if a != b:
-            told = [str(r) for r, other in ((flow.source, b), (flow.target, a)) if config.datatype(r).subset(other)]
-            how = (f"the `subsets` of {' and '.join(told)} tell which records link, but creating across two "
-                   "concepts is not generated, so the flow only links" if told else
-                   "since no predicate tells the subset apart, the flow only links")
+        # A `subsets` predicate tells the flow's subset apart (``_subset_of_flow``): nothing to warn of.
+        if a != b and not _subset_of_flow(config, flow, known):
             warnings.append(Problem(flow.location, "flows",
                                     f"flow {flow.name} links concept {a} to concept {b}: each side is split into "
-                                    f"the other's global, and {how} (no creates); give both datatypes one "
-                                    "`concept:` if they are the same thing, or a datatype `subsets:` to say which "
-                                    "records are the other concept", level="warning"))
+                                    "the other's global, and since no predicate tells the subset apart, the flow "
+                                    "only links (no creates); give both datatypes one `concept:` if they are the "
+                                    "same thing, or a datatype `subsets:` to say which records are the other "
+                                    "concept", level="warning"))
     warnings.extend(_subset_warnings(config, known))
     return known
 
@@ -617,9 +620,17 @@ def _target(config: NodeConfig, index: dict[Ref, list[Flow]], ref: Ref, concepts
     inbound = [f for f in index[ref] if f.target == ref]
     concept = concepts[ref]
     # A flow creates only when its rule allows, it maps some property (no blank records), it
-    # stays within one concept (a subset has no predicate) and neither side is an association.
-    creators = sorted({f.source for f in inbound if f.create.creates and id(f) not in cross and rows.get(id(f))
+    # stays within one concept or a ``subsets`` predicate tells its subset apart, and neither side
+    # is an association.
+    creators = sorted({f.source for f in inbound if f.create.creates and rows.get(id(f))
+                       and (id(f) not in cross or _subset_of_flow(config, f, concepts))
                        and f.source not in assoc and ref not in assoc})
+    subset_writes = tuple((f.source, config.datatype(ref).subset(concepts[f.source]))
+                          for f in inbound if f.source in creators and id(f) in cross
+                          and config.datatype(ref).subset(concepts[f.source]))
+    creator_outside = tuple((c, tuple(p for other, p in config.datatype(c).subsets if other != concept))
+                            for c in creators if concepts[c] == concept
+                            and any(other != concept for other, _ in config.datatype(c).subsets))
     deleters = sorted({f.source for f in inbound if f.delete})
     partners = {r for c in creators for f in index[c] for r in (f.source, f.target)}
     counterparts = sorted({ref} | {r for r in partners if r.system == ref.system})
@@ -629,12 +640,20 @@ def _target(config: NodeConfig, index: dict[Ref, list[Flow]], ref: Ref, concepts
     return Target(ref=ref, datatype=config.datatype(ref), group=concept, mapped=mapped,
                   creators=tuple(creators), deleters=tuple(deleters), counterparts=tuple(counterparts),
                   conditions=tuple(conditions), golden=tuple(golden.get(concept, ())),
-                  keys=_key_writes([f for f in inbound if f.source in creators], rows, mapped,
-                                   config.datatype(ref).primary_key))
+                  keys=_key_writes(config, concepts, [f for f in inbound if f.source in creators], rows, mapped,
+                                   config.datatype(ref).primary_key),
+                  subset_writes=subset_writes, creator_outside=creator_outside)
 
 
-def _key_writes(flows: list[Flow], rows: dict[int, list[PropertyRow]], mapped: tuple[Mapped, ...],
-                primary_key: str) -> tuple:
+def _subset_of_flow(config: NodeConfig, flow: Flow, concepts: dict[Ref, str]) -> bool:
+    """A flow across two concepts whose subset a ``subsets`` predicate tells apart: its source's records
+    in the target's concept, or the target's records in the source's (which an insert then writes)."""
+    return bool(config.datatype(flow.source).subset(concepts[flow.target])
+                or config.datatype(flow.target).subset(concepts[flow.source]))
+
+
+def _key_writes(config: NodeConfig, concepts: dict[Ref, str], flows: list[Flow], rows: dict[int, list[PropertyRow]],
+                mapped: tuple[Mapped, ...], primary_key: str) -> tuple:
     """Per creating flow, the target properties of its merge criteria that none of its rows writes.
 
     A record the sync creates should carry the key it was matched on: the target's enrich computes the
@@ -648,7 +667,7 @@ def _key_writes(flows: list[Flow], rows: dict[int, list[PropertyRow]], mapped: t
     for flow in flows:
         written = {r.target for r in rows.get(id(flow), ())}
         for alternative in flow.merge_on:
-            key = _key_name(tuple(p[0] for p in alternative))
+            key = _merge_key(config, flow.source, tuple(p[0] for p in alternative), concepts[flow.target]).name
             for source_path, target_path in alternative:
                 m = by_path.get(target_path)
                 if target_path in written or (m is not None and m.refers is not None) \

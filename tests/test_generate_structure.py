@@ -578,10 +578,11 @@ def test_a_created_record_gets_the_lists_the_spec_declares(tmp_path):
 B6_SPEC = ROOT / "tests" / "fixtures" / "simulate" / "review-b6-specs" / "customers-people.yaml"
 
 
-def test_a_subset_predicate_filters_the_split_and_keys_the_links(tmp_path):
+def test_a_subset_predicate_filters_the_split_keys_the_links_and_creates(tmp_path):
     """B6: `subsets` says which customers are persons. Their split into the person global writes the
-    others as deleted, and the customer links with contacts by a key only persons hold, in both
-    globals (so edits travel both ways, and a company customer links with no contact)."""
+    others as deleted; the customer links with contacts by a key only persons hold, in both globals;
+    the qualified flows create, an insert from a contact writes the predicate, and a private customer
+    creates no company."""
     result = render_specs([B6_SPEC])
     objs = objects(result.files)
     split = objs["pipes/erp-customer-person-enrich.conf.json"]
@@ -589,20 +590,28 @@ def test_a_subset_predicate_filters_the_split_and_keys_the_links(tmp_path):
     assert split["transform"]["rules"]["default"] == [
         ["copy", "*"], ["add", "_deleted", ["or", ["eq", "_S._deleted", True], ["not", inside]]]]
     assert "isPrivate is true" in split["description"]
-    key = objs["pipes/erp-customer-enrich.conf.json"]["transform"]["rules"]["default"][-1]
+    key = objs["pipes/erp-customer-enrich.conf.json"]["transform"]["rules"]["default"][-2]
     assert key[:2] == ["add", "mergekey-email-person"] and key[2][:2] == ["if", inside] and key[2][3] is None
     for concept, member in (("organisation", "erp_customer."), ("person", "erp_customer_split.")):
         sets = objs[f"pipes/global-{concept}.conf.json"]["source"]["equality_sets"]
-        assert [member + "erp-customer:mergekey-email-person"] == [m for s in sets for m in s if "erp-customer:merge" in m]
-    (warning,) = [w for w in result.warnings if "links concept organisation to concept person" in w.message]
-    assert "the `subsets` of erp.customer tell which records link" in warning.message
+        assert [member + "erp-customer:mergekey-email-person"] == \
+            [m for s in sets for m in s if "erp-customer:mergekey-email" in m]
+    assert not any("links concept organisation to concept person" in w.message for w in result.warnings)
+    customer = objs["pipes/erp-customer-transform.conf.json"]["transform"]["rules"]
+    assert ["if", ["eq", ["ni-ns", "_S.origin"], "crm-contact"], [["add", "isPrivate", ["literal", True]]]] \
+        in customer["insert"]
+    company = json.dumps(objs["pipes/crm-company-transform.conf.json"]["transform"]["rules"]["default"])
+    assert '["not", ["eq", "_T.$insert-member.erp-customer:isPrivate", ["literal", true]]]' in company
+    assert "insert" in objs["pipes/crm-contact-transform.conf.json"]["transform"]["rules"]
     # qa reads the key as the spec's criterion (the subset test is not part of it).
     out = tmp_path / "out"
     assert cli.main(["generate", str(B6_SPEC), "-o", str(out), "-q"]) == 0
     assert cli.main(["qa", str(B6_SPEC), "--config", str(out), "-q"]) == 0
-    # A subset for a concept no flow links the datatype to changes nothing: a warning.
+    # A subset for a concept no flow links the datatype to changes nothing: a warning, and link-only flows.
     typo = tmp_path / B6_SPEC.name
     typo.write_text(B6_SPEC.read_text().replace("subsets: {person:", "subsets: {persons:"))
     typo_result = render_specs([typo])
     assert any(w.path == "systems.erp.datatypes.customer.subsets.persons" for w in typo_result.warnings)
-    assert "mergekey-email-person" not in json.dumps(objects(typo_result.files))
+    typo_objs = objects(typo_result.files)
+    assert "mergekey-email-person" not in json.dumps(typo_objs)
+    assert "insert" not in typo_objs["pipes/crm-contact-transform.conf.json"]["transform"]["rules"]

@@ -141,13 +141,9 @@ def expected_from(config: NodeConfig) -> Expected:
         targets[target.ref.key] = ExpectedTarget(target.ref.key, feeds, tuple(c.key for c in target.creators))
     groups = tuple(ExpectedGroup(f"global-{g.name}", frozenset(m.ref.key for m in g.members)) for g in plan.groups)
     labels = {ref.key: str(ref) for ref in plan.participants}
-    subsets = {(ref.key, concept): _sorted_subset(config.datatype(ref).subset(concept)) for ref, concept in plan.splits}
+    subsets = {(ref.key, concept): config.datatype(ref).subset(concept) for ref, concept in plan.splits}
     return Expected(config.name, flows, targets, groups, tuple(r.key for r in plan.participants), labels,
                     tuple(spec.file for spec in config.specs), subsets)
-
-
-def _sorted_subset(subset: tuple | None) -> tuple | None:
-    return tuple(sorted(subset, key=lambda p: p[0])) if subset else None
 
 
 def _flow(flow: Flow, creates: bool) -> ExpectedFlow:
