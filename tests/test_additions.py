@@ -218,7 +218,7 @@ def test_import_doc_keeps_the_settings_of_the_spec_it_replaces(tmp_path):
         "  beta: {label: Beta, datatypes: {contact: Contact}}",
         "  beta:\n    label: Beta\n    base_url: https://beta.example/api\n    auth: {type: bearer, secret: beta-key}\n"
         "    datatypes:\n      contact: {label: Contact, path: people, primary_key: id, list_property: data,"
-        " concept: person, lists: [phones]}")
+        " concept: person, lists: [phones], subsets: {organisation: {kind: company, active: true}}}")
     spec_path = _spec(tmp_path, settings)
     docs = tmp_path / "docs"
     assert cli.main(["docs", str(spec_path), "-o", str(docs)]) == 0
@@ -227,5 +227,6 @@ def test_import_doc_keeps_the_settings_of_the_spec_it_replaces(tmp_path):
     assert (beta.base_url, beta.auth.secret) == ("https://beta.example/api", "beta-key")
     contact = beta.datatypes["contact"]
     assert (contact.path, contact.list_property, contact.concept, contact.lists) == ("people", "data", "person", ("phones",))
+    assert contact.subsets == (("organisation", (("active", True), ("kind", "company"))),)
     assert contact.primary_key_given  # named as the default, it still stops the loader reading one
     assert load_spec_file(spec_path).systems["alpha"].datatypes["person"].label == "Person"
