@@ -22,19 +22,25 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from generator.model import Ref
 from generator.simulate.invariants import INVARIANTS, World
-from tests.simulate_support import EXAMPLE, SEED, grid, imported_spec
+from tests.simulate_support import EXAMPLE, ROOT, SEED, grid, imported_spec
+
+SUBSETS = ROOT / "tests" / "fixtures" / "simulate" / "review-b6-specs" / "customers-people.yaml"
 
 # Examples per spec in CI (the suite's time); SIM_EXAMPLES overrides them all.
-CI_EXAMPLES = {"seed": 100, "example": 100, "hubspot-tripletex": 60, "crmoffice-customerp": 150}
+CI_EXAMPLES = {"seed": 100, "example": 100, "hubspot-tripletex": 60, "crmoffice-customerp": 150, "subsets": 100}
 KEYS = ["ada@example.org", "ADA@example.org", "", None, "per@example.org"]
 VALUES = ["Ada", "Per", "liv", "", ["x", "y"], None]
+FLAGS = [True, False, None, "yes"]  # a `subsets` predicate's property: in the subset, out, unset, mistyped
 
 SPECS = {
     "seed": lambda tmp: (SEED, ()),
     "example": lambda tmp: (EXAMPLE, ()),
     "hubspot-tripletex": lambda tmp: (imported_spec("hubspot-tripletex", tmp), ()),
     "crmoffice-customerp": lambda tmp: (imported_spec("crmoffice-customerp", tmp), ()),
+    # Customers of which the `subsets` predicate makes some persons (B6): link, create and keep apart.
+    "subsets": lambda tmp: (SUBSETS, ()),
 }
 
 # Invariants the generated config breaks today, with the finding. Turned green by the generator.
@@ -62,7 +68,7 @@ def operations(world: World, data) -> None:
             _insert(world, [ep], data)
         elif kind == "update":
             path = data.draw(st.sampled_from(ep.fields), label="field")
-            value = data.draw(st.sampled_from(KEYS if path in ep.keys else VALUES), label="value")
+            value = data.draw(st.sampled_from(_values(world, ep, path)), label="value")
             world.update(ep, data.draw(st.integers(0, 3), label="row"), path, value)
         elif kind == "delete":
             world.delete(ep, data.draw(st.integers(0, 3), label="row"))
@@ -81,8 +87,16 @@ def _insert(world: World, eps, data) -> None:
     ep = eps[data.draw(st.integers(0, len(eps) - 1), label="endpoint")]
     values = {}
     for path in ep.fields:
-        values[path] = data.draw(st.sampled_from(KEYS if path in ep.keys else VALUES), label=path)
+        values[path] = data.draw(st.sampled_from(_values(world, ep, path)), label=path)
     world.insert(ep, values)
+
+
+def _values(world: World, ep, path: str) -> list:
+    """What a field may hold: merge keys in their spellings, a subset predicate's property as a flag."""
+    if path in ep.keys:
+        return KEYS
+    dt = world.sim.config.datatype(Ref(ep.system, ep.datatype))
+    return FLAGS if any(path == p for _, pairs in dt.subsets for p, _ in pairs) else VALUES
 
 
 @lru_cache(maxsize=None)

@@ -55,7 +55,8 @@ class Endpoint:
 
 
 def endpoints(config: NodeConfig) -> list[Endpoint]:
-    """Every (system, datatype) a flow touches, with the fields its property tables and merge keys use."""
+    """Every (system, datatype) a flow touches, with the fields its property tables, merge keys and
+    ``subsets`` predicates use."""
     fields: dict[tuple[str, str], list[str]] = {}
     keys: dict[tuple[str, str], list[str]] = {}
     for flow in config.flows:
@@ -76,7 +77,8 @@ def endpoints(config: NodeConfig) -> list[Endpoint]:
                             bucket.append(path)
     out = []
     for (sid, dt), found in sorted(fields.items()):
-        usable = tuple(found[:6]) or ("name",)
+        flags = tuple(p for _, pairs in config.systems[sid].datatypes[dt].subsets for p, _ in pairs)
+        usable = tuple(dict.fromkeys(flags + tuple(found[:6]))) or ("name",)
         out.append(Endpoint(sid, dt, tuple(dict.fromkeys(tuple(keys[(sid, dt)]) + usable)),
                             tuple(keys[(sid, dt)])))
     return out
