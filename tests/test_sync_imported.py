@@ -231,3 +231,28 @@ def test_parents_with_the_same_leaves_share_one_patch_that_writes_each_shape(spe
     bare = {"_id": "m", f"{ns}:id": 7}
     update = Transform(rules).evaluate(["apply", "update", decode(bare)], decode(golden))
     assert update["deliveryAddress"] == update["physicalAddress"] == update["postalAddress"] == leaves
+
+
+def test_private_customers_are_contacts_and_the_others_companies_once_the_spec_says_which(tmp_path, spec):
+    """B6 on the imported pair, completed as docs/spec.md shows: with `subsets` on Tripletex's customer,
+    the "(human data)" flow makes a HubSpot contact of a private customer only, and "(organisation
+    data)" a company of the others only. Without it, every customer makes a company and none a contact."""
+    text = spec.read_text(encoding="utf-8")
+    completed = tmp_path / spec.name
+    completed.write_text(text.replace("      customer: Customer\n", "      customer:\n        label: Customer\n"
+                                      "        subsets: {person: {isPrivateIndividual: true}}\n", 1), encoding="utf-8")
+    steps = """\
+  - edit: {system: tripletex, datatype: customer, insert: {name: Ada Lovelace, email: ada@example.org, phoneNumber: "2", isPrivateIndividual: true}, as: ada}
+  - edit: {system: tripletex, datatype: customer, insert: {name: Firma AS, email: post@firma.no, phoneNumber: "4", isPrivateIndividual: false}, as: firma}
+  - run: {}
+  - expect: {settled: true}
+  - expect: {system: hubspot, datatype: contact, count: 1, values: {properties.email: ada@example.org, properties.phone: "2"}, label: ada_hs}
+  - expect: {linked: [ada, ada_hs]}
+  - expect: {system: hubspot, datatype: company, count: 1, values: {properties.name: Firma AS}, label: firma_hs}
+  - expect: {linked: [firma, firma_hs]}
+  - run: {}
+  - expect: {writes: 0}
+"""
+    assert completed.read_text(encoding="utf-8") != text
+    assert _run(tmp_path, completed, steps) == []
+    assert len(_run(tmp_path, spec, steps)) >= 2  # as imported: no contact, and two companies
