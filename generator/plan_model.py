@@ -365,8 +365,8 @@ def _merge_criteria(config: NodeConfig, flows: list[Flow], concepts: dict[Ref, s
     for flow in flows:
         a, b = concepts[flow.source], concepts[flow.target]
         for alternative in flow.merge_on:
-            src = _merge_key(config, flow.source, tuple(p[0] for p in alternative), b)
-            tgt = _merge_key(config, flow.target, tuple(p[1] for p in alternative), a)
+            src = _merge_key(config, flow.source, tuple(p[0] for p in alternative), a, b)
+            tgt = _merge_key(config, flow.target, tuple(p[1] for p in alternative), b, a)
             keys[flow.source][src.name] = src
             keys[flow.target][tgt.name] = tgt
             for concept in dict.fromkeys((b, a)):
@@ -378,9 +378,10 @@ def _merge_criteria(config: NodeConfig, flows: list[Flow], concepts: dict[Ref, s
             {c: _joined(pairs) for c, pairs in equality.items()})
 
 
-def _merge_key(config: NodeConfig, ref: Ref, paths: tuple[str, ...], other: str) -> MergeKey:
-    """The key ``ref`` links by with a datatype of concept ``other``: held by its subset there only."""
-    subset = config.datatype(ref).subset(other)
+def _merge_key(config: NodeConfig, ref: Ref, paths: tuple[str, ...], own: str, other: str) -> MergeKey:
+    """The key ``ref`` (of concept ``own``) links by with a datatype of concept ``other``: held by its
+    subset there only. A ``subsets`` entry for its own concept is a warned typo and changes nothing."""
+    subset = config.datatype(ref).subset(other) if other != own else None
     if subset:
         return MergeKey(f"{_key_name(paths)}-{other}", paths, subset)
     return MergeKey(_key_name(paths), paths)
@@ -667,7 +668,8 @@ def _key_writes(config: NodeConfig, concepts: dict[Ref, str], flows: list[Flow],
     for flow in flows:
         written = {r.target for r in rows.get(id(flow), ())}
         for alternative in flow.merge_on:
-            key = _merge_key(config, flow.source, tuple(p[0] for p in alternative), concepts[flow.target]).name
+            key = _merge_key(config, flow.source, tuple(p[0] for p in alternative), concepts[flow.source],
+                             concepts[flow.target]).name
             for source_path, target_path in alternative:
                 m = by_path.get(target_path)
                 if target_path in written or (m is not None and m.refers is not None) \

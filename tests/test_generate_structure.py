@@ -615,3 +615,10 @@ def test_a_subset_predicate_filters_the_split_keys_the_links_and_creates(tmp_pat
     typo_objs = objects(typo_result.files)
     assert "mergekey-email-person" not in json.dumps(typo_objs)
     assert "insert" not in typo_objs["pipes/crm-contact-transform.conf.json"]["transform"]["rules"]
+    # Named for its own concept, it changes no key either (and says so).
+    own = tmp_path / "own" / B6_SPEC.name
+    own.parent.mkdir()
+    own.write_text(B6_SPEC.read_text().replace("subsets: {person:", "subsets: {organisation:"))
+    own_result = render_specs([own])
+    assert any(w.path == "systems.erp.datatypes.customer.subsets.organisation" for w in own_result.warnings)
+    assert "mergekey-orgNumber-organisation" not in json.dumps(objects(own_result.files))

@@ -104,6 +104,12 @@ def _has_mapped_value(row: dict, paths) -> bool:
     return any(_get(row, p) not in (None, "", [], {}) for p in paths)
 
 
+def _matches(row: dict, subset: tuple) -> bool:
+    """Whether ``row`` has every property value of a ``subsets`` entry (compared as the node's ``eq``:
+    ``true`` is no ``1``)."""
+    return all(type(_get(row, p)) is type(v) and _get(row, p) == v for p, v in subset)
+
+
 def _kind(value) -> str | None:
     if value is None:
         return None
@@ -405,6 +411,15 @@ class World:
             if len(links.get(name, ())) <= 1:
                 self._violate("duplicate", f"{name} was created by the sync and is now linked to nothing")
 
+    def _creates_from(self, row: dict, source: Ref, target) -> bool:
+        """Whether a record of ``source`` may create ``target``'s: across two concepts only one in the
+        subset its ``subsets`` name for the target's concept; within one, none in another concept's
+        subset (a private customer makes no company)."""
+        inside = self.sim.config.datatype(source).subset(target.group)
+        if inside and not _matches(row, inside):
+            return False
+        return not any(_matches(row, subset) for subset in dict(target.creator_outside).get(source, ()))
+
     def _connected(self, a: str, b: str) -> bool:
         """Whether a flow connects the datatypes of records ``a`` and ``b`` (so they may link directly)."""
         ends = {a.rpartition(":")[0], b.rpartition(":")[0]}
@@ -444,11 +459,13 @@ class World:
         # one the target's rows write. Rows that are no data are not: a primary key (identity) and a
         # reference to a datatype no flow syncs (Tripletex's currency.id), both skipped with a warning
         # (docs/sync-design.md, "Rows that are not data", "References").
-        targets = build_plan(self.sim.config).targets
-        creating = {(c, t.ref) for t in targets for c in t.creators}
-        feeding = {(c, t.ref): {f.source_path for f in t.feeds if f.source == c} for t in targets for c in t.creators}
+        # A qualified flow creates from the records its ``subsets`` predicates let through (``_creates_from``).
+        targets = {t.ref: t for t in build_plan(self.sim.config).targets}
+        creating = {(c, t.ref) for t in targets.values() for c in t.creators}
+        feeding = {(c, t.ref): {f.source_path for f in t.feeds if f.source == c}
+                   for t in targets.values() for c in t.creators}
         for flow in self.sim.config.flows:
-            if flow.create.kind != "always" or flow.qualifier or (flow.source, flow.target) not in creating:
+            if flow.create.kind != "always" or (flow.source, flow.target) not in creating:
                 continue
             src, tgt = flow.source, flow.target
             pk = self.sim.config.systems[src.system].datatypes[src.datatype].primary_key
@@ -459,6 +476,8 @@ class World:
                 name = self._name(src.system, src.datatype, row[pk])
                 if self._lost_to_user(name) or not _has_mapped_value(row, feeding[src, tgt]):
                     continue  # no value to write: a record made from it would be blank
+                if not self._creates_from(row, src, targets[tgt]):
+                    continue  # outside the subset the flow is for
                 if not any(m.startswith(prefixes) for m in links.get(name, ())):
                     self._violate("lost", f"{name} has no linked {tgt.system} record (flow to "
                                           f"{tgt.datatype}, create: always)")
