@@ -385,8 +385,8 @@ def _golden_rules(tree: dict, name: str, rules: dict) -> list:
 
 
 def _rule_set(rules: dict, name: str, content: list) -> str:
-    """Add the rule set ``name``, or reuse the one of its kind (``golden-``, ``patch-``) with the same rules;
-    the name it goes by."""
+    """Add the rule set ``name``, or reuse one of its kind (the prefix up to the first ``-``, ``golden-``)
+    with the same rules; the name it goes by."""
     kind = name.split("-", 1)[0] + "-"
     same = next((n for n, r in rules.items() if n.startswith(kind) and r == content), None)
     if same is None:
@@ -423,15 +423,18 @@ def _patch_rules(target: Target, path: str, tree: dict, rules: dict) -> None:
     if "." in path:
         rules[f"patch-{path}"] = [["copy", "*"], *patch]
         return
-    member = ns_path("_P._S", target.ref, path)
-    elements = ["strip-ns", member]
-    filled = _filled(tree)
-    # The element read; ``{}`` when the member has none to read: no parent (the update passes ``{}``)
-    # or an empty list (it passes ``[{}]``, so the list gets one element: the golden leaves). A dict
-    # is read whole (``filter`` and ``first`` take a single value as one, dtl-functions-lists.rst
-    # l.191), so a parent that is no list is always written.
-    read = ["coalesce-args", ["first", ["filter", filled, elements]], ["first", elements], ["dict"]]
-    rules[f"patch-{path}"] = [["copy", "*"], ["if", ["eq", "_S.", read], patch]]
+    # ``{}`` when the member has none to read: no parent (the update passes ``{}``) or an empty list (it
+    # passes ``[{}]``, so the list gets one element: the golden leaves).
+    rules[f"patch-{path}"] = _element_patch(tree, ["strip-ns", ns_path("_P._S", target.ref, path)], patch, ["dict"])
+
+
+def _element_patch(tree: dict, elements: Any, patch: list, *fallback: Any) -> list:
+    """Patch the element of a top-level parent that enrich reads, and keep the others as they are: the
+    first element with a non-empty mapped leaf, else the first (else ``fallback``). A dict is read
+    whole (``filter`` and ``first`` take a single value as one, dtl-functions-lists.rst l.191), so a
+    parent that is no list is always written."""
+    read = ["coalesce-args", ["first", ["filter", _filled(tree), elements]], ["first", elements], *fallback]
+    return [["copy", "*"], ["if", ["eq", "_S.", read], patch]]
 
 
 def _nested_patches(target: Target, path: str, tree: dict, rules: dict) -> list:
@@ -465,9 +468,8 @@ def _shared_patch_rules(target: Target, name: str, tree: dict, rules: dict) -> N
     ``patch-<name>-element`` patches each element (``_P``: the call's dict and what it built,
     dtl/variables.rst l.11, l.49)."""
     patch: list[Any] = [["merge", "_P._S.g"], *_nested_patches(target, name, tree, rules)]
-    elements = "_P._T.l"  # never null: {} for no parent, [{}] for an empty list
-    read = ["coalesce-args", ["first", ["filter", _filled(tree), elements]], ["first", elements]]
-    rules[f"patch-{name}-element"] = [["copy", "*"], ["if", ["eq", "_S.", read], patch]]
+    # "_P._T.l" is never null: {} for no parent, [{}] for an empty list.
+    rules[f"patch-{name}-element"] = _element_patch(tree, "_P._T.l", patch)
     rules[f"patch-{name}"] = [["add", "l", _parent_value("_S.s")],
                               ["add-if", "v", NOT_EMPTY_PARENT, ["apply", f"patch-{name}-element", "_T.l"]]]
 
@@ -502,7 +504,7 @@ def _patches(target: Target, tree: dict, rules: dict) -> list:
 CREATOR = "creator"
 # The transform's default rule, while it runs: the golden record's member that an insert would come from.
 INSERT_ORIGIN = "$insert-origin"
-# ... and, where a creator's records in another concept's subset create nothing here, its enrich entity.
+# ... and the enrich entity of a datatype it may come from, where the insert reads it (``_member_reads``).
 INSERT_MEMBER = "$insert-member"
 
 
@@ -512,14 +514,19 @@ def _filled_name(k: KeyWrite, group: str) -> str:
     return f"global-{group}:{k.golden}" if k.golden else "$key-" + re.sub(r"[^A-Za-z0-9_]+", "_", k.target_path)
 
 
-def _creator_hop(target: Target, origin: Any) -> list:
-    """The enrich entity of the member that causes the insert (a hop in the default rule: ``apply`` may
-    not run a rule with hops, dtl-functions-dictionaries.rst l.454). Untracked as the member hop is
-    (m4): the golden record changes with the member's values."""
-    hops = [["first", ["hops", {"datasets": [f"{ref.key}-enrich c"], "where": [["eq", "c.$ids", origin]],
-                                "track-dependencies": False}]]
-            for ref in dict.fromkeys(k.source for k in target.keys)]
-    return hops[0] if len(hops) == 1 else ["coalesce-args", *hops]
+def _member_reads(target: Target, origin: str) -> dict[Ref, tuple[str, list]]:
+    """The enrich entities of the members an insert may come from that the insert reads: the creating
+    member's merge keys (``keys``) and its records in other concepts' subsets (``_outside_subsets``).
+    One untracked hop per datatype, on the origin (m4: the golden record changes with the member's
+    values), in the default rule: ``apply`` may not run a rule with hops (dtl-functions-dictionaries.rst
+    l.454). Datatype -> (the default rule's property holding it, the rule that adds it). An origin of
+    another datatype finds none."""
+    refs = dict.fromkeys([k.source for k in target.keys] + [c for c, _ in target.creator_outside])
+    return {ref: (f"{INSERT_MEMBER}-{ref.key}",
+                  ["add", f"{INSERT_MEMBER}-{ref.key}",
+                   ["first", ["hops", {"datasets": [f"{ref.key}-enrich m"], "where": [["eq", "m.$ids", origin]],
+                                       "track-dependencies": False}]]])
+            for ref in refs}
 
 
 def _key_rules(target: Target) -> list:
@@ -558,20 +565,12 @@ def _subset_writes(target: Target) -> list:
             for creator, pairs in target.subset_writes]
 
 
-def _outside_subsets(target: Target, origin: str) -> tuple[list, list]:
-    """The default rule's reads and the insert conditions that keep a creator's records in another
-    concept's subset from creating here: a private customer (a person) makes no HubSpot company, though
-    customers create companies. The creator's enrich entity comes from an untracked hop on the origin,
-    as the key writes' does (m4); an origin of another creator finds none, and is not held back."""
-    reads: list[Any] = []
-    tests: list[Any] = []
-    for i, (creator, subsets) in enumerate(target.creator_outside):
-        name = f"{INSERT_MEMBER}-{i}" if len(target.creator_outside) > 1 else INSERT_MEMBER
-        reads.append(["add", name, ["first", ["hops", {"datasets": [f"{creator.key}-enrich m"],
-                                                       "where": [["eq", "m.$ids", origin]],
-                                                       "track-dependencies": False}]]])
-        tests += [["not", in_subset(creator, subset, f"_T.{name}")] for subset in subsets]
-    return reads, tests
+def _outside_subsets(target: Target, members: dict[Ref, tuple[str, list]]) -> list:
+    """The insert conditions that keep a creator's records in another concept's subset from creating
+    here: a private customer (a person) makes no HubSpot company, though customers create companies.
+    The creator's enrich entity is the default rule's (``_member_reads``)."""
+    return [["not", in_subset(creator, subset, f"_T.{members[creator][0]}")]
+            for creator, subsets in target.creator_outside for subset in subsets]
 
 
 def transform_rules(target: Target) -> dict:
@@ -616,8 +615,8 @@ def transform_rules(target: Target) -> dict:
         # until the rule discards it; the reference translations are kept the same way).
         found = [["add", INSERT_ORIGIN, ["first", members_in(target.creators)]]]
         origin = f"_T.{INSERT_ORIGIN}"
-        member_reads, outside = _outside_subsets(target, origin)
-        found += member_reads
+        members = _member_reads(target, origin)
+        found += [rule for _, rule in members.values()]
         # An entity whose own origin is gone (deleted, its delete not propagated) stays as it
         # is: it does not create anew in the system its origin was deleted from.
         orphaned = ["filter", ["not", ["in", "_.", "_S.$ids"]], "_S.$origin"]
@@ -629,9 +628,11 @@ def transform_rules(target: Target) -> dict:
         filled = [["is-not-null", ["coalesce-args", *golden]]] if golden else []
         # The insert's source: the origin, and where merge keys are written (``keys``) the creating
         # member, found by a hop on the origin.
-        source: list[Any] = ["dict", "origin", origin, *((CREATOR, _creator_hop(target, origin)) if target.keys else ())]
+        creating = [f"_T.{members[ref][0]}" for ref in dict.fromkeys(k.source for k in target.keys)]
+        creator = creating[0] if len(creating) == 1 else ["coalesce-args", *creating]
+        source: list[Any] = ["dict", "origin", origin, *((CREATOR, creator) if creating else ())]
         live.append(["if", ["and", ["is-empty", members_in(target.counterparts)], ["is-not-null", origin],
-                            ["is-empty", orphaned], *filled, *outside],
+                            ["is-empty", orphaned], *filled, *_outside_subsets(target, members)],
                      [["create", ["apply", "insert", source]]]])
     conditions = [["comment", f"condition (applied unconditionally): {n}"] for n in target.conditions]
     references = {reference_name(m): _translated(m, f"_S.global-{target.group}:{m.golden}")

@@ -332,15 +332,16 @@ def merge_specs(specs: Sequence[Spec], name: str | None = None) -> NodeConfig:
 
 
 def _with_inferred_keys(systems: dict[str, System], flows: list[Flow]) -> dict[str, System]:
-    """Each datatype whose spec names no primary key, with the one its flows' identity rows show
-    (``identity_keys``): the ids and URLs of SuperOffice's persons are ``PersonId``, not ``id``. Done over
-    every spec at once, so specs imported apart agree, and a key a spec names always wins."""
+    """Each datatype with the primary keys its flows' identity rows show (``shown_keys``), and, where its
+    spec names none and they show one, that one: the ids and URLs of SuperOffice's persons are
+    ``PersonId``, not ``id``. Done over every spec at once, so specs imported apart agree, and a key a
+    spec names always wins."""
     out = dict(systems)
     for ref, keys in shown_keys(flows).items():
-        dt = out[ref.system].datatypes[ref.datatype]
-        if len(keys) == 1 and not dt.primary_key_given:
-            inferred = replace(dt, primary_key=next(iter(keys)), inferred_key=True)
-            out[ref.system] = replace(out[ref.system], datatypes={**out[ref.system].datatypes, ref.datatype: inferred})
+        dt = replace(out[ref.system].datatypes[ref.datatype], shown_keys=tuple(sorted(keys)))
+        if dt.inferred_key:
+            dt = replace(dt, primary_key=dt.shown_keys[0])
+        out[ref.system] = replace(out[ref.system], datatypes={**out[ref.system].datatypes, ref.datatype: dt})
     return out
 
 

@@ -8,6 +8,8 @@ mutating these.
 
 from __future__ import annotations
 
+import json
+
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
@@ -36,9 +38,9 @@ class Datatype:
     path: str  # collection path relative to the system's base URL
     primary_key: str = "id"
     # Whether the spec names the primary key. When it does not, the flows' identity rows may show it
-    # (SuperOffice's ``id -> PersonId``): ``inferred_key`` is then set (loader, ``merge_specs``).
+    # (SuperOffice's ``id -> PersonId``); the loader keeps what they show (``merge_specs``).
     primary_key_given: bool = field(default=False, compare=False)
-    inferred_key: bool = field(default=False, compare=False)
+    shown_keys: tuple[str, ...] = field(default=(), compare=False)
     updated: str | None = None  # property holding the last-modified time, enables `since`
     since_param: str = "since"  # query parameter the list operation takes for `since`
     list_property: str | None = None  # where the list response holds its entities (None: body is a list)
@@ -53,11 +55,21 @@ class Datatype:
     # by property name; Tripletex's customers with isPrivateIndividual true are persons. None: all of them.
     subsets: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
 
+    @property
+    def inferred_key(self) -> bool:
+        """Whether the primary key is the one the flows' identity rows show, the spec naming none."""
+        return not self.primary_key_given and len(self.shown_keys) == 1
+
     def subset(self, concept: str) -> tuple[tuple[str, Any], ...] | None:
         """The property values that put a record of this datatype in ``concept``, if the spec says."""
         return dict(self.subsets).get(concept)
     # Where a datatype is defined does not make two definitions differ.
     location: Location = field(default=NOWHERE, compare=False)
+
+
+def subset_text(subset: tuple[tuple[str, Any], ...]) -> str:
+    """A ``subsets`` entry as people read it: ``isPrivate is true and kind is "company"``."""
+    return " and ".join(f"{prop} is {json.dumps(value)}" for prop, value in subset)
 
 
 def default_base_url(system_id: str) -> str:

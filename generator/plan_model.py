@@ -29,7 +29,7 @@ from typing import Any
 
 from generator.equality import joined
 from generator.errors import Problem
-from generator.ids import is_key_like, name_forms, names_own_id, reference_head, shown_keys
+from generator.ids import is_key_like, name_forms, names_own_id, reference_head
 from generator.model import Datatype, Flow, NodeConfig, PropertyRow, Ref
 
 # Built-in concepts: a datatype whose (singular, lower-case) name is listed belongs to the concept.
@@ -626,9 +626,9 @@ def _target(config: NodeConfig, index: dict[Ref, list[Flow]], ref: Ref, concepts
     creators = sorted({f.source for f in inbound if f.create.creates and rows.get(id(f))
                        and (id(f) not in cross or _subset_of_flow(config, f, concepts))
                        and f.source not in assoc and ref not in assoc})
-    subset_writes = tuple((f.source, config.datatype(ref).subset(concepts[f.source]))
-                          for f in inbound if f.source in creators and id(f) in cross
-                          and config.datatype(ref).subset(concepts[f.source]))
+    # One entry per creator (two qualified flows from one datatype write the same values).
+    subset_writes = tuple({c: config.datatype(ref).subset(concepts[c]) for c in creators
+                           if concepts[c] != concept and config.datatype(ref).subset(concepts[c])}.items())
     creator_outside = tuple((c, tuple(p for other, p in config.datatype(c).subsets if other != concept))
                             for c in creators if concepts[c] == concept
                             and any(other != concept for other, _ in config.datatype(c).subsets))
@@ -703,13 +703,11 @@ def _warnings(config: NodeConfig, assoc: frozenset[Ref]):
 def _key_warnings(config: NodeConfig):
     """A primary key read from the flows' identity rows, not from the spec: said once, to be checked;
     rows that show several keys of one datatype leave it at ``id``, which is said too."""
-    shown = shown_keys(config.flows)
     for sid, system in sorted(config.systems.items()):
         for did, dt in sorted(system.datatypes.items()):
-            keys = shown.get(Ref(sid, did), set())
-            if len(keys) > 1 and not dt.primary_key_given:
+            if len(dt.shown_keys) > 1 and not dt.primary_key_given:
                 yield Problem(dt.location, f"systems.{sid}.datatypes.{did}.primary_key",
-                              f"{sid}.{did}: flows map {' and '.join(sorted(keys))} to another system's id, so "
+                              f"{sid}.{did}: flows map {' and '.join(dt.shown_keys)} to another system's id, so "
                               f"the primary key stays {dt.primary_key}; give primary_key in the spec", level="warning")
             if dt.inferred_key:
                 yield Problem(dt.location, f"systems.{sid}.datatypes.{did}.primary_key",

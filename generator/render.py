@@ -22,7 +22,7 @@ from generator.additions import target_additions
 from generator.envref import ENV_REF
 from generator.errors import Location, Problem, UserError
 from generator.gcpause import no_gc
-from generator.model import NodeConfig, Ref
+from generator.model import NodeConfig, Ref, subset_text
 from generator.plan_model import Plan, build_plan
 
 def _template_dir() -> Path:
@@ -183,9 +183,8 @@ def _pipes(plan: Plan, r: _Renderer):
                                 rules=rules, **ctx)
     for ref, concept in plan.splits:
         subset = config.datatype(ref).subset(concept)
-        subset_text = " and ".join(f"{prop} is {json.dumps(value)}" for prop, value in subset or ())
         yield "pipes", r.render("pipes/split.json.j2", concept=concept, rules=dtl.split_rules(ref, subset),
-                                subset_text=subset_text, **_ctx(config, ref))
+                                subset_text=subset_text(subset or ()), **_ctx(config, ref))
     for group in plan.groups:
         datasets = [f"{m.dataset(group.name)} {dtl.alias(m)}" for m in group.members]
         yield "pipes", r.render("pipes/global.json.j2", group=group, datasets=datasets,

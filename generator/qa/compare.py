@@ -17,14 +17,13 @@ backwards) is listed under ``out_of_scope`` instead of as a finding, unless
 
 from __future__ import annotations
 
-import json
-
 from collections import Counter, defaultdict
 from fnmatch import fnmatchcase
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
 
 from generator.equality import joined
+from generator.model import subset_text
 from generator.qa.expected import Expected, ExpectedFeed, ExpectedFlow
 from generator.qa.recover import ROLES, Feed, Recovered, TargetRecovery
 
@@ -774,6 +773,4 @@ def _criterion(alt: frozenset, flip: bool) -> str:
 
 def _subset_text(subset: tuple | None) -> str:
     """``(("isPrivate", True),)`` -> ``the records whose isPrivate is true``."""
-    if not subset:
-        return "every record"
-    return "the records whose " + " and ".join(f"{p} is {json.dumps(v)}" for p, v in subset)
+    return f"the records whose {subset_text(subset)}" if subset else "every record"

@@ -434,7 +434,8 @@ def _subsets(infos: Mapping[str, PipeInfo], pipes: Mapping[str, tuple[dict, str 
             for rule in (transform.get("rules") or {}).get("default") or ():
                 if isinstance(rule, list) and len(rule) == 3 and rule[0] == "add" and isinstance(rule[1], str) \
                         and rule[1].startswith("mergekey-") and rule[1].endswith(f"-{concept}"):
-                    keys[rule[1]] = _subset_test(rule[2][1], info.key) if _key_value(rule[2]) is not rule[2] else None
+                    guarded = _guarded_key(rule[2])
+                    keys[rule[1]] = _subset_test(guarded[0], info.key) if guarded else None
         out[info.key, concept] = SubsetRecovery(info.id, split, keys, enrich.id if enrich else None)
     return out
 
@@ -460,12 +461,19 @@ def _subset_test(expr: Any, own: str) -> tuple | None:
     return tuple(sorted(pairs, key=lambda p: p[0]))
 
 
-def _key_value(expr: Any) -> Any:
-    """A merge key's value without the test that only a subset of records holds it (``["if", TEST,
-    KEY, null]``, generator.dtl.merge_key_rule): the test's properties are not part of the key."""
+def _guarded_key(expr: Any) -> tuple[Any, Any] | None:
+    """``["if", TEST, KEY, null]`` (generator.dtl.merge_key_rule: a key only records passing TEST hold)
+    -> (TEST, KEY); None for another expression."""
     if isinstance(expr, list) and len(expr) == 4 and expr[0] == "if" and expr[3] is None:
-        return expr[2]
-    return expr
+        return expr[1], expr[2]
+    return None
+
+
+def _key_value(expr: Any) -> Any:
+    """A merge key's value without the test that only a subset of records holds it: the test's
+    properties are not part of the key."""
+    guarded = _guarded_key(expr)
+    return guarded[1] if guarded else expr
 
 
 def _strip_ns(name: str, own: str | None) -> str:
@@ -604,8 +612,9 @@ def _reads_golden(expr: Any) -> bool:
 
 def _golden_candidates(pipe: dict) -> dict[str, tuple[str, ...]]:
     """The golden candidates an enrich pipe builds: golden key -> property paths (see ``generator.dtl``):
-    ``["dict", KEY, "_S.<ns>:a.<ns>:b", …]`` or ``"_S.a.b"`` without namespaces (a nested value wrapped in ``first``; several properties
-    of one golden property as the first non-empty of their ``list``), a key naming the golden property
+    ``["dict", KEY, "_S.<ns>:a.<ns>:b", …]``, or ``"_S.a.b"`` without namespaces (a nested value wrapped
+    in ``first``; several properties of one golden property as the first non-empty of their ``list``),
+    a key naming the golden property
     (``global-<concept>:<name>``, or ``<concept>/<name>`` as earlier configs wrote it)."""
     out: dict[str, tuple[str, ...]] = {}
     for _, transform in _dtl_transforms(pipe):

@@ -105,7 +105,7 @@ def keep_additions(imported: Spec, existing: Spec | None) -> Spec:
 
 def _keep_settings(imported: Spec, existing: Spec) -> Spec:
     """``imported`` with the settings ``existing`` gives its systems (base URL, credentials) and their
-    datatypes (API shape, primary key, concept, lists): a document holds none of them, so they are the
+    datatypes (API shape, primary key, concept, lists, subsets): a document holds none of them, so they are the
     spec author's, and importing again must not reset them. Labels are the documents'."""
     systems = {}
     for sid, system in imported.systems.items():
