@@ -565,12 +565,17 @@ def _subset_writes(target: Target) -> list:
             for creator, pairs in target.subset_writes]
 
 
-def _outside_subsets(target: Target, members: dict[Ref, tuple[str, list]]) -> list:
+def _outside_subsets(target: Target, origin: str, members: dict[Ref, tuple[str, list]]) -> list:
     """The insert conditions that keep a creator's records in another concept's subset from creating
     here: a private customer (a person) makes no HubSpot company, though customers create companies.
-    The creator's enrich entity is the default rule's (``_member_reads``)."""
-    return [["not", in_subset(creator, subset, f"_T.{members[creator][0]}")]
-            for creator, subsets in target.creator_outside for subset in subsets]
+    The creator's enrich entity is the default rule's (``_member_reads``). Fail-safe: an origin of that
+    creator whose entity is not found creates nothing; an origin of another creator is not held back."""
+    out = []
+    for creator, subsets in target.creator_outside:
+        member = f"_T.{members[creator][0]}"
+        outside = [["not", in_subset(creator, subset, member)] for subset in subsets]
+        out.append(["or", ["neq", ["ni-ns", origin], creator.key], ["and", ["is-not-null", member], *outside]])
+    return out
 
 
 def transform_rules(target: Target) -> dict:
@@ -632,7 +637,7 @@ def transform_rules(target: Target) -> dict:
         creator = creating[0] if len(creating) == 1 else ["coalesce-args", *creating]
         source: list[Any] = ["dict", "origin", origin, *((CREATOR, creator) if creating else ())]
         live.append(["if", ["and", ["is-empty", members_in(target.counterparts)], ["is-not-null", origin],
-                            ["is-empty", orphaned], *filled, *_outside_subsets(target, members)],
+                            ["is-empty", orphaned], *filled, *_outside_subsets(target, origin, members)],
                      [["create", ["apply", "insert", source]]]])
     conditions = [["comment", f"condition (applied unconditionally): {n}"] for n in target.conditions]
     references = {reference_name(m): _translated(m, f"_S.global-{target.group}:{m.golden}")

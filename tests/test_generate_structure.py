@@ -602,6 +602,9 @@ def test_a_subset_predicate_filters_the_split_keys_the_links_and_creates(tmp_pat
         in customer["insert"]
     company = json.dumps(objs["pipes/crm-company-transform.conf.json"]["transform"]["rules"]["default"])
     assert '["not", ["eq", "_T.$insert-member-erp-customer.erp-customer:isPrivate", ["literal", true]]]' in company
+    # Fail-safe: a customer origin whose enrich entity is not found creates no company.
+    assert '["or", ["neq", ["ni-ns", "_T.$insert-origin"], "erp-customer"], ["and", ["is-not-null", ' \
+           '"_T.$insert-member-erp-customer"], ["not"' in company
     assert "insert" in objs["pipes/crm-contact-transform.conf.json"]["transform"]["rules"]
     # qa reads the key as the spec's criterion (the subset test is not part of it).
     out = tmp_path / "out"
