@@ -224,8 +224,8 @@ def desired_rule(ref: Ref, synced: tuple[tuple[str, tuple[str, ...]], ...], targ
     there with this record's ``_id`` (an update's ``_id`` is the member's) holds what the share pipe
     writes to it. "Namespaces have been removed from the properties ... The properties have the same
     names, data types and structure as in the collect dataset" (l.71): the collected record once
-    ``strip-ns`` removed its namespaces (dtl-functions-dictionaries.rst l.297). A golden key the entity does not write reads as
-    null there, which equals no non-empty value. Where a flow may create, on the first read of a
+    ``strip-ns`` removed its namespaces (dtl-functions-dictionaries.rst l.297). A golden key the entity
+    does not write reads as null there, which equals no non-empty value. Where a flow may create, on the first read of a
     record the sync created (no previous version; not linked yet, so no update entity), it is the
     insert entity that created it, whose ``_id`` is the origin's (contract l.76), named by the record's
     ``$origin`` (set by the collect template, template doc l.57); only then, as an insert entity stays
@@ -307,7 +307,8 @@ def global_rules(group: Group) -> dict:
     # The members stay in $merged (not copied on): the transforms read $ids, $origin and the golden properties.
     origins = ["add", "$origin", ["distinct", ["filter", ["is-not-null", "_."],
                                                ["flatten", ["map", "_.$origin", "_S.$merged"]]]]]
-    return {"default": [["copy", ["list", "_id", "$ids"]], origins, *([golden_rule(group.name)] if group.golden else [])]}
+    golden = [golden_rule(group.name)] if group.golden else []
+    return {"default": [["copy", ["list", "_id", "$ids"]], origins, *golden]}
 
 
 # --- transform -------------------------------------------------------------
