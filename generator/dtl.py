@@ -580,7 +580,10 @@ def _outside_subsets(target: Target, origin: str, members: dict[Ref, tuple[str, 
 
 
 def transform_rules(target: Target) -> dict:
-    """Namespace split: one update per linked member, one insert where a create rule allows."""
+    """Namespace split: one update per linked member, one insert where a create rule allows; nothing
+    where no flow writes here (an update entity would only cost the share step a lookup per member)."""
+    if not target.writes:
+        return {"default": [["discard"]]}
     key = target.ref.key
     pk = target.datatype.primary_key
     golden_leaves = [(m.target_path, _golden_value(target, m)) for m in target.mapped]

@@ -192,6 +192,12 @@ class Target:
     creator_outside: tuple[tuple[Ref, tuple[tuple[tuple[str, Any], ...], ...]], ...] = ()
 
     @property
+    def writes(self) -> bool:
+        """Whether any flow writes here: maps a property into it, creates or deletes here. A datatype
+        that only links (an association, a link-only flow without a property table) is written nothing."""
+        return bool(self.mapped or self.creators or self.deleters)
+
+    @property
     def feeds(self) -> tuple[Feed, ...]:
         """Every (datatype, property) a target property takes its value from: its golden property's
         candidates but its own. Computed on demand (qa): a large concept has many."""

@@ -207,6 +207,8 @@ def _ctx(config: NodeConfig, ref: Ref) -> dict:
 
 
 def _create_note(target) -> str:
+    if not target.writes:
+        return "no flow writes here (the datatype only links), so it holds no entity"
     if not target.creators:
         return "updates linked entities only (no flow may create here)"
     return "creates from " + ", ".join(str(c) for c in target.creators) + "; updates linked entities"

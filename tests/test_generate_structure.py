@@ -625,3 +625,53 @@ def test_a_subset_predicate_filters_the_split_keys_the_links_and_creates(tmp_pat
     own_result = render_specs([own])
     assert any(w.path == "systems.erp.datatypes.customer.subsets.organisation" for w in own_result.warnings)
     assert "mergekey-orgNumber-organisation" not in json.dumps(objects(own_result.files))
+
+
+LINK_ONLY = """\
+dataflow: link-only-roles
+title: Employees to contacts, and CRM roles that only link
+systems:
+  erp:
+    label: ERP
+    datatypes:
+      employee: {label: Employee, path: employees, updated: updated}
+  crm:
+    label: CRM
+    datatypes:
+      contact: {label: Contact, path: contacts, updated: updated}
+      role: {label: Role, path: roles, updated: updated, concept: person}
+flows:
+  - from: erp.employee
+    to: crm.contact
+    create: always
+    merge_on: [[email, email]]
+    properties:
+      - {from: email, to: email, type: '"string"'}
+      - {from: name, to: name, type: '"string"'}
+  - {from: erp.employee, to: crm.role, create: link-only, merge_on: [[email, email]]}
+"""
+
+
+def test_a_datatype_that_only_links_is_written_nothing(tmp_path):
+    """No flow maps a property into CRM roles, creates or deletes there: their transform holds no entity,
+    so the share step looks up none of them (before, every linked role cost a lookup whenever its links
+    changed, and an update with nothing in it); the transform and share pipes stay, since the collect
+    template hops to the share dataset. Employees and contacts are written as before."""
+    from generator.simulate.scenario import Simulation
+
+    spec = tmp_path / "roles.yaml"
+    spec.write_text(LINK_ONLY, encoding="utf-8")
+    objs = objects(render_specs([spec]).files)
+    assert objs["pipes/crm-role-transform.conf.json"]["transform"]["rules"] == {"default": [["discard"]]}
+    assert "update" in objs["pipes/crm-contact-transform.conf.json"]["transform"]["rules"]
+    with Simulation.from_specs([spec]) as sim:
+        crm = sim.systems["crm"]
+        crm.insert("role", {"email": "grace@example.org", "title": "owner"})
+        sim.systems["erp"].insert("employee", {"email": "ada@example.org", "name": "Ada"})
+        sim.systems["erp"].insert("employee", {"email": "grace@example.org", "name": "Grace"})
+        assert sim.run().settled
+        # Grace's role stands for her in the CRM (a counterpart), so only Ada gets a contact.
+        assert [(c["email"], c["name"]) for c in crm.rows("contact")] == [("ada@example.org", "Ada")]
+        assert sim.linked([{"system": "erp", "datatype": "employee", "where": {"email": "grace@example.org"}},
+                           {"system": "crm", "datatype": "role"}])
+        assert not [r for r in crm.requests if r[1].startswith("/roles/")]  # no lookup, no write
