@@ -256,3 +256,27 @@ def test_private_customers_are_contacts_and_the_others_companies_once_the_spec_s
     assert completed.read_text(encoding="utf-8") != text
     assert _run(tmp_path, completed, steps) == []
     assert len(_run(tmp_path, spec, steps)) >= 2  # as imported: no contact, and two companies
+
+
+def test_a_tripletex_completed_with_put_updates_keeps_what_no_flow_maps(tmp_path, spec):
+    """Tripletex updates with PUT (docs/spec.md, "Completing a spec imported from documents"): a HubSpot
+    edit reaches the Tripletex customer, and the customer's own invoice settings, which no flow maps,
+    survive the replacing PUT (M11, client_side_patching). Without it the PUT erases them."""
+    text = spec.read_text(encoding="utf-8")
+    completed = tmp_path / spec.name
+    completed.write_text(text.replace("      customer: Customer\n", "      customer:\n        label: Customer\n"
+                                      "        update_method: PUT\n", 1), encoding="utf-8")
+    steps = """\
+  - edit: {system: tripletex, datatype: customer, insert: {name: Firma AS, email: post@firma.no, phoneNumber: "4", invoiceSendMethod: EHF, invoicesDueIn: 14}, as: firma}
+  - run: {}
+  - expect: {settled: true}
+  - expect: {system: hubspot, datatype: company, count: 1, values: {properties.name: Firma AS}, label: firma_hs}
+  - edit: {system: hubspot, datatype: company, update: firma_hs, set: {properties: {name: Firma AS, phone: "44"}}}
+  - run: {}
+  - expect: {settled: true}
+  - expect: {entity: firma, values: {phoneNumber: "44", invoiceSendMethod: EHF, invoicesDueIn: 14}}
+  - run: {}
+  - expect: {writes: 0}
+"""
+    assert completed.read_text(encoding="utf-8") != text
+    assert _run(tmp_path, completed, steps) == []
