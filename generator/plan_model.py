@@ -740,23 +740,10 @@ def _list_warnings(config: NodeConfig):
 
 
 def _flow_warnings(flow: Flow, path: str, assoc: frozenset[Ref]):
-    mapped = any(r.source and r.target for r in flow.properties)
-    if flow.create.creates and not mapped:
-        yield Problem(flow.location, f"{path}.properties",
-                      f"flow {flow.name} creates but maps no property: generated as link-only "
-                      "(a created record would be blank)", level="warning")
-    if flow.create.kind in ("when-connected", "when"):
-        yield Problem(flow.location, f"{path}.create",
-                      f"flow {flow.name}: the create condition ({flow.create.kind}) cannot be evaluated by the node; "
-                      "generated as link-only (no creates)", level="warning")
-    if (flow.source in assoc or flow.target in assoc) and flow.create.creates:
-        yield Problem(flow.location, f"{path}",
-                      f"flow {flow.name}: an association datatype is a reference, not an entity; "
-                      "generated as link-only", level="warning")
-    if not flow.merge_on and not (flow.create.creates and mapped):
-        yield Problem(flow.location, f"{path}.merge_on",
-                      f"flow {flow.name} never creates and has no merge criteria: entities can only link by origin",
-                      level="warning")
+    if flow.source in assoc or flow.target in assoc:
+        yield from _association_warning(flow, path)
+    else:
+        yield from _create_warnings(flow, path)
     for j, alternative in enumerate(flow.merge_on):
         if names_only(alternative):
             text = " and ".join(f"{a} = {b}" for a, b in alternative)
@@ -770,6 +757,33 @@ def _flow_warnings(flow: Flow, path: str, assoc: frozenset[Ref]):
             yield Problem(row.location, f"{path}.properties[{j}]",
                           f"flow {flow.name}: a property row with a blank side is kept in the spec but not generated",
                           level="warning")
+
+
+def _create_warnings(flow: Flow, path: str):
+    """What a flow's create rule and merge criteria let it do, where that is less than the rule says."""
+    mapped = any(r.source and r.target for r in flow.properties)
+    if flow.create.creates and not mapped:
+        yield Problem(flow.location, f"{path}.properties",
+                      f"flow {flow.name} creates but maps no property: generated as link-only "
+                      "(a created record would be blank)", level="warning")
+    if flow.create.kind in ("when-connected", "when"):
+        yield Problem(flow.location, f"{path}.create",
+                      f"flow {flow.name}: the create condition ({flow.create.kind}) cannot be evaluated by the node; "
+                      "generated as link-only (no creates)", level="warning")
+    if not flow.merge_on and not (flow.create.creates and mapped):
+        yield Problem(flow.location, f"{path}.merge_on",
+                      f"flow {flow.name} never creates and has no merge criteria: entities can only link by origin",
+                      level="warning")
+
+
+def _association_warning(flow: Flow, path: str):
+    """One warning for a flow with an association: it never creates, whatever its create rule and
+    property table say, so no origin links it either; only merge criteria can."""
+    if flow.create.creates or not flow.merge_on:
+        links = "links on its merge criteria only" if flow.merge_on else "has no merge criteria, so it links nothing"
+        yield Problem(flow.location, f"{path}",
+                      f"flow {flow.name}: an association datatype is a reference, not an entity; generated as "
+                      f"link-only, and it {links}", level="warning")
 
 
 def _profile_warnings(config: NodeConfig):

@@ -17,8 +17,9 @@ def summary_lines(config: NodeConfig, plan: Plan | None = None) -> list[str]:
     creators = {(c, t.ref) for t in plan.targets for c in t.creators}
     lines = [f"{config.name}: {len(config.flows)} flow(s)"]
     for flow in config.flows:
+        created = {(flow.source, flow.target), (flow.target, flow.source)} & creators
         lines.append(f"  {flow.name}: {_create(flow, (flow.source, flow.target) in creators)}; "
-                     f"{_links(flow)}; {_count(flow)}")
+                     f"{_links(flow, bool(created))}; {_count(flow)}")
     both = _both_ways(config)
     if both:
         lines.append("properties that travel both ways:")
@@ -37,9 +38,13 @@ def _create(flow: Flow, creates: bool) -> str:
     return f"links only (create: {flow.create.kind}, generated as link-only: see the warning above)"
 
 
-def _links(flow: Flow) -> str:
+def _links(flow: Flow, created: bool) -> str:
+    """``created``: whether a flow between the two datatypes creates, in either direction (its records
+    are linked to their origin)."""
     if not flow.merge_on:
-        return "links its own creations only (no merge criteria)"
+        if not created:
+            return "links nothing (no merge criteria, and no flow between them creates)"
+        return "links created records to their origin only (no merge criteria)"
     alts = [" and ".join(f"{s} = {t}" for s, t in alt) for alt in flow.merge_on]
     return "links on " + " or ".join(alts)
 

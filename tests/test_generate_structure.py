@@ -504,6 +504,14 @@ def test_a_datatype_whose_rows_hold_only_two_datatypes_ids_is_an_association(tmp
     assert "insert" not in objs["pipes/crm-role-transform.conf.json"]["transform"]["rules"]
     assert "insert" in objs["pipes/crm-task-transform.conf.json"]["transform"]["rules"]
     assert sum("association datatype is a reference" in w.message for w in result.warnings) == 1
+    # One warning says all of it: the flow never creates, so without merge criteria it links nothing.
+    about = [w.message for w in result.warnings if "erp.membership -> crm.role" in w.message]
+    assert len(about) == 1 and about[0].endswith("it has no merge criteria, so it links nothing")
+    from generator.summary import summary_lines
+    line = next(x for x in summary_lines(load_node_config([spec])) if "erp.membership -> crm.role" in x)
+    assert "links nothing (no merge criteria, and no flow between them creates)" in line
+    task = next(x for x in summary_lines(load_node_config([spec])) if "erp.workitem -> crm.task" in x)
+    assert "links created records to their origin only" in task
 
 
 def test_a_merge_criterion_on_names_only_warns_at_the_criterion(tmp_path, capsys):

@@ -305,3 +305,31 @@ def test_a_record_the_sync_creates_for_a_person_it_already_has_is_a_duplicate(tm
         world.close()
     assert len(world.created) == 2, world.created
     assert "created by the sync after another" in world.violations.get("duplicate", ""), world.violations
+
+
+def test_an_insert_the_target_refused_is_recorded_and_made_when_the_record_changes(tmp_path):
+    """The full search's case on the example spec: the CRM answers a department's company insert with
+    409. The share step records it on the entity and goes on (point 8, M3), so after the CRM heals the
+    department still has no company: no ``lost`` record, since the refusal is the system's answer. An
+    edit of the department makes the insert again, and the company is created."""
+    spec, patch = SPECS["example"](tmp_path)
+    world = World.open([spec], patch)
+    try:
+        eps = {(e.system, e.datatype): e for e in world.eps}
+        company, department = eps["crm", "company"], eps["erp", "department"]
+        world.insert(company, {"name": "", "address.city": "Oslo"})
+        world.run()
+        world.insert(department, {"name": "Research"})
+        world.fail("crm", 409, 2, 2)  # the CRM's next two answers after two: the company list and the insert
+        world.run()
+        share = world.sim.node.store.dataset("crm-company-share").latest["erp-department:1"]
+        assert (share["$operation"], share["$status"]) == ("insert", 409)
+        world.finish()
+        assert not world.violations, world.violations
+        crm = world.sim.systems["crm"]
+        assert [c["name"] for c in crm.rows("company")] == [""]
+        world.update(department, 0, "name", "Research and development")
+        world.run()
+        assert sorted(c["name"] for c in crm.rows("company")) == ["", "Research and development"]
+    finally:
+        world.close()

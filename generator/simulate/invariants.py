@@ -21,7 +21,8 @@ end, what a correct sync guarantees:
 * ``lost``: after settling, every record of a ``create: always`` flow's source is linked to a record of
   its target (where the generated config creates: a flow that maps no property only links, and a
   record with no value at a property that feeds the target would be blank; a primary key or a reference
-  to a datatype no flow syncs is no such value);
+  to a datatype no flow syncs is no such value), unless the target refused its insert with a 4xx the
+  test made it answer: that is recorded on the entity and tried again when the record changes;
 * ``second-run-writes``: a run after settling writes nothing to any system.
 
 The directed checks ``concurrent-edits`` (edits of different properties on the two sides both
@@ -146,13 +147,14 @@ class World:
     ever: dict = field(default_factory=dict)  # record -> every record it was ever linked to
     born: dict = field(default_factory=dict)  # record -> when a user or the sync inserted it (a counter)
     names: dict = field(default_factory=dict)  # Ref -> property paths of its criteria made of names alone
+    refusals: set = field(default_factory=set)  # (system, status) of the 4xx failures made to happen
 
     def fresh(self) -> None:
         """A new example: empty systems and node, no bookkeeping."""
         self.sim.fresh()
         self.violations, self.kinds, self.pending, self.created, self.log_seen, self.ops = {}, {}, set(), set(), {}, []
         self.pairs, self.rekeyed, self.deleted, self.ever, self.user_lists = {}, set(), set(), {}, set()
-        self.born = {}
+        self.born, self.refusals = {}, set()
         self.free = False
 
     @classmethod
@@ -205,6 +207,8 @@ class World:
 
     def fail(self, system: str, status: int, times: int, after: int = 0) -> None:
         self.sim.systems[system].failure = Failure(after, status, times=times)
+        if 400 <= status < 500:
+            self.refusals.add((system, status))
         self.ops.append(f"fail {system} {status} x{times} after {after}")
 
     def heal(self) -> None:
@@ -451,6 +455,14 @@ class World:
         keeps or gets a counterpart is the sync's policy, not an invariant."""
         return bool((self.ever.get(name, set()) | {name}) & self.rekeyed)
 
+    def _refused(self, name: str, target: Ref) -> bool:
+        """Whether the target system answered this record's insert with a 4xx that a failure of the
+        test caused: the share step records it on the entity and goes on, and inserts again only when
+        the record changes (docs/sync-design.md, point 8; review M3). Any other 4xx is a generated
+        request the system rejects, so it counts."""
+        share = self.sim.node.store.dataset(f"{target.key}-share").latest.get(name) or {}
+        return share.get("$operation") == "insert" and (target.system, share.get("$status")) in self.refusals
+
     def _check_lost(self) -> None:
         links = self._links()
         # Creates as the generator reads the create rules (docs/sync-design.md): a flow that maps no
@@ -478,6 +490,8 @@ class World:
                     continue  # no value to write: a record made from it would be blank
                 if not self._creates_from(row, src, targets[tgt]):
                     continue  # outside the subset the flow is for
+                if self._refused(name, tgt):
+                    continue  # the target refused it: recorded, and tried again when the record changes
                 if not any(m.startswith(prefixes) for m in links.get(name, ())):
                     self._violate("lost", f"{name} has no linked {tgt.system} record (flow to "
                                           f"{tgt.datatype}, create: always)")
