@@ -332,7 +332,7 @@ def test_share_discards_deleted_entities_before_the_template():
             assert props["share_dataset"] == obj["_id"]
             for kind in ("lookup", "insert", "update", "delete"):
                 # 429 and 5xx fail the pipe (retried); any other status is recorded per entity.
-                assert props[f"{kind}_allowed_status_codes"] == "100-428,430-499"
+                assert props[f"{kind}_allowed_status_codes"] == "100-407,409-428,430-499"
                 assert props[f"operation_{kind}"].endswith(f"-{kind}")
     assert deleting == {"crm-company-share"}  # erp.department -> crm.company says delete: true
 

@@ -32,7 +32,7 @@ def rest_share(key: str, dt: str, deletes: bool) -> dict:
                                                   ["add", "properties", ["dict", "id", "_S.id"]], case]}},
             {"type": "rest", "system": "crm", "trigger_on": {"key": "operation", "value": f"{dt}-*"},
              "side_effects": True, "replace_entity": False, "response_property": "response_body",
-             "allowed_status_codes": "100-428,430-499"},
+             "allowed_status_codes": "100-407,409-428,430-499"},
         ],
         "batch_size": 1,
     }
