@@ -333,3 +333,30 @@ def test_an_insert_the_target_refused_is_recorded_and_made_when_the_record_chang
         assert sorted(c["name"] for c in crm.rows("company")) == ["", "Research and development"]
     finally:
         world.close()
+
+
+def test_a_contact_linked_to_a_company_customer_only_through_a_private_one_follows_its_key(tmp_path):
+    """The full search's case on the subsets spec: a private customer and a company customer that a user
+    gave one org number are one organisation, so the contact the private one created is linked to the
+    company customer too, through it. When the user clears the private customer's org number, the
+    contact stays with its origin and the company customer gets a company of its own: the link that
+    went is no duplicate, as the two never link directly (the company customer holds no person key)."""
+    spec, patch = SPECS["subsets"](tmp_path)
+    world = World.open([spec], patch)
+    try:
+        customer = {(e.system, e.datatype): e for e in world.eps}["erp", "customer"]
+        world.insert(customer, {"email": "ada@example.org", "orgNumber": "999", "isPrivate": True, "name": "Ada"})
+        world.insert(customer, {"email": "post@firma.no", "orgNumber": "999", "isPrivate": None, "name": "Firma"})
+        world.run()
+        assert world._links()["erp-customer:2"] >= {"erp-customer:1", "crm-contact:1"}
+        rows = [row["id"] for row in world.system(customer).rows("customer")]
+        world.update(customer, rows.index(1), "orgNumber", None)
+        assert world.ops[-1] == "update erp.customer 1 orgNumber=None"
+        world.reset("crm-contact-transform")
+        world.run()
+        links = world._links()
+        assert links["crm-contact:1"] == {"crm-contact:1", "erp-customer:1"}
+        assert links["erp-customer:2"] == {"erp-customer:2", "crm-company:1"}
+        assert not world.violations, world.violations
+    finally:
+        world.close()

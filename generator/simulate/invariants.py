@@ -148,6 +148,7 @@ class World:
     born: dict = field(default_factory=dict)  # record -> when a user or the sync inserted it (a counter)
     names: dict = field(default_factory=dict)  # Ref -> property paths of its criteria made of names alone
     refusals: set = field(default_factory=set)  # (system, status) of the 4xx failures made to happen
+    concepts: dict = field(default_factory=dict)  # Ref -> its concept (the plan's), read once
 
     def fresh(self) -> None:
         """A new example: empty systems and node, no bookkeeping."""
@@ -237,14 +238,16 @@ class World:
         breaks), unless a user changed a merge key or deleted one of them, or of the record that linked
         them: two records whose datatypes no flow connects are linked only through a third (a HubSpot
         company created from a Tripletex customer and the HubSpot contact of that customer's e-mail),
-        and follow its keys (docs/sync-design.md, point 2: links are by origin and merge criteria)."""
+        and follow its keys (docs/sync-design.md, point 2: links are by origin and merge criteria); so
+        are two of which one is outside the subset that would link it with the other (a contact and a
+        company customer, joined by a private customer's org number)."""
         for created, linked in list(self.pairs.items()):
             if created in self.rekeyed:
                 continue
             now = links.get(created, set())
             through_rekeyed = bool(linked & self.rekeyed)
             for other in sorted(linked - now - self.rekeyed):
-                if through_rekeyed and not self._connected(created, other):
+                if through_rekeyed and not self._may_link_directly(created, other):
                     continue
                 self._violate("duplicate", f"{created} (created by the sync) is no longer linked to {other}: "
                                            "the next edit duplicates it")
@@ -424,10 +427,25 @@ class World:
             return False
         return not any(_matches(row, subset) for subset in dict(target.creator_outside).get(source, ()))
 
-    def _connected(self, a: str, b: str) -> bool:
-        """Whether a flow connects the datatypes of records ``a`` and ``b`` (so they may link directly)."""
-        ends = {a.rpartition(":")[0], b.rpartition(":")[0]}
-        return any({f.source.key, f.target.key} == ends for f in self.sim.config.flows)
+    def _may_link_directly(self, a: str, b: str) -> bool:
+        """Whether records ``a`` and ``b`` may link without a third record: a flow connects their datatypes,
+        and each is in the subset its datatype's ``subsets`` name for the other's concept (a company
+        customer holds no key of the person concept). Else they are linked only through a third record,
+        and follow its keys."""
+        ra, rb = self._record(a)[0], self._record(b)[0]
+        if not any({f.source, f.target} == {ra, rb} for f in self.sim.config.flows):
+            return False
+        return self._in_subset(a, rb) and self._in_subset(b, ra)
+
+    def _in_subset(self, name: str, other: Ref) -> bool:
+        """Whether record ``name`` is in the subset its datatype's ``subsets`` name for ``other``'s concept
+        (every record is, where they name none)."""
+        ref, key = self._record(name)
+        if not self.concepts:
+            self.concepts = build_plan(self.sim.config).concepts
+        subset = self.sim.config.datatype(ref).subset(self.concepts[other])
+        row = self.sim.systems[ref.system].get(ref.datatype, key) or {}
+        return not subset or _matches(row, subset)
 
     def _named_alike(self, name: str, records: list[str]) -> bool:
         """Whether ``name`` shares the value of a criterion made of names alone with another of ``records``
