@@ -76,7 +76,7 @@ def operations(world: World, data) -> None:
             world.reset(data.draw(st.sampled_from(resettable), label="pipe"))
             world.run()  # the operator resets a pipe and lets it run
         elif kind == "fail":
-            world.fail(ep.system, data.draw(st.sampled_from([500, 503, 409]), label="status"),
+            world.fail(ep.system, data.draw(st.sampled_from([500, 503, 408, 409]), label="status"),
                        data.draw(st.integers(1, 3), label="times"), data.draw(st.integers(0, 2), label="after"))
         else:
             world.run()
