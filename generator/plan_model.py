@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
 from generator.equality import joined
 from generator.errors import Problem
@@ -286,6 +286,7 @@ def build_plan(config: NodeConfig) -> Plan:
     targets = tuple(_target(config, touching, ref, concepts, cross, rows, mapped.get(ref, ()), golden, assoc)
                     for ref in participants)
     synced = _synced(groups)
+    warnings.extend(_go_live_warnings(config, targets))
     return Plan(config, participants, tuple(groups), targets, merge_keys, concepts, tuple(splits), synced,
                 tuple(warnings), {r: dict(v) for r, v in references.items()}, assoc)
 
@@ -704,6 +705,29 @@ def _warnings(config: NodeConfig, assoc: frozenset[Ref]):
     yield from _profile_warnings(config)
     yield from _list_warnings(config)
     yield from _key_warnings(config)
+
+
+def _go_live_warnings(config: NodeConfig, targets: Iterable[Target]):
+    """A flow that creates between two datatypes that no merge criterion links: the records that
+    exist on both sides when the sync starts link to nothing, so each is created again on the other
+    side (review M9: "with no merge criteria, go-live copies both systems into each other"). Said once
+    per pair of datatypes, at its first creating flow."""
+    creating = {(c, t.ref) for t in targets for c in t.creators}
+    keyed = {frozenset((f.source, f.target)) for f in config.flows if f.merge_on}
+    said: set[frozenset] = set()
+    for spec in config.specs:
+        for i, flow in enumerate(spec.flows):
+            pair = frozenset((flow.source, flow.target))
+            if (flow.source, flow.target) not in creating or pair in keyed or pair in said:
+                continue
+            said.add(pair)
+            both = (flow.target, flow.source) in creating
+            where = f"{flow.source.system} and {flow.target.system}" if both else flow.target.system
+            yield Problem(flow.location, f"flows[{i}].merge_on",
+                          f"flow {flow.name} creates, and no flow between {flow.source} and {flow.target} has "
+                          "merge criteria: records that exist in both systems when the sync starts are not "
+                          f"linked, so each is created again in {where} (a duplicate); give merge_on where the "
+                          "documents name a key the two share (an e-mail, an org number)", level="warning")
 
 
 def _key_warnings(config: NodeConfig):

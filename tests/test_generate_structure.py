@@ -683,3 +683,46 @@ def test_a_datatype_that_only_links_is_written_nothing(tmp_path):
         assert sim.linked([{"system": "erp", "datatype": "employee", "where": {"email": "grace@example.org"}},
                            {"system": "crm", "datatype": "role"}])
         assert not [r for r in crm.requests if r[1].startswith("/roles/")]  # no lookup, no write
+
+
+NO_CRITERIA = """\
+dataflow: products-both-ways
+title: Products created both ways
+systems:
+  erp:
+    label: ERP
+    datatypes:
+      product: {label: Product, path: products, updated: updated}
+  crm:
+    label: CRM
+    datatypes:
+      product: {label: Product, path: products, updated: updated}
+flows:
+  - {from: erp.product, to: crm.product, create: always, properties: [{from: name, to: name}]}
+  - {from: crm.product, to: erp.product, create: always, properties: [{from: name, to: name}]}
+"""
+
+
+@pytest.mark.parametrize("criteria", [False, True], ids=["no-criteria", "merge-on-name"])
+def test_creating_without_merge_criteria_warns_of_go_live_duplicates(tmp_path, criteria):
+    """What the warning says happens: a product in both systems before the sync starts is created again in
+    each (go-live copies both systems into each other, review M9); said once for the pair. With a
+    criterion the two link instead, and nothing is said."""
+    from generator.simulate.scenario import Simulation
+
+    criterion = "create: always, merge_on: [[name, name]], properties"
+    text = NO_CRITERIA.replace("create: always, properties", criterion) if criteria else NO_CRITERIA
+    spec = tmp_path / "products.yaml"
+    spec.write_text(text, encoding="utf-8")
+    said = [w for w in render_specs([spec]).warnings if "created again" in w.message]
+    with Simulation.from_specs([spec]) as sim:
+        sim.systems["erp"].insert("product", {"name": "Widget"})
+        sim.systems["crm"].insert("product", {"name": "Widget"})
+        assert sim.run().settled
+        counts = [len(sim.systems[s].rows("product")) for s in ("erp", "crm")]
+    if criteria:
+        assert counts == [1, 1] and not said
+    else:
+        assert counts == [2, 2]
+        assert [(w.path, w.message.split(" (a duplicate)")[0].rsplit(", ", 1)[1]) for w in said] == [
+            ("flows[0].merge_on", "so each is created again in erp and crm")]
