@@ -20,7 +20,7 @@ def summary_lines(config: NodeConfig, plan: Plan | None = None) -> list[str]:
         created = {(flow.source, flow.target), (flow.target, flow.source)} & creators
         lines.append(f"  {flow.name}: {_create(flow, (flow.source, flow.target) in creators)}; "
                      f"{_links(flow, bool(created))}; {_count(flow)}")
-    both = _both_ways(config)
+    both = _both_ways(config, plan)
     if both:
         lines.append("properties that travel both ways:")
         for (a, b), pairs in both.items():
@@ -54,14 +54,17 @@ def _count(flow: Flow) -> str:
     return f"{len(rows)} propert{'y' if len(rows) == 1 else 'ies'}"
 
 
-def _both_ways(config: NodeConfig) -> dict[tuple[Ref, Ref], list[tuple[str, str]]]:
-    """Per pair of datatypes (in the order first named), the property pairs their flows map."""
+def _both_ways(config: NodeConfig, plan: Plan) -> dict[tuple[Ref, Ref], list[tuple[str, str]]]:
+    """Per pair of datatypes (in the order first named), the property pairs their flows map and the
+    generated config writes on both sides: not a primary key's row (identity), nor a reference to a
+    datatype no flow syncs (both skipped with a warning)."""
+    written = {(t.ref, m.target_path) for t in plan.targets for m in t.mapped}
     out: dict[tuple[Ref, Ref], list[tuple[str, str]]] = {}
     for flow in config.flows:
         reverse = (flow.target, flow.source) in out
         key = (flow.target, flow.source) if reverse else (flow.source, flow.target)
         for row in flow.properties:
-            if row.source and row.target:
+            if (flow.source, row.source) in written and (flow.target, row.target) in written:
                 pair = (row.target, row.source) if reverse else (row.source, row.target)
                 bucket = out.setdefault(key, [])
                 if pair not in bucket:

@@ -196,6 +196,12 @@ def test_primary_key_rows_are_identity(tmp_path):
     values = objs["pipes/crm-contact-transform.conf.json"]["transform"]["rules"]["values"]
     assert "id" not in {r[1] for r in values}
     assert any("maps a primary key" in w.message for w in result.warnings)
+    # The summary does not say the key travels; the flow's data rows do.
+    from generator.summary import summary_lines
+    line = next(x for x in summary_lines(load_node_config([tmp_path / EXAMPLE.name]))
+                if x.startswith("  erp.employee <-> crm.contact: "))
+    pairs = line.split(": ", 1)[1].split(", ")
+    assert "id" not in pairs and "firstName = first_name" in pairs
 
 
 @pytest.mark.parametrize("row", [{"from": "ID", "to": "first_name"}, {"from": "id", "to": "ContactId"},
