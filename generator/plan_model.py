@@ -66,6 +66,18 @@ def is_name_like(path: str) -> bool:
     return bool(_NAME.match(re.sub(r"[^a-z]", "", path.rsplit(".", 1)[-1].lower())))
 
 
+# A flag that says a record is a person: how systems tell their private customers apart
+# (Tripletex ``isPrivateIndividual``, PowerOffice Go ``IsPerson``).
+_PERSON_FLAG = re.compile(r"^is(private)?(person|individual|privateindividual)$")
+
+
+def person_flags(config: NodeConfig, ref: Ref) -> list[str]:
+    """The properties of ``ref`` that the flows' rows map and whose name says a record is a person."""
+    paths = {row.source for f in config.flows if f.source == ref for row in f.properties if row.source} \
+        | {row.target for f in config.flows if f.target == ref for row in f.properties if row.target}
+    return sorted(p for p in paths if _PERSON_FLAG.match(re.sub(r"[^a-z]", "", p.rsplit(".", 1)[-1].lower())))
+
+
 def names_only(alternative: tuple[tuple[str, str], ...]) -> bool:
     """A merge criterion whose every pair compares names (``generate`` warns about it)."""
     return all(is_name_like(a) or is_name_like(b) for a, b in alternative)
@@ -330,9 +342,20 @@ def _concepts(config: NodeConfig, participants: tuple[Ref, ...], warnings: list[
                                     "the other's global, and since no predicate tells the subset apart, the flow "
                                     "only links (no creates); give both datatypes one `concept:` if they are the "
                                     "same thing, or a datatype `subsets:` to say which records are the other "
-                                    "concept", level="warning"))
+                                    f"concept{_subset_hint(config, flow, known)}", level="warning"))
     warnings.extend(_subset_warnings(config, known))
     return known
+
+
+def _subset_hint(config: NodeConfig, flow: Flow, concepts: dict[Ref, str]) -> str:
+    """A ``subsets`` the rows suggest, for the spec's author to confirm: a flag of the side whose persons
+    the flow is about that says a record is a person. Only suggested: no document says its value."""
+    for ref, other in ((flow.source, flow.target), (flow.target, flow.source)):
+        if concepts[other] == "person" and concepts[ref] != "person":
+            for flag in person_flags(config, ref):
+                return (f" (the rows map {ref}.{flag}: if it is true for persons, "
+                        f"give {ref.datatype} `subsets: {{person: {{{flag}: true}}}}`)")
+    return ""
 
 
 def _subset_warnings(config: NodeConfig, concepts: dict[Ref, str]):

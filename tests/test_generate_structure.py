@@ -732,3 +732,45 @@ def test_creating_without_merge_criteria_warns_of_go_live_duplicates(tmp_path, c
         assert counts == [2, 2]
         assert [(w.path, w.message.split(" (a duplicate)")[0].rsplit(", ", 1)[1]) for w in said] == [
             ("flows[0].merge_on", "so each is created again in erp and crm")]
+
+
+PEOPLE_AMONG_CUSTOMERS = """\
+dataflow: customers-and-contacts
+title: Customers of which some are people
+systems:
+  erp:
+    label: ERP
+    datatypes:
+      customer: {label: Customer, path: customers}
+  crm:
+    label: CRM
+    datatypes:
+      contact: {label: Contact, path: contacts}
+flows:
+  - from: erp.customer
+    to: crm.contact
+    qualifier: human data
+    create: always
+    merge_on: [[email, email]]
+    properties:
+      - {from: email, to: email}
+      - {from: isPrivateIndividual, to: private}
+"""
+
+
+def test_a_person_flag_in_the_rows_is_suggested_as_the_subset(tmp_path):
+    """A flow from customers to contacts only links until the spec says which customers are persons; where
+    the rows map a flag named so (Tripletex's isPrivateIndividual), the warning suggests it. Given as
+    suggested, the warning goes and the flow creates."""
+    spec = tmp_path / "people.yaml"
+    spec.write_text(PEOPLE_AMONG_CUSTOMERS, encoding="utf-8")
+    said = [w.message for w in render_specs([spec]).warnings if "links concept organisation to concept person" in w.message]
+    assert len(said) == 1 and said[0].endswith(
+        "(the rows map erp.customer.isPrivateIndividual: if it is true for persons, give customer "
+        "`subsets: {person: {isPrivateIndividual: true}}`)")
+    spec.write_text(PEOPLE_AMONG_CUSTOMERS.replace(
+        "customer: {label: Customer, path: customers}",
+        "customer: {label: Customer, path: customers, subsets: {person: {isPrivateIndividual: true}}}"), encoding="utf-8")
+    assert not [w for w in render_specs([spec]).warnings if "links concept" in w.message]
+    plan = build_plan(load_node_config([spec]))
+    assert [str(c) for t in plan.targets for c in t.creators] == ["erp.customer"]
