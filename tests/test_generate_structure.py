@@ -764,13 +764,14 @@ def test_a_person_flag_in_the_rows_is_suggested_as_the_subset(tmp_path):
     suggested, the warning goes and the flow creates."""
     spec = tmp_path / "people.yaml"
     spec.write_text(PEOPLE_AMONG_CUSTOMERS, encoding="utf-8")
-    said = [w.message for w in render_specs([spec]).warnings if "links concept organisation to concept person" in w.message]
+    said = [w.message for w in render_specs([spec]).warnings
+            if "links concept organisation to concept person" in w.message]
     assert len(said) == 1 and said[0].endswith(
         "(the rows map erp.customer.isPrivateIndividual: if it is true for persons, give customer "
         "`subsets: {person: {isPrivateIndividual: true}}`)")
-    spec.write_text(PEOPLE_AMONG_CUSTOMERS.replace(
-        "customer: {label: Customer, path: customers}",
-        "customer: {label: Customer, path: customers, subsets: {person: {isPrivateIndividual: true}}}"), encoding="utf-8")
+    subset = "customer: {label: Customer, path: customers, subsets: {person: {isPrivateIndividual: true}}}"
+    spec.write_text(PEOPLE_AMONG_CUSTOMERS.replace("customer: {label: Customer, path: customers}", subset),
+                    encoding="utf-8")
     assert not [w for w in render_specs([spec]).warnings if "links concept" in w.message]
     plan = build_plan(load_node_config([spec]))
     assert [str(c) for t in plan.targets for c in t.creators] == ["erp.customer"]
