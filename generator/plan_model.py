@@ -71,7 +71,7 @@ def is_name_like(path: str) -> bool:
 _PERSON_FLAG = re.compile(r"^is(private)?(person|individual|privateindividual)$")
 
 
-def person_flags(config: NodeConfig, ref: Ref) -> list[str]:
+def _person_flags(config: NodeConfig, ref: Ref) -> list[str]:
     """The properties of ``ref`` that the flows' rows map and whose name says a record is a person."""
     paths = {row.source for f in config.flows if f.source == ref for row in f.properties if row.source} \
         | {row.target for f in config.flows if f.target == ref for row in f.properties if row.target}
@@ -352,7 +352,7 @@ def _subset_hint(config: NodeConfig, flow: Flow, concepts: dict[Ref, str]) -> st
     the flow is about that says a record is a person. Only suggested: no document says its value."""
     for ref, other in ((flow.source, flow.target), (flow.target, flow.source)):
         if concepts[other] == "person" and concepts[ref] != "person":
-            for flag in person_flags(config, ref):
+            for flag in _person_flags(config, ref):
                 return (f" (the rows map {ref}.{flag}: if it is true for persons, "
                         f"give {ref.datatype} `subsets: {{person: {{{flag}: true}}}}`)")
     return ""
