@@ -15,12 +15,14 @@ from generator.plan_model import Plan, build_plan
 def summary_lines(config: NodeConfig, plan: Plan | None = None) -> list[str]:
     plan = plan or build_plan(config)
     creators = {(c, t.ref) for t in plan.targets for c in t.creators}
+    group = _link_groups(config, creators)
     lines = [f"{config.name}: {len(config.flows)} flow(s)"]
     for flow in config.flows:
         created = {(flow.source, flow.target), (flow.target, flow.source)} & creators
+        linked = group(flow.source) == group(flow.target)
         lines.append(f"  {flow.name}: {_create(flow, (flow.source, flow.target) in creators)}; "
-                     f"{_links(flow, bool(created))}; {_count(flow)}")
-    both = _both_ways(config, plan)
+                     f"{_links(flow, bool(created), linked)}; {_count(flow)}")
+    both = {pair: rows for pair, rows in _both_ways(config, plan).items() if group(pair[0]) == group(pair[1])}
     if both:
         lines.append("properties that travel both ways:")
         for (a, b), pairs in both.items():
@@ -38,13 +40,31 @@ def _create(flow: Flow, creates: bool) -> str:
     return f"links only (create: {flow.create.kind}, generated as link-only: see the warning above)"
 
 
-def _links(flow: Flow, created: bool) -> str:
+def _link_groups(config: NodeConfig, creators: set[tuple[Ref, Ref]]):
+    """The datatypes whose records can end up in one golden record: joined by a flow with merge criteria
+    or one that creates (origin), also through a third datatype. Returns datatype -> its group."""
+    parent: dict[Ref, Ref] = {}
+
+    def find(ref: Ref) -> Ref:
+        while parent.setdefault(ref, ref) != ref:
+            ref = parent[ref]
+        return ref
+
+    for flow in config.flows:
+        if flow.merge_on or (flow.source, flow.target) in creators:
+            parent[find(flow.source)] = find(flow.target)
+    return find
+
+
+def _links(flow: Flow, created: bool, linked: bool) -> str:
     """``created``: whether a flow between the two datatypes creates, in either direction (its records
-    are linked to their origin)."""
+    are linked to their origin); ``linked``: whether their records can meet in a golden record at all."""
     if not flow.merge_on:
-        if not created:
-            return "links nothing (no merge criteria, and no flow between them creates)"
-        return "links created records to their origin only (no merge criteria)"
+        if created:
+            return "links created records to their origin only (no merge criteria)"
+        if linked:
+            return "links only through other datatypes' links (no merge criteria, and no flow between them creates)"
+        return "links nothing (no merge criteria, and no flow between them creates)"
     alts = [" and ".join(f"{s} = {t}" for s, t in alt) for alt in flow.merge_on]
     return "links on " + " or ".join(alts)
 

@@ -230,3 +230,40 @@ def test_import_doc_keeps_the_settings_of_the_spec_it_replaces(tmp_path):
     assert contact.subsets == (("organisation", (("active", True), ("kind", "company"))),)
     assert contact.primary_key_given  # named as the default, it still stops the loader reading one
     assert load_spec_file(spec_path).systems["alpha"].datatypes["person"].label == "Person"
+
+
+LINKS = """\
+dataflow: links
+title: What links what
+systems:
+  erp:
+    label: ERP
+    datatypes:
+      employee: {label: Employee, path: employees}
+      contact: {label: Contact, path: contacts}
+      order: {label: Order, path: orders}
+  crm:
+    label: CRM
+    datatypes:
+      person: {label: Person, path: persons}
+      line: {label: Line, path: lines, concept: orderline}
+flows:
+  - {from: erp.employee, to: crm.person, create: link-only, merge_on: [[email, email]], properties: [{from: name, to: name}]}
+  - {from: erp.contact, to: crm.person, create: link-only, merge_on: [[email, email]], properties: [{from: name, to: name}]}
+  - {from: erp.employee, to: erp.contact, create: link-only, properties: [{from: phone, to: phone}]}
+  - {from: erp.order, to: crm.line, create: link-only, properties: [{from: total, to: price}]}
+"""
+
+
+def test_the_summary_says_which_flows_link_nothing_and_carries_no_property_for_them(tmp_path):
+    """A flow without merge criteria whose two datatypes nothing else links links nothing, and no property
+    travels over it; one whose datatypes meet through a third datatype's criteria links through it."""
+    spec = tmp_path / "links.yaml"
+    spec.write_text(LINKS, encoding="utf-8")
+    lines = summary_lines(load_node_config([spec]))
+    line = {x.split(": ", 1)[0].strip(): x for x in lines}
+    assert "links only through other datatypes' links" in line["erp.employee -> erp.contact"]
+    assert "links nothing (no merge criteria" in line["erp.order -> crm.line"]
+    both = lines[lines.index("properties that travel both ways:") + 1:]
+    assert any(x.startswith("  erp.employee <-> erp.contact: phone") for x in both)
+    assert not any("crm.line" in x for x in both)
