@@ -218,7 +218,8 @@ def test_import_doc_keeps_the_settings_of_the_spec_it_replaces(tmp_path):
         "  beta: {label: Beta, datatypes: {contact: Contact}}",
         "  beta:\n    label: Beta\n    base_url: https://beta.example/api\n    auth: {type: bearer, secret: beta-key}\n"
         "    datatypes:\n      contact: {label: Contact, path: people, primary_key: id, list_property: data,"
-        " concept: person, lists: [phones], subsets: {organisation: {kind: company, active: true}}}")
+        " update_method: PUT, concept: person, lists: [phones],"
+        " subsets: {organisation: {kind: company, active: true}}}")
     spec_path = _spec(tmp_path, settings)
     docs = tmp_path / "docs"
     assert cli.main(["docs", str(spec_path), "-o", str(docs)]) == 0
@@ -226,7 +227,8 @@ def test_import_doc_keeps_the_settings_of_the_spec_it_replaces(tmp_path):
     beta = load_spec_file(spec_path).systems["beta"]
     assert (beta.base_url, beta.auth.secret) == ("https://beta.example/api", "beta-key")
     contact = beta.datatypes["contact"]
-    assert (contact.path, contact.list_property, contact.concept, contact.lists) == ("people", "data", "person", ("phones",))
+    assert (contact.path, contact.list_property, contact.update_method, contact.concept, contact.lists) == (
+        "people", "data", "PUT", "person", ("phones",))
     assert contact.subsets == (("organisation", (("active", True), ("kind", "company"))),)
     assert contact.primary_key_given  # named as the default, it still stops the loader reading one
     assert load_spec_file(spec_path).systems["alpha"].datatypes["person"].label == "Person"
@@ -248,8 +250,10 @@ systems:
       person: {label: Person, path: persons}
       line: {label: Line, path: lines, concept: orderline}
 flows:
-  - {from: erp.employee, to: crm.person, create: link-only, merge_on: [[email, email]], properties: [{from: name, to: name}]}
-  - {from: erp.contact, to: crm.person, create: link-only, merge_on: [[email, email]], properties: [{from: name, to: name}]}
+  - {from: erp.employee, to: crm.person, create: link-only, merge_on: [[email, email]],
+     properties: [{from: name, to: name}]}
+  - {from: erp.contact, to: crm.person, create: link-only, merge_on: [[email, email]],
+     properties: [{from: name, to: name}]}
   - {from: erp.employee, to: erp.contact, create: link-only, properties: [{from: phone, to: phone}]}
   - {from: erp.order, to: crm.line, create: link-only, properties: [{from: total, to: price}]}
 """
