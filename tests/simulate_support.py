@@ -14,7 +14,10 @@ TALK = ROOT.parent / "shared" / "talk-docs"
 SEED = ROOT / "specs" / "customerp-crmoffice.yaml"
 EXAMPLE = ROOT / "specs" / "examples" / "erp-crm-properties.yaml"
 PAIRS = {"hubspot-tripletex": ("hubspot-tripletex.rst", "tripletex-hubspot.rst"),
-         "crmoffice-customerp": ("crmoffice-customerp.rst", "customerp-crmoffice.rst")}
+         "crmoffice-customerp": ("crmoffice-customerp.rst", "customerp-crmoffice.rst"),
+         "salesforce-superoffice": ("salesforce-superoffice.rst", "superoffice-salesforce.rst"),
+         "hubspot-superoffice": ("hubspot-superoffice.rst", "superoffice-hubspot.rst"),
+         "shopify-tripletex": ("shopify-tripletex.rst", "tripletex-shopify.rst")}
 
 
 def imported_spec(pair: str, folder: Path) -> Path:
