@@ -15,8 +15,10 @@ property spec synchronizes at all and every invariant below would only repeat B1
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -138,6 +140,18 @@ def test_invariant_holds_under_random_interleavings(spec, invariant, corpus_tmp)
     assert invariant not in found, found[invariant]
 
 
+@contextmanager
+def _world(spec_key: str, tmp: Path, patch=()) -> Iterator[tuple[World, dict]]:
+    """A ``World`` on one of the searched specs (with more patches), and its endpoints by (system,
+    datatype); closed afterwards."""
+    spec, own = {**SPECS, **MORE_SPECS}[spec_key](tmp)
+    world = World.open([spec], own + tuple(patch))
+    try:
+        yield world, {(e.system, e.datatype): e for e in world.eps}
+    finally:
+        world.close()
+
+
 def _linked_world(spec_key: str, tmp: Path) -> tuple[World, dict]:
     spec, patch = SPECS[spec_key](tmp)
     world = World.open([spec], patch)
@@ -174,10 +188,7 @@ def test_records_users_gave_one_merge_key_are_no_duplicate(tmp_path):
     search's case on the HubSpot <-> Tripletex import): the merge working, not a duplicate. The second,
     which held only a physical address line, had created a HubSpot company before it got the e-mail;
     that company joins them too."""
-    spec, patch = SPECS["hubspot-tripletex"](tmp_path)
-    world = World.open([spec], patch)
-    try:
-        eps = {(e.system, e.datatype): e for e in world.eps}
+    with _world("hubspot-tripletex", tmp_path) as (world, eps):
         customer, contact = eps["tripletex", "customer"], eps["hubspot", "contact"]
         world.insert(customer, {"email": "per@example.org", "deliveryAddress.addressLine1": "Ada"})
         world.insert(contact, {"properties.email": "per@example.org", "properties.lastname": "Per"})
@@ -188,8 +199,6 @@ def test_records_users_gave_one_merge_key_are_no_duplicate(tmp_path):
         world.update(customer, second, "email", "per@example.org")
         world.finish()
         groups = {frozenset(v) for v in world._links().values()}
-    finally:
-        world.close()
     assert {"tripletex-customer:1", "tripletex-customer:2", "hubspot-contact:1", "hubspot-company:1"} in groups
     assert world.created == {"hubspot-company:1"} and not world.violations, world.violations
 
@@ -198,17 +207,12 @@ def test_records_a_criterion_of_names_joins_are_the_specs_choice_not_a_duplicate
     """The example spec merges CRM companies with ERP departments on the name alone (generate warns): a
     CRM company the sync creates from an ERP customer of another org number joins an existing company
     of that name (the full search's case on the example spec). The spec says so; no duplicate."""
-    spec, patch = SPECS["example"](tmp_path)
-    world = World.open([spec], patch)
-    try:
-        eps = {(e.system, e.datatype): e for e in world.eps}
+    with _world("example", tmp_path) as (world, eps):
         world.insert(eps["crm", "company"], {"org_nr": "111", "name": "Acme AS"})
         world.run()
         world.insert(eps["erp", "customer"], {"orgNumber": "222", "name": " ACME as", "city": "Bergen"})
         world.finish()
         groups = {frozenset(v) for v in world._links().values()}
-    finally:
-        world.close()
     assert world.created == {"crm-company:2"}
     assert {"crm-company:1", "crm-company:2", "erp-customer:1"} in groups
     assert "duplicate" not in world.violations, world.violations
@@ -219,34 +223,26 @@ def test_a_record_whose_only_value_is_no_data_is_not_lost(tmp_path):
     with a warning) has nothing to write to HubSpot: no deal is created, and that is no ``lost`` record
     (the full search's case on HubSpot <-> Tripletex once the fan-in case was fixed). An order with a
     date is created and linked."""
-    spec, patch = SPECS["hubspot-tripletex"](tmp_path)
-    world = World.open([spec], patch)
-    try:
-        order = next(e for e in world.eps if (e.system, e.datatype) == ("tripletex", "order"))
+    with _world("hubspot-tripletex", tmp_path) as (world, eps):
+        order = eps["tripletex", "order"]
         world.insert(order, {"deliveryDate": "", "currency.id": "Ada"})
         world.insert(order, {"orderDate": "2024-05-01"})
         world.finish()
         links = world._links()
-    finally:
-        world.close()
     assert world.created == {"hubspot-deal:1"}
     assert any(m.startswith("hubspot-deal:") for m in links.get("tripletex-order:2", ()))
     assert "lost" not in world.violations, world.violations
 
 
 def _delete_first_of_two_employees(tmp_path, patch=()) -> World:
-    spec, past_b1 = SPECS["hubspot-tripletex"](tmp_path)
-    world = World.open([spec], past_b1 + tuple(patch))
-    try:
-        employee = next(e for e in world.eps if (e.system, e.datatype) == ("tripletex", "employee"))
+    with _world("hubspot-tripletex", tmp_path, patch) as (world, eps):
+        employee = eps["tripletex", "employee"]
         world.insert(employee, {"email": "ada@example.org", "firstName": "Ada"})
         world.run()
         world.insert(employee, {"email": "ada@example.org", "firstName": "Ada"})
         world.run()
         world.delete(employee, [row["id"] for row in world.system(employee).rows("employee")].index(1))
         world.finish()
-    finally:
-        world.close()
     return world
 
 
@@ -254,10 +250,7 @@ def test_a_created_record_loses_a_link_through_a_third_record_with_that_records_
     """A HubSpot company created from a Tripletex customer is linked to the HubSpot contact of the
     customer's e-mail only through the customer (no flow connects a company and a contact); once a user
     clears the customer's e-mail, the two part: the user's edit, not a duplicate the sync made."""
-    spec, patch = SPECS["hubspot-tripletex"](tmp_path)
-    world = World.open([spec], patch)
-    try:
-        eps = {(e.system, e.datatype): e for e in world.eps}
+    with _world("hubspot-tripletex", tmp_path) as (world, eps):
         customer = eps["tripletex", "customer"]
         world.insert(customer, {"email": "ada@example.org", "deliveryAddress.addressLine1": "Storgata 1"})
         world.run()
@@ -267,8 +260,6 @@ def test_a_created_record_loses_a_link_through_a_third_record_with_that_records_
         world.update(customer, 0, "email", None)
         world.finish()
         now = world._links().get("hubspot-company:1", set())
-    finally:
-        world.close()
     assert "hubspot-contact:1" in linked and "hubspot-contact:1" not in now
     assert "duplicate" not in world.violations, world.violations
 
@@ -315,10 +306,7 @@ def test_an_insert_the_target_refused_is_recorded_and_made_when_the_record_chang
     409. The share step records it on the entity and goes on (point 8, M3), so after the CRM heals the
     department still has no company: no ``lost`` record, since the refusal is the system's answer. An
     edit of the department makes the insert again, and the company is created."""
-    spec, patch = SPECS["example"](tmp_path)
-    world = World.open([spec], patch)
-    try:
-        eps = {(e.system, e.datatype): e for e in world.eps}
+    with _world("example", tmp_path) as (world, eps):
         company, department = eps["crm", "company"], eps["erp", "department"]
         world.insert(company, {"name": "", "address.city": "Oslo"})
         world.run()
@@ -334,8 +322,6 @@ def test_an_insert_the_target_refused_is_recorded_and_made_when_the_record_chang
         world.update(department, 0, "name", "Research and development")
         world.run()
         assert sorted(c["name"] for c in crm.rows("company")) == ["", "Research and development"]
-    finally:
-        world.close()
 
 
 def test_a_contact_linked_to_a_company_customer_only_through_a_private_one_follows_its_key(tmp_path):
@@ -344,10 +330,8 @@ def test_a_contact_linked_to_a_company_customer_only_through_a_private_one_follo
     company customer too, through it. When the user clears the private customer's org number, the
     contact stays with its origin and the company customer gets a company of its own: the link that
     went is no duplicate, as the two never link directly (the company customer holds no person key)."""
-    spec, patch = SPECS["subsets"](tmp_path)
-    world = World.open([spec], patch)
-    try:
-        customer = {(e.system, e.datatype): e for e in world.eps}["erp", "customer"]
+    with _world("subsets", tmp_path) as (world, eps):
+        customer = eps["erp", "customer"]
         world.insert(customer, {"email": "ada@example.org", "orgNumber": "999", "isPrivate": True, "name": "Ada"})
         world.insert(customer, {"email": "post@firma.no", "orgNumber": "999", "isPrivate": None, "name": "Firma"})
         world.run()
@@ -361,5 +345,3 @@ def test_a_contact_linked_to_a_company_customer_only_through_a_private_one_follo
         assert links["crm-contact:1"] == {"crm-contact:1", "erp-customer:1"}
         assert links["erp-customer:2"] == {"erp-customer:2", "crm-company:1"}
         assert not world.violations, world.violations
-    finally:
-        world.close()
