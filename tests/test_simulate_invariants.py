@@ -345,3 +345,21 @@ def test_a_contact_linked_to_a_company_customer_only_through_a_private_one_follo
         assert links["crm-contact:1"] == {"crm-contact:1", "erp-customer:1"}
         assert links["erp-customer:2"] == {"erp-customer:2", "crm-company:1"}
         assert not world.violations, world.violations
+
+
+def test_a_person_whose_created_counterpart_a_user_deleted_is_not_lost(tmp_path):
+    """The full search's case on HubSpot <-> SuperOffice: a SuperOffice person made a HubSpot contact; a
+    second person with that e-mail joins their golden record while a user deletes the contact. The sync
+    does not create it again (its insert is in the share dataset), so neither person has a contact: the
+    user's delete, not a lost record. The second person was never linked to the contact itself."""
+    with _world("hubspot-superoffice", tmp_path) as (world, eps):
+        person, contact = eps["superoffice", "person"], eps["hubspot", "contact"]
+        world.insert(person, {"Emails.Value": "ada@example.org", "Firstname": "Per"})
+        world.run()
+        world.insert(person, {"Emails.Value": "ada@example.org", "Firstname": "Ada"})
+        world.delete(contact, 0)
+        world.finish()
+        links = world._links()
+    assert links["superoffice-person:2"] == {"superoffice-person:1", "superoffice-person:2"}
+    assert world.created == {"hubspot-contact:1"}
+    assert not world.violations, world.violations

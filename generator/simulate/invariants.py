@@ -22,7 +22,9 @@ end, what a correct sync guarantees:
   its target (where the generated config creates: a flow that maps no property only links, and a
   record with no value at a property that feeds the target would be blank; a primary key or a reference
   to a datatype no flow syncs is no such value), unless the target refused its insert with a 4xx the
-  test made it answer: that is recorded on the entity and tried again when the record changes;
+  test made it answer (that is recorded on the entity and tried again when the record changes), or a
+  record of its golden record was linked to one a user deleted or re-keyed (whether the person gets a
+  counterpart again is the sync's policy: a record it created once is not created again);
 * ``second-run-writes``: a run after settling writes nothing to any system.
 
 The directed checks ``concurrent-edits`` (edits of different properties on the two sides both
@@ -504,7 +506,10 @@ class World:
             prefixes = tuple(f"{tgt.system}-{dt}:" for dt in self.sim.config.systems[tgt.system].datatypes)
             for row in self.sim.systems[src.system].rows(src.datatype):
                 name = self._name(src.system, src.datatype, row[pk])
-                if self._lost_to_user(name) or not _has_mapped_value(row, feeding[src, tgt]):
+                # Also through its golden record: the person a user deleted the counterpart of.
+                if any(self._lost_to_user(m) for m in links.get(name, set()) | {name}):
+                    continue
+                if not _has_mapped_value(row, feeding[src, tgt]):
                     continue  # no value to write: a record made from it would be blank
                 if not self._creates_from(row, src, targets[tgt]):
                     continue  # outside the subset the flow is for
