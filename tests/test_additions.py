@@ -13,6 +13,7 @@ from generator.additions import apply, recorded, target_additions
 from generator.loader import load_node_config, load_spec_file
 from generator.model import Ref
 from generator.summary import summary_lines
+from tests.spec_samples import erp_crm_spec
 from generator.talkdoc import render_docs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -234,29 +235,21 @@ def test_import_doc_keeps_the_settings_of_the_spec_it_replaces(tmp_path):
     assert load_spec_file(spec_path).systems["alpha"].datatypes["person"].label == "Person"
 
 
-LINKS = """\
-dataflow: links
-title: What links what
-systems:
-  erp:
-    label: ERP
-    datatypes:
+LINKS = erp_crm_spec("links", """\
       employee: {label: Employee, path: employees}
       contact: {label: Contact, path: contacts}
       order: {label: Order, path: orders}
-  crm:
-    label: CRM
-    datatypes:
+""", """\
       person: {label: Person, path: persons}
       line: {label: Line, path: lines, concept: orderline}
-flows:
+""", """\
   - {from: erp.employee, to: crm.person, create: link-only, merge_on: [[email, email]],
      properties: [{from: name, to: name}]}
   - {from: erp.contact, to: crm.person, create: link-only, merge_on: [[email, email]],
      properties: [{from: name, to: name}]}
   - {from: erp.employee, to: erp.contact, create: link-only, properties: [{from: phone, to: phone}]}
   - {from: erp.order, to: crm.line, create: link-only, properties: [{from: total, to: price}]}
-"""
+""")
 
 
 def test_the_summary_says_which_flows_link_nothing_and_carries_no_property_for_them(tmp_path):

@@ -15,6 +15,7 @@ from generator.loader import load_node_config, load_spec_text, merge_specs
 from generator.plan_model import build_plan
 from generator.qa.dtlread import all_lists
 from generator.render import render_config
+from tests.spec_samples import erp_crm_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT / "specs" / "customerp-crmoffice.yaml"
@@ -641,20 +642,12 @@ def test_a_subset_predicate_filters_the_split_keys_the_links_and_creates(tmp_pat
     assert "mergekey-orgNumber-organisation" not in json.dumps(objects(own_result.files))
 
 
-LINK_ONLY = """\
-dataflow: link-only-roles
-title: Employees to contacts, and CRM roles that only link
-systems:
-  erp:
-    label: ERP
-    datatypes:
+LINK_ONLY = erp_crm_spec("link-only-roles", """\
       employee: {label: Employee, path: employees, updated: updated}
-  crm:
-    label: CRM
-    datatypes:
+""", """\
       contact: {label: Contact, path: contacts, updated: updated}
       role: {label: Role, path: roles, updated: updated, concept: person}
-flows:
+""", """\
   - from: erp.employee
     to: crm.contact
     create: always
@@ -663,7 +656,7 @@ flows:
       - {from: email, to: email, type: '"string"'}
       - {from: name, to: name, type: '"string"'}
   - {from: erp.employee, to: crm.role, create: link-only, merge_on: [[email, email]]}
-"""
+""")
 
 
 def test_a_datatype_that_only_links_is_written_nothing(tmp_path):
@@ -691,22 +684,14 @@ def test_a_datatype_that_only_links_is_written_nothing(tmp_path):
         assert not [r for r in crm.requests if r[1].startswith("/roles/")]  # no lookup, no write
 
 
-NO_CRITERIA = """\
-dataflow: products-both-ways
-title: Products created both ways
-systems:
-  erp:
-    label: ERP
-    datatypes:
+NO_CRITERIA = erp_crm_spec("products-both-ways", """\
       product: {label: Product, path: products, updated: updated}
-  crm:
-    label: CRM
-    datatypes:
+""", """\
       product: {label: Product, path: products, updated: updated}
-flows:
+""", """\
   - {from: erp.product, to: crm.product, create: always, properties: [{from: name, to: name}]}
   - {from: crm.product, to: erp.product, create: always, properties: [{from: name, to: name}]}
-"""
+""")
 
 
 @pytest.mark.parametrize("criteria", [False, True], ids=["no-criteria", "merge-on-name"])
@@ -734,19 +719,11 @@ def test_creating_without_merge_criteria_warns_of_go_live_duplicates(tmp_path, c
             ("flows[0].merge_on", "so each is created again in erp and crm")]
 
 
-PEOPLE_AMONG_CUSTOMERS = """\
-dataflow: customers-and-contacts
-title: Customers of which some are people
-systems:
-  erp:
-    label: ERP
-    datatypes:
+PEOPLE_AMONG_CUSTOMERS = erp_crm_spec("customers-and-contacts", """\
       customer: {label: Customer, path: customers}
-  crm:
-    label: CRM
-    datatypes:
+""", """\
       contact: {label: Contact, path: contacts}
-flows:
+""", """\
   - from: erp.customer
     to: crm.contact
     qualifier: human data
@@ -755,7 +732,7 @@ flows:
     properties:
       - {from: email, to: email}
       - {from: isPrivateIndividual, to: private}
-"""
+""")
 
 
 def test_a_person_flag_in_the_rows_is_suggested_as_the_subset(tmp_path):
