@@ -363,3 +363,25 @@ def test_a_person_whose_created_counterpart_a_user_deleted_is_not_lost(tmp_path)
     assert links["superoffice-person:2"] == {"superoffice-person:1", "superoffice-person:2"}
     assert world.created == {"hubspot-contact:1"}
     assert not world.violations, world.violations
+
+
+def test_a_record_created_by_a_flow_without_criteria_follows_its_origin_only(tmp_path):
+    """The full search's case on HubSpot <-> SuperOffice: SuperOffice users create HubSpot users with no
+    merge criteria (as the documents say; ``generate`` warns that such a pair links by origin only). A
+    second SuperOffice user with the first one's e-mail joins their golden record through the e-mail
+    criterion of the users' flow to contacts. When a user deletes the first, the HubSpot user it made
+    keeps no link to the second: it could only link by origin. The second gets a HubSpot user of its
+    own, the duplicate the warning spoke of, not one the pair check should count."""
+    with _world("hubspot-superoffice", tmp_path) as (world, eps):
+        user = eps["superoffice", "user"]
+        world.insert(user, {"personEmail": "per@example.org", "firstName": "Per"})
+        world.run()
+        world.insert(user, {"personEmail": "per@example.org", "firstName": "Liv"})
+        world.run()
+        linked = world._links()["hubspot-user:1"]
+        world.delete(user, [row["id"] for row in world.system(user).rows("user")].index(1))
+        world.finish()
+        links = world._links()
+    assert linked == {"hubspot-user:1", "superoffice-user:1", "superoffice-user:2"}
+    assert links["superoffice-user:2"] == {"superoffice-user:2", "hubspot-user:2"}
+    assert not world.violations, world.violations

@@ -242,7 +242,8 @@ class World:
         company created from a Tripletex customer and the HubSpot contact of that customer's e-mail),
         and follow its keys (docs/sync-design.md, point 2: links are by origin and merge criteria); so
         are two of which one is outside the subset that would link it with the other (a contact and a
-        company customer, joined by a private customer's org number)."""
+        company customer, joined by a private customer's org number), and two whose datatypes no merge
+        criterion connects, unless one is the other's origin (``_may_link_directly``)."""
         for created, linked in list(self.pairs.items()):
             if created in self.rekeyed:
                 continue
@@ -430,14 +431,23 @@ class World:
         return not any(_matches(row, subset) for subset in dict(target.creator_outside).get(source, ()))
 
     def _may_link_directly(self, a: str, b: str) -> bool:
-        """Whether records ``a`` and ``b`` may link without a third record: a flow connects their datatypes,
-        and each is in the subset its datatype's ``subsets`` name for the other's concept (a company
-        customer holds no key of the person concept). Else they are linked only through a third record,
-        and follow its keys."""
+        """Whether records ``a`` and ``b`` may link without a third record: one is the other's origin, or a
+        flow with merge criteria connects their datatypes and each is in the subset its datatype's
+        ``subsets`` name for the other's concept (a company customer holds no key of the person concept).
+        Else they are linked only through a third record, and follow its keys: without criteria, a record
+        the sync created links by origin alone (``generate`` warns of such pairs)."""
+        if b in self._origins(a) or a in self._origins(b):
+            return True
         ra, rb = self._record(a)[0], self._record(b)[0]
-        if not any({f.source, f.target} == {ra, rb} for f in self.sim.config.flows):
+        if not any({f.source, f.target} == {ra, rb} and f.merge_on for f in self.sim.config.flows):
             return False
         return self._in_subset(a, rb) and self._in_subset(b, ra)
+
+    def _origins(self, name: str) -> set[str]:
+        """The records that caused ``name`` (its ``$origin``, which the collect template sets)."""
+        entity = self.sim.node.store.dataset(f"{name.rpartition(':')[0]}-enrich").latest.get(name) or {}
+        origins = entity.get("$origin")
+        return {f"{o.ns}:{o.ident}" for o in (origins if isinstance(origins, list) else [origins]) if isinstance(o, NI)}
 
     def _in_subset(self, name: str, other: Ref) -> bool:
         """Whether record ``name`` is in the subset its datatype's ``subsets`` name for ``other``'s concept
