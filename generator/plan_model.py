@@ -351,10 +351,10 @@ def _subset_hint(config: NodeConfig, flow: Flow, concepts: dict[Ref, str]) -> st
     """A ``subsets`` the rows suggest, for the spec's author to confirm: a flag of the side whose persons
     the flow is about that says a record is a person. Only suggested: no document says its value."""
     for ref, other in ((flow.source, flow.target), (flow.target, flow.source)):
-        if concepts[other] == "person" and concepts[ref] != "person":
-            for flag in _person_flags(config, ref):
-                return (f" (the rows map {ref}.{flag}: if it is true for persons, "
-                        f"give {ref.datatype} `subsets: {{person: {{{flag}: true}}}}`)")
+        flags = _person_flags(config, ref) if concepts[other] == "person" != concepts[ref] else []
+        if flags:
+            return (f" (the rows map {ref}.{flags[0]}: if it is true for persons, "
+                    f"give {ref.datatype} `subsets: {{person: {{{flags[0]}: true}}}}`)")
     return ""
 
 

@@ -8,6 +8,8 @@ table is read forwards and backwards, docs/sync-design.md point 4).
 
 from __future__ import annotations
 
+from typing import Callable
+
 from generator.model import Flow, NodeConfig, Ref
 from generator.plan_model import Plan, build_plan
 
@@ -40,7 +42,7 @@ def _create(flow: Flow, creates: bool) -> str:
     return f"links only (create: {flow.create.kind}, generated as link-only: see the warning above)"
 
 
-def _link_groups(config: NodeConfig, creators: set[tuple[Ref, Ref]]):
+def _link_groups(config: NodeConfig, creators: set[tuple[Ref, Ref]]) -> Callable[[Ref], Ref]:
     """The datatypes whose records can end up in one golden record: joined by a flow with merge criteria
     or one that creates (origin), also through a third datatype. Returns datatype -> its group."""
     parent: dict[Ref, Ref] = {}
