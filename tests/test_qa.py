@@ -550,31 +550,3 @@ def test_a_translated_reference_is_read_through_its_hop():
     found = summary(run(files, B7_SPEC))
     assert ("property-different-source", ("crm.lineitem -> erp.orderline",), "properties.hs_product_id -> product.id",
             "erp-orderline-transform") in found
-
-
-M11_SPEC = Path(__file__).parent / "fixtures" / "simulate" / "review-m11-specs" / "put-updates.yaml"
-
-
-@pytest.mark.parametrize("method, patching, found", [("PUT", True, []), ("PUT", False, ["update-replaces"]),
-                                                     ("PATCH", False, [])],
-                         ids=["generated", "patching-removed", "spec-says-patch"])
-def test_an_update_by_put_without_client_side_patching_is_a_finding(tmp_path, method, patching, found):
-    """Where the spec says its API updates by PUT, a share template that sends the mapped properties
-    alone erases what no flow maps (review M11): qa names it at the template. It judges by the spec:
-    whether a PUT replaces depends on the API, so a hand-kept config for one that merges (Tripletex's,
-    in Sesam's own connector) raises nothing where the spec does not say PUT."""
-    from generator.qa.run import run_qa
-
-    out = tmp_path / "out"
-    assert main(["generate", str(M11_SPEC), "-o", str(out), "-q"]) == 0
-    share = out / "pipes" / "crm-contact-share.conf.json"
-    pipe = json.loads(share.read_text(encoding="utf-8"))
-    if not patching:
-        del pipe["transform"][1]["properties"]["client_side_patching"]
-        share.write_text(json.dumps(pipe), encoding="utf-8")
-    spec = tmp_path / "spec.yaml"
-    spec.write_text(M11_SPEC.read_text(encoding="utf-8").replace("update_method: PUT", f"update_method: {method}"),
-                    encoding="utf-8")
-    findings = run_qa([spec], config=out).result.findings
-    assert [f.kind for f in findings] == found
-    assert all((f.pipe, f.path) == ("crm-contact-share", "$.transform[1]") for f in findings)

@@ -41,7 +41,6 @@ KINDS = {
     "create-different": "the create rule differs",
     "delete-different": "deletes propagate where the spec says they do not, or the reverse",
     "update-missing": "linked entities are never updated",
-    "update-replaces": "an update by PUT or POST sends the mapped properties alone, erasing the rest of the record",
     "merge-missing": "a merge criterion of the spec is not in the global merge",
     "merge-extra": "the global merge links by a criterion the spec does not name",
     "merge-different": "a merge criterion differs",
@@ -200,7 +199,6 @@ class _Comparison:
             self.check_creates(key, target)
             self.check_key_writes(key, target)
             self.check_deletes(key, target)
-            self.check_replacing_update(key, target)
         self.check_merge_criteria()
         self.check_subsets()
         self.check_origin()
@@ -449,19 +447,6 @@ class _Comparison:
                       prop=f"{kw.source_path} -> {kw.target_path}", pipe=kw.pipe, path=kw.path,
                       expected="not mapped", actual=f"{kw.source_path} -> {kw.target_path}",
                       pairs={(kw.source, key)})
-
-    def check_replacing_update(self, key: str, target: TargetRecovery) -> None:
-        """Where the spec says the API updates by PUT or POST (``update_method``, which pipegen takes to
-        replace the record), an update with the mapped properties alone erases what no flow maps (review
-        M11); the generated config patches the lookup's record instead (client_side_patching). Whether a
-        PUT replaces depends on the API (Tripletex's does not), so a config is judged by its spec only."""
-        flows = [f.name for f in self.exp.flows_into(key) if f.name not in self.missing]
-        if self.exp.targets[key].replacing_api and target.replaces and "update" in target.operations and flows:
-            self.emit("update-replaces", flows,
-                      f"{target.share} updates {self.label(key)} by PUT or POST with the mapped properties alone, "
-                      "so every property no flow maps is erased; set \"client_side_patching\": true on its "
-                      "transform-share-rest template", pipe=target.share, path=target.replaces,
-                      expected="client_side_patching", actual="partial payload replaces the record")
 
     def check_deletes(self, key: str, target: TargetRecovery) -> None:
         """Per inbound flow: do deletes of its source reach the target?

@@ -72,8 +72,6 @@ class ExpectedTarget:
     key: str
     feeds: tuple[ExpectedFeed, ...]
     creators: tuple[str, ...]
-    # The spec's update_method is PUT or POST: its API replaces the record on update (docs/spec.md).
-    replacing_api: bool = False
 
 
 @dataclass(frozen=True)
@@ -140,8 +138,7 @@ def expected_from(config: NodeConfig) -> Expected:
                          f.forward)
             for f in target.feeds
         )
-        targets[target.ref.key] = ExpectedTarget(target.ref.key, feeds, tuple(c.key for c in target.creators),
-                                                 target.datatype.update_method != "PATCH")
+        targets[target.ref.key] = ExpectedTarget(target.ref.key, feeds, tuple(c.key for c in target.creators))
     groups = tuple(ExpectedGroup(f"global-{g.name}", frozenset(m.ref.key for m in g.members)) for g in plan.groups)
     labels = {ref.key: str(ref) for ref in plan.participants}
     subsets = {(ref.key, concept): config.datatype(ref).subset(concept) for ref, concept in plan.splits}

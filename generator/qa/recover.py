@@ -111,9 +111,6 @@ class TargetRecovery:
     kept: frozenset[str] | None = None  # the payload copies only these top-level properties (None: all)
     kept_path: str = "$"  # JSON path of the copy rule that chooses them
     key_writes: tuple[KeyWrite, ...] = ()  # merge-key values inserts write (not property rows)
-    # JSON path of a share template whose update replaces the record (PUT or POST) with the entity's
-    # properties alone: no client_side_patching, no payload of its own.
-    replaces: str | None = None
 
 
 @dataclass(frozen=True)
@@ -175,7 +172,6 @@ class Recovered:
 
 def recover(components: Iterable[Component], source: str) -> Recovered:
     pipes: dict[str, tuple[dict, str | None]] = {}
-    systems: dict[str, dict] = {}
     unverified: list[Unverified] = []
     for component in components:
         config = component.config
@@ -189,8 +185,6 @@ def recover(components: Iterable[Component], source: str) -> Recovered:
                 unverified.append(Unverified(config["_id"], "$._id", config["_id"], "a second pipe with this _id"))
                 continue
             pipes[config["_id"]] = (config, component.file)
-        elif isinstance(kind, str) and kind.startswith("system:"):
-            systems.setdefault(config["_id"], config)
     infos = _classify(pipes)
     by_role = _index_roles(infos, unverified)
     enrich_keys = {info.key: _enrich_keys(pipes[info.id][0]) for (key, role), info in by_role.items()
@@ -213,11 +207,10 @@ def recover(components: Iterable[Component], source: str) -> Recovered:
         if role == "transform":
             share = by_role.get((key, "share"))
             targets[key] = _target(key, pipes[info.id][0], info, share and pipes[share.id][0], share,
-                                   unverified, dataset_keys, golden, systems)
+                                   unverified, dataset_keys, golden)
     for (key, role), info in sorted(by_role.items()):
         if role == "share" and key not in targets:
-            targets[key] = _target(key, None, None, pipes[info.id][0], info, unverified, dataset_keys, golden,
-                                   systems)
+            targets[key] = _target(key, None, None, pipes[info.id][0], info, unverified, dataset_keys, golden)
     return Recovered(source, infos, by_role, targets, merges, tuple(unverified),
                      _subsets(infos, pipes, by_role))
 
@@ -683,8 +676,7 @@ def _candidate_path(value: Any) -> str | None:
 
 def _target(key: str, transform: dict | None, info: PipeInfo | None, share: dict | None,
             share_info: PipeInfo | None, unverified: list[Unverified],
-            dataset_keys: Mapping[str, str], golden: Mapping[str, Mapping[str, tuple]],
-            systems: Mapping[str, dict]) -> TargetRecovery:
+            dataset_keys: Mapping[str, str], golden: Mapping[str, Mapping[str, tuple]]) -> TargetRecovery:
     reader = _TransformReader(key, info.id if info else "", unverified, dataset_keys=dataset_keys, golden=golden,
                               reads=info.sources[0] if info and info.sources else None)
     if transform is not None:
@@ -709,27 +701,7 @@ def _target(key: str, transform: dict | None, info: PipeInfo | None, share: dict
         kept=kept[0],
         kept_path=kept[1],
         key_writes=reader.key_writes(),
-        replaces=_replacing_update(share, systems) if share else None,
     )
-
-
-def _replacing_update(share: dict, systems: Mapping[str, dict]) -> str | None:
-    """The JSON path of a share template whose update operation is a PUT or POST (which replace the
-    record) while the payload is the entity's properties alone: no ``client_side_patching`` (the
-    lookup's record patched with them, configuration-transforms-template.rst l.385-387) and no payload
-    of the pipe's own (``$payload``, ``payload_property``), which may hold the whole record."""
-    own_payload = any(_payload_rule_names(t.get("rules")) for _, t in _dtl_transforms(share)
-                      if isinstance(t.get("rules"), dict))
-    for index, props in _share_templates(share):
-        if props.get("client_side_patching") is True or props.get("payload_property") or own_payload:
-            continue
-        system = systems.get(props.get("rest_system")) or {}
-        operations = system.get("operations") if isinstance(system.get("operations"), dict) else {}
-        operation = operations.get(_template_operation(props, "update"))
-        method = operation.get("method") if isinstance(operation, dict) else None
-        if isinstance(method, str) and method.upper() in ("PUT", "POST"):
-            return format_path(("transform",) + ((index,) if index is not None else ()))
-    return None
 
 
 def _substituted(expr: Any, values: Mapping[str, Any]) -> Any:
