@@ -298,7 +298,7 @@ def build_plan(config: NodeConfig) -> Plan:
     targets = tuple(_target(config, touching, ref, concepts, cross, rows, mapped.get(ref, ()), golden, assoc)
                     for ref in participants)
     synced = _synced(groups)
-    warnings.extend(_go_live_warnings(config, targets))
+    warnings.extend(_go_live_warnings(config, targets, groups))
     return Plan(config, participants, tuple(groups), targets, merge_keys, concepts, tuple(splits), synced,
                 tuple(warnings), {r: dict(v) for r, v in references.items()}, assoc)
 
@@ -730,13 +730,14 @@ def _warnings(config: NodeConfig, assoc: frozenset[Ref]):
     yield from _key_warnings(config)
 
 
-def _go_live_warnings(config: NodeConfig, targets: Iterable[Target]):
+def _go_live_warnings(config: NodeConfig, targets: Iterable[Target], groups: Iterable[Group]):
     """A flow that creates between two datatypes that no merge criterion links: the records that
     exist on both sides when the sync starts link to nothing, so each is created again on the other
     side (review M9: "with no merge criteria, go-live copies both systems into each other"). Said once
-    per pair of datatypes, at its first creating flow."""
+    per pair of datatypes, at its first creating flow. A criterion counts also where the global's
+    equality sets join the two through criteria they share with a third datatype."""
     creating = {(c, t.ref) for t in targets for c in t.creators}
-    keyed = {frozenset((f.source, f.target)) for f in config.flows if f.merge_on}
+    keyed = {frozenset(m.ref for m, _ in pair) for g in groups for pair in g.equality}
     said: set[frozenset] = set()
     for spec in config.specs:
         for i, flow in enumerate(spec.flows):

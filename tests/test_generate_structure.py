@@ -12,6 +12,7 @@ import yaml
 from generator import cli, dtl, jsonfmt
 from generator.generate import render_specs
 from generator.loader import load_node_config, load_spec_text, merge_specs
+from generator.model import Ref
 from generator.plan_model import build_plan
 from generator.qa.dtlread import all_lists
 from generator.render import render_config
@@ -752,3 +753,26 @@ def test_a_person_flag_in_the_rows_is_suggested_as_the_subset(tmp_path):
     assert not [w for w in render_specs([spec]).warnings if "links concept" in w.message]
     plan = build_plan(load_node_config([spec]))
     assert [str(c) for t in plan.targets for c in t.creators] == ["erp.customer"]
+
+
+def test_a_criterion_through_a_third_datatype_links_a_pair_without_its_own(tmp_path):
+    """ERP employees and ERP contacts both link with CRM contacts on the e-mail, so the global joins an
+    employee and a contact of one e-mail directly (the pairs the criteria imply): a flow that creates
+    contacts from employees without criteria of its own is no go-live duplicate, and nothing is said."""
+    spec = tmp_path / "implied.yaml"
+    spec.write_text(erp_crm_spec("implied", """\
+      employee: {label: Employee, path: employees}
+      contact: {label: Contact, path: contacts}
+""", """\
+      contact: {label: Contact, path: contacts}
+""", """\
+  - {from: erp.employee, to: crm.contact, create: link-only, merge_on: [[email, email]],
+     properties: [{from: name, to: name}]}
+  - {from: erp.contact, to: crm.contact, create: link-only, merge_on: [[email, email]],
+     properties: [{from: name, to: name}]}
+  - {from: erp.employee, to: erp.contact, create: always, properties: [{from: phone, to: phone}]}
+"""), encoding="utf-8")
+    assert [c for t in build_plan(load_node_config([spec])).targets for c in t.creators] == [Ref("erp", "employee")]
+    assert not [w for w in render_specs([spec]).warnings if "created again" in w.message]
+    spec.write_text(spec.read_text(encoding="utf-8").replace(", merge_on: [[email, email]]", ""), encoding="utf-8")
+    assert len([w for w in render_specs([spec]).warnings if "created again" in w.message]) == 1
