@@ -8,8 +8,9 @@ table is read forwards and backwards, docs/sync-design.md point 4).
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Hashable
 
+from generator.equality import joined
 from generator.model import Flow, NodeConfig, Ref
 from generator.plan_model import Plan, build_plan
 
@@ -42,20 +43,13 @@ def _create(flow: Flow, creates: bool) -> str:
     return f"links only (create: {flow.create.kind}, generated as link-only: see the warning above)"
 
 
-def _link_groups(config: NodeConfig, creators: set[tuple[Ref, Ref]]) -> Callable[[Ref], Ref]:
+def _link_groups(config: NodeConfig, creators: set[tuple[Ref, Ref]]) -> Callable[[Ref], Hashable]:
     """The datatypes whose records can end up in one golden record: joined by a flow with merge criteria
-    or one that creates (origin), also through a third datatype. Returns datatype -> its group."""
-    parent: dict[Ref, Ref] = {}
-
-    def find(ref: Ref) -> Ref:
-        while parent.setdefault(ref, ref) != ref:
-            ref = parent[ref]
-        return ref
-
-    for flow in config.flows:
-        if flow.merge_on or (flow.source, flow.target) in creators:
-            parent[find(flow.source)] = find(flow.target)
-    return find
+    or one that creates (origin), also through a third datatype (``equality.joined``, the merge's own
+    transitive reading). Returns datatype -> its group (a datatype nothing links is a group of its own)."""
+    linking = [(f.source, f.target) for f in config.flows if f.merge_on or (f.source, f.target) in creators]
+    group = {ref: i for i, members in enumerate(joined(linking)) for ref in members}
+    return lambda ref: group.get(ref, ref)
 
 
 def _links(flow: Flow, created: bool, linked: bool) -> str:
