@@ -60,10 +60,15 @@ _NAME = re.compile(r"^(first|last|full|display|given|family|sur|middle|company|c
                    r"trade|account|contact|department|person)?name$")
 
 
+def _leaf_word(path: str) -> str:
+    """A path's last element in lower-case letters only: ``properties.First_Name`` -> ``firstname``."""
+    return re.sub(r"[^a-z]", "", path.rsplit(".", 1)[-1].lower())
+
+
 def is_name_like(path: str) -> bool:
     """``name``, ``properties.firstname``, ``LastName``, ``display_name``: a property that holds a name
     (not ``username``, an identifier)."""
-    return bool(_NAME.match(re.sub(r"[^a-z]", "", path.rsplit(".", 1)[-1].lower())))
+    return bool(_NAME.match(_leaf_word(path)))
 
 
 # A flag that says a record is a person: how systems tell their private customers apart
@@ -75,7 +80,7 @@ def _person_flags(config: NodeConfig, ref: Ref) -> list[str]:
     """The properties of ``ref`` that the flows' rows map and whose name says a record is a person."""
     paths = {row.source for f in config.flows if f.source == ref for row in f.properties if row.source} \
         | {row.target for f in config.flows if f.target == ref for row in f.properties if row.target}
-    return sorted(p for p in paths if _PERSON_FLAG.match(re.sub(r"[^a-z]", "", p.rsplit(".", 1)[-1].lower())))
+    return sorted(p for p in paths if _PERSON_FLAG.match(_leaf_word(p)))
 
 
 def names_only(alternative: tuple[tuple[str, str], ...]) -> bool:
