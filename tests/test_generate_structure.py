@@ -16,6 +16,8 @@ from generator.model import Ref
 from generator.plan_model import build_plan
 from generator.qa.dtlread import all_lists
 from generator.render import render_config
+from generator.simulate.scenario import Simulation
+from generator.summary import summary_lines
 from tests.spec_samples import erp_crm_spec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -199,7 +201,6 @@ def test_primary_key_rows_are_identity(tmp_path):
     assert "id" not in {r[1] for r in values}
     assert any("maps a primary key" in w.message for w in result.warnings)
     # The summary does not say the key travels; the flow's data rows do.
-    from generator.summary import summary_lines
     line = next(x for x in summary_lines(load_node_config([tmp_path / EXAMPLE.name]))
                 if x.startswith("  erp.employee <-> crm.contact: "))
     pairs = line.split(": ", 1)[1].split(", ")
@@ -515,7 +516,6 @@ def test_a_datatype_whose_rows_hold_only_two_datatypes_ids_is_an_association(tmp
     # One warning says all of it: the flow never creates, so without merge criteria it links nothing.
     about = [w.message for w in result.warnings if "erp.membership -> crm.role" in w.message]
     assert len(about) == 1 and about[0].endswith("it has no merge criteria, so it links nothing")
-    from generator.summary import summary_lines
     line = next(x for x in summary_lines(load_node_config([spec])) if "erp.membership -> crm.role" in x)
     assert "links nothing (no merge criteria, and no flow between them creates)" in line
     task = next(x for x in summary_lines(load_node_config([spec])) if "erp.workitem -> crm.task" in x)
@@ -665,7 +665,6 @@ def test_a_datatype_that_only_links_is_written_nothing(tmp_path):
     so the share step looks up none of them (before, every linked role cost a lookup whenever its links
     changed, and an update with nothing in it); the transform and share pipes stay, since the collect
     template hops to the share dataset. Employees and contacts are written as before."""
-    from generator.simulate.scenario import Simulation
 
     spec = tmp_path / "roles.yaml"
     spec.write_text(LINK_ONLY, encoding="utf-8")
@@ -700,7 +699,6 @@ def test_creating_without_merge_criteria_warns_of_go_live_duplicates(tmp_path, c
     """What the warning says happens: a product in both systems before the sync starts is created again in
     each (go-live copies both systems into each other, review M9); said once for the pair. With a
     criterion the two link instead, and nothing is said."""
-    from generator.simulate.scenario import Simulation
 
     criterion = "create: always, merge_on: [[name, name]], properties"
     text = NO_CRITERIA.replace("create: always, properties", criterion) if criteria else NO_CRITERIA
