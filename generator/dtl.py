@@ -19,7 +19,7 @@ CASTS = {"string": "string", "integer": "integer", "float": "float", "decimal": 
          "boolean": "boolean", "datetime": "datetime", "date": "datetime"}
 
 MODIFIED = "last-modified"  # enrich property: when this entity last changed, by the concept's clock
-GOLDEN = "golden"  # enrich property: per golden key, this member's non-empty value and when it last changed
+GOLDEN = "golden"  # enrich property: per golden key, this member's value and when it last changed
 DESIRED = "$desired"  # enrich, while it runs: per golden key, the value the sync last asked this record to hold
 # Enrich rule set: an entity without namespaces -> its golden candidates (golden key -> value). One rule reads
 # both the collected record (namespaces stripped) and the entity the sync last wrote to it (``$desired``).
@@ -159,8 +159,8 @@ def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tup
     ``clock`` is one family for the whole concept: the systems' own last-modified
     where every member has one ("system"), else the time Sesam saw each version
     ("observed", ``_ts`` in microseconds). ``synced`` are this datatype's candidates
-    of golden properties: ``golden`` holds, per golden key, the non-empty value
-    (never a list, for a nested path) and when it last changed. The change time
+    of golden properties: ``golden`` holds, per golden key, the value (never a
+    list, for a nested path; empty ones too, the global leaves them out) and when it last changed. The change time
     is kept from the previous version in this pipe's own dataset while the value is
     the same (a hop into the sink: ``batch_size`` 1, ``set_initial_offset: onload``
     and ``exclude_completeness``, dtl-functions-hops.rst l.114), so edits of
@@ -190,7 +190,6 @@ def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tup
         rules[CANDIDATES] = [["merge", _candidate_dicts(key, synced, references or {}, "_S", namespaced=False)]]
         values = ["items", ["apply", CANDIDATES, ["strip-ns", "_S."]]]
         value = ["last", "_."]
-        present = ["and", ["is-not-empty", value], ["neq", value, ""]]
         before = ["path", ["first", "_."], "_T.$previous"]
         kept: Any = ["eq", value, ["path", "v", before]]
         desired = desired_rule(ref, synced, target)
@@ -201,8 +200,7 @@ def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tup
         default += [
             ["add", "$previous", previous],
             *desired,
-            ["add", GOLDEN, ["dict", ["map", ["list", ["first", "_."], ["dict", "t", since, "v", value]],
-                                      ["filter", present, values]]]],
+            ["add", GOLDEN, ["dict", ["map", ["list", ["first", "_."], ["dict", "t", since, "v", value]], values]]],
             ["remove", "$previous"],
             *([["remove", DESIRED]] if desired else []),
         ]
@@ -282,8 +280,8 @@ def equality_sets(members: tuple[Member, ...], equality: tuple) -> list:
 
 def golden_rule(concept: str) -> list:
     """Every golden property of the concept, each resolved once: the most recently changed value over
-    every member of the golden record (``$merged``); members carry only non-empty values (enrich), so
-    an empty value never wins.
+    every member of the golden record (``$merged``). An empty value (null, ``[]``, ``""``) is left out
+    before the pick, so it never wins (DESIGN point 5): one filter here, not one in every member's enrich.
 
     The members' candidates are ``[KEY, {"t": …, "v": …}]`` pairs (``items``,
     dtl-functions-dictionaries.rst l.137) sorted by the candidate: dicts order "by sorting their keys
@@ -297,7 +295,9 @@ def golden_rule(concept: str) -> list:
     returns null drops the pair, dtl-functions-lists.rst l.595) and turns each candidate into its
     value; ``merge`` adds them (dtl-functions-transforms.rst l.772). A property no member offers a
     value for is left out (read as null)."""
-    pairs = ["sorted", ["last", "_."], ["items", f"_S.$merged.{GOLDEN}"]]
+    value = ["path", "v", ["last", "_."]]
+    present = ["and", ["is-not-empty", value], ["neq", value, ""]]
+    pairs = ["sorted", ["last", "_."], ["filter", present, ["items", f"_S.$merged.{GOLDEN}"]]]
     ours = ["if", ["matches", f"global-{concept}:*", "_."], "_."]
     return ["merge", ["map-dict", ours, "_.v", ["dict", pairs]]]
 
