@@ -108,3 +108,34 @@ def test_an_edit_after_a_pipe_needs_a_known_pipe(tmp_path, capsys):
                    "steps:\n  - edit: {system: crmoffice, datatype: contacts, insert: {name: X}, after: nope}\n")
     code, text = _cli(["simulate", "--scenario", str(bad)], ROOT)
     assert code == 1 and "no pipe 'nope'" in text
+
+
+@pytest.mark.parametrize("run, message", [
+    ("{hold: [crmoffice-contacts-enrich]}", "hold: needs rounds"),
+    ("{rounds: 1, hold: crmoffice-contacts-enrich}", "hold: expects a list of pipe ids"),
+    ("{rounds: 1, hold: []}", "hold: expects a list of pipe ids"),
+])
+def test_a_run_that_holds_pipes_is_checked_before_it_runs(tmp_path, capsys, run, message):
+    bad = tmp_path / "hold.yaml"
+    bad.write_text(f"spec: {ROOT / 'specs' / 'customerp-crmoffice.yaml'}\nsteps:\n  - run: {run}\n")
+    code, _ = _cli(["simulate", "--scenario", str(bad)], ROOT)
+    err = capsys.readouterr().err
+    assert code == 1 and "hold.yaml:3:" in err and message in err
+
+
+def test_a_held_pipe_does_not_run_in_those_rounds_and_runs_after():
+    with Simulation.from_specs([ROOT / "specs" / "customerp-crmoffice.yaml"]) as sim:
+        held = sim.run(rounds=2, hold=frozenset({"crmoffice-contacts-enrich"}))
+        reports = [p for r in held.rounds for p in r.pipes if p.pipe == "crmoffice-contacts-enrich"]
+        assert len(reports) == 2 and all(p.waiting and not p.read for p in reports)
+        assert "crmoffice-contacts-enrich" not in sim.node.run_count
+        sim.run(rounds=1)
+        assert sim.node.run_count["crmoffice-contacts-enrich"] == 1
+
+
+def test_holding_an_unknown_pipe_is_named(tmp_path):
+    bad = tmp_path / "hold.yaml"
+    bad.write_text(f"spec: {ROOT / 'specs' / 'customerp-crmoffice.yaml'}\n"
+                   "steps:\n  - run: {rounds: 1, hold: [nope]}\n")
+    code, text = _cli(["simulate", "--scenario", str(bad)], ROOT)
+    assert code == 1 and "no pipe 'nope' to hold" in text

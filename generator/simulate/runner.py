@@ -312,9 +312,14 @@ class Node:
             conn.close()
         self._connections.clear()
 
-    def run_round(self, number: int, *, rescan: bool = False) -> RoundReport:
+    def run_round(self, number: int, *, rescan: bool = False, hold: frozenset[str] = frozenset()) -> RoundReport:
+        """Every pipe once, in dependency order. ``hold``: pipes whose turn has not come in this round
+        (a node runs each pipe on its own schedule, so a pipe can lag behind the ones it reads)."""
         reports = []
         for pid in self.order:
+            if pid in hold:
+                reports.append(PipeReport(pid, waiting="held: its schedule has not fired this round"))
+                continue
             reports.append(self.run_pipe(pid, rescan=rescan))
             for hook in self.after_pipe.pop(pid, ()):
                 hook()  # a scenario's edit at this point of the round (after the pipe read its source)

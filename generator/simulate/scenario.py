@@ -131,6 +131,13 @@ def _argument_problems(kind: str, args: dict) -> list[tuple[str, str]]:
         rounds = args["rounds"]
         if not isinstance(rounds, int) or isinstance(rounds, bool) or not 1 <= rounds <= MAX_ROUNDS:
             found.append(("rounds", f"a whole number of rounds from 1 to {MAX_ROUNDS:,}"))
+    if kind == "run" and "hold" in args:
+        hold = args["hold"]
+        if not isinstance(hold, list) or not hold or not all(isinstance(p, str) for p in hold):
+            found.append(("hold", "hold: expects a list of pipe ids"))
+        elif "rounds" not in args:
+            # Run until settled with a pipe that never runs: "settled" would mean nothing.
+            found.append(("hold", "hold: needs rounds (a held pipe would keep the node from settling)"))
     if kind == "edit":
         found += [(key, f"{key}: expects a mapping of properties") for key in ("insert", "set")
                   if key in args and not isinstance(args[key], dict)]
@@ -194,13 +201,15 @@ class Simulation:
 
     # ---- running
 
-    def run(self, *, rounds: int | None = None, rescan: bool = False, max_rounds: int = 25) -> Settled:
+    def run(self, *, rounds: int | None = None, rescan: bool = False, max_rounds: int = 25,
+            hold: frozenset[str] = frozenset()) -> Settled:
+        """``rounds`` rounds, or until settled; ``hold``: pipes left out of those rounds (needs ``rounds``)."""
         writes_before = self.system_writes()
         if rounds:
             reports = []
             for n in range(rounds):
                 self.round += 1
-                reports.append(self.node.run_round(self.round, rescan=rescan and n == 0))
+                reports.append(self.node.run_round(self.round, rescan=rescan and n == 0, hold=hold))
             result = Settled(reports, False)
         else:
             result = self.node.run_until_settled(rescan=rescan, first=self.round + 1, max_rounds=max_rounds)
@@ -340,12 +349,18 @@ def _edit_later(sim: Simulation, step: Step) -> Result:
 
 
 def _run(sim: Simulation, step: Step) -> Result:
-    result = sim.run(rounds=step.args.get("rounds"), rescan=bool(step.args.get("rescan", False)))
+    hold = frozenset(step.args.get("hold") or ())
+    unknown = sorted(hold - set(sim.node.pipes))
+    if unknown:
+        raise ScenarioError(f"run: no pipe {', '.join(map(repr, unknown))} to hold")
+    result = sim.run(rounds=step.args.get("rounds"), rescan=bool(step.args.get("rescan", False)), hold=hold)
     failed = sum(len(r.failed) for r in result.rounds)
     note = "settled" if result.settled else ("ran" if step.args.get("rounds") else "did not settle")
     msg = f"{len(result.rounds)} round(s), {note}, {sim.last_writes} write(s) to systems"
     if failed:
         msg += f", {failed} failed pipe run(s)"
+    if hold:
+        msg += f", {', '.join(sorted(hold))} held"
     return Result(step, True, msg, result.rounds, result.settled)
 
 
