@@ -608,7 +608,7 @@ def transform_rules(target: Target) -> dict:
     based_on = [["add", "$based_on", _dict_expr(current)], ["add", "$based_on_properties", ["list", *compared]]]
     members: list[Any] = [["eq", "_S.$ids", "t.$ids"]]
     live: list[Any] = []
-    hop = {"datasets": [f"{key}-enrich t"], "where": members, "track-dependencies": False}
+    hop = {"datasets": [f"{key}-enrich t"], "where": members}
     if target.deleters:
         # Origins of a deleting flow that are no longer in the golden record were deleted
         # (origin links hold as long as both entities exist): their creations go too.
