@@ -71,14 +71,20 @@ def _normalized(ref: Ref, path: str) -> list:
 
 def merge_key_rule(ref: Ref, mk: MergeKey) -> list:
     """The normalized key; null when a part is empty, since null never merges (sources-merge l.27), and
-    null for a record outside the subset the key is for (``MergeKey.subset``)."""
+    null for a record outside the subset the key is for (``MergeKey.subset``) or in another concept's
+    subset (``MergeKey.outside``)."""
     parts = ["list", *(_normalized(ref, p) for p in mk.paths)]
     present = ["filter", ["and", ["is-not-null", "_."], ["neq", "_.", ""]], parts]
     if len(mk.paths) == 1:
         key: Any = ["first", present]
     else:
         key = ["if", ["eq", ["count", present], len(mk.paths)], ["join", "|", present], None]
-    return ["add", mk.name, ["if", in_subset(ref, mk.subset), key, None] if mk.subset else key]
+    if mk.subset:
+        return ["add", mk.name, ["if", in_subset(ref, mk.subset), key, None]]
+    if mk.outside:
+        tests = [in_subset(ref, pred) for pred in mk.outside]
+        return ["add", mk.name, ["if", ["not", tests[0] if len(tests) == 1 else ["or", *tests]], key, None]]
+    return ["add", mk.name, key]
 
 
 def in_subset(ref: Ref, subset: tuple[tuple[str, Any], ...], var: str = "_S") -> list:

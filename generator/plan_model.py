@@ -231,6 +231,9 @@ class MergeKey:
     paths: tuple[str, ...]  # the participant's properties that make up the key
     # Only records with these property values hold the key (a datatype's ``subsets``): null for the others.
     subset: tuple[tuple[str, Any], ...] = ()
+    # Records with any of these property values hold no key: the datatype's subsets in other concepts,
+    # for a key of its own concept (a private customer links to no company by an org number).
+    outside: tuple[tuple[tuple[str, Any], ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -415,10 +418,20 @@ def _merge_criteria(config: NodeConfig, flows: list[Flow], concepts: dict[Ref, s
 
 def _merge_key(config: NodeConfig, ref: Ref, paths: tuple[str, ...], own: str, other: str) -> MergeKey:
     """The key ``ref`` (of concept ``own``) links by with a datatype of concept ``other``: held by its
-    subset there only. A ``subsets`` entry for its own concept is a warned typo and changes nothing."""
-    subset = config.datatype(ref).subset(other) if other != own else None
+    subset there only. A ``subsets`` entry for its own concept is a warned typo and changes nothing.
+
+    Within its own concept, a record in another concept's subset holds no key: it belongs to that
+    concept, where it creates and links (a private customer is a person). Linked by its own concept's
+    criteria too, it would join that concept's golden record, and the sync would write the record's
+    values into it (a company's name into a person's record), the mirror of the creates it already
+    makes none of there (``Target.creator_outside``)."""
+    dt = config.datatype(ref)
+    subset = dt.subset(other) if other != own else None
     if subset:
         return MergeKey(f"{_key_name(paths)}-{other}", paths, subset)
+    outside = tuple(pred for concept, pred in dt.subsets if concept != own) if other == own else ()
+    if outside:
+        return MergeKey(f"{_key_name(paths)}-{own}", paths, outside=outside)
     return MergeKey(_key_name(paths), paths)
 
 

@@ -218,6 +218,13 @@ class World:
         for s in self.sim.systems.values():
             s.failure = None
 
+    def lag(self, pipes: Sequence[str]) -> None:
+        """One round in which ``pipes`` do not run: a node runs each pipe on its own schedule, so one can
+        lag behind the pipes it reads, and the others move on meanwhile."""
+        held = frozenset(p for p in pipes if p in self.sim.node.pipes)
+        self.ops.append(f"lag {', '.join(sorted(held))}")
+        self.sim.run(rounds=1, hold=held)
+
     def run(self) -> bool:
         self.ops.append("run")
         before = self._links()
