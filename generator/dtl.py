@@ -636,8 +636,8 @@ def transform_rules(target: Target) -> dict:
         # is: it does not create anew in the system its origin was deleted from.
         orphaned = ["filter", ["not", ["in", "_.", "_S.$ids"]], "_S.$origin"]
         # No blank records: insert only when the golden record holds a value to write. A golden
-        # value is never "", [] or null (enrich offers no empty value; a property without one is
-        # left out), so "some golden value is not null" (``coalesce-args``, dtl-functions-nulls.rst
+        # value is never "", [] or null (the global leaves empty values out; a property without one
+        # is left out), so "some golden value is not null" (``coalesce-args``, dtl-functions-nulls.rst
         # l.37-73) says it.
         golden = [f"_S.global-{target.group}:{g}" for g in dict.fromkeys(m.golden for m in target.mapped)]
         filled = [["is-not-null", ["coalesce-args", *golden]]] if golden else []
@@ -652,9 +652,18 @@ def transform_rules(target: Target) -> dict:
     conditions = [["comment", f"condition (applied unconditionally): {n}"] for n in target.conditions]
     references = {reference_name(m): _translated(m, f"_S.global-{target.group}:{m.golden}")
                   for m in target.mapped if m.refers}
+    # A member deleted in its system leaves the global as a standalone deleted entity with the member's
+    # own _id (configuration-sources-merge.rst l.18-20; not a merge's $replaced id change, l.12-16). Where
+    # the member would cause an insert, that _id is the insert entity's (``origin_id``): its deleted
+    # version withdraws the insert, and the share step discards it, so a share pipe that lags (a target
+    # API down for a while) never inserts a record for a source deleted meanwhile. The created entity
+    # carries the golden record's _deleted, as namespace-split-pattern.rst's emit-new does (l.63-66).
+    mine = [["matches", f"{ref.key}:*", "_S._id"] for ref in target.creators]
+    withdrawn = [["if", ["and", ["neq", "_S.$replaced", True], mine[0] if len(mine) == 1 else ["or", *mine]],
+                  [["create", ["dict", "_id", "_S._id", "_deleted", True]]]]] if mine else []
     rules: dict[str, Any] = {
         "default": [*conditions, *(["add", k, v] for k, v in references.items()), *found,
-                    ["if", ["neq", "_S._deleted", True], live], ["discard"]],
+                    ["if", ["neq", "_S._deleted", True], live, *([withdrawn] if withdrawn else [])], ["discard"]],
         "update": [
             ["add", "_id", "_S._id"],
             ["add", pk, ns_path("_S", target.ref, pk)],

@@ -806,7 +806,12 @@ class _TransformReader:
     def _producer(self, rules: dict, expr: Any, path: tuple, chosen: tuple) -> tuple[str, str, tuple] | None:
         """Classify ``["create", X]`` by what it makes: deletes (entities marked ``$delete``),
         updates (one per linked entity of the own namespace) or inserts (from other namespaces).
-        ``chosen``: where the entities it makes are selected (the create, or the value it reads)."""
+        ``chosen``: where the entities it makes are selected (the create, or the value it reads).
+        A deleted version of an entity (``["dict", "_id", ID, "_deleted", true]``, an insert withdrawn
+        once its source is deleted, generator.dtl) writes no property: nothing to read."""
+        if isinstance(expr, list) and len(expr) == 5 and expr[0] == "dict" and expr[1] == "_id" \
+                and expr[3:] == ["_deleted", True]:
+            return None
         if not (isinstance(expr, list) and len(expr) == 3 and expr[0] in ("apply", "apply-hops")
                 and isinstance(expr[1], str)):
             self.note(path, expr, "creates entities in a way qa cannot read")
