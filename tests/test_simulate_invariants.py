@@ -412,3 +412,24 @@ def test_a_private_customer_links_to_no_company_by_its_org_number(tmp_path):
     assert not world.violations, world.violations
     assert (private["email"], private["name"]) == ("per@example.org", "Per")
     assert {"erp-customer:1", "erp-customer:2"} not in [g & {"erp-customer:1", "erp-customer:2"} for g in groups]
+
+
+def test_a_created_record_a_user_deleted_before_the_node_read_it_is_not_lost(tmp_path):
+    """The full search's case on Salesforce <-> SuperOffice, on two systems read in full: the sync creates
+    a CRM contact for a new ERP employee, and a user deletes it before the CRM's read pipes run again.
+    The node never sees the contact linked, but not making it again is the same policy as for a
+    counterpart it saw (the insert is in the share dataset), so the employee is not lost."""
+    world = World.open([ROOT / "tests" / "fixtures" / "simulate" / "review-m6-specs" / "observed-clock.yaml"])
+    try:
+        eps = {(e.system, e.datatype): e for e in world.eps}
+        employee, contact = eps["erp", "employee"], eps["crm", "contact"]
+        world.run()  # a running node: every dataset populated
+        world.insert(employee, {"firstName": "Ada", "email": "ada@example.org"})
+        world.lag(["crm-contact-all", "crm-contact-collect", "crm-contact-enrich"])
+        assert [row["id"] for row in world.system(contact).rows("contact")] == [1]
+        world.delete(contact, 0)
+        world.finish()
+        assert world.system(contact).rows("contact") == []
+    finally:
+        world.close()
+    assert not world.violations, world.violations

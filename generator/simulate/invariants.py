@@ -492,6 +492,14 @@ class World:
         keeps or gets a counterpart is the sync's policy, not an invariant."""
         return bool((self.ever.get(name, set()) | {name}) & self.rekeyed)
 
+    def _made_and_deleted(self, name: str, target: Ref) -> bool:
+        """Whether the sync inserted this record's counterpart (the target's share dataset records the
+        insert, ``$generated_id``) and a user deleted it, perhaps before the node ever read it back:
+        not making it again is the sync's policy, as for a counterpart the node saw linked."""
+        share = self.sim.node.store.dataset(f"{target.key}-share").latest.get(name) or {}
+        made = share.get("$generated_id")
+        return made is not None and self._name(target.system, target.datatype, made) in self.deleted
+
     def _refused(self, name: str, target: Ref) -> bool:
         """Whether the target system answered this record's insert with a 4xx that a failure of the
         test caused: the share step records it on the entity and goes on, and inserts again only when
@@ -524,7 +532,8 @@ class World:
             for row in self.sim.systems[src.system].rows(src.datatype):
                 name = self._name(src.system, src.datatype, row[pk])
                 # Also through its golden record: the person a user deleted the counterpart of.
-                if any(self._lost_to_user(m) for m in links.get(name, set()) | {name}):
+                if any(self._lost_to_user(m) for m in links.get(name, set()) | {name}) \
+                        or self._made_and_deleted(name, tgt):
                     continue
                 if not _has_mapped_value(row, feeding[src, tgt]):
                     continue  # no value to write: a record made from it would be blank
