@@ -433,3 +433,24 @@ def test_a_created_record_a_user_deleted_before_the_node_read_it_is_not_lost(tmp
     finally:
         world.close()
     assert not world.violations, world.violations
+
+
+def test_a_created_record_whose_origin_a_user_deleted_before_the_node_read_it_is_no_duplicate(tmp_path):
+    """The full search's case on Salesforce <-> SuperOffice, on two systems read in full: the sync creates
+    a CRM contact for a new ERP employee, and a user deletes the employee before the CRM's read pipes run
+    again. The contact is linked to nothing, as any record whose origin a user deleted (deletes are not
+    propagated); the node just never saw the two linked."""
+    world = World.open([ROOT / "tests" / "fixtures" / "simulate" / "review-m6-specs" / "observed-clock.yaml"])
+    try:
+        eps = {(e.system, e.datatype): e for e in world.eps}
+        employee, contact = eps["erp", "employee"], eps["crm", "contact"]
+        world.run()  # a running node: every dataset populated
+        world.insert(employee, {"firstName": "Ada", "email": "ada@example.org"})
+        world.lag(["crm-contact-all", "crm-contact-collect", "crm-contact-enrich"])
+        assert [row["id"] for row in world.system(contact).rows("contact")] == [1]
+        world.delete(employee, 0)
+        world.finish()
+        assert [row["id"] for row in world.system(contact).rows("contact")] == [1]
+    finally:
+        world.close()
+    assert not world.violations, world.violations

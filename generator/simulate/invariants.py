@@ -423,7 +423,7 @@ class World:
             if sid is None:
                 continue
             dt = system_dt[len(sid) + 1:]
-            if self.sim.systems[sid].get(dt, key) is None or self._lost_to_user(name):
+            if self.sim.systems[sid].get(dt, key) is None or self._lost_to_user(name) or self._origin_deleted(name):
                 continue
             if len(links.get(name, ())) <= 1:
                 self._violate("duplicate", f"{name} was created by the sync and is now linked to nothing")
@@ -492,13 +492,24 @@ class World:
         keeps or gets a counterpart is the sync's policy, not an invariant."""
         return bool((self.ever.get(name, set()) | {name}) & self.rekeyed)
 
+    def _inserted(self, key: str) -> dict[str, str]:
+        """The inserts the share pipe of datatype ``key`` made: origin record -> the key the system
+        returned (``$generated_id``), whether or not the node has read the record back since."""
+        share = self.sim.node.store.dataset(f"{key}-share").latest
+        return {origin: str(e["$generated_id"]) for origin, e in share.items() if e.get("$generated_id") is not None}
+
     def _made_and_deleted(self, name: str, target: Ref) -> bool:
-        """Whether the sync inserted this record's counterpart (the target's share dataset records the
-        insert, ``$generated_id``) and a user deleted it, perhaps before the node ever read it back:
-        not making it again is the sync's policy, as for a counterpart the node saw linked."""
-        share = self.sim.node.store.dataset(f"{target.key}-share").latest.get(name) or {}
-        made = share.get("$generated_id")
+        """Whether the sync inserted this record's counterpart and a user deleted it, perhaps before the
+        node ever read it back: not making it again is the sync's policy, as for a counterpart the node
+        saw linked."""
+        made = self._inserted(target.key).get(name)
         return made is not None and self._name(target.system, target.datatype, made) in self.deleted
+
+    def _origin_deleted(self, name: str) -> bool:
+        """Whether this record the sync made has an origin a user deleted, perhaps before the node read
+        the record back: the link to it is gone with the delete, which the sync does not propagate."""
+        system_dt, _, key = name.rpartition(":")
+        return any(made == key and origin in self.deleted for origin, made in self._inserted(system_dt).items())
 
     def _refused(self, name: str, target: Ref) -> bool:
         """Whether the target system answered this record's insert with a 4xx that a failure of the
