@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from generator.model import NodeConfig, Ref
 from generator.plan_model import build_plan, name_criteria
@@ -148,6 +148,9 @@ class World:
     user_lists: set = field(default_factory=set)  # list values users wrote (a list copied across is no change of kind)
     ever: dict = field(default_factory=dict)  # record -> every record it was ever linked to
     born: dict = field(default_factory=dict)  # record -> when a user or the sync inserted it (a counter)
+    # A user's record -> when the node's read pipes for it first ran after it was made (on the ``born``
+    # counter, just before the writes of that run): from then on the node could know it.
+    seen: dict = field(default_factory=dict)
     names: dict = field(default_factory=dict)  # Ref -> property paths of its criteria made of names alone
     refusals: set = field(default_factory=set)  # (system, status) of the 4xx failures made to happen
     concepts: dict = field(default_factory=dict)  # Ref -> its concept (the plan's), read once
@@ -157,7 +160,7 @@ class World:
         self.sim.fresh()
         self.violations, self.kinds, self.pending, self.created, self.log_seen, self.ops = {}, {}, set(), set(), {}, []
         self.pairs, self.rekeyed, self.deleted, self.ever, self.user_lists = {}, set(), set(), {}, set()
-        self.born, self.refusals = {}, set()
+        self.born, self.seen, self.refusals = {}, {}, set()
         self.free = False
 
     @classmethod
@@ -223,24 +226,37 @@ class World:
         lag behind the pipes it reads, and the others move on meanwhile."""
         held = frozenset(p for p in pipes if p in self.sim.node.pipes)
         self.ops.append(f"lag {', '.join(sorted(held))}")
-        self.sim.run(rounds=1, hold=held)
+        self._observe(lambda: self.sim.run(rounds=1, hold=held), held)
 
     def run(self) -> bool:
         self.ops.append("run")
-        before = self._links()
-        result = self.sim.run(max_rounds=self.max_rounds)
-        after = self._links()
-        for links in (before, after):
-            for name, linked in links.items():
-                self.ever.setdefault(name, set()).update(linked)
-        self._check_writes(before, after)
-        self._check_kinds()
+        result, after = self._observe(lambda: self.sim.run(max_rounds=self.max_rounds))
         failing = any(s.failure is not None for s in self.sim.systems.values())
         if result.settled and not any(r.failed for r in result.rounds[-2:]) and not failing:
             self.pending.clear()
             self.free = False
             self._check_pairs(after)
         return result.settled
+
+    def _observe(self, go: Callable[[], Any], held: frozenset[str] = frozenset()) -> tuple[Any, dict]:
+        """Run the node (``go``) with the bookkeeping every run needs: which records it could read, the
+        links before and after, the writes it made (births of the records it created) and their kinds."""
+        # The read pipes of a datatype run first in every round (dependency order): records they read
+        # are known to the node before any write of this run.
+        now = len(self.born) - 0.5
+        for name in self.born:
+            if name not in self.created and not any(name.rpartition(":")[0] + stage in held
+                                                    for stage in ("-all", "-collect", "-enrich")):
+                self.seen.setdefault(name, now)
+        before = self._links()
+        result = go()
+        after = self._links()
+        for links in (before, after):
+            for name, linked in links.items():
+                self.ever.setdefault(name, set()).update(linked)
+        self._check_writes(before, after)
+        self._check_kinds()
+        return result, after
 
     def _check_pairs(self, links: dict) -> None:
         """A record the sync created stays linked to what it was linked to (its origin link never
@@ -407,10 +423,10 @@ class World:
             if len(counts) > 1 and max(counts.values()) > sorted(counts.values())[-2]:
                 worst = max(counts, key=counts.get)
                 kept = [m for m in group if m.rpartition(":")[0] == worst]
-                first = min(self.born.get(m, -1) for m in kept)
+                first = min(self._there(m) for m in kept)
                 # A user's record added to the golden record after the sync's may be what joined it
                 # (a key it shares with both): whose surplus that is, the check cannot tell.
-                latest_user = max((self.born.get(m, -1) for m in group - self.created), default=-1)
+                latest_user = max((self._there(m) for m in group - self.created), default=-1)
                 made = sorted(m for m in set(kept) & self.created
                               if first < self.born.get(m, -1) > latest_user and not self._lost_to_user(m)
                               and not self._named_alike(m, kept))
@@ -427,6 +443,14 @@ class World:
                 continue
             if len(links.get(name, ())) <= 1:
                 self._violate("duplicate", f"{name} was created by the sync and is now linked to nothing")
+
+    def _there(self, name: str) -> float:
+        """When a record was there for the node: a record the sync made when it made it; a user's record
+        once the node's read pipes for it had run (a record made while they lag is not known yet,
+        so the sync cannot be blamed for creating its counterpart meanwhile); never: last."""
+        if name in self.created:
+            return self.born.get(name, -1)
+        return self.seen.get(name, float("inf")) if name in self.born else -1
 
     def _creates_from(self, row: dict, source: Ref, target) -> bool:
         """Whether a record of ``source`` may create ``target``'s: across two concepts only one in the
