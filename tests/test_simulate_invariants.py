@@ -498,3 +498,26 @@ def test_a_duplicate_a_user_makes_after_the_sync_made_the_record_is_the_users():
     finally:
         world.close()
     assert not world.violations, world.violations
+
+
+def test_a_record_made_from_an_origin_a_user_deleted_before_the_node_read_it_is_not_lost(tmp_path):
+    """The full search's case on Shopify <-> Tripletex: both directions create, the sync makes a CRM
+    contact from a new ERP employee, and a user deletes the employee before the node reads the contact
+    back. The contact's own flow would create an employee, but the sync does not make a record again
+    from one whose origin a user deleted (the same policy as for a contact the node saw linked)."""
+    both = tmp_path / "both-create.yaml"
+    both.write_text(OBSERVED_CLOCK.read_text().replace("create: link-only", "create: always"))
+    world = World.open([both])
+    try:
+        eps = {(e.system, e.datatype): e for e in world.eps}
+        employee, contact = eps["erp", "employee"], eps["crm", "contact"]
+        world.run()
+        world.insert(employee, {"firstName": "Ada", "email": "ada@example.org"})
+        world.lag(["crm-contact-all", "crm-contact-collect", "crm-contact-enrich"])
+        world.delete(employee, 0)
+        world.finish()
+        assert [row["id"] for row in world.system(contact).rows("contact")] == [1]
+        assert world.system(employee).rows("employee") == []
+    finally:
+        world.close()
+    assert not world.violations, world.violations

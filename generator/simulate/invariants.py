@@ -568,7 +568,7 @@ class World:
                 name = self._name(src.system, src.datatype, row[pk])
                 # Also through its golden record: the person a user deleted the counterpart of.
                 if any(self._lost_to_user(m) for m in links.get(name, set()) | {name}) \
-                        or self._made_and_deleted(name, tgt):
+                        or self._made_and_deleted(name, tgt) or self._origin_deleted(name):
                     continue
                 if not _has_mapped_value(row, feeding[src, tgt]):
                     continue  # no value to write: a record made from it would be blank
