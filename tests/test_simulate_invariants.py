@@ -414,24 +414,40 @@ def test_a_private_customer_links_to_no_company_by_its_org_number(tmp_path):
     assert {"erp-customer:1", "erp-customer:2"} not in [g & {"erp-customer:1", "erp-customer:2"} for g in groups]
 
 
+OBSERVED_CLOCK = ROOT / "tests" / "fixtures" / "simulate" / "review-m6-specs" / "observed-clock.yaml"
+
+
+def _observed_clock_world(spec: Path = OBSERVED_CLOCK) -> tuple[World, Any, Any]:
+    """Two systems read in full (no ``updated`` property), as a running node: every dataset populated."""
+    world = World.open([spec])
+    eps = {(e.system, e.datatype): e for e in world.eps}
+    world.run()
+    return world, eps["erp", "employee"], eps["crm", "contact"]
+
+
+@contextmanager
+def _contact_made_unread(spec: Path = OBSERVED_CLOCK) -> Iterator[tuple[World, Any, Any]]:
+    """A CRM contact the sync made for a new ERP employee while the CRM's read pipes lag: the node has
+    not read it back. Closed afterwards."""
+    world, employee, contact = _observed_clock_world(spec)
+    try:
+        world.insert(employee, {"firstName": "Ada", "email": "ada@example.org"})
+        world.lag(["crm-contact-all", "crm-contact-collect", "crm-contact-enrich"])
+        assert [row["id"] for row in world.system(contact).rows("contact")] == [1]
+        yield world, employee, contact
+    finally:
+        world.close()
+
+
 def test_a_created_record_a_user_deleted_before_the_node_read_it_is_not_lost(tmp_path):
     """The full search's case on Salesforce <-> SuperOffice, on two systems read in full: the sync creates
     a CRM contact for a new ERP employee, and a user deletes it before the CRM's read pipes run again.
     The node never sees the contact linked, but not making it again is the same policy as for a
     counterpart it saw (the insert is in the share dataset), so the employee is not lost."""
-    world = World.open([OBSERVED_CLOCK])
-    try:
-        eps = {(e.system, e.datatype): e for e in world.eps}
-        employee, contact = eps["erp", "employee"], eps["crm", "contact"]
-        world.run()  # a running node: every dataset populated
-        world.insert(employee, {"firstName": "Ada", "email": "ada@example.org"})
-        world.lag(["crm-contact-all", "crm-contact-collect", "crm-contact-enrich"])
-        assert [row["id"] for row in world.system(contact).rows("contact")] == [1]
+    with _contact_made_unread() as (world, employee, contact):
         world.delete(contact, 0)
         world.finish()
         assert world.system(contact).rows("contact") == []
-    finally:
-        world.close()
     assert not world.violations, world.violations
 
 
@@ -440,31 +456,11 @@ def test_a_created_record_whose_origin_a_user_deleted_before_the_node_read_it_is
     a CRM contact for a new ERP employee, and a user deletes the employee before the CRM's read pipes run
     again. The contact is linked to nothing, as any record whose origin a user deleted (deletes are not
     propagated); the node just never saw the two linked."""
-    world = World.open([OBSERVED_CLOCK])
-    try:
-        eps = {(e.system, e.datatype): e for e in world.eps}
-        employee, contact = eps["erp", "employee"], eps["crm", "contact"]
-        world.run()  # a running node: every dataset populated
-        world.insert(employee, {"firstName": "Ada", "email": "ada@example.org"})
-        world.lag(["crm-contact-all", "crm-contact-collect", "crm-contact-enrich"])
-        assert [row["id"] for row in world.system(contact).rows("contact")] == [1]
+    with _contact_made_unread() as (world, employee, contact):
         world.delete(employee, 0)
         world.finish()
         assert [row["id"] for row in world.system(contact).rows("contact")] == [1]
-    finally:
-        world.close()
     assert not world.violations, world.violations
-
-
-OBSERVED_CLOCK = ROOT / "tests" / "fixtures" / "simulate" / "review-m6-specs" / "observed-clock.yaml"
-
-
-def _observed_clock_world(patch=()) -> tuple[World, Any, Any]:
-    """Two systems read in full (no ``updated`` property), as a running node: every dataset populated."""
-    world = World.open([OBSERVED_CLOCK], tuple(patch))
-    eps = {(e.system, e.datatype): e for e in world.eps}
-    world.run()
-    return world, eps["erp", "employee"], eps["crm", "contact"]
 
 
 def test_a_counterpart_made_while_the_node_could_not_read_the_users_own_is_a_race_not_a_duplicate():
@@ -507,17 +503,9 @@ def test_a_record_made_from_an_origin_a_user_deleted_before_the_node_read_it_is_
     from one whose origin a user deleted (the same policy as for a contact the node saw linked)."""
     both = tmp_path / "both-create.yaml"
     both.write_text(OBSERVED_CLOCK.read_text().replace("create: link-only", "create: always"))
-    world = World.open([both])
-    try:
-        eps = {(e.system, e.datatype): e for e in world.eps}
-        employee, contact = eps["erp", "employee"], eps["crm", "contact"]
-        world.run()
-        world.insert(employee, {"firstName": "Ada", "email": "ada@example.org"})
-        world.lag(["crm-contact-all", "crm-contact-collect", "crm-contact-enrich"])
+    with _contact_made_unread(both) as (world, employee, contact):
         world.delete(employee, 0)
         world.finish()
         assert [row["id"] for row in world.system(contact).rows("contact")] == [1]
         assert world.system(employee).rows("employee") == []
-    finally:
-        world.close()
     assert not world.violations, world.violations
