@@ -5,7 +5,7 @@ Usage: python bench/bench_invariants.py [--examples 2000] [--all] [SPEC_KEY ...]
 Runs tests/test_simulate_invariants.py's exploration with many examples per spec (the default
 spec, the example spec, and specs imported from Talk document pairs of ../shared/talk-docs; with
 --all, or named, also the other pairs of the review matrix: salesforce-superoffice,
-hubspot-superoffice, shopify-tripletex) and
+hubspot-superoffice, shopify-tripletex; any other pair ``a-b`` of Talk documents when named) and
 prints, per spec, the time taken and the first violation found of each invariant. Prints figures;
 exit 0 when nothing beyond the known findings was violated, 1 otherwise.
 """

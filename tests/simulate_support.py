@@ -21,8 +21,10 @@ PAIRS = {"hubspot-tripletex": ("hubspot-tripletex.rst", "tripletex-hubspot.rst")
 
 
 def imported_spec(pair: str, folder: Path) -> Path:
-    """``pipegen import-doc`` of a Talk pair into ``folder``; the one spec it writes."""
-    docs = [TALK / name for name in PAIRS[pair]]
+    """``pipegen import-doc`` of a Talk pair into ``folder``; the one spec it writes. A pair not in
+    ``PAIRS`` is ``a-b``: the documents ``a-b.rst`` and ``b-a.rst``."""
+    first, _, second = pair.partition("-")
+    docs = [TALK / name for name in PAIRS.get(pair, (f"{first}-{second}.rst", f"{second}-{first}.rst"))]
     if not all(d.is_file() for d in docs):
         pytest.skip("../shared/talk-docs is not present")
     _, written = import_to_folder(docs, folder / pair, force=True)

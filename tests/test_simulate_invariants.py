@@ -48,6 +48,12 @@ SPECS = {
 MORE_SPECS = {pair: (lambda tmp, pair=pair: (imported_spec(pair, tmp), ()))
               for pair in ("salesforce-superoffice", "hubspot-superoffice", "shopify-tripletex")}
 
+
+def spec_of(spec_key: str):
+    """The spec (and patches) a key names: a searched spec, or any Talk pair ``a-b`` imported."""
+    return {**SPECS, **MORE_SPECS}.get(spec_key) or (lambda tmp: (imported_spec(spec_key, tmp), ()))
+
+
 # Invariants the generated config breaks today, with the finding. Turned green by the generator.
 KNOWN: dict[tuple[str, str], str] = {}
 
@@ -112,7 +118,7 @@ def _values(world: World, ep, path: str) -> list:
 @lru_cache(maxsize=None)
 def explore(spec_key: str, tmp: str) -> dict[str, str]:
     """Run the examples for one spec; the first violation message per invariant."""
-    spec, patch = {**SPECS, **MORE_SPECS}[spec_key](Path(tmp))
+    spec, patch = spec_of(spec_key)(Path(tmp))
     world = World.open([spec], patch)
     found: dict[str, str] = {}
 
@@ -149,7 +155,7 @@ def test_invariant_holds_under_random_interleavings(spec, invariant, corpus_tmp)
 def _world(spec_key: str, tmp: Path, patch=()) -> Iterator[tuple[World, dict]]:
     """A ``World`` on one of the searched specs (with more patches), and its endpoints by (system,
     datatype); closed afterwards."""
-    spec, own = {**SPECS, **MORE_SPECS}[spec_key](tmp)
+    spec, own = spec_of(spec_key)(tmp)
     world = World.open([spec], own + tuple(patch))
     try:
         yield world, {(e.system, e.datatype): e for e in world.eps}
