@@ -7,8 +7,9 @@ end, what a correct sync guarantees:
 
 * ``settles``: once the systems answer normally, the node settles;
 * ``kinds``: a field a user only ever wrote as a scalar never becomes a list, a list never a dict;
-* ``unlinked-write``: no update or delete reaches a record not linked to one edited since the last
-  quiet run (a reset makes the next run free: it may legitimately touch anything);
+* ``unlinked-write``: no update or delete reaches a record that was not linked, in some run since the
+  last quiet one, to a record edited since then (a share pipe that lags writes after the link it acts
+  on may be gone; a reset makes the next run free: it may legitimately touch anything);
 * ``duplicate``: no golden record holds more records of one datatype than of any other where the sync
   created one of them after another was there, and no record the sync created ends up linked to nothing.
   Records that users gave one merge key are one by the spec's criteria ("equality is resolved
@@ -147,6 +148,9 @@ class World:
     deleted: set = field(default_factory=set)  # records a user deleted
     user_lists: set = field(default_factory=set)  # list values users wrote (a list copied across is no change of kind)
     ever: dict = field(default_factory=dict)  # record -> every record it was ever linked to
+    # Record -> every record it was linked to in a run since the last quiet one (the edits still pending
+    # may reach those: a lagging share pipe writes after the link it acts on is gone).
+    recent: dict = field(default_factory=dict)
     born: dict = field(default_factory=dict)  # record -> when a user or the sync inserted it (a counter)
     # A user's record -> when the node's read pipes for it first ran after it was made (on the ``born``
     # counter, just before the writes of that run): from then on the node could know it.
@@ -160,6 +164,7 @@ class World:
         self.sim.fresh()
         self.violations, self.kinds, self.pending, self.created, self.log_seen, self.ops = {}, {}, set(), set(), {}, []
         self.pairs, self.rekeyed, self.deleted, self.ever, self.user_lists = {}, set(), set(), {}, set()
+        self.recent = {}
         self.born, self.seen, self.refusals = {}, {}, set()
         self.free = False
 
@@ -234,6 +239,7 @@ class World:
         failing = any(s.failure is not None for s in self.sim.systems.values())
         if result.settled and not any(r.failed for r in result.rounds[-2:]) and not failing:
             self.pending.clear()
+            self.recent = {}
             self.free = False
             self._check_pairs(after)
         return result.settled
@@ -254,7 +260,8 @@ class World:
         for links in (before, after):
             for name, linked in links.items():
                 self.ever.setdefault(name, set()).update(linked)
-        self._check_writes(before, after)
+                self.recent.setdefault(name, set()).update(linked)
+        self._check_writes()
         self._check_kinds()
         return result, after
 
@@ -363,12 +370,12 @@ class World:
     def _name(self, system: str, datatype: str, key) -> str:
         return f"{system}-{datatype}:{key}"
 
-    def _check_writes(self, before: dict, after: dict) -> None:
+    def _check_writes(self) -> None:
         deleting = {(f.target.system, f.target.datatype) for f in self.sim.config.flows if f.delete}
         edited = {self._name(*p) for p in self.pending}
         allowed = set(edited)
         for name in edited:
-            allowed |= before.get(name, set()) | after.get(name, set())
+            allowed |= self.recent.get(name, set())
         for sid, system in self.sim.systems.items():
             start = self.log_seen.get(sid, 0)
             entries = system.write_log[start:]
