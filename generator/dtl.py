@@ -524,15 +524,20 @@ def _filled_name(k: KeyWrite, group: str) -> str:
 def _member_reads(target: Target, origin: str) -> dict[Ref, tuple[str, list]]:
     """The enrich entities of the members an insert may come from that the insert reads: the creating
     member's merge keys (``keys``) and its records in other concepts' subsets (``_outside_subsets``).
-    One untracked hop per datatype, on the origin (m4: the golden record changes with the member's
-    values), in the default rule: ``apply`` may not run a rule with hops (dtl-functions-dictionaries.rst
-    l.454). Datatype -> (the default rule's property holding it, the rule that adds it). An origin of
-    another datatype finds none."""
+    One hop per datatype, in the default rule: ``apply`` may not run a rule with hops
+    (dtl-functions-dictionaries.rst l.454). Datatype -> (the default rule's property holding it, the
+    rule that adds it). An origin of another datatype finds none.
+
+    The hop joins on the golden record's ``$ids`` and keeps the origin's entity by ``in``, so that it is
+    dependency tracked: what it reads (a subset predicate, a merge key no row maps) can change while
+    the golden record stays the same, and an insert held back by it must be made once it changes (a
+    private customer that becomes a company). Dependency tracking inverts the join against the pipe's
+    source entities (dtl/caveats.rst l.11-13), so a join on the computed origin (``_T``) would not be."""
     refs = dict.fromkeys([k.source for k in target.keys] + [c for c, _ in target.creator_outside])
     return {ref: (f"{INSERT_MEMBER}-{ref.key}",
                   ["add", f"{INSERT_MEMBER}-{ref.key}",
-                   ["first", ["hops", {"datasets": [f"{ref.key}-enrich m"], "where": [["eq", "m.$ids", origin]],
-                                       "track-dependencies": False}]]])
+                   ["first", ["filter", ["in", origin, "_.$ids"],
+                              ["hops", {"datasets": [f"{ref.key}-enrich m"], "where": [["eq", "m.$ids", "_S.$ids"]]}]]]])
             for ref in refs}
 
 

@@ -115,7 +115,7 @@ class _Data:
     def __init__(self, rows):
         self.rows = rows
 
-    def lookup(self, dataset, path, values):
+    def lookup(self, dataset, path, values, track=True):
         return [r for r in self.rows[dataset] if dtl.traverse(r, dtl._parse_path(path)) in values]
 
     def scan(self, dataset):

@@ -47,7 +47,7 @@ class Datasets:
 
     ENTITIES = [{"_id": "1", "a": 1, "b": "x"}, {"_id": "2", "a": [1, 2], "b": None}]
 
-    def lookup(self, dataset, path, values):
+    def lookup(self, dataset, path, values, track=True):
         return [e for e in self.ENTITIES if e.get(path) in values]
 
     def scan(self, dataset):

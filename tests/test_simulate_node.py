@@ -204,6 +204,38 @@ def test_track_dependencies_false_and_add_namespaces_turn_it_off():
         assert run(node, "out").read == 0
 
 
+def test_a_join_on_a_value_the_transform_computed_is_not_tracked():
+    # dtl/caveats.rst l.11-15: the inverse traversal "matches against the source dataset's entities and not
+    # the transform's entities", so a join on a target property (``_T.code``) cannot be inverted; a join on
+    # the source's own property can. The same hop, joined both ways.
+    def node_joined_on(side: str) -> Node:
+        hop = ["hops", {"datasets": ["codes c"], "where": [["eq", side, "c.code"]]}]
+        return make_node(feeder("people", {"_id": "p1", "code": "a"}),
+                         feeder("codes", {"_id": "c1", "code": "a", "label": "A"}),
+                         pipe("out", "people", [["copy", "*"], ["add", "code", "_S.code"],
+                                                ["add", "label", ["first", ["path", "label", hop]]]]))
+    for side, reprocessed in (("_S.code", 1), ("_T.code", 0)):
+        node = node_joined_on(side)
+        for pid in ("people", "codes", "out"):
+            run(node, pid)
+        assert live(node, "out")["p1"]["label"] == "A"
+        put(node, "codes", {"_id": "c1", "code": "a", "label": "B"})
+        assert run(node, "out").read == reprocessed, side
+
+
+def test_lookup_entity_is_not_tracked():
+    # dtl-functions-hops.rst (lookup-entity): "This function does not support dependency tracking, so if the
+    # entity that is looked up changes then you may want to reset the pipe."
+    node = make_node(feeder("people", {"_id": "p1"}), feeder("codes", {"_id": "c1", "label": "A"}),
+                     pipe("out", "people", [["copy", "*"], ["add", "label",
+                                                            ["path", "label", ["lookup-entity", "codes", "c1"]]]]))
+    for pid in ("people", "codes", "out"):
+        run(node, pid)
+    assert live(node, "out")["p1"]["label"] == "A"
+    put(node, "codes", {"_id": "c1", "label": "B"})
+    assert run(node, "out").read == 0
+
+
 # ---- namespaces
 
 

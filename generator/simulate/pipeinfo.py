@@ -60,7 +60,7 @@ def _walk(node, first: bool, out: list[Hop]) -> None:
                 for item in spec.get("datasets") or []:
                     out.append(Hop(str(item).partition(" ")[0], tracked, first))
     elif head == "lookup-entity" and len(node) >= 2 and isinstance(node[1], str) and "." not in node[1]:
-        out.append(Hop(node[1], True, first))
+        out.append(Hop(node[1], False, first))  # "does not support dependency tracking" (dtl-functions-hops.rst)
     for child in node[1:]:
         _walk(child, first, out)
 

@@ -174,9 +174,9 @@ class Tracker:
         self.tracked = tracked
         self.keys: set[tuple] | None = None  # set while recording one source entity
 
-    def lookup(self, dataset: str, path: str, values: list) -> list[dict]:
+    def lookup(self, dataset: str, path: str, values: list, track: bool = True) -> list[dict]:
         found = self.store.lookup(dataset, path, values)
-        if self.keys is not None and dataset in self.tracked:
+        if track and self.keys is not None and dataset in self.tracked:
             self.keys.update((dataset, path, dumps(v)) for v in values if v is not None)
             self.keys.update((dataset, "_id", dumps(e["_id"])) for e in found)
         return found

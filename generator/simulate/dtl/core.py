@@ -25,8 +25,9 @@ class Trip(DTLError):
 
 
 class DatasetLookup(Protocol):
-    def lookup(self, dataset: str, path: str, values: list) -> list[dict]:
-        """Non-deleted entities of ``dataset`` whose ``path`` value overlaps ``values``."""
+    def lookup(self, dataset: str, path: str, values: list, track: bool = True) -> list[dict]:
+        """Non-deleted entities of ``dataset`` whose ``path`` value overlaps ``values``; ``track``:
+        whether a node could invert this join for dependency tracking."""
 
     def scan(self, dataset: str) -> list[dict]:
         """All non-deleted entities of ``dataset``."""

@@ -39,6 +39,16 @@ def _unqualified(path: str) -> bool:
     return any(":" not in step and not step.startswith(("_", "$")) for step in _split_path(path))
 
 
+def _invertible(side, bound: set[str]) -> bool:
+    """Whether dependency tracking can invert a join whose other side is ``side``: "if an entity in a
+    referenced dataset changes, then dependency tracking will traverse from the entity and back to
+    the pipe's source dataset", by hops "in the opposite direction", matching "against the source
+    dataset's entities and not the transform's entities" (dtl/caveats.rst l.11-15). So only a path of
+    the source entity (``_S.``) or of an entity an earlier alias joined can be; a value the transform
+    computed (``_T.``, ``_P.``, a variable) cannot, and a change there re-processes nothing."""
+    return isinstance(side, str) and side.partition(".")[0] in ({"_S"} | bound)
+
+
 def _one_hop(e: Transform, ctx: Ctx, spec: dict) -> list:
     datasets = spec.get("datasets")
     if not datasets:
@@ -74,7 +84,7 @@ def _one_hop(e: Transform, ctx: Ctx, spec: dict) -> list:
             path = key_join[0].partition(".")[2] if key_join else ""
             if key_join and not (e.ns.enabled and _unqualified(path)):
                 values = [v for v in as_list(e.ev(key_join[1], c)) if v is not None]
-                candidates = e.datasets.lookup(name, path, values) if values else []
+                candidates = e.datasets.lookup(name, path, values, _invertible(key_join[1], bound)) if values else []
             else:
                 candidates = e.datasets.scan(name)
             for ent in candidates:
@@ -142,5 +152,6 @@ def f_hops(e, ctx, args):
 def f_lookup_entity(e, ctx, args):
     ds = first(e.ev(args[0], ctx))
     ids = [v for v in as_list(e.ev(args[1], ctx)) if v is not None]
-    found = e.datasets.lookup(ds, "_id", ids) if e.datasets else []
+    # "This function does not support dependency tracking" (dtl-functions-hops.rst, lookup-entity).
+    found = e.datasets.lookup(ds, "_id", ids, track=False) if e.datasets else []
     return found[0] if found else None
