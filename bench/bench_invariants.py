@@ -6,7 +6,9 @@ Runs tests/test_simulate_invariants.py's exploration with many examples per spec
 spec, the example spec, and specs imported from Talk document pairs of ../shared/talk-docs; with
 --all, or named, also the other pairs of the review matrix: salesforce-superoffice,
 hubspot-superoffice, shopify-tripletex; any other pair ``a-b`` of Talk documents when named) and
-prints, per spec, the time taken and the first violation found of each invariant. Prints figures;
+prints, per spec, the time taken and the first violation found of each invariant. The environment
+variable RESET_STAGES (comma separated: all, collect, enrich, transform, share, global) narrows the
+pipes the operator resets; all of them by default. Prints figures;
 exit 0 when nothing beyond the known findings was violated, 1 otherwise.
 """
 
