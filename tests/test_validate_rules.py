@@ -337,6 +337,14 @@ def own_sink_lookup_entity(f: Folder) -> None:
     f.rules(ENRICH)["default"].append(["add", "prev", ["lookup-entity", "customerp-employee-enrich", "_S._id"]])
 
 
+def join_on_computed_value(f: Folder) -> None:
+    f.rules(TRANSFORM)["default"][11:11] = [
+        ["add", "code", "_S._id"],
+        ["add", "contact", ["hops", {"datasets": ["crmoffice-contacts-collect c"], "where": [["eq", "c._id", "_T.code"]]}]],
+        ["add", "untracked", ["hops", {"datasets": ["crmoffice-contacts-collect u"], "where": ["eq", "u._id", "_T.code"],
+                                       "track-dependencies": False}]]]
+
+
 def own_sink_apply_hops(f: Folder) -> None:
     f.rules(ENRICH)["default"].append(
         ["add", "prev", ["apply-hops", "previous", {"datasets": ["customerp-employee-enrich p"],
@@ -568,6 +576,12 @@ CASES = [
             "the node ignores 'set-initial-offset': the Sesam reference names this property 'set_initial_offset'")]),
     Case("lookup-entity in own sink", own_sink_lookup_entity,
          own_sink_read('"customerp-employee-enrich", "_S._id"', f"{R}[5][2][1]", "lookup-entity reads")),
+    Case("tracked join on a computed value", join_on_computed_value,
+         [W(TRANSFORM, '["eq", "c._id", "_T.code"]', f"{R}[12][2][1].where[0]",
+            "this join reads _T.code, a value the transform computed, so dependency tracking cannot follow it: a "
+            "change in the hopped dataset re-processes nothing (dtl/caveats.rst l.11-15: the inverse traversal "
+            "\"matches against the source dataset's entities and not the transform's entities\"); join on a "
+            "property of the source (_S.…), or set \"track-dependencies\": false to say so")]),
     Case("apply-hops into own sink", own_sink_apply_hops,
          own_sink_read('"customerp-employee-enrich p"', f"{R}[5][2][2].datasets[0]", "hops to")),
     Case("share pipe discards deleted entities", deleted_reach_insert,

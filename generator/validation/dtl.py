@@ -344,6 +344,35 @@ class Linter:
                 if alias not in where_used:
                     self.error(path + ("datasets", index), f"dataset alias '{alias}' is not joined in 'where'")
         self._hops_flags(spec, path)
+        self._untrackable_joins(spec, path, aliases)
+
+    def _untrackable_joins(self, spec: dict, path: JsonPath, aliases: dict[str, int]) -> None:
+        """A dependency-tracked join on a value the transform computed (``_T.…``, ``_P.…``): the node
+        inverts a hop against the source dataset's entities, "not the transform's entities"
+        (dtl/caveats.rst l.11-15), so a change in the hopped dataset re-processes nothing."""
+        if spec.get("track-dependencies", True) is False or not self._tracks_dependencies():
+            return
+        where = spec.get("where")
+        listed = isinstance(where, list) and bool(where) and isinstance(where[0], list)
+        for i, clause in enumerate(where if listed else [where]):
+            if not (isinstance(clause, list) and len(clause) == 3 and clause[0] == "eq"):
+                continue
+            sides = [c for c in clause[1:] if isinstance(c, str)]
+            computed = [c for c in sides if c.partition(".")[0] in ("_T", "_P")]
+            if computed and any(c.partition(".")[0] in aliases for c in sides):
+                self.warning(path + (("where", i) if listed else ("where",)),
+                             f"this join reads {computed[0]}, a value the transform computed, so dependency "
+                             f"tracking cannot follow it: a change in the hopped dataset re-processes nothing "
+                             f"(dtl/caveats.rst l.11-15: the inverse traversal \"matches against the source "
+                             f"dataset's entities and not the transform's entities\"); join on a property of the "
+                             f"source (_S.…), or set \"track-dependencies\": false to say so")
+
+    def _tracks_dependencies(self) -> bool:
+        """Whether the pipe's hops are dependency tracked at all: only with a dataset source
+        (features/dependency-tracking.rst) and without add_namespaces (dtl/caveats.rst l.15)."""
+        config = self.entity.config if isinstance(self.entity.config, dict) else {}
+        source = config.get("source")
+        return isinstance(source, dict) and source.get("type") == "dataset" and not config.get("add_namespaces")
 
     def _where(self, where: Any, path: JsonPath, scope: Scope) -> None:
         if isinstance(where, list) and where and isinstance(where[0], list):
