@@ -26,6 +26,12 @@ end, what a correct sync guarantees:
   test made it answer (that is recorded on the entity and tried again when the record changes), or a
   record of its golden record was linked to one a user deleted or re-keyed (whether the person gets a
   counterpart again is the sync's policy: a record it created once is not created again);
+* ``converged``: after settling, every record a flow writes holds its golden record's value at each
+  property the flow maps as text or as is (not a reference, a number or a date, whose casts are the
+  system's business), where the golden record has a value and the record reads it as a plain path
+  (not through a list); records of a system whose write the test made fail with a 4xx are left out.
+  "Once a link … is established, it will keep in sync between the two systems, regardless of where
+  it is edited" (DESIGN, "What synchronized means");
 * ``second-run-writes``: a run after settling writes nothing to any system.
 
 The directed checks ``concurrent-edits`` (edits of different properties on the two sides both
@@ -39,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from generator.dtl import cast_name
 from generator.model import NodeConfig, Ref
 from generator.plan_model import build_plan, name_criteria
 from generator.simulate.runner import deep_merge
@@ -46,7 +53,7 @@ from generator.simulate.scenario import Simulation
 from generator.simulate.systems import Failure
 from generator.simulate.values import NI
 
-INVARIANTS = ("settles", "kinds", "unlinked-write", "duplicate", "delete-without-flow", "lost",
+INVARIANTS = ("settles", "kinds", "unlinked-write", "duplicate", "delete-without-flow", "lost", "converged",
               "second-run-writes")
 
 
@@ -101,6 +108,28 @@ def _get(row: dict, path: str):
     for part in path.split("."):
         value = value.get(part) if isinstance(value, dict) else None
     return value
+
+
+def _plain_get(row: dict, path: str) -> tuple[Any, bool]:
+    """The value at a dotted path, and whether the path reached it through dicts only (a list parent
+    is read at one element, which the check leaves to the M10 scenarios)."""
+    value: Any = row
+    parts = path.split(".")
+    for i, part in enumerate(parts):
+        if i and not isinstance(value, dict):
+            return None, not isinstance(value, list) and value is None
+        value = value.get(part) if isinstance(value, dict) else None
+    return value, True
+
+
+def _text(value: Any) -> Any:
+    """A value as the string cast writes it (dtl-functions-strings.rst, ``string``: each element of a
+    list), so the golden ``5`` and the written ``"5"`` compare equal."""
+    if isinstance(value, list):
+        return [_text(v) for v in value]
+    if isinstance(value, bool):
+        return str(value).lower()
+    return value if isinstance(value, str) or value is None else str(value)
 
 
 def _has_mapped_value(row: dict, paths) -> bool:
@@ -298,6 +327,7 @@ class World:
             return
         self._check_links()
         self._check_lost()
+        self._check_converged()
         self.run()
         self.ops.append("(second run)")
         if self.sim.last_writes:
@@ -549,6 +579,30 @@ class World:
         request the system rejects, so it counts."""
         share = self.sim.node.store.dataset(f"{target.key}-share").latest.get(name) or {}
         return share.get("$operation") == "insert" and (target.system, share.get("$status")) in self.refusals
+
+    def _check_converged(self) -> None:
+        """Each written record holds its golden record's values (``converged`` above)."""
+        refused = {system for system, _ in self.refusals}
+        for target in build_plan(self.sim.config).targets:
+            ref = target.ref
+            if ref.system in refused or not target.mapped:
+                continue
+            golden = {f"{ni.ns}:{ni.ident}": record for record in self.sim.node.store.live(f"global-{target.group}")
+                      for ni in record.get("$ids") or [] if isinstance(ni, NI)}
+            pk = self.sim.config.systems[ref.system].datatypes[ref.datatype].primary_key
+            for row in self.sim.systems[ref.system].rows(ref.datatype):
+                name = self._name(ref.system, ref.datatype, row[pk])
+                record = golden.get(name)
+                if record is None:
+                    continue
+                for m in target.mapped:
+                    want = record.get(f"global-{target.group}:{m.golden}")
+                    if m.refers or cast_name(m.type) not in (None, "string") or want in (None, "", []):
+                        continue
+                    have, plain = _plain_get(row, m.target_path)
+                    if plain and _text(have) != _text(want):
+                        self._violate("converged", f"{name}.{m.target_path} is {have!r}; its golden record holds "
+                                                   f"{want!r}")
 
     def _check_lost(self) -> None:
         links = self._links()
