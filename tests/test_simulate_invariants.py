@@ -37,8 +37,11 @@ SUBSETS = ROOT / "tests" / "fixtures" / "simulate" / "review-b6-specs" / "custom
 RESET_STAGES = tuple(os.environ.get("RESET_STAGES", "all,collect,enrich,transform,share,global").split(","))
 # Examples per spec in CI (the suite's time); SIM_EXAMPLES overrides them all.
 CI_EXAMPLES = {"seed": 100, "example": 100, "hubspot-tripletex": 60, "crmoffice-customerp": 150, "subsets": 100}
-KEYS = ["ada@example.org", "ADA@example.org", "", None, "per@example.org"]
-VALUES = ["Ada", "Per", "liv", "", ["x", "y"], None]
+# Merge keys as users spell them: in two cases, blank, unset, and a number one system keeps as a number
+# and the other as text with a stray space (an org number).
+KEYS = ["ada@example.org", "ADA@example.org", "", None, "per@example.org", 912, " 912"]
+# Values: names, empty, unset, a list, and a number as a number and as text.
+VALUES = ["Ada", "Per", "liv", "", ["x", "y"], None, 7, "7"]
 FLAGS = [True, False, None, "yes"]  # a `subsets` predicate's property: in the subset, out, unset, mistyped
 
 SPECS = {
