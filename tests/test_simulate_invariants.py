@@ -612,3 +612,20 @@ def test_records_that_stay_apart_for_good_are_not_converged():
     world = _held_back_rename((untracked,))
     assert "crm-contact:1.first_name is 'Augusta'; its golden record holds 'Ava'" in \
         world.violations.get("converged", ""), world.violations
+
+
+def test_a_list_at_a_nested_path_is_converged_when_its_first_value_is_the_golden_one(tmp_path):
+    """The full search's case on Invoiced <-> Salesforce: a user's list at a nested path
+    (``items.amount``) offers its first non-empty value, which becomes the golden value, and a record
+    that keeps its list is read as that value: no divergence. One whose first value differs is. Here on
+    HubSpot's ``properties.lastname`` (whose write-back the sync makes with the one value)."""
+    with _world("hubspot-tripletex", tmp_path) as (world, eps):
+        contact = eps["hubspot", "contact"]
+        world.insert(contact, {"properties.email": "ada@example.org", "properties.lastname": ["", "x", "y"]})
+        world.finish()
+        assert "converged" not in world.violations, world.violations
+        for kept, diverged in ((["", "x", "y"], False), (["", "z", "x"], True)):
+            world.violations.clear()
+            world.system(contact).update("contact", 1, {"properties": {"lastname": kept}})
+            world._check_converged()
+            assert ("converged" in world.violations) is diverged, (kept, world.violations)
