@@ -49,6 +49,8 @@ from typing import Any, Callable, Sequence
 from generator.dtl import cast_name
 from generator.model import NodeConfig, Ref
 from generator.plan_model import build_plan, name_criteria
+from generator.simulate.dtl.core import single_or_list
+from generator.simulate.dtl.functions.strings import str_of
 from generator.simulate.runner import deep_merge
 from generator.simulate.scenario import Simulation
 from generator.simulate.systems import Failure
@@ -105,21 +107,17 @@ def _nested(path: str, value) -> dict:
 
 
 def _get(row: dict, path: str):
-    value: Any = row
-    for part in path.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
+    return _plain_get(row, path)[0]
 
 
 def _plain_get(row: dict, path: str) -> tuple[Any, bool]:
-    """The value at a dotted path, and whether the path reached it through dicts only (a list parent
-    is read at one element, which the check leaves to the M10 scenarios)."""
+    """The value at a dotted path, and whether the path reached it through dicts (or a missing parent)
+    only: a list parent is read at one element, which the check leaves to the M10 scenarios."""
     value: Any = row
-    parts = path.split(".")
-    for i, part in enumerate(parts):
+    for i, part in enumerate(path.split(".")):
         if i and not isinstance(value, dict):
-            return None, not isinstance(value, list) and value is None
-        value = value.get(part) if isinstance(value, dict) else None
+            return None, value is None
+        value = value.get(part)
     return value, True
 
 
@@ -129,13 +127,9 @@ def _first_filled(value: Any) -> Any:
 
 
 def _text(value: Any) -> Any:
-    """A value as the string cast writes it (dtl-functions-strings.rst, ``string``: each element of a
+    """A value as the node's ``string`` cast writes it (the simulator's own, element by element for a
     list), so the golden ``5`` and the written ``"5"`` compare equal."""
-    if isinstance(value, list):
-        return [_text(v) for v in value]
-    if isinstance(value, bool):
-        return str(value).lower()
-    return value if isinstance(value, str) or value is None else str(value)
+    return single_or_list(str_of, value)
 
 
 def _has_mapped_value(row: dict, paths) -> bool:

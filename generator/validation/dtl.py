@@ -349,7 +349,12 @@ class Linter:
     def _untrackable_joins(self, spec: dict, path: JsonPath, aliases: dict[str, int]) -> None:
         """A dependency-tracked join on a value the transform computed (``_T.…``, ``_P.…``): the node
         inverts a hop against the source dataset's entities, "not the transform's entities"
-        (dtl/caveats.rst l.11-15), so a change in the hopped dataset re-processes nothing."""
+        (dtl/caveats.rst l.11-15), so a change in the hopped dataset re-processes nothing.
+
+        Narrower on purpose than the simulator's reading of the same passage
+        (``simulate/dtl/functions/hops._invertible``, which inverts only ``_S.`` and alias paths, the
+        fail-safe reading for a run): a warning names only joins the passage rules out for certain, so
+        an expression of source values (``["lower", "_S.email"]``) raises no false alarm."""
         if spec.get("track-dependencies", True) is False or not self._tracks_dependencies():
             return
         where = spec.get("where")

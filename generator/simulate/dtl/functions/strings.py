@@ -12,7 +12,7 @@ from generator.simulate.dtl.paths import wildcard
 from generator.simulate.values import NI, URI, Datetime, encode
 
 
-def _str_of(v) -> str | None:
+def str_of(v) -> str | None:
     if v is None:
         return None
     if isinstance(v, bool):
@@ -36,7 +36,7 @@ def _str_of(v) -> str | None:
 
 @function("string")
 def f_string(e, ctx, args):
-    return single_or_list(_str_of, e.ev(args[0], ctx))
+    return single_or_list(str_of, e.ev(args[0], ctx))
 
 
 @function("concat")
