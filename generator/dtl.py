@@ -528,7 +528,8 @@ def _member_reads(target: Target, origin: str) -> dict[Ref, tuple[str, list]]:
     (dtl-functions-dictionaries.rst l.454). Datatype -> (the default rule's property holding it, the
     rule that adds it). An origin of another datatype finds none.
 
-    The hop joins on the golden record's ``$ids`` and keeps the origin's entity by ``in``, so that it is
+    The hop joins on the golden record's ``$ids`` and keeps the origin's entity by ``in`` (true when
+    the origin is among the entity's ``$ids``, dtl-functions-lists.rst l.345-350), so that it is
     dependency tracked: what it reads (a subset predicate, a merge key no row maps) can change while
     the golden record stays the same, and an insert held back by it must be made once it changes (a
     private customer that becomes a company). Dependency tracking inverts the join against the pipe's
