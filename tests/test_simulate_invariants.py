@@ -629,3 +629,11 @@ def test_a_list_at_a_nested_path_is_converged_when_its_first_value_is_the_golden
             world.system(contact).update("contact", 1, {"properties": {"lastname": kept}})
             world._check_converged()
             assert ("converged" in world.violations) is diverged, (kept, world.violations)
+
+
+def test_a_talk_pair_documented_in_one_direction_imports_its_one_document(tmp_path):
+    # Talk documented some pairs one way only (every ``*-squarespace.rst``): the search takes that one.
+    spec = imported_spec("customwebshop-squarespace", tmp_path)
+    assert "squarespace" in spec.read_text(encoding="utf-8")
+    with pytest.raises(FileNotFoundError, match="no Talk document for the pair 'nosuch-pair'"):
+        imported_spec("nosuch-pair", tmp_path)
