@@ -44,12 +44,25 @@ CONCEPT_TABLE: dict[str, tuple[str, ...]] = {
     "activity": ("activity", "activitie", "task", "event", "meeting"),
 }
 _BY_NAME = {name: concept for concept, names in CONCEPT_TABLE.items() for name in names}
+# Names that mean another concept in one system, before the table. SuperOffice keeps its companies as
+# "Contact" (and their people as "Person"): every one of Sesam Talk's 47 flows of a SuperOffice Contact
+# links it with an organisation (an account, company, customer, department, organisation or division),
+# never with a person. Read as the table's person, each of them was a flow between two concepts that
+# only links, so no SuperOffice company was ever created.
+SYSTEM_CONCEPTS: dict[tuple[str, str], str] = {("superoffice", "contact"): "organisation"}
 
 
-def table_concept(datatype: str) -> str | None:
-    """The built-in concept of a datatype name: ``Contacts`` -> person, ``lineItems`` -> orderline."""
-    name = re.sub(r"[^a-z]", "", datatype.lower())
+def _letters(name: str) -> str:
+    return re.sub(r"[^a-z]", "", name.lower())
+
+
+def table_concept(datatype: str, system: str = "") -> str | None:
+    """The built-in concept of a datatype name: ``Contacts`` -> person, ``lineItems`` -> orderline,
+    and in ``SuperOffice``, ``Contact`` -> organisation."""
+    name = _letters(datatype)
     for candidate in (name, name.removesuffix("s"), name.removesuffix("es")):
+        if (_letters(system), candidate) in SYSTEM_CONCEPTS:
+            return SYSTEM_CONCEPTS[_letters(system), candidate]
         if candidate in _BY_NAME:
             return _BY_NAME[candidate]
     return None
@@ -319,7 +332,7 @@ def _concepts(config: NodeConfig, participants: tuple[Ref, ...], warnings: list[
     known: dict[Ref, str] = {}
     for ref in participants:
         dt = config.datatype(ref)
-        concept = dt.concept or table_concept(ref.datatype)
+        concept = dt.concept or table_concept(ref.datatype, ref.system)
         if concept:
             known[ref] = concept
     unknown = [r for r in participants if r not in known]

@@ -774,3 +774,30 @@ def test_a_criterion_through_a_third_datatype_links_a_pair_without_its_own(tmp_p
     assert not [w for w in render_specs([spec]).warnings if "created again" in w.message]
     spec.write_text(spec.read_text(encoding="utf-8").replace(", merge_on: [[email, email]]", ""), encoding="utf-8")
     assert len([w for w in render_specs([spec]).warnings if "created again" in w.message]) == 1
+
+
+def test_a_superoffice_contact_is_an_organisation(tmp_path):
+    """SuperOffice keeps companies as Contact: its flows with organisations create, as Talk's did."""
+    spec = tmp_path / "so.yaml"
+    spec.write_text(yaml.safe_dump({
+        "dataflow": "so", "title": "SuperOffice and a CRM",
+        "systems": {"superoffice": {"label": "SuperOffice", "datatypes": {
+                        "contact": {"label": "Contact"}, "person": {"label": "Person"}}},
+                    "crm": {"label": "CRM", "datatypes": {
+                        "company": {"label": "Company"}, "contact": {"label": "Contact"}}}},
+        "flows": [{"from": "crm.company", "to": "superoffice.contact", "create": "always",
+                   "properties": [{"from": "name", "to": "Name"}]},
+                  {"from": "crm.contact", "to": "superoffice.person", "create": "always",
+                   "properties": [{"from": "firstname", "to": "Firstname"}]}]}, sort_keys=False))
+    result = render_specs([spec])
+    objs = objects(result.files)
+    groups = {o["_id"]: sorted(d.split()[0] for d in o["source"]["datasets"])
+              for o in objs.values() if o["_id"].startswith("global-")}
+    assert groups == {"global-organisation": ["crm-company-enrich", "superoffice-contact-enrich"],
+                      "global-person": ["crm-contact-enrich", "superoffice-person-enrich"]}
+    assert not [w for w in result.warnings if "links concept" in str(w)]
+    # Another system's contact is still a person, and a spec's concept still wins.
+    data = yaml.safe_load(spec.read_text())
+    data["systems"]["superoffice"]["datatypes"]["contact"]["concept"] = "person"
+    spec.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert any("links concept organisation to concept person" in str(w) for w in render_specs([spec]).warnings)
