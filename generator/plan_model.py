@@ -538,6 +538,17 @@ def _referenced(config: NodeConfig, flow: Flow, row: PropertyRow, concepts: dict
     return out[0], out[1], ""
 
 
+def _is_sesam_metadata(path: str) -> bool:
+    """A path through a field Sesam reserves (``_id``, ``_deleted``) or semi-reserves (``$ids``,
+    ``$original_id``): "Entity fields starting with ``$`` are semi-reserved. They have special meaning and
+    will sometimes be produced and consumed by built-in components" (entity-data-model.rst l.140). No
+    system's record has one: namespaces leave them off (``add_namespaces``), the share template sends
+    the entity's own properties only, and optimistic locking on one compares a value the record never
+    holds, which would hold back every update of the datatype. Talk's ``$original_id`` is the parent
+    entity its collect split a child row from (parameterized-datatypes-pattern.rst l.58)."""
+    return any(part[:1] in ("$", "_") for part in path.split("."))
+
+
 def _identity_rows(config: NodeConfig, warnings: list[Problem], concepts: dict[Ref, str], synced: set[Ref],
                    references: dict[Ref, dict[str, Ref]], assoc: frozenset[Ref]) -> dict[int, list[PropertyRow]]:
     """The rows that carry data, per flow: primary keys are identity; references are kept when the
@@ -550,6 +561,14 @@ def _identity_rows(config: NodeConfig, warnings: list[Problem], concepts: dict[R
                 if not row.source or not row.target:
                     continue
                 where = f"flows[{i}].properties[{j}]"
+                reserved = next((path for path in (row.source, row.target) if _is_sesam_metadata(path)), None)
+                if reserved:
+                    warnings.append(Problem(row.location, where,
+                                            f"flow {flow.name}: {row.source} -> {row.target} maps {reserved}, "
+                                            "a Sesam entity field (names starting with `$` or `_` are reserved), "
+                                            "not a property of the system's record: nothing generated reads or "
+                                            "sends it; the row is not data", level="warning"))
+                    continue
                 if _is_identity_row(config, flow, row):
                     warnings.append(Problem(row.location, where,
                                             f"flow {flow.name}: {row.source} -> {row.target} maps a primary key: "

@@ -207,6 +207,22 @@ def test_primary_key_rows_are_identity(tmp_path):
     assert "id" not in pairs and "firstName = first_name" in pairs
 
 
+@pytest.mark.parametrize("row", [{"from": "$original_id", "to": "last_name"},
+                                 {"from": "firstName", "to": "$original_id"},
+                                 {"from": "lastName", "to": "extra._id"}])
+def test_rows_through_sesam_entity_fields_are_not_data(tmp_path, row):
+    """Talk's Invoiced lineitem maps ``$original_id`` (the parent its collect split the row from): a field
+    no system's record holds. As a target it went into ``$based_on_properties``, which compares it with
+    the system's record on every update; as a source it read nothing."""
+    result = _with_row(tmp_path, EXAMPLE, 0, row)
+    objs = objects(result.files)
+    text = json.dumps(objs["pipes/crm-contact-transform.conf.json"]) + json.dumps(
+        objs["pipes/erp-employee-enrich.conf.json"])
+    assert "$original_id" not in text and "extra" not in text
+    warned = [w.message for w in result.warnings if "a Sesam entity field" in w.message]
+    assert len(warned) == 1 and f"{row['from']} -> {row['to']}" in warned[0]
+
+
 @pytest.mark.parametrize("row", [{"from": "ID", "to": "first_name"}, {"from": "id", "to": "ContactId"},
                                  {"from": "EmployeeId", "to": "ContactId"}])
 def test_own_ids_by_another_spelling_are_identity(tmp_path, row):
