@@ -736,11 +736,10 @@ def share_rules(target: Target) -> dict:
         rules.append(["add", "_deleted", ["eq", "_S.$delete", True]])
     out = {"default": rules}
     names = list(dict.fromkeys(m.target_path.split(".")[0] for m in target.mapped))
-    if any(n.startswith(("$", "_")) or n == "payload" for n in names):
-        # The template's payload is the entity's own properties, not its "$…" and "_…" bookkeeping
-        # (connector-contract.rst l.71; docs/simulate.md "REST templates" #10): a target property named
-        # so (Talk maps "$original_id") goes in an explicit "$payload" (template doc l.403-405). So does
-        # a property named "payload", the default of payload_property (template doc l.281-285).
+    if "payload" in names:
+        # The template reads the payload from ``payload_property``, "payload" by default (template doc
+        # l.281-285): a target property of that name goes in an explicit "$payload" (l.403-405) with
+        # the rest. ("$…" and "_…" names are Sesam's entity fields, never mapped: plan_model skips them.)
         rules.append(["add", "$payload", ["apply", "payload", "_S."]])
         out["payload"] = [["copy", ["list", target.datatype.primary_key, *names]]]
     return out

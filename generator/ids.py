@@ -22,8 +22,8 @@ _REFERENCE = re.compile(r"^(?P<head>(?:[^.]+\.)*(?P<name>[^.]+))\.(?P<id>id|Id|I
 # ``customerId``, ``customer_id``, ``line_items.product_id``, ``DepartmentID``: an id named after its datatype,
 # at a word boundary (``_id``, or a capital ``Id``/``ID``), so ``paid`` and ``Guid`` are no ids.
 _ID_SUFFIX = re.compile(r"^(?:.*\.)?(?P<name>[A-Za-z][A-Za-z0-9_]*?[A-Za-z0-9])(?:[_-](?:id|Id|ID)|Id|ID)$")
-# Names of fields that hold another system's key as data (Sesam Talk's ``sesam_kundeId``, ``external_id``,
-# ``$original_id``): written as is, as the flow says.
+# Names of fields that hold another system's key as data (Sesam Talk's ``sesam_kundeId``, ``external_id``):
+# written as is, as the flow says. (``$original_id`` is a Sesam entity field, not data: plan_model.)
 _OWN_KEY = re.compile(r"^(?:(?i:sesam|external|foreign|original|legacy)|(?:ext|Ext|EXT)(?=[-_A-Z]))")
 
 

@@ -124,30 +124,31 @@ def test_a_target_edit_after_the_read_is_not_overwritten(tmp_path):
     assert not failed, "\n".join(failed)
 
 
-def test_a_target_property_named_with_a_dollar_is_sent_in_an_explicit_payload(tmp_path):
-    """The template sends the entity's own properties, not "$…" ones; a mapped "$…" target (Talk maps
-    "$original_id") goes in "$payload", which the share pipe builds, and reaches the system."""
+def test_a_target_property_named_payload_is_sent_in_an_explicit_payload(tmp_path):
+    """The template reads the payload from a property named by ``payload_property``, ``payload`` by
+    default (template doc l.281-285): a mapped target property of that name would be taken for the whole
+    payload. It goes in "$payload" (l.403-405), which the share pipe builds, and reaches the system."""
     import json
     import yaml
 
     from generator.generate import render_specs
 
     data = yaml.safe_load(EXAMPLE.read_text())
-    data["flows"][0]["properties"].append({"from": "employeeNumber", "to": "$original_id", "type": '"string"'})
-    spec = tmp_path / "dollar.yaml"
+    data["flows"][0]["properties"].append({"from": "employeeNumber", "to": "payload", "type": '"string"'})
+    spec = tmp_path / "payload.yaml"
     spec.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     share = json.loads(render_specs([spec]).files["pipes/crm-contact-share.conf.json"])
     rules = share["transform"][0]["rules"]
     assert ["add", "$payload", ["apply", "payload", "_S."]] in rules["default"]
-    assert "$original_id" in rules["payload"][0][1]
+    assert "payload" in rules["payload"][0][1]
 
     scenario = tmp_path / "scenario.yaml"
-    scenario.write_text(f"""title: dollar
+    scenario.write_text(f"""title: payload
 spec: {spec}
 steps:
   - edit: {{system: erp, datatype: employee, insert: {{firstName: Ada, email: ada@example.org, employeeNumber: 7}}}}
   - run: {{}}
-  - expect: {{system: crm, datatype: contact, where: {{email: ada@example.org}}, count: 1, values: {{$original_id: "7", first_name: Ada}}}}
+  - expect: {{system: crm, datatype: contact, where: {{email: ada@example.org}}, count: 1, values: {{payload: "7", first_name: Ada}}}}
   - run: {{}}
   - expect: {{writes: 0}}
 """, encoding="utf-8")
