@@ -608,16 +608,19 @@ def transform_rules(target: Target) -> dict:
     values = _golden_rules(_tree(golden_leaves + unmapped), "", extra)
     mapped = [["merge", ["apply", "values", "_R._S."]]] if values else []
     patches = _patches(target, tree, extra)
-    # The target's values as collected (connector-contract.rst l.95); a nested parent whole, without
-    # namespaces (dtl-functions-dictionaries.rst l.284-297, ``strip-ns``), as the update writes it.
-    current = {k: ["strip-ns", ns_path("_S", target.ref, k)] if isinstance(v, dict) else ns_path("_S", target.ref, k)
-               for k, v in tree.items()}
+    # The target's values as collected (connector-contract.rst l.95), a nested parent whole, as the
+    # update writes it; without namespaces (``strip-ns`` removes them recursively,
+    # dtl-functions-dictionaries.rst l.284-297) at every depth: a leaf the spec reads as text may hold a
+    # dict in the system, and with the namespaced keys add_namespaces gave it, the template's comparison
+    # with the system's record would fail on every update, holding each one back for good.
+    current = {k: ns_path("_S", target.ref, k) for k in tree}
     # transform-share-rest writes only when these still are the system's (optimistic locking,
     # configuration-transforms-template.rst l.211) and only what differs. The properties compared are
     # the mapped leaf paths ("a path of properties separated by a . character", connector-contract.rst
     # l.99), read inside the parent whole.
     compared = list(dict.fromkeys(m.target_path for m in target.mapped))
-    based_on = [["add", "$based_on", _dict_expr(current)], ["add", "$based_on_properties", ["list", *compared]]]
+    based_on = [["add", "$based_on", ["strip-ns", _dict_expr(current)]],
+                ["add", "$based_on_properties", ["list", *compared]]]
     members: list[Any] = [["eq", "_S.$ids", "t.$ids"]]
     live: list[Any] = []
     hop = {"datasets": [f"{key}-enrich t"], "where": members}

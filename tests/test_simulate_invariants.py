@@ -41,7 +41,7 @@ CI_EXAMPLES = {"seed": 100, "example": 100, "hubspot-tripletex": 60, "crmoffice-
 # and the other as text with a stray space (an org number).
 KEYS = ["ada@example.org", "ADA@example.org", "", None, "per@example.org", 912, " 912"]
 # Values: names, empty, unset, a list, and a number as a number and as text.
-VALUES = ["Ada", "Per", "liv", "", ["x", "y"], None, 7, "7"]
+VALUES = ["Ada", "Per", "liv", "", ["x", "y"], None, 7, "7", "  ", "Åse", {"a": "b"}, True, 0]
 FLAGS = [True, False, None, "yes"]  # a `subsets` predicate's property: in the subset, out, unset, mistyped
 
 SPECS = {
@@ -637,3 +637,19 @@ def test_a_talk_pair_documented_in_one_direction_imports_its_one_document(tmp_pa
     assert "squarespace" in spec.read_text(encoding="utf-8")
     with pytest.raises(FileNotFoundError, match="no Talk document for the pair 'nosuch-pair'"):
         imported_spec("nosuch-pair", tmp_path)
+
+
+def test_a_dict_where_the_spec_reads_text_holds_back_no_update(tmp_path):
+    """The full search's case once users' values held objects: a CRM contact whose ``external_id`` (read
+    as text by the spec) holds a dict. ``add_namespaces`` gave the dict's keys the contact's namespace,
+    and ``$based_on`` carried them, so the share template's comparison with the record failed on every
+    update: the ERP user's rename never reached the CRM ("modified-in-system" each run)."""
+    with _world("example", tmp_path) as (world, eps):
+        contact, employee = eps["crm", "contact"], eps["erp", "employee"]
+        world.insert(contact, {"email": "ada@example.org", "first_name": "Ada", "external_id": {"a": "b"}})
+        world.insert(employee, {"email": "ada@example.org", "firstName": "Ada"})
+        world.run()
+        world.update(employee, 0, "firstName", "Augusta")
+        world.finish()
+        assert world.system(contact).rows("contact")[0]["first_name"] == "Augusta"
+    assert not world.violations, world.violations
