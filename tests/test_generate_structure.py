@@ -426,8 +426,8 @@ def test_nested_targets_are_built_leaf_by_leaf():
     assert all(r[0] == "add-if" and len(r) == 3 for r in rules["golden-address"])
     patch = next(r for r in rules["update"] if r[:2] == ["add-if", "address"])
     assert patch[3][:2] == ["apply", "patch-address"]
-    assert ["add", "$based_on", ["dict", "address", ["strip-ns", "_S.crm-company:address"],
-                                 "name", "_S.crm-company:name", "org_nr", "_S.crm-company:org_nr"]] in rules["update"]
+    assert ["add", "$based_on", ["strip-ns", ["dict", "address", "_S.crm-company:address",
+                                 "name", "_S.crm-company:name", "org_nr", "_S.crm-company:org_nr"]]] in rules["update"]
 
 
 def test_a_reference_joined_with_a_plain_property_is_not_generated(tmp_path):
