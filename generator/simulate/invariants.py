@@ -7,8 +7,8 @@ end, what a correct sync guarantees:
 
 * ``settles``: once the systems answer normally, the node settles;
 * ``kinds``: a field a user only ever wrote as a scalar never becomes a list, a list never a dict;
-* ``unlinked-write``: no update or delete reaches a record that was not linked, in some run since the
-  last quiet one, to a record edited since then (a share pipe that lags writes after the link it acts
+* ``unlinked-write``: no update or delete reaches a record that was not linked, after some round since
+  the last quiet run, to a record edited since then (a share pipe that lags writes after the link it acts
   on may be gone; a reset makes the next run free: it may legitimately touch anything);
 * ``duplicate``: no golden record holds more records of one datatype than of any other where the sync
   created one of them after another was there, and no record the sync created ends up linked to nothing.
@@ -260,11 +260,11 @@ class World:
         lag behind the pipes it reads, and the others move on meanwhile."""
         held = frozenset(p for p in pipes if p in self.sim.node.pipes)
         self.ops.append(f"lag {', '.join(sorted(held))}")
-        self._observe(lambda: self.sim.run(rounds=1, hold=held), held)
+        self._observe(lambda on_round: self.sim.run(rounds=1, hold=held, on_round=on_round), held)
 
     def run(self) -> bool:
         self.ops.append("run")
-        result, after = self._observe(lambda: self.sim.run(max_rounds=self.max_rounds))
+        result, after = self._observe(lambda on_round: self.sim.run(max_rounds=self.max_rounds, on_round=on_round))
         failing = any(s.failure is not None for s in self.sim.systems.values())
         if result.settled and not any(r.failed for r in result.rounds[-2:]) and not failing:
             self.pending.clear()
@@ -273,7 +273,7 @@ class World:
             self._check_pairs(after)
         return result.settled
 
-    def _observe(self, go: Callable[[], Any], held: frozenset[str] = frozenset()) -> tuple[Any, dict]:
+    def _observe(self, go: Callable[[Callable[[], None]], Any], held: frozenset[str] = frozenset()) -> tuple[Any, dict]:
         """Run the node (``go``) with the bookkeeping every run needs: which records it could read, the
         links before and after, the writes it made (births of the records it created) and their kinds."""
         # The read pipes of a datatype run first in every round (dependency order): records they read
@@ -283,16 +283,20 @@ class World:
             if name not in self.created and not any(name.rpartition(":")[0] + stage in held
                                                     for stage in ("-all", "-collect", "-enrich")):
                 self.seen.setdefault(name, now)
-        before = self._links()
-        result = go()
+        self._note_links(self._links())
+        # Links are noted after every round too: one made and broken within a run (a record whose key
+        # the sync rewrites, leaving the golden record it was in) still explains the writes it caused.
+        result = go(lambda: self._note_links(self._links()))
         after = self._links()
-        for links in (before, after):
-            for name, linked in links.items():
-                self.ever.setdefault(name, set()).update(linked)
-                self.recent.setdefault(name, set()).update(linked)
+        self._note_links(after)
         self._check_writes()
         self._check_kinds()
         return result, after
+
+    def _note_links(self, links: dict) -> None:
+        for name, linked in links.items():
+            self.ever.setdefault(name, set()).update(linked)
+            self.recent.setdefault(name, set()).update(linked)
 
     def _check_pairs(self, links: dict) -> None:
         """A record the sync created stays linked to what it was linked to (its origin link never

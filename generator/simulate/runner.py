@@ -326,20 +326,26 @@ class Node:
         self.store.flush()
         return RoundReport(number, reports)
 
-    def run_until_settled(self, *, max_rounds: int = 25, rescan: bool = False, first: int = 1) -> Settled:
+    def run_until_settled(self, *, max_rounds: int = 25, rescan: bool = False, first: int = 1,
+                          on_round: Callable[[], None] | None = None) -> Settled:
+        """Rounds until two in a row change nothing; ``on_round`` is called after each (an observer of
+        the node's state between rounds, such as the invariant checks' links)."""
         # Datasets hold many long-lived entities: frequent full collections cost more than they free.
         previous = gc.get_threshold()
         gc.set_threshold(200_000, 50, 1000)
         try:
-            return self._until_settled(max_rounds, rescan, first)
+            return self._until_settled(max_rounds, rescan, first, on_round)
         finally:
             gc.set_threshold(*previous)
 
-    def _until_settled(self, max_rounds: int, rescan: bool, first: int) -> Settled:
+    def _until_settled(self, max_rounds: int, rescan: bool, first: int,
+                       on_round: Callable[[], None] | None) -> Settled:
         rounds: list[RoundReport] = []
         quiet = 0
         for n in range(first, first + max_rounds):
             report = self.run_round(n, rescan=rescan and n == first)
+            if on_round is not None:
+                on_round()
             rounds.append(report)
             quiet = 0 if report.changed or report.failed else quiet + 1
             if quiet >= 2:

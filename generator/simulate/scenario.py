@@ -202,17 +202,21 @@ class Simulation:
     # ---- running
 
     def run(self, *, rounds: int | None = None, rescan: bool = False, max_rounds: int = 25,
-            hold: frozenset[str] = frozenset()) -> Settled:
-        """``rounds`` rounds, or until settled; ``hold``: pipes left out of those rounds (needs ``rounds``)."""
+            hold: frozenset[str] = frozenset(), on_round: Callable[[], None] | None = None) -> Settled:
+        """``rounds`` rounds, or until settled; ``hold``: pipes left out of those rounds (needs ``rounds``);
+        ``on_round``: called after each round."""
         writes_before = self.system_writes()
         if rounds:
             reports = []
             for n in range(rounds):
                 self.round += 1
                 reports.append(self.node.run_round(self.round, rescan=rescan and n == 0, hold=hold))
+                if on_round is not None:
+                    on_round()
             result = Settled(reports, False)
         else:
-            result = self.node.run_until_settled(rescan=rescan, first=self.round + 1, max_rounds=max_rounds)
+            result = self.node.run_until_settled(rescan=rescan, first=self.round + 1, max_rounds=max_rounds,
+                                                 on_round=on_round)
             self.round += len(result.rounds)
         self.last = result
         self.last_writes = self.system_writes() - writes_before
