@@ -57,6 +57,19 @@ MORE_SPECS = {pair: (lambda tmp, pair=pair: (imported_spec(pair, tmp), ()))
               for pair in ("salesforce-superoffice", "hubspot-superoffice", "shopify-tripletex")}
 
 
+def _example_put(tmp: Path) -> tuple[Path, tuple]:
+    """The example spec with the CRM updated by PUT: the share template's client_side_patching (M11)."""
+    text = EXAMPLE.read_text(encoding="utf-8").replace("update_method: PATCH", "update_method: PUT")
+    spec = tmp / "example-put.yaml"
+    spec.write_text(text, encoding="utf-8")
+    return spec, ()
+
+
+MORE_SPECS["example-put"] = _example_put
+# SuperOffice-like persons whose e-mails are a list of dicts (``Emails.Value``), created as one (``lists``).
+MORE_SPECS["lists"] = lambda tmp: (ROOT / "tests" / "fixtures" / "simulate" / "review-m10-specs" / "people-emails.yaml", ())
+
+
 def spec_of(spec_key: str):
     """The spec (and patches) a key names: a searched spec, or any Talk pair ``a-b`` imported."""
     return {**SPECS, **MORE_SPECS}.get(spec_key) or (lambda tmp: (imported_spec(spec_key, tmp), ()))
