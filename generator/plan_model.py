@@ -858,17 +858,21 @@ def _flow_warnings(flow: Flow, path: str, assoc: frozenset[Ref]):
 
 
 def _create_warnings(flow: Flow, path: str):
-    """What a flow's create rule and merge criteria let it do, where that is less than the rule says."""
+    """What a flow's create rule and merge criteria let it do, where that is less than the rule says: one
+    warning per flow, at the first cause (an empty property table, a condition no node evaluates, no
+    criteria), naming the others, so a flow whose document has no property table says so once."""
     mapped = any(r.source and r.target for r in flow.properties)
+    # Without criteria a flow links only by origin: records created the other way.
+    unlinked = "" if flow.merge_on else "; with no merge criteria either, its records link only by origin"
     if flow.create.creates and not mapped:
         yield Problem(flow.location, f"{path}.properties",
                       f"flow {flow.name} creates but maps no property: generated as link-only "
-                      "(a created record would be blank)", level="warning")
-    if flow.create.kind in ("when-connected", "when"):
+                      f"(a created record would be blank){unlinked}", level="warning")
+    elif flow.create.kind in ("when-connected", "when"):
         yield Problem(flow.location, f"{path}.create",
                       f"flow {flow.name}: the create condition ({flow.create.kind}) cannot be evaluated by the node; "
-                      "generated as link-only (no creates)", level="warning")
-    if not flow.merge_on and not (flow.create.creates and mapped):
+                      f"generated as link-only (no creates){unlinked}", level="warning")
+    elif unlinked and not flow.create.creates:
         yield Problem(flow.location, f"{path}.merge_on",
                       f"flow {flow.name} never creates and has no merge criteria: entities can only link by origin",
                       level="warning")

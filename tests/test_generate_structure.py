@@ -286,6 +286,12 @@ def test_flows_without_properties_never_create(tmp_path):
     objs = objects(result.files)
     assert not any("insert" in o["transform"]["rules"] for o in objs.values() if o["_id"].endswith("-transform"))
     assert sum("creates but maps no property" in w.message for w in result.warnings) == 7
+    # One warning per flow: an empty table without criteria says both in one line.
+    about = [w.message.split(":")[0].split(" creates")[0].split(" never")[0] for w in result.warnings
+             if "link-only" in w.message or "never creates" in w.message]
+    assert len(about) == len(set(about)), sorted(about)
+    assert any(w.message.endswith("with no merge criteria either, its records link only by origin")
+               for w in result.warnings)
 
 
 def test_merge_criteria_reach_the_global_pipe():
