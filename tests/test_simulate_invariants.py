@@ -683,3 +683,21 @@ def test_a_link_made_and_broken_within_one_run_explains_its_writes(tmp_path):
         world.finish()
         assert world.system(employee).rows("employee")[0]["lastName"] == "ada@example.org"
     assert "unlinked-write" not in world.violations, world.violations
+
+
+def test_one_number_as_an_integer_and_as_a_decimal_is_converged(tmp_path):
+    """The full search's case on HubSpot <-> SuperOffice: a quote's amount 7 is created in SuperOffice as
+    the decimal 7.0 (its row casts to a number). The user empties it there, the sync writes 7.0 back, and
+    that read wins: the golden record holds 7.0 while HubSpot keeps 7, which the share template leaves
+    (the same number). Compared as text ("7", "7.0") the check took them for different values."""
+    with _world("hubspot-superoffice", tmp_path) as (world, eps):
+        quote, alternative = eps["hubspot", "quote"], eps["superoffice", "quotealternative"]
+        world.insert(quote, {"properties.hs_quote_amount": 7})
+        world.run()
+        world.update(alternative, 0, "TotalPrice", "")
+        world.finish()
+        assert world.system(quote).rows("quote")[0]["properties"]["hs_quote_amount"] == 7
+        assert "converged" not in world.violations, world.violations
+        world.system(quote).update("quote", 1, {"properties": {"hs_quote_amount": 8}})
+        world._check_converged()
+        assert "is 8; its golden record holds 7.0" in world.violations.get("converged", ""), world.violations

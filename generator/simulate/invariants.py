@@ -28,7 +28,7 @@ end, what a correct sync guarantees:
   counterpart again is the sync's policy: a record it created once is not created again);
 * ``converged``: after settling, every record a flow writes holds its golden record's value at each
   property the flow maps as text or as is (not a reference, a number or a date, whose casts are the
-  system's business), where the golden record has a value and the record reads it as a plain path
+  system's business), equal as the node compares values (``7`` and ``7.0`` are one number) or as text, where the golden record has a value and the record reads it as a plain path
   (not through a list parent; at a nested path, values are equal when their first non-empty elements
   are, as enrich reads them); records of a system whose write the test made fail with a 4xx are left out.
   "Once a link … is established, it will keep in sync between the two systems, regardless of where
@@ -54,6 +54,7 @@ from generator.simulate.dtl.functions.strings import str_of
 from generator.simulate.runner import deep_merge
 from generator.simulate.scenario import Simulation
 from generator.simulate.systems import Failure
+from generator.simulate.values import same
 from generator.simulate.values import NI
 
 INVARIANTS = ("settles", "kinds", "unlinked-write", "duplicate", "delete-without-flow", "lost", "converged",
@@ -608,7 +609,9 @@ class World:
                     # list paths"), so a list there, the user's or a plain list synchronized as it is, is
                     # one value to the sync: equal when read alike.
                     alike = "." in m.target_path and _text(_first_filled(have)) == _text(_first_filled(want))
-                    if plain and _text(have) != _text(want) and not alike:
+                    # Equal as the node compares them (7 and 7.0 are one number: the share writes nothing,
+                    # values.same), or as text where the flow casts to it.
+                    if plain and not same(have, want) and _text(have) != _text(want) and not alike:
                         self._violate("converged", f"{name}.{m.target_path} is {have!r}; its golden record holds "
                                                    f"{want!r}")
 
