@@ -59,10 +59,10 @@ def _letters(name: str) -> str:
 def table_concept(datatype: str, system: str = "") -> str | None:
     """The built-in concept of a datatype name: ``Contacts`` -> person, ``lineItems`` -> orderline,
     and in ``SuperOffice``, ``Contact`` -> organisation."""
-    name = _letters(datatype)
+    name, own = _letters(datatype), _letters(system)
     for candidate in (name, name.removesuffix("s"), name.removesuffix("es")):
-        if (_letters(system), candidate) in SYSTEM_CONCEPTS:
-            return SYSTEM_CONCEPTS[_letters(system), candidate]
+        if (own, candidate) in SYSTEM_CONCEPTS:
+            return SYSTEM_CONCEPTS[own, candidate]
         if candidate in _BY_NAME:
             return _BY_NAME[candidate]
     return None

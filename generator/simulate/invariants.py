@@ -28,8 +28,8 @@ end, what a correct sync guarantees:
   counterpart again is the sync's policy: a record it created once is not created again);
 * ``converged``: after settling, every record a flow writes holds its golden record's value at each
   property the flow maps as text or as is (not a reference, a number or a date, whose casts are the
-  system's business), equal as the node compares values (``7`` and ``7.0`` are one number) or as text, where the golden record has a value and the record reads it as a plain path
-  (not through a list parent; at a nested path, values are equal when their first non-empty elements
+  system's business), equal as the node compares values (``7`` and ``7.0`` are one number) or as text,
+  where the golden record has a value and the record reads it as a plain path (not through a list parent; at a nested path, values are equal when their first non-empty elements
   are, as enrich reads them); records of a system whose write the test made fail with a 4xx are left out.
   "Once a link … is established, it will keep in sync between the two systems, regardless of where
   it is edited" (DESIGN, "What synchronized means");
@@ -54,8 +54,7 @@ from generator.simulate.dtl.functions.strings import str_of
 from generator.simulate.runner import deep_merge
 from generator.simulate.scenario import Simulation
 from generator.simulate.systems import Failure
-from generator.simulate.values import same
-from generator.simulate.values import NI
+from generator.simulate.values import NI, same
 
 INVARIANTS = ("settles", "kinds", "unlinked-write", "duplicate", "delete-without-flow", "lost", "converged",
               "second-run-writes")
@@ -274,9 +273,11 @@ class World:
             self._check_pairs(after)
         return result.settled
 
-    def _observe(self, go: Callable[[Callable[[], None]], Any], held: frozenset[str] = frozenset()) -> tuple[Any, dict]:
-        """Run the node (``go``) with the bookkeeping every run needs: which records it could read, the
-        links before and after, the writes it made (births of the records it created) and their kinds."""
+    def _observe(self, go: Callable[[Callable[[], None]], Any],
+                 held: frozenset[str] = frozenset()) -> tuple[Any, dict]:
+        """Run the node (``go``, given an observer to call after each round) with the bookkeeping every
+        run needs: which records it could read, the links before, between rounds and after, the writes
+        it made (births of the records it created) and their kinds."""
         # The read pipes of a datatype run first in every round (dependency order): records they read
         # are known to the node before any write of this run.
         now = len(self.born) - 0.5
