@@ -133,7 +133,7 @@ def _candidate_dicts(key: str, synced: tuple[tuple[str, tuple[str, ...]], ...], 
         if len(paths) == 1 and "." in paths[0] and references.get(paths[0]) is None:
             nested += [k, _read(key, paths[0], var, namespaced)]
         else:
-            plain += [k, _offered(key, paths, references, var, namespaced)]
+            plain += [k, _offered(key, paths, references, var, namespaced, k)]
     dicts = [["dict", *plain]] if plain else []
     if nested:
         dicts.append(["map-dict", "_.", FIRST_FILLED, ["dict", *nested]])
@@ -141,12 +141,13 @@ def _candidate_dicts(key: str, synced: tuple[tuple[str, tuple[str, ...]], ...], 
 
 
 def _offered(key: str, paths: tuple[str, ...], references: dict[str, Ref], var: str = "_S",
-             namespaced: bool = True) -> Any:
+             namespaced: bool = True, golden_key: str = "") -> Any:
     """A golden candidate of a datatype with one or more properties in the golden property (fan-in:
     Tripletex's delivery, physical and postal address lines all feed HubSpot's ``address``): the first of
-    them, by name, that holds a value, so a value in any of them reaches the golden record (the docs are
-    silent; the first by name alone would lose a customer's only address when it is not the delivery
-    address).
+    them, by name, that holds a value other than the key's previous candidate (an edit), else the first
+    that holds a value, so a value in any of them reaches the golden record (the docs are silent; the
+    first by name alone would lose a customer's only address when it is not the delivery address, and
+    the first filled alone would write over an edit of any other).
 
     Several properties are read raw and ``flatten``ed (one level, dtl-functions-lists.rst l.220-233), so a
     nested read through a list parent (a list of values) and a plain one make one list, whose first
@@ -155,7 +156,15 @@ def _offered(key: str, paths: tuple[str, ...], references: dict[str, Ref], var: 
         return _candidate(key, paths[0], references.get(paths[0]), var, namespaced)
     reads = [_candidate(key, p, references[p], var, namespaced) if p in references else _read(key, p, var, namespaced)
              for p in paths]
-    return ["first", ["filter", ["and", ["is-not-empty", "_."], ["neq", "_.", ""]], ["flatten", ["list", *reads]]]]
+    values = ["flatten", ["list", *reads]]
+    filled = ["and", ["is-not-empty", "_."], ["neq", "_.", ""]]
+    # The sync writes the golden value into every property of a fan-in, so once linked they all hold it,
+    # and a user's edit of any but the first would be read as the first's unchanged value and written
+    # over: the first filled value that differs from this key's previous candidate is offered before the
+    # first filled one. ``_P._T`` is the enrich rule's target, which holds ``$previous`` when the
+    # candidates are applied (dtl/variables.rst: ``_P`` "refers to the parent context" inside ``apply``).
+    previous = ["path", ["list", golden_key, "v"], "_P._T.$previous"]
+    return ["first", ["filter", filled, ["flatten", ["list", ["filter", ["neq", "_.", previous], values], values]]]]
 
 
 def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tuple[tuple[str, tuple[str, ...]], ...],

@@ -587,12 +587,32 @@ def test_which_properties_hold_names(path, name):
 ])
 def test_a_fan_in_offers_its_first_filled_value_through_list_parents(entity, offered):
     """Several properties of one golden property (Tripletex's three address lines) are read raw and
-    flattened one level: the same value a first/filter around each nested read gave."""
+    flattened one level: the same value a first/filter around each nested read gave. With no previous
+    candidate, every filled value is an edit, so the first filled one is offered."""
     from generator.simulate.dtl import Transform
 
-    expr = dtl._offered("k", ("a.v", "b"), {})
-    assert expr[1][2][0] == "flatten"
+    expr = dtl._offered("k", ("a.v", "b"), {}, golden_key="g")
+    edited, values = expr[1][2][1][1:]
+    assert edited[2] == values and values[0] == "flatten"
     assert Transform({"default": []}).evaluate(expr, entity) == offered
+
+
+@pytest.mark.parametrize("entity,previous,offered", [
+    ({"k:a": "x", "k:b": "x"}, "x", "x"),  # all hold the previous value: the first
+    ({"k:a": "x", "k:b": "y"}, "x", "y"),  # the second was edited: the edit, though the first is filled
+    ({"k:a": "z", "k:b": "y"}, "x", "z"),  # both edited: the first of the edits
+    ({"k:a": "", "k:b": "x"}, "x", "x"),  # the first emptied: the unchanged second (the global skips empties)
+])
+def test_a_fan_in_offers_an_edited_value_before_an_unchanged_one(entity, previous, offered):
+    """The sync writes the golden value into every property of a fan-in; an edit of any of them is the
+    candidate, not the first property's unchanged value (which would be written back over the edit)."""
+    from generator.simulate.dtl import Transform
+
+    expr = dtl._offered("k", ("a", "b"), {}, golden_key="g")
+    rules = {"default": [["add", "$previous", {"g": {"t": None, "v": previous}}],
+                         ["add", "offered", ["apply", "offer", "_S."]]],
+             "offer": [["add", "v", expr]]}
+    assert Transform(rules).run(entity)[0]["offered"]["v"] == offered
 
 
 M10_SPEC = ROOT / "tests" / "fixtures" / "simulate" / "review-m10-specs" / "people-emails.yaml"

@@ -701,3 +701,22 @@ def test_one_number_as_an_integer_and_as_a_decimal_is_converged(tmp_path):
         world.system(quote).update("quote", 1, {"properties": {"hs_quote_amount": 8}})
         world._check_converged()
         assert "is 8; its golden record holds 7.0" in world.violations.get("converged", ""), world.violations
+
+
+def test_an_edit_of_any_property_of_a_fan_in_travels(tmp_path):
+    """The review matrix's B5 cell on Business NXT <-> Shopify, and so on HubSpot <-> Tripletex: Tripletex's
+    delivery, physical and postal address lines all feed HubSpot's one ``address``, and the sync writes the
+    golden value into each. An edit of the postal line was read as the unchanged delivery line, which
+    comes first by name, and the sync wrote it back over the edit."""
+    with _world("hubspot-tripletex", tmp_path) as (world, eps):
+        customer, company = eps["tripletex", "customer"], eps["hubspot", "company"]
+        world.insert(customer, {"name": "Acme", "postalAddress.addressLine1": "Storgata 1"})
+        world.run()
+        assert world.system(company).rows("company")[0]["properties"]["address"] == "Storgata 1"
+        assert world.system(customer).rows("customer")[0]["deliveryAddress"]["addressLine1"] == "Storgata 1"
+        world.update(customer, 0, "postalAddress.addressLine1", "Postboks 5")
+        world.finish()
+        row = world.system(customer).rows("customer")[0]
+        assert row["postalAddress"]["addressLine1"] == "Postboks 5"
+        assert world.system(company).rows("company")[0]["properties"]["address"] == "Postboks 5"
+    assert not world.violations, world.violations

@@ -638,10 +638,26 @@ def _candidate_rules(rules: dict) -> list:
                     and len(rule) == 2 and rule[0] == "merge"]
 
 
+def _fan_in_first(value: Any) -> Any:
+    """A fan-in that prefers an edited value, ``["first", ["filter", FILLED, ["flatten", ["list",
+    ["filter", EDITED, VALUES], VALUES]]]]`` (the same list twice), as ``["first", ["filter", FILLED,
+    VALUES]]``: it reads the same properties. Anything else is returned as it is."""
+    if not (isinstance(value, list) and len(value) == 2 and value[0] == "first" and isinstance(value[1], list)
+            and len(value[1]) == 3 and value[1][0] == "filter" and isinstance(value[1][2], list)
+            and value[1][2][:1] == ["flatten"] and len(value[1][2]) == 2 and isinstance(value[1][2][1], list)):
+        return value
+    listed = value[1][2][1]
+    if len(listed) == 3 and listed[0] == "list" and isinstance(listed[1], list) and len(listed[1]) == 3 \
+            and listed[1][0] == "filter" and listed[1][2] == listed[2]:
+        return ["first", ["filter", value[1][1], listed[2]]]
+    return value
+
+
 def _candidate_paths(value: Any) -> tuple[str, ...]:
     """The properties a golden candidate reads: one (``_candidate_path``), or each of
     ``["first", ["filter", TEST, ["flatten", ["list", C1, C2, …]]]]`` (``flatten`` left out by earlier
-    configs)."""
+    configs; the same list filtered twice, edited values first, by today's, ``_fan_in_first``)."""
+    value = _fan_in_first(value)
     if isinstance(value, list) and len(value) == 2 and value[0] == "first" and isinstance(value[1], list) \
             and len(value[1]) == 3 and value[1][0] == "filter" and isinstance(value[1][2], list):
         listed = value[1][2]
