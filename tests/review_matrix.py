@@ -77,7 +77,13 @@ class Facts:
 def facts_of(name: str, config: NodeConfig) -> Facts:
     plan = build_plan(config)
     creates = [f for f in config.flows if _creates(plan, f)]
-    picks = [Pick(f, r) for f in creates for r in _data_rows(config, f)]
+    # Rows whose value the cells write and read back: data to the plan (not identity, not a reference it
+    # translates or skips), carried as text or as is (a test value is no number or date).
+    fed = {(f.source, f.source_path, t.ref, f.target_path) for t in plan.targets for f in t.feeds}
+    refers = {(t.ref, m.target_path) for t in plan.targets for m in t.mapped if m.refers}
+    picks = [Pick(f, r) for f in creates for r in _data_rows(config, f)
+             if (f.source, r.source, f.target, r.target) in fed and _type(r) in ("string", "n/a", None)
+             and (f.target, r.target) not in refers and (f.source, r.source) not in refers]
     top = [p for p in picks if "." not in p.row.source and "." not in p.row.target]
     # A nested source path first: reading a member's nested property is what B5 is about.
     nested = sorted([p for p in picks if "." in p.row.source or "." in p.row.target],
@@ -348,7 +354,10 @@ def _b5(d: Driver, f: Facts) -> None:
     d.update(p.source, source, nested(p.row.source, "b5-edited"))
     d.run()
     d.expect_value(p.target, target, p.row.target, "b5-edited")
-    if (p.source, p.row.source) in f.written:  # the nested value also travels back
+    back = [r for flow in f.config.flows if (flow.source, flow.target) == (p.target, p.source)
+            for r in flow.properties if (r.source, r.target) == (p.row.target, p.row.source)]
+    # The nested value also travels back, where the way back carries it as text (a test value is no number).
+    if (p.source, p.row.source) in f.written and all(_type(r) in ("string", "n/a", None) for r in back):
         d.update(p.target, target, nested(p.row.target, "b5-back"))
         d.run()
         d.expect_value(p.source, source, p.row.source, "b5-back")
@@ -464,7 +473,9 @@ def _b7(d: Driver, f: Facts) -> None:
     d.run()
     target = d.one(ref.target, data.row.target, "b7-value")
     if target is not None and counterpart is not None:
-        d.expect_value(ref.target, target, ref.row.target, counterpart)
+        # The counterpart's id, cast as the row says (a ``string`` row writes it as text).
+        wanted = str(counterpart) if _type(ref.row) == "string" else counterpart
+        d.expect_value(ref.target, target, ref.row.target, wanted)
 
 
 def _m10(d: Driver, f: Facts) -> None:

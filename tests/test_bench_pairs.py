@@ -33,3 +33,15 @@ def test_every_pair_of_the_projects_documents_generates_and_validates(tmp_path, 
     out = capsys.readouterr().out
     assert out.startswith("2 pairs (1 documented one way only)")
     assert "internal errors: 0; validate errors: 0" in out
+
+
+def test_the_review_cells_run_on_a_pair_of_the_projects_documents(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("review_matrix_pairs", ROOT / "bench" / "review_matrix_pairs.py")
+    matrix = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(matrix)
+    for doc in ("alphasuite-betacrm.rst", "betacrm-alphasuite.rst"):
+        shutil.copy(DOCS / doc, tmp_path / doc)
+    assert matrix.main(["alphasuite-betacrm", "--talk-docs", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("alphasuite-betacrm B1:ok") and "1 pairs, " in out and ", 0 failing" in out
+    assert matrix.main(["nosuch-pair", "--talk-docs", str(tmp_path)]) == 1
