@@ -714,7 +714,9 @@ def _target(config: NodeConfig, index: dict[Ref, list[Flow]], ref: Ref, concepts
                             and any(other != concept for other, _ in config.datatype(c).subsets))
     deleters = sorted({f.source for f in inbound if f.delete})
     partners = {r for c in creators for f in index[c] for r in (f.source, f.target)}
-    counterparts = sorted({ref} | {r for r in partners if r.system == ref.system})
+    # A creator of the target's own system is the entity an insert is made from, not a counterpart there
+    # (Talk's flows within one system: every Business NXT company has its address).
+    counterparts = sorted({ref} | {r for r in partners if r.system == ref.system and r not in creators})
     conditions = sorted({f"{r.target}: {r.condition}" for f in inbound for r in f.properties if r.condition}
                         | {f"{r.source}: {r.condition}" for f in index[ref] if f.source == ref
                            for r in f.properties if r.condition})

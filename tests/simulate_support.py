@@ -27,7 +27,7 @@ def imported_spec(pair: str, folder: Path) -> Path:
     if not TALK.is_dir():
         pytest.skip("../shared/talk-docs is not present")
     first, _, second = pair.partition("-")
-    names = PAIRS.get(pair, (f"{first}-{second}.rst", f"{second}-{first}.rst"))
+    names = PAIRS.get(pair, tuple(dict.fromkeys((f"{first}-{second}.rst", f"{second}-{first}.rst"))))
     docs = [TALK / name for name in names if (TALK / name).is_file()]
     if not docs:
         raise FileNotFoundError(f"no Talk document for the pair {pair!r}: looked for {', '.join(names)}")

@@ -843,3 +843,36 @@ def test_a_superoffice_contact_is_an_organisation(tmp_path):
     data["systems"]["superoffice"]["datatypes"]["contact"]["concept"] = "person"
     spec.write_text(yaml.safe_dump(data, sort_keys=False))
     assert any("links concept organisation to concept person" in str(w) for w in render_specs([spec]).warnings)
+
+
+def test_a_flow_within_one_system_creates(tmp_path):
+    """Talk's flows within one system ("every Business NXT company is synchronized with a Business NXT
+    address"): the source is in the target's system, but it is the entity an insert is made from, not a
+    counterpart there. Counted as one, it kept every such flow from creating."""
+    from generator.simulate.scenario import Simulation, load_scenario, run_scenario
+
+    spec = tmp_path / "one-system.yaml"
+    spec.write_text(yaml.safe_dump({
+        "dataflow": "one-system", "title": "Companies and their addresses",
+        "systems": {"erp": {"label": "ERP", "datatypes": {
+            "company": {"label": "Company", "concept": "organisation"},
+            "address": {"label": "Address", "concept": "organisation"}}}},
+        "flows": [{"from": "erp.company", "to": "erp.address", "create": "always",
+                   "properties": [{"from": "name", "to": "name"}]},
+                  {"from": "erp.address", "to": "erp.company", "create": "always",
+                   "properties": [{"from": "name", "to": "name"}]}]}, sort_keys=False))
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(f"""title: one system
+spec: {spec}
+steps:
+  - edit: {{system: erp, datatype: company, insert: {{name: Acme}}}}
+  - run: {{}}
+  - expect: {{system: erp, datatype: address, where: {{name: Acme}}, count: 1}}
+  - expect: {{system: erp, datatype: company, count: 1}}
+  - run: {{}}
+  - expect: {{writes: 0}}
+""", encoding="utf-8")
+    loaded = load_scenario(scenario)
+    with Simulation.from_specs(loaded.specs) as sim:
+        failed = [f"{r.step.location}: {r.message}" for r in run_scenario(loaded, sim) if not r.ok]
+    assert not failed, "\n".join(failed)
