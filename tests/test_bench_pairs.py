@@ -31,8 +31,8 @@ def test_every_pair_of_the_projects_documents_generates_and_validates(tmp_path, 
         shutil.copy(DOCS / doc, tmp_path / doc)
     assert bench_pairs.main([str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("2 pairs (1 documented one way only)")
-    assert "internal errors: 0; validate errors: 0" in out
+    assert out.startswith("2 pairs (1 documented one way only, 0 mapping no flow)")
+    assert "internal errors: 0; validate errors: 0; qa findings: 0" in out
 
 
 def test_the_review_cells_run_on_a_pair_of_the_projects_documents(tmp_path, capsys):
