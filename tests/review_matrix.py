@@ -82,7 +82,7 @@ def facts_of(name: str, config: NodeConfig) -> Facts:
     fed = {(f.source, f.source_path, t.ref, f.target_path) for t in plan.targets for f in t.feeds}
     refers = {(t.ref, m.target_path) for t in plan.targets for m in t.mapped if m.refers}
     picks = [Pick(f, r) for f in creates for r in _data_rows(config, f)
-             if (f.source, r.source, f.target, r.target) in fed and _type(r) in ("string", "n/a", None)
+             if (f.source, r.source, f.target, r.target) in fed and _carries_text(r)
              and (f.target, r.target) not in refers and (f.source, r.source) not in refers]
     top = [p for p in picks if "." not in p.row.source and "." not in p.row.target]
     # A nested source path first: reading a member's nested property is what B5 is about.
@@ -176,6 +176,11 @@ def _string_keys(flow: Flow, keys) -> bool:
 def _type(row: PropertyRow) -> str | None:
     """The row's target type as a plain word (specs may quote it: ``'"string"'``)."""
     return row.type.strip("\"'").lower() if row.type else None
+
+
+def _carries_text(row: PropertyRow) -> bool:
+    """Whether a test's text value reaches the other side as it is: a ``string`` cast, or none."""
+    return _type(row) in ("string", "n/a", None)
 
 
 def _preference(p: Pick):
@@ -357,7 +362,7 @@ def _b5(d: Driver, f: Facts) -> None:
     back = [r for flow in f.config.flows if (flow.source, flow.target) == (p.target, p.source)
             for r in flow.properties if (r.source, r.target) == (p.row.target, p.row.source)]
     # The nested value also travels back, where the way back carries it as text (a test value is no number).
-    if (p.source, p.row.source) in f.written and all(_type(r) in ("string", "n/a", None) for r in back):
+    if (p.source, p.row.source) in f.written and all(_carries_text(r) for r in back):
         d.update(p.target, target, nested(p.row.target, "b5-back"))
         d.run()
         d.expect_value(p.source, source, p.row.source, "b5-back")
