@@ -156,8 +156,11 @@ def _offered(key: str, paths: tuple[str, ...], references: dict[str, Ref], var: 
         return _candidate(key, paths[0], references.get(paths[0]), var, namespaced)
     reads = [_candidate(key, p, references[p], var, namespaced) if p in references else _read(key, p, var, namespaced)
              for p in paths]
-    values = ["flatten", ["list", *reads]]
     filled = ["and", ["is-not-empty", "_."], ["neq", "_.", ""]]
+    # Each property read as one value, its first filled one (a nested read through a list parent, or a
+    # user's list, is a list): elements of one list compared one by one with the previous candidate
+    # would take turns as the "edit", and the sync would never settle.
+    values = ["map", ["first", ["filter", filled, ["flatten", ["list", "_."]]]], ["list", *reads]]
     # The sync writes the golden value into every property of a fan-in, so once linked they all hold it,
     # and a user's edit of any but the first would be read as the first's unchanged value and written
     # over: the first filled value that differs from this key's previous candidate is offered before the

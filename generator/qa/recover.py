@@ -640,8 +640,9 @@ def _candidate_rules(rules: dict) -> list:
 
 def _fan_in_first(value: Any) -> Any:
     """A fan-in that prefers an edited value, ``["first", ["filter", FILLED, ["flatten", ["list",
-    ["filter", EDITED, VALUES], VALUES]]]]`` (the same list twice), as ``["first", ["filter", FILLED,
-    VALUES]]``: it reads the same properties. Anything else is returned as it is."""
+    ["filter", EDITED, VALUES], VALUES]]]]`` (the same VALUES twice, ``["map", FIRST_FILLED, ["list",
+    R1, R2, …]]``), as ``["first", ["filter", FILLED, ["flatten", ["list", R1, R2, …]]]]``: it reads the
+    same properties. Anything else is returned as it is."""
     if not (isinstance(value, list) and len(value) == 2 and value[0] == "first" and isinstance(value[1], list)
             and len(value[1]) == 3 and value[1][0] == "filter" and isinstance(value[1][2], list)
             and value[1][2][:1] == ["flatten"] and len(value[1][2]) == 2 and isinstance(value[1][2][1], list)):
@@ -649,7 +650,10 @@ def _fan_in_first(value: Any) -> Any:
     listed = value[1][2][1]
     if len(listed) == 3 and listed[0] == "list" and isinstance(listed[1], list) and len(listed[1]) == 3 \
             and listed[1][0] == "filter" and listed[1][2] == listed[2]:
-        return ["first", ["filter", value[1][1], listed[2]]]
+        values = listed[2]
+        if isinstance(values, list) and len(values) == 3 and values[0] == "map":
+            values = ["flatten", values[2]]  # each property read as its first filled value
+        return ["first", ["filter", value[1][1], values]]
     return value
 
 
