@@ -133,7 +133,7 @@ def _candidate_dicts(key: str, synced: tuple[tuple[str, tuple[str, ...]], ...], 
         if len(paths) == 1 and "." in paths[0] and references.get(paths[0]) is None:
             nested += [k, _read(key, paths[0], var, namespaced)]
         else:
-            plain += [k, _offered(key, paths, references, var, namespaced, k)]
+            plain += [k, _offered(key, paths, references, var, namespaced, golden_key=k)]
     dicts = [["dict", *plain]] if plain else []
     if nested:
         dicts.append(["map-dict", "_.", FIRST_FILLED, ["dict", *nested]])
@@ -141,7 +141,7 @@ def _candidate_dicts(key: str, synced: tuple[tuple[str, tuple[str, ...]], ...], 
 
 
 def _offered(key: str, paths: tuple[str, ...], references: dict[str, Ref], var: str = "_S",
-             namespaced: bool = True, golden_key: str = "") -> Any:
+             namespaced: bool = True, *, golden_key: str) -> Any:
     """A golden candidate of a datatype with one or more properties in the golden property (fan-in:
     Tripletex's delivery, physical and postal address lines all feed HubSpot's ``address``): the first of
     them, by name, that holds a value other than the key's previous candidate (an edit), else the first

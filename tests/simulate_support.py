@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from generator.simulate.scenario import Simulation, load_scenario, run_scenario
 from generator.talkdoc.files import import_to_folder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,3 +45,16 @@ def grid(rows, columns, known: dict) -> list:
                          marks=[pytest.mark.xfail(strict=True, reason=known[row, column])]
                          if (row, column) in known else [])
             for row in rows for column in columns]
+
+
+def scenario_failures(folder: Path, spec: Path, steps: str, title: str = "scenario", check=None) -> list[str]:
+    """Run the scenario ``steps`` (YAML list items, indented as under ``steps:``) on ``spec``: the failed
+    steps, each ``location: message``. ``check(sim)`` runs afterwards when every step passed."""
+    file = folder / "scenario.yaml"
+    file.write_text(f"title: {title}\nspec: {spec}\nsteps:\n{steps}", encoding="utf-8")
+    scenario = load_scenario(file)
+    with Simulation.from_specs(scenario.specs) as sim:
+        failed = [f"{r.step.location}: {r.message}" for r in run_scenario(scenario, sim) if not r.ok]
+        if check is not None and not failed:
+            check(sim)
+    return failed

@@ -851,7 +851,7 @@ def test_a_flow_within_one_system_creates(tmp_path):
     """Talk's flows within one system ("every Business NXT company is synchronized with a Business NXT
     address"): the source is in the target's system, but it is the entity an insert is made from, not a
     counterpart there. Counted as one, it kept every such flow from creating."""
-    from generator.simulate.scenario import Simulation, load_scenario, run_scenario
+    from tests.simulate_support import scenario_failures
 
     spec = tmp_path / "one-system.yaml"
     spec.write_text(yaml.safe_dump({
@@ -863,18 +863,12 @@ def test_a_flow_within_one_system_creates(tmp_path):
                    "properties": [{"from": "name", "to": "name"}]},
                   {"from": "erp.address", "to": "erp.company", "create": "always",
                    "properties": [{"from": "name", "to": "name"}]}]}, sort_keys=False))
-    scenario = tmp_path / "scenario.yaml"
-    scenario.write_text(f"""title: one system
-spec: {spec}
-steps:
-  - edit: {{system: erp, datatype: company, insert: {{name: Acme}}}}
-  - run: {{}}
-  - expect: {{system: erp, datatype: address, where: {{name: Acme}}, count: 1}}
-  - expect: {{system: erp, datatype: company, count: 1}}
-  - run: {{}}
-  - expect: {{writes: 0}}
-""", encoding="utf-8")
-    loaded = load_scenario(scenario)
-    with Simulation.from_specs(loaded.specs) as sim:
-        failed = [f"{r.step.location}: {r.message}" for r in run_scenario(loaded, sim) if not r.ok]
+    failed = scenario_failures(tmp_path, spec, """\
+  - edit: {system: erp, datatype: company, insert: {name: Acme}}
+  - run: {}
+  - expect: {system: erp, datatype: address, where: {name: Acme}, count: 1}
+  - expect: {system: erp, datatype: company, count: 1}
+  - run: {}
+  - expect: {writes: 0}
+""", "one system")
     assert not failed, "\n".join(failed)

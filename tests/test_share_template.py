@@ -12,22 +12,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from generator.simulate.scenario import Simulation, load_scenario, run_scenario
+from tests.simulate_support import scenario_failures
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "specs" / "examples" / "erp-crm-properties.yaml"
 
 
 def _run(tmp_path: Path, steps: str, check=None) -> list[str]:
-    file = tmp_path / "scenario.yaml"
-    file.write_text(f"title: share template\nspec: {EXAMPLE}\nsteps:\n{steps}", encoding="utf-8")
-    scenario = load_scenario(file)
-    with Simulation.from_specs(scenario.specs) as sim:
-        results = run_scenario(scenario, sim)
-        failed = [f"{r.step.location}: {r.message}" for r in results if not r.ok]
-        if check is not None and not failed:
-            check(sim)
-    return failed
+    return scenario_failures(tmp_path, EXAMPLE, steps, "share template", check)
 
 
 def test_a_stale_insert_entity_never_deletes_the_record_it_created(tmp_path):
@@ -142,19 +134,13 @@ def test_a_target_property_named_payload_is_sent_in_an_explicit_payload(tmp_path
     assert ["add", "$payload", ["apply", "payload", "_S."]] in rules["default"]
     assert "payload" in rules["payload"][0][1]
 
-    scenario = tmp_path / "scenario.yaml"
-    scenario.write_text(f"""title: payload
-spec: {spec}
-steps:
-  - edit: {{system: erp, datatype: employee, insert: {{firstName: Ada, email: ada@example.org, employeeNumber: 7}}}}
-  - run: {{}}
-  - expect: {{system: crm, datatype: contact, where: {{email: ada@example.org}}, count: 1, values: {{payload: "7", first_name: Ada}}}}
-  - run: {{}}
-  - expect: {{writes: 0}}
-""", encoding="utf-8")
-    loaded = load_scenario(scenario)
-    with Simulation.from_specs(loaded.specs) as sim:
-        failed = [f"{r.step.location}: {r.message}" for r in run_scenario(loaded, sim) if not r.ok]
+    failed = scenario_failures(tmp_path, spec, """\
+  - edit: {system: erp, datatype: employee, insert: {firstName: Ada, email: ada@example.org, employeeNumber: 7}}
+  - run: {}
+  - expect: {system: crm, datatype: contact, where: {email: ada@example.org}, count: 1, values: {payload: "7", first_name: Ada}}
+  - run: {}
+  - expect: {writes: 0}
+""", "payload")
     assert not failed, "\n".join(failed)
 
 
