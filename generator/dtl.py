@@ -117,57 +117,65 @@ def _candidate(key: str, path: str, refers: Ref | None = None, var: str = "_S", 
     return ["ni", refers.key, ["string", read]] if refers else read
 
 
-def _candidate_dicts(key: str, synced: tuple[tuple[str, tuple[str, ...]], ...], references: dict[str, Ref],
-                     var: str, namespaced: bool) -> list:
-    """Golden key -> value: the candidates' dict, or a list of two that ``merge`` joins (the plain reads,
-    and the nested ones under ``map-dict``).
+FAN_IN = "$fan-in"  # candidates rule, while it runs: per fan-in golden key, its properties' filled values
 
-    The values of nested paths (``a.b``) are one dict, each turned into its first non-empty value by
-    one ``map-dict`` (its VALUE_FUNCTION, dtl-functions-lists.rst l.578-596; a key function of ``_.``
-    keeps the key), instead of a ``first``/``filter`` around each. A golden property that several of
-    the datatype's properties feed (fan-in) is offered as the first of them with a value
-    (``_offered``). ``var``/``namespaced``: how the entity read is named (see ``_read``)."""
+# A fan-in property's value: its first filled one (``coalesce`` with a function, dtl-functions-nulls.rst
+# l.22-24), so a nested read through a list parent, or a user's list, is one value (M10): a list's
+# elements compared one by one with the previous candidate would take turns as the "edit", and the sync
+# would never settle.
+_FILLED = ["and", ["is-not-empty", "_."], ["neq", "_.", ""]]
+_FAN_IN_VALUES = ["filter", ["is-not-null", "_."], ["map", ["coalesce", _FILLED, ["flatten", ["list", "_."]]], "_."]]
+
+
+def candidate_rules(key: str, synced: tuple[tuple[str, tuple[str, ...]], ...], references: dict[str, Ref],
+                    var: str = "_S", namespaced: bool = False) -> list:
+    """The ``candidates`` rule: golden key -> value, merged into the rule's target.
+
+    Plain reads are one dict. The values of nested paths (``a.b``) are one dict, each turned into its
+    first non-empty value by one ``map-dict`` (its VALUE_FUNCTION, dtl-functions-lists.rst l.578-596; a
+    key function of ``_.`` keeps the key), instead of a ``first``/``filter`` around each. A golden property
+    that several of the datatype's properties feed (fan-in) is offered as in ``_offered``: the filled
+    values of its properties are listed once per key, under ``$fan-in`` (one ``map-dict`` for all of
+    them), which the rule removes before it ends. ``var``/``namespaced``: how the entity read is named
+    (see ``_read``)."""
     plain: list[Any] = []
     nested: list[Any] = []
+    fan_in: list[Any] = []
     for k, paths in synced:
         if len(paths) == 1 and "." in paths[0] and references.get(paths[0]) is None:
             nested += [k, _read(key, paths[0], var, namespaced)]
+        elif len(paths) == 1:
+            plain += [k, _candidate(key, paths[0], references.get(paths[0]), var, namespaced)]
         else:
-            plain += [k, _offered(key, paths, references, var, namespaced, golden_key=k)]
-    dicts = [["dict", *plain]] if plain else []
+            fan_in += [k, ["list", *(_candidate(key, p, references[p], var, namespaced) if p in references
+                                     else _read(key, p, var, namespaced) for p in paths)]]
+            plain += [k, _offered(k)]
+    rules: list[Any] = [["add", FAN_IN, ["map-dict", "_.", _FAN_IN_VALUES, ["dict", *fan_in]]]] if fan_in else []
+    if plain:
+        rules.append(["merge", ["dict", *plain]])
     if nested:
-        dicts.append(["map-dict", "_.", FIRST_FILLED, ["dict", *nested]])
-    return dicts[0] if len(dicts) == 1 else ["list", *dicts]
+        rules.append(["merge", ["map-dict", "_.", FIRST_FILLED, ["dict", *nested]]])
+    return rules + ([["remove", FAN_IN]] if fan_in else [])
 
 
-def _offered(key: str, paths: tuple[str, ...], references: dict[str, Ref], var: str = "_S",
-             namespaced: bool = True, *, golden_key: str) -> Any:
-    """A golden candidate of a datatype with one or more properties in the golden property (fan-in:
+def _offered(golden_key: str) -> Any:
+    """A golden candidate of a datatype with several properties in the golden property (fan-in:
     Tripletex's delivery, physical and postal address lines all feed HubSpot's ``address``): the first of
     them, by name, that holds a value other than the key's previous candidate (an edit), else the first
     that holds a value, so a value in any of them reaches the golden record (the docs are silent; the
     first by name alone would lose a customer's only address when it is not the delivery address, and
-    the first filled alone would write over an edit of any other).
+    the first filled alone would write over an edit of any other). Reads the filled values that
+    ``candidate_rules`` listed under ``$fan-in``.
 
-    Several properties are read raw and ``flatten``ed (one level, dtl-functions-lists.rst l.220-233), so a
-    nested read through a list parent (a list of values) and a plain one make one list, whose first
-    non-empty value is the candidate: what a ``first``/``filter`` around each nested read gave, in one."""
-    if len(paths) == 1:
-        return _candidate(key, paths[0], references.get(paths[0]), var, namespaced)
-    reads = [_candidate(key, p, references[p], var, namespaced) if p in references else _read(key, p, var, namespaced)
-             for p in paths]
-    filled = ["and", ["is-not-empty", "_."], ["neq", "_.", ""]]
-    # Each property read as one value, its first filled one (a nested read through a list parent, or a
-    # user's list, is a list): elements of one list compared one by one with the previous candidate
-    # would take turns as the "edit", and the sync would never settle.
-    values = ["map", ["first", ["filter", filled, ["flatten", ["list", "_."]]]], ["list", *reads]]
-    # The sync writes the golden value into every property of a fan-in, so once linked they all hold it,
-    # and a user's edit of any but the first would be read as the first's unchanged value and written
-    # over: the first filled value that differs from this key's previous candidate is offered before the
-    # first filled one. ``_P._T`` is the enrich rule's target, which holds ``$previous`` when the
-    # candidates are applied (dtl/variables.rst: ``_P`` "refers to the parent context" inside ``apply``).
+    The sync writes the golden value into every property of a fan-in, so once linked they all hold it,
+    and a user's edit of any but the first would be read as the first's unchanged value and written over:
+    the first filled value that differs from this key's previous candidate is offered before the first
+    filled one (``if-null``, dtl-functions-nulls.rst). ``_P._T`` is the enrich rule's target, which holds
+    ``$previous`` when the candidates are applied (dtl/variables.rst: ``_P`` "refers to the parent
+    context" inside ``apply``)."""
+    values = f"_T.{FAN_IN}.{golden_key}"  # golden keys hold no dot (``golden_key``, the spec schema's names)
     previous = ["path", ["list", golden_key, "v"], "_P._T.$previous"]
-    return ["first", ["filter", filled, ["flatten", ["list", ["filter", ["neq", "_.", previous], values], values]]]]
+    return ["if-null", ["coalesce", ["neq", "_.", previous], values], ["first", values]]
 
 
 def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tuple[tuple[str, tuple[str, ...]], ...],
@@ -205,7 +213,7 @@ def enrich_rules(ref: Ref, dt: Datatype, keys: tuple[MergeKey, ...], synced: tup
         previous = ["path", GOLDEN, ["first", ["hops", {"datasets": [f"{key}-enrich prev"],
                                                         "where": [["eq", "_S._id", "prev._id"]],
                                                         "track-dependencies": False}]]]
-        rules[CANDIDATES] = [["merge", _candidate_dicts(key, synced, references or {}, "_S", namespaced=False)]]
+        rules[CANDIDATES] = candidate_rules(key, synced, references or {})
         values = ["items", ["apply", CANDIDATES, ["strip-ns", "_S."]]]
         value = ["last", "_."]
         before = ["path", ["first", "_."], "_T.$previous"]

@@ -335,7 +335,7 @@ def test_enrich_reads_what_the_sync_asked_the_record_to_hold():
     created = ["if", ["is-null", "_T.$previous"], dtl.origin_id("_S.$origin")]
     assert hop["where"] == [["eq", ["list", "_S._id", created], "desired._id"]]
     # Plain reads, and nested ones through one map-dict to their first filled value, without namespaces.
-    plain, nested = all_rules["candidates"][0][1][1:]
+    (_, plain), (_, nested) = all_rules["candidates"]
     assert dict(zip(plain[1::2], plain[2::2]))["global-organisation:name"] == "_S.name"
     assert nested[:3] == ["map-dict", "_.", dtl.FIRST_FILLED]
     assert dict(zip(nested[3][1::2], nested[3][2::2]))["global-organisation:city"] == "_S.address.city"
@@ -579,42 +579,54 @@ def test_which_properties_hold_names(path, name):
     assert is_name_like(path) is name
 
 
-@pytest.mark.parametrize("entity,offered", [
-    ({"k:a": [{"k:v": ""}, {"k:v": "x"}], "k:b": "y"}, "x"),  # a list parent: its first filled element
-    ({"k:a": [{"k:v": None}, {"k:v": ""}], "k:b": "y"}, "y"),  # nothing filled in the first property
-    ({"k:a": {"k:v": ""}, "k:b": ""}, None),  # nothing filled at all: no candidate
-    ({"k:a": {"k:v": "z"}}, "z"),
-])
-def test_a_fan_in_offers_its_first_filled_value_through_list_parents(entity, offered):
-    """Several properties of one golden property (Tripletex's three address lines) are read raw and
-    flattened one level: the same value a first/filter around each nested read gave. With no previous
-    candidate, every filled value is an edit, so the first filled one is offered."""
+def _offer(synced, entity, previous=None):
+    """What the enrich's ``candidates`` rule offers for golden key ``g`` of an entity (``k`` namespace
+    stripped), with ``previous`` as the key's previous candidate."""
     from generator.simulate.dtl import Transform
 
-    expr = dtl._offered("k", ("a.v", "b"), {}, golden_key="g")
-    edited, values = expr[1][2][1][1:]
-    assert edited[2] == values and values[0] == "map"
-    assert Transform({"default": []}).evaluate(expr, entity) == offered
+    rules = {"default": [["add", "$previous", {"g": {"t": None, "v": previous}}],
+                         ["add", "offered", ["apply", "candidates", "_S."]]],
+             "candidates": dtl.candidate_rules("k", synced, {})}
+    return Transform(rules).run(entity)[0]["offered"]
+
+
+@pytest.mark.parametrize("entity,offered", [
+    ({"a": [{"v": ""}, {"v": "x"}], "b": "y"}, "x"),  # a list parent: its first filled element
+    ({"a": [{"v": None}, {"v": ""}], "b": "y"}, "y"),  # nothing filled in the first property
+    ({"a": {"v": ""}, "b": ""}, None),  # nothing filled at all: no candidate
+    ({"a": {"v": "z"}}, "z"),
+])
+def test_a_fan_in_offers_its_first_filled_value_through_list_parents(entity, offered):
+    """Several properties of one golden property (Tripletex's three address lines) are each read as
+    their first filled value, the same value a first/filter around each nested read gave. With no
+    previous candidate, every filled value is an edit, so the first filled one is offered; the list of
+    values the rule builds on the way is not offered."""
+    assert _offer((("g", ("a.v", "b")),), entity) == {"g": offered}
 
 
 @pytest.mark.parametrize("entity,previous,offered", [
-    ({"k:a": "x", "k:b": "x"}, "x", "x"),  # all hold the previous value: the first
-    ({"k:a": "x", "k:b": "y"}, "x", "y"),  # the second was edited: the edit, though the first is filled
-    ({"k:a": "z", "k:b": "y"}, "x", "z"),  # both edited: the first of the edits
-    ({"k:a": "", "k:b": "x"}, "x", "x"),  # the first emptied: the unchanged second (the global skips empties)
-    ({"k:a": "x", "k:b": ["x", "y"]}, "x", "x"),  # a list is one property, read as its first filled value:
+    ({"a": "x", "b": "x"}, "x", "x"),  # all hold the previous value: the first
+    ({"a": "x", "b": "y"}, "x", "y"),  # the second was edited: the edit, though the first is filled
+    ({"a": "z", "b": "y"}, "x", "z"),  # both edited: the first of the edits
+    ({"a": "", "b": "x"}, "x", "x"),  # the first emptied: the unchanged second (the global skips empties)
+    ({"a": None, "b": "x", "c": "y"}, "x", "y"),  # an empty property is no edit
+    ({"a": "x", "b": ["x", "y"]}, "x", "x"),  # a list is one property, read as its first filled value:
     # its other elements are no edits (compared one by one, they took turns and the sync never settled)
 ])
 def test_a_fan_in_offers_an_edited_value_before_an_unchanged_one(entity, previous, offered):
     """The sync writes the golden value into every property of a fan-in; an edit of any of them is the
     candidate, not the first property's unchanged value (which would be written back over the edit)."""
-    from generator.simulate.dtl import Transform
+    assert _offer((("g", ("a", "b", "c")),), entity, previous) == {"g": offered}
 
-    expr = dtl._offered("k", ("a", "b"), {}, golden_key="g")
-    rules = {"default": [["add", "$previous", {"g": {"t": None, "v": previous}}],
-                         ["add", "offered", ["apply", "offer", "_S."]]],
-             "offer": [["add", "v", expr]]}
-    assert Transform(rules).run(entity)[0]["offered"]["v"] == offered
+
+def test_a_fan_in_lists_its_values_once():
+    """The filled values of a fan-in's properties are listed once per key, and both of its picks (the
+    edit, the first filled) read that one list: the reads are not written twice."""
+    rules = dtl.candidate_rules("k", (("g", ("a", "b")), ("h", ("c",))), {})
+    text = json.dumps(rules)
+    assert text.count('"_S.a"') == 1 and text.count('"_S.b"') == 1
+    assert rules[0][:2] == ["add", dtl.FAN_IN] and rules[-1] == ["remove", dtl.FAN_IN]
+    assert _offer((("g", ("a", "b")), ("h", ("c",))), {"a": "1", "b": "2", "c": "3"}) == {"g": "1", "h": "3"}
 
 
 M10_SPEC = ROOT / "tests" / "fixtures" / "simulate" / "review-m10-specs" / "people-emails.yaml"

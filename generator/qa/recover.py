@@ -631,11 +631,12 @@ def _golden_candidates(pipe: dict) -> dict[str, tuple[str, ...]]:
 
 def _candidate_rules(rules: dict) -> list:
     """Where an enrich pipe builds its candidates: the values its default rule adds, or what its
-    ``candidates`` rule set merges (read without namespaces, from the record and from ``$desired``)."""
+    ``candidates`` rule set merges (read without namespaces, from the record and from ``$desired``), with
+    the values of fan-ins it adds first (``$fan-in``: golden key -> ``["list", R1, R2, …]``)."""
     found = [rule[2] for rule in rules.get("default") or () if isinstance(rule, list) and len(rule) >= 3
              and rule[0] == "add"]
-    return found + [rule[1] for rule in rules.get("candidates") or () if isinstance(rule, list)
-                    and len(rule) == 2 and rule[0] == "merge"]
+    return found + [rule[-1] for rule in rules.get("candidates") or () if isinstance(rule, list)
+                    and ((len(rule) == 2 and rule[0] == "merge") or (len(rule) == 3 and rule[0] == "add"))]
 
 
 def _fan_in_first(value: Any) -> Any:
@@ -660,8 +661,12 @@ def _fan_in_first(value: Any) -> Any:
 def _candidate_paths(value: Any) -> tuple[str, ...]:
     """The properties a golden candidate reads: one (``_candidate_path``), or each of
     ``["first", ["filter", TEST, ["flatten", ["list", C1, C2, …]]]]`` (``flatten`` left out by earlier
-    configs; the same list filtered twice, edited values first, by today's, ``_fan_in_first``)."""
+    configs; the same list filtered twice, edited values first, by the previous ones, ``_fan_in_first``), or
+    of a fan-in's ``["list", C1, C2, …]`` (today's, listed under ``$fan-in``)."""
     value = _fan_in_first(value)
+    if isinstance(value, list) and len(value) > 2 and value[0] == "list":  # a fan-in's properties (``$fan-in``)
+        paths = [_candidate_path(v) for v in value[1:]]
+        return tuple(paths) if all(p is not None for p in paths) else ()
     if isinstance(value, list) and len(value) == 2 and value[0] == "first" and isinstance(value[1], list) \
             and len(value[1]) == 3 and value[1][0] == "filter" and isinstance(value[1][2], list):
         listed = value[1][2]
