@@ -546,7 +546,10 @@ def _is_sesam_metadata(path: str) -> bool:
     the entity's own properties only, and optimistic locking on one compares a value the record never
     holds, which would hold back every update of the datatype. Talk's ``$original_id`` is the parent
     entity its collect split a child row from (parameterized-datatypes-pattern.rst l.58)."""
-    return any(part[:1] in ("$", "_") for part in path.split("."))
+    return _RESERVED_PART.search(path) is not None
+
+
+_RESERVED_PART = re.compile(r"(?:^|\.)[$_]")  # a path element starting with ``$`` or ``_``
 
 
 def _identity_rows(config: NodeConfig, warnings: list[Problem], concepts: dict[Ref, str], synced: set[Ref],
