@@ -275,14 +275,30 @@ def origin_id(origin: str) -> list:
     return ["concat", ["ni-ns", origin], ":", ["ni-id", origin]]
 
 
-def split_rules(ref: Ref, subset: tuple[tuple[str, Any], ...] | None) -> dict:
+def split_rules(ref: Ref, subset: tuple[tuple[str, Any], ...] | None,
+                origins: tuple[tuple[Ref, tuple[tuple[str, Any], ...]], ...] = ()) -> dict:
     """A datatype's subset in another concept: the enriched entity as is, every one where the spec
     names no predicate. With one (``subsets``), a record outside it is written as deleted, so it
     leaves the other concept's global when it stops matching (a discarded entity would stay there as
-    it last was; ``_deleted`` set in DTL, namespace-split-pattern.rst l.61)."""
+    it last was; ``_deleted`` set in DTL, namespace-split-pattern.rst l.61).
+
+    ``origins``: datatypes native to that other concept whose own subset in this datatype's concept
+    (their predicate) made records of this datatype (a private customer made a contact). Such a record
+    links to its origin by ``$origin`` in the other concept too, so while the link holds the origin has a
+    counterpart there and is never created on this side (the customer gets no company). When the origin
+    leaves the subset it made the record in, the record made from it leaves the other concept: it is
+    written as deleted, found through a hop on its ``$origin`` that dependency tracking follows (the
+    origin's flag is all that changes). A deleted origin is not found ("deleted entities are not indexed,
+    so they are not traversed by joins", dtl/joins.rst l.50), so its record stays. The record is not
+    created back from: its golden record keeps its ``$origin``, which the insert condition refuses. The docs give merge equality no condition; this is the
+    condition, in the split."""
     rules: list[Any] = [["copy", "*"]]
-    if subset:
-        rules.append(["add", "_deleted", ["or", ["eq", "_S._deleted", True], ["not", in_subset(ref, subset)]]])
+    outside: list[Any] = [["not", in_subset(ref, subset)]] if subset else []
+    for origin, predicate in origins:
+        hop = {"datasets": [f"{origin.key}-enrich o"], "where": [["eq", "_S.$origin", "o.$ids"]]}
+        outside.append(["is-not-empty", ["filter", ["not", in_subset(origin, predicate, "_")], ["hops", hop]]])
+    if outside:
+        rules.append(["add", "_deleted", ["or", ["eq", "_S._deleted", True], *outside]])
     return {"default": rules}
 
 
