@@ -135,6 +135,19 @@ def test_initial_completeness_holds_entities_back_until_the_datasets_have_comple
     assert "1" in live(node, "t")
 
 
+@pytest.mark.parametrize("previous, seen", [(False, ["Per"]), (True, ["Ada", "Per"])])
+def test_a_dataset_source_reads_every_version_only_with_include_previous_versions(previous, seen):
+    # configuration-sources-dataset.rst l.95-99: "If set to false, the dataset source will only return the
+    # latest version of any entity for any unique _id value in the dataset. This is the default behaviour."
+    node = make_node({**pipe("t", "a", [["copy", "*"]]),
+                      "source": {"type": "dataset", "dataset": "a", "include_previous_versions": previous},
+                      "batch_size": 1})
+    put(node, "a", {"_id": "1", "name": "Ada"}, {"_id": "1", "name": "Per"})
+    report = run(node, "t")
+    assert report.read == len(seen)
+    assert [v["name"] for v in node.store.versions("t", None)] == seen
+
+
 def test_a_feedback_hop_blocks_completeness_unless_excluded():
     # sesam-dataflow.rst l.247: "a feedback pipe will effectively block the completeness feature if it is
     # not excluded"; completeness-feature.rst l.55-63 (exclude_completeness)

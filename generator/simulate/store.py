@@ -152,6 +152,14 @@ class Store:
         start = -1 if since is None else since
         return [ds.latest[_id] for _id, off in ds.order.items() if off > start]
 
+    def versions(self, name: str, since: int | None) -> list[dict]:
+        """Every version written after offset ``since``, in offset order: what a dataset source with
+        ``include_previous_versions`` reads (configuration-sources-dataset.rst l.95-99)."""
+        self.flush()
+        rows = self.db.execute("SELECT body FROM versions WHERE dataset = ? AND offset > ? ORDER BY offset",
+                               (name, -1 if since is None else since))
+        return [decode(json.loads(body)) for (body,) in rows]
+
     def all(self, name: str) -> list[dict]:
         return list(self.dataset(name).latest.values())
 
