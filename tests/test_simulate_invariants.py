@@ -723,19 +723,19 @@ def test_an_edit_of_any_property_of_a_fan_in_travels(tmp_path):
 
 
 def _write_then_change_back(tmp_path, read_before_change: bool) -> World:
-    """Ada in both systems; the ERP renames her Per and the node writes Per to the CRM contact; the CRM's
-    user changes the name back to Ada, after the node read Per there while the contact's enrich lagged
-    (``read_before_change``), or before the node read the contact again."""
-    with _world("hubspot-tripletex", tmp_path) as (world, eps):
-        employee, contact = eps["tripletex", "employee"], eps["hubspot", "contact"]
+    """Ada in both systems (the example spec); the ERP renames her Per and the node writes Per to the CRM
+    contact; the CRM's user changes the name back to Ada, after the node read Per there while the
+    contact's enrich lagged (``read_before_change``), or before the node read the contact again."""
+    with _world("example", tmp_path) as (world, eps):
+        employee, contact = eps["erp", "employee"], eps["crm", "contact"]
         world.insert(employee, {"firstName": "Ada", "email": "ada@example.org"})
         world.run()
         world.update(employee, 0, "firstName", "Per")
         world.lag([])  # one round: the node writes Per to the contact, after its read pipes ran
-        assert world.system(contact).rows("contact")[0]["properties"]["firstname"] == "Per"
+        assert world.system(contact).rows("contact")[0]["first_name"] == "Per"
         if read_before_change:
-            world.lag(["hubspot-contact-enrich"])  # the contact's read of Per, which its enrich does not see yet
-        world.update(contact, 0, "properties.firstname", "Ada")
+            world.lag(["crm-contact-enrich"])  # the contact's read of Per, which its enrich does not see yet
+        world.update(contact, 0, "first_name", "Ada")
         world.finish()
         return world
 
@@ -747,7 +747,7 @@ def test_a_change_back_the_node_read_while_the_enrich_lagged_is_an_edit(tmp_path
     enrich sees the write read back (an echo) and then the user's change: the later edit wins."""
     world = _write_then_change_back(tmp_path, read_before_change=True)
     assert "converged" not in world.violations, world.violations
-    employee = next(e for e in world.eps if (e.system, e.datatype) == ("tripletex", "employee"))
+    employee = next(e for e in world.eps if (e.system, e.datatype) == ("erp", "employee"))
     assert world.system(employee).rows("employee")[0]["firstName"] == "Ada"
 
 
@@ -757,9 +757,8 @@ def test_a_change_back_the_node_read_while_the_enrich_lagged_is_an_edit(tmp_path
 def test_a_change_back_before_the_node_reads_the_write_is_converged(tmp_path):
     world = _write_then_change_back(tmp_path, read_before_change=False)
     names = {(e.system, e.datatype): world.system(e) for e in world.eps}
-    employee = names["tripletex", "employee"].rows("employee")[0]
-    contact = names["hubspot", "contact"].rows("contact")[0]
-    assert employee["firstName"] == contact["properties"]["firstname"]
+    employee, contact = names["erp", "employee"].rows("employee")[0], names["crm", "contact"].rows("contact")[0]
+    assert employee["firstName"] == contact["first_name"]
 
 
 def test_the_converged_check_names_a_change_back_before_the_read_as_that_race_only(tmp_path):
@@ -768,7 +767,7 @@ def test_the_converged_check_names_a_change_back_before_the_read_as_that_race_on
     a record that differs in any other way."""
     world = _write_then_change_back(tmp_path, read_before_change=False)
     assert "converged" not in world.violations, world.violations
-    contact = next(e for e in world.eps if (e.system, e.datatype) == ("hubspot", "contact"))
-    world.system(contact).update("contact", 1, {"properties": {"firstname": "Eve"}})
+    contact = next(e for e in world.eps if (e.system, e.datatype) == ("crm", "contact"))
+    world.system(contact).update("contact", 1, {"first_name": "Eve"})
     world._check_converged()
-    assert "firstname is 'Eve'; its golden record holds 'Per'" in world.violations.get("converged", "")
+    assert "first_name is 'Eve'; its golden record holds 'Per'" in world.violations.get("converged", "")

@@ -31,8 +31,8 @@ end, what a correct sync guarantees:
   system's business), equal as the node compares values (``7`` and ``7.0`` are one number) or as text,
   where the golden record has a value and the record reads it as a plain path (not through a list parent; at a nested path, values are equal when their first non-empty elements
   are, as enrich reads them); records of a system whose write the test made fail with a 4xx are left out,
-  and so is a value a user changed back, after the node's last write, to what the node last read there,
-  before the node read the record again (no dataset changes: written down as not done, and a strict xfail).
+  and so is a value a user set back while the record held the node's last write there, before any read
+  saw that write (nothing tells the node: written down as not done, and a strict xfail).
   "Once a link … is established, it will keep in sync between the two systems, regardless of where
   it is edited" (DESIGN, "What synchronized means");
 * ``second-run-writes``: a run after settling writes nothing to any system.
@@ -44,6 +44,7 @@ survive) and ``edit-after-read`` (a target edit made after its read is never ove
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -123,6 +124,11 @@ def _plain_get(row: dict, path: str) -> tuple[Any, bool]:
     return value, True
 
 
+def _alike(a: Any, b: Any) -> bool:
+    """Equal as the node compares values, or as text (a row may cast: the golden 7 is written as "7")."""
+    return same(a, b) or _text(a) == _text(b)
+
+
 def _first_filled(value: Any) -> Any:
     """A nested read's value: a list's first element that is neither null nor empty text."""
     return next((v for v in value if v not in (None, "")), None) if isinstance(value, list) else value
@@ -183,6 +189,8 @@ class World:
     # may reach those: a lagging share pipe writes after the link it acts on is gone).
     recent: dict = field(default_factory=dict)
     born: dict = field(default_factory=dict)  # record -> when a user or the sync inserted it (a counter)
+    # (system, datatype, key, path) -> (the value there before, the value set, when): users' last updates
+    changed: dict = field(default_factory=dict)
     # A user's record -> when the node's read pipes for it first ran after it was made (on the ``born``
     # counter, just before the writes of that run): from then on the node could know it.
     seen: dict = field(default_factory=dict)
@@ -195,7 +203,7 @@ class World:
         self.sim.fresh()
         self.violations, self.kinds, self.pending, self.created, self.log_seen, self.ops = {}, {}, set(), set(), {}, []
         self.pairs, self.rekeyed, self.deleted, self.ever, self.user_lists = {}, set(), set(), {}, set()
-        self.recent = {}
+        self.recent, self.changed = {}, {}
         self.born, self.seen, self.refusals = {}, {}, set()
         self.free = False
 
@@ -226,6 +234,8 @@ class World:
             return
         row = rows[which % len(rows)]
         self._wrote(ep, path, value)
+        self.changed[ep.system, ep.datatype, str(row[self._pk(ep)]), path] = (
+            _plain_get(row, path)[0], value, time.time_ns() // 1000)
         self.system(ep).update(ep.datatype, row[self._pk(ep)], _nested(path, value))
         self.pending.add((ep.system, ep.datatype, row[self._pk(ep)]))
         self.ops.append(f"update {ep.system}.{ep.datatype} {row[self._pk(ep)]} {path}={value!r}")
@@ -620,22 +630,24 @@ class World:
                                                    f"{want!r}")
 
     def _changed_back_unread(self, ref: Ref, key: Any, path: str, have: Any, want: Any) -> bool:
-        """Whether a user changed the sync's last write back before the node read the record again: the
-        node last read ``have`` there, then its share pipe wrote the desired ``want`` (the transform's
-        latest entity, an update the system accepted, after that read), and the record holds ``have``
-        again. No dataset of the node changes, so nothing tells it (docs/sync-design.md, "Not done";
-        ``test_a_change_back_before_the_node_reads_the_write_is_converged``, a strict xfail)."""
-        datasets = self.sim.node.store
-        read = datasets.dataset(f"{ref.key}-collect").latest.get(str(key))
-        desired = datasets.dataset(f"{ref.key}-transform").latest.get(f"{ref.key}:{key}")
-        wrote = datasets.dataset(f"{ref.key}-share").latest.get(f"{ref.key}:{key}")
-        if read is None or desired is None or wrote is None or wrote.get("$operation") != "update" \
+        """Whether a user changed the sync's write back before the node read it: the record held the golden
+        ``want`` there (the share pipe's last write, an update the system accepted) when a user set it to
+        ``have``, and no read of the record between that write and the change saw ``want``. Reading the
+        record then finds what the node read before (with the systems' own clocks, a new version whose
+        value there is unchanged), so nothing tells the node the value was changed back
+        (docs/sync-design.md, "Not done"; ``test_a_change_back_before_the_node_reads_the_write_is_converged``,
+        a strict xfail)."""
+        change = self.changed.get((ref.system, ref.datatype, str(key), path))
+        wrote = self.sim.node.store.dataset(f"{ref.key}-share").latest.get(f"{ref.key}:{key}")
+        if change is None or wrote is None or wrote.get("$operation") != "update" \
                 or not 200 <= (wrote.get("$status") or 0) < 300:
             return False
-        last_read, written = _plain_get(read, path)[0], _plain_get(desired, path)[0]
-        # Compared as the check compares (the row may cast: the golden 7 is written as "7").
-        alike = [same(a, b) or _text(a) == _text(b) for a, b in ((last_read, have), (written, want))]
-        return max(read["_ts"], desired["_ts"]) < wrote["_ts"] and all(alike)
+        before, value, at = change
+        if not (_alike(value, have) and _alike(before, want) and wrote["_ts"] < at):
+            return False
+        read = [v for v in self.sim.node.store.versions(f"{ref.key}-collect", None)
+                if v["_id"] == str(key) and wrote["_ts"] < v["_ts"] < at]
+        return not any(_alike(_plain_get(v, path)[0], want) for v in read)
 
     def _check_lost(self) -> None:
         links = self._links()
