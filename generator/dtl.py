@@ -322,8 +322,10 @@ def equality_sets(members: tuple[Member, ...], equality: tuple) -> list:
 
 def golden_rule(concept: str) -> list:
     """Every golden property of the concept, each resolved once: the most recently changed value over
-    every member of the golden record (``$merged``). An empty value (null, ``[]``, ``""``) is left out
-    before the pick, so it never wins (DESIGN point 5): one filter here, not one in every member's enrich.
+    every member of the golden record (``$merged``). An empty value (null, ``[]``, ``""``, text of
+    whitespace alone: ``strip`` removes it, dtl-functions-strings.rst l.458-460, and leaves other values
+    alone) is left out before the pick, so it never wins (DESIGN point 5): one filter here, not one in
+    every member's enrich.
 
     The members' candidates are ``[KEY, {"t": …, "v": …}]`` pairs (``items``,
     dtl-functions-dictionaries.rst l.137) sorted by the candidate: dicts order "by sorting their keys
@@ -338,7 +340,9 @@ def golden_rule(concept: str) -> list:
     value; ``merge`` adds them (dtl-functions-transforms.rst l.772). A property no member offers a
     value for is left out (read as null)."""
     value = ["path", "v", ["last", "_."]]
-    present = ["and", ["is-not-empty", value], ["neq", value, ""]]
+    # Text of whitespace alone is as empty as "": a merge key reads it so (stripped, ``""`` -> null), and
+    # as a golden value it blanked the key of every linked record, whose links then broke.
+    present = ["and", ["is-not-empty", value], ["neq", ["strip", value], ""]]
     pairs = ["sorted", ["last", "_."], ["filter", present, ["items", f"_S.$merged.{GOLDEN}"]]]
     ours = ["if", ["matches", f"global-{concept}:*", "_."], "_."]
     return ["merge", ["map-dict", ours, "_.v", ["dict", pairs]]]

@@ -771,3 +771,23 @@ def test_the_converged_check_names_a_change_back_before_the_read_as_that_race_on
     world.system(contact).update("contact", 1, {"first_name": "Eve"})
     world._check_converged()
     assert "first_name is 'Eve'; its golden record holds 'Per'" in world.violations.get("converged", "")
+
+
+def test_a_merge_key_blanked_with_spaces_breaks_no_link_it_did_not_make(tmp_path):
+    """The full search's case on the subsets spec: two company customers of one org number share the
+    company the sync made. A user blanks one customer's org number with spaces. As a golden value "  "
+    won and was written to the other customer and the company, whose keys (stripped, so null) then
+    linked nothing: the other customer made a second company. Text of whitespace alone is now as empty
+    to the globals as "" is: it never wins, and the org number stays."""
+    with _world("subsets", tmp_path) as (world, eps):
+        customer = eps["erp", "customer"]
+        world.insert(customer, {"email": "a@example.org", "orgNumber": 912, "isPrivate": False, "name": "Acme"})
+        world.insert(customer, {"email": "b@example.org", "orgNumber": 912, "isPrivate": False, "name": "Acme"})
+        world.run()
+        # The customer the company was made from, linked to it by origin as well as by its key.
+        rows = world.system(customer).rows("customer")
+        world.update(customer, next(i for i, r in enumerate(rows) if r["id"] == 1), "orgNumber", "  ")
+        world.finish()
+        assert "duplicate" not in world.violations, world.violations
+        companies = world.system(eps["crm", "company"]).rows("company")
+        assert [c["orgNr"] for c in companies] == ["912"]

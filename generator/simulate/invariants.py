@@ -141,8 +141,10 @@ def _text(value: Any) -> Any:
 
 
 def _has_mapped_value(row: dict, paths) -> bool:
-    """Whether ``row`` holds a non-empty value at one of ``paths``."""
-    return any(_get(row, p) not in (None, "", [], {}) for p in paths)
+    """Whether ``row`` holds a non-empty value at one of ``paths`` (text of whitespace alone is empty, as
+    the globals read it)."""
+    return any(_get(row, p) not in (None, "", [], {}) and not (isinstance(_get(row, p), str) and not _get(row, p).strip())
+               for p in paths)
 
 
 def _matches(row: dict, subset: tuple) -> bool:
