@@ -102,8 +102,8 @@ def _read(key: str, path: str, var: str = "_S", namespaced: bool = True) -> str:
 
 # The first non-empty value of a nested read: never a list (``first`` returns a non-list as is,
 # dtl-functions-lists.rst l.191), so through a list parent (``Emails.Value``) the first element with
-# a value (M10).
-FIRST_FILLED = ["first", ["filter", ["neq", "_.", ""], "_."]]
+# a value (M10). Text of whitespace alone is no value, as the globals read it (``golden_rule``).
+FIRST_FILLED = ["first", ["filter", ["neq", ["strip", "_."], ""], "_."]]
 
 
 def _candidate(key: str, path: str, refers: Ref | None = None, var: str = "_S", namespaced: bool = True) -> Any:
@@ -122,8 +122,9 @@ FAN_IN = "$fan-in"  # candidates rule, while it runs: per fan-in golden key, its
 # A fan-in property's value: its first filled one (``coalesce`` with a function, dtl-functions-nulls.rst
 # l.22-24), so a nested read through a list parent, or a user's list, is one value (M10): a list's
 # elements compared one by one with the previous candidate would take turns as the "edit", and the sync
-# would never settle.
-_FILLED = ["and", ["is-not-empty", "_."], ["neq", "_.", ""]]
+# would never settle. Whitespace alone is not filled, as the globals read it (``golden_rule``): a blank
+# first property would hide a later one's value, which the global then never sees.
+_FILLED = ["and", ["is-not-empty", "_."], ["neq", ["strip", "_."], ""]]
 _FAN_IN_VALUES = ["filter", ["is-not-null", "_."], ["map", ["coalesce", _FILLED, ["flatten", ["list", "_."]]], "_."]]
 
 

@@ -595,6 +595,8 @@ def _offer(synced, entity, previous=None):
     ({"a": [{"v": None}, {"v": ""}], "b": "y"}, "y"),  # nothing filled in the first property
     ({"a": {"v": ""}, "b": ""}, None),  # nothing filled at all: no candidate
     ({"a": {"v": "z"}}, "z"),
+    ({"a": {"v": "  "}, "b": "y"}, "y"),  # whitespace alone is no value, as the globals read it
+    ({"a": [{"v": "  "}, {"v": "x"}], "b": "y"}, "x"),
 ])
 def test_a_fan_in_offers_its_first_filled_value_through_list_parents(entity, offered):
     """Several properties of one golden property (Tripletex's three address lines) are each read as

@@ -130,8 +130,10 @@ def _alike(a: Any, b: Any) -> bool:
 
 
 def _first_filled(value: Any) -> Any:
-    """A nested read's value: a list's first element that is neither null nor empty text."""
-    return next((v for v in value if v not in (None, "")), None) if isinstance(value, list) else value
+    """A nested read's value: a list's first element that is neither null nor empty text (whitespace alone
+    is empty)."""
+    return next((v for v in value if v is not None and not (isinstance(v, str) and not v.strip())), None) \
+        if isinstance(value, list) else value
 
 
 def _text(value: Any) -> Any:
