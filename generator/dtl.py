@@ -100,10 +100,17 @@ def _read(key: str, path: str, var: str = "_S", namespaced: bool = True) -> str:
     return f"{var}." + ".".join(f"{key}:{n}" if namespaced else n for n in path.split("."))
 
 
+def not_blank(value: Any) -> list:
+    """DTL test that ``value`` is not ``""`` nor text of whitespace alone (``strip`` leaves other values
+    alone, dtl-functions-strings.rst l.458-460): what enrich and the globals take for no value, as the
+    merge keys do (stripped, ``""`` -> null)."""
+    return ["neq", ["strip", value], ""]
+
+
 # The first non-empty value of a nested read: never a list (``first`` returns a non-list as is,
 # dtl-functions-lists.rst l.191), so through a list parent (``Emails.Value``) the first element with
 # a value (M10). Text of whitespace alone is no value, as the globals read it (``golden_rule``).
-FIRST_FILLED = ["first", ["filter", ["neq", ["strip", "_."], ""], "_."]]
+FIRST_FILLED = ["first", ["filter", not_blank("_."), "_."]]
 
 
 def _candidate(key: str, path: str, refers: Ref | None = None, var: str = "_S", namespaced: bool = True) -> Any:
@@ -124,7 +131,7 @@ FAN_IN = "$fan-in"  # candidates rule, while it runs: per fan-in golden key, its
 # elements compared one by one with the previous candidate would take turns as the "edit", and the sync
 # would never settle. Whitespace alone is not filled, as the globals read it (``golden_rule``): a blank
 # first property would hide a later one's value, which the global then never sees.
-_FILLED = ["and", ["is-not-empty", "_."], ["neq", ["strip", "_."], ""]]
+_FILLED = ["and", ["is-not-empty", "_."], not_blank("_.")]
 _FAN_IN_VALUES = ["filter", ["is-not-null", "_."], ["map", ["coalesce", _FILLED, ["flatten", ["list", "_."]]], "_."]]
 
 
@@ -291,8 +298,8 @@ def split_rules(ref: Ref, subset: tuple[tuple[str, Any], ...] | None,
     written as deleted, found through a hop on its ``$origin`` that dependency tracking follows (the
     origin's flag is all that changes). A deleted origin is not found ("deleted entities are not indexed,
     so they are not traversed by joins", dtl/joins.rst l.50), so its record stays. The record is not
-    created back from: its golden record keeps its ``$origin``, which the insert condition refuses. The docs give merge equality no condition; this is the
-    condition, in the split."""
+    created back from: its golden record keeps its ``$origin``, which the insert condition refuses. The
+    docs give merge equality no condition; this is the condition, in the split."""
     rules: list[Any] = [["copy", "*"]]
     outside: list[Any] = [["not", in_subset(ref, subset)]] if subset else []
     for origin, predicate in origins:
@@ -343,7 +350,7 @@ def golden_rule(concept: str) -> list:
     value = ["path", "v", ["last", "_."]]
     # Text of whitespace alone is as empty as "": a merge key reads it so (stripped, ``""`` -> null), and
     # as a golden value it blanked the key of every linked record, whose links then broke.
-    present = ["and", ["is-not-empty", value], ["neq", ["strip", value], ""]]
+    present = ["and", ["is-not-empty", value], not_blank(value)]
     pairs = ["sorted", ["last", "_."], ["filter", present, ["items", f"_S.$merged.{GOLDEN}"]]]
     ours = ["if", ["matches", f"global-{concept}:*", "_."], "_."]
     return ["merge", ["map-dict", ours, "_.v", ["dict", pairs]]]

@@ -129,11 +129,14 @@ def _alike(a: Any, b: Any) -> bool:
     return same(a, b) or _text(a) == _text(b)
 
 
+def _blank(value: Any) -> bool:
+    """Null, or text of whitespace alone: no value to enrich and the globals (``dtl.not_blank``)."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def _first_filled(value: Any) -> Any:
-    """A nested read's value: a list's first element that is neither null nor empty text (whitespace alone
-    is empty)."""
-    return next((v for v in value if v is not None and not (isinstance(v, str) and not v.strip())), None) \
-        if isinstance(value, list) else value
+    """A nested read's value: a list's first element that is not blank."""
+    return next((v for v in value if not _blank(v)), None) if isinstance(value, list) else value
 
 
 def _text(value: Any) -> Any:
@@ -143,10 +146,8 @@ def _text(value: Any) -> Any:
 
 
 def _has_mapped_value(row: dict, paths) -> bool:
-    """Whether ``row`` holds a non-empty value at one of ``paths`` (text of whitespace alone is empty, as
-    the globals read it)."""
-    return any(_get(row, p) not in (None, "", [], {}) and not (isinstance(_get(row, p), str) and not _get(row, p).strip())
-               for p in paths)
+    """Whether ``row`` holds a value at one of ``paths`` that is neither blank nor an empty list or dict."""
+    return any(not _blank(v) and v not in ([], {}) for v in (_get(row, p) for p in paths))
 
 
 def _matches(row: dict, subset: tuple) -> bool:
@@ -238,6 +239,7 @@ class World:
             return
         row = rows[which % len(rows)]
         self._wrote(ep, path, value)
+        # When, on the store's clock (``_ts``: microseconds of the same system clock).
         self.changed[ep.system, ep.datatype, str(row[self._pk(ep)]), path] = (
             _plain_get(row, path)[0], value, time.time_ns() // 1000)
         self.system(ep).update(ep.datatype, row[self._pk(ep)], _nested(path, value))
