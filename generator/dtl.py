@@ -135,8 +135,7 @@ _FILLED = ["and", ["is-not-empty", "_."], not_blank("_.")]
 _FAN_IN_VALUES = ["filter", ["is-not-null", "_."], ["map", ["coalesce", _FILLED, ["flatten", ["list", "_."]]], "_."]]
 
 
-def candidate_rules(key: str, synced: tuple[tuple[str, tuple[str, ...]], ...], references: dict[str, Ref],
-                    var: str = "_S", namespaced: bool = False) -> list:
+def candidate_rules(key: str, synced: tuple[tuple[str, tuple[str, ...]], ...], references: dict[str, Ref]) -> list:
     """The ``candidates`` rule: golden key -> value, merged into the rule's target.
 
     Plain reads are one dict. The values of nested paths (``a.b``) are one dict, each turned into its
@@ -144,8 +143,9 @@ def candidate_rules(key: str, synced: tuple[tuple[str, tuple[str, ...]], ...], r
     key function of ``_.`` keeps the key), instead of a ``first``/``filter`` around each. A golden property
     that several of the datatype's properties feed (fan-in) is offered as in ``_offered``: the filled
     values of its properties are listed once per key, under ``$fan-in`` (one ``map-dict`` for all of
-    them), which the rule removes before it ends. ``var``/``namespaced``: how the entity read is named
-    (see ``_read``)."""
+    them), which the rule removes before it ends. The rule reads an entity without namespaces (``_S``):
+    the collected record once ``strip-ns`` removed them, or the ``-transform`` entity."""
+    var, namespaced = "_S", False
     plain: list[Any] = []
     nested: list[Any] = []
     fan_in: list[Any] = []
