@@ -13,7 +13,7 @@ from collections import Counter
 from typing import Any, Iterable
 
 from generator.model import Datatype, Ref
-from generator.plan_model import Golden, Group, KeyWrite, Mapped, MergeKey, Member, Target, golden_key
+from generator.plan_model import Golden, Group, KeyWrite, Mapped, MergeKey, Member, Split, Target, golden_key
 
 CASTS = {"string": "string", "integer": "integer", "float": "float", "decimal": "decimal",
          "boolean": "boolean", "datetime": "datetime", "date": "datetime"}
@@ -283,14 +283,13 @@ def origin_id(origin: str) -> list:
     return ["concat", ["ni-ns", origin], ":", ["ni-id", origin]]
 
 
-def split_rules(ref: Ref, subset: tuple[tuple[str, Any], ...] | None,
-                origins: tuple[tuple[Ref, tuple[tuple[str, Any], ...]], ...] = ()) -> dict:
+def split_rules(split: Split) -> dict:
     """A datatype's subset in another concept: the enriched entity as is, every one where the spec
     names no predicate. With one (``subsets``), a record outside it is written as deleted, so it
     leaves the other concept's global when it stops matching (a discarded entity would stay there as
     it last was; ``_deleted`` set in DTL, namespace-split-pattern.rst l.61).
 
-    ``origins``: datatypes native to that other concept whose own subset in this datatype's concept
+    ``split.origins``: datatypes native to that other concept whose own subset in this datatype's concept
     (their predicate) made records of this datatype (a private customer made a contact). Such a record
     links to its origin by ``$origin`` in the other concept too, so while the link holds the origin has a
     counterpart there and is never created on this side (the customer gets no company). When the origin
@@ -301,8 +300,8 @@ def split_rules(ref: Ref, subset: tuple[tuple[str, Any], ...] | None,
     created back from: its golden record keeps its ``$origin``, which the insert condition refuses. The
     docs give merge equality no condition; this is the condition, in the split."""
     rules: list[Any] = [["copy", "*"]]
-    outside: list[Any] = [["not", in_subset(ref, subset)]] if subset else []
-    for origin, predicate in origins:
+    outside: list[Any] = [["not", in_subset(split.ref, split.subset)]] if split.subset else []
+    for origin, predicate in split.origins:
         hop = {"datasets": [f"{origin.key}-enrich o"], "where": [["eq", "_S.$origin", "o.$ids"]]}
         outside.append(["is-not-empty", ["filter", ["not", in_subset(origin, predicate, "_")], ["hops", hop]]])
     if outside:

@@ -13,7 +13,8 @@ templates need, as immutable objects. No JSON is produced here.
 * A flow between datatypes of two concepts links a *subset* of its datatypes
   (Talk's "(human data)" qualifier): each side is split into the other's
   concept by a second enrich pipe, ``<system>-<datatype>-<concept>-enrich``.
-  No spec says which entities form the subset, so such flows never create.
+  Which records form the subset is the spec's ``subsets`` predicate; without one such flows only
+  link (``Split``).
 * A *golden property* is a set of (datatype, property) joined by property rows;
   it is resolved once per concept, in the global pipe, and every target
   property of the set is written from it.
@@ -260,6 +261,21 @@ class Member:
         return f"{self.ref.key}-{concept}-enrich" if self.split else f"{self.ref.key}-enrich"
 
 
+Predicate = tuple[tuple[str, Any], ...]  # a ``subsets`` entry: (property, value) pairs that all hold
+
+
+@dataclass(frozen=True)
+class Split:
+    """A datatype's subset in another concept: ``<system>-<datatype>-<concept>-enrich``."""
+
+    ref: Ref
+    concept: str  # the other concept
+    subset: Predicate | None  # which records belong there (the spec's ``subsets``); None: every one
+    # Datatypes native to ``concept`` whose own subset in ``ref``'s concept may have made ``ref``'s records,
+    # with that subset's predicate (see ``dtl.split_rules``).
+    origins: tuple[tuple[Ref, Predicate], ...]
+
+
 @dataclass(frozen=True)
 class Group:
     name: str  # the concept; the global pipe is global-<name>
@@ -282,7 +298,7 @@ class Plan:
     targets: tuple[Target, ...]
     merge_keys: dict  # Ref -> tuple[MergeKey, ...]; normalized keys computed in enrich
     concepts: dict  # Ref -> concept
-    splits: tuple[tuple[Ref, str], ...]  # (datatype, other concept) of every split enrich pipe
+    splits: tuple[Split, ...]  # every split enrich pipe
     synced: dict  # Ref -> ((golden key, (property, ...)), ...) whose values and change times enrich keeps
     warnings: tuple[Problem, ...]
     # Ref -> {property: referenced Ref}: properties holding another synced datatype's id (B7), which
@@ -305,6 +321,7 @@ def build_plan(config: NodeConfig) -> Plan:
         members_of[concepts[ref]].append(Member(ref, False))
     for ref, concept in splits:
         members_of[concept].append(Member(ref, True))
+    natives = {concept: [m.ref for m in members if not m.split] for concept, members in members_of.items()}
     references: dict[Ref, dict[str, Ref]] = defaultdict(dict)
     rows = _identity_rows(config, warnings, concepts, set(participants), references, assoc)
     merge_keys, equality = _merge_criteria(config, flows, concepts)
@@ -320,8 +337,17 @@ def build_plan(config: NodeConfig) -> Plan:
                     for ref in participants)
     synced = _synced(groups)
     warnings.extend(_go_live_warnings(config, targets, groups))
-    return Plan(config, participants, tuple(groups), targets, merge_keys, concepts, tuple(splits), synced,
+    split_pipes = tuple(_split(config, ref, concept, concepts[ref], natives[concept]) for ref, concept in splits)
+    return Plan(config, participants, tuple(groups), targets, merge_keys, concepts, split_pipes, synced,
                 tuple(warnings), {r: dict(v) for r, v in references.items()}, assoc)
+
+
+def _split(config: NodeConfig, ref: Ref, concept: str, own: str, natives: list[Ref]) -> Split:
+    """``ref``'s split into ``concept``, with the datatypes native there whose subset in ``own`` (``ref``'s
+    concept) may have made its records."""
+    found = ((origin, config.datatype(origin).subset(own)) for origin in natives)
+    origins = tuple((origin, predicate) for origin, predicate in found if predicate)
+    return Split(ref, concept, config.datatype(ref).subset(concept), origins)
 
 
 # --------------------------------------------------------------------------- concepts

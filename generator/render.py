@@ -164,15 +164,6 @@ def _systems(plan: Plan, r: _Renderer):
                                   verified={dt.id for dt in datatypes if Ref(sid, dt.id) in deleting})
 
 
-def _subset_origins(plan: Plan, ref: Ref, concept: str) -> tuple[tuple[Ref, tuple], ...]:
-    """The datatypes of ``concept`` whose subset in ``ref``'s own concept may have made ``ref``'s records,
-    with that subset's predicate (see ``dtl.split_rules``)."""
-    own = plan.concepts[ref]
-    group = next(g for g in plan.groups if g.name == concept)
-    found = ((m.ref, plan.config.datatype(m.ref).subset(own)) for m in group.members if not m.split)
-    return tuple((origin, predicate) for origin, predicate in found if predicate)
-
-
 def _pipes(plan: Plan, r: _Renderer):
     config = plan.config
     deleting = _deleting(plan)
@@ -190,12 +181,11 @@ def _pipes(plan: Plan, r: _Renderer):
                                  targets.get(ref))
         yield "pipes", r.render("pipes/enrich.json.j2", own_hops=bool(synced), desired=dtl.reads_desired(rules),
                                 rules=rules, **ctx)
-    for ref, concept in plan.splits:
-        subset = config.datatype(ref).subset(concept)
-        origins = _subset_origins(plan, ref, concept)
-        yield "pipes", r.render("pipes/split.json.j2", concept=concept, rules=dtl.split_rules(ref, subset, origins),
-                                origins=", ".join(f"{o} in its {plan.concepts[ref]} subset" for o, _ in origins),
-                                subset_text=subset_text(subset or ()), **_ctx(config, ref))
+    for split in plan.splits:
+        yield "pipes", r.render("pipes/split.json.j2", concept=split.concept, rules=dtl.split_rules(split),
+                                origins=", ".join(f"{o} in its {plan.concepts[split.ref]} subset"
+                                                  for o, _ in split.origins),
+                                subset_text=subset_text(split.subset or ()), **_ctx(config, split.ref))
     for group in plan.groups:
         datasets = [f"{m.dataset(group.name)} {dtl.alias(m)}" for m in group.members]
         yield "pipes", r.render("pipes/global.json.j2", group=group, datasets=datasets,

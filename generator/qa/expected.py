@@ -141,7 +141,7 @@ def expected_from(config: NodeConfig) -> Expected:
         targets[target.ref.key] = ExpectedTarget(target.ref.key, feeds, tuple(c.key for c in target.creators))
     groups = tuple(ExpectedGroup(f"global-{g.name}", frozenset(m.ref.key for m in g.members)) for g in plan.groups)
     labels = {ref.key: str(ref) for ref in plan.participants}
-    subsets = {(ref.key, concept): config.datatype(ref).subset(concept) for ref, concept in plan.splits}
+    subsets = {(s.ref.key, s.concept): s.subset for s in plan.splits}
     return Expected(config.name, flows, targets, groups, tuple(r.key for r in plan.participants), labels,
                     tuple(spec.file for spec in config.specs), subsets)
 
