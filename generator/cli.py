@@ -14,6 +14,7 @@ from typing import Sequence
 
 from generator import __version__
 from generator.errors import EXIT_INTERNAL, EXIT_USER, UserError
+from generator.node.logs import configure_logging
 from generator.node.redact import guarded_output, scrub
 
 COMMANDS = (
@@ -50,6 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser(argv).parse_args(argv)
     # Whatever a command prints passes the scrubber of the node token (a no-op until one is known).
     with guarded_output():
+        configure_logging(getattr(args, "verbose", 0))  # this command's verbosity, not a previous call's
         return _run(args)
 
 

@@ -126,6 +126,19 @@ def test_qa_of_a_node_equals_qa_of_its_folder(node_server, tmp_path, capsys, mon
     assert JWT not in captured.out + captured.err
 
 
+def test_a_command_logs_at_its_own_verbosity_not_a_previous_calls(node_server, capsys, monkeypatch):
+    """A library caller runs many commands in one process: the request log a ``-v`` run turned on,
+    on a stream that run owned, must not follow into the next command."""
+    from generator.node.logs import configure_logging
+    url, groups = node_server
+    configure_logging(1)  # what a `plan -v` before this one left
+    capsys.readouterr()
+    monkeypatch.setenv("SESAM_JWT", JWT + "-wrong")
+    assert main(["qa", str(EXAMPLE), "--node", url]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "-> 401" not in err[0], err
+
+
 def test_node_errors_are_one_line_and_never_show_the_token(node_server, capsys, monkeypatch):
     url, groups = node_server
     monkeypatch.setenv("SESAM_JWT", JWT + "-wrong")

@@ -5,18 +5,16 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-import sys
 from pathlib import Path
 
 from generator.errors import fail
 from generator.node.client import (
     Credentials, CredentialsError, Deadline, NodeClient, RetryPolicy, Timeouts, resolve_credentials,
 )
-from generator.node.redact import scrub
+from generator.node.logs import configure_logging
 from generator.node.folder import check_group_name, find_default_folder, load_folder, NodeFolder
 from generator.node.metadata import local_metadata
 
-_HANDLER_NAME = "pipegen-node-verbose"
 log = logging.getLogger("pipegen.node")
 
 
@@ -104,30 +102,3 @@ def make_client(args: argparse.Namespace, creds: Credentials, where: str) -> Nod
     except CredentialsError as err:
         raise fail(where, str(err)) from None
 
-
-class _Redact(logging.Filter):
-    """Last line of defence: scrub the token, in any spelling, from every record a handler emits."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        clean = scrub(message)
-        if clean != message:
-            record.msg, record.args = clean, ()
-        return True
-
-
-def configure_logging(verbosity: int) -> None:
-    """-v: pipegen's request log; -vv: urllib3's too. Re-entrant (tests call main() many times)."""
-    root = logging.getLogger()
-    for handler in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
-        root.removeHandler(handler)
-    if verbosity <= 0:
-        logging.getLogger("pipegen").setLevel(logging.WARNING)
-        return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.set_name(_HANDLER_NAME)
-    handler.addFilter(_Redact())
-    handler.setFormatter(logging.Formatter("pipegen: %(name)s: %(message)s"))
-    root.addHandler(handler)
-    logging.getLogger("pipegen").setLevel(logging.DEBUG if verbosity > 1 else logging.INFO)
-    logging.getLogger("urllib3").setLevel(logging.DEBUG if verbosity > 1 else logging.WARNING)
