@@ -10,6 +10,8 @@ import argparse
 import importlib
 import os
 import sys
+import tempfile
+import traceback
 from typing import Sequence
 
 from generator import __version__
@@ -76,5 +78,22 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_USER
     except Exception as err:  # noqa: BLE001 - the one place that turns bugs into exit 3
         print(f"pipegen: internal error: {type(err).__name__}: {scrub(str(err))}", file=sys.stderr)
-        print("pipegen: this is a bug in pipegen; please report it with the command you ran.", file=sys.stderr)
+        crash_log = _write_crash_log()
+        print("pipegen: this is a bug in pipegen; please report it with the command you ran"
+              + (f" and {crash_log}, which holds its traceback." if crash_log else "."), file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def _write_crash_log() -> str | None:
+    """The traceback of the exception being handled, scrubbed of the run's secrets, in a new file of the
+    temporary folder (the user's folders are left alone); its path, or None when it cannot be written.
+
+    The terminal gets one line: a traceback there reads as the failure itself, and a report needs it whole."""
+    text = scrub(traceback.format_exc())
+    try:
+        fd, path = tempfile.mkstemp(prefix="pipegen-crash-", suffix=".log")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(f"pipegen {__version__}\n{text}")
+    except OSError:
+        return None
+    return path

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -95,15 +96,23 @@ def test_generate_into_an_unwritable_place_is_exit_1(project, capsys, monkeypatc
     assert capsys.readouterr().err.endswith(": $: cannot write: Permission denied\n")
 
 
-def test_internal_errors_still_say_so_and_exit_3(project, capsys, monkeypatch):
+def test_internal_errors_still_say_so_and_exit_3(project, capsys, monkeypatch, tmp_path_factory):
     def bug(*args, **kwargs):
         raise ZeroDivisionError("division by zero")
+
+    crashes = tmp_path_factory.mktemp("crashes")
+    monkeypatch.setattr(tempfile, "tempdir", str(crashes))  # where tempfile puts new files
 
     monkeypatch.setattr("generator.commands.generate.generate", bug)
     assert main(["generate"]) == 3
     err = capsys.readouterr().err
     assert err.startswith("pipegen: internal error: ZeroDivisionError: division by zero\n")
-    assert "this is a bug in pipegen" in err
+    assert "this is a bug in pipegen" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 2
+    log = Path(err.split(" and ")[-1].split(", which holds")[0])
+    assert log.name.startswith("pipegen-crash-") and log.parent == crashes
+    text = log.read_text(encoding="utf-8")
+    assert "Traceback" in text and "in bug" in text and "ZeroDivisionError: division by zero" in text
 
 
 SCENARIO = """\

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -277,7 +279,10 @@ def test_a_token_with_a_line_break_is_refused_without_quoting_it(tmp_path, monke
 
 
 def test_the_exit_3_message_is_scrubbed(tmp_path, monkeypatch, capsys):
-    """Whatever a bug's message quotes, the run's token is cut out of it."""
+    """Whatever a bug's message quotes, the run's token is cut out of it, on the terminal and in the
+    crash log."""
+    (tmp_path / "crashes").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "crashes"))
     monkeypatch.setattr("generator.commands.plan.compute_plan",
                         lambda *a, **k: (_ for _ in ()).throw(ValueError(f"Invalid header value b'{HEADER}'")))
     with FaultNode(ECHO_TOKEN) as node:
@@ -286,3 +291,6 @@ def test_the_exit_3_message_is_scrubbed(tmp_path, monkeypatch, capsys):
         code, out, err = run(capsys, "plan")
     assert code == 3 and "internal error" in err
     assert_no_echo(out, err)
+    crash_log = Path(err.split(" and ")[-1].split(", which holds")[0])
+    assert crash_log.parent == tmp_path / "crashes"
+    assert_no_echo(crash_log.read_text(encoding="utf-8"), "")  # the traceback quotes the message too
