@@ -14,7 +14,6 @@ fail a run. See ``docs/validate.md`` for the rules and the message format.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -26,6 +25,7 @@ from generator.gcpause import no_gc
 from generator.nodefolder import component_files, has_component_dirs
 from generator.validation import dtl, refs, schema
 from generator.validation.loader import load
+from generator.validation.report import format_json, format_problem, format_text
 from generator.validation.model import EXTERNAL_DATASETS_FILE, METADATA_FILE, VARIABLES_FILE, Findings
 
 __all__ = ["validate_files", "validate_folder", "ensure_valid", "node_folders", "format_problem", "format_text",
@@ -137,24 +137,3 @@ def node_folders(base: Path) -> list[Path]:
         return []
     # Hidden folders are leftovers of interrupted generate runs, not node config folders.
     return [p for p in sorted(base.iterdir()) if not p.name.startswith(".") and p.is_dir() and is_node_folder(p)]
-
-
-def format_problem(problem: Problem) -> str:
-    """``FILE:LINE:COL: $.json.path: level: message`` (``FILE: ...`` when the line is unknown)."""
-    loc = problem.location
-    where = f"{loc.file}:{loc.line}:{loc.col}" if loc.line else loc.file
-    return f"{where}: {problem.path or '$'}: {problem.level}: {problem.message}"
-
-
-def format_text(problems: Iterable[Problem]) -> str:
-    return "".join(format_problem(p) + "\n" for p in problems)
-
-
-def format_json(problems: Iterable[Problem]) -> str:
-    """A JSON list of {file, line, col, path, level, message}, one object per problem."""
-    rows = [
-        {"file": p.location.file, "line": p.location.line, "col": p.location.col,
-         "path": p.path or "$", "level": p.level, "message": p.message}
-        for p in problems
-    ]
-    return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"

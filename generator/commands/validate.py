@@ -11,9 +11,8 @@ import sys
 from pathlib import Path
 
 from generator.errors import EXIT_OK, EXIT_USER, fail
-from generator.validate import (
-    VariableOptions, format_json, format_text, is_node_folder, node_folders, profile_file, validate_folder,
-)
+from generator.validate import VariableOptions, is_node_folder, node_folders, profile_file, validate_folder
+from generator.validation.report import REPORTERS, ValidationResult
 
 
 def register(sub) -> None:
@@ -26,7 +25,7 @@ def register(sub) -> None:
     )
     parser.add_argument("dir", nargs="?", type=Path,
                         help="a node config folder, or a folder of them (default: every folder under output/)")
-    parser.add_argument("--format", choices=("text", "json"), default="text",
+    parser.add_argument("--format", choices=tuple(REPORTERS), default="text",
                         help="text: one problem per line (default); json: a list of problem objects")
     parser.add_argument("--profile", metavar="NAME",
                         help="sesam-py profile whose NAME-env.json in the folder gives $ENV values (default: test)")
@@ -56,15 +55,11 @@ def run(args) -> int:
     if args.profile and not any((folder / profile_file(args.profile)).is_file() for folder in folders):
         # The default profile may be absent; one asked for by name must be there.
         raise fail(str(folders[0] / profile_file(args.profile)), f"no variables file for profile '{args.profile}'")
-    problems = []
-    for folder in folders:
-        label = "" if folder == Path(".") else folder.as_posix()
-        problems.extend(validate_folder(folder, root_label=label, variables=options))
-    problems = list(dict.fromkeys(problems))  # a --variables file's own problems, once for all folders
-    out = format_json(problems) if args.format == "json" else format_text(problems)
-    sys.stdout.write(out)
-    errors = sum(1 for p in problems if p.level == "error")
-    warnings = len(problems) - errors
+    result = ValidationResult.of(
+        problem for folder in folders
+        for problem in validate_folder(folder, root_label="" if folder == Path(".") else folder.as_posix(),
+                                       variables=options))
+    sys.stdout.write(REPORTERS[args.format](result.problems))
     if args.format == "text":
-        print(f"pipegen validate: {errors} error(s), {warnings} warning(s)", file=sys.stderr)
-    return EXIT_USER if errors else EXIT_OK
+        print(f"pipegen validate: {result.errors} error(s), {result.warnings} warning(s)", file=sys.stderr)
+    return EXIT_OK if result.success else EXIT_USER
