@@ -6,7 +6,8 @@ on both sides (duplicates, empty and case-different merge keys, list values), pi
 systems, and ``generator.simulate.invariants.World`` records the first violation of each invariant. Each
 (spec, invariant) is then a test of its own; an invariant the generated config breaks is a strict xfail
 naming the review finding. The runs are derandomized, so the outcome is stable. ``SIM_EXAMPLES``
-sets the examples per spec (CI default below); ``bench/bench_invariants.py`` runs 2,000+.
+sets the examples per spec (CI default below); ``bench/bench_invariants.py`` runs 2,000+, and with
+``SIM_SEED`` (its ``--seed``) draws from another seed.
 
 The property specs run past review B1 (the ``review-b1`` scenario shows it): without that patch no
 property spec synchronizes at all and every invariant below would only repeat B1.
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 from generator.model import Ref
@@ -158,8 +159,9 @@ def explore(spec_key: str, tmp: str) -> dict[str, str]:
         return found
 
     examples = int(os.environ.get("SIM_EXAMPLES") or CI_EXAMPLES.get(spec_key, 100))
+    run_seed = os.environ.get("SIM_SEED")  # a bench run's other seed: examples the derandomized runs never draw
 
-    @settings(max_examples=examples, derandomize=True, database=None, deadline=None,
+    @settings(max_examples=examples, derandomize=run_seed is None, database=None, deadline=None,
               suppress_health_check=list(HealthCheck))
     @given(st.data())
     def one(data):
@@ -167,6 +169,9 @@ def explore(spec_key: str, tmp: str) -> dict[str, str]:
         operations(world, data)
         for name, message in world.violations.items():
             found.setdefault(name, message)
+
+    if run_seed is not None:
+        one = seed(int(run_seed))(one)
 
     try:
         one()
