@@ -335,6 +335,8 @@ class World:
             for other in sorted(linked - now - self.rekeyed):
                 if through_rekeyed and not self._may_link_directly(created, other):
                     continue
+                if other in self._origins(created) and self._left_subset(other, created):
+                    continue
                 self._violate("duplicate", f"{created} (created by the sync) is no longer linked to {other}: "
                                            "the next edit duplicates it")
                 break
@@ -500,7 +502,8 @@ class World:
             if sid is None:
                 continue
             dt = system_dt[len(sid) + 1:]
-            if self.sim.systems[sid].get(dt, key) is None or self._lost_to_user(name) or self._origin_deleted(name):
+            if self.sim.systems[sid].get(dt, key) is None or self._lost_to_user(name) or self._origin_deleted(name) \
+                    or self._origin_left_subset(name):
                 continue
             if len(links.get(name, ())) <= 1:
                 self._violate("duplicate", f"{name} was created by the sync and is now linked to nothing")
@@ -589,6 +592,16 @@ class World:
         saw linked."""
         made = self._inserted(target.key).get(name)
         return made is not None and self._name(target.system, target.datatype, made) in self.deleted
+
+    def _left_subset(self, origin: str, made: str) -> bool:
+        """Whether ``origin``, which the sync made ``made`` from, has left the subset of its datatype that
+        made it (a private customer that became a company customer). The record made stays, unlinked,
+        and nothing is made back from it: its golden record keeps its ``$origin``, which the insert
+        condition refuses (docs/sync-design.md, B6 under "Concepts")."""
+        return not self._in_subset(origin, self._record(made)[0])
+
+    def _origin_left_subset(self, name: str) -> bool:
+        return any(self._left_subset(origin, name) for origin in self._origins(name))
 
     def _origin_deleted(self, name: str) -> bool:
         """Whether this record the sync made has an origin a user deleted, perhaps before the node read
@@ -680,7 +693,8 @@ class World:
                 name = self._name(src.system, src.datatype, row[pk])
                 # Also through its golden record: the person a user deleted the counterpart of.
                 if any(self._lost_to_user(m) for m in links.get(name, set()) | {name}) \
-                        or self._made_and_deleted(name, tgt) or self._origin_deleted(name):
+                        or self._made_and_deleted(name, tgt) or self._origin_deleted(name) \
+                        or self._origin_left_subset(name):
                     continue
                 if not _has_mapped_value(row, feeding[src, tgt]):
                     continue  # no value to write: a record made from it would be blank
