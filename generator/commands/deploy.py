@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
+from generator.commands import Subparsers
 from generator.errors import EXIT_OK, EXIT_USER, fail
 from generator.node.client import NodeError
 from generator.node.deploy import (
@@ -17,7 +19,7 @@ from generator.node.options import (
 from generator.node.plan import compute_plan, render_text
 
 
-def register(sub) -> None:
+def register(sub: Subparsers) -> None:
     parser = sub.add_parser(
         "deploy", help="upload a config group to a node, verify it and wait until it is deployed",
         description="Show the plan, ask for confirmation, then replace exactly one config group on the node "
@@ -44,7 +46,7 @@ def _confirm(question: str) -> bool:
     return sys.stdin.readline().strip() == "yes"
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     folder, group = resolve_folder(args)
     where = str(folder.path)
     check_seconds(args.wait_timeout, "--wait-timeout", where)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
+from generator.commands import Subparsers
 from generator.errors import EXIT_CHANGES, EXIT_OK
 from generator.talkdoc.files import docs_to_folder, stale_docs
 
 
-def register(sub) -> None:
+def register(sub: Subparsers) -> None:
     parser = sub.add_parser(
         "docs", help="write the dataflow documents (RST) of specs",
         description="Write one Sesam Talk dataflow document per direction of each spec, named "
@@ -28,7 +30,7 @@ def register(sub) -> None:
     parser.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     specs = args.specs or [Path("specs")]
     if args.check:
         stale = stale_docs(specs, args.output, with_additions=args.with_additions)

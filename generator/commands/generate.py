@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
+from generator.commands import Subparsers
 from generator.errors import EXIT_CHANGES, EXIT_OK
 from generator.generate import generate, warnings_of
 from generator.loader import load_node_config
 from generator.summary import summary_lines
 
 
-def register(sub) -> None:
+def register(sub: Subparsers) -> None:
     parser = sub.add_parser("generate", help="render specs into a Sesam node config folder",
                             description="Render dataflow specs into a Sesam node config folder. With no "
                                         "arguments: the top-level specs in specs/ into output/<name>/.")
@@ -31,7 +33,7 @@ def register(sub) -> None:
     parser.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     specs = args.specs or [Path("specs")]
     outcome = generate(specs, Path("output"), args.output, check=args.check, name=args.name,
                        with_tests=args.with_tests, test_scenario=args.test_scenario)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
+from generator.commands import Subparsers
 from generator.errors import EXIT_OK
 from generator.talkdoc.files import import_to_folder
 
 
-def register(sub) -> None:
+def register(sub: Subparsers) -> None:
     parser = sub.add_parser(
         "import-doc", help="read Sesam Talk dataflow documents (RST) into specs",
         description="Read Sesam Talk dataflow documents (RST) into specs, one spec per pair of systems: "
@@ -24,7 +26,7 @@ def register(sub) -> None:
     parser.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     result, written = import_to_folder(args.documents, args.output, force=args.force)
     if not args.quiet:
         for warning in result.warnings:

@@ -5,8 +5,10 @@ Exit codes follow Terraform's ``-detailed-exitcode``: 0 no changes, 2 changes, 1
 
 from __future__ import annotations
 
+import argparse
 import json
 
+from generator.commands import Subparsers
 from generator.errors import EXIT_CHANGES, EXIT_OK, fail
 from generator.node.client import NodeError
 from generator.node.metadata import metadata_as_dict, plan_metadata, render_metadata_plan
@@ -14,7 +16,7 @@ from generator.node.options import add_node_arguments, credentials, make_client,
 from generator.node.plan import compute_plan, plan_as_dict, render_text
 
 
-def register(sub) -> None:
+def register(sub: Subparsers) -> None:
     parser = sub.add_parser(
         "plan", help="show what a deploy would change on a node",
         description="Compare a node config folder with its config group on a node: per _id what would be "
@@ -26,7 +28,7 @@ def register(sub) -> None:
     parser.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     folder, group = resolve_folder(args)
     where = str(folder.path)
     wanted = wanted_metadata(args, folder)

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from generator.commands import Subparsers
 from generator.errors import EXIT_CHANGES, EXIT_OK, fail
 from generator.fsutil import write_text_atomic
 from generator.node.options import add_timing_arguments, timing
@@ -15,7 +16,7 @@ from generator.qa.report import FORMATS, kinds_help, render
 from generator.qa.run import run_qa
 
 
-def register(sub) -> None:
+def register(sub: Subparsers) -> None:
     parser = sub.add_parser(
         "qa", help="compare a config (folder or live node) with its specs or dataflow documents",
         description="Recover what a node config does (per target datatype: which property feeds which,\n"
@@ -47,7 +48,7 @@ def register(sub) -> None:
     parser.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     if args.output:
         refuse_input_as_output(args.output, [*(args.inputs or [Path("specs")]), *([args.config] if args.config else [])])
     qa = run_qa(args.inputs or [Path("specs")], config=args.config, node=args.node, jwt=args.jwt,

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import sqlite3
 import sys
 from pathlib import Path
 
+from generator.commands import Subparsers
 from generator.errors import EXIT_OK, EXIT_USER, fail
 from generator.simulate.session import simulate
 
 
-def register(sub) -> None:
+def register(sub: Subparsers) -> None:
     parser = sub.add_parser(
         "simulate", help="run the generated pipes offline against local test systems (a simulation)",
         description="Run the generated config offline against local REST stand-ins of the systems, and "
@@ -27,7 +29,7 @@ def register(sub) -> None:
     parser.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     try:
         ok = simulate(args.specs, args.scenario, db_path=args.db, out=sys.stdout, quiet=args.quiet)
     except sqlite3.DatabaseError as err:

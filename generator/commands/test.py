@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
 
+from generator.commands import Subparsers
 from generator.errors import EXIT_OK, EXIT_USER, fail
 from generator.nodetest import report
 from generator.nodetest.run import Options, test_folder
 from generator.simulate.dtl import fixed_clock
 
 
-def register(sub) -> None:
+def register(sub: Subparsers) -> None:
     parser = sub.add_parser(
         "test", help="run a node folder's sesam-py tests (expected/*.test.json) offline, on the simulator",
         description="sesam test without a node: reads a node folder in sesam-py's layout, runs the pipes "
@@ -32,7 +34,7 @@ def register(sub) -> None:
     parser.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     now = None
     if args.now:
         try:

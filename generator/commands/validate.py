@@ -7,15 +7,17 @@ folder itself or a folder of them. Exit 0 when no errors (warnings allowed), 1 o
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
+from generator.commands import Subparsers
 from generator.errors import EXIT_OK, EXIT_USER, fail
 from generator.validate import VariableOptions, is_node_folder, node_folders, profile_file, validate_folder
 from generator.validation.report import REPORTERS, ValidationResult
 
 
-def register(sub) -> None:
+def register(sub: Subparsers) -> None:
     parser = sub.add_parser(
         "validate",
         help="offline checks of a node config folder: JSON Schema, references, DTL, $ENV/$SECRET",
@@ -47,7 +49,7 @@ def folders_to_validate(target: Path | None) -> list[Path]:
     return folders
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     if args.variables is not None and not args.variables.is_file():
         raise fail(str(args.variables), "no such variables file")
     options = VariableOptions(profile=args.profile or "test", file=args.variables)
