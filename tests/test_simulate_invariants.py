@@ -819,3 +819,25 @@ def test_a_record_made_from_an_origin_that_left_its_subset_stays_without_a_findi
         assert len(world.system(customer).rows("customer")) == 2  # nothing made back from the contact
         ada, per = (f"crm-contact:{made[e]}" for e in ("ada@example.org", "per@example.org"))
         assert world._origin_left_subset(ada) and not world._origin_left_subset(per)
+
+
+def test_a_write_reaches_on_through_a_record_in_two_concepts(tmp_path):
+    """A seeded search's case on HubSpot <-> Tripletex: a Tripletex customer is a company and, split,
+    a person; an employee of its e-mail is that person. A user changes the HubSpot company's address:
+    the sync writes it to the customer, whose person address then travels to the employee. The employee
+    is linked to the customer, not to the company, and the check took the second write for one that no
+    edit reached. It now follows links on through each record the sync wrote; a write no such chain
+    reaches is still named."""
+    with _world("hubspot-tripletex", tmp_path) as (world, eps):
+        customer, employee = eps["tripletex", "customer"], eps["tripletex", "employee"]
+        world.insert(customer, {"email": "ada@example.org", "physicalAddress.addressLine1": "7"})
+        world.insert(employee, {"email": "ada@example.org", "firstName": "Ada"})
+        world.run()
+        world.update(eps["hubspot", "company"], 0, "properties.address", "Storgata 1")
+        world.finish()
+        assert world.system(employee).rows("employee")[0]["address"]["addressLine1"] == "Storgata 1"
+        assert not world.violations, world.violations
+        # The same bookkeeping names a write that no edit reaches.
+        world.system(employee).write_log.append(("PATCH", "employee", 1, 200))
+        world._check_writes()
+        assert "unlinked-write" in world.violations

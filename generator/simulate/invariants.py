@@ -8,8 +8,9 @@ end, what a correct sync guarantees:
 * ``settles``: once the systems answer normally, the node settles;
 * ``kinds``: a field a user only ever wrote as a scalar never becomes a list, a list never a dict;
 * ``unlinked-write``: no update or delete reaches a record that was not linked, after some round since
-  the last quiet run, to a record edited since then (a share pipe that lags writes after the link it acts
-  on may be gone; a reset makes the next run free: it may legitimately touch anything);
+  the last quiet run, to a record edited since then, or on through records the sync wrote meanwhile (a
+  record in two concepts carries a write from one into the other); a share pipe that lags writes after
+  the link it acts on may be gone; a reset makes the next run free: it may legitimately touch anything;
 * ``duplicate``: no golden record holds more records of one datatype than of any other where the sync
   created one of them after another was there, and no record the sync created ends up linked to nothing.
   Records that users gave one merge key are one by the spec's criteria ("equality is resolved
@@ -193,6 +194,7 @@ class World:
     # Record -> every record it was linked to in a run since the last quiet one (the edits still pending
     # may reach those: a lagging share pipe writes after the link it acts on is gone).
     recent: dict = field(default_factory=dict)
+    written: set = field(default_factory=set)  # records the sync updated since the last quiet run
     born: dict = field(default_factory=dict)  # record -> when a user or the sync inserted it (a counter)
     # (system, datatype, key, path) -> (the value there before, the value set, when): users' last updates
     changed: dict = field(default_factory=dict)
@@ -208,7 +210,7 @@ class World:
         self.sim.fresh()
         self.violations, self.kinds, self.pending, self.created, self.log_seen, self.ops = {}, {}, set(), set(), {}, []
         self.pairs, self.rekeyed, self.deleted, self.ever, self.user_lists = {}, set(), set(), {}, set()
-        self.recent, self.changed = {}, {}
+        self.recent, self.changed, self.written = {}, {}, set()
         self.born, self.seen, self.refusals = {}, {}, set()
         self.free = False
 
@@ -286,7 +288,7 @@ class World:
         failing = any(s.failure is not None for s in self.sim.systems.values())
         if result.settled and not any(r.failed for r in result.rounds[-2:]) and not failing:
             self.pending.clear()
-            self.recent = {}
+            self.recent, self.written = {}, set()
             self.free = False
             self._check_pairs(after)
         return result.settled
@@ -428,25 +430,38 @@ class World:
 
     def _check_writes(self) -> None:
         deleting = {(f.target.system, f.target.datatype) for f in self.sim.config.flows if f.delete}
-        edited = {self._name(*p) for p in self.pending}
-        allowed = set(edited)
-        for name in edited:
-            allowed |= self.recent.get(name, set())
+        entries = []
         for sid, system in self.sim.systems.items():
-            start = self.log_seen.get(sid, 0)
-            entries = system.write_log[start:]
+            entries += [(sid, *entry) for entry in system.write_log[self.log_seen.get(sid, 0):]]
             self.log_seen[sid] = len(system.write_log)
-            for method, datatype, key, status in entries:
-                name = self._name(sid, datatype, key)
-                if method == "POST":
-                    self.created.add(name)
-                    self.born.setdefault(name, len(self.born))
-                    continue
-                if method == "DELETE" and (sid, datatype) not in deleting:
-                    self._violate("delete-without-flow", f"DELETE {sid}.{datatype} {key}: no flow deletes there")
-                if not self.free and name not in allowed and name not in self.created:
-                    self._violate("unlinked-write", f"{method} {sid}.{datatype} {key}, not linked to an edited "
-                                                    f"record ({sorted(edited)[:4]})")
+        self.written |= {self._name(sid, dt, key) for sid, method, dt, key, _ in entries if method in ("PATCH", "PUT")}
+        edited = {self._name(*p) for p in self.pending}
+        allowed = self._reached(edited)
+        for sid, method, datatype, key, status in entries:
+            name = self._name(sid, datatype, key)
+            if method == "POST":
+                self.created.add(name)
+                self.born.setdefault(name, len(self.born))
+                continue
+            if method == "DELETE" and (sid, datatype) not in deleting:
+                self._violate("delete-without-flow", f"DELETE {sid}.{datatype} {key}: no flow deletes there")
+            if not self.free and name not in allowed and name not in self.created:
+                self._violate("unlinked-write", f"{method} {sid}.{datatype} {key}, not linked to an edited "
+                                                f"record ({sorted(edited)[:4]})")
+
+    def _reached(self, edited: set[str]) -> set[str]:
+        """The records an edit may reach: the edited ones, those linked to them, and on through each record
+        the sync wrote meanwhile. A record in two concepts (a Tripletex customer, as company and as person)
+        carries what the sync wrote to it in one into the other: a HubSpot company's new address, written
+        to its customer, reaches the employee who is that customer as a person."""
+        allowed = set(edited)
+        frontier = set(edited)
+        while frontier:
+            for name in frontier:
+                allowed |= self.recent.get(name, set())
+            frontier = (allowed & self.written) - frontier - edited
+            edited = edited | frontier
+        return allowed
 
     def _check_kinds(self) -> None:
         for ep in self.eps:
