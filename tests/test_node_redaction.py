@@ -283,7 +283,7 @@ def test_the_exit_3_message_is_scrubbed(tmp_path, monkeypatch, capsys):
     crash log."""
     (tmp_path / "crashes").mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "crashes"))
-    monkeypatch.setattr("generator.commands.plan.compute_plan",
+    monkeypatch.setattr("generator.node.deploy.compute_plan",
                         lambda *a, **k: (_ for _ in ()).throw(ValueError(f"Invalid header value b'{HEADER}'")))
     with FaultNode(ECHO_TOKEN) as node:
         make_project(tmp_path)

@@ -8,15 +8,14 @@ from pathlib import Path
 
 from generator.commands import Subparsers
 from generator.errors import EXIT_OK, EXIT_USER, fail
-from generator.node.client import NodeError
 from generator.node.deploy import (
-    deploy, group_configs, load_env_file, plan_env, planned_requests, render_env_plan, upload_body,
+    deploy, group_configs, load_env_file, planned_requests, prepare, render_env_plan, upload_body,
 )
 from generator.node.metadata import plan_metadata, render_metadata_plan
 from generator.node.options import (
     add_node_arguments, check_seconds, credentials, make_client, resolve_folder, wanted_metadata,
 )
-from generator.node.plan import compute_plan, render_text
+from generator.node.plan import render_text
 
 
 def register(sub: Subparsers) -> None:
@@ -64,14 +63,8 @@ def run(args: argparse.Namespace) -> int:
             print(request.render())
         return EXIT_OK
     client = make_client(args, creds, where)
-    try:
-        live = client.get_config_group(group)
-        env = plan_env(args.env_file, wanted_env, client.get_env()) if wanted_env is not None else None
-        meta = plan_metadata(folder, wanted_meta, client.get_metadata()) if wanted_meta is not None else None
-    except NodeError as err:
-        raise fail(where, str(err)) from None
-    plan = compute_plan(((c.config, c.file) for c in folder.components), live,
-                        group=group, node=client.base_url, folder=where)
+    prepared = prepare(client, folder, group, metadata=wanted_meta, env_file=args.env_file, env=wanted_env)
+    live, plan, env, meta = prepared.live, prepared.plan, prepared.env, prepared.metadata
     print(render_text(plan), end="")
     if env is not None:
         print()

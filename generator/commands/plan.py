@@ -9,11 +9,11 @@ import argparse
 import json
 
 from generator.commands import Subparsers
-from generator.errors import EXIT_CHANGES, EXIT_OK, fail
-from generator.node.client import NodeError
-from generator.node.metadata import metadata_as_dict, plan_metadata, render_metadata_plan
+from generator.errors import EXIT_CHANGES, EXIT_OK
+from generator.node.deploy import prepare
+from generator.node.metadata import metadata_as_dict, render_metadata_plan
 from generator.node.options import add_node_arguments, credentials, make_client, resolve_folder, wanted_metadata
-from generator.node.plan import compute_plan, plan_as_dict, render_text
+from generator.node.plan import plan_as_dict, render_text
 
 
 def register(sub: Subparsers) -> None:
@@ -33,13 +33,8 @@ def run(args: argparse.Namespace) -> int:
     where = str(folder.path)
     wanted = wanted_metadata(args, folder)
     client = make_client(args, credentials(args, where), where)
-    try:
-        live = client.get_config_group(group)
-        metadata = plan_metadata(folder, wanted, client.get_metadata()) if wanted is not None else None
-    except NodeError as err:
-        raise fail(where, str(err)) from None
-    plan = compute_plan(((c.config, c.file) for c in folder.components), live,
-                        group=group, node=client.base_url, folder=where)
+    prepared = prepare(client, folder, group, metadata=wanted)
+    plan, metadata = prepared.plan, prepared.metadata
     if args.format == "json":
         data = plan_as_dict(plan)
         if metadata is not None:

@@ -37,7 +37,7 @@ from generator.node.client import (
 )
 from generator.node.folder import NodeFolder, locate
 from generator.nodefolder import read_json
-from generator.node.metadata import MetadataPlan, apply_metadata
+from generator.node.metadata import MetadataPlan, apply_metadata, plan_metadata
 from generator.node.plan import ADD, CHANGE, REMOVE, Plan, compute_plan
 from generator.node.problems import validation_problems
 
@@ -160,6 +160,34 @@ def _undo_env(client: NodeClient, env: EnvPlan) -> None:
 
 
 # --------------------------------------------------------------------------- dry run
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a deploy of a folder would change on a node, read once: the live config group, its plan, and
+    the env and metadata plans where they are wanted (None otherwise)."""
+
+    live: list
+    plan: Plan
+    env: EnvPlan | None
+    metadata: MetadataPlan | None
+
+
+def prepare(client: NodeClient, folder: NodeFolder, group: str, *, metadata: Mapping[str, Any] | None = None,
+            env_file: str | None = None, env: Mapping[str, Any] | None = None) -> Prepared:
+    """The reads ``plan`` and ``deploy`` share, in the order the node sees them: the config group, then the
+    env (``env``: the wanted variables, from ``env_file``) and the metadata (``metadata``: the folder's), each
+    only where wanted. A node error is one line naming the folder."""
+    where = str(folder.path)
+    try:
+        live = client.get_config_group(group)
+        env_plan = plan_env(env_file or "", env, client.get_env()) if env is not None else None
+        meta = plan_metadata(folder, metadata, client.get_metadata()) if metadata is not None else None
+    except NodeError as err:
+        raise fail(where, str(err)) from None
+    plan = compute_plan(((c.config, c.file) for c in folder.components), live,
+                        group=group, node=client.base_url, folder=where)
+    return Prepared(live, plan, env_plan, meta)
 
 
 @dataclass(frozen=True)
