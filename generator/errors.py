@@ -8,12 +8,14 @@ printed on one line as ``FILE:LINE:COL: key.path: message``. Internal errors
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Literal
 
 EXIT_OK = 0
 EXIT_USER = 1  # user error or failed check
 EXIT_CHANGES = 2  # changes present: plan, generate --check, qa differences
 EXIT_INTERNAL = 3
+
+Level = Literal["error", "warning"]  # a warning never fails a run
 
 
 @dataclass(frozen=True, order=True)
@@ -35,7 +37,7 @@ class Problem:
     location: Location
     path: str  # dotted key path inside the file, e.g. "flows[2].merge_on"
     message: str
-    level: str = "error"  # "error" | "warning"
+    level: Level = "error"
 
     def __str__(self) -> str:
         prefix = "warning: " if self.level == "warning" else ""
