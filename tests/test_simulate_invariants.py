@@ -121,7 +121,7 @@ def operations(world: World, data) -> None:
             world.lag(data.draw(st.sampled_from([[f"{key}-enrich"], [f"{key}-all", f"{key}-collect", f"{key}-enrich"],
                                                  [f"{key}-share"]]), label="lagging"))
         elif kind == "fail":
-            world.fail(ep.system, data.draw(st.sampled_from([500, 503, 408, 409]), label="status"),
+            world.fail(ep.system, data.draw(st.sampled_from([500, 503, 408, 429, 409]), label="status"),
                        data.draw(st.integers(1, 3), label="times"), data.draw(st.integers(0, 2), label="after"))
         else:
             world.run()

@@ -267,7 +267,7 @@ class World:
 
     def fail(self, system: str, status: int, times: int, after: int = 0) -> None:
         self.sim.systems[system].failure = Failure(after, status, times=times)
-        if 400 <= status < 500:
+        if 400 <= status < 500 and status not in (408, 429):  # those two fail the share pipe, which retries
             self.refusals.add((system, status))
         self.ops.append(f"fail {system} {status} x{times} after {after}")
 
