@@ -350,11 +350,11 @@ def test_a_source_property_the_simulator_ignores_is_named(tmp_path, capsys):
     shutil.copytree(FIXTURES / "chained", folder)
     conf = folder / "pipes" / "people-out.conf.json"
     pipe = json.loads(conf.read_text())
-    pipe["source"]["include_replaced"] = False
+    pipe["source"]["subset"] = ["eq", "_S.type", "person"]
     conf.write_text(json.dumps(pipe))
     code, out = run_cli(capsys, folder)
     assert code == 1
-    assert "pipe 'people-out' (verified): dataset source property 'include_replaced' is not simulated" in out
+    assert "pipe 'people-out' (verified): dataset source property 'subset' is not simulated" in out
 
 
 def test_a_folder_without_specs_passes_with_a_warning(tmp_path, capsys):

@@ -148,6 +148,17 @@ def test_a_dataset_source_reads_every_version_only_with_include_previous_version
     assert [v["name"] for v in node.store.versions("t", None)] == seen
 
 
+@pytest.mark.parametrize("include, seen", [(None, ["a", "b"]), (True, ["a", "b"]), (False, ["a"])])
+def test_a_dataset_source_leaves_out_replaced_entities_only_with_include_replaced_false(include, seen):
+    # configuration-sources-dataset.rst l.102-105: "If set to false, the dataset source will filter out
+    # entities where the $replaced property is true"; the default is true.
+    source = {"type": "dataset", "dataset": "a", **({} if include is None else {"include_replaced": include})}
+    node = make_node({**pipe("t", "a", [["copy", "*"]]), "source": source})
+    put(node, "a", {"_id": "a"}, {"_id": "b", "$replaced": True})
+    run(node, "t")
+    assert sorted(e["_id"] for e in node.store.live("t")) == seen
+
+
 def test_a_feedback_hop_blocks_completeness_unless_excluded():
     # sesam-dataflow.rst l.247: "a feedback pipe will effectively block the completeness feature if it is
     # not excluded"; completeness-feature.rst l.55-63 (exclude_completeness)

@@ -32,7 +32,8 @@ UPSTREAM_SINKS = frozenset({"dataset"})
 _COMMON = {"type", "supports_signalling", "require_populated_input", "initial_datasets",
            "ignore_non_existent_datasets", "if_source_empty", "comment"}
 SOURCE_PROPERTIES = {
-    "dataset": _COMMON | {"dataset", "completeness", "initial_completeness", "include_previous_versions"},
+    "dataset": _COMMON | {"dataset", "completeness", "initial_completeness", "include_previous_versions",
+                          "include_replaced"},
     "merge": _COMMON | {"datasets", "equality", "equality_sets", "identity", "strategy", "version", "max_merged"},
     "merge_datasets": _COMMON | {"datasets"},
     "embedded": _COMMON | {"entities", "is_chronological", "is_since_comparable", "supports_since"},

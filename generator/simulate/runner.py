@@ -646,6 +646,11 @@ def _source_dataset(run: PipeRun, source: dict) -> Read:
         held = next((i for i, e in enumerate(entities) if e["_ts"] > limit), None)
         if held is not None:
             entities = entities[:held]
+    if source.get("include_replaced") is False:
+        # "If set to false, the dataset source will filter out entities where the $replaced property is
+        # true" (configuration-sources-dataset.rst l.102-105). The offset moves with the entities passed on,
+        # so a replaced one after the last of them is read again, and filtered again, next time.
+        entities = [e for e in entities if e.get("$replaced") is not True]
 
     def commit(batch):
         if batch:
