@@ -155,3 +155,17 @@ def test_db_that_is_not_a_database_is_one_line(project, capsys, make):
     assert err.startswith("db:0:0: $: cannot use as the simulation database: ") and len(err.splitlines()) == 1
     if make != "folder":
         assert db.read_text().startswith("not a database")
+
+
+def test_an_internal_error_without_a_writable_temporary_folder_still_says_so(project, capsys, monkeypatch):
+    def bug(*args, **kwargs):
+        raise ZeroDivisionError("division by zero")
+
+    def no_room(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("generator.commands.generate.generate", bug)
+    monkeypatch.setattr(tempfile, "mkstemp", no_room)
+    assert main(["generate"]) == 3
+    err = capsys.readouterr().err
+    assert err.endswith("please report it with the command you ran.\n") and "Traceback" not in err
