@@ -852,3 +852,26 @@ def test_the_bench_search_draws_from_another_seed_when_asked():
                            "--seed", "3", "seed"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.startswith("seed: 5 examples from seed 3 in ")
+
+
+def test_a_datatype_whose_records_users_all_deleted_holds_its_read_on_purpose(tmp_path):
+    """A seeded search's case on the example spec: a user deletes the only ERP department, whose deletes a
+    flow propagates, and an operator resets its read. The full read finds nothing, and
+    ``if_source_empty: fail`` stops it, as the circuit breaker is meant to (review M13), every run until
+    an operator looks. The node is at rest otherwise; ``settles`` took the failing pipe for a node that
+    never settles. Any other failure still counts."""
+    from generator.simulate.runner import PipeReport, RoundReport, Settled
+
+    with _world("example", tmp_path) as (world, eps):
+        department = eps["erp", "department"]
+        world.insert(department, {"name": "Sales"})
+        world.run()
+        world.delete(department, 0)
+        world.reset("erp-department-all")
+        world.finish()
+        assert not world.violations, world.violations
+        assert "(if_source_empty: fail)" in (world.sim.node.run_pipe("erp-department-all").error or "")
+    held = [RoundReport(n, [PipeReport("a-all", error="EmptySourceError: …", empty_source=True)]) for n in (1, 2)]
+    other = [RoundReport(n, [PipeReport("a-all", error="PipeError: 500")]) for n in (1, 2)]
+    assert World._held_by_empty_source(Settled(held, False))
+    assert not World._held_by_empty_source(Settled(other, False))

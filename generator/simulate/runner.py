@@ -60,6 +60,11 @@ class PipeError(Exception):
     """The pipe run failed (the node would mark it failed and retry on its next run)."""
 
 
+class EmptySourceError(PipeError):
+    """``if_source_empty: fail`` stopped a full read that returned nothing: on purpose, until an operator
+    looks, so that an outage never deletes what the dataset holds."""
+
+
 @dataclass
 class PipeReport:
     pipe: str
@@ -69,6 +74,7 @@ class PipeReport:
     requests: dict = field(default_factory=dict)  # operation -> count
     error: str | None = None
     waiting: str | None = None  # why the node would not run the pipe yet (a dataset not populated)
+    empty_source: bool = False  # the error is if_source_empty stopping an empty full read, on purpose
     seconds: float = 0.0
 
     @property
@@ -382,6 +388,7 @@ class Node:
             source_populated = self._run(pipe, state, report)
         except (PipeError, dtl.DTLError) as err:
             report.error = f"{type(err).__name__}: {err}"
+            report.empty_source = isinstance(err, EmptySourceError)
         else:
             self._completed(pipe, source_populated)
         # The since reached by the last batch written is kept, also when a later batch failed.
@@ -788,7 +795,7 @@ def _source_rest(run: PipeRun, source: dict) -> Read:
     # nothing while the dataset holds entities (docs/simulate.md).
     if full and not entities and source.get("if_source_empty") == "fail" \
             and node.store.live(sink_dataset(run.pipe)):
-        raise PipeError(f"{op_name}: the source returned no entities (if_source_empty: fail)")
+        raise EmptySourceError(f"{op_name}: the source returned no entities (if_source_empty: fail)")
 
     def commit(batch):
         if batch is None and supports_since:
