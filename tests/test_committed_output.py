@@ -21,8 +21,13 @@ ROOT = Path(__file__).resolve().parents[1]
 ], ids=lambda c: " ".join(c[:1]))
 def test_the_committed_output_passes(command, monkeypatch, capsys):
     monkeypatch.chdir(ROOT)
-    before = sorted(p for p in (ROOT / "output").rglob("*"))
+    before = _snapshot(ROOT / "output")
     code = main(command)
     out, err = capsys.readouterr()
     assert code == 0, f"pipegen {' '.join(command)} exited {code}:\n{out[-2000:]}{err[-2000:]}"
-    assert sorted(p for p in (ROOT / "output").rglob("*")) == before
+    assert _snapshot(ROOT / "output") == before  # no file added, removed or rewritten
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under ``folder``: its bytes and modification time (a rewrite with the same bytes shows)."""
+    return {str(p): (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()}

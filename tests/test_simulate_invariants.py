@@ -875,3 +875,11 @@ def test_a_datatype_whose_records_users_all_deleted_holds_its_read_on_purpose(tm
     other = [RoundReport(n, [PipeReport("a-all", error="PipeError: 500")]) for n in (1, 2)]
     assert World._held_by_empty_source(Settled(held, False))
     assert not World._held_by_empty_source(Settled(other, False))
+
+
+def test_a_status_is_a_refusal_only_where_the_generated_share_pipe_records_it(tmp_path):
+    """The checks read which 4xx the share step records (and goes on) from the generated pipes' own
+    ``insert_allowed_status_codes``: 408 and 429 fail the pipe, which retries, so a system answered
+    with them is checked like any other."""
+    with _world("example", tmp_path) as (world, eps):
+        assert [s for s in (404, 408, 409, 429, 500, 503) if world._recorded("crm", s)] == [404, 409]

@@ -56,7 +56,7 @@ from generator.model import NodeConfig, Ref
 from generator.plan_model import build_plan, name_criteria
 from generator.simulate.dtl.core import single_or_list
 from generator.simulate.dtl.functions.strings import str_of
-from generator.simulate.runner import deep_merge
+from generator.simulate.runner import deep_merge, status_in
 from generator.simulate.scenario import Simulation
 from generator.simulate.systems import Failure
 from generator.simulate.values import NI, same
@@ -268,9 +268,18 @@ class World:
 
     def fail(self, system: str, status: int, times: int, after: int = 0) -> None:
         self.sim.systems[system].failure = Failure(after, status, times=times)
-        if 400 <= status < 500 and status not in (408, 429):  # those two fail the share pipe, which retries
+        if self._recorded(system, status):
             self.refusals.add((system, status))
         self.ops.append(f"fail {system} {status} x{times} after {after}")
+
+    def _recorded(self, system: str, status: int) -> bool:
+        """Whether the system's share pipes record ``status`` on the entity and go on (a 4xx in their
+        ``insert_allowed_status_codes``), rather than fail and retry (408, 429 and 5xx as generated)."""
+        return 400 <= status < 500 and any(
+            status_in(status, step.get("properties", {}).get("insert_allowed_status_codes"))
+            for pid, pipe in self.sim.node.pipes.items() if pid.startswith(f"{system}-") and pid.endswith("-share")
+            for step in (pipe.get("transform") if isinstance(pipe.get("transform"), list) else [])
+            if step.get("template") == "transform-share-rest")
 
     def heal(self) -> None:
         for s in self.sim.systems.values():
@@ -465,13 +474,13 @@ class World:
         the sync wrote meanwhile. A record in two concepts (a Tripletex customer, as company and as person)
         carries what the sync wrote to it in one into the other: a HubSpot company's new address, written
         to its customer, reaches the employee who is that customer as a person."""
-        allowed = set(edited)
+        allowed, carriers = set(edited), set(edited)  # carriers: records whose links were followed
         frontier = set(edited)
         while frontier:
             for name in frontier:
                 allowed |= self.recent.get(name, set())
-            frontier = (allowed & self.written) - frontier - edited
-            edited = edited | frontier
+            frontier = (allowed & self.written) - carriers
+            carriers |= frontier
         return allowed
 
     def _check_kinds(self) -> None:
@@ -624,7 +633,9 @@ class World:
         made it (a private customer that became a company customer). The record made stays, unlinked,
         and nothing is made back from it: its golden record keeps its ``$origin``, which the insert
         condition refuses (docs/sync-design.md, B6 under "Concepts")."""
-        return not self._in_subset(origin, self._record(made)[0])
+        ref, key = self._record(origin)
+        still_there = self.sim.systems[ref.system].get(ref.datatype, key) is not None  # deleted: _origin_deleted
+        return still_there and not self._in_subset(origin, self._record(made)[0])
 
     def _origin_left_subset(self, name: str) -> bool:
         return any(self._left_subset(origin, name) for origin in self._origins(name))
