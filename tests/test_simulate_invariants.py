@@ -843,10 +843,32 @@ def test_a_write_reaches_on_through_a_record_in_two_concepts(tmp_path):
         assert "unlinked-write" in world.violations
 
 
-def test_the_bench_search_draws_from_another_seed_when_asked():
-    """``bench/bench_invariants.py --seed N`` runs the search from that seed (SIM_SEED), and says so."""
+def test_the_bench_search_draws_from_another_seed_when_asked(monkeypatch, tmp_path):
+    """``SIM_SEED`` (``bench/bench_invariants.py --seed N``) draws other examples than the suite's fixed
+    set, and the same seed draws the same ones; the bench says which seed it ran."""
     import subprocess
     import sys
+
+    drawn: list = []
+    original = operations
+
+    def recording(world, data):
+        original(world, data)
+        drawn.append(tuple(world.ops))
+
+    monkeypatch.setattr(sys.modules[__name__], "operations", recording)
+    monkeypatch.setenv("SIM_EXAMPLES", "3")
+    runs = []
+    for n, run_seed in enumerate((None, "3", "4", "3")):
+        if run_seed is None:
+            monkeypatch.delenv("SIM_SEED", raising=False)
+        else:
+            monkeypatch.setenv("SIM_SEED", run_seed)
+        drawn.clear()
+        explore.__wrapped__("seed", str(tmp_path / str(n)))
+        runs.append(list(drawn))
+    fixed, three, four, three_again = runs
+    assert three != fixed and four != three and three_again == three
 
     done = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_invariants.py"), "--examples", "5",
                            "--seed", "3", "seed"], capture_output=True, text=True, timeout=300)
