@@ -401,3 +401,11 @@ def test_upstream_follows_sources_and_hops_also_inside_chained():
     }
     pipes = {pid: Effective(pid, c) for pid, c in configs.items()}
     assert upstream(pipes, ["out"]) == {"a", "lookup-pipe"}
+
+
+@pytest.mark.parametrize("name, ran", [
+    ("sesam-community+sesam-py__fair_weather", "1 pipe ran"), ("sesam-io+tutorial__globals", "7 pipes ran")])
+def test_the_verdict_counts_pipes_in_words(shared, capsys, name, ran):
+    code, out = run_cli(capsys, shared / "reference/node-tests" / name)
+    assert code == 0, out
+    assert f"; {ran} in " in out.splitlines()[-1]

@@ -35,7 +35,7 @@ def text(results: Sequence[FolderResult]) -> str:
         passed = sum(o.ok for o in r.outcomes)
         verdict = "passed" if r.ok else "FAILED"
         lines.append(f"{verdict}: {passed} of {len(r.outcomes)} test specs match; "
-                     f"{len(r.ran)} pipes ran in {r.seconds:.2f} s")
+                     f"{len(r.ran)} {'pipe' if len(r.ran) == 1 else 'pipes'} ran in {r.seconds:.2f} s")
     return "\n".join(lines) + "\n"
 
 
