@@ -25,10 +25,10 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from generator import fsutil  # noqa: E402
-from generator.loader import load_node_config  # noqa: E402
-from generator.render import render_config  # noqa: E402
-from generator.validate import ensure_valid  # noqa: E402
+from generator.build.render import render_config  # noqa: E402
+from generator.spec.loader import load_node_config  # noqa: E402
+from generator.util import fsutil  # noqa: E402
+from generator.validation.api import ensure_valid  # noqa: E402
 
 
 def synthetic_spec(systems: int, per_system: int, flows: int, props: int, seed: int = 7,

@@ -16,11 +16,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from generator.loader import merge_specs  # noqa: E402
-from generator.render import render_config  # noqa: E402
+from generator.build.render import render_config  # noqa: E402
+from generator.spec.loader import merge_specs  # noqa: E402
 from generator.talkdoc import import_docs  # noqa: E402
 from generator.talkdoc.importer import expand_documents  # noqa: E402
-from generator.validate import validate_files  # noqa: E402
+from generator.validation.api import validate_files  # noqa: E402
 
 DEFAULT = ROOT.parent / "shared" / "talk-docs"
 

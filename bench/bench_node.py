@@ -28,9 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from generator import jsonfmt  # noqa: E402
 from generator.cli import main  # noqa: E402
 from generator.node.emulator import start_emulator  # noqa: E402
+from generator.util import jsonfmt  # noqa: E402
 
 TOTAL = 20_000
 PLAN_TARGET_S = 2.0

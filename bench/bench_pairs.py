@@ -21,13 +21,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from generator import fsutil  # noqa: E402
+from generator.build.render import render_config  # noqa: E402
 from generator.errors import UserError  # noqa: E402
-from generator.loader import merge_specs  # noqa: E402
 from generator.qa.run import run_qa  # noqa: E402
-from generator.render import render_config  # noqa: E402
+from generator.spec.loader import merge_specs  # noqa: E402
 from generator.talkdoc import import_docs  # noqa: E402
-from generator.validate import validate_files  # noqa: E402
+from generator.util import fsutil  # noqa: E402
+from generator.validation.api import validate_files  # noqa: E402
 
 DEFAULT = ROOT.parent / "shared" / "talk-docs"
 

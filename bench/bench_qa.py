@@ -42,14 +42,14 @@ def main() -> int:
         print(f"bench_qa: no dataflow documents in {args.docs}; nothing measured")
         return 0
 
-    from generator import fsutil
-    from generator.loader import merge_specs
+    from generator.util import fsutil
+    from generator.spec.loader import merge_specs
     from generator.qa.compare import compare
     from generator.qa.expected import expected_from
     from generator.qa.inputs import load_specs, read_config
     from generator.qa.recover import recover
     from generator.qa.run import run_qa
-    from generator.render import render_config
+    from generator.build.render import render_config
 
     with tempfile.TemporaryDirectory(prefix="bench-qa-") as tmp:
         start = time.perf_counter()

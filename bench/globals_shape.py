@@ -27,8 +27,8 @@ def pipes_of_folder(folder: Path) -> list[dict]:
 
 def pipes_of_docs(docs: Path, limit: int | None) -> list[dict]:
     from generator import talkdoc
-    from generator.loader import merge_specs
-    from generator.render import render_config
+    from generator.spec.loader import merge_specs
+    from generator.build.render import render_config
 
     files = sorted(docs.glob("*.rst"))[:limit]
     config = merge_specs(talkdoc.import_docs(files).specs, "talk-corpus")

@@ -25,10 +25,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from generator.loader import load_node_config  # noqa: E402
 from generator.simulate.scenario import Simulation  # noqa: E402
+from generator.spec.loader import load_node_config  # noqa: E402
 from generator.talkdoc.files import import_to_folder  # noqa: E402
-from generator.validate import validate_files  # noqa: E402
+from generator.validation.api import validate_files  # noqa: E402
 from tests.review_matrix import CASES, IMPORTED, PAST_B1, SPECS, facts_of, run_case, spec_files  # noqa: E402
 
 

@@ -21,8 +21,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_pairs import pairs  # noqa: E402
-from generator.loader import load_node_config  # noqa: E402
 from generator.simulate.scenario import Simulation  # noqa: E402
+from generator.spec.loader import load_node_config  # noqa: E402
 from generator.talkdoc.files import import_to_folder  # noqa: E402
 from tests.review_matrix import CASES, facts_of, run_case  # noqa: E402
 

@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from generator.fsutil import read_tree, replace_tree  # noqa: E402
-from generator.validate import format_text, validate_folder  # noqa: E402
+from generator.util.fsutil import read_tree, replace_tree  # noqa: E402
+from generator.validation.api import format_text, validate_folder  # noqa: E402
 
 FIXTURE = ROOT / "tests" / "fixtures" / "validate" / "generated"
 RENAMES = ("customerp", "crmoffice", "global-person")

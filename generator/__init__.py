@@ -1,8 +1,9 @@
 """pipegen: dataflow specs to Sesam node configs.
 
-The package is a pipeline of stages, each in its own module and joined by
-immutable, typed objects: load spec (``loader``) -> model (``model``) ->
-render (``render``) -> validate -> write / plan / deploy / qa.
+The package is a pipeline of stages, one folder each, joined by immutable, typed
+objects: spec (``spec.loader`` -> ``spec.model``) -> plan (``build.plan``) ->
+render (``build.rules``, ``build.render``) -> validate (``validation``) ->
+write / plan / deploy / qa (``build.generate``, ``node``, ``qa``).
 The CLI (``generator.cli``) is a thin layer over these functions.
 """
 

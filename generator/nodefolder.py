@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import Location, Problem, UserError, fail
-from generator.fsutil import read_utf8
+from generator.util.fsutil import read_utf8
 
 COMPONENT_DIRS = ("pipes", "systems")
 METADATA_FILE = "node-metadata.conf.json"

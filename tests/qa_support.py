@@ -13,13 +13,13 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from generator import jsonfmt
-from generator.loader import load_node_config
+from generator.build.render import render_config
 from generator.qa.compare import QaResult, compare
 from generator.qa.expected import expected_from
-from generator.qa.run import compare_config
 from generator.qa.recover import Component, recover
-from generator.render import render_config
+from generator.qa.run import compare_config
+from generator.spec.loader import load_node_config
+from generator.util import jsonfmt
 from generator.validation.jsonpos import format_path
 
 ROOT = Path(__file__).resolve().parents[1]

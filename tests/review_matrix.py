@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from generator.model import Flow, NodeConfig, PropertyRow, Ref
-from generator.plan_model import Plan, build_plan
+from generator.build.plan import Plan, build_plan
 from generator.simulate.scenario import Simulation
+from generator.spec.model import Flow, NodeConfig, PropertyRow, Ref
 
 # The review's fix of B1 (sync-review.md, B1 "expert fix"), for running a config generated before it.
 PAST_B1 = ({"pipes": "*-enrich", "set": {"sink": {"set_initial_offset": "onload"},

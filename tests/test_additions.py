@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from generator import cli
-from generator.additions import apply, recorded, target_additions
-from generator.loader import load_node_config, load_spec_file
-from generator.model import Ref
-from generator.summary import summary_lines
+from generator.build.summary import summary_lines
+from generator.spec.additions import apply, recorded, target_additions
+from generator.spec.loader import load_node_config, load_spec_file
+from generator.spec.model import Ref
 from tests.spec_samples import erp_crm_spec
 from generator.talkdoc import render_docs
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from generator import fsutil
-from generator.loader import merge_specs
+from generator.build.render import render_config
 from generator.qa.run import run_qa
-from generator.render import render_config
+from generator.spec.loader import merge_specs
 from generator.talkdoc import import_docs
-from generator.validate import validate_files
+from generator.util import fsutil
+from generator.validation.api import validate_files
 
 
 @pytest.fixture(scope="module")

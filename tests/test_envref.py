@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from generator.envref import ENV_REF, REF_START, SECRET_REF
-from generator.render import env_variables
+from generator.build.render import env_variables
+from generator.util.envref import ENV_REF, REF_START, SECRET_REF
 from generator.validation.refs import env_tokens
 
 

@@ -115,7 +115,7 @@ def run_with_template(project, capsys, monkeypatch, name: str, edit) -> list[str
     shutil.copytree(ROOT / "templates", templates)
     template = templates / name
     template.write_text(edit(template.read_text()))
-    monkeypatch.setattr("generator.render.TEMPLATE_DIR", templates)
+    monkeypatch.setattr("generator.build.render.TEMPLATE_DIR", templates)
     before = snapshot(project / "output")
     capsys.readouterr()
     assert main(["generate", "-q"]) == 1
@@ -133,7 +133,7 @@ def test_template_error_names_template_and_line(project, capsys, monkeypatch):
 
     assert run_with_template(project, capsys, monkeypatch, "pipes/all.json.j2", undefined_attribute) == [
         "templates/pipes/all.json.j2:6:0: $: template error: "
-        "'generator.model.Datatype object' has no attribute 'no_such_attribute'"]
+        "'generator.spec.model.Datatype object' has no attribute 'no_such_attribute'"]
 
 
 def test_template_syntax_error(project, capsys, monkeypatch):
@@ -175,9 +175,9 @@ def test_failed_write_leaves_previous_output(project, monkeypatch):
     def explode(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("generator.fsutil._write", explode)
+    monkeypatch.setattr("generator.util.fsutil._write", explode)
     with pytest.raises(UserError):  # a file system failure is a one-line user error
-        from generator.generate import generate
+        from generator.build.generate import generate
         generate([project / "specs"], project / "output")
     monkeypatch.undo()
     assert snapshot(project / "output") == before

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from generator import fsutil
-from generator.generate import render_specs
+from generator.build.generate import render_specs
+from generator.util import fsutil
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,15 +9,17 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator import cli, dtl, jsonfmt
-from generator.generate import render_specs
-from generator.loader import load_node_config, load_spec_text, merge_specs
-from generator.model import Ref
-from generator.plan_model import build_plan
+from generator import cli
+from generator.build import rules as dtl
+from generator.build.generate import render_specs
+from generator.build.plan import build_plan
+from generator.build.render import render_config
+from generator.build.summary import summary_lines
 from generator.qa.dtlread import all_lists
-from generator.render import render_config
 from generator.simulate.scenario import Simulation
-from generator.summary import summary_lines
+from generator.spec.loader import load_node_config, load_spec_text, merge_specs
+from generator.spec.model import Ref
+from generator.util import jsonfmt
 from tests.spec_samples import erp_crm_spec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -277,7 +279,7 @@ def test_link_only_and_conditional_flows_do_not_create():
 
 def test_flows_without_properties_never_create(tmp_path):
     """The default spec as its documents state it (no `source: spec` rows): no blank records."""
-    from generator.loader import load_spec_file
+    from generator.spec.loader import load_spec_file
     from generator.talkdoc import spec_yaml
 
     bare = tmp_path / "customerp-crmoffice.yaml"
@@ -574,7 +576,7 @@ def test_a_merge_criterion_on_names_only_warns_at_the_criterion(tmp_path, capsys
                                         ("display_name", True), ("Contact.FullName", True), ("username", False),
                                         ("orgNumber", False), ("email", False), ("address.city", False)])
 def test_which_properties_hold_names(path, name):
-    from generator.plan_model import is_name_like
+    from generator.build.plan import is_name_like
 
     assert is_name_like(path) is name
 

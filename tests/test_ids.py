@@ -1,11 +1,11 @@
-"""The naming rules of ids (generator/ids.py): which names are references, own ids and keys."""
+"""The naming rules of ids (generator/spec/ids.py): which names are references, own ids and keys."""
 
 from __future__ import annotations
 
 import pytest
 
-from generator.ids import identity_keys, names_own_id, reference_head
-from generator.model import Ref
+from generator.spec.ids import identity_keys, names_own_id, reference_head
+from generator.spec.model import Ref
 
 
 @pytest.mark.parametrize("path, head", [

@@ -6,7 +6,7 @@ import json
 
 from hypothesis import given, strategies as st
 
-from generator.jsonfmt import dumps
+from generator.util.jsonfmt import dumps
 
 SAMPLE = {
     "transform": {"rules": {"default": [["copy", "*"], ["add", "x", ["list", 1, ["ni", "a"]]], ["comment", "ø"]],

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from generator import fsutil
-from generator.loader import load_node_config
+from generator.build.render import render_config
 from generator.qa.inputs import read_config
 from generator.qa.recover import recover
 from generator.qa.run import run_qa
-from generator.render import render_config
 from generator.simulate.scenario import Simulation, load_scenario, run_scenario
-from generator.validate import validate_files
+from generator.spec.loader import load_node_config
+from generator.util import fsutil
+from generator.validation.api import validate_files
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "tests" / "fixtures" / "simulate" / "merge-key-specs" / "keys-not-mapped.yaml"
@@ -91,7 +91,7 @@ def test_only_an_insert_fills_the_key_an_update_writes_the_golden_record(output)
     # The leaf reads a property no golden record holds: an update applies it to the golden record as is.
     assert ["add-if", "email", "_S.$key-properties_email"] in rules["golden-properties"]
     # Flows whose rows map their merge keys write nothing more (the example spec).
-    from generator.plan_model import build_plan
+    from generator.build.plan import build_plan
     from tests.simulate_support import EXAMPLE
     assert all(t.keys == () for t in build_plan(load_node_config([EXAMPLE])).targets)
 
@@ -125,7 +125,7 @@ def test_a_criterion_on_the_targets_primary_key_is_never_written(tmp_path):
                                                              "merge_on: [[mail, properties.email], [erpId, id]]"),
                     encoding="utf-8")
     assert "erpId" in spec.read_text(encoding="utf-8")
-    from generator.plan_model import build_plan
+    from generator.build.plan import build_plan
 
     target = next(t for t in build_plan(load_node_config([spec])).targets if t.ref.key == "crm-contact")
     assert {(k.source.key, k.target_path) for k in target.keys} == {

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from generator import jsonfmt
 from generator.node.plan import ADD, CHANGE, REMOVE, compute_plan, normalize_config, render_text
+from generator.util import jsonfmt
 from tests.node_helpers import SAMPLE, fast_retries, make_project, run, sample_configs, use_node
 
 

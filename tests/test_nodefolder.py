@@ -12,7 +12,7 @@ from generator.errors import UserError
 from generator.node.folder import load_folder
 from generator.nodefolder import component_files, read_json
 from generator.qa.inputs import read_config
-from generator.validate import validate_folder
+from generator.validation.api import validate_folder
 
 PIPE = {"_id": "a", "type": "pipe", "source": {"type": "embedded", "entities": []}}
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from generator import fsutil
+from generator.build.generate import check_owned, generate, render_specs
 from generator.cli import main
-from generator.generate import check_owned, generate, render_specs
+from generator.util import fsutil
 from tests.spec_samples import MINIMAL_SPEC
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -121,7 +121,7 @@ def start_paused(project: Path, point: str, *, fallback: bool = False) -> subpro
     """pipegen generate in a subprocess that stops at ``point`` of the swap."""
     code = "import sys; from generator.cli import main\n"
     if fallback:  # a platform without renameat2: the two-rename swap
-        code += "import generator.fsutil as f; f.exchange = lambda a, b: False\n"
+        code += "import generator.util.fsutil as f; f.exchange = lambda a, b: False\n"
     code += "sys.exit(main(['generate', '-q']))\n"
     env = {**os.environ, fsutil.PAUSE_ENV: point, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=project, env=env,
@@ -255,7 +255,7 @@ def test_unwritable_output_is_a_one_line_user_error(project, capsys, monkeypatch
     def full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("generator.fsutil._write", full)
+    monkeypatch.setattr("generator.util.fsutil._write", full)
     (project / "specs" / "a-b.yaml").write_text(SPEC.replace("Contact", "Kontakt"))
     err = run_fail(capsys, ["generate", "-q"])
     assert "No space left on device" in err

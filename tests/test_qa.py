@@ -480,7 +480,7 @@ def test_a_config_as_one_json_file(tmp_path, example):
 
 def test_a_document_goes_through_the_importer(tmp_path, default, capsys):
     """The forward spec written as a dataflow document by ``pipegen docs``, then read back by qa."""
-    from generator.loader import load_spec_file
+    from generator.spec.loader import load_spec_file
     from generator.talkdoc import render_docs
 
     docs = []

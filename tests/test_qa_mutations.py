@@ -38,7 +38,7 @@ def example() -> Config:
 @pytest.fixture(scope="module")
 def bare_default(tmp_path_factory) -> Path:
     """The default spec as its documents state it: no `source: spec` rows, so its flows only link."""
-    from generator.loader import load_spec_file
+    from generator.spec.loader import load_spec_file
     from generator.talkdoc import spec_yaml
 
     path = tmp_path_factory.mktemp("bare") / "customerp-crmoffice.yaml"

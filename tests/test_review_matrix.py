@@ -14,9 +14,9 @@ import json
 
 import pytest
 
-from generator.loader import load_node_config
-from generator.render import render_config
+from generator.build.render import render_config
 from generator.simulate.scenario import Simulation
+from generator.spec.loader import load_node_config
 from generator.talkdoc.files import import_to_folder
 from tests.conftest import SHARED
 from tests.review_matrix import CASES, IMPORTED, SPECS, facts_of, run_case, spec_files

@@ -123,7 +123,7 @@ def test_a_target_property_named_payload_is_sent_in_an_explicit_payload(tmp_path
     import json
     import yaml
 
-    from generator.generate import render_specs
+    from generator.build.generate import render_specs
 
     data = yaml.safe_load(EXAMPLE.read_text())
     data["flows"][0]["properties"].append({"from": "employeeNumber", "to": "payload", "type": '"string"'})

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.generate import render_specs
+from generator.build.generate import render_specs
 from generator.simulate import dtl
 from generator.simulate.conformance import extract, run_all
 from generator.simulate.values import NI, Datetime, decode, encode
@@ -164,7 +164,7 @@ def test_rounding_non_finite_is_null_and_large_numbers_round():
 def test_a_test_system_refuses_malformed_or_wrong_basic_auth():
     import base64 as b64
 
-    from generator.model import Auth, Datatype, System
+    from generator.spec.model import Auth, Datatype, System
     from generator.simulate.systems import Clock, TestSystem
 
     system = System(id="crm", label="CRM", base_url="$ENV(crm-base-url)", auth=Auth("basic", "crm-password"),

@@ -26,8 +26,8 @@ import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
-from generator.model import Ref
 from generator.simulate.invariants import INVARIANTS, World
+from generator.spec.model import Ref
 from tests.simulate_support import EXAMPLE, ROOT, SEED, grid, imported_spec
 
 SUBSETS = ROOT / "tests" / "fixtures" / "simulate" / "review-b6-specs" / "customers-people.yaml"

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from generator import fsutil
-from generator.loader import load_node_config
+from generator.build.render import render_config
 from generator.qa.run import run_qa
-from generator.render import render_config
 from generator.simulate.scenario import Simulation, load_scenario, run_scenario
+from generator.spec.loader import load_node_config
 from generator.talkdoc.files import import_to_folder
-from generator.validate import validate_files
+from generator.util import fsutil
+from generator.validation.api import validate_files
 from tests.conftest import SHARED
 
 DOCS = [SHARED / "talk-docs" / "hubspot-tripletex.rst", SHARED / "talk-docs" / "tripletex-hubspot.rst"]

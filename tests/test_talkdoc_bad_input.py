@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from generator import cli
 from generator.errors import UserError
-from generator.loader import load_spec_text
+from generator.spec.loader import load_spec_text
 from generator.talkdoc import render_docs, spec_yaml
 from generator.talkdoc.importer import import_parsed
 from generator.talkdoc.parse import decode, parse_text

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.loader import load_spec_text, merge_specs
-from generator.render import render_config
+from generator.build.render import render_config
+from generator.spec.loader import load_spec_text, merge_specs
 from generator.talkdoc import import_docs, spec_yaml
 from generator.talkdoc import rst
 from generator.talkdoc.importer import spec_data

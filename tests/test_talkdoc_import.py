@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from generator import cli
-from generator.loader import load_spec_text, merge_specs
-from generator.model import CreateRule
-from generator.render import render_config
+from generator.build.render import render_config
+from generator.spec.loader import load_spec_text, merge_specs
+from generator.spec.model import CreateRule
 from generator.talkdoc import import_docs, spec_yaml
 from generator.talkdoc.importer import spec_data
 from generator.talkdoc.parse import parse_file, sesam_id
@@ -227,7 +227,7 @@ def flow_key(f):
 
 @needs_shared
 def test_seed_and_its_reverse_give_the_flows_of_the_default_spec():
-    from generator.loader import load_spec_file
+    from generator.spec.loader import load_spec_file
 
     result = import_docs([SHARED / "seeds" / "customerp-crmoffice.rst", SHARED / "talk-docs" / "crmoffice-customerp.rst"])
     (spec,) = result.specs

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from generator import cli
-from generator.loader import load_spec_file
+from generator.spec.loader import load_spec_file
 from generator.talkdoc import import_docs, render_docs
 from generator.talkdoc import yamltext
 from generator.talkdoc.parse import parse_text
@@ -133,7 +133,7 @@ PATH = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABC_.$0123456789", min_size=1
 
 @st.composite
 def hand_written_spec(draw):
-    from generator.model import Auth, CreateRule, Datatype, Flow, PropertyRow, Ref, Spec, System
+    from generator.spec.model import Auth, CreateRule, Datatype, Flow, PropertyRow, Ref, Spec, System
     from generator.talkdoc.parse import sesam_id
 
     def system():

@@ -12,8 +12,8 @@ import pytest
 
 from generator.cli import main
 from generator.errors import UserError
-from generator.fsutil import read_tree
-from generator.validate import ensure_valid
+from generator.util.fsutil import read_tree
+from generator.validation.api import ensure_valid
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = Path(__file__).parent / "fixtures" / "validate" / "generated"

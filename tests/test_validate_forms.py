@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from generator.cli import main
-from generator.validate import VariableOptions, validate_folder
+from generator.validation.api import VariableOptions, validate_folder
 
 FORMS = Path(__file__).parent / "fixtures" / "validate" / "forms"
 

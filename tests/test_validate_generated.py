@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.generate import render_specs
-from generator.validate import format_problem, node_folders, validate_files, validate_folder
+from generator.build.generate import render_specs
+from generator.validation.api import format_problem, node_folders, validate_files, validate_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = Path(__file__).parent / "fixtures" / "validate" / "generated"

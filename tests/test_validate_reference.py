@@ -19,7 +19,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from generator.validate import format_problem, validate_files
+from generator.validation.api import format_problem, validate_files
 from generator.validation.dtl import Linter, Scope
 from generator.validation.dtl_catalog import EXPRESSIONS, TRANSFORMS
 from generator.validation.model import PIPE, Entity, Findings

@@ -14,9 +14,9 @@ from typing import Any, Callable
 
 import pytest
 
-from generator.fsutil import read_tree
-from generator.jsonfmt import dumps
-from generator.validate import format_problem, validate_files
+from generator.util.fsutil import read_tree
+from generator.util.jsonfmt import dumps
+from generator.validation.api import format_problem, validate_files
 from generator.validation.node_rules import BATCH_TO_SINK, DELETED_PASS, HOPS_TO_SINK, INSERT_BATCH
 
 FIXTURE = Path(__file__).parent / "fixtures" / "validate" / "generated"

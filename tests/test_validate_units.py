@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.fsutil import read_tree
-from generator.validate import validate_files
+from generator.util.fsutil import read_tree
+from generator.validation.api import validate_files
 from generator.validation.cron import cron_error
 from generator.validation.dtl_catalog import case_results
 from generator.validation.jsonpos import duplicate_key_paths, format_path, locate, parse

@@ -23,6 +23,6 @@ def test_wheel_installs_and_runs_every_command():
 
 def test_templates_are_found_through_the_package():
     """The renderer's template folder holds the templates, wherever the package is installed."""
-    from generator.render import TEMPLATE_DIR
+    from generator.build.render import TEMPLATE_DIR
 
     assert (TEMPLATE_DIR / "systems" / "rest.json.j2").is_file()

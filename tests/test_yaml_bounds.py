@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator import yamlpos
 from generator.cli import main
 from generator.errors import UserError
+from generator.spec import yamlpos
 from tests.spec_samples import MINIMAL_SPEC
 
 ROOT = Path(__file__).resolve().parents[1]

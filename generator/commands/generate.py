@@ -6,11 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from generator.build.generate import generate, warnings_of
+from generator.build.summary import summary_lines
 from generator.commands import Subparsers
 from generator.errors import EXIT_CHANGES, EXIT_OK
-from generator.generate import generate, warnings_of
-from generator.loader import load_node_config
-from generator.summary import summary_lines
+from generator.spec.loader import load_node_config
 
 
 def register(sub: Subparsers) -> None:

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from generator.commands import Subparsers
 from generator.errors import EXIT_CHANGES, EXIT_OK, fail
-from generator.fsutil import write_text_atomic
 from generator.node.options import add_timing_arguments, timing
 from generator.nodefolder import COMPONENT_DIRS
 from generator.qa.inputs import DOC_SUFFIXES, SPEC_SUFFIXES
 from generator.qa.report import FORMATS, kinds_help, render
 from generator.qa.run import run_qa
+from generator.util.fsutil import write_text_atomic
 
 
 def register(sub: Subparsers) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from generator.commands import Subparsers
 from generator.errors import EXIT_OK, EXIT_USER, fail
-from generator.validate import VariableOptions, is_node_folder, node_folders, profile_file, validate_folder
+from generator.validation.api import VariableOptions, is_node_folder, node_folders, profile_file, validate_folder
 from generator.validation.report import REPORTERS, ValidationResult
 
 

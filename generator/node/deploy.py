@@ -30,16 +30,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence, TextIO
 
-from generator import jsonfmt
 from generator.errors import Location, Problem, UserError, fail
+from generator.util import jsonfmt
 from generator.node.client import (
     Deadline, DeadlineExceeded, NodeAuthError, NodeClient, NodeError, NodeRedirect, NodeRejected, env_body,
 )
 from generator.node.folder import NodeFolder, locate
-from generator.nodefolder import read_json
 from generator.node.metadata import MetadataPlan, apply_metadata, plan_metadata
 from generator.node.plan import ADD, CHANGE, REMOVE, Plan, compute_plan
 from generator.node.problems import validation_problems
+from generator.nodefolder import read_json
 
 DEPLOYING_STATES = frozenset({"Deploying", "Removing"})
 

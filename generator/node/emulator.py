@@ -49,7 +49,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from generator.envref import ENV_REF
+from generator.util.envref import ENV_REF
 
 DEFAULT_GROUP = ""  # the node's "default" config group, what PUT /config replaces
 METADATA_ID = "node"  # the one node metadata entity

@@ -23,12 +23,12 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Mapping, TextIO
 
-from generator import jsonfmt
 from generator.errors import Location, Problem, UserError, fail
 from generator.node.client import NodeClient, NodeError, NodeRejected, NodeUnavailable
 from generator.node.folder import METADATA_FILE, NodeFolder, locate
 from generator.node.plan import CHANGE, Change, canonical_text, normalize_config, same_config
 from generator.node.problems import validation_problems
+from generator.util import jsonfmt
 
 METADATA_ID = "node"
 METADATA_TYPE = "metadata"

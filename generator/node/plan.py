@@ -1,7 +1,7 @@
 """What a deploy would change in one config group: add, change, remove per ``_id``.
 
 Both sides are normalised first, so only meaningful differences show:
-portal-canonical JSON (``generator.jsonfmt``), keys that the node adds at
+portal-canonical JSON (``generator.util.jsonfmt``), keys that the node adds at
 runtime stripped (``_ts``, ``_hash``, ``$audit`` and other ``_``-keys at the
 top level), and ``metadata.$config-group`` dropped when it names the group
 being planned (the node may tag components with it; the URL already says it);
@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
-from generator import jsonfmt
+from generator.util import jsonfmt
 
 ADD, CHANGE, REMOVE = "add", "change", "remove"
 RUNTIME_KEYS = frozenset({"$audit", "$principals-from-user", "$last-modified"})

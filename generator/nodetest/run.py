@@ -359,7 +359,7 @@ def _published(config: dict, spec: TestSpec, entities: list[dict]) -> bytes | st
 
 
 def _write_expected(root: Path, spec: TestSpec, data: str | bytes, result: FolderResult) -> None:
-    from generator.fsutil import write_text_atomic
+    from generator.util.fsutil import write_text_atomic
     path = root / spec.file
     raw = data.encode("utf-8") if isinstance(data, str) else data
     if path.is_file() and path.read_bytes() == raw:

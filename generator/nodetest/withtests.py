@@ -26,8 +26,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from generator import jsonfmt
 from generator.errors import Location, Problem, fail
+from generator.util import jsonfmt
 
 TEST_SUFFIX = "-test"
 CONDITION = "$ENV(node-env)"
@@ -36,7 +36,7 @@ TEST_MARK = "Test-only (pipegen generate --with-tests): "
 
 def add_tests(files: Mapping[str, str], testdata: Mapping[str, list[dict]]) -> dict[str, str]:
     """The node config with its tests: REST made conditional, test pipes, testdata, env and expected/."""
-    from generator.render import env_variables
+    from generator.build.render import env_variables
 
     out = dict(files)
     rest_sources: list[str] = []

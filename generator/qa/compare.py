@@ -22,10 +22,10 @@ from fnmatch import fnmatchcase
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
 
-from generator.equality import joined
-from generator.model import subset_text
+from generator.build.equality import joined
 from generator.qa.expected import Expected, ExpectedFeed, ExpectedFlow
 from generator.qa.recover import ROLES, Feed, Recovered, TargetRecovery
+from generator.spec.model import subset_text
 
 KINDS = {
     "flow-missing": "a flow of the spec is not implemented",
@@ -503,7 +503,7 @@ class _Comparison:
     def recovered_criteria(self, wanted: dict[frozenset, dict]) -> dict[frozenset, list[tuple[frozenset, str, str]]]:
         """Per pair of namespaces: (alternative oriented from the smaller namespace, pipe, path).
 
-        Equality sets that share a member are one set (generator/equality.py), read as a criterion for
+        Equality sets that share a member are one set (generator/build/equality.py), read as a criterion for
         each two of its members: the generator writes each such pair, and a hand-written set of N
         members is read the same way (the simulator's reading). A pair
         of datatypes no flow links is left out when the set links its two members through pairs that

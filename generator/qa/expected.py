@@ -1,6 +1,6 @@
 """What a spec promises, in the terms ``recover`` reads a config in.
 
-The spec's meaning for a node is the plan (``generator.plan_model``): which
+The spec's meaning for a node is the plan (``generator.build.plan``): which
 property feeds which (a flow's table read forwards with the target's cast, and
 backwards without), who may create where, which deletes propagate, which
 datatypes are linked by which merge criteria. This module restates it per
@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Mapping
 
-from generator.dtl import cast_name
-from generator.model import Flow, NodeConfig, PropertyRow
-from generator.plan_model import build_plan
+from generator.build.plan import build_plan
+from generator.build.rules import cast_name
+from generator.spec.model import Flow, NodeConfig, PropertyRow
 
 
 def row_label(row: PropertyRow) -> str:

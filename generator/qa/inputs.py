@@ -12,11 +12,11 @@ from typing import Any, Mapping, Sequence
 
 from generator import talkdoc
 from generator.errors import Location, Problem, UserError, fail
-from generator.loader import load_spec_file, merge_specs
 from generator.node import client as client_module
-from generator.model import NodeConfig
 from generator.nodefolder import component_files, has_component_dirs, read_component, read_json
 from generator.qa.recover import Component
+from generator.spec.loader import load_spec_file, merge_specs
+from generator.spec.model import NodeConfig
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 DOC_SUFFIXES = (".rst",)

@@ -417,7 +417,7 @@ class SubsetRecovery:
 def _subsets(infos: Mapping[str, PipeInfo], pipes: Mapping[str, tuple[dict, str | None]],
              by_role: Mapping[tuple[str, str], PipeInfo]) -> dict[tuple[str, str], SubsetRecovery]:
     """Per split pipe (``<key>-<concept>-enrich``), its subset test and the subset tests of the enrich
-    pipe's merge keys for that concept (``mergekey-…-<concept>``, generator.dtl.merge_key_rule)."""
+    pipe's merge keys for that concept (``mergekey-…-<concept>``, generator.build.rules.merge_key_rule)."""
     out = {}
     for info in infos.values():
         if info.role != "split" or not info.key:
@@ -462,7 +462,7 @@ def _subset_test(expr: Any, own: str) -> tuple | None:
 
 
 def _guarded_key(expr: Any) -> tuple[Any, Any] | None:
-    """``["if", TEST, KEY, null]`` (generator.dtl.merge_key_rule: a key only records passing TEST hold)
+    """``["if", TEST, KEY, null]`` (generator.build.rules.merge_key_rule: a key only records passing TEST hold)
     -> (TEST, KEY); None for another expression."""
     if isinstance(expr, list) and len(expr) == 4 and expr[0] == "if" and expr[3] is None:
         return expr[1], expr[2]
@@ -611,7 +611,7 @@ def _reads_golden(expr: Any) -> bool:
 
 
 def _golden_candidates(pipe: dict) -> dict[str, tuple[str, ...]]:
-    """The golden candidates an enrich pipe builds: golden key -> property paths (see ``generator.dtl``):
+    """The golden candidates an enrich pipe builds: golden key -> property paths (see ``generator.build.rules``):
     ``["dict", KEY, "_S.<ns>:a.<ns>:b", …]``, or ``"_S.a.b"`` without namespaces (a nested value wrapped
     in ``first``; several properties of one golden property as the first non-empty of their ``list``),
     a key naming the golden property
@@ -833,7 +833,7 @@ class _TransformReader:
         updates (one per linked entity of the own namespace) or inserts (from other namespaces).
         ``chosen``: where the entities it makes are selected (the create, or the value it reads).
         A deleted version of an entity (``["dict", "_id", ID, "_deleted", true]``, an insert withdrawn
-        once its source is deleted, generator.dtl) writes no property: nothing to read."""
+        once its source is deleted, generator.build.rules) writes no property: nothing to read."""
         if isinstance(expr, list) and len(expr) == 5 and expr[0] == "dict" and expr[1] == "_id" \
                 and expr[3:] == ["_deleted", True]:
             return None

@@ -6,13 +6,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from generator import additions
 from generator.qa import dtlcheck
 from generator.qa.compare import QaResult, compare, finding_keys
 from generator.qa.expected import expected_from
 from generator.qa.inputs import load_specs, read_config, read_node
-from generator.model import NodeConfig
 from generator.qa.recover import Component, recover
+from generator.spec import additions
+from generator.spec.model import NodeConfig
 
 
 @dataclass(frozen=True)

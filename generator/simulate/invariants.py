@@ -51,15 +51,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from generator.dtl import cast_name
-from generator.model import NodeConfig, Ref
-from generator.plan_model import build_plan, name_criteria
+from generator.build.plan import build_plan, name_criteria
+from generator.build.rules import cast_name
 from generator.simulate.dtl.core import single_or_list
 from generator.simulate.dtl.functions.strings import str_of
 from generator.simulate.runner import deep_merge, status_in
 from generator.simulate.scenario import Simulation
 from generator.simulate.systems import Failure
 from generator.simulate.values import NI, same
+from generator.spec.model import NodeConfig, Ref
 
 INVARIANTS = ("settles", "kinds", "unlinked-write", "duplicate", "delete-without-flow", "lost", "converged",
               "second-run-writes")

@@ -47,7 +47,7 @@ def choose(component: dict, env: Mapping[str, Any]) -> dict:
 
 def expand_env(value: Any, env: Mapping[str, Any]) -> Any:
     """``$ENV(name)`` references replaced by the env values (a whole-string reference keeps the value's type)."""
-    from generator.envref import ENV_REF
+    from generator.util.envref import ENV_REF
 
     if not isinstance(value, str) or "$ENV(" not in value:
         return value

@@ -44,13 +44,13 @@ import urllib.parse
 
 import jinja2
 
-from generator.envref import ENV_REF, SECRET_REF
-from generator.equality import joined
+from generator.build.equality import joined
 from generator.simulate import dtl, pipeinfo
 from generator.simulate.pipeinfo import sink_dataset, source_datasets
 from generator.simulate.store import Store
 from generator.simulate.systems import TestSystem
 from generator.simulate.values import NI, Datetime, decode, dumps, encode, plain, same
+from generator.util.envref import ENV_REF, SECRET_REF
 
 _JINJA = jinja2.Environment(autoescape=False)
 _TEMPLATES: dict[str, jinja2.Template] = {}

@@ -39,15 +39,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from generator import yamlpos
+from generator.build.render import render_config
 from generator.errors import Location, Problem, UserError
-from generator.loader import load_node_config
-from generator.model import NodeConfig
-from generator.render import render_config
 from generator.simulate.runner import Node, RoundReport, Settled, deep_merge
 from generator.simulate.store import Store
 from generator.simulate.systems import Clock, Failure, TestSystem
 from generator.simulate.values import NI, map_strings
+from generator.spec import yamlpos
+from generator.spec.loader import load_node_config
+from generator.spec.model import NodeConfig
 
 STEP_KINDS = ("edit", "run", "expect", "fail", "heal", "reset", "rescan")
 

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Sequence, TextIO
 
 from generator.errors import Problem, UserError, Location
-from generator.loader import find_spec_files
 from generator.simulate.report import print_rounds, print_systems
 from generator.simulate.scenario import Result, Simulation, load_scenario, run_scenario
+from generator.spec.loader import find_spec_files
 
 SCENARIO_DIR = Path("tests/fixtures/simulate")
 BANNER = "pipegen simulate: a SIMULATION of the generated config against local test systems; the node stays the engine"

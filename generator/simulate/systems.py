@@ -30,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from generator.model import Datatype, System
+from generator.spec.model import Datatype, System
 
 MAX_BODY = 64 * 1024  # bytes of a request body a test system accepts
 

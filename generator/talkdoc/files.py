@@ -14,13 +14,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
-from generator import fsutil
 from generator.errors import Location, Problem, UserError
-from generator.loader import find_spec_files, load_spec_file
-from generator.model import Spec
+from generator.spec.loader import find_spec_files, load_spec_file
+from generator.spec.model import Spec
 from generator.talkdoc.importer import ImportResult, import_docs, spec_yaml
 from generator.talkdoc.phrases import GENERATED_LINE
 from generator.talkdoc.writer import render_docs
+from generator.util import fsutil
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "spec.schema.json"

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from generator.errors import Location, Problem, UserError
-from generator.model import Datatype, Flow, PropertyRow, Ref, Spec, System, default_auth, default_base_url
+from generator.spec.model import Datatype, Flow, PropertyRow, Ref, Spec, System, default_auth, default_base_url
 from generator.talkdoc import phrases, writer, yamltext
 from generator.talkdoc.parse import FlowSection, TalkDocument, UnreadSection, parse_file, sesam_id
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.errors import Location, Problem, UserError
-from generator.model import CreateRule
+from generator.spec.model import CreateRule
 from generator.talkdoc import phrases, rst
 
 FILE_RE = re.compile(r"^([a-z][a-z0-9]{0,62})-([a-z][a-z0-9]{0,62})$")

@@ -14,8 +14,8 @@ import datetime
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from generator.loader import flow_from_data
-from generator.model import CreateRule, Flow, PropertyRow, Ref, Spec
+from generator.spec.loader import flow_from_data
+from generator.spec.model import CreateRule, Flow, PropertyRow, Ref, Spec
 from generator.talkdoc import phrases
 from generator.talkdoc.rst import column_width as _width
 from generator.talkdoc.rst import escape

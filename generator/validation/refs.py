@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, Iterator
 
-from generator.envref import REF_START
+from generator.util.envref import REF_START
 from generator.validation import node_rules
 from generator.validation.cron import cron_error
 from generator.validation.dtl import DatasetRef, Linter

@@ -8,12 +8,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
-from generator import fsutil
+from generator.build.render import Rendered, render_config
 from generator.errors import Problem, fail
-from generator.loader import load_node_config
 from generator.nodefolder import COMPONENT_DIRS, METADATA_FILE, VARIABLES_FILE
-from generator.render import Rendered, render_config
-from generator.validate import ensure_valid
+from generator.spec.loader import load_node_config
+from generator.util import fsutil
+from generator.validation.api import ensure_valid
 
 # A node config's name becomes a folder name under output/: the spec's dataflow id rule, and
 # short enough for every file system (fullmatch: a trailing newline is not a name).

@@ -1,7 +1,7 @@
 """Render a plan into the files of a Sesam node config folder.
 
 Stage 3 of the pipeline. Jinja2 templates in ``templates/`` give each system
-and pipe its shape; the DTL inside comes from ``generator.dtl``. Every
+and pipe its shape; the DTL inside comes from ``generator.build.rules``. Every
 rendered text is parsed back and serialized with ``jsonfmt`` so that output
 is portal-canonical and byte-stable whatever the templates' whitespace.
 """
@@ -17,13 +17,14 @@ from typing import Any, Mapping
 
 import jinja2
 
-from generator import dtl, jsonfmt
-from generator.additions import target_additions
-from generator.envref import ENV_REF
+from generator.build import rules as dtl
+from generator.build.plan import Plan, build_plan
 from generator.errors import Location, Problem, UserError
-from generator.gcpause import no_gc
-from generator.model import NodeConfig, Ref, subset_text
-from generator.plan_model import Plan, build_plan
+from generator.spec.additions import target_additions
+from generator.spec.model import NodeConfig, Ref, subset_text
+from generator.util import jsonfmt
+from generator.util.envref import ENV_REF
+from generator.util.gcpause import no_gc
 
 def _template_dir() -> Path:
     """The templates: shipped inside the package as ``generator/templates`` (wheel, ``pip install .``).
@@ -34,7 +35,7 @@ def _template_dir() -> Path:
     shipped = resources.files("generator") / "templates"
     if shipped.is_dir():
         return Path(str(shipped))
-    return Path(__file__).resolve().parent.parent / "templates"
+    return Path(__file__).resolve().parents[2] / "templates"
 
 
 TEMPLATE_DIR = _template_dir()

@@ -13,7 +13,7 @@ from collections import defaultdict
 from functools import lru_cache
 from typing import Iterable
 
-from generator.model import Flow, Ref
+from generator.spec.model import Flow, Ref
 
 # ``x.id`` or ``X.XId`` (SuperOffice's ``Contact.ContactId``): the id of another datatype, named by the
 # last element before it.
@@ -23,7 +23,7 @@ _REFERENCE = re.compile(r"^(?P<head>(?:[^.]+\.)*(?P<name>[^.]+))\.(?P<id>id|Id|I
 # at a word boundary (``_id``, or a capital ``Id``/``ID``), so ``paid`` and ``Guid`` are no ids.
 _ID_SUFFIX = re.compile(r"^(?:.*\.)?(?P<name>[A-Za-z][A-Za-z0-9_]*?[A-Za-z0-9])(?:[_-](?:id|Id|ID)|Id|ID)$")
 # Names of fields that hold another system's key as data (Sesam Talk's ``sesam_kundeId``, ``external_id``):
-# written as is, as the flow says. (``$original_id`` is a Sesam entity field, not data: plan_model.)
+# written as is, as the flow says. (``$original_id`` is a Sesam entity field, not data: build.plan.)
 _OWN_KEY = re.compile(r"^(?:(?i:sesam|external|foreign|original|legacy)|(?:ext|Ext|EXT)(?=[-_A-Z]))")
 
 

@@ -12,8 +12,8 @@ import re
 from collections import Counter
 from typing import Any, Iterable
 
-from generator.model import Datatype, Ref
-from generator.plan_model import Golden, Group, KeyWrite, Mapped, MergeKey, Member, Split, Target, golden_key
+from generator.build.plan import Golden, Group, KeyWrite, Mapped, MergeKey, Member, Split, Target, golden_key
+from generator.spec.model import Datatype, Ref
 
 CASTS = {"string": "string", "integer": "integer", "float": "float", "decimal": "decimal",
          "boolean": "boolean", "datetime": "datetime", "date": "datetime"}
@@ -789,7 +789,7 @@ def share_rules(target: Target) -> dict:
     if "payload" in names:
         # The template reads the payload from ``payload_property``, "payload" by default (template doc
         # l.281-285): a target property of that name goes in an explicit "$payload" (l.403-405) with
-        # the rest. ("$…" and "_…" names are Sesam's entity fields, never mapped: plan_model skips them.)
+        # the rest. ("$…" and "_…" names are Sesam's entity fields, never mapped: build.plan skips them.)
         rules.append(["add", "$payload", ["apply", "payload", "_S."]])
         out["payload"] = [["copy", ["list", target.datatype.primary_key, *names]]]
     return out

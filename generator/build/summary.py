@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Callable, Hashable
 
-from generator.equality import joined
-from generator.model import Flow, NodeConfig, Ref
-from generator.plan_model import Plan, build_plan
+from generator.build.equality import joined
+from generator.build.plan import Plan, build_plan
+from generator.spec.model import Flow, NodeConfig, Ref
 
 
 def summary_lines(config: NodeConfig, plan: Plan | None = None) -> list[str]:

@@ -28,10 +28,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from generator.equality import joined
+from generator.build.equality import joined
 from generator.errors import Problem
-from generator.ids import is_key_like, name_forms, names_own_id, reference_head
-from generator.model import Datatype, Flow, NodeConfig, PropertyRow, Ref
+from generator.spec.ids import is_key_like, name_forms, names_own_id, reference_head
+from generator.spec.model import Datatype, Flow, NodeConfig, PropertyRow, Ref
 
 # Built-in concepts: a datatype whose (singular, lower-case) name is listed belongs to the concept.
 CONCEPT_TABLE: dict[str, tuple[str, ...]] = {
@@ -497,7 +497,7 @@ def _is_reference(config: NodeConfig, ref: Ref, path: str) -> bool:
     """``country.id``, ``customerId``: the id of another datatype, which only that datatype's links can
     translate. Fail-safe where the docs are silent: an id named after something is taken for a
     reference (a raw foreign key would point at the wrong record, B7), unless its name says it holds
-    another system's key as data (``generator.ids``)."""
+    another system's key as data (``generator.spec.ids``)."""
     return reference_head(path) is not None and not _is_own_key(config, ref, path)
 
 

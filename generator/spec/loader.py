@@ -19,12 +19,12 @@ from typing import Any, Iterable, Sequence
 import fastjsonschema
 import jsonschema
 
-from generator import yamlpos
 from generator.errors import Location, Problem, UserError
-from generator.fsutil import read_utf8
-from generator.gcpause import no_gc
-from generator.ids import shown_keys
-from generator.model import (
+from generator.spec import yamlpos
+from generator.spec.ids import shown_keys
+from generator.util.fsutil import read_utf8
+from generator.util.gcpause import no_gc
+from generator.spec.model import (
     Auth, CreateRule, Datatype, Flow, NodeConfig, PropertyRow, Ref, Spec, System, default_auth, default_base_url,
 )
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Iterable, Mapping
 
-from generator.model import Flow, NodeConfig, PropertyRow, Ref
+from generator.spec.model import Flow, NodeConfig, PropertyRow, Ref
 
 METADATA_KEY = "additions"
 
