@@ -348,7 +348,9 @@ class World:
         and follow its keys (docs/sync-design.md, point 2: links are by origin and merge criteria); so
         are two of which one is outside the subset that would link it with the other (a contact and a
         company customer, joined by a private customer's org number), and two whose datatypes no merge
-        criterion connects, unless one is the other's origin (``_may_link_directly``)."""
+        criterion connects, unless one is the other's origin (``_may_link_directly``). A golden record
+        that a criterion of names alone joined with a namesake may lose links too: each member takes
+        the other's values, merge keys included (``_joined_by_names``)."""
         for created, linked in list(self.pairs.items()):
             if created in self.rekeyed:
                 continue
@@ -358,6 +360,8 @@ class World:
                 if through_rekeyed and not self._may_link_directly(created, other):
                     continue
                 if other in self._origins(created) and self._left_subset(other, created):
+                    continue
+                if self._joined_by_names(created, links) or self._joined_by_names(other, links):
                     continue
                 self._violate("duplicate", f"{created} (created by the sync) is no longer linked to {other}: "
                                            "the next edit duplicates it")
@@ -596,6 +600,14 @@ class World:
         values = {r: [self._name_key(r, paths) for paths in keys] for r in records}
         return any(v is not None and v == values[r][i] for r in records if r != name
                    for i, v in enumerate(values[name]))
+
+    def _joined_by_names(self, name: str, links: dict) -> bool:
+        """Whether ``name``'s golden record holds two records of one datatype and one name, by a criterion
+        of names alone. The spec makes them one, so each gets the other's values, its merge keys too (``generate`` warns
+        of such criteria), and a link that went through a key rewritten so may go with it."""
+        group = sorted(links.get(name, set()) | {name})
+        kin = {m: [o for o in group if o.rpartition(":")[0] == m.rpartition(":")[0]] for m in group}
+        return any(len(kin[m]) > 1 and self._named_alike(m, kin[m]) for m in group)
 
     def _record(self, name: str) -> tuple[Ref, str]:
         """The datatype and key of a record name (``_name``), by the endpoints' keys: a system id may
