@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from generator.build.plan import Plan, build_plan
+from generator.build.plan import SyncPlan, build_plan
 from generator.simulate.scenario import Simulation
 from generator.spec.model import Flow, NodeConfig, PropertyRow, Ref
 
@@ -119,7 +119,7 @@ def _first(items):
     return items[0] if items else None
 
 
-def _creates(plan: Plan, flow: Flow) -> bool:
+def _creates(plan: SyncPlan, flow: Flow) -> bool:
     """The flow may create target entities (its rule, a property table, one concept, no association)."""
     return any(t.ref == flow.target and flow.source in t.creators for t in plan.targets)
 

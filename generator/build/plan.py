@@ -291,7 +291,7 @@ class Group:
 
 
 @dataclass(frozen=True)
-class Plan:
+class SyncPlan:
     config: NodeConfig
     participants: tuple[Ref, ...]
     groups: tuple[Group, ...]
@@ -307,7 +307,7 @@ class Plan:
     associations: frozenset = frozenset()  # datatypes that link two others (never created)
 
 
-def build_plan(config: NodeConfig) -> Plan:
+def build_plan(config: NodeConfig) -> SyncPlan:
     assoc = associations(config)
     warnings: list[Problem] = list(_warnings(config, assoc))
     participants = tuple(sorted({r for f in config.flows for r in (f.source, f.target)}))
@@ -338,7 +338,7 @@ def build_plan(config: NodeConfig) -> Plan:
     synced = _synced(groups)
     warnings.extend(_go_live_warnings(config, targets, groups))
     split_pipes = tuple(_split(config, ref, concept, concepts[ref], natives[concept]) for ref, concept in splits)
-    return Plan(config, participants, tuple(groups), targets, merge_keys, concepts, split_pipes, synced,
+    return SyncPlan(config, participants, tuple(groups), targets, merge_keys, concepts, split_pipes, synced,
                 tuple(warnings), {r: dict(v) for r, v in references.items()}, assoc)
 
 

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 import jinja2
 
 from generator.build import rules as dtl
-from generator.build.plan import Plan, build_plan
+from generator.build.plan import SyncPlan, build_plan
 from generator.errors import Location, Problem, UserError
 from generator.spec.additions import target_additions
 from generator.spec.model import NodeConfig, Ref, subset_text
@@ -149,12 +149,12 @@ def _template_line(err: Exception, name: str) -> int:
     return 0
 
 
-def _deleting(plan: Plan) -> set:
+def _deleting(plan: SyncPlan) -> set:
     """The datatypes whose deletes a flow propagates: they are rescanned and their deletes verified."""
     return {d for t in plan.targets for d in t.deleters}
 
 
-def _systems(plan: Plan, r: _Renderer):
+def _systems(plan: SyncPlan, r: _Renderer):
     used: dict[str, list] = {}
     for ref in plan.participants:
         used.setdefault(ref.system, []).append(plan.config.datatype(ref))
@@ -165,7 +165,7 @@ def _systems(plan: Plan, r: _Renderer):
                                   verified={dt.id for dt in datatypes if Ref(sid, dt.id) in deleting})
 
 
-def _pipes(plan: Plan, r: _Renderer):
+def _pipes(plan: SyncPlan, r: _Renderer):
     config = plan.config
     deleting = _deleting(plan)
     clocks = {m.ref: g.clock for g in plan.groups for m in g.members if not m.split}

@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Callable, Hashable
 
 from generator.build.equality import joined
-from generator.build.plan import Plan, build_plan
+from generator.build.plan import SyncPlan, build_plan
 from generator.spec.model import Flow, NodeConfig, Ref
 
 
-def summary_lines(config: NodeConfig, plan: Plan | None = None) -> list[str]:
+def summary_lines(config: NodeConfig, plan: SyncPlan | None = None) -> list[str]:
     plan = plan or build_plan(config)
     creators = {(c, t.ref) for t in plan.targets for c in t.creators}
     group = _link_groups(config, creators)
@@ -70,7 +70,7 @@ def _count(flow: Flow) -> str:
     return f"{len(rows)} propert{'y' if len(rows) == 1 else 'ies'}"
 
 
-def _both_ways(config: NodeConfig, plan: Plan) -> dict[tuple[Ref, Ref], list[tuple[str, str]]]:
+def _both_ways(config: NodeConfig, plan: SyncPlan) -> dict[tuple[Ref, Ref], list[tuple[str, str]]]:
     """Per pair of datatypes (in the order first named), the property pairs their flows map and the
     generated config writes on both sides: not a primary key's row (identity), nor a reference to a
     datatype no flow syncs (both skipped with a warning)."""

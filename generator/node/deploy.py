@@ -37,7 +37,7 @@ from generator.node.client import (
 )
 from generator.node.folder import NodeFolder, locate
 from generator.node.metadata import MetadataPlan, apply_metadata, plan_metadata
-from generator.node.plan import ADD, CHANGE, REMOVE, Plan, compute_plan
+from generator.node.plan import ADD, CHANGE, REMOVE, DeployPlan, compute_plan
 from generator.node.problems import validation_problems
 from generator.nodefolder import read_json
 
@@ -168,7 +168,7 @@ class Prepared:
     the env and metadata plans where they are wanted (None otherwise)."""
 
     live: list
-    plan: Plan
+    plan: DeployPlan
     env: EnvPlan | None
     metadata: MetadataPlan | None
 
@@ -397,7 +397,7 @@ def deploy(
     client: NodeClient,
     folder: NodeFolder,
     group: str,
-    plan: Plan,
+    plan: DeployPlan,
     live_before: Sequence[Mapping[str, Any]],
     *,
     env: EnvPlan | None = None,
@@ -498,7 +498,7 @@ class _EnvStep:
         return f"; the environment variables named in {self.env.file} were set and are left set"
 
 
-def _done(group: str, plan: Plan, env: EnvPlan | None) -> str:
+def _done(group: str, plan: DeployPlan, env: EnvPlan | None) -> str:
     """What is already on the node when the metadata step starts, for its error message."""
     done = [f"the environment variables named in {env.file} were set"] if env is not None else []
     done.append(f"config group {group!r} was deployed" if plan.has_changes else f"config group {group!r} is up to date")

@@ -94,7 +94,7 @@ class Change:
 
 
 @dataclass(frozen=True)
-class Plan:
+class DeployPlan:
     """The difference between a local config group and the same group on a node."""
 
     group: str
@@ -126,7 +126,7 @@ def compute_plan(
     group: str,
     node: str = "",
     folder: str = "",
-) -> Plan:
+) -> DeployPlan:
     """Compare local configs (each with its file) with the live group, per ``_id``.
 
     Order: adds and changes in local order, then removes in node order, so the
@@ -154,7 +154,7 @@ def compute_plan(
     for cid, theirs in live_by_id.items():
         if cid not in local_ids:
             changes.append(Change(cid, _type_of(theirs), REMOVE, canonical_text(theirs), None, None))
-    return Plan(group, node, folder, tuple(changes), tuple(unchanged))
+    return DeployPlan(group, node, folder, tuple(changes), tuple(unchanged))
 
 
 # --------------------------------------------------------------------------- rendering
@@ -167,7 +167,7 @@ def _kind(config_type: str) -> str:
     return "system" if config_type.startswith("system:") else config_type
 
 
-def render_text(plan: Plan, *, show_diff: bool = True) -> str:
+def render_text(plan: DeployPlan, *, show_diff: bool = True) -> str:
     """The human-readable plan: one block per change, then the counts."""
     lines = [f"Config group {plan.group!r} on {plan.node}, compared with {plan.folder}:", ""]
     for change in plan.changes:
@@ -181,7 +181,7 @@ def render_text(plan: Plan, *, show_diff: bool = True) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plan_as_dict(plan: Plan) -> dict:
+def plan_as_dict(plan: DeployPlan) -> dict:
     """The machine-readable plan (``--format json``), stable across runs."""
     return {
         "format_version": 1,

@@ -46,7 +46,7 @@ _OPAQUE_OK = frozenset({"is-empty", "is-not-empty", "is-null", "is-not-null", "e
 
 
 @dataclass(frozen=True)
-class Ref:
+class PropertyRef:
     """A property reference inside an expression: ``_R._S.crm-contact:address.city``."""
 
     namespace: str  # "" when the property has no namespace
@@ -63,7 +63,7 @@ class Ref:
         return not self.namespace and head[:1] in ("$", "_")
 
 
-def parse_ref(text: Any) -> Ref | None:
+def parse_ref(text: Any) -> PropertyRef | None:
     """The property a path string points at, or None for literals and lambda variables."""
     if not isinstance(text, str):
         return None
@@ -74,17 +74,17 @@ def parse_ref(text: Any) -> Ref | None:
     head, dot, tail = rest.partition(".")
     namespace, colon, name = head.partition(":")
     if not colon:
-        return Ref("", rest)
+        return PropertyRef("", rest)
     # Nested keys carry the namespace too (add_namespaces is recursive): a.<ns>:b reads a.b.
     tail = ".".join(part.removeprefix(f"{namespace}:") for part in tail.split(".")) if tail else tail
-    return Ref(namespace, name + dot + tail)
+    return PropertyRef(namespace, name + dot + tail)
 
 
 @dataclass(frozen=True)
 class ValueRef:
     """A reference that becomes (part of) a value, with the cast applied to it on the way."""
 
-    ref: Ref
+    ref: PropertyRef
     cast: str | None
     path: tuple  # JSON path of the reference string
     via: tuple[str, ...] = ()  # functions on the way that neither pass the value on nor cast it

@@ -1,6 +1,6 @@
 """Offline validation of a Sesam node config folder (``pipegen validate``).
 
-Stage of the pipeline: files (relative path -> text) -> ``NodeConfig`` -> problems.
+Stage of the pipeline: files (relative path -> text) -> ``ConfigFolder`` -> problems.
 Three kinds of check run over the parsed folder and report into one ``Findings``:
 
 * ``validation.schema``: every entity against the published JSON Schemas;

@@ -18,7 +18,7 @@ from generator.validation.dtl_catalog import (
     EXPRESSIONS, HOPS_DEPRECATED, HOPS_KEYS, TRANSFORMS, VARIABLES, Param, Signature, case_results,
 )
 from generator.validation.jsonpos import JsonPath
-from generator.validation.model import Entity, Findings, NodeConfig, did_you_mean, transforms
+from generator.validation.model import Entity, Findings, ConfigFolder, did_you_mean, transforms
 
 _VARIABLE_REF = re.compile(r"^(_[A-Za-z0-9]*)\.")
 _ALIAS_REF = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*)\.")
@@ -459,7 +459,7 @@ def _short(value: Any) -> str:
 # Where DTL lives in a pipe
 
 
-def check(config: NodeConfig, findings: Findings) -> dict[tuple[str, JsonPath], list[DatasetRef]]:
+def check(config: ConfigFolder, findings: Findings) -> dict[tuple[str, JsonPath], list[DatasetRef]]:
     """Lint every pipe's DTL; returns the datasets each pipe's DTL reads, by (file, base)."""
     reads: dict[tuple[str, JsonPath], list[DatasetRef]] = {}
     for entity in config.pipes:

@@ -1,4 +1,4 @@
-"""Read the files of a node config folder into a ``NodeConfig``.
+"""Read the files of a node config folder into a ``ConfigFolder``.
 
 Recognised files (everything else is ignored, as sesam-py ignores it on upload):
 ``pipes/*.conf.json``, ``systems/*.conf.json``, ``node-metadata.conf.json``,
@@ -15,7 +15,7 @@ from typing import Any, Mapping
 from generator.validation.jsonpos import duplicate_key_paths, parse
 from generator.validation.model import (
     EXTERNAL_DATASETS_FILE, METADATA, METADATA_FILE, PIPE, SYSTEM, VARIABLES_FILE,
-    Entity, Findings, NodeConfig, Variables,
+    Entity, Findings, ConfigFolder, Variables,
 )
 
 _FOLDER_KIND = {"pipes": PIPE, "systems": SYSTEM}
@@ -28,7 +28,7 @@ def is_config_file(name: str) -> bool:
 
 
 def load(files: Mapping[str, str], findings: Findings, *, whole: bool = True,
-         variable_files: tuple[str, ...] = (VARIABLES_FILE,)) -> NodeConfig:
+         variable_files: tuple[str, ...] = (VARIABLES_FILE,)) -> ConfigFolder:
     """Parse every recognised file; syntax and shape problems go to ``findings``.
 
     ``variable_files`` are the keys of ``files`` that hold ``$ENV`` variables, highest
@@ -46,7 +46,7 @@ def load(files: Mapping[str, str], findings: Findings, *, whole: bool = True,
                 unreadable.add(posixpath.basename(name)[: -len(".conf.json")])
     variables = _load_variables(files, findings, variable_files)
     external = _load_external(files, findings)
-    return NodeConfig(
+    return ConfigFolder(
         texts=files,
         entities=tuple(entities),
         variables=variables,

@@ -1,6 +1,6 @@
 """The parsed node config folder and the collector of problems found in it.
 
-Every check reads a ``NodeConfig`` (immutable) and reports into ``Findings``, which
+Every check reads a ``ConfigFolder`` (immutable) and reports into ``Findings``, which
 turns a file + JSON path into a ``Problem`` with the line and column of the value.
 """
 
@@ -58,7 +58,7 @@ class Variables:
 
 
 @dataclass(frozen=True)
-class NodeConfig:
+class ConfigFolder:
     """What a node config folder holds, parsed."""
 
     texts: Mapping[str, str]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
 from generator.validation.jsonpos import JsonPath
-from generator.validation.model import PIPE, Entity, Findings, NodeConfig, strings, transforms, walk
+from generator.validation.model import PIPE, Entity, Findings, ConfigFolder, strings, transforms, walk
 
 # The reads that look into a dataset while the pipe runs (the template hops to its share dataset:
 # configuration-transforms-template.rst, ``share_dataset``).
@@ -51,7 +51,7 @@ class SinkRead:
     kind: str
 
 
-def check(config: NodeConfig, findings: Findings, own_reads: list[SinkRead]) -> None:
+def check(config: ConfigFolder, findings: Findings, own_reads: list[SinkRead]) -> None:
     _check_hops_to_own_sink(findings, own_reads)
     systems = {s.id: s for s in config.systems if s.id}
     for pipe in config.pipes:

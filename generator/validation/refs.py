@@ -27,7 +27,7 @@ from generator.validation.cron import cron_error
 from generator.validation.dtl import DatasetRef, Linter
 from generator.validation.jsonpos import JsonPath
 from generator.validation.model import (
-    EXTERNAL_DATASETS_FILE, METADATA, PIPE, SYSTEM, VARIABLES_FILE, Entity, Findings, NodeConfig, Variables,
+    EXTERNAL_DATASETS_FILE, METADATA, PIPE, SYSTEM, VARIABLES_FILE, Entity, Findings, ConfigFolder, Variables,
     did_you_mean, transforms, walk,
 )
 
@@ -75,7 +75,7 @@ class Read:
     inactive: str = ""
 
 
-def check(config: NodeConfig, findings: Findings, dtl_reads: dict[tuple[str, JsonPath], list[DatasetRef]]) -> None:
+def check(config: ConfigFolder, findings: Findings, dtl_reads: dict[tuple[str, JsonPath], list[DatasetRef]]) -> None:
     _check_ids(config, findings)
     writers = _dataset_writers(config)
     reads = list(_dataset_reads(config, findings, dtl_reads))
@@ -93,7 +93,7 @@ def check(config: NodeConfig, findings: Findings, dtl_reads: dict[tuple[str, Jso
 # ids
 
 
-def _check_ids(config: NodeConfig, findings: Findings) -> None:
+def _check_ids(config: ConfigFolder, findings: Findings) -> None:
     first: dict[str, Entity] = {}
     for entity in config.entities:
         if entity.kind == METADATA or not entity.id:
@@ -145,7 +145,7 @@ def _sink_datasets(sink: Any, pipe_id: str) -> list[str]:
     return []
 
 
-def _dataset_writers(config: NodeConfig) -> dict[str, list[Entity]]:
+def _dataset_writers(config: ConfigFolder) -> dict[str, list[Entity]]:
     writers: dict[str, list[Entity]] = {}
     for pipe in config.pipes:
         for dataset in sink_datasets(pipe):
@@ -153,7 +153,7 @@ def _dataset_writers(config: NodeConfig) -> dict[str, list[Entity]]:
     return writers
 
 
-def _dataset_reads(config: NodeConfig, findings: Findings,
+def _dataset_reads(config: ConfigFolder, findings: Findings,
                    dtl_reads: dict[tuple[str, JsonPath], list[DatasetRef]]) -> Iterator[Read]:
     for pipe in config.pipes:
         yield from _source_reads(pipe, pipe.config.get("source"), pipe.at("source"), findings, config.variables)
@@ -254,7 +254,7 @@ def _merge_reads(pipe: Entity, source: dict, path: JsonPath, findings: Findings)
                                  f"alias '{alias}' is not used in any equality rule, so its entities never merge")
 
 
-def _check_reads(config: NodeConfig, findings: Findings, writers: dict[str, list[Entity]], reads: list[Read]) -> None:
+def _check_reads(config: ConfigFolder, findings: Findings, writers: dict[str, list[Entity]], reads: list[Read]) -> None:
     if not config.whole:
         return
     external = set(config.external_datasets)
@@ -272,7 +272,7 @@ def _check_reads(config: NodeConfig, findings: Findings, writers: dict[str, list
             findings.error(read.pipe.file, read.path, message)
 
 
-def _check_external(config: NodeConfig, findings: Findings, writers: dict[str, list[Entity]]) -> None:
+def _check_external(config: ConfigFolder, findings: Findings, writers: dict[str, list[Entity]]) -> None:
     for i, dataset in enumerate(config.external_datasets):
         if dataset in writers:
             findings.warning(EXTERNAL_DATASETS_FILE, (i,),
@@ -300,7 +300,7 @@ def _alternatives(role: str, component: Any, path: JsonPath) -> Iterator[tuple[s
             yield from _alternatives(role, alt, path + ("alternatives", key))
 
 
-def _systems(config: NodeConfig) -> dict[str, Entity]:
+def _systems(config: ConfigFolder) -> dict[str, Entity]:
     return {s.id: s for s in config.systems if s.id}
 
 
@@ -309,7 +309,7 @@ def _operations(system: Entity | None) -> dict[str, Any]:
     return ops if isinstance(ops, dict) else {}
 
 
-def _check_systems(config: NodeConfig, findings: Findings) -> None:
+def _check_systems(config: ConfigFolder, findings: Findings) -> None:
     systems = _systems(config)
     used: set[str] = set()
     for pipe in config.pipes:
@@ -396,7 +396,7 @@ def _check_custom_auth(findings: Findings, system: Entity) -> None:
                            f"{did_you_mean(operation, known)}")
 
 
-def _check_templates(config: NodeConfig, findings: Findings) -> None:
+def _check_templates(config: ConfigFolder, findings: Findings) -> None:
     """sesam-py's connector rules for the REST templates."""
     for pipe in config.pipes:
         for transform, path in transforms(pipe):
@@ -443,7 +443,7 @@ def env_tokens(text: str) -> Iterator[tuple[str, str, str]]:
         pos = close + 1
 
 
-def _check_env_and_secrets(config: NodeConfig, findings: Findings) -> None:
+def _check_env_and_secrets(config: ConfigFolder, findings: Findings) -> None:
     used: dict[str, tuple[Entity, JsonPath]] = {}  # name -> its first use
     for entity in config.entities:
         text = config.texts.get(entity.file, "")
@@ -488,7 +488,7 @@ def is_encryption_argument(entity: Entity, path: JsonPath) -> bool:
     return path[-1] >= 1 and call[0] in ENCRYPTION_FUNCTIONS
 
 
-def _check_values(config: NodeConfig, findings: Findings, used: dict[str, tuple[Entity, JsonPath]]) -> None:
+def _check_values(config: ConfigFolder, findings: Findings, used: dict[str, tuple[Entity, JsonPath]]) -> None:
     """One warning for the folder: the variables that no variables file gives a value.
 
     The node substitutes ``$ENV(...)`` from its own environment, which the folder's
@@ -514,7 +514,7 @@ def _check_values(config: NodeConfig, findings: Findings, used: dict[str, tuple[
 # pumps
 
 
-def _check_pumps(config: NodeConfig, findings: Findings) -> None:
+def _check_pumps(config: ConfigFolder, findings: Findings) -> None:
     for pipe in config.pipes:
         pump = pipe.config.get("pump")
         if not isinstance(pump, dict):

@@ -23,7 +23,7 @@ from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError
 from jsonschema.validators import extend
 
-from generator.validation.model import METADATA, PIPE, SYSTEM, Entity, Findings, NodeConfig, did_you_mean
+from generator.validation.model import METADATA, PIPE, SYSTEM, Entity, Findings, ConfigFolder, did_you_mean
 
 SCHEMA_FILES = {PIPE: "pipe.schema.json", SYSTEM: "system.schema.json", METADATA: "metadata.schema.json"}
 
@@ -190,7 +190,7 @@ def _as_switch(items: Any) -> dict[str, Any] | None:
     return {"property": prop, "cases": cases, "missing": missing}
 
 
-def check(config: NodeConfig, findings: Findings) -> None:
+def check(config: ConfigFolder, findings: Findings) -> None:
     for entity in config.entities:
         for error in validator(entity.kind).iter_errors(entity.config):
             _report(entity, error, findings)

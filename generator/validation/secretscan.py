@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator
 
-from generator.validation.model import SYSTEM, Findings, NodeConfig
+from generator.validation.model import SYSTEM, Findings, ConfigFolder
 
 _USERINFO = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#@\s]*:[^/?#@\s]*@")
 _QUERY_PARAM = re.compile(r"[?&]([A-Za-z0-9_.-]+)=([^&#\s]*)")
@@ -26,7 +26,7 @@ _TOKEN_SHAPED = re.compile(r"^eyJ[\w-]*\.[\w-]+\.[\w-]*$")  # a JWT
 MAX_SECRET_NAME = 64
 
 
-def check(config: NodeConfig, findings: Findings) -> None:
+def check(config: ConfigFolder, findings: Findings) -> None:
     """Warn about literal credentials in any string of any entity."""
     for entity in config.entities:
         # URLs and secrets live in systems and in pipes' sources and sinks; DTL (most of a
