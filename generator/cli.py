@@ -15,7 +15,7 @@ import traceback
 from typing import Sequence
 
 from generator import __version__
-from generator.errors import EXIT_INTERNAL, EXIT_USER, UserError
+from generator.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USER, UserError
 from generator.node.logs import configure_logging
 from generator.node.redact import guarded_output, scrub
 
@@ -67,8 +67,9 @@ def _run(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
         return EXIT_USER
     except KeyboardInterrupt:
+        # Files are swapped in atomically, so an interrupted command leaves the old ones whole.
         print("pipegen: interrupted", file=sys.stderr)
-        return EXIT_USER
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader of our output went away (`| head`): files were written as usual; say so once,
         # and keep the interpreter's final flush from failing on the closed pipe again.

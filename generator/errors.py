@@ -14,6 +14,7 @@ EXIT_OK = 0
 EXIT_USER = 1  # user error or failed check
 EXIT_CHANGES = 2  # changes present: plan, generate --check, qa differences
 EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, what a shell reports for a command it interrupted
 
 Level = Literal["error", "warning"]  # a warning never fails a run
 
@@ -45,7 +46,15 @@ class Problem:
         return f"{self.location}: {key}: {prefix}{self.message}"
 
 
-class UserError(Exception):
+class PipegenError(Exception):
+    """The root of pipegen's own exceptions, so that a caller of the library catches them as one.
+
+    ``UserError`` is what the command line prints as problems; the others (a node that cannot be
+    reached, a pipe the simulator cannot run, a DTL expression it cannot evaluate) are turned into
+    problems or report entries by the stage that knows where they happened."""
+
+
+class UserError(PipegenError):
     """Raised with every problem a stage found; the CLI prints them and exits 1."""
 
     def __init__(self, problems: Iterable[Problem]):

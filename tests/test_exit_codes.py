@@ -115,6 +115,33 @@ def test_internal_errors_still_say_so_and_exit_3(project, capsys, monkeypatch, t
     assert "Traceback" in text and "in bug" in text and "ZeroDivisionError: division by zero" in text
 
 
+def test_ctrl_c_exits_130_with_one_line_and_no_crash_log(project, capsys, monkeypatch, tmp_path_factory):
+    """Ctrl-C is neither a user error (1) nor a bug (3): 128 + SIGINT, as a shell reports it."""
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    crashes = tmp_path_factory.mktemp("crashes")
+    monkeypatch.setattr(tempfile, "tempdir", str(crashes))
+    monkeypatch.setattr("generator.commands.generate.generate", interrupted)
+    assert main(["generate"]) == 130
+    assert capsys.readouterr().err == "pipegen: interrupted\n"
+    assert list(crashes.iterdir()) == []
+
+
+def test_every_error_pipegen_raises_has_one_root():
+    """A library caller catches pipegen's own failures as one class; anything else is a bug."""
+    from generator.errors import PipegenError, UserError
+    from generator.node.client import NodeError
+    from generator.simulate.dtl.core import DTLError
+    from generator.simulate.pipe_features import FeatureError
+    from generator.simulate.runner import PipeError
+    from generator.simulate.scenario import ScenarioError
+    from generator.talkdoc.rst import RstError
+
+    for cls in (UserError, NodeError, DTLError, FeatureError, PipeError, ScenarioError, RstError):
+        assert issubclass(cls, PipegenError), cls
+
+
 SCENARIO = """\
 title: t
 spec: specs/customerp-crmoffice.yaml

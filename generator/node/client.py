@@ -45,8 +45,9 @@ import requests
 import requests.auth
 import urllib3.exceptions
 
-from generator.nodefolder import MAX_JSON_DEPTH  # one bound for configs read and answers received
+from generator.errors import PipegenError
 from generator.node import redact as redaction
+# One bound for configs read and answers received.
 from generator.nodefolder import MAX_JSON_DEPTH, decode_error, json_problem
 
 log = logging.getLogger("pipegen.node")
@@ -63,7 +64,7 @@ _JWT_CHARS = re.compile(r"[\x21-\x7e]+")  # visible ASCII: what an HTTP header c
 # --------------------------------------------------------------------------- errors
 
 
-class NodeError(Exception):
+class NodeError(PipegenError):
     """Anything that went wrong talking to the node; the message is safe to print."""
 
 

@@ -12,10 +12,11 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from generator.errors import PipegenError
 from generator.simulate.values import decode
 
 
-class FeatureError(Exception):
+class FeatureError(PipegenError):
     """A configuration the feature cannot run (the node would refuse the pipe)."""
 
 

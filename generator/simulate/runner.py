@@ -45,6 +45,7 @@ import urllib.parse
 import jinja2
 
 from generator.build.equality import joined
+from generator.errors import PipegenError
 from generator.simulate import dtl, pipeinfo
 from generator.simulate.pipeinfo import sink_dataset, source_datasets
 from generator.simulate.store import Store
@@ -56,7 +57,7 @@ _JINJA = jinja2.Environment(autoescape=False)
 _TEMPLATES: dict[str, jinja2.Template] = {}
 
 
-class PipeError(Exception):
+class PipeError(PipegenError):
     """The pipe run failed (the node would mark it failed and retry on its next run)."""
 
 

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from generator.build.render import render_config
-from generator.errors import Location, Problem, UserError
+from generator.errors import Location, PipegenError, Problem, UserError
 from generator.simulate.runner import Node, RoundReport, Settled, deep_merge
 from generator.simulate.store import Store
 from generator.simulate.systems import Clock, Failure, TestSystem
@@ -267,7 +267,7 @@ class Simulation:
         return False
 
 
-class ScenarioError(Exception):
+class ScenarioError(PipegenError):
     pass
 
 

@@ -21,6 +21,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Union
 
+from generator.errors import PipegenError
+
 
 @dataclass(frozen=True)
 class Paragraph:
@@ -76,7 +78,7 @@ class OutsideSubset(Exception):
         self.why = why
 
 
-class RstError(Exception):
+class RstError(PipegenError):
     """The input is not readable RST of the kind we accept (docutils reported an error)."""
 
     def __init__(self, line: int, message: str, col: int = 1):

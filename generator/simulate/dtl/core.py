@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
+from generator.errors import PipegenError
 from generator.simulate.values import same
 from generator.validation.dtl_catalog import EXPRESSIONS, TRANSFORMS, VARIABLES  # noqa: F401 - VARIABLES re-exported
 
 if TYPE_CHECKING:
     from generator.simulate.dtl.engine import Transform
 
-class DTLError(Exception):
+class DTLError(PipegenError):
     """The DTL is invalid or failed at run time (the node would fail the pipe)."""
 
 
