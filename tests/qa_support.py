@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from generator.build.render import render_config
-from generator.qa.compare import QaResult, compare
-from generator.qa.expected import expected_from
-from generator.qa.recover import Component, recover
+from generator.qa.compare import QaResult
+from generator.qa.recover import Component
 from generator.qa.run import compare_config
 from generator.spec.loader import load_node_config
 from generator.util import jsonfmt
@@ -167,7 +166,7 @@ def rename_rule_sets(files: Config, mapping: dict[str, str]) -> None:
         for old, new in mapping.items():
             if old in rules:
                 rules[new] = rules.pop(old)
-        for path, node in list(nodes(rules)):
+        for _path, node in list(nodes(rules)):
             if isinstance(node, list) and len(node) >= 2 and node[0] in ("apply", "apply-hops") \
                     and node[1] in mapping:
                 node[1] = mapping[node[1]]

@@ -149,9 +149,9 @@ def assert_no_echo(*texts: str) -> None:
     for text in texts:
         plain = _unescaped(text)
         decoded = []
-        for run in re.findall(r"[A-Za-z0-9+/_=-]{16,}", text):
+        for chunk in re.findall(r"[A-Za-z0-9+/_=-]{16,}", text):
             try:
-                decoded.append(base64.b64decode(run.replace("-", "+").replace("_", "/") + "==").decode("latin-1"))
+                decoded.append(base64.b64decode(chunk.replace("-", "+").replace("_", "/") + "==").decode("latin-1"))
             except ValueError:
                 pass
         for candidate in [plain, *(d.lower() for d in decoded)]:

@@ -86,7 +86,7 @@ def _comment_every_rule_list(files):
 def _shuffle_independent_rules(files, seed=7):
     """Adds of different properties, equality sets and datasets may come in any order."""
     rng = random.Random(seed)
-    for rel, p in files.items():
+    for p in files.values():
         if p.get("type") != "pipe":
             continue
         if p.get("source", {}).get("type") == "merge":

@@ -9,13 +9,14 @@ in the edited pipe, its JSON path must lead to (or contain) what was changed.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Callable
 
 import pytest
 
 from tests.qa_support import (
-    DEFAULT, EXAMPLE, ROOT, Changed, Config, adds, candidate, delete, generate, get, loc, mutated, nodes, pipe,
+    DEFAULT, EXAMPLE, ROOT, Changed, Config, adds, delete, generate, get, loc, mutated, nodes, pipe,
     producing_sets, refs, rename_pipe, rules_of, run,
 )
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import pytest
 
 from generator.simulate.scenario import Simulation, load_scenario, run_scenario
 from tests.simulate_support import imported_spec

@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from typing import Any, Iterable
 
-from generator.build.plan import Golden, Group, KeyWrite, Mapped, MergeKey, Member, Split, Target, golden_key
+from generator.build.plan import Group, KeyWrite, Mapped, MergeKey, Member, Split, Target
 from generator.spec.model import Datatype, Ref
 
 CASTS = {"string": "string", "integer": "integer", "float": "float", "decimal": "decimal",

@@ -461,7 +461,7 @@ class World:
         self.written |= {self._name(sid, dt, key) for sid, method, dt, key, _ in entries if method in ("PATCH", "PUT")}
         edited = {self._name(*p) for p in self.pending}
         allowed = self._reached(edited)
-        for sid, method, datatype, key, status in entries:
+        for sid, method, datatype, key, _status in entries:
             name = self._name(sid, datatype, key)
             if method == "POST":
                 self.created.add(name)

@@ -269,7 +269,7 @@ class Node:
         self.after_pipe: dict[str, list[Callable[[], None]]] = {}  # one-shot hooks, run after that pipe
         self.compiled: dict[tuple, tuple[dict, dtl.Transform]] = {}
         self.hops = {pid: pipeinfo.hops_of(p) for pid, p in self.pipes.items()}
-        for pid, pipe in self.pipes.items():
+        for pipe in self.pipes.values():
             # "onload means that the initial offset will be set when the pipe is loaded"
             # (configuration-sinks-dataset.rst l.60)
             if (pipe.get("sink") or {}).get("set_initial_offset") == "onload":
@@ -990,7 +990,7 @@ def merge_entities(store: Store, bindings, rules, identity: str, strategy: str,
     engine = dtl.Transform({"default": []}, namespaces=namespaces)
     members: list[tuple[int, dict]] = []
     deleted: list[tuple[int, dict]] = []
-    for i, name, alias in bindings:
+    for i, name, _alias in bindings:
         for e in sorted(store.all(name), key=lambda x: x["_id"]):
             (deleted if e.get("_deleted") else members).append((i, e))
     alias_of = {i: alias for i, _, alias in bindings}
@@ -1002,7 +1002,7 @@ def merge_entities(store: Store, bindings, rules, identity: str, strategy: str,
             x = parent[x]
         return x
 
-    for n, rule in enumerate(rules):
+    for rule in rules:
         owner: dict[str, int] = {}
         for idx, (i, e) in enumerate(members):
             ctx = dtl.Ctx(e, {}, None, {"_S": e, "_T": {}}, engine, {alias_of[i]: e})

@@ -69,7 +69,7 @@ class Store:
 
     def _load(self) -> None:
         rows = self.db.execute("SELECT dataset, offset, id, deleted, body FROM versions ORDER BY dataset, offset")
-        for name, offset, _id, deleted, body in rows:
+        for name, offset, _id, _deleted, body in rows:
             ds = self.dataset(name)
             ds.latest[_id] = decode(json.loads(body))
             ds.order[_id] = offset

@@ -173,6 +173,7 @@ def _write_all(texts: dict[Path, str]) -> list[Written]:
                 done = sum(1 for w in written if w.changed)
                 raise UserError([*err.problems, Problem(
                     Location(str(path.parent)), "",
-                    f"{done} of {len(texts)} file(s) were written before this failure, the others left as they were")])
+                    f"{done} of {len(texts)} file(s) were written before this failure, the others left as they were")
+                ]) from None
         written.append(Written(path, current != data))
     return written

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Mapping
 
 from generator.errors import Problem, UserError, has_errors
 from generator.nodefolder import component_files, has_component_dirs
