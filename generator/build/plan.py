@@ -325,7 +325,7 @@ def build_plan(config: NodeConfig) -> SyncPlan:
     references: dict[Ref, dict[str, Ref]] = defaultdict(dict)
     rows = _identity_rows(config, warnings, concepts, set(participants), references, assoc)
     merge_keys, equality = _merge_criteria(config, flows, concepts)
-    golden, mapped = _golden(config, flows, concepts, rows, warnings, references)
+    golden, mapped = _golden(flows, concepts, rows, warnings, references)
     groups = []
     for concept in sorted(members_of):
         members = tuple(members_of[concept])
@@ -634,21 +634,29 @@ def _golden_name(paths: list[str], taken: set[str]) -> str:
     return name
 
 
-def _golden(config: NodeConfig, flows: list[Flow], concepts: dict[Ref, str], rows: dict[int, list[PropertyRow]],
-            warnings: list[Problem], references: dict[Ref, dict[str, Ref]]):
-    """Golden properties per concept, and per target the properties they write.
+# A node of the property graph: (concept, datatype key, property). Plain strings hash fast on large specs.
+_Node = tuple[str, str, str]
 
-    Rows join (datatype, property) nodes; each connected set within a concept is
-    one golden property. A cross-concept flow's rows join into both concepts
-    (each side is split into the other's global).
-    """
-    # Nodes are (concept, datatype key, property): plain strings hash fast on large specs.
-    parent: dict[tuple[str, str, str], tuple[str, str, str]] = {}
-    origin: dict[tuple[str, str, str], tuple[Flow, bool]] = {}
+
+@dataclass(frozen=True)
+class _PropertySets:
+    """The spec's property rows joined into sets, one per golden property to be."""
+
+    sets: dict[_Node, list[_Node]]  # root -> its nodes, in order
+    origin: dict[_Node, tuple[Flow, bool]]  # node -> the first flow that named it, and whether as its source
+    types: dict[tuple[str, str], str | None]  # (datatype key, property) -> the row's type, as a target
+    refs: dict[str, Ref]  # datatype key -> datatype
+
+
+def _property_sets(flows: list[Flow], concepts: dict[Ref, str], rows: dict[int, list[PropertyRow]]) -> _PropertySets:
+    """Rows join (datatype, property) nodes; each connected set within a concept is one golden property.
+    A cross-concept flow's rows join into both concepts (each side is split into the other's global)."""
+    parent: dict[_Node, _Node] = {}
+    origin: dict[_Node, tuple[Flow, bool]] = {}
     types: dict[tuple[str, str], str | None] = {}
     refs: dict[str, Ref] = {}
 
-    def find(x):
+    def find(x: _Node) -> _Node:
         root = x
         while parent[root] != root:
             root = parent[root]
@@ -670,35 +678,51 @@ def _golden(config: NodeConfig, flows: list[Flow], concepts: dict[Ref, str], row
                 if ra != rb:
                     parent[max(ra, rb)] = min(ra, rb)
             types.setdefault((tgt, row.target), row.type)
-    sets: dict[tuple, list] = defaultdict(list)
+    sets: dict[_Node, list[_Node]] = defaultdict(list)
     for node in sorted(parent):
         sets[find(node)].append(node)
+    return _PropertySets(sets, origin, types, refs)
+
+
+def _golden(flows: list[Flow], concepts: dict[Ref, str], rows: dict[int, list[PropertyRow]],
+            warnings: list[Problem], references: dict[Ref, dict[str, Ref]],
+            ) -> tuple[dict[str, list[Golden]], dict[Ref, tuple[Mapped, ...]]]:
+    """Golden properties per concept, and per target the properties they write."""
+    graph = _property_sets(flows, concepts, rows)
     golden: dict[str, list[Golden]] = defaultdict(list)
     mapped: dict[Ref, list[Mapped]] = defaultdict(list)
     taken: dict[str, set] = defaultdict(set)
-    for root in sorted(sets):
-        nodes = sets[root]
+    for root in sorted(graph.sets):
+        nodes = graph.sets[root]
         concept = root[0]
-        kinds = {p in references.get(refs[k], {}) for _, k, p in nodes}
-        if len(kinds) > 1:
-            # An identifier would be written into a plain property, or a plain value translated as an id.
-            flow = origin[nodes[0]][0]
-            warnings.append(Problem(flow.location, "flows",
-                                    f"{', '.join(f'{k}:{p}' for _, k, p in nodes)} are rows joined into one "
-                                    "property, but some hold a reference and some do not; not generated",
-                                    level="warning"))
+        if _mixes_references(nodes, graph, references, warnings):
             continue
         name = _golden_name([p for _, _, p in nodes], taken[concept])
         # A datatype with two properties in one golden property offers the first of them that holds a
         # value (enrich); every one of them is written.
-        golden[concept].append(Golden(name, tuple(Candidate(refs[k], p, *origin[(c, k, p)]) for c, k, p in nodes)))
+        golden[concept].append(Golden(name, tuple(Candidate(graph.refs[k], p, *graph.origin[(c, k, p)])
+                                                  for c, k, p in nodes)))
         for _, key, path in nodes:
-            ref = refs[key]
+            ref = graph.refs[key]
             if concepts[ref] == concept:
                 refers = references.get(ref, {}).get(path)
-                mapped[ref].append(Mapped(path, name, types.get((key, path)), refers,
+                mapped[ref].append(Mapped(path, name, graph.types.get((key, path)), refers,
                                           concepts[refers] if refers else None))
     return golden, {ref: tuple(sorted(v, key=lambda m: m.target_path)) for ref, v in mapped.items()}
+
+
+def _mixes_references(nodes: list[_Node], graph: _PropertySets, references: dict[Ref, dict[str, Ref]],
+                      warnings: list[Problem]) -> bool:
+    """Whether a set joins references with plain properties, with a warning: an identifier would be
+    written into a plain property, or a plain value translated as an id."""
+    if len({p in references.get(graph.refs[k], {}) for _, k, p in nodes}) < 2:
+        return False
+    flow = graph.origin[nodes[0]][0]
+    warnings.append(Problem(flow.location, "flows",
+                            f"{', '.join(f'{k}:{p}' for _, k, p in nodes)} are rows joined into one "
+                            "property, but some hold a reference and some do not; not generated",
+                            level="warning"))
+    return True
 
 
 def golden_key(concept: str, name: str) -> str:
