@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from generator.build.equality import joined
 from generator.errors import Problem
@@ -296,7 +296,7 @@ class SyncPlan:
     participants: tuple[Ref, ...]
     groups: tuple[Group, ...]
     targets: tuple[Target, ...]
-    merge_keys: dict  # Ref -> tuple[MergeKey, ...]; normalized keys computed in enrich
+    merge_keys: dict[Ref, tuple[MergeKey, ...]]  # normalized keys computed in enrich
     concepts: dict  # Ref -> concept
     splits: tuple[Split, ...]  # every split enrich pipe
     synced: dict  # Ref -> ((golden key, (property, ...)), ...) whose values and change times enrich keeps
@@ -381,11 +381,11 @@ def _concepts(config: NodeConfig, participants: tuple[Ref, ...], warnings: list[
                                         f"{ref} has no known concept: put in global-{name}; "
                                         "name one with `concept:`", level="warning"))
     for flow in config.flows:
-        a, b = known[flow.source], known[flow.target]
+        source_concept, target_concept = known[flow.source], known[flow.target]
         # A `subsets` predicate tells the flow's subset apart (``_subset_of_flow``): nothing to warn of.
-        if a != b and not _subset_of_flow(config, flow, known):
+        if source_concept != target_concept and not _subset_of_flow(config, flow, known):
             warnings.append(Problem(flow.location, "flows",
-                                    f"flow {flow.name} links concept {a} to concept {b}: each side is split into "
+                                    f"flow {flow.name} links concept {source_concept} to concept {target_concept}: each side is split into "
                                     "the other's global, and since no predicate tells the subset apart, the flow "
                                     "only links (no creates); give both datatypes one `concept:` if they are the "
                                     "same thing, or a datatype `subsets:` to say which records are the other "
@@ -405,7 +405,7 @@ def _subset_hint(config: NodeConfig, flow: Flow, concepts: dict[Ref, str]) -> st
     return ""
 
 
-def _subset_warnings(config: NodeConfig, concepts: dict[Ref, str]):
+def _subset_warnings(config: NodeConfig, concepts: dict[Ref, str]) -> Iterator[Problem]:
     """A ``subsets`` entry for a concept no flow links the datatype to changes nothing: a typo."""
     linked: dict[Ref, set[str]] = defaultdict(set)
     for flow in config.flows:
@@ -429,7 +429,8 @@ def _key_name(paths: tuple[str, ...]) -> str:
     return "mergekey-" + "-".join(re.sub(r"[^A-Za-z0-9_]+", "_", p) for p in paths)
 
 
-def _merge_criteria(config: NodeConfig, flows: list[Flow], concepts: dict[Ref, str]):
+def _merge_criteria(config: NodeConfig, flows: list[Flow], concepts: dict[Ref, str],
+                    ) -> tuple[dict[Ref, tuple[MergeKey, ...]], dict[str, tuple]]:
     """Normalized enrich keys per participant, deduplicated equality sets per concept.
 
     Across two concepts, a side whose ``subsets`` names the other concept links by a key of its own that
@@ -547,21 +548,23 @@ def _referenced(config: NodeConfig, flow: Flow, row: PropertyRow, concepts: dict
     known = next((n for n in named if n is not None), None)
     why = []
     if known is None:
-        heads = [reference_head(p) for r, p in sides if _is_reference(config, r, p)]
+        heads = [reference_head(p) or p for r, p in sides if _is_reference(config, r, p)]
         why.append(f"{' / '.join(heads)} is no datatype that a flow syncs")
     # Fail-safe: the other side is taken for an id only when it is named so (hs_product_id, contactId),
     # not a key of a third system (SuperOffice's ERPProductKey holds the ERP's product key).
     why += [f"{p} is not named as an id" for r, p in sides
             if not _is_reference(config, r, p) and not re.search(r"id$", p.rsplit(".", 1)[-1], re.I)]
-    if why:
+    if why or known is None:
         return None, None, ", and ".join(why)
-    out = [n or _in_concept(r, concepts[known], concepts, synced) for n, (r, _) in zip(named, sides)]
-    for n, (r, _) in zip(out, sides):
+    concept = concepts[known]
+    source, target = (n or _in_concept(r, concept, concepts, synced) for n, (r, _) in zip(named, sides))
+    for n, (r, _) in zip((source, target), sides):
         if n is None:
-            return None, None, f"{r.system} has no one synced datatype of concept {concepts[known]} to refer to"
-    if concepts[out[0]] != concepts[out[1]]:
-        return None, None, f"{out[0]} and {out[1]} are not one concept, so no global links them"
-    return out[0], out[1], ""
+            return None, None, f"{r.system} has no one synced datatype of concept {concept} to refer to"
+    assert source is not None and target is not None  # the loop above returned otherwise
+    if concepts[source] != concepts[target]:
+        return None, None, f"{source} and {target} are not one concept, so no global links them"
+    return source, target, ""
 
 
 def _is_sesam_metadata(path: str) -> bool:
@@ -760,8 +763,8 @@ def _target(config: NodeConfig, index: dict[Ref, list[Flow]], ref: Ref, concepts
                        and (id(f) not in cross or _subset_of_flow(config, f, concepts))
                        and f.source not in assoc and ref not in assoc})
     # One entry per creator (two qualified flows from one datatype write the same values).
-    subset_writes = tuple({c: config.datatype(ref).subset(concepts[c]) for c in creators
-                           if concepts[c] != concept and config.datatype(ref).subset(concepts[c])}.items())
+    subset_writes = tuple({c: subset for c in creators if concepts[c] != concept
+                           for subset in [config.datatype(ref).subset(concepts[c])] if subset}.items())
     creator_outside = tuple((c, tuple(p for other, p in config.datatype(c).subsets if other != concept))
                             for c in creators if concepts[c] == concept
                             and any(other != concept for other, _ in config.datatype(c).subsets))
@@ -826,7 +829,7 @@ def _flows_by_ref(flows: list[Flow]) -> dict[Ref, list[Flow]]:
 # --------------------------------------------------------------------------- warnings
 
 
-def _warnings(config: NodeConfig, assoc: frozenset[Ref]):
+def _warnings(config: NodeConfig, assoc: frozenset[Ref]) -> Iterator[Problem]:
     for spec in config.specs:
         for i, flow in enumerate(spec.flows):
             yield from _flow_warnings(flow, f"flows[{i}]", assoc)
@@ -835,7 +838,7 @@ def _warnings(config: NodeConfig, assoc: frozenset[Ref]):
     yield from _key_warnings(config)
 
 
-def _go_live_warnings(config: NodeConfig, targets: Iterable[Target], groups: Iterable[Group]):
+def _go_live_warnings(config: NodeConfig, targets: Iterable[Target], groups: Iterable[Group]) -> Iterator[Problem]:
     """A flow that creates between two datatypes that no merge criterion links: the records that
     exist on both sides when the sync starts link to nothing, so each is created again on the other
     side (review M9: "with no merge criteria, go-live copies both systems into each other"). Said once
@@ -859,7 +862,7 @@ def _go_live_warnings(config: NodeConfig, targets: Iterable[Target], groups: Ite
                           "documents name a key the two share (an e-mail, an org number)", level="warning")
 
 
-def _key_warnings(config: NodeConfig):
+def _key_warnings(config: NodeConfig) -> Iterator[Problem]:
     """A primary key read from the flows' identity rows, not from the spec: said once, to be checked;
     rows that show several keys of one datatype leave it at ``id``, which is said too."""
     for sid, system in sorted(config.systems.items()):
@@ -875,7 +878,7 @@ def _key_warnings(config: NodeConfig):
                               level="warning")
 
 
-def _list_warnings(config: NodeConfig):
+def _list_warnings(config: NodeConfig) -> Iterator[Problem]:
     """A ``lists`` entry that no row maps as a nested property (``Emails.Value``) changes nothing: a typo."""
     nested: dict[Ref, set[str]] = defaultdict(set)
     for flow in config.flows:
@@ -892,7 +895,7 @@ def _list_warnings(config: NodeConfig):
                                   f"({name}.…); it changes nothing", level="warning")
 
 
-def _flow_warnings(flow: Flow, path: str, assoc: frozenset[Ref]):
+def _flow_warnings(flow: Flow, path: str, assoc: frozenset[Ref]) -> Iterator[Problem]:
     if flow.source in assoc or flow.target in assoc:
         yield from _association_warning(flow, path)
     else:
@@ -912,7 +915,7 @@ def _flow_warnings(flow: Flow, path: str, assoc: frozenset[Ref]):
                           level="warning")
 
 
-def _create_warnings(flow: Flow, path: str):
+def _create_warnings(flow: Flow, path: str) -> Iterator[Problem]:
     """What a flow's create rule and merge criteria let it do, where that is less than the rule says: one
     warning per flow, at the first cause (an empty property table, a condition no node evaluates, no
     criteria), naming the others, so a flow whose document has no property table says so once."""
@@ -933,7 +936,7 @@ def _create_warnings(flow: Flow, path: str):
                       level="warning")
 
 
-def _association_warning(flow: Flow, path: str):
+def _association_warning(flow: Flow, path: str) -> Iterator[Problem]:
     """One warning for a flow with an association: it never creates, whatever its create rule and
     property table say, so no origin links it either; only merge criteria can."""
     if flow.create.creates or not flow.merge_on:
@@ -943,7 +946,7 @@ def _association_warning(flow: Flow, path: str):
                       f"link-only, and it {links}", level="warning")
 
 
-def _profile_warnings(config: NodeConfig):
+def _profile_warnings(config: NodeConfig) -> Iterator[Problem]:
     """A system whose API shape was never given gets defaults that fit few APIs (no envelope, no paging)."""
     used = {r for f in config.flows for r in (f.source, f.target)}
     for sid, system in sorted(config.systems.items()):

@@ -13,12 +13,12 @@ import traceback
 from importlib import resources
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 import jinja2
 
 from generator.build import rules as dtl
-from generator.build.plan import SyncPlan, build_plan
+from generator.build.plan import SyncPlan, Target, build_plan
 from generator.errors import Location, Problem, UserError
 from generator.spec.additions import target_additions
 from generator.spec.model import NodeConfig, Ref, subset_text
@@ -109,7 +109,7 @@ def _render_config(config: NodeConfig, template_dir: Path | None) -> Rendered:
     return Rendered(config.name, dict(sorted(files.items())), plan.warnings)
 
 
-def env_variables(texts) -> list[str]:
+def env_variables(texts: Iterable[str]) -> list[str]:
     return sorted({m for text in texts for m in ENV_REF.findall(text)})
 
 
@@ -154,7 +154,7 @@ def _deleting(plan: SyncPlan) -> set:
     return {d for t in plan.targets for d in t.deleters}
 
 
-def _systems(plan: SyncPlan, r: _Renderer):
+def _systems(plan: SyncPlan, r: _Renderer) -> Iterator[tuple[str, dict]]:
     used: dict[str, list] = {}
     for ref in plan.participants:
         used.setdefault(ref.system, []).append(plan.config.datatype(ref))
@@ -165,7 +165,7 @@ def _systems(plan: SyncPlan, r: _Renderer):
                                   verified={dt.id for dt in datatypes if Ref(sid, dt.id) in deleting})
 
 
-def _pipes(plan: SyncPlan, r: _Renderer):
+def _pipes(plan: SyncPlan, r: _Renderer) -> Iterator[tuple[str, dict]]:
     config = plan.config
     deleting = _deleting(plan)
     clocks = {m.ref: g.clock for g in plan.groups for m in g.members if not m.split}
@@ -208,7 +208,7 @@ def _ctx(config: NodeConfig, ref: Ref) -> dict:
     return {"key": ref.key, "system": config.systems[ref.system], "dt": config.datatype(ref)}
 
 
-def _create_note(target) -> str:
+def _create_note(target: Target) -> str:
     if not target.writes:
         return "no flow writes here (the datatype only links), so it holds no entity"
     if not target.creators:

@@ -266,7 +266,9 @@ def desired_rule(ref: Ref, synced: tuple[tuple[str, tuple[str, ...]], ...], targ
     The hop is untracked (the enrich entity changes only when the system's record does) and the
     dataset is in the pipe's ``exclude_completeness``: the transform is downstream of this pipe
     (sesam-dataflow.rst l.247)."""
-    written = {m.target_path for m in target.mapped} if target else set()
+    if target is None:  # read only: nothing the sync wrote to tell apart
+        return []
+    written = {m.target_path for m in target.mapped}
     if not any(p in written for _, paths in synced for p in paths):
         return []
     mine: Any = "_S._id"
@@ -686,8 +688,8 @@ def transform_rules(target: Target) -> dict:
         # until the rule discards it; the reference translations are kept the same way).
         found = [["add", INSERT_ORIGIN, ["first", members_in(target.creators)]]]
         origin = f"_T.{INSERT_ORIGIN}"
-        members = _member_reads(target, origin)
-        found += [rule for _, rule in members.values()]
+        member_reads = _member_reads(target, origin)
+        found += [rule for _, rule in member_reads.values()]
         # An entity whose own origin is gone (deleted, its delete not propagated) stays as it
         # is: it does not create anew in the system its origin was deleted from.
         orphaned = ["filter", ["not", ["in", "_.", "_S.$ids"]], "_S.$origin"]
@@ -699,11 +701,11 @@ def transform_rules(target: Target) -> dict:
         filled = [["is-not-null", ["coalesce-args", *golden]]] if golden else []
         # The insert's source: the origin, and where merge keys are written (``keys``) the creating
         # member, found by a hop on the origin.
-        creating = [f"_T.{members[ref][0]}" for ref in dict.fromkeys(k.source for k in target.keys)]
+        creating = [f"_T.{member_reads[ref][0]}" for ref in dict.fromkeys(k.source for k in target.keys)]
         creator = creating[0] if len(creating) == 1 else ["coalesce-args", *creating]
         source: list[Any] = ["dict", "origin", origin, *((CREATOR, creator) if creating else ())]
         live.append(["if", ["and", ["is-empty", members_in(target.counterparts)], ["is-not-null", origin],
-                            ["is-empty", orphaned], *filled, *_outside_subsets(target, origin, members)],
+                            ["is-empty", orphaned], *filled, *_outside_subsets(target, origin, member_reads)],
                      [["create", ["apply", "insert", source]]]])
     conditions = [["comment", f"condition (applied unconditionally): {n}"] for n in target.conditions]
     references = {reference_name(m): _translated(m, f"_S.global-{target.group}:{m.golden}")

@@ -22,11 +22,11 @@ import jsonschema
 from generator.errors import Location, Problem, UserError
 from generator.spec import yamlpos
 from generator.spec.ids import shown_keys
-from generator.util.fsutil import read_utf8
-from generator.util.gcpause import no_gc
 from generator.spec.model import (
     Auth, CreateRule, Datatype, Flow, NodeConfig, PropertyRow, Ref, Spec, System, default_auth, default_base_url,
 )
+from generator.util.fsutil import read_utf8
+from generator.util.gcpause import no_gc
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 
@@ -38,7 +38,7 @@ def spec_schema() -> dict:
 
 
 @lru_cache(maxsize=1)
-def _fast_check():
+def _fast_check() -> Any:  # fastjsonschema's compiled validator, a plain function
     return fastjsonschema.compile(spec_schema())
 
 
@@ -63,7 +63,8 @@ PARALLEL_BYTES = 1_000_000  # below this, starting worker processes costs more t
 def load_node_config(paths: Sequence[Path], name: str | None = None) -> NodeConfig:
     """Load every spec under ``paths`` and merge them into one node config."""
     files = find_spec_files(paths)
-    specs, problems = [], []
+    specs: list[Spec] = []
+    problems: list[Problem] = []
     with no_gc():  # also covers unpickling the workers' results: millions of young objects
         results = _load_all(files)
     for result in results:
@@ -130,11 +131,13 @@ def _schema_problems(doc: yamlpos.Positioned) -> Iterable[Problem]:
 
 
 def _schema_problem(doc: yamlpos.Positioned, error: jsonschema.ValidationError) -> Problem:
-    path = tuple(error.absolute_path)
+    path: tuple[Any, ...] = tuple(error.absolute_path)
     message = error.message
+    schema: Any = error.schema  # a dict here: jsonschema types it for any draft, booleans too
     value = shown(error.instance)
     if error.validator == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        instance: Any = error.instance
+        extra = sorted(set(instance) - set(schema.get("properties", {})))
         if extra:
             path, message = path + (extra[0],), f"unknown key {shown(extra[0])}"
     elif "propertyNames" in error.schema_path:
@@ -249,7 +252,7 @@ def _build_create(raw: Any) -> CreateRule:
     return CreateRule("when", text=raw["when"])
 
 
-def _build_merge_on(raw: list) -> tuple[tuple, tuple[bool, ...]]:
+def _build_merge_on(raw: list | None) -> tuple[tuple, tuple[bool, ...]]:
     """The alternatives, and per alternative whether it is marked ``source: spec``.
 
     An alternative is a pair, a list of pairs, or ``{match: <either>, source: spec|document}``

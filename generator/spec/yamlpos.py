@@ -19,6 +19,10 @@ from yaml.nodes import ScalarNode
 from generator.errors import Location, Problem, UserError
 
 KeyPath = tuple  # of str | int
+# libyaml's parser, events and marks: their attributes differ per kind of event, so they stay untyped.
+_Parser = Any
+_Event = Any
+_Mark = Any
 
 # libyaml's parser is several times faster; positions are the same.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -167,7 +171,7 @@ class _Builder:
         self.resolver = yaml.resolver.Resolver()
         self.constructor = yaml.SafeLoader("")  # turns tagged scalars into Python values
 
-    def run(self, parser) -> Positioned:
+    def run(self, parser: _Parser) -> Positioned:
         self.parser = parser
         self.stack: list[_Frame] = []
         try:
@@ -183,7 +187,7 @@ class _Builder:
             root = _unshare(root, set())
         return Positioned(root, self.positions, self.file, self.aliases)
 
-    def _events(self, parser) -> Any:
+    def _events(self, parser: _Parser) -> Any:
         get_event = parser.get_event
         stack = self.stack
         positions, cache = self.positions, self.cache
@@ -237,14 +241,14 @@ class _Builder:
 
     # --- scalars ---------------------------------------------------------------
 
-    def _scalar(self, event, path: KeyPath) -> Any:
+    def _scalar(self, event: _Event, path: KeyPath) -> Any:
         value = self._read(event, path)
         if value is _MERGE_KEY:
             self._problem(event.start_mark, path, f"unsupported YAML tag {_MERGE_TAG!r}")
             return None
         return value
 
-    def _read(self, event, path: KeyPath) -> Any:
+    def _read(self, event: _Event, path: KeyPath) -> Any:
         """The value of a scalar; ``_MERGE_KEY`` for a merge key ('<<'), None when its tag is refused."""
         tag = event.tag
         if tag is None or tag == "!":
@@ -260,7 +264,7 @@ class _Builder:
             value = self._construct(event, tag, path)
         return None if value is _SKIP else value
 
-    def _construct(self, event, tag: str, path: KeyPath) -> Any:
+    def _construct(self, event: _Event, tag: str, path: KeyPath) -> Any:
         """The value of a scalar of ``tag``; ``_MERGE_KEY`` for '<<', ``_SKIP`` when refused."""
         if tag == _STR_TAG:
             return event.value
@@ -275,7 +279,7 @@ class _Builder:
             self._problem(event.start_mark, path, f"not a value of YAML tag {tag!r}")
         return _SKIP
 
-    def _other_scalar(self, event, top: _Frame) -> None:
+    def _other_scalar(self, event: _Event, top: _Frame) -> None:
         mark = event.start_mark
         anchor = event.anchor
         if top.role == _MUTED or top.role == _KEY_SKIP or top.key is _SKIP:
@@ -310,13 +314,13 @@ class _Builder:
         else:
             top.value.append(value)
 
-    def _quiet_scalar(self, event) -> Any:
+    def _quiet_scalar(self, event: _Event) -> Any:
         problems = len(self.problems)
         value = self._scalar(event, ())
         del self.problems[problems:]
         return value
 
-    def _take_key(self, top: _Frame, key: Any, mark) -> None:
+    def _take_key(self, top: _Frame, key: Any, mark: _Mark) -> None:
         if key is _MERGE_KEY:
             top.key = _MERGE
             return
@@ -330,7 +334,7 @@ class _Builder:
 
     # --- collections -------------------------------------------------------------
 
-    def _open(self, event, is_map: bool, stack: list[_Frame]) -> None:
+    def _open(self, event: _Event, is_map: bool, stack: list[_Frame]) -> None:
         self.count += 1
         mark = event.start_mark
         if len(stack) >= MAX_DEPTH:
@@ -358,6 +362,7 @@ class _Builder:
         elif top.is_map:
             path, role = top.path + (top.key,), _VALUE
             key_mark = top.key_mark
+            assert key_mark is not None  # a mapping's value follows its key
             self.positions[path] = (key_mark.line + 1, key_mark.column + 1)
         else:
             path, role = top.path + (len(top.value),), _VALUE
@@ -385,6 +390,7 @@ class _Builder:
             else:
                 top.value.append(value)
         elif role == _SOURCE:
+            assert frame.target is not None  # a merge source's frame names the mapping it merges into
             self._merge_in(frame.target, value)
             if top.key is _MERGE:
                 top.key = _KEY
@@ -405,7 +411,7 @@ class _Builder:
 
     # --- anchors and aliases -------------------------------------------------------
 
-    def _anchor(self, name: str, path: KeyPath, mark, value: Any = None) -> _Anchor:
+    def _anchor(self, name: str, path: KeyPath, mark: _Mark, value: Any = None) -> _Anchor:
         if name in self.anchors:
             raise _Invalid(f"found duplicate anchor {name!r}")
         anchor = self.anchors[name] = _Anchor(path, mark, self.count - 1, None if value is _MERGE_KEY else value)
@@ -416,7 +422,7 @@ class _Builder:
         anchor.height = height
         anchor.collection = collection
 
-    def _alias(self, event, stack: list[_Frame]) -> None:
+    def _alias(self, event: _Event, stack: list[_Frame]) -> None:
         mark = event.start_mark
         anchor = self.anchors.get(event.anchor)
         if anchor is None:
@@ -450,7 +456,9 @@ class _Builder:
                 self._take_key(top, anchor.value, anchor.mark)
             return
         if top.role == _SOURCES or top.key is _MERGE:
-            self._alias_source(top.target if top.role == _SOURCES else top, anchor)
+            into = top.target if top.role == _SOURCES else top
+            assert into is not None  # a list of merge sources names the mapping it merges into
+            self._alias_source(into, anchor)
             if top.key is _MERGE:
                 top.key = _KEY
             return
@@ -477,7 +485,7 @@ class _Builder:
                 self.positions[path] = pos
             self.aliases[path] = original
 
-    def _fatal(self, mark, path: KeyPath, message: str) -> None:
+    def _fatal(self, mark: _Mark, path: KeyPath, message: str) -> None:
         """Stop at a problem of what aliases stand for; a syntax error later in the text is reported first
         (the text is read to its end, nothing more is built)."""
         self._drain()
@@ -495,11 +503,11 @@ class _Builder:
             elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
                 depth -= 1
 
-    def _too_deep(self, mark) -> UserError:
+    def _too_deep(self, mark: _Mark) -> UserError:
         return UserError([Problem(Location(self.file, mark.line + 1, mark.column + 1), "",
                                   f"nested deeper than {MAX_DEPTH} levels")])
 
-    def _problem(self, mark, path: KeyPath, message: str) -> None:
+    def _problem(self, mark: _Mark, path: KeyPath, message: str) -> None:
         self.problems.append(Problem(Location(self.file, mark.line + 1, mark.column + 1), dotted(path), message))
 
 

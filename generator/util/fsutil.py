@@ -21,7 +21,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 from generator.errors import UserError, fail
 
@@ -196,7 +196,7 @@ def exchange(a: Path, b: Path) -> bool:
     raise OSError(code, os.strerror(code), str(b))
 
 
-def _renameat2():
+def _renameat2() -> Any:  # the C function, or None where the platform has none
     if not sys.platform.startswith("linux"):
         return None
     try:
