@@ -307,6 +307,14 @@ def test_the_functions_qa_interprets_are_dtl_functions():
     assert sorted(expressions - set(EXPRESSIONS)) == []
 
 
+def test_every_cast_the_builder_writes_is_one_qa_reads_through():
+    """A spec row's type becomes a cast around the golden value; qa must read the value through it,
+    or a typed row would show as unmapped."""
+    from generator.build import rules as builder
+
+    assert sorted(set(builder.CASTS.values()) - dtlread.CASTS) == []
+
+
 def test_value_refs_through_conditionals_and_casts():
     expr = ["coalesce", ["list",
             ["if", ["is-not-empty", "_S.a:cond"], ["string", "_S.a:x"], "_S.b:y"],
