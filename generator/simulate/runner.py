@@ -733,6 +733,14 @@ def _source_merge(run: PipeRun, source: dict) -> Read:
     return Read(entities, full, commit, populated)
 
 
+# "The default is "next-page-link-empty", "same-next-page-request" and "same-response""
+# (configuration-systems-rest.rst l.316-331).
+_DEFAULT_TERMINATION = ("next-page-link-empty", "same-next-page-request", "same-response")
+# A paging sequence that none of its strategies ends would run for ever on a node too; the simulator
+# fails the pipe instead, naming the operation.
+MAX_PAGES = 10_000
+
+
 @register_source("rest")
 def _source_rest(run: PipeRun, source: dict) -> Read:
     node, state, report = run.node, run.state, run.report
@@ -745,51 +753,43 @@ def _source_rest(run: PipeRun, source: dict) -> Read:
     full = since is None
     entities: list[dict] = []
     ctx: dict[str, Any] = {"since": since, "properties": source.get("properties", {})}
+    if op.get("page_size") is not None:
+        # "the value will substitute any instances of {{ page_size }} in the operation configuration"
+        # (configuration-systems-rest.rst l.336-340)
+        ctx["page_size"] = op["page_size"]
     url = node.render(op["url"], ctx)
     params: dict[str, Any] = {}
     if supports_since and since is not None and op.get("since_property_location", "query") == "query":
         params[op.get("since_property_name", "since")] = since
-    strategies = op.get("next_page_termination_strategy") or ["next-page-link-empty", "same-next-page-request",
-                                                              "same-response"]
+    strategies = op.get("next_page_termination_strategy") or list(_DEFAULT_TERMINATION)
     if isinstance(strategies, str):
         strategies = [strategies]
-    page, previous_link, previous_body = 0, None, None
     newest = since
-    while True:
+    previous: dict[str, Any] = {}  # the page before: its request and response
+    for page in range(MAX_PAGES):
         status, body = node.request(system_id, op_name, op, url, params=params, report=report)
         if not 200 <= status < 300:
             raise PipeError(f"{op_name}: HTTP {status}")
-        items = body
-        if op.get("payload_property") and isinstance(body, dict):
-            items = body.get(op["payload_property"])
-        items = items if isinstance(items, list) else ([items] if isinstance(items, dict) else [])
+        items = _page_entities(node, op, op_name, body)
         for item in items:
-            item = dict(item)
-            if op.get("id_expression"):
-                item["_id"] = node.render(op["id_expression"], {**item, "body": body})
             updated = node.render(op["updated_expression"], {**item, "body": body}) \
                 if op.get("updated_expression") else None
             if updated and (newest is None or str(updated) > str(newest)):
                 newest = updated
-            if "_id" not in item:
-                raise PipeError(f"{op_name}: an entity has no _id (set id_expression)")
-            item["_id"] = str(item["_id"])
-            entities.append(item)
+        entities += items
         if not op.get("next_page_link"):
             break
-        link = node.render(op["next_page_link"], {"body": body, "since": since, "page": page})
-        if (not link or link == "None") and "next-page-link-empty" in strategies:
+        # The variables next_page_link is rendered with (configuration-systems-rest.rst l.300-311).
+        bound = {**ctx, "body": body, "url": url, "request_params": params, "page": page, "is_first_page": page == 0,
+                 **({"previous_body": previous["body"], "previous_params": previous["params"]} if previous else {})}
+        link = node.render(op["next_page_link"], bound)
+        if _last_page(strategies, op, link, items, body, previous, (url, params)):
             break
-        if not items and "empty-result" in strategies:
-            break
-        if "same-response" in strategies and previous_body is not None and same(previous_body, body):
-            break
-        if "same-next-page-link" in strategies and link == previous_link:
-            break
-        if not link or link == "None":
-            break
-        previous_link, previous_body = link, body
-        url, params, page = link, {}, page + 1
+        previous = {"params": params, "link": link, "body": body}
+        url, params = link, {}
+    else:
+        raise PipeError(f"{op_name}: paging did not end after {MAX_PAGES} pages "
+                        f"(next_page_termination_strategy {strategies})")
     # "If set to "fail", the pipe will automatically fail if the source returns no entities. This means
     # that any previous entities in the pipe's dataset are not deleted" (configuration-sources-rest.rst
     # l.182-188). Read as guarding those deletes: a full read (only a full read deletes) that returns
@@ -803,6 +803,48 @@ def _source_rest(run: PipeRun, source: dict) -> Read:
             state["since"] = newest
     # An inbound source is populated once it has been read to the end.
     return Read(entities, full, commit, True)
+
+
+def _page_entities(node: Node, op: dict, op_name: str, body: Any) -> list[dict]:
+    """The entities of one response: the list at ``payload_property`` (or the body), each with the
+    ``_id`` its ``id_expression`` renders."""
+    items = body
+    if op.get("payload_property") and isinstance(body, dict):
+        items = body.get(op["payload_property"])
+    items = items if isinstance(items, list) else ([items] if isinstance(items, dict) else [])
+    out = []
+    for item in items:
+        item = dict(item)
+        if op.get("id_expression"):
+            item["_id"] = node.render(op["id_expression"], {**item, "body": body})
+        if "_id" not in item:
+            raise PipeError(f"{op_name}: an entity has no _id (set id_expression)")
+        item["_id"] = str(item["_id"])
+        out.append(item)
+    return out
+
+
+def _last_page(strategies: list[str], op: dict, link: Any, items: list, body: Any, previous: dict,
+               request: tuple[str, dict]) -> bool:
+    """Whether paging ends after this response (configuration-systems-rest.rst l.316-331).
+
+    "next-page-link-empty": the link renders null or empty; "empty-result": no entities (or an empty
+    body); "same-next-page-link": the link is the one computed last time; "same-next-page-request": the
+    request to issue is the ``request`` just made (the simulator's headers and payload are the
+    operation's own, so the same URL and no parameters beyond it); "same-response": the response equals
+    the previous one;
+    "not-full-page": fewer entities than ``page_size``. A link that renders empty ends paging under any
+    strategy: there is no request to make (the docs do not say what a node does then)."""
+    empty_link = not link or link == "None"
+    ends = {
+        "next-page-link-empty": empty_link,
+        "empty-result": not items,
+        "same-next-page-link": bool(previous) and link == previous["link"],
+        "same-next-page-request": link == request[0] and not request[1],
+        "same-response": bool(previous) and same(previous["body"], body),
+        "not-full-page": op.get("page_size") is not None and len(items) < int(op["page_size"]),
+    }
+    return empty_link or any(ends.get(s, False) for s in strategies)
 
 
 @register_source("embedded")
