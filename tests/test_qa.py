@@ -18,7 +18,7 @@ from generator.cli import main
 from generator.qa import dtlread
 from generator.qa.dtlread import parse_ref, value_refs
 from generator.qa.recover import Component, recover
-from generator.validation.dtl_catalog import EXPRESSIONS, TRANSFORMS
+from generator.dtl.catalog import EXPRESSIONS, TRANSFORMS
 from generator.validation.jsonpos import format_path
 from tests.qa_support import (
     DEFAULT, EXAMPLE, ROOT, adds, all_spec_files, components, generate, get, nodes, pipe, rules_of, rename_rule_sets,
@@ -309,10 +309,13 @@ def test_the_functions_qa_interprets_are_dtl_functions():
 
 def test_every_cast_the_builder_writes_is_one_qa_reads_through():
     """A spec row's type becomes a cast around the golden value; qa must read the value through it,
-    or a typed row would show as unmapped."""
+    or a typed row would show as unmapped. Both read the catalog's casts."""
     from generator.build import rules as builder
+    from generator.dtl import catalog
 
-    assert sorted(set(builder.CASTS.values()) - dtlread.CASTS) == []
+    assert dtlread.CASTS is catalog.CASTS
+    assert sorted(set(builder.TYPE_CASTS.values()) - catalog.CASTS) == []
+    assert sorted(catalog.CASTS - set(EXPRESSIONS)) == []
 
 
 def test_value_refs_through_conditionals_and_casts():

@@ -13,7 +13,7 @@ import pytest
 
 from generator.simulate import dtl
 from generator.simulate.conformance import run_all
-from generator.validation.dtl_catalog import EXPRESSIONS as EXPRESSIONS_CATALOG, TRANSFORMS as TRANSFORMS_CATALOG
+from generator.dtl.catalog import EXPRESSIONS as EXPRESSIONS_CATALOG, TRANSFORMS as TRANSFORMS_CATALOG
 from generator.simulate.values import decode, encode, same
 
 NS = dtl.Namespaces(True, "foo", "bar")
@@ -187,7 +187,7 @@ def test_prose_values_are_read_from_the_returns_line():
 
 
 def test_the_catalog_and_the_engine_know_the_same_functions():
-    # One catalog (generator/validation/dtl_catalog.py) for lint and engine: a function the engine
+    # One catalog (generator/dtl/catalog.py) for lint and engine: a function the engine
     # runs is one validate accepts, and the reference functions it does not model fail by name.
     assert set(dtl.FUNCTIONS) == set(EXPRESSIONS_CATALOG)
     assert set(dtl.STATEMENTS) == set(TRANSFORMS_CATALOG)

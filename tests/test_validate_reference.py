@@ -21,7 +21,7 @@ import pytest
 
 from generator.validation.api import format_problem, validate_files
 from generator.validation.dtl import Linter, Scope
-from generator.validation.dtl_catalog import EXPRESSIONS, TRANSFORMS
+from generator.dtl.catalog import EXPRESSIONS, TRANSFORMS
 from generator.validation.model import PIPE, Entity, Findings
 from generator.validation.schema import load_schema
 

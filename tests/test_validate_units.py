@@ -11,7 +11,7 @@ import pytest
 from generator.util.fsutil import read_tree
 from generator.validation.api import validate_files
 from generator.validation.cron import cron_error
-from generator.validation.dtl_catalog import case_results
+from generator.dtl.catalog import case_results
 from generator.validation.jsonpos import duplicate_key_paths, format_path, locate, parse
 from generator.validation.refs import env_tokens
 

@@ -13,10 +13,13 @@ from collections import Counter
 from typing import Any, Iterable
 
 from generator.build.plan import Group, KeyWrite, Mapped, MergeKey, Member, Split, Target
+from generator.dtl.catalog import CASTS
 from generator.spec.model import Datatype, Ref
 
-CASTS = {"string": "string", "integer": "integer", "float": "float", "decimal": "decimal",
-         "boolean": "boolean", "datetime": "datetime", "date": "datetime"}
+# A target data type as documents write it -> the cast that gives a golden value that type.
+TYPE_CASTS = {"string": "string", "integer": "integer", "float": "float", "decimal": "decimal",
+              "boolean": "boolean", "datetime": "datetime", "date": "datetime"}
+assert set(TYPE_CASTS.values()) <= CASTS, "a type cast the DTL catalog does not know"
 
 MODIFIED = "last-modified"  # enrich property: when this entity last changed, by the concept's clock
 GOLDEN = "golden"  # enrich property: per golden key, this member's value and when it last changed
@@ -30,7 +33,7 @@ def cast_name(type_text: str | None) -> str | None:
     """The DTL cast for a target data type as documents write it ('"string"', N/A, ...)."""
     if not type_text:
         return None
-    return CASTS.get(type_text.strip().strip('"').strip().lower())
+    return TYPE_CASTS.get(type_text.strip().strip('"').strip().lower())
 
 
 def ns_path(var: str, ref: Ref, path: str) -> str:

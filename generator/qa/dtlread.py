@@ -19,9 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from generator.validation.dtl_catalog import case_results
-
-CASTS = frozenset({"string", "integer", "float", "decimal", "boolean", "datetime", "bytes", "uuid"})
+from generator.dtl.catalog import CASTS, case_results
 
 # Properties that carry bookkeeping, not business data.
 META_PROPERTIES = frozenset({"sesam-modified", "sesam-changed"})

@@ -2,7 +2,7 @@
 
 Walks every DTL transform of every pipe (also chained, conditional and template
 rule sets, and the expressions of dataset sources) with the function table of
-``dtl_catalog``. While walking it records the datasets the DTL reads (hops,
+``generator.dtl.catalog``. While walking it records the datasets the DTL reads (hops,
 ``lookup-entity``, ``completeness``), which the reference checks need.
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Iterable
 
-from generator.validation.dtl_catalog import (
+from generator.dtl.catalog import (
     EXPRESSIONS, HOPS_DEPRECATED, HOPS_KEYS, TRANSFORMS, VARIABLES, Param, Signature, case_results,
 )
 from generator.validation.jsonpos import JsonPath

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from generator.errors import PipegenError
 from generator.simulate.values import same
-from generator.validation.dtl_catalog import EXPRESSIONS, TRANSFORMS, VARIABLES  # noqa: F401 - VARIABLES re-exported
+from generator.dtl.catalog import EXPRESSIONS, TRANSFORMS, VARIABLES  # noqa: F401 - VARIABLES re-exported
 
 if TYPE_CHECKING:
     from generator.simulate.dtl.engine import Transform
@@ -131,14 +131,14 @@ STATEMENT_DISPATCH: dict[str, tuple[Callable, int, int]] = {}
 def register(name: str, fn: Callable) -> None:
     """Add an expression function; a name the catalog lacks fails at import time."""
     if name not in ARITY:
-        raise AssertionError(f"DTL function {name!r} is not in generator/validation/dtl_catalog.py")
+        raise AssertionError(f"DTL function {name!r} is not in generator/dtl/catalog.py")
     FUNCTIONS[name] = fn
     DISPATCH[name] = (fn, ARITY[name][0] + 1, ARITY[name][1] + 1)
 
 
 def register_statement(name: str, fn: Callable) -> None:
     if name not in STATEMENT_ARITY:
-        raise AssertionError(f"DTL transform {name!r} is not in generator/validation/dtl_catalog.py")
+        raise AssertionError(f"DTL transform {name!r} is not in generator/dtl/catalog.py")
     STATEMENTS[name] = fn
     STATEMENT_DISPATCH[name] = (fn, STATEMENT_ARITY[name][0] + 1, STATEMENT_ARITY[name][1] + 1)
 
