@@ -48,4 +48,4 @@ def fast_retries(monkeypatch) -> None:
 
     from generator.node.client import RetryPolicy
 
-    monkeypatch.setattr("generator.node.options.RetryPolicy", functools.partial(RetryPolicy, base=0.02, cap=0.1))
+    monkeypatch.setattr("generator.commands.node_options.RetryPolicy", functools.partial(RetryPolicy, base=0.02, cap=0.1))

@@ -12,7 +12,7 @@ from generator.node.deploy import (
     deploy, group_configs, load_env_file, planned_requests, prepare, render_env_plan, upload_body,
 )
 from generator.node.metadata import plan_metadata, render_metadata_plan
-from generator.node.options import (
+from generator.commands.node_options import (
     add_node_arguments, check_seconds, credentials, make_client, resolve_folder, wanted_metadata,
 )
 from generator.node.plan import render_text

@@ -12,7 +12,7 @@ from generator.commands import Subparsers
 from generator.errors import EXIT_CHANGES, EXIT_OK
 from generator.node.deploy import prepare
 from generator.node.metadata import metadata_as_dict, render_metadata_plan
-from generator.node.options import add_node_arguments, credentials, make_client, resolve_folder, wanted_metadata
+from generator.commands.node_options import add_node_arguments, credentials, make_client, resolve_folder, wanted_metadata
 from generator.node.plan import plan_as_dict, render_text
 
 

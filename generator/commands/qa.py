@@ -8,7 +8,7 @@ from pathlib import Path
 
 from generator.commands import Subparsers
 from generator.errors import EXIT_CHANGES, EXIT_OK, fail
-from generator.node.options import add_timing_arguments, timing
+from generator.commands.node_options import add_timing_arguments, timing
 from generator.nodefolder import COMPONENT_DIRS
 from generator.qa.inputs import DOC_SUFFIXES, SPEC_SUFFIXES
 from generator.qa.report import FORMATS, kinds_help, render

@@ -105,7 +105,7 @@ def read_node(node: str | None, jwt: str | None, group: str, where: str,
               client_options: Mapping[str, Any] | None = None) -> tuple[list[Component], str]:
     """The live config of one config group, read-only; the JWT never appears in what this says.
 
-    ``client_options`` go to ``NodeClient`` (timeouts, retries, deadline: ``node.options.timing``).
+    ``client_options`` go to ``NodeClient`` (timeouts, retries, deadline: ``commands.node_options.timing``).
     """
     try:
         creds = client_module.resolve_credentials(node, jwt)

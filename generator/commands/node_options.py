@@ -1,4 +1,8 @@
-"""Command-line options shared by ``plan`` and ``deploy``, and what they resolve to."""
+"""Command-line options shared by ``plan``, ``deploy`` and ``qa --node``, and what they resolve to.
+
+The one place where argparse's namespace meets the node library: each function here turns options into
+the library's own typed values (``Credentials``, ``NodeClient``, timeouts).
+"""
 
 from __future__ import annotations
 
