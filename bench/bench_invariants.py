@@ -44,6 +44,9 @@ def main(argv: list[str]) -> int:
             started = time.perf_counter()
             found = inv.explore(key, tmp)
             seconds = time.perf_counter() - started
+            if found is None:
+                print(f"{key}: maps no flow, nothing to search")
+                continue
             print(f"{key}: {args.examples} examples{'' if args.seed is None else f' from seed {args.seed}'} in {seconds:.0f} s "
                   f"({seconds / args.examples * 1000:.0f} ms each); {len(found)} invariant(s) violated")
             for name, message in sorted(found.items()):
