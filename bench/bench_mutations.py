@@ -3,7 +3,7 @@
     python bench/bench_mutations.py [COUNT] [SEED] [FOLDER]     (default: 5000 0 ../shared/talk-docs)
 
 Each mutation stacks one to three edits drawn from the variant classes of
-``tests/talkdoc_mutations.py`` (punctuation, case, whitespace, underline, newline,
+``tests/support/talkdoc_mutations.py`` (punctuation, case, whitespace, underline, newline,
 intro, blank_system) and cycles over every document of the folder. A mutation is
 accepted when it imports to the same flows as the original with every row, and
 writes back to a document that reads the same. Prints the counts, the edits
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from generator.talkdoc.parse import parse_file  # noqa: E402
-from tests.talkdoc_mutations import check, mutations  # noqa: E402
+from tests.support.talkdoc_mutations import check, mutations  # noqa: E402
 
 DEFAULT = ROOT.parent / "shared" / "talk-docs"
 

@@ -3,7 +3,7 @@
     python bench/review_matrix_pairs.py [a-b …] [--talk-docs DIR]
 
 Each pair is imported (both documents, or the one Talk wrote), generated and simulated once; every
-finding of tests/review_matrix.py that applies to it runs as a scenario, as the suite runs them on its
+finding of tests/support/review_matrix.py that applies to it runs as a scenario, as the suite runs them on its
 six specs. Prints one line per pair (each finding ok, FAIL or n/a), the problems of each failing cell,
 and the totals. Exit 1 when a cell fails. Nothing is written outside a temporary folder.
 """
@@ -24,7 +24,7 @@ from bench_pairs import pairs  # noqa: E402
 from generator.simulate.scenario import Simulation  # noqa: E402
 from generator.spec.loader import load_node_config  # noqa: E402
 from generator.talkdoc.files import import_to_folder  # noqa: E402
-from tests.review_matrix import CASES, facts_of, run_case  # noqa: E402
+from tests.support.review_matrix import CASES, facts_of, run_case  # noqa: E402
 
 
 def cells(name: str, docs: list[Path], work: Path) -> dict[str, list[str] | None]:

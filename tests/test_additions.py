@@ -13,7 +13,7 @@ from generator.build.summary import summary_lines
 from generator.spec.additions import apply, recorded, target_additions
 from generator.spec.loader import load_node_config, load_spec_file
 from generator.spec.model import Ref
-from tests.spec_samples import erp_crm_spec
+from tests.support.spec_samples import erp_crm_spec
 from generator.talkdoc import render_docs
 
 ROOT = Path(__file__).resolve().parents[1]

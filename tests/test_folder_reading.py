@@ -14,7 +14,7 @@ import pytest
 
 from generator.errors import UserError
 from generator.nodefolder import parse_json
-from tests.node_helpers import SAMPLE, make_project, run, sample_configs, use_node
+from tests.support.node_helpers import SAMPLE, make_project, run, sample_configs, use_node
 
 PIPE = "crmoffice-contacts-collect"
 

@@ -9,7 +9,7 @@ import pytest
 
 from generator.cli import main
 from generator.errors import UserError
-from tests.spec_samples import MINIMAL_SPEC
+from tests.support.spec_samples import MINIMAL_SPEC
 
 ROOT = Path(__file__).resolve().parents[1]
 

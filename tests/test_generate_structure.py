@@ -20,7 +20,7 @@ from generator.simulate.scenario import Simulation
 from generator.spec.loader import load_node_config, load_spec_text, merge_specs
 from generator.spec.model import Ref
 from generator.util import jsonfmt
-from tests.spec_samples import erp_crm_spec
+from tests.support.spec_samples import erp_crm_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT / "specs" / "customerp-crmoffice.yaml"
@@ -867,7 +867,7 @@ def test_a_flow_within_one_system_creates(tmp_path):
     """Talk's flows within one system ("every Business NXT company is synchronized with a Business NXT
     address"): the source is in the target's system, but it is the entity an insert is made from, not a
     counterpart there. Counted as one, it kept every such flow from creating."""
-    from tests.simulate_support import scenario_failures
+    from tests.support.simulate_support import scenario_failures
 
     spec = tmp_path / "one-system.yaml"
     spec.write_text(yaml.safe_dump({

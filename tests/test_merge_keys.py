@@ -92,7 +92,7 @@ def test_only_an_insert_fills_the_key_an_update_writes_the_golden_record(output)
     assert ["add-if", "email", "_S.$key-properties_email"] in rules["golden-properties"]
     # Flows whose rows map their merge keys write nothing more (the example spec).
     from generator.build.plan import build_plan
-    from tests.simulate_support import EXAMPLE
+    from tests.support.simulate_support import EXAMPLE
     assert all(t.keys == () for t in build_plan(load_node_config([EXAMPLE])).targets)
 
 

@@ -11,8 +11,8 @@ import zlib
 
 import pytest
 
-from tests.fault_node import FaultNode, Reply
-from tests.node_helpers import SAMPLE, make_project, run, sample_configs, use_node
+from tests.support.fault_node import FaultNode, Reply
+from tests.support.node_helpers import SAMPLE, make_project, run, sample_configs, use_node
 
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.Ym91bmRzLXRlc3Rz.BOUNDS-SIGNATURE-1234"
 GROUP_PATH = f"/config/{SAMPLE}"

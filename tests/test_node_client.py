@@ -14,7 +14,7 @@ from generator.node.client import (
     Credentials, CredentialsError, NodeAuthError, NodeClient, NodeError, NodeRejected, NodeUnavailable,
     RetryPolicy, Timeouts, clean_jwt, normalize_node_url, parse_retry_after, resolve_credentials,
 )
-from tests.node_helpers import sample_configs
+from tests.support.node_helpers import sample_configs
 
 
 class Sleeps(list):

@@ -11,7 +11,7 @@ import pytest
 from generator.node.deploy import Progress, upload_body, wait_until_deployed
 from generator.node.problems import dotted, json_path_segments
 from generator.util import jsonfmt
-from tests.node_helpers import SAMPLE, fast_retries, make_project, run, sample_configs, use_node
+from tests.support.node_helpers import SAMPLE, fast_retries, make_project, run, sample_configs, use_node
 
 OTHER_GROUP = [
     {"_id": "other-system", "type": "system:url", "base_url": "http://example.org/"},

@@ -13,7 +13,7 @@ import pytest
 import requests
 import yaml
 
-from tests.node_helpers import sample_configs
+from tests.support.node_helpers import sample_configs
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SWAGGER = SHARED / "sesam-docs" / "hub" / "swagger_public.yaml"

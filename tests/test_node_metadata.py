@@ -12,7 +12,7 @@ from generator.node.client import NodeError, unwrap_metadata
 from generator.node.folder import load_folder
 from generator.node.metadata import local_metadata, plan_metadata, render_metadata_plan
 from generator.util import jsonfmt
-from tests.node_helpers import SAMPLE, fast_retries, make_project, run, sample_configs, use_node
+from tests.support.node_helpers import SAMPLE, fast_retries, make_project, run, sample_configs, use_node
 
 LOCAL = {"_id": "node", "type": "metadata", "namespaced_identifiers": False}  # the fixture's file
 ON_NODE = {"_id": "node", "type": "metadata", "namespaced_identifiers": True,

@@ -8,7 +8,7 @@ import pytest
 
 from generator.node.plan import ADD, CHANGE, REMOVE, compute_plan, normalize_config, render_text
 from generator.util import jsonfmt
-from tests.node_helpers import SAMPLE, fast_retries, make_project, run, sample_configs, use_node
+from tests.support.node_helpers import SAMPLE, fast_retries, make_project, run, sample_configs, use_node
 
 
 def test_runtime_keys_are_stripped():

@@ -11,7 +11,7 @@ import pytest
 
 from generator.node.client import NodeClient, NodeError, RetryPolicy, resolve_credentials, CredentialsError
 from generator.node.emulator import start_emulator
-from tests.node_helpers import SAMPLE, fast_retries, make_project, run, sample_configs, use_node
+from tests.support.node_helpers import SAMPLE, fast_retries, make_project, run, sample_configs, use_node
 
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXBheWxvYWQtZm9yLXRlc3Rz.TOP-SECRET-SIGNATURE-0123456789"
 WRONG = "eyJhbGciOiJIUzI1NiJ9.d3Jvbmc.WRONG-SECRET-SIGNATURE-9876543210"
@@ -111,7 +111,7 @@ import html  # noqa: E402
 import re  # noqa: E402
 from urllib.parse import quote, unquote  # noqa: E402
 
-from tests.fault_node import FaultNode, Reply  # noqa: E402
+from tests.support.fault_node import FaultNode, Reply  # noqa: E402
 
 ECHO_TOKEN = "eyJhbGciOiJIUzI1NiJ9.ZWNob2VkLXNlY3JldC1wYXlsb2Fk.ECHOED-SECRET-SIGNATURE-7777"
 HEADER = f"Bearer {ECHO_TOKEN}"

@@ -1,6 +1,6 @@
 """The node is never changed behind the user's back: redirects, failed uploads, the env step.
 
-Each test runs pipegen against ``FaultNode`` (tests/fault_node.py), a real
+Each test runs pipegen against ``FaultNode`` (tests/support/fault_node.py), a real
 HTTP server on 127.0.0.1 that misbehaves as scripted, and then checks what
 the node holds and which requests reached it.
 """
@@ -12,8 +12,8 @@ import json
 import pytest
 
 from generator.nodefolder import MAX_JSON_DEPTH
-from tests.fault_node import FaultNode, Reply
-from tests.node_helpers import SAMPLE, fast_retries, make_project, run, use_node
+from tests.support.fault_node import FaultNode, Reply
+from tests.support.node_helpers import SAMPLE, fast_retries, make_project, run, use_node
 
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.ZmF1bHQtbm9kZS10ZXN0cw.FAULT-NODE-SIGNATURE-4242"
 OTHER = [{"_id": "other-pipe", "type": "pipe", "metadata": {"$config-group": "other-team"}},

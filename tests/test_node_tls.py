@@ -7,8 +7,8 @@ import ssl
 
 import pytest
 
-from tests.fault_node import FaultNode
-from tests.node_helpers import make_project, run, use_node
+from tests.support.fault_node import FaultNode
+from tests.support.node_helpers import make_project, run, use_node
 
 x509 = pytest.importorskip("cryptography.x509")
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402

@@ -18,7 +18,7 @@ import pytest
 from generator.build.generate import check_owned, generate, render_specs
 from generator.cli import main
 from generator.util import fsutil
-from tests.spec_samples import MINIMAL_SPEC
+from tests.support.spec_samples import MINIMAL_SPEC
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -20,7 +20,7 @@ from generator.qa.dtlread import parse_ref, value_refs
 from generator.qa.recover import Component, recover
 from generator.dtl.catalog import EXPRESSIONS, TRANSFORMS
 from generator.validation.jsonpos import format_path
-from tests.qa_support import (
+from tests.support.qa_support import (
     DEFAULT, EXAMPLE, ROOT, adds, all_spec_files, components, generate, get, nodes, pipe, rules_of, rename_rule_sets,
     run, summary, write_config,
 )

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from generator.cli import main
-from tests.qa_support import EXAMPLE, ROOT, SHARED, components, generate, mutated, write_config
+from tests.support.qa_support import EXAMPLE, ROOT, SHARED, components, generate, mutated, write_config
 from tests.test_qa_mutations import (  # noqa: F401 (bare_default is a fixture)
     add_merge, bare_default, create_blank, edit_creators, remove_pipe, rename, turn_on_deletes,
 )

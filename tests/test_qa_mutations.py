@@ -15,7 +15,7 @@ from typing import Callable
 
 import pytest
 
-from tests.qa_support import (
+from tests.support.qa_support import (
     DEFAULT, EXAMPLE, ROOT, Changed, Config, adds, delete, generate, get, loc, mutated, nodes, pipe,
     producing_sets, refs, rename_pipe, rules_of, run,
 )

@@ -7,7 +7,7 @@ import copy
 
 import pytest
 
-from tests.qa_support import EXAMPLE, generate, pipe, run, summary
+from tests.support.qa_support import EXAMPLE, generate, pipe, run, summary
 
 EMP = "erp.employee -> crm.contact"
 CUST_CONTACT = "erp.customer -> crm.contact (human data)"

@@ -1,6 +1,6 @@
 """The review's behavioural findings, each as a scenario on each spec's own datatypes.
 
-Cells are (finding, spec): the scenario is built from the spec's plan (tests/review_matrix.py) and run
+Cells are (finding, spec): the scenario is built from the spec's plan (tests/support/review_matrix.py) and run
 under the simulator; a finding that does not apply to a spec is skipped with the reason computed from
 it. One generated config and one simulation serve every cell of a spec. Specs: the default and example
 specs, and four imported Talk pairs (skipped without ../shared/talk-docs). The table of what these cells
@@ -19,8 +19,8 @@ from generator.simulate.scenario import Simulation
 from generator.spec.loader import load_node_config
 from generator.talkdoc.files import import_to_folder
 from tests.conftest import SHARED
-from tests.review_matrix import CASES, IMPORTED, SPECS, facts_of, run_case, spec_files
-from tests.simulate_support import grid
+from tests.support.review_matrix import CASES, IMPORTED, SPECS, facts_of, run_case, spec_files
+from tests.support.simulate_support import grid
 
 # Cells today's generator still fails: the finding's scenario runs as a strict xfail naming it (none now).
 KNOWN: dict[tuple[str, str], str] = {}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.simulate_support import scenario_failures
+from tests.support.simulate_support import scenario_failures
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "specs" / "examples" / "erp-crm-properties.yaml"

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 from generator.simulate.invariants import INVARIANTS, World
 from generator.spec.model import Ref
-from tests.simulate_support import EXAMPLE, ROOT, SEED, grid, imported_spec
+from tests.support.simulate_support import EXAMPLE, ROOT, SEED, grid, imported_spec
 
 SUBSETS = ROOT / "tests" / "fixtures" / "simulate" / "review-b6-specs" / "customers-people.yaml"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 from generator.simulate.scenario import Simulation, load_scenario, run_scenario
-from tests.simulate_support import imported_spec
+from tests.support.simulate_support import imported_spec
 
 
 

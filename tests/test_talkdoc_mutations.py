@@ -1,6 +1,6 @@
 """Earlier generations of the Talk documents: variants of the fixed phrases import without refusal.
 
-The mutations (``tests/talkdoc_mutations.py``) edit what the documents' generator writes (the
+The mutations (``tests/support/talkdoc_mutations.py``) edit what the documents' generator writes (the
 fixed headings and sentences, underlines, line ends, the introduction, system names), never
 the data in table cells. Each mutated document must import, to the same flows as the original,
 with every row, and write back to a document that reads the same. The suite runs a seeded
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from generator.talkdoc.parse import parse_file
-from tests.talkdoc_mutations import CLASSES, check, mutate, mutations
+from tests.support.talkdoc_mutations import CLASSES, check, mutate, mutations
 
 FIXTURES = Path(__file__).parent / "fixtures" / "talkdoc"
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "talk-docs"

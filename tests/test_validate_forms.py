@@ -172,7 +172,7 @@ def test_the_hubspot_connector_names_its_misspelt_sink_property():
 
 @pytest.mark.parametrize("name", REAL_FOLDERS)
 def test_public_node_folders_deploy_and_then_plan_no_change(name, tmp_path, sesam_node, capsys, monkeypatch):
-    from tests.node_helpers import fast_retries, use_node
+    from tests.support.node_helpers import fast_retries, use_node
 
     source = REFERENCE / name
     if not source.is_dir():

@@ -12,7 +12,7 @@ import yaml
 from generator.cli import main
 from generator.errors import UserError
 from generator.spec import yamlpos
-from tests.spec_samples import MINIMAL_SPEC
+from tests.support.spec_samples import MINIMAL_SPEC
 
 ROOT = Path(__file__).resolve().parents[1]
 

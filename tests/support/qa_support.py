@@ -21,7 +21,7 @@ from generator.spec.loader import load_node_config
 from generator.util import jsonfmt
 from generator.validation.jsonpos import format_path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared"
 SPECS = ROOT / "specs"
 EXAMPLE = SPECS / "examples" / "erp-crm-properties.yaml"

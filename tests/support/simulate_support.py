@@ -10,7 +10,7 @@ import pytest
 from generator.simulate.scenario import Simulation, load_scenario, run_scenario
 from generator.talkdoc.files import import_to_folder
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TALK = ROOT.parent / "shared" / "talk-docs"
 SEED = ROOT / "specs" / "customerp-crmoffice.yaml"
 EXAMPLE = ROOT / "specs" / "examples" / "erp-crm-properties.yaml"

@@ -606,8 +606,8 @@ def _diff(before: dict, after: dict) -> str:
 
 
 def spec_files() -> dict[str, Path]:
-    """The committed specs of the matrix (the imported ones come from ``tests.simulate_support``)."""
-    root = Path(__file__).resolve().parents[1]
+    """The committed specs of the matrix (the imported ones come from ``tests.support.simulate_support``)."""
+    root = Path(__file__).resolve().parents[2]
     return {"default": root / "specs" / "customerp-crmoffice.yaml",
             "example": root / "specs" / "examples" / "erp-crm-properties.yaml"}
 

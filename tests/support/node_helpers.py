@@ -7,7 +7,7 @@ from pathlib import Path
 
 from generator.cli import main
 
-FIXTURES = Path(__file__).parent / "fixtures" / "node"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "node"
 SAMPLE = "customerp-crmoffice"
 CREDENTIAL_VARS = ("SESAM_NODE", "SESAM_JWT", "NODE", "JWT")
 
