@@ -458,7 +458,7 @@ class NodeClient:
     def _pause(self, delay: float, method: str, shown: str, why: str) -> None:
         """Sleep before a retry, unless the pause would outlast the deadline."""
         left = self._remaining(method, shown)
-        if left is not None and delay >= left:
+        if left is not None and self.deadline is not None and delay >= left:
             raise DeadlineExceeded(f"{method} {shown}: {why}; the next retry would come after "
                                    f"{self.deadline.describe()}, so pipegen stops here")
         self._sleep(delay)
@@ -559,7 +559,7 @@ class NodeClient:
         except BaseException:
             response.close()
             raise
-        response._content_consumed = True
+        response._content_consumed = True  # type: ignore[attr-defined]  # as requests marks content it read
         response.raw.release_conn()
         return response
 

@@ -28,7 +28,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence, TextIO
+from typing import AbstractSet, Any, Callable, Mapping, Sequence, TextIO
 
 from generator.errors import Location, Problem, UserError, fail
 from generator.util import jsonfmt
@@ -281,7 +281,7 @@ def pending_pipes(entries: Sequence[Mapping[str, Any]], sent: set[str], removed:
 def wait_until_deployed(
     client: NodeClient,
     sent: set[str],
-    removed: set[str] = frozenset(),
+    removed: AbstractSet[str] = frozenset(),
     *,
     timeout: float,
     progress: Progress,

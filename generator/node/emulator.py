@@ -339,8 +339,8 @@ def _tagged(config: dict, group: str) -> dict:
     """The node records a component's group in ``metadata.$config-group`` (not for the default group)."""
     config = copy.deepcopy(config)
     if group != DEFAULT_GROUP and config.get("type") != "metadata":
-        metadata = config.get("metadata") if isinstance(config.get("metadata"), dict) else {}
-        config["metadata"] = {**metadata, "$config-group": group}
+        metadata = config.get("metadata")
+        config["metadata"] = {**(metadata if isinstance(metadata, dict) else {}), "$config-group": group}
     return config
 
 
@@ -457,7 +457,7 @@ class Emulator:
         self.jwt = jwt
         self.readonly_jwt = readonly_jwt
         self.routes: list[Route] = []
-        for method, pattern, handler in [
+        table: list[tuple[str, str, Callable[..., tuple[int, Any]]]] = [
             ("GET", r"/health", self.get_health),
             ("GET", r"/config", self.get_config_default),
             ("PUT", r"/config", self.put_config_default),
@@ -483,7 +483,8 @@ class Emulator:
             ("GET", r"/metadata", self.get_metadata),
             ("PUT", r"/metadata", self.put_metadata),
             ("DELETE", r"/metadata", self.delete_metadata),
-        ]:
+        ]
+        for method, pattern, handler in table:
             self.routes.append((method, re.compile(pattern + "$"), handler))
 
     # ---- dispatch
@@ -811,7 +812,8 @@ def _errors_by_id(entries: list[dict]) -> dict[str, list]:
 
 
 def _dependencies(config: dict) -> list[str]:
-    source = config.get("source") if isinstance(config.get("source"), dict) else {}
+    raw = config.get("source")
+    source = raw if isinstance(raw, dict) else {}
     found = [source["dataset"]] if isinstance(source.get("dataset"), str) else []
     for item in source.get("datasets") or []:
         if isinstance(item, str):
@@ -829,11 +831,12 @@ def _form(request: Request) -> dict[str, str]:
 def _multipart(request: Request) -> dict[str, tuple[bytes, str]]:
     head = f"Content-Type: {request.headers.get('Content-Type')}\r\n\r\n".encode()
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + request.body)
-    parts = {}
+    parts: dict[str, tuple[bytes, str]] = {}
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
-        if name:
-            parts[name] = (part.get_payload(decode=True) or b"", part.get_content_type())
+        if isinstance(name, str) and name:
+            payload = part.get_payload(decode=True)
+            parts[name] = (payload if isinstance(payload, bytes) else b"", part.get_content_type())
     return parts
 
 
@@ -997,7 +1000,8 @@ def start_emulator(
         thread.join(timeout=5)
 
     bound_host, bound_port = server.server_address[:2]
-    return RunningNode(f"http://{bound_host}:{bound_port}/api", jwt, readonly_jwt, state, faults, stop)
+    host = bound_host.decode() if isinstance(bound_host, (bytes, bytearray)) else str(bound_host)
+    return RunningNode(f"http://{host}:{bound_port}/api", jwt, readonly_jwt, state, faults, stop)
 
 
 def main(argv: list[str] | None = None) -> None:  # pragma: no cover - manual use

@@ -120,7 +120,7 @@ def _type_of(config: Mapping[str, Any]) -> str:
 
 
 def compute_plan(
-    local: Iterable[tuple[dict, str | None]],
+    local: Iterable[tuple[Mapping[str, Any], str | None]],
     live: Sequence[Mapping[str, Any]],
     *,
     group: str,

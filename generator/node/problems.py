@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, Sequence
 
-from generator.errors import Location, Problem
+from generator.errors import Level, Location, Problem
 from generator.node.folder import METADATA_FILE, NodeFolder, locate
 from generator.node.client import one_line
 from generator.node.redact import scrub
@@ -52,7 +52,8 @@ def validation_problems(errors: Sequence[Any], folder: NodeFolder, fallback: str
     for entry in errors:
         if not isinstance(entry, dict):
             continue
-        posted = entry.get("posted-config") if isinstance(entry.get("posted-config"), dict) else {}
+        raw = entry.get("posted-config")
+        posted = raw if isinstance(raw, dict) else {}
         cid = _quoted(posted.get("_id", "?"))
         kind = "system" if str(posted.get("type", "")).startswith("system:") else _quoted(posted.get("type", "component"))
         file = _file_of(posted, folder, fallback)
@@ -62,7 +63,7 @@ def validation_problems(errors: Sequence[Any], folder: NodeFolder, fallback: str
                 continue
             segments = json_path_segments(str(error.get("elements", "$")))
             line, col = locate(file, segments) if file.endswith(".json") else (0, 0)
-            level = "warning" if error.get("level") == "warning" else "error"
+            level: Level = "warning" if error.get("level") == "warning" else "error"
             prefix = "" if level == "warning" else "error: "
             message = f"{prefix}{kind} {cid}: {_quoted(error.get('msg', '(no message)'), 1000)}"
             problems.append(Problem(Location(file, line, col), _quoted(dotted(segments), 200), message, level))

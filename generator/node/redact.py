@@ -28,7 +28,7 @@ import contextlib
 import re
 import sys
 import threading
-from typing import Iterator, TextIO
+from typing import Any, Iterator, TextIO
 
 REDACTED = "<redacted>"
 
@@ -216,7 +216,7 @@ class Redactor:
 
     def _short_spans(self, text: str) -> list[tuple[int, int]]:
         """Where a short token stands alone in the original text (blanks kept: they separate words)."""
-        spans = []
+        spans: list[tuple[int, int]] = []
         text = _fold(text)
         for needle in self._short:
             pattern = r"(?<![0-9a-z])" + re.escape(needle) + r"(?![0-9a-z])"
@@ -291,7 +291,7 @@ class _ScrubbingStream:
             self._held = ""
         self._inner.flush()
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
 
