@@ -359,7 +359,8 @@ class Linter:
             return
         where = spec.get("where")
         listed = isinstance(where, list) and bool(where) and isinstance(where[0], list)
-        for i, clause in enumerate(where if listed else [where]):
+        clauses: Any = where if listed else [where]
+        for i, clause in enumerate(clauses):
             if not (isinstance(clause, list) and len(clause) == 3 and clause[0] == "eq"):
                 continue
             sides = [c for c in clause[1:] if isinstance(c, str)]

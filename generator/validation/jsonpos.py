@@ -92,7 +92,8 @@ def line_col(text: str, offset: int) -> tuple[int, int]:
 
 
 def _skip_ws(text: str, pos: int) -> int:
-    return _WS.match(text, pos).end()
+    found = _WS.match(text, pos)  # blanks, perhaps none: it always matches
+    return found.end() if found else pos
 
 
 def locate(text: str, path: Sequence[PathPart], *, key: bool = False) -> tuple[int, int]:

@@ -10,7 +10,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping
 
-from generator.errors import Location, Problem
+from generator.errors import Level, Location, Problem
 from generator.nodefolder import METADATA_FILE, VARIABLES_FILE  # noqa: F401 - the layout, re-exported here
 from generator.validation.jsonpos import JsonPath, format_path, locate
 
@@ -89,7 +89,7 @@ class Findings:
     _seen: set[tuple[str, JsonPath, str, str]] = field(default_factory=set)
     _problems: list[Problem] = field(default_factory=list)
 
-    def add(self, file: str, path: JsonPath, message: str, level: str = "error", *, key: bool = False,
+    def add(self, file: str, path: JsonPath, message: str, level: Level = "error", *, key: bool = False,
             line: int = 0, col: int = 0) -> None:
         marker = (file, path, message, level)
         if marker in self._seen:

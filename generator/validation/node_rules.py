@@ -16,7 +16,7 @@ Misspelt property names the node ignores (``set-initial-offset``) are reported b
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterable, Mapping
 
 from generator.validation.jsonpos import JsonPath
 from generator.validation.model import PIPE, Entity, Findings, ConfigFolder, strings, transforms, walk
@@ -124,7 +124,7 @@ def _check_rest_transforms(pipe: Entity, systems: Mapping[str, Entity], findings
             # The connector template's share pipe sets "batch_size": 1 (connector-templates.rst l.72).
             _check_insert_batch(pipe, path + ("template",), "the transform-share-rest template inserts", findings)
         elif kind == "rest":
-            methods = _methods(transform, systems.get(transform.get("system")), earlier)
+            methods = _methods(transform, systems.get(str(transform.get("system"))), earlier)
             if methods & INSERT_METHODS:
                 _check_insert_batch(pipe, path, "this REST transform inserts (a POST operation)", findings)
             guarded = _triggers_on_deleted(transform) or any(_looks_at_deleted(t) for t, _ in earlier)
@@ -187,6 +187,6 @@ def _looks_at_deleted(transform: dict) -> bool:
     return any(isinstance(v, str) and v.endswith("._deleted") for _p, v in walk(transform["rules"]))
 
 
-def own_reads(reads: Iterator[Any], writers: Mapping[str, list[Entity]]) -> list[SinkRead]:
+def own_reads(reads: Iterable[Any], writers: Mapping[str, list[Entity]]) -> list[SinkRead]:
     """The reads of a dataset by a pipe that writes it itself."""
     return [SinkRead(r.pipe, r.dataset, r.path, r.kind) for r in reads if r.pipe in writers.get(r.dataset, [])]

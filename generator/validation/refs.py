@@ -323,7 +323,7 @@ def _check_systems(config: ConfigFolder, findings: Findings) -> None:
             if system is None:
                 continue
             kind = component.get("type")
-            allowed = SYSTEM_TYPES.get((role, kind))
+            allowed = SYSTEM_TYPES.get((role, str(kind)))
             system_type = system.config.get("type")
             if allowed and system_type not in allowed:
                 findings.error(pipe.file, path + ("system",),
@@ -358,8 +358,8 @@ def _check_operation(findings: Findings, pipe: Entity, system: Entity, component
     operation = component.get("operation")
     if not isinstance(operation, str) or "$ENV(" in operation:
         return
-    local = component.get("operations") if isinstance(component.get("operations"), dict) else {}
-    known = {**_operations(system), **local}
+    local = component.get("operations")
+    known = {**_operations(system), **(local if isinstance(local, dict) else {})}
     if operation not in known:
         findings.error(pipe.file, path + ("operation",),
                        f"operation '{operation}' is not defined in system '{system.id}'{did_you_mean(operation, known)}")
@@ -477,7 +477,7 @@ def is_encryption_argument(entity: Entity, path: JsonPath) -> bool:
     """
     if len(path) < 2 or not isinstance(path[-1], int):
         return False
-    call = entity.config
+    call: Any = entity.config
     for step in path[len(entity.base):-1]:
         try:
             call = call[step]

@@ -17,7 +17,7 @@ import json
 import re
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, Iterator
 
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError
@@ -38,7 +38,7 @@ _TYPE_NAMES = {"object": "an object", "array": "a list", "string": "a string", "
 
 def load_schema(kind: str) -> dict[str, Any]:
     """One published schema as a dict."""
-    text = resources.files("generator").joinpath("schemas", SCHEMA_FILES[kind]).read_text(encoding="utf-8")
+    text = resources.files("generator").joinpath(f"schemas/{SCHEMA_FILES[kind]}").read_text(encoding="utf-8")
     return json.loads(text)
 
 
@@ -85,7 +85,8 @@ def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
 # validator reads such an allOf as a switch on the discriminating property: same meaning, one lookup.
 
 
-def _switch(validator: Draft7Validator, spec: dict[str, Any], instance: Any, schema: dict[str, Any]):
+def _switch(validator: Draft7Validator, spec: dict[str, Any], instance: Any, schema: dict[str, Any],
+            ) -> Iterator[ValidationError]:
     if not isinstance(instance, dict):
         return
     key = spec["property"]
@@ -104,7 +105,8 @@ _PLAIN_TYPES = {"string": str, "object": dict, "array": list, "boolean": bool, "
 _plain_type = Draft7Validator.VALIDATORS["type"]
 
 
-def _type(validator: Draft7Validator, types: Any, instance: Any, schema: dict[str, Any]):
+def _type(validator: Draft7Validator, types: Any, instance: Any, schema: dict[str, Any],
+          ) -> Iterator[ValidationError]:
     if isinstance(types, str) and instance.__class__ is _PLAIN_TYPES.get(types):
         return
     yield from _plain_type(validator, types, instance, schema)
@@ -116,7 +118,8 @@ _plain_descend = _FastValidator.descend
 _EVOLVED: dict[int, tuple[Any, Draft7Validator]] = {}
 
 
-def _descend(self, instance, schema, path=None, schema_path=None, resolver=None):
+def _descend(self: Any, instance: Any, schema: Any, path: Any = None, schema_path: Any = None,
+             resolver: Any = None) -> Iterator[ValidationError]:
     """jsonschema's ``descend`` without making a new validator for every value it descends into.
 
     That was a third of the schema check: one validator per subschema is made once and
@@ -130,7 +133,7 @@ def _descend(self, instance, schema, path=None, schema_path=None, resolver=None)
     if known is None or known[0] is not schema:
         known = _EVOLVED[id(schema)] = (schema, self.evolve(schema=schema))
     evolved = known[1]
-    for validator, k, v in evolved._validators:
+    for validator, k, v in evolved._validators:  # type: ignore[attr-defined]  # jsonschema's own, as descend reads it
         for error in validator(evolved, v, instance, schema) or ():
             error._set(validator=k, validator_value=v, instance=instance, schema=schema,
                        type_checker=evolved.TYPE_CHECKER)
@@ -198,14 +201,16 @@ def check(config: ConfigFolder, findings: Findings) -> None:
 
 def _report(entity: Entity, error: ValidationError, findings: Findings) -> None:
     path = entity.at(*error.absolute_path)
-    instance = error.instance
+    # jsonschema types these for any draft (booleans, "unset"); here they are the failing value and its schema.
+    instance: Any = error.instance
+    schema: Any = error.schema
     if error.validator in _VALUE_VALIDATORS and _is_substituted(instance):
         return
     kind = error.validator
     if kind == "additionalProperties":
-        known = _known_properties(error.schema)
+        known = _known_properties(schema)
         for name in sorted(set(instance) - known):
-            if _pattern_match(error.schema, name):
+            if _pattern_match(schema, name):
                 continue
             right = _spelt_right(name, known)
             if right:
@@ -218,7 +223,8 @@ def _report(entity: Entity, error: ValidationError, findings: Findings) -> None:
                              key=True)
         return
     if kind == "required":
-        for name in error.validator_value:
+        required: Any = error.validator_value
+        for name in required:
             if isinstance(instance, dict) and name not in instance and "$conditional_properties" not in instance:
                 if name == "default" and path[-1:] == ("rules",):
                     findings.error(entity.file, path, "missing the 'default' rule (the entry point of a DTL transform)")
@@ -251,7 +257,9 @@ def _is_sensitive(path: tuple) -> bool:
 
 
 def _message(error: ValidationError, *, sensitive: bool = False) -> str:
-    kind, instance, expected = error.validator, error.instance, error.validator_value
+    kind = error.validator
+    instance: Any = error.instance
+    expected: Any = error.validator_value
     custom = error.schema.get("x-message") if isinstance(error.schema, dict) else None
     if custom:
         return custom
