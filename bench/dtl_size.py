@@ -9,7 +9,10 @@ blocks of enrich pipes. Prints per pipe kind, the total and nodes of conflict
 resolution per mapped target property (the global's rules shared by all the
 target properties they feed).
 
-    python bench/dtl_size.py OUTPUT_FOLDER
+With ``--by-rule`` it also lists where the nodes go: per pipe kind, each rule set by name, and each
+rule of the ``default`` rule set by what it does (``add golden``, ``if``, ``discard``), largest first.
+
+    python bench/dtl_size.py [--by-rule] OUTPUT_FOLDER
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import json
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 
 def nodes(value) -> int:
@@ -145,7 +149,7 @@ def measure(folder: Path) -> dict:
     for path in sorted((folder / "pipes").glob("*.conf.json")):
         pipe = json.loads(path.read_text(encoding="utf-8"))
         n = sum(nodes(t) for t in _transforms(pipe))
-        kind = "global" if pipe["_id"].startswith("global-") else pipe["_id"].rsplit("-", 1)[-1]
+        kind = _kind(pipe["_id"])
         per_kind[kind] += n
         total += n
         # Template steps (transform-collect-rest, transform-share-rest) hold parameters, no DTL; the
@@ -159,7 +163,45 @@ def measure(folder: Path) -> dict:
             "templates": templates, "per_kind": dict(sorted(per_kind.items()))}
 
 
+def _kind(pipe_id: str) -> str:
+    return "global" if pipe_id.startswith("global-") else pipe_id.rsplit("-", 1)[-1]
+
+
+def _rule_label(rule: Any) -> str:
+    """A ``default`` rule by what it does: ``add NAME`` for an add of a property, else its function."""
+    if not (isinstance(rule, list) and rule and isinstance(rule[0], str)):
+        return "(literal)"
+    if rule[0] in ("add", "add-if", "remove") and len(rule) > 1 and isinstance(rule[1], str):
+        return f"{rule[0]} {rule[1]}"
+    return rule[0]
+
+
+def parts(folder: Path) -> Counter:
+    """(pipe kind, part) -> DTL nodes over every pipe: template steps as ``template``, rule sets other
+    than ``default`` by name (``candidates``, ``update``), and the ``default`` rules by ``_rule_label``."""
+    found: Counter = Counter()
+    for path in sorted((folder / "pipes").glob("*.conf.json")):
+        pipe = json.loads(path.read_text(encoding="utf-8"))
+        kind = _kind(pipe["_id"])
+        for step in _transforms(pipe):
+            if step.get("type") != "dtl":
+                found[kind, "template"] += nodes(step)
+                continue
+            # The step itself, its "type" and the dict of rule sets: what no rule set holds.
+            found[kind, "(step)"] += nodes(step) - nodes(step.get("rules") or {}) + 1
+            for name, rules in (step.get("rules") or {}).items():
+                if name != "default":
+                    found[kind, f"rule set {name}"] += nodes(rules)
+                    continue
+                found[kind, "rule set default"] += 1
+                for rule in rules:
+                    found[kind, _rule_label(rule)] += nodes(rule)
+    return found
+
+
 def main(argv: list[str]) -> int:
+    by_rule = "--by-rule" in argv
+    argv = [a for a in argv if a != "--by-rule"]
     if len(argv) != 1:
         print(__doc__.strip().splitlines()[-1].strip(), file=sys.stderr)
         return 1
@@ -175,6 +217,10 @@ def main(argv: list[str]) -> int:
     print(f"  with the change-time rules: {m['conflict']:,d} nodes = {m['conflict'] / leaves:.1f} per property")
     print(f"  and the candidates' reads: {m['conflict'] + m['candidates']:,d} nodes "
           f"= {(m['conflict'] + m['candidates']) / leaves:.1f} per property")
+    if by_rule:
+        print("where the nodes go (pipe kind, part; largest first):")
+        for (kind, part), n in sorted(parts(Path(argv[0])).items(), key=lambda kv: (-kv[1], kv[0])):
+            print(f"{n:7,d}  {kind:>9}  {part}")
     return 0
 
 
