@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 from difflib import unified_diff
-from typing import Any
+from typing import Any, Literal
 
 from generator.nodetest.specs import TestSpec
 
@@ -133,7 +133,7 @@ def compare_json(spec: TestSpec, expected: Any, entities: list[dict], *, large_i
     if expected_json != current_json:
         return Outcome(spec, False, f"Pipe verify failed! Content mismatch for test spec '{spec.file}'",
                        diff_text(expected_json, current_json, spec.file, "current-output.json"), **counts)
-    return Outcome(spec, True, **counts)
+    return Outcome(spec, True, expected=counts["expected"], current=counts["current"])
 
 
 def compare_bytes(spec: TestSpec, expected: bytes, current: bytes) -> Outcome:
@@ -161,7 +161,7 @@ def update_text(spec: TestSpec, entities: list[dict], *, large_int_bugs: bool = 
 
 # ---- published CSV (configuration-sinks-csv.rst:60-165)
 
-_QUOTING = {"all": csv.QUOTE_ALL, "minimal": csv.QUOTE_MINIMAL, "non-numeric": csv.QUOTE_NONNUMERIC,
+_QUOTING: dict[str, Literal[0, 1, 2, 3]] = {"all": csv.QUOTE_ALL, "minimal": csv.QUOTE_MINIMAL, "non-numeric": csv.QUOTE_NONNUMERIC,
             "none": csv.QUOTE_NONE}
 
 

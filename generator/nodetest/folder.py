@@ -89,7 +89,7 @@ def _conf_files(folder: Path) -> list[Path]:
     # sesam-py zips every *.conf.json below pipes/ and systems/, subfolders included.
     if not folder.is_dir():
         return []
-    out = []
+    out: list[Path] = []
     for dirpath, _, files in os.walk(folder):
         out.extend(Path(dirpath) / f for f in files if f.endswith(".conf.json"))
     return sorted(out)
@@ -126,8 +126,9 @@ def _effective(raw: dict, env: dict, ns_default: bool) -> dict:
     config = _expand(raw, env)
     config = pipe_features.resolve_conditionals(config, env)
     pid = config["_id"]
-    source = config.get("source") if isinstance(config.get("source"), dict) else {}
-    sink = config.get("sink") if isinstance(config.get("sink"), dict) else {"type": "dataset", "dataset": pid}
+    raw_source, raw_sink = config.get("source"), config.get("sink")
+    source = raw_source if isinstance(raw_source, dict) else {}
+    sink = raw_sink if isinstance(raw_sink, dict) else {"type": "dataset", "dataset": pid}
     if sink.get("type", "dataset") == "dataset":
         sink = {"type": "dataset", **sink}
         sink.setdefault("dataset", pid)

@@ -40,9 +40,10 @@ def text(results: Sequence[FolderResult]) -> str:
 
 
 def as_json(results: Sequence[FolderResult]) -> str:
-    out = {"summary": summary(results), "folders": []}
+    folders: list[dict] = []
+    out = {"summary": summary(results), "folders": folders}
     for r in results:
-        out["folders"].append({
+        folders.append({
             "folder": str(r.root), "ok": r.ok, "errors": r.errors, "warnings": r.warnings, "info": r.info,
             "updated": r.updated, "ran": r.ran, "seconds": round(r.seconds, 3),
             "specs": [{"pipe": o.spec.pipe, "spec": o.spec.spec_file, "ok": o.ok, "message": o.message,

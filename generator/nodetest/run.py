@@ -11,7 +11,7 @@ import json
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from generator.nodetest.compare import Outcome, compare_bytes, compare_json, render_csv, update_text
 from generator.nodetest.folder import Effective, NodeFolder, effective_pipes, read_folder
@@ -79,7 +79,9 @@ class _TestNode(Node):
 @register_sink(_CAPTURE)
 def _capture(run: PipeRun, sink: dict, name: str, out: list[dict], seen: set) -> None:
     """Keeps what a verified pipe would hand its real sink (which is never called)."""
-    run.node.captured.setdefault(sink["key"], []).extend(out)
+    node = run.node
+    assert isinstance(node, _TestNode)  # the capture sink is only registered on a test run's node
+    node.captured.setdefault(sink["key"], []).extend(out)
 
 
 def test_folder(root: Path, options: Options = Options()) -> FolderResult:
@@ -125,11 +127,18 @@ def _test(root: Path, options: Options, result: FolderResult) -> None:
     before = len(result.errors)
     node = _run(folder, pipes, needed, verified, options, result)
     if len(result.errors) == before:  # an upstream pipe that failed leaves nothing to compare
-        opaque = _encrypts(pipes[pid].config for pid in needed | set(verified))
+        opaque = _encrypts(_config(pipes, pid) for pid in needed | set(verified))
         _verify(folder, pipes, load.specs, verified, node, options, result, opaque)
 
 
-def _encrypts(configs) -> bool:
+def _config(pipes: dict[str, Effective], pid: str) -> dict:
+    """A pipe's effective config; ``_check_constructs`` stopped the run at any pipe the node would refuse."""
+    config = pipes[pid].config
+    assert config is not None, pid
+    return config
+
+
+def _encrypts(configs: Iterable[dict]) -> bool:
     """Whether any of the pipes calls a DTL encryption function (dtl-functions-encryption.rst)."""
     return any(f'"{name}"' in json.dumps(c.get("transform")) for c in configs
                for name in ("encrypt", "encrypt-pki", "encrypt-pgp"))
@@ -209,7 +218,8 @@ def unmodelled(config: dict, *, verified: bool) -> list[str]:
 def _offline_template(transform: dict) -> bool:
     """transform-collect-rest without a lookup operation only hops to its share dataset
     (configuration-transforms-template.rst l.57); every other template calls the system."""
-    props = transform.get("properties") if isinstance(transform.get("properties"), dict) else {}
+    raw = transform.get("properties")
+    props = raw if isinstance(raw, dict) else {}
     return (transform.get("template") == "transform-collect-rest" and transform.get("template") in runner.TEMPLATES
             and not props.get("operation_lookup") and not props.get("operation_lookup_delete"))
 
@@ -225,7 +235,8 @@ def _flat_transforms(spec: Any) -> list[dict]:
     return out
 
 
-def _check_constructs(pipes, needed, verified, result: FolderResult) -> bool:
+def _check_constructs(pipes: dict[str, Effective], needed: set[str], verified: list[str],
+                      result: FolderResult) -> bool:
     blocked = False
     for pid in sorted(needed | set(verified)):
         e = pipes[pid]
@@ -249,7 +260,7 @@ def _check_constructs(pipes, needed, verified, result: FolderResult) -> bool:
 
 # ---- running
 
-def _run(folder: NodeFolder, pipes, needed: set[str], verified: list[str], options: Options,
+def _run(folder: NodeFolder, pipes: dict[str, Effective], needed: set[str], verified: list[str], options: Options,
          result: FolderResult) -> _TestNode:
     files = {f"pipes/{pid}.conf.json": json.dumps(pipes[pid].config) for pid in sorted(needed | set(verified))}
     node = _TestNode(files, {}, Store(), now=options.now, secrets=options.secrets, env=folder.env,
@@ -308,10 +319,11 @@ def pipe_entities(node: _TestNode, config: dict, stage: str | None) -> list[dict
     return json.loads(json.dumps(encode(out)))
 
 
-def _verify(folder: NodeFolder, pipes, specs: dict[str, list[TestSpec]], verified: list[str], node: _TestNode,
+def _verify(folder: NodeFolder, pipes: dict[str, Effective], specs: dict[str, list[TestSpec]], verified: list[str],
+            node: _TestNode,
             options: Options, result: FolderResult, opaque: bool = False) -> None:
     for pid in verified:
-        config = pipes[pid].config
+        config = _config(pipes, pid)
         for spec in specs[pid]:
             if spec.ignore:
                 continue
@@ -326,11 +338,13 @@ def _verify(folder: NodeFolder, pipes, specs: dict[str, list[TestSpec]], verifie
             outcome, new_text = _one(folder.root, config, spec, entities, options, opaque)
             if options.update and new_text is not None:
                 _write_expected(folder.root, spec, new_text, result)
-            else:
+            elif outcome is not None:  # always, without --update
                 result.outcomes.append(outcome)
 
 
-def _one(root: Path, config: dict, spec: TestSpec, entities: list[dict], options: Options, opaque: bool):
+def _one(root: Path, config: dict, spec: TestSpec, entities: list[dict], options: Options, opaque: bool,
+         ) -> tuple[Outcome | None, str | bytes | None]:
+    """The outcome of comparing one spec's expected file, or with ``--update`` the file's new text."""
     if spec.endpoint in ("json", "excel"):
         new = update_text(spec, entities, large_int_bugs=options.large_int_bugs) if options.update else None
         if options.update:

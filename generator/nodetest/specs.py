@@ -30,7 +30,7 @@ class TestSpec:
 
     @property
     def pipe(self) -> str:
-        return self.raw.get("pipe")
+        return str(self.raw.get("pipe"))  # load_specs fills the default, the spec's name
 
     @property
     def file(self) -> str:
@@ -39,7 +39,7 @@ class TestSpec:
 
     @property
     def endpoint(self) -> str:
-        return self.raw.get("endpoint")
+        return str(self.raw.get("endpoint"))  # load_specs fills the default, "json"
 
     @property
     def stage(self) -> str | None:

@@ -94,7 +94,8 @@ def _stand_in(transform: Any) -> dict | None:
     if transform.get("type") == "rest":
         return _rest_stand_in(transform)
     if transform.get("type") == "template":
-        props = transform.get("properties") if isinstance(transform.get("properties"), dict) else {}
+        raw = transform.get("properties")
+        props = raw if isinstance(raw, dict) else {}
         if transform.get("template") == "transform-share-rest":
             return _share_stand_in(props)
         if props.get("operation_lookup") or props.get("operation_lookup_delete"):
