@@ -603,8 +603,8 @@ class World:
 
     def _joined_by_names(self, name: str, links: dict) -> bool:
         """Whether ``name``'s golden record holds two records of one datatype and one name, by a criterion
-        of names alone. The spec makes them one, so each gets the other's values, its merge keys too (``generate`` warns
-        of such criteria), and a link that went through a key rewritten so may go with it."""
+        of names alone. The spec makes them one, so each gets the other's values, its merge keys too
+        (``generate`` warns of such criteria), and a link that went through a key rewritten so may go."""
         group = sorted(links.get(name, set()) | {name})
         kin = {m: [o for o in group if o.rpartition(":")[0] == m.rpartition(":")[0]] for m in group}
         return any(len(kin[m]) > 1 and self._named_alike(m, kin[m]) for m in group)
