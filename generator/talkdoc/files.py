@@ -122,7 +122,9 @@ def _keep_settings(imported: Spec, existing: Spec) -> Spec:
 def render_spec_docs(paths: Sequence[Path], generated: str | None = None, *,
                      with_additions: bool = False) -> dict[str, str]:
     """Every document of every spec under ``paths``: file name -> RST text."""
-    problems, out, origin = [], {}, {}
+    problems: list[Problem] = []
+    out: dict[str, str] = {}
+    origin: dict[str, Path] = {}
     for file in find_spec_files(paths):
         try:
             spec = load_spec_file(file)
@@ -161,7 +163,7 @@ def _without_stamp(text: str) -> str:
 
 
 def _write_all(texts: dict[Path, str]) -> list[Written]:
-    written = []
+    written: list[Written] = []
     for path, text in texts.items():
         current = path.read_bytes() if path.is_file() else None
         data = text.encode("utf-8")

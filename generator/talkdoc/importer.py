@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 from generator.errors import Location, Problem, UserError
 from generator.spec.model import Datatype, Flow, PropertyRow, Ref, Spec, System, default_auth, default_base_url
@@ -72,7 +72,8 @@ def import_parsed(docs: Sequence[TalkDocument]) -> ImportResult:
         group.append(doc)
     if problems:
         raise UserError(problems)
-    specs, warnings = [], []
+    specs: list[Spec] = []
+    warnings: list[Problem] = []
     for group in groups.values():
         warnings.extend(w for d in group for w in d.warnings)
         spec, found = _SpecBuilder(group).build()
@@ -95,7 +96,9 @@ class _SpecBuilder:
         name = f"{first.source_id}-{first.target_id}"
         systems = self.systems()
         spec = Spec(dataflow=name, title=first.title, systems=systems, flows=(), file=f"{name}.yaml")
-        entries, flows, notes = [], [], []
+        entries: list[Any] = []
+        flows: list[Flow] = []
+        notes: list[Any] = []
         seen: dict[tuple, Flow] = {}
         for doc in self.docs:
             entry = self.entry(doc, systems, notes)
@@ -211,7 +214,7 @@ class _SpecBuilder:
         return replace(flow, doc=self.layout_overrides(doc, section, ctx, flow),
                        properties=self.row_overrides(section, flow))
 
-    def label_overrides(self, doc: TalkDocument, section: FlowSection, ctx) -> dict[str, str]:
+    def label_overrides(self, doc: TalkDocument, section: FlowSection, ctx: writer.Context) -> dict[str, str]:
         """How this section spells a system or datatype, where other sections spell it otherwise."""
         fdoc = {}
         for role, side, ref_sid, side_role in (("source", section.source, doc.source_id, "from"),
@@ -229,7 +232,7 @@ class _SpecBuilder:
                                                   f"{known!r} elsewhere: kept")
         return fdoc
 
-    def layout_overrides(self, doc: TalkDocument, section: FlowSection, ctx, flow: Flow) -> dict:
+    def layout_overrides(self, doc: TalkDocument, section: FlowSection, ctx: writer.Context, flow: Flow) -> dict:
         fdoc = dict(flow.doc)
         sides = writer.sides(ctx, flow)
         if phrases.heading(sides.source, sides.target) != section.heading:
@@ -256,8 +259,8 @@ class _SpecBuilder:
                 if list(section.merge_cells) != writer.merge_cells(flow):
                     fdoc["merge_cells"] = [list(c) for c in section.merge_cells]
             elif item.kind == "property_table":
-                standard = phrases.property_header(sides.source, sides.target, sides.target_system)
-                if item.header != _read_cells(standard):
+                header = phrases.property_header(sides.source, sides.target, sides.target_system)
+                if item.header != _read_cells(header):
                     fdoc["property_header"] = list(item.header)
         return fdoc
 
@@ -286,7 +289,7 @@ def _same_flow(a: Flow, b: Flow) -> bool:
     return flow_data(a) == flow_data(b)
 
 
-def _read_cells(cells) -> tuple[str, ...]:
+def _read_cells(cells: Iterable[str]) -> tuple[str, ...]:
     """Cells as a reader gives them back: the writer's leading spaces do not survive reading."""
     return tuple(c.lstrip(" ") for c in cells)
 

@@ -19,6 +19,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Sequence
 
 from generator.errors import Location, Problem, UserError
 from generator.spec.model import CreateRule
@@ -258,14 +259,14 @@ class _DocumentParser:
         for paragraph in intro:
             match = _INTRO.match(" ".join(paragraph.split()))
             if match:
-                labels = tuple(label or match.group(role).strip() for label, role in zip(labels, "ab"))
+                labels = (labels[0] or match.group("a").strip(), labels[1] or match.group("b").strip())
         sides: tuple[list[str], list[str]] = ([], [])
         for section in sections:
             left, sep, right = _HEADING_END.sub("", section.title).partition(" to ")
             if sep:
                 sides[0].append(left)
                 sides[1].append(right)
-        return tuple(label or _common_label(texts, sid) for label, texts, sid in zip(labels, sides, self.ids))
+        return (labels[0] or _common_label(sides[0], self.ids[0]), labels[1] or _common_label(sides[1], self.ids[1]))
 
     def title(self, title: str, line: int) -> tuple[str, str, tuple[str, str]]:
         """The title's two system labels and the ids (from the file name ``<from>-<to>.rst`` where it has that form).
@@ -292,12 +293,13 @@ class _DocumentParser:
                                    "after the two system ids")
         return a, b, (sesam_id(a), sesam_id(b))
 
-    def top(self, blocks) -> tuple[str | None, str, tuple[Item, ...]]:
+    def top(self, blocks: Sequence[rst.Block]) -> tuple[str | None, str, tuple[Item, ...]]:
         generated, prefix = None, phrases.GENERATED
-        preamble = []
+        preamble: list[Item] = []
         for block in blocks:
             stamp = _GENERATED.match(block.text) if isinstance(block, rst.Paragraph) else None
-            if stamp and generated is None and "\n" not in block.text and not preamble:
+            if stamp and isinstance(block, rst.Paragraph) and generated is None and "\n" not in block.text \
+                    and not preamble:
                 prefix, generated = stamp.group(0), block.text[stamp.end():]
                 if prefix != phrases.GENERATED:
                     self.warn(block.line, f"the 'Generated:' line reads {prefix!r}: kept verbatim")
@@ -305,7 +307,7 @@ class _DocumentParser:
             preamble.append(self.free_item(block, "before the introduction"))
         return generated, prefix, tuple(preamble)
 
-    def plain(self, blocks, quiet: bool = False) -> tuple:
+    def plain(self, blocks: Sequence[rst.Block], quiet: bool = False) -> tuple:
         """Constructs other than paragraphs and tables (lists, block quotes, ...) as paragraphs of their text.
 
         Written back, such a paragraph reads the same; a construct without text (a transition)
@@ -324,7 +326,7 @@ class _DocumentParser:
                           if text else f"a {_block_name(block)} left out: it holds no text")
         return tuple(out)
 
-    def free_item(self, block, where: str) -> Item:
+    def free_item(self, block: rst.Block, where: str) -> Item:
         if isinstance(block, rst.Paragraph):
             self.warn(block.line, f"free text {where} kept as a note: {_short(block.text)!r}")
             return Item("note", block.text, line=block.line)
@@ -332,7 +334,7 @@ class _DocumentParser:
         self.warn(block.line, f"a {_block_name(block)} {where} kept as a note of its text: {_short(text)!r}")
         return Item("note", text, line=block.line)
 
-    def intro_paragraph(self, block) -> str:
+    def intro_paragraph(self, block: rst.Block) -> str:
         if not isinstance(block, rst.Paragraph):
             raise self.error(block.line, f"unexpected {_block_name(block)} in the introduction")
         return block.text
@@ -399,7 +401,8 @@ class _DocumentParser:
 
     def unread(self, index: int, section: rst.Section, why: str | None = None) -> UnreadSection:
         """A section kept as written (other constructs as their text), with a warning saying what it holds."""
-        blocks, rows = [], 0
+        blocks: list[Any] = []  # a table's header rows and rows, or a paragraph's text
+        rows = 0
         for block in section.blocks:
             if isinstance(block, rst.Table):
                 blocks.append((block.header_rows, block.rows))
@@ -412,7 +415,8 @@ class _DocumentParser:
                                 "kept verbatim, not imported as a flow")
         return UnreadSection(index, section.title, tuple(blocks), section.line)
 
-    def create_rule(self, kind: str, match, block, current: CreateRule | None) -> CreateRule | None:
+    def create_rule(self, kind: str, match: re.Match | None, block: rst.Block,
+                    current: CreateRule | None) -> CreateRule | None:
         if kind not in phrases.CREATE_SENTENCES:
             return current
         if kind == "every":
@@ -420,6 +424,7 @@ class _DocumentParser:
         elif kind == "before":
             rule = CreateRule("link-only")
         elif kind in ("when", "preamble"):
+            assert match is not None  # these kinds come from a match (phrases.classify)
             rule = CreateRule("when", text=phrases.group(match, "text"))
             if kind == "preamble":
                 self.warn(block.line, "free-text preamble in place of 'When a ...': kept as the create condition")
@@ -431,9 +436,10 @@ class _DocumentParser:
             self.warn(block.line, f"a second create rule ({kind}) in one section; the first one counts")
         return current
 
-    def connected_rule(self, items, source: Side) -> CreateRule:
+    def connected_rule(self, items: list[Item], source: Side) -> CreateRule:
         item = next(i for i in items if i.kind == "connected")
         _, match = phrases.classify(item.text)
+        assert match is not None  # the item was classified "connected" by this match
         listed = phrases.group(match, "c")
         prefix = f"{source.system} "
         if listed.startswith(prefix):
@@ -464,8 +470,9 @@ class _DocumentParser:
             raise self.error(table.line, f"a second {kind.replace('_', ' ')} in one section")
         return kind
 
-    def merge_rows(self, table: rst.Table):
-        pairs, cells = [], []
+    def merge_rows(self, table: rst.Table) -> tuple[list[tuple], list[tuple[str, str]]]:
+        pairs: list[tuple] = []
+        cells: list[tuple[str, str]] = []
         for row in table.rows[table.header_rows:]:
             cells.append((row[0], row[1]))
             left, right = row[0].split(phrases.COMBINE), row[1].split(phrases.COMBINE)
@@ -588,7 +595,10 @@ def _title_candidates(title: str) -> list[tuple]:
                  for m in itertools.islice(re.finditer(r"(?= to )", body), MAX_SPLITS)]
         if exact:
             return exact
-    body = _LOOSE_TITLE.match(_HEADING_END.sub("", title)).group("body")
+    loose = _LOOSE_TITLE.match(_HEADING_END.sub("", title))
+    if loose is None:
+        return []
+    body = loose.group("body")
     return [(body[:m.start()].strip(), body[m.end():].strip(), "loose")
             for m in itertools.islice(_LOOSE_TO.finditer(body), MAX_SPLITS)]
 
@@ -614,14 +624,14 @@ def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _block_text(block) -> str:
+def _block_text(block: rst.Block) -> str:
     """A block's text as one paragraph (lines kept, blank lines left out), so that it is written back as one."""
     if isinstance(block, rst.Table):
         return "\n".join(" | ".join(row) for row in block.rows)
     return "\n".join(line.strip() for line in block.text.split("\n") if line.strip())
 
 
-def _block_name(block) -> str:
+def _block_name(block: rst.Block) -> str:
     if isinstance(block, rst.Table):
         return "table"
     if isinstance(block, rst.Other):

@@ -19,9 +19,12 @@ import io
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Union
+from typing import Any, Union
 
 from generator.errors import PipegenError
+
+# docutils' settings, document tree and node classes: untyped, so they stay Any by name.
+_Node = Any
 
 
 @dataclass(frozen=True)
@@ -101,8 +104,8 @@ def read(text: str, file: str = "<string>") -> RstDocument:
 
 def outline(doc: RstDocument) -> tuple:
     """What both readers must agree on: title, sections, paragraphs and table cells."""
-    def blocks(items):
-        out = []
+    def blocks(items: tuple[Block, ...]) -> tuple:
+        out: list[tuple] = []
         for b in items:
             if isinstance(b, Paragraph):
                 out.append(("p", b.text))
@@ -309,6 +312,7 @@ class _FastReader:
                 current = []
                 rows.append(())
                 row_lines.append(self.i + 1)
+            assert current is not None  # a continuation cell follows a first one (checked above)
             current.append(text)
             rows[-1] = tuple(current)
             self.i += 1
@@ -318,10 +322,10 @@ class _FastReader:
             raise OutsideSubset(self.i + 1, "list-table not followed by a blank line")
         # Ragged or truncated tables are errors for docutils too; saying which row is at fault
         # (docutils names the directive's line only) helps whoever fixes the document.
-        for number, (row, line) in enumerate(zip(rows, row_lines), start=1):
+        for number, (row, row_line) in enumerate(zip(rows, row_lines), start=1):
             if len(row) != len(rows[0]):
                 cells = f"{len(row)} cell" + ("" if len(row) == 1 else "s")
-                raise RstError(line, f"list-table row {number} has {cells}, row 1 has {len(rows[0])}: "
+                raise RstError(row_line, f"list-table row {number} has {cells}, row 1 has {len(rows[0])}: "
                                      "every row needs the same number of cells")
         if header_rows > len(rows):
             raise RstError(start + 1, f"list-table has {len(rows)} rows, fewer than its {header_rows} header rows")
@@ -360,7 +364,7 @@ _SETTINGS = {
 
 
 @functools.lru_cache(maxsize=1)
-def _default_settings():
+def _default_settings() -> Any:
     """docutils settings, built once: building them takes longer than reading a small document."""
     from docutils import frontend
     from docutils.parsers.rst import Parser
@@ -402,7 +406,7 @@ def read_docutils(text: str, file: str = "<string>") -> RstDocument:
     return RstDocument(title, title_line, tuple(top), tuple(sections), newline_of(text), "docutils")
 
 
-def _publish(text: str, file: str):
+def _publish(text: str, file: str) -> _Node:
     from docutils.core import publish_doctree
 
     settings = copy.copy(_default_settings())
@@ -475,7 +479,8 @@ _NESTING = re.compile(r"^(?:[-*+>] +|\d+[.)] +|[ \t])*")
 
 
 def _depth(line: str) -> int:
-    return len(_NESTING.match(line).group(0))
+    nesting = _NESTING.match(line)  # markers and blanks, perhaps none: it always matches
+    return len(nesting.group(0)) if nesting else 0
 
 
 def _deepest_line(text: str) -> int:
@@ -487,7 +492,7 @@ def _deepest_line(text: str) -> int:
 _HEADER_ROWS = re.compile(r"(:header-rows:\s*)(\d+)")
 
 
-def _header_only_tables(doctree, nodes) -> dict[int, Table]:
+def _header_only_tables(doctree: _Node, nodes: _Node) -> dict[int, Table]:
     """The list-tables docutils refused because they hold only their header rows.
 
     Talk documents write every empty property table that way, so read each as a
@@ -495,7 +500,7 @@ def _header_only_tables(doctree, nodes) -> dict[int, Table]:
     again, in one go, with no header rows, and the counts are restored. Keyed
     by ``id`` of docutils' error message, which stands where the table stood.
     """
-    found = []
+    found: list[tuple[_Node, str, int]] = []
     for msg in doctree.findall(nodes.system_message):
         literal = msg.next_node(nodes.literal_block)
         text = msg.children[0].astext() if msg.children else ""
@@ -510,19 +515,19 @@ def _header_only_tables(doctree, nodes) -> dict[int, Table]:
         return {}  # the messages stay errors
     reader = _DoctreeConverter(nodes, {})
     out = {}
-    for (msg, source, count), table in zip(found, tables):
-        line = msg.get("line") or _line(msg)
-        row_lines = tuple(line + i for i, src in enumerate(source.split("\n")) if src.lstrip().startswith("* "))
-        out[id(msg)] = Table(count, reader.table(table).rows, line, row_lines)
+    for (msg, source, header_rows), table in zip(found, tables):
+        first: int = msg.get("line") or _line(msg)
+        row_lines = tuple(first + i for i, src in enumerate(source.split("\n")) if src.lstrip().startswith("* "))
+        out[id(msg)] = Table(header_rows, reader.table(table).rows, first, row_lines)
     return out
 
 
-def _title_line(title) -> int:
+def _title_line(title: _Node) -> int:
     """The line of a title's text: docutils gives the line of its underline."""
     return max(1, _line(title, 2) - 1)
 
 
-def _line(node, default: int = 0) -> int:
+def _line(node: _Node, default: int = 0) -> int:
     line = getattr(node, "line", None)
     if line is None and node.parent is not None:
         return _line(node.parent, default)
@@ -530,11 +535,11 @@ def _line(node, default: int = 0) -> int:
 
 
 class _DoctreeConverter:
-    def __init__(self, nodes, header_only: dict[int, Table]):
+    def __init__(self, nodes: _Node, header_only: dict[int, Table]) -> None:
         self.nodes = nodes
         self.header_only = header_only
 
-    def sections(self, section) -> list[Section]:
+    def sections(self, section: _Node) -> list[Section]:
         """A section, and (flattened after it) any sections nested in it."""
         n = self.nodes
         title = section.next_node(n.title)
@@ -545,7 +550,7 @@ class _DoctreeConverter:
                 out.extend(self.sections(child))
         return out
 
-    def blocks(self, children) -> list[Block]:
+    def blocks(self, children: list[_Node]) -> list[Block]:
         n = self.nodes
         out: list[Block] = []
         for child in children:
@@ -565,9 +570,11 @@ class _DoctreeConverter:
                 out.append(Other(child.tagname, child.astext(), _line(child)))
         return out
 
-    def table(self, table) -> Table:
+    def table(self, table: _Node) -> Table:
         n = self.nodes
-        rows, row_lines, header_rows = [], [], 0
+        rows: list[tuple[str, ...]] = []
+        row_lines: list[int] = []
+        header_rows = 0
         for part in table.findall(lambda x: isinstance(x, (n.thead, n.tbody))):
             for row in part.children:
                 rows.append(tuple(self.cell_text(entry) for entry in row.children))
@@ -576,12 +583,12 @@ class _DoctreeConverter:
                     header_rows += 1
         return Table(header_rows, tuple(rows), _line(table), tuple(row_lines))
 
-    def cell_text(self, entry) -> str:
+    def cell_text(self, entry: _Node) -> str:
         """An entry's text; docutils may file an info message inside it, which is not text."""
         parts = [c.astext() for c in entry.children if not isinstance(c, self.nodes.system_message)]
         return "\n\n".join(parts)
 
-    def message(self, msg) -> Block | None:
+    def message(self, msg: _Node) -> Block | None:
         """A docutils error, or a header-only list-table (see ``_header_only_tables``)."""
         if msg.get("level", 0) < 3:
             return None  # info and warnings (duplicate implicit targets, ...) change nothing read

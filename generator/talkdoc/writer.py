@@ -100,11 +100,11 @@ def _entries(spec: Spec) -> list[Mapping]:
     return [d for d in docs if isinstance(d, Mapping)] if isinstance(docs, list) else []
 
 
-def _list(value) -> list:
+def _list(value: Any) -> list:
     return value if isinstance(value, list) else ([] if value is None else [value])
 
 
-def _text(value, default: str) -> str:
+def _text(value: Any, default: str) -> str:
     return value if isinstance(value, str) else default
 
 
@@ -117,8 +117,9 @@ def _preamble(spec: Spec, entry: Mapping) -> Iterable[str]:
 def _sections(spec: Spec, doc: Document) -> list[Flow | Mapping]:
     """The direction's flows in spec order, with kept sections (flows or unread ones) put back where they stood."""
     flows: list[Flow | Mapping] = [f for f in spec.flows if (f.source.system, f.target.system) == (doc.source, doc.target)]
-    kept = sorted(((k.get("at"), i, k) for i, k in enumerate(_list(doc.entry.get("kept")))
-                   if isinstance(k, Mapping) and isinstance(k.get("at"), int)), key=lambda t: (t[0], t[1]))
+    kept: list[tuple[int, int, Mapping]] = sorted(
+        ((k["at"], i, k) for i, k in enumerate(_list(doc.entry.get("kept")))
+         if isinstance(k, Mapping) and isinstance(k.get("at"), int)), key=lambda t: (t[0], t[1]))
     for at, _, k in kept:
         section = k["unread"] if isinstance(k.get("unread"), Mapping) else kept_flow(k.get("section"), spec.file)
         if section is not None:
@@ -142,7 +143,7 @@ def _unread_section(data: Mapping) -> list[list[str]]:
     return blocks[:-1] + [blocks[-1] + [""]]
 
 
-def kept_flow(data, file: str) -> Flow | None:
+def kept_flow(data: Any, file: str) -> Flow | None:
     """A section kept in ``doc`` (a duplicate or a flow onto itself) as a ``Flow``."""
     if not isinstance(data, Mapping):
         return None
@@ -180,7 +181,7 @@ class Context:
         return datatype.label if datatype is not None else ref.datatype
 
 
-def _mapping(value) -> Mapping:
+def _mapping(value: Any) -> Mapping:
     return value if isinstance(value, Mapping) else {}
 
 
@@ -290,28 +291,28 @@ def _section(ctx: Context, flow: Flow) -> list[list[str]]:
     return blocks[:-1] + [blocks[-1] + [""]]
 
 
-def _lines(text) -> list[str]:
+def _lines(text: Any) -> list[str]:
     """A paragraph's lines, each escaped where RST would read it as markup."""
     return [escape(line) for line in str(text).split("\n")]
 
 
-def _override(value, n: int, default: str) -> str:
+def _override(value: Any, n: int, default: str) -> str:
     if isinstance(value, list):
         value = value[n] if n < len(value) else None
     return value if isinstance(value, str) else default
 
 
-def _cells(value, default) -> tuple[str, ...]:
+def _cells(value: Any, default: Iterable[str]) -> tuple[str, ...]:
     return tuple(str(v) for v in value) if isinstance(value, list) else tuple(default)
 
 
-def _rows(value, default) -> list[tuple[str, ...]]:
+def _rows(value: Any, default: Iterable[Iterable[str]]) -> list[tuple[str, ...]]:
     if isinstance(value, list) and all(isinstance(r, list) for r in value):
         return [tuple(str(c) for c in r) for r in value]
     return [tuple(r) for r in default]
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], header_rows=1) -> list[str]:
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], header_rows: Any = 1) -> list[str]:
     lines = [".. list-table::", f"   :header-rows: {header_rows if isinstance(header_rows, int) else 1}", ""]
     for row in [header, *rows]:
         for i, cell in enumerate(row):
