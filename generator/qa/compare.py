@@ -302,9 +302,9 @@ class _Comparison:
     def match_feeds(self, key: str, target: TargetRecovery, role: str, expected: list[ExpectedFeed],
                     feeds: list[Feed]) -> None:
         recovered: dict[tuple, list[Feed]] = defaultdict(list)
-        for feed in feeds:
-            if not _dropped(feed.target_path, target, named_copy=False):
-                recovered[(feed.source, feed.source_path, feed.target_path)].append(feed)
+        for read in feeds:
+            if not _dropped(read.target_path, target, named_copy=False):
+                recovered[(read.source, read.source_path, read.target_path)].append(read)
         want = {f.key: f for f in expected}
         lost: list[ExpectedFeed] = []
         unsent: set[tuple] = set()  # mapped by the transform, left out of the payload by the share
@@ -326,11 +326,12 @@ class _Comparison:
                        key=lambda f: (f.source, f.source_path, f.target_path))
         for same in (lambda e, r: r.source_path == e.source_path, lambda e, r: r.target_path == e.target_path):
             for feed in list(lost):
-                got = next((r for r in spare if r.source == feed.source and same(feed, r)), None)
-                if got is None:
+                other = next((r for r in spare if r.source == feed.source and same(feed, r)), None)
+                if other is None:
                     continue
                 lost.remove(feed)
-                spare.remove(got)
+                spare.remove(other)
+                got = other
                 if got.source_path == feed.source_path:
                     self.emit("property-different-target", [feed.flow],
                               f"{self.label(feed.source)}.{feed.source_path} feeds {self.label(key)}.{got.target_path}, "
@@ -683,7 +684,7 @@ class _Comparison:
         flows = [self.flow_report(flow, findings) for flow in self.exp.flows]
         extra = sorted({name for f in findings if f.kind in ("flow-extra", "datatype-extra") for name in f.flows})
         for name in extra:
-            rows = tuple(RowReport(f.property, "extra") for f in findings
+            rows = tuple(RowReport(f.property or "", "extra") for f in findings
                          if name in f.flows and f.kind == "property-extra")
             flows.append(FlowReport(name, "extra", rows))
         pipes = len(self.rec.pipes)
@@ -710,7 +711,7 @@ class _Comparison:
                     "unchecked" if unchecked else "match"
                 rows.append(RowReport(row.label, status, row.type))
         listed = {r.label for r in rows}
-        rows += [RowReport(f.property, "extra") for f in mine
+        rows += [RowReport(f.property or "", "extra") for f in mine
                  if f.kind == "property-extra" and f.property not in listed]
         status = "missing" if missing else "differs" if mine else "match"
         return FlowReport(flow.name, status, tuple(rows), f"{flow.spec_file}:{flow.line}")

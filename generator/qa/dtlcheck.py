@@ -14,7 +14,7 @@ from typing import Iterable
 
 from generator.qa.recover import Component, Recovered, Unverified
 from generator.validation import dtl
-from generator.validation.model import PIPE, Entity, Findings, ConfigFolder
+from generator.validation.model import PIPE, ConfigFolder, Entity, Findings, Variables
 
 REASON = "DTL does not validate"
 
@@ -25,7 +25,7 @@ def dtl_errors(components: Iterable[Component]) -> dict[str, list[tuple[str, str
                      if isinstance(c.config, dict) and c.config.get("type") == "pipe"
                      and isinstance(c.config.get("_id"), str))
     findings = Findings(texts={})
-    dtl.check(ConfigFolder(texts={}, entities=entities, variables=None, external_datasets=(), whole=False,
+    dtl.check(ConfigFolder(texts={}, entities=entities, variables=Variables(), external_datasets=(), whole=False,
                          unreadable=frozenset()), findings)
     errors: dict[str, list[tuple[str, str]]] = {}
     for problem in findings.problems():

@@ -127,7 +127,7 @@ def value_refs(expr: Any, path: tuple, *, select: str | None = None, cast: str |
     name, args = expr[0], expr[1:]
 
     def sub(i: int, **kw: Any) -> Iterator[ValueRef]:
-        options = {"select": select, "cast": cast, "via": via}
+        options: dict[str, Any] = {"select": select, "cast": cast, "via": via}
         options.update(kw)
         yield from value_refs(expr[i], path + (i,), **options)
 

@@ -16,7 +16,7 @@ from generator.node import client as client_module
 from generator.nodefolder import component_files, has_component_dirs, read_component, read_json
 from generator.qa.recover import Component
 from generator.spec.loader import load_spec_file, merge_specs
-from generator.spec.model import NodeConfig
+from generator.spec.model import NodeConfig, Spec
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 DOC_SUFFIXES = (".rst",)
@@ -58,7 +58,9 @@ def find_inputs(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
 
 def load_specs(paths: Sequence[Path], name: str | None = None) -> LoadedSpecs:
     spec_files, doc_files = find_inputs(paths)
-    specs, problems, warnings = [], [], []
+    specs: list[Spec] = []
+    problems: list[Problem] = []
+    warnings: list[str] = []
     for file in spec_files:
         try:
             specs.append(load_spec_file(file))

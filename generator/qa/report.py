@@ -85,9 +85,9 @@ def render_text(result: QaResult, now: datetime) -> str:
         lines.append(f"{flow.name}: {flow.status} ({counts})")
         for finding in grouped.get(flow.name, ()):
             lines += _text_finding(finding)
-    for flow, findings in grouped.items():
-        if flow not in listed:
-            lines.append(f"{flow}:")
+    for name, findings in grouped.items():
+        if name not in listed:
+            lines.append(f"{name}:")
             for finding in findings:
                 lines += _text_finding(finding)
     if result.out_of_scope:
@@ -189,11 +189,12 @@ def render_junit(result: QaResult, now: datetime) -> str:
         if name not in listed:
             _case(suite, name, "flow" if name != CONFIG_CASE else "config", findings)
     cases = suite.findall("testcase")
-    suite.set("tests", str(len(cases)))
-    suite.set("failures", str(sum(1 for c in cases if c.find("failure") is not None)))
+    tests, failures = str(len(cases)), str(sum(1 for c in cases if c.find("failure") is not None))
+    suite.set("tests", tests)
+    suite.set("failures", failures)
     suite.set("skipped", str(sum(1 for c in cases if c.find("skipped") is not None)))
     suite.set("errors", "0")
-    root = ET.Element("testsuites", name="pipegen qa", tests=suite.get("tests"), failures=suite.get("failures"))
+    root = ET.Element("testsuites", name="pipegen qa", tests=tests, failures=failures)
     root.append(suite)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -17,7 +17,7 @@ The recorded form is plain data, one entry per flow that has additions::
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 from generator.spec.model import Flow, NodeConfig, PropertyRow, Ref
 
@@ -107,7 +107,7 @@ def flow_name(entry: Mapping[str, Any]) -> str:
     return f"{entry['from']} -> {entry['to']}" + (f" ({qualifier})" if qualifier else "")
 
 
-def apply(config: NodeConfig, entries: list[Mapping[str, Any]]) -> NodeConfig | None:
+def apply(config: NodeConfig, entries: Sequence[Mapping[str, Any]]) -> NodeConfig | None:
     """``config`` with the recorded additions its flows lack, or None when it lacks none.
 
     Only flows that the config already has take additions: an addition never
