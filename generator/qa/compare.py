@@ -730,7 +730,7 @@ def _mapping_site(feeds: list[Feed]) -> str | None:
     return sites.most_common(1)[0][0] if sites else None
 
 
-def _dropped(target_path: str, target, *, named_copy: bool = True) -> str | None:
+def _dropped(target_path: str, target: TargetRecovery, *, named_copy: bool = True) -> str | None:
     """The share rule that keeps ``target_path`` out of the payload.
 
     A remove, a copy's exclude pattern, or (``named_copy``) a copy of named

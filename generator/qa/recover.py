@@ -21,11 +21,11 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from generator.qa.dtlread import (
-    BOOKKEEPING, RuleVisitor, all_lists, literal_strings, mentions, namespace_selection, parse_ref, short,
-    value_refs, walk_rules,
+    BOOKKEEPING, RuleVisitor, ValueRef, all_lists, literal_strings, mentions, namespace_selection, parse_ref,
+    short, value_refs, walk_rules,
 )
 from generator.validation.jsonpos import format_path
 
@@ -187,8 +187,7 @@ def recover(components: Iterable[Component], source: str) -> Recovered:
             pipes[config["_id"]] = (config, component.file)
     infos = _classify(pipes)
     by_role = _index_roles(infos, unverified)
-    enrich_keys = {info.key: _enrich_keys(pipes[info.id][0]) for (key, role), info in by_role.items()
-                   if role == "enrich"}
+    enrich_keys = {key: _enrich_keys(pipes[info.id][0]) for (key, role), info in by_role.items() if role == "enrich"}
     producers = {info.output: info for info in infos.values()}
     dataset_keys = {info.output: info.key for info in infos.values() if info.key}
     candidates = {key: _golden_candidates(pipes[info.id][0]) for (key, role), info in by_role.items()
@@ -196,7 +195,7 @@ def recover(components: Iterable[Component], source: str) -> Recovered:
     golden: dict[str, dict] = {}
     for i in infos.values():
         if i.role == "global":
-            members = list(dict.fromkeys(producers[d].key for d in i.sources if d in producers and producers[d].key))
+            members = list(dict.fromkeys(k for d in i.sources if d in producers and (k := producers[d].key)))
             ns, props = _golden_properties(pipes[i.id][0], members, candidates)
             golden.setdefault(ns, props)
             golden.setdefault(i.output, props)
@@ -206,7 +205,7 @@ def recover(components: Iterable[Component], source: str) -> Recovered:
     for (key, role), info in sorted(by_role.items()):
         if role == "transform":
             share = by_role.get((key, "share"))
-            targets[key] = _target(key, pipes[info.id][0], info, share and pipes[share.id][0], share,
+            targets[key] = _target(key, pipes[info.id][0], info, pipes[share.id][0] if share else None, share,
                                    unverified, dataset_keys, golden)
     for (key, role), info in sorted(by_role.items()):
         if role == "share" and key not in targets:
@@ -218,9 +217,16 @@ def recover(components: Iterable[Component], source: str) -> Recovered:
 # --------------------------------------------------------------------------- pipe roles
 
 
+def _dict_at(config: Mapping[str, Any], name: str) -> dict:
+    """``config[name]`` where it is an object, else an empty one: hand-edited configs hold anything."""
+    value = config.get(name)
+    return value if isinstance(value, dict) else {}
+
+
 def _dtl_transforms(pipe: dict) -> list[tuple[tuple, dict]]:
     """(JSON path, transform) of every DTL transform; ``transform`` is an object or a list."""
     transform = pipe.get("transform")
+    items: list[tuple[tuple, dict]]
     if isinstance(transform, dict):
         items = [(("transform",), transform)]
     elif isinstance(transform, list):
@@ -276,7 +282,7 @@ def _output(pipe: dict) -> str:
 
 
 def _intrinsic_role(pipe: dict) -> tuple[str | None, str | None]:
-    source = pipe.get("source") if isinstance(pipe.get("source"), dict) else {}
+    source = _dict_at(pipe, "source")
     stype = source.get("type")
     if stype == "merge":
         return "global", None
@@ -483,7 +489,7 @@ def _strip_ns(name: str, own: str | None) -> str:
 
 def _merge(pipe: dict, info: PipeInfo, producers: Mapping[str, PipeInfo],
            enrich_keys: Mapping[str, Mapping[str, tuple[str, ...]]], unverified: list[Unverified]) -> MergeRecovery:
-    source = pipe.get("source") if isinstance(pipe.get("source"), dict) else {}
+    source = _dict_at(pipe, "source")
     aliases: dict[str, str] = {}
     for i, entry in enumerate(_list(source.get("datasets"))):
         parts = entry.split() if isinstance(entry, str) else []
@@ -523,12 +529,14 @@ def _key_from_name(dataset: str) -> str | None:
     return match.group("key") if match else None
 
 
-def _equality_set(members: Any, aliases: Mapping[str, str], enrich_keys, pipe: str, path: tuple,
-                  unverified: list[Unverified]):
+def _equality_set(members: Any, aliases: Mapping[str, str], enrich_keys: Mapping[str, Mapping[str, tuple[str, ...]]],
+                  pipe: str, path: tuple, unverified: list[Unverified]) -> tuple[str, Any] | None:
     if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
         unverified.append(Unverified(pipe, format_path(path), short(members), "an equality set must list 'alias.property' strings"))
         return None
-    ids, origins, props = set(), set(), []
+    ids: set[str] = set()
+    origins: set[str] = set()
+    props: list[tuple[str, tuple[str, ...]]] = []
     for j, member in enumerate(members):
         alias, dot, prop = member.partition(".")
         key = aliases.get(alias)
@@ -551,7 +559,7 @@ def _equality_set(members: Any, aliases: Mapping[str, str], enrich_keys, pipe: s
     return "criterion", tuple(props)
 
 
-def _golden_properties(pipe: dict, members: list[str], candidates: Mapping[str, Mapping[str, str]]
+def _golden_properties(pipe: dict, members: list[str], candidates: Mapping[str, Mapping[str, tuple[str, ...]]]
                        ) -> tuple[str, dict[str, tuple[tuple[str, str], ...]]]:
     """The property namespace of a global pipe, and per property it adds the member properties it reads.
 
@@ -560,8 +568,8 @@ def _golden_properties(pipe: dict, members: list[str], candidates: Mapping[str, 
     (``["path", ["list", "golden", KEY], ...]``; references to member properties, ``_.<namespace>:<path>``,
     inside its expression count as well), or one ``merge`` of all of them whose ``map-dict`` over the
     members' ``golden`` entries names each property by its key function (``_keyed_golden``)."""
-    namespaces = pipe.get("namespaces") if isinstance(pipe.get("namespaces"), dict) else {}
-    own = namespaces.get("property") if isinstance(namespaces.get("property"), str) else pipe["_id"]
+    namespaces = _dict_at(pipe, "namespaces")
+    own = namespaces["property"] if isinstance(namespaces.get("property"), str) else str(pipe["_id"])
     props: dict[str, tuple[tuple[str, str], ...]] = {}
     for _, transform in _dtl_transforms(pipe):
         rules = transform.get("rules")
@@ -665,8 +673,7 @@ def _candidate_paths(value: Any) -> tuple[str, ...]:
     of a fan-in's ``["list", C1, C2, …]`` (today's, listed under ``$fan-in``)."""
     value = _fan_in_first(value)
     if isinstance(value, list) and len(value) > 2 and value[0] == "list":  # a fan-in's properties (``$fan-in``)
-        paths = [_candidate_path(v) for v in value[1:]]
-        return tuple(paths) if all(p is not None for p in paths) else ()
+        return _all_paths(value[1:])
     if isinstance(value, list) and len(value) == 2 and value[0] == "first" and isinstance(value[1], list) \
             and len(value[1]) == 3 and value[1][0] == "filter" and isinstance(value[1][2], list):
         listed = value[1][2]
@@ -675,10 +682,15 @@ def _candidate_paths(value: Any) -> tuple[str, ...]:
         if listed[:1] != ["list"]:
             path = _candidate_path(value)
             return (path,) if path is not None else ()
-        paths = [_candidate_path(v) for v in listed[1:]]
-        return tuple(paths) if all(p is not None for p in paths) else ()
+        return _all_paths(listed[1:])
     path = _candidate_path(value)
     return (path,) if path is not None else ()
+
+
+def _all_paths(values: list) -> tuple[str, ...]:
+    """The property each of ``values`` reads, or none when one of them reads no plain property."""
+    paths = [p for p in map(_candidate_path, values) if p is not None]
+    return tuple(paths) if len(paths) == len(values) else ()
 
 
 def _candidate_path(value: Any) -> str | None:
@@ -1014,7 +1026,7 @@ class _TransformReader:
         return tuple(KeyWrite(ns, source_path, target, self.pipe, at)
                      for prop, ns, source_path, at in self.fills for target in sorted(self.record_reads.get(prop, ())))
 
-    def _golden_feeds(self, target: str, ref, role: str) -> None:
+    def _golden_feeds(self, target: str, ref: ValueRef, role: str) -> None:
         """A golden property of a global pipe: fed by every member property it is resolved from."""
         # A golden property of the global pipe this transform reads (by its namespace, else by its dataset).
         props = self.golden.get(ref.ref.namespace, self.golden.get(self.reads or ""))
@@ -1039,7 +1051,7 @@ class _TransformReader:
             if _meta_pattern(pattern):
                 continue
             ns, colon, name = pattern.partition(":") if isinstance(pattern, str) else ("", "", "")
-            if colon and not any(c in pattern for c in "*?") and ns != self.own:
+            if isinstance(pattern, str) and colon and not any(c in pattern for c in "*?") and ns != self.own:
                 self.feeds.append(Feed(ns, name, prefix + name, None, role, self.pipe, format_path(path),
                                        self.rule_set_path))
             else:
@@ -1106,7 +1118,8 @@ def _meta_pattern(pattern: Any) -> bool:
     return isinstance(pattern, str) and pattern[:1] in ("_", "$")
 
 
-def _share_operations(share: dict, info: PipeInfo, key: str, unverified: list[Unverified]):
+def _share_operations(share: dict, info: PipeInfo | None, key: str, unverified: list[Unverified],
+                      ) -> tuple[frozenset[str], str, dict[str, str], tuple[frozenset[str] | None, str]]:
     """Which operations the share pipe can call, and target properties it removes from the payload."""
     ops: set[str] = set()
     dropped: dict[str, str] = {}
@@ -1122,8 +1135,7 @@ def _share_operations(share: dict, info: PipeInfo, key: str, unverified: list[Un
         ops_path = "$.transform"  # the DTL steps before the template and its properties decide together
         ops.update(_template_writes(share, index, props, key))
         if not props.get("payload_property") and not any(
-                _payload_rule_names(t.get("rules")) for _, t in _dtl_transforms(share)
-                if isinstance(t.get("rules"), dict)):
+                _payload_rule_names(_dict_at(t, "rules")) for _, t in _dtl_transforms(share)):
             # Without "$payload" the template sends the entity's properties but "$…" and "_…" ones
             # (connector-contract.rst l.71; docs/simulate.md "REST templates" #10).
             dropped["$*"] = format_path(("transform",) + ((index,) if index is not None else ()))
@@ -1141,7 +1153,7 @@ def _share_operations(share: dict, info: PipeInfo, key: str, unverified: list[Un
                     texts = list(literal_strings(node[2]))
                     matches = [_OPERATION.match(t) for t in texts]
                     if not any(matches):
-                        unverified.append(Unverified(info.id, format_path(node_path), short(node),
+                        unverified.append(Unverified(info.id if info else "", format_path(node_path), short(node),
                                                      "chooses an operation qa cannot read", key))
                         ops.update(("insert", "update", "delete"))
                     ops.update(m.group("op") for m in matches if m and m.group("op") in _WRITES)
@@ -1149,10 +1161,10 @@ def _share_operations(share: dict, info: PipeInfo, key: str, unverified: list[Un
                         and node[1][:1] not in ("_", "*") and node[1] not in keep and node[1] != "operation":
                     dropped[node[1]] = format_path(node_path)
                 elif (node[0] == "copy" and len(node) == 2 and name in payload_rules
-                      and _named_only(node[1]) is not None):
+                      and (named := _named_only(node[1])) is not None):
                     # ["copy", ["list", "a", "b"]]: the payload carries only these properties
                     # ... plus the primary key, which travels as the operation's URL property
-                    kept = (_named_only(node[1]) | keep, format_path(node_path))
+                    kept = (named | keep, format_path(node_path))
                 elif node[0] == "copy" and len(node) == 3:
                     # ["copy", "*", ["list", "_*", "$*"]]: what the payload leaves out
                     excluded = node[2][1:] if isinstance(node[2], list) and node[2][:1] == ["list"] else [node[2]]
@@ -1216,14 +1228,14 @@ def _payload_keys(rules: dict) -> set[str]:
     return keep
 
 
-def _rule_nodes(rule_set: Any, path: tuple):
+def _rule_nodes(rule_set: Any, path: tuple) -> Iterator[tuple[tuple, list]]:
     """Every rule in a rule set, inside conditional branches too (a branch is a rule or a list)."""
     if isinstance(rule_set, list):
         for i, node in enumerate(rule_set):
             yield from _rule_node(node, path + (i,))
 
 
-def _rule_node(node: Any, path: tuple):
+def _rule_node(node: Any, path: tuple) -> Iterator[tuple[tuple, list]]:
     if not isinstance(node, list) or not node:
         return
     if not isinstance(node[0], str):

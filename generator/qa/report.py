@@ -10,7 +10,7 @@ import json
 import xml.etree.ElementTree as ET
 from collections import Counter
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Callable, Iterable, Sequence
 
 from generator import __version__
 from generator.qa.compare import KINDS, Finding, FlowReport, QaResult
@@ -63,7 +63,7 @@ def _where(f: Finding) -> str:
     return f"{f.pipe} {' '.join(paths)}".rstrip()
 
 
-def _by_flow(findings) -> dict[str, list[Finding]]:
+def _by_flow(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
     out: dict[str, list[Finding]] = {}
     for finding in findings:
         for flow in finding.flows:
@@ -200,7 +200,7 @@ def render_junit(result: QaResult, now: datetime) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def _case(suite: ET.Element, classname: str, name: str, findings, *, skipped: str | None = None,
+def _case(suite: ET.Element, classname: str, name: str, findings: Sequence[Finding], *, skipped: str | None = None,
           file: str | None = None) -> None:
     case = ET.SubElement(suite, "testcase", classname=classname, name=name, time="0")
     if file:
