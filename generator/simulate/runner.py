@@ -545,13 +545,18 @@ class Node:
             raise PipeError(f"system {system_id!r} has no operation {name!r}")
         return op
 
+    def absolute_url(self, system_id: str, url: str) -> str:
+        """The URL a request goes to: an operation's relative URL joined to the system's base. The config's
+        url_pattern points at the real system; the simulation uses the local one."""
+        if url.startswith(("http://", "https://")):
+            return url
+        return self.systems[system_id].base_url + url.lstrip("/")
+
     def request(self, system_id: str, op_name: str, op: dict, url: str, *, params=None, payload=None,
                 report: PipeReport) -> tuple[int, Any]:
         config = self.system_configs[system_id]
         local = self.systems[system_id]
-        if not url.startswith(("http://", "https://")):
-            # The config's url_pattern points at the real system; the simulation uses the local one.
-            url = local.base_url + url.lstrip("/")
+        url = self.absolute_url(system_id, url)
         headers = {k: self._secrets(v, local) for k, v in (config.get("headers") or {}).items()}
         headers.update({k: self._secrets(v, local) for k, v in (op.get("headers") or {}).items()})
         if config.get("authentication") == "basic":
@@ -753,6 +758,9 @@ def _source_rest(run: PipeRun, source: dict) -> Read:
     full = since is None
     entities: list[dict] = []
     ctx: dict[str, Any] = {"since": since, "properties": source.get("properties", {})}
+    if op.get("page_size") is not None and (not isinstance(op["page_size"], int) or isinstance(op["page_size"], bool)):
+        # "An integer indicating the number of entities contained in a paged response" (l.336)
+        raise PipeError(f"{op_name}: page_size must be an integer, not {op['page_size']!r}")
     if op.get("page_size") is not None:
         # "the value will substitute any instances of {{ page_size }} in the operation configuration"
         # (configuration-systems-rest.rst l.336-340)
@@ -783,7 +791,10 @@ def _source_rest(run: PipeRun, source: dict) -> Read:
         bound = {**ctx, "body": body, "url": url, "request_params": params, "page": page, "is_first_page": page == 0,
                  **({"previous_body": previous["body"], "previous_params": previous["params"]} if previous else {})}
         link = node.render(op["next_page_link"], bound)
-        if _last_page(strategies, op, link, items, body, previous, (url, params)):
+        # The request to issue next, as against the one just made: both as the system receives them.
+        same_request = bool(link) and link != "None" and not params \
+            and node.absolute_url(system_id, str(link)) == node.absolute_url(system_id, url)
+        if _last_page(strategies, op, link, items, body, previous, same_request):
             break
         previous = {"params": params, "link": link, "body": body}
         url, params = link, {}
@@ -825,24 +836,23 @@ def _page_entities(node: Node, op: dict, op_name: str, body: Any) -> list[dict]:
 
 
 def _last_page(strategies: list[str], op: dict, link: Any, items: list, body: Any, previous: dict,
-               request: tuple[str, dict]) -> bool:
+               same_request: bool) -> bool:
     """Whether paging ends after this response (configuration-systems-rest.rst l.316-331).
 
     "next-page-link-empty": the link renders null or empty; "empty-result": no entities (or an empty
     body); "same-next-page-link": the link is the one computed last time; "same-next-page-request": the
-    request to issue is the ``request`` just made (the simulator's headers and payload are the
-    operation's own, so the same URL and no parameters beyond it); "same-response": the response equals
-    the previous one;
-    "not-full-page": fewer entities than ``page_size``. A link that renders empty ends paging under any
+    request to issue is the one just made (``same_request``: the simulator's headers and payload are the
+    operation's own, so the same absolute URL and no parameters beyond it); "same-response": the
+    response equals the previous one; "not-full-page": fewer entities than ``page_size``. A link that renders empty ends paging under any
     strategy: there is no request to make (the docs do not say what a node does then)."""
     empty_link = not link or link == "None"
     ends = {
         "next-page-link-empty": empty_link,
         "empty-result": not items,
         "same-next-page-link": bool(previous) and link == previous["link"],
-        "same-next-page-request": link == request[0] and not request[1],
+        "same-next-page-request": same_request,
         "same-response": bool(previous) and same(previous["body"], body),
-        "not-full-page": op.get("page_size") is not None and len(items) < int(op["page_size"]),
+        "not-full-page": op.get("page_size") is not None and len(items) < op["page_size"],
     }
     return empty_link or any(ends.get(s, False) for s in strategies)
 
